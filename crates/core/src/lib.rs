@@ -1,0 +1,12 @@
+//! quire-core: the pure-Rust compute core of quire.
+//!
+//! No binding code lives here: the napi (`crates/node`) and wasm (`crates/wasm`) crates
+//! convert arguments and map [`Error`] into their runtime's errors, nothing more.
+
+pub mod error;
+pub mod gemm;
+pub mod kernels;
+pub mod rng;
+pub mod threads;
+
+pub use error::{Error, ErrorCode, Result};

@@ -1,0 +1,36 @@
+use crate::error::{IntoJs, WasmResult};
+use quire_core::gemm::{gemm as core_gemm, GemmSpec};
+use wasm_bindgen::prelude::*;
+
+/// `C ← α·op(A)·op(B) + β·C`; returns the new C (the input `c` is not modified).
+#[wasm_bindgen]
+#[allow(clippy::too_many_arguments)]
+pub fn gemm(
+    m: u32,
+    n: u32,
+    k: u32,
+    trans_a: bool,
+    trans_b: bool,
+    alpha: f64,
+    a: &[f32],
+    b: &[f32],
+    beta: f64,
+    c: Option<Vec<f32>>,
+) -> WasmResult<Vec<f32>> {
+    let spec = GemmSpec {
+        m: m as usize,
+        n: n as usize,
+        k: k as usize,
+        trans_a,
+        trans_b,
+        alpha: alpha as f32,
+        beta: beta as f32,
+    };
+    // Without a C input there is nothing to accumulate into: β is taken as 0.
+    let (mut out, beta) = match c {
+        Some(c) => (c, spec.beta),
+        None => (vec![0.0; spec.m * spec.n], 0.0),
+    };
+    core_gemm(&GemmSpec { beta, ..spec }, a, b, &mut out).js()?;
+    Ok(out)
+}

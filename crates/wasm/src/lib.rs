@@ -1,0 +1,6 @@
+//! wasm-bindgen binding of quire-core. Conversion and error mapping only: every function
+//! here has a twin with the same name and semantics in `crates/node`.
+
+mod error;
+mod gemm;
+mod info;

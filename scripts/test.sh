@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test command (npm test): Rust unit tests of the core and bindings (host), then the
+# vitest suite, which runs every behavioural test against BOTH backends (native and wasm)
+# and fails if either cannot be loaded.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+say "cargo test (host)"
+cargo test --release 2>&1
+say "vitest (native + wasm)"
+node_modules/.bin/vitest run

@@ -1,0 +1,84 @@
+import { QuireError } from '../errors.js';
+import { loadNativeCore } from './native.js';
+import type { Backend, BackendChoice, BackendName, RawCore } from './types.js';
+import { loadWasmCore } from './wasm.js';
+
+const LOADERS: Record<BackendName, () => RawCore> = {
+  native: loadNativeCore,
+  wasm: loadWasmCore,
+};
+
+/** Order tried by `auto`: native first (threads, AVX-512), wasm as the portable fallback. */
+const AUTO_ORDER: BackendName[] = ['native', 'wasm'];
+
+const loaded = new Map<BackendName, Backend>();
+const failures = new Map<BackendName, unknown>();
+let selected: Backend | undefined;
+
+/** Parses a backend choice (`auto | native | wasm`); `E_CONFIG` otherwise. */
+export function parseBackendChoice(value: string, source = 'backend'): BackendChoice {
+  if (value === 'auto' || value === 'native' || value === 'wasm') return value;
+  throw new QuireError('E_CONFIG', `${source} must be auto, native or wasm (got '${value}')`);
+}
+
+/** The choice from `QUIRE_BACKEND`, if set. */
+function envChoice(): BackendChoice | undefined {
+  const v = process.env.QUIRE_BACKEND?.trim();
+  return v ? parseBackendChoice(v, 'QUIRE_BACKEND') : undefined;
+}
+
+/** Loads one backend by name (cached; a failure is cached too and rethrown as `E_BACKEND`). */
+export function loadBackendNamed(name: BackendName): Backend {
+  const hit = loaded.get(name);
+  if (hit) return hit;
+  if (!failures.has(name)) {
+    try {
+      const backend: Backend = { name, raw: LOADERS[name]() };
+      loaded.set(name, backend);
+      return backend;
+    } catch (err) {
+      failures.set(name, err);
+    }
+  }
+  const cause = failures.get(name);
+  throw new QuireError('E_BACKEND', `the ${name} backend cannot be loaded: ${messageOf(cause)}`, { cause });
+}
+
+/**
+ * Returns the backend for `choice` (default: `QUIRE_BACKEND`, else `auto`). `auto` tries native,
+ * then wasm, and remembers what it chose; when nothing loads, one `E_BACKEND` error lists every
+ * cause (also available as `error.cause`, an `AggregateError`).
+ */
+export function loadBackend(choice?: BackendChoice | Backend): Backend {
+  if (typeof choice === 'object') return choice;
+  const wanted = choice ?? envChoice() ?? 'auto';
+  if (wanted !== 'auto') return loadBackendNamed(wanted);
+  if (selected) return selected;
+  const causes: unknown[] = [];
+  for (const name of AUTO_ORDER) {
+    try {
+      selected = loadBackendNamed(name);
+      return selected;
+    } catch (err) {
+      causes.push((err as QuireError).cause ?? err);
+    }
+  }
+  const list = AUTO_ORDER.map((n, i) => `  ${n}: ${messageOf(causes[i])}`).join('\n');
+  throw new QuireError('E_BACKEND', `no quire backend could be loaded:\n${list}`, {
+    cause: new AggregateError(causes, 'every backend failed to load'),
+  });
+}
+
+/** The load error of a backend, or undefined when it loads. */
+export function backendLoadError(name: BackendName): string | undefined {
+  try {
+    loadBackendNamed(name);
+    return undefined;
+  } catch (err) {
+    return messageOf((err as QuireError).cause ?? err);
+  }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,33 @@
+/**
+ * The raw surface both bindings expose, name for name (crates/node and crates/wasm are kept
+ * identical). Only code in ts/backend/ and the facade files touch it; calls go through
+ * `guard()` so binding errors become `QuireError`s.
+ */
+export interface RawCore {
+  kernelSet(): string;
+  lastKernelSet(): string | null | undefined;
+  forceKernelSet(name: string): string;
+  getThreads(): number;
+  setThreads(n: number): number;
+  gemm(
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    alpha: number,
+    a: Float32Array,
+    b: Float32Array,
+    beta: number,
+    c?: Float32Array,
+  ): Float32Array;
+}
+
+export type BackendName = 'native' | 'wasm';
+export type BackendChoice = BackendName | 'auto';
+
+/** A loaded backend: which one, and its binding. */
+export interface Backend {
+  readonly name: BackendName;
+  readonly raw: RawCore;
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { packageVersion } from '../backend/root.js';
+import { QuireError } from '../errors.js';
+import { registerInfo } from './info.js';
+import { UsageError } from './usage.js';
+
+/**
+ * The `quire` command line. Exit codes: 0 success, 1 runtime failure (a QuireError with its
+ * code), 2 usage error (unknown command or option, bad value), 130 interrupted.
+ */
+export function buildProgram(): Command {
+  const program = new Command('quire')
+    .description(
+      'Train LSTM language models, compress them to 1-3 bit binary codes by retraining-based\n' +
+        'iterative quantization (with pruning), and run them with bit-packed kernels.',
+    )
+    .version(packageVersion(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerInfo(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end with code 0; everything else commander rejects is usage.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`quire: ${err.message}\n(run with --help for usage)\n`);
+      return 2;
+    }
+    if (err instanceof QuireError) {
+      process.stderr.write(`quire: ${err.code}: ${err.message}\n`);
+      return err.code === 'E_INTERRUPTED' ? 130 : 1;
+    }
+    process.stderr.write(`quire: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});
