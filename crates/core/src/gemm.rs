@@ -1,7 +1,7 @@
 //! f32 GEMM: `C ← α·op(A)·op(B) + β·C` (row-major), the workhorse of training.
 
 use crate::error::{check_len, Result};
-use crate::kernels::{self, scalar};
+use crate::kernels::{self, gemm::scalar};
 
 /// Shape and scalars of one GEMM call. `op(A)` is m×k, `op(B)` is k×n, C is m×n.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -7,7 +7,8 @@
 //! Every kernel call records the set that really ran ([`last_used`]), so tests can verify a
 //! forced set was used.
 
-pub mod scalar;
+pub mod bcq;
+pub mod gemm;
 
 use crate::error::{Error, Result};
 use std::sync::atomic::{AtomicU8, Ordering};
