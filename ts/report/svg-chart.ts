@@ -46,6 +46,18 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   return ticks;
 }
 
+/** Ticks at 1, 2, 5 × 10^k inside [lo, hi] (just 1 × 10^k when that already gives several). */
+export function logTicks(lo: number, hi: number): number[] {
+  const ticks: number[] = [];
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++)
+    for (const m of [1, 2, 5]) {
+      const v = Number((m * 10 ** e).toPrecision(12));
+      if (v >= lo && v <= hi) ticks.push(v);
+    }
+  const decades = ticks.filter((t) => Math.abs(Math.log10(t) - Math.round(Math.log10(t))) < 1e-9);
+  return decades.length >= 3 ? decades : ticks;
+}
+
 function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
@@ -91,9 +103,7 @@ export function lineChartSvg(spec: ChartSpec): string {
     out.push(`<line x1="${x}" y1="${margin.top}" x2="${x}" y2="${margin.top + plotH}" stroke="#eee"/>`);
     out.push(`<text x="${x}" y="${margin.top + plotH + 16}" text-anchor="middle">${formatTick(t)}</text>`);
   }
-  const yTickValues = spec.logY
-    ? niceTicks(yLo, yHi, 5).map((e) => 10 ** e)
-    : niceTicks(yLo, yHi, 6);
+  const yTickValues = spec.logY ? logTicks(10 ** yLo, 10 ** yHi) : niceTicks(yLo, yHi, 6);
   for (const t of yTickValues) {
     const y = sy(t);
     if (y < margin.top - 0.5 || y > margin.top + plotH + 0.5) continue;
