@@ -5,7 +5,9 @@
 
 pub mod error;
 pub mod gemm;
+pub mod bcq;
 pub mod kernels;
+pub mod quant;
 pub mod rng;
 pub mod threads;
 
