@@ -4,8 +4,12 @@
 //! convert arguments and map [`Error`] into their runtime's errors, nothing more.
 
 pub mod error;
+pub mod format;
 pub mod gemm;
+pub mod bcq;
 pub mod kernels;
+pub mod lstm;
+pub mod quant;
 pub mod rng;
 pub mod threads;
 

@@ -1,2 +1,132 @@
-//! Bit-packed binary-coding kernels (`y = Ŵ·x` without dequantizing): scalar reference and
-//! one file per ISA.
+//! Bit-packed binary-coding kernels (`y = Ŵ·x` without dequantizing): the scalar reference
+//! and one file per ISA, behind one dispatch function per kernel.
+//!
+//! Shared vocabulary (see `quant::packed` for the formats):
+//! - `B` bytes per row and plane (`8·⌈cols/64⌉`), byte `c` holds columns `8c..8c+8`, bit `t`
+//!   = column `8c+t`. A *tile plane* is `B·16` bytes: `tile[c·16 + r]` = byte `c` of row `r`.
+//! - Lookup tables of an activation vector `x` (zero padded to `8B`): table `j` covers columns
+//!   `4j..4j+4` and entry `n` (a nibble of codes) is `T_j[n] = Σ_{t<4} (bit t of n ? +1 : −1)·x_{4j+t}`,
+//!   summed in the order t = 0,1,2,3, so every ISA builds bit-identical tables. The low nibble
+//!   of byte `c` indexes `T_{2c}`, the high nibble `T_{2c+1}`.
+//! - int8 tables: `Q_j[n] = clamp(round_half_even(T_j[n]·s), −127, 127)` with `s = 127/max_j Σ_t|x_{4j+t}|`;
+//!   low-nibble tables go to `tlo[c·16 + n]`, high-nibble ones to `thi[c·16 + n]`.
+//! - Scale groups: `gb` bytes per group (a multiple of 8); the last group ends at `B`.
+//!   Kernels write one partial sum per group and row: `out[g·16 + r]`.
+//!
+//! Every kernel overwrites its output, reads nothing past the slices' stated lengths, and
+//! needs no alignment (the packed buffers are 64-byte aligned anyway). The int8 and popcount
+//! kernels return exactly the scalar reference's integers; the f32 kernel may sum in another
+//! order (a few ulps per partial sum).
+
+pub mod scalar;
+#[cfg(target_arch = "x86_64")]
+pub mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub mod avx512;
+#[cfg(target_arch = "wasm32")]
+pub mod simd128;
+
+use super::KernelSet;
+
+/// Number of groups of `gb` bytes in a row of `b` bytes.
+#[inline]
+pub fn group_count(b: usize, gb: usize) -> usize {
+    b.div_ceil(gb)
+}
+
+/// Builds the f32 tables of `x` (`8B` values) into `t` (`2B·16` values).
+pub fn build_tables(set: KernelSet, x: &[f32], t: &mut [f32]) {
+    match set {
+        // SAFETY: `set` comes from `kernels::active()`, which only yields supported sets.
+        #[cfg(target_arch = "x86_64")]
+        KernelSet::Avx512 => unsafe { avx512::build_tables(x, t) },
+        #[cfg(target_arch = "x86_64")]
+        KernelSet::Avx2 => unsafe { avx2::build_tables(x, t) },
+        #[cfg(target_arch = "wasm32")]
+        KernelSet::Simd128 => simd128::build_tables(x, t),
+        _ => scalar::build_tables(x, t),
+    }
+}
+
+/// Quantizes f32 tables `t` (`2B·16`) to int8 with factor `s`, into `tlo`/`thi` (`B·16` each).
+pub fn quantize_tables(set: KernelSet, t: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
+    match set {
+        // SAFETY: see `build_tables`.
+        #[cfg(target_arch = "x86_64")]
+        KernelSet::Avx512 => unsafe { avx512::quantize_tables(t, s, tlo, thi) },
+        #[cfg(target_arch = "x86_64")]
+        KernelSet::Avx2 => unsafe { avx2::quantize_tables(t, s, tlo, thi) },
+        #[cfg(target_arch = "wasm32")]
+        KernelSet::Simd128 => simd128::quantize_tables(t, s, tlo, thi),
+        _ => scalar::quantize_tables(t, s, tlo, thi),
+    }
+}
+
+/// The f32 tables in the layout `set`'s LUT kernel reads: the natural layout everywhere but
+/// simd128, which looks floats up byte by byte and wants each table as four 16-byte planes
+/// (plane `q` holds byte `q` of the 16 entries).
+pub struct F32Tables {
+    pub values: Vec<f32>,
+    pub planed: Vec<u8>,
+}
+
+impl F32Tables {
+    pub fn new(set: KernelSet, x: &[f32]) -> F32Tables {
+        let mut values = vec![0f32; x.len() * 4];
+        build_tables(set, x, &mut values);
+        let planed = if set == KernelSet::Simd128 {
+            values
+                .chunks(16)
+                .flat_map(|t| (0..4).flat_map(move |q| t.iter().map(move |v| v.to_le_bytes()[q])))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        F32Tables { values, planed }
+    }
+}
+
+/// Exact-table kernel: `out[g·16 + r] = Σ_{c∈g} T_{2c}[lo(tile[c·16+r])] + T_{2c+1}[hi(..)]`.
+pub fn lut_f32(set: KernelSet, tile: &[u8], t: &F32Tables, gb: usize, out: &mut [f32]) {
+    match set {
+        // SAFETY: see `build_tables`.
+        #[cfg(target_arch = "x86_64")]
+        KernelSet::Avx512 => unsafe { avx512::lut_f32(tile, &t.values, gb, out) },
+        #[cfg(target_arch = "x86_64")]
+        KernelSet::Avx2 => unsafe { avx2::lut_f32(tile, &t.values, gb, out) },
+        #[cfg(target_arch = "wasm32")]
+        KernelSet::Simd128 => simd128::lut_f32(tile, &t.planed, gb, out),
+        _ => scalar::lut_f32(tile, &t.values, gb, out),
+    }
+}
+
+/// int8-table kernel: `out[g·16 + r] = Σ_{c∈g} tlo[c·16 + lo(tile[c·16+r])] + thi[c·16 + hi(..)]`.
+pub fn lut_i8(set: KernelSet, tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
+    match set {
+        // SAFETY: see `build_tables`.
+        #[cfg(target_arch = "x86_64")]
+        KernelSet::Avx512 => unsafe { avx512::lut_i8(tile, tlo, thi, gb, out) },
+        #[cfg(target_arch = "x86_64")]
+        KernelSet::Avx2 => unsafe { avx2::lut_i8(tile, tlo, thi, gb, out) },
+        #[cfg(target_arch = "wasm32")]
+        KernelSet::Simd128 => simd128::lut_i8(tile, tlo, thi, gb, out),
+        _ => scalar::lut_i8(tile, tlo, thi, gb, out),
+    }
+}
+
+/// XNOR-popcount core: `out[g] = popcount(w[words of g] XOR x[words of g])` for groups of
+/// `gw` words (`w` and `x` have equal lengths; the last group ends at the end).
+pub fn xor_popcount(set: KernelSet, w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
+    match set {
+        // SAFETY: see `build_tables`; VPOPCNTDQ is checked at run time.
+        #[cfg(target_arch = "x86_64")]
+        KernelSet::Avx512 if super::has_vpopcntdq() => unsafe { avx512::xor_popcount_vpopcntdq(w, x, gw, out) },
+        #[cfg(target_arch = "x86_64")]
+        KernelSet::Avx512 => unsafe { avx512::xor_popcount(w, x, gw, out) },
+        #[cfg(target_arch = "x86_64")]
+        KernelSet::Avx2 => unsafe { avx2::xor_popcount(w, x, gw, out) },
+        #[cfg(target_arch = "wasm32")]
+        KernelSet::Simd128 => simd128::xor_popcount(w, x, gw, out),
+        _ => scalar::xor_popcount(w, x, gw, out),
+    }
+}

@@ -1,0 +1,213 @@
+//! Products with a packed [`BinaryMatrix`] without dequantizing: `y = Ŵ·x` and, for up to
+//! [`MAX_BATCH`] vectors, `Y = X·Ŵᵀ` (row `b` of Y is `Ŵ·X[b]`).
+//!
+//! `Ŵ·x = Σ_p Σ_g α_{r,g,p}·(b_{r,g,p}·x_g)`: each bit-plane gives ±1 dot products, scaled per
+//! row and group. Three kernels compute the ±1 dot products:
+//! - [`Kernel::LutF32`]: exact float lookup tables (one 16-entry table per 4 columns). Equal to
+//!   the dequantized float product up to f32 summation order.
+//! - [`Kernel::LutI8`]: the same tables rounded to int8 (`Q = round(T·s)`, `s = 127/max_j Σ|x_j|`
+//!   over each group of 4 columns), looked up 16 at a time by byte shuffles and summed in
+//!   integers. Each looked-up entry is off by at most `1/(2s)` and one entry is looked up per
+//!   4 columns (padding entries are exactly 0), so
+//!   `|y_r − (Ŵx)_r| ≤ Σ_{p,g} |α_{r,g,p}|·⌈n_g/4⌉/(2s)` (`n_g` columns in group `g`) plus f32
+//!   rounding.
+//! - [`Kernel::Popcount`]: activations binarized per call with `k_a` greedy codes,
+//!   `x̂ = Σ_a β_a·c_a`, and `b·c_a = n − 2·popcount(b XOR c_a)`. The result is `Ŵ·x̂` up to f32
+//!   rounding, so `|y_r − (Ŵx)_r| ≤ ‖Ŵ_r‖₂·‖x − x̂‖₂`.
+//!
+//! Natively, large products are split over threads by row tiles.
+
+use crate::error::{check_finite, check_len, Error, Result};
+use crate::kernels::{self, bcq as k, KernelSet};
+use crate::quant::packed::{pack_codes, BinaryMatrix, TILE_ROWS};
+use crate::quant::greedy;
+use crate::threads;
+use std::ops::Range;
+use std::sync::Mutex;
+
+/// Largest batch of [`matmul`].
+pub const MAX_BATCH: usize = 64;
+
+/// Which ±1 dot-product kernel to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    LutF32,
+    LutI8,
+    /// Binarized activations with `activation_bits` (1..=8) greedy codes per vector.
+    Popcount { activation_bits: usize },
+}
+
+impl Kernel {
+    /// `lut-f32`, `lut-i8` or `popcount` (which uses `activation_bits`); else `E_CONFIG`.
+    pub fn parse(name: &str, activation_bits: usize) -> Result<Kernel> {
+        match name {
+            "lut-f32" => Ok(Kernel::LutF32),
+            "lut-i8" => Ok(Kernel::LutI8),
+            "popcount" => Ok(Kernel::Popcount { activation_bits }),
+            other => Err(Error::config(format!("unknown kernel '{other}': use lut-f32, lut-i8 or popcount"))),
+        }
+    }
+}
+
+/// `y = Ŵ·x` (`x`: cols, `y`: rows, overwritten).
+pub fn matvec(m: &BinaryMatrix, x: &[f32], y: &mut [f32], kernel: Kernel) -> Result<()> {
+    matmul(m, x, 1, y, kernel)
+}
+
+/// `Y[b] = Ŵ·X[b]` for `batch` row-major vectors (`x`: batch×cols, `y`: batch×rows, overwritten).
+/// Errors: `E_CONFIG` (batch outside 1..=64, activation bits outside 1..=8), `E_SHAPE`
+/// (lengths), `E_NONFINITE` (x).
+pub fn matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], kernel: Kernel) -> Result<()> {
+    if !(1..=MAX_BATCH).contains(&batch) {
+        return Err(Error::config(format!("batch must be 1 to {MAX_BATCH} (got {batch})")));
+    }
+    if let Kernel::Popcount { activation_bits } = kernel {
+        if !(1..=8).contains(&activation_bits) {
+            return Err(Error::config(format!("activationBits must be 1 to 8 (got {activation_bits})")));
+        }
+    }
+    check_len("x", x.len(), batch * m.cols())?;
+    check_len("y", y.len(), batch * m.rows())?;
+    check_finite("x", x)?;
+    let set = kernels::active();
+    match kernel {
+        Kernel::LutF32 | Kernel::LutI8 => lut(m, x, batch, y, set, kernel == Kernel::LutI8),
+        Kernel::Popcount { activation_bits } => popcount(m, x, batch, y, set, activation_bits),
+    }
+    kernels::mark_used(set);
+    Ok(())
+}
+
+/// Runs `f` on chunks of `0..n` units, in parallel when `cost_per_unit·n` is large, and
+/// collects each chunk's output (`out_per_unit` values per unit) into one vector in order.
+fn parallel_collect<F>(n: usize, cost_per_unit: usize, out_per_unit: usize, f: F) -> Vec<f32>
+where
+    F: Fn(Range<usize>) -> Vec<f32> + Sync,
+{
+    // About 2M byte-steps per chunk keeps thread start-up (tens of µs) negligible.
+    let min_chunk = (1usize << 21).div_ceil(cost_per_unit.max(1));
+    let parts = Mutex::new(Vec::new());
+    threads::parallel_ranges(n, 1, min_chunk, |range| {
+        let out = f(range.clone());
+        parts.lock().unwrap_or_else(|p| p.into_inner()).push((range.start, out));
+    });
+    let mut all = vec![0f32; n * out_per_unit];
+    for (start, out) in parts.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        all[start * out_per_unit..start * out_per_unit + out.len()].copy_from_slice(&out);
+    }
+    all
+}
+
+/// Lookup tables of one activation vector, in the form the chosen kernel reads.
+enum Tables {
+    F32(k::F32Tables),
+    I8 { lo: Vec<i8>, hi: Vec<i8>, step: f32 },
+}
+
+fn tables(set: KernelSet, x: &[f32], bytes: usize, int8: bool) -> Tables {
+    let mut xp = vec![0f32; 8 * bytes];
+    xp[..x.len()].copy_from_slice(x);
+    if !int8 {
+        return Tables::F32(k::F32Tables::new(set, &xp));
+    }
+    let mut t = vec![0f32; 4 * xp.len()];
+    k::build_tables(set, &xp, &mut t);
+    let max = xp.chunks_exact(4).map(|q| q.iter().map(|v| v.abs()).sum::<f32>()).fold(0f32, f32::max);
+    let s = if max > 0.0 { 127.0 / max } else { 0.0 };
+    let (mut lo, mut hi) = (vec![0i8; 16 * bytes], vec![0i8; 16 * bytes]);
+    k::quantize_tables(set, &t, s, &mut lo, &mut hi);
+    Tables::I8 { lo, hi, step: if s > 0.0 { 1.0 / s } else { 0.0 } }
+}
+
+fn lut(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], set: KernelSet, int8: bool) {
+    let (rows, cols) = (m.rows(), m.cols());
+    let kp = m.kernel_planes();
+    let bytes = 8 * m.words_per_row();
+    let gb = if m.groups() == 1 { bytes } else { m.group_size() / 8 };
+    let groups = m.groups();
+    let tiles = m.tiles();
+    let plane_len = bytes * TILE_ROWS;
+    let tabs: Vec<Tables> = x.chunks_exact(cols).map(|xb| tables(set, xb, bytes, int8)).collect();
+    let ntiles = rows.div_ceil(TILE_ROWS);
+    let out = parallel_collect(ntiles, kp.bits * bytes * TILE_ROWS * batch, TILE_ROWS * batch, |range| {
+        let mut out = vec![0f32; range.len() * TILE_ROWS * batch];
+        let mut fs = vec![0f32; groups * TILE_ROWS];
+        let mut is = vec![0i32; groups * TILE_ROWS];
+        for (ti, t) in range.enumerate() {
+            for (b, tab) in tabs.iter().enumerate() {
+                let acc = &mut out[(ti * batch + b) * TILE_ROWS..][..TILE_ROWS];
+                for p in 0..kp.bits {
+                    let tile = &tiles[(t * kp.bits + p) * plane_len..][..plane_len];
+                    let step = match tab {
+                        Tables::F32(tf) => {
+                            k::lut_f32(set, tile, tf, gb, &mut fs);
+                            1.0
+                        }
+                        Tables::I8 { lo, hi, step } => {
+                            k::lut_i8(set, tile, lo, hi, gb, &mut is);
+                            for (f, &i) in fs.iter_mut().zip(&is) {
+                                *f = i as f32;
+                            }
+                            *step
+                        }
+                    };
+                    for (rr, a) in acc.iter_mut().enumerate() {
+                        let r = (t * TILE_ROWS + rr).min(rows - 1);
+                        for g in 0..groups {
+                            *a += kp.scales[(r * groups + g) * kp.bits + p] * step * fs[g * TILE_ROWS + rr];
+                        }
+                    }
+                }
+            }
+        }
+        out
+    });
+    for b in 0..batch {
+        for r in 0..rows {
+            y[b * rows + r] = out[((r / TILE_ROWS) * batch + b) * TILE_ROWS + r % TILE_ROWS];
+        }
+    }
+}
+
+fn popcount(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], set: KernelSet, ka: usize) {
+    let (rows, cols, words, groups) = (m.rows(), m.cols(), m.words_per_row(), m.groups());
+    let kp = m.kernel_planes();
+    let gw = if groups == 1 { words } else { m.group_size() / 64 };
+    let widths: Vec<f32> = (0..groups).map(|g| (((g + 1) * m.group_size()).min(cols) - g * m.group_size()) as f32).collect();
+    // Greedy binary codes of each activation vector: x̂ = Σ_a β_a·c_a.
+    let acts: Vec<(Vec<u64>, Vec<f32>)> = x
+        .chunks_exact(cols)
+        .map(|xb| {
+            let mut codes = vec![0u8; cols];
+            let mut betas = vec![0f32; ka];
+            greedy::solve(xb, &mut codes, &mut betas);
+            (pack_codes(&codes, 1, cols, ka), betas)
+        })
+        .collect();
+    let out = parallel_collect(rows, kp.bits * ka * words * 8 * batch, batch, |range| {
+        let mut out = vec![0f32; range.len() * batch];
+        let mut pc = vec![0u32; groups];
+        for (ri, r) in range.enumerate() {
+            for (b, (xw, betas)) in acts.iter().enumerate() {
+                let mut acc = 0f32;
+                for p in 0..kp.bits {
+                    let w = &kp.planes[(r * kp.bits + p) * words..][..words];
+                    for (a, beta) in betas.iter().enumerate() {
+                        k::xor_popcount(set, w, &xw[a * words..][..words], gw, &mut pc);
+                        for g in 0..groups {
+                            let dot = widths[g] - 2.0 * pc[g] as f32;
+                            acc += kp.scales[(r * groups + g) * kp.bits + p] * beta * dot;
+                        }
+                    }
+                }
+                out[ri * batch + b] = acc;
+            }
+        }
+        out
+    });
+    for b in 0..batch {
+        for r in 0..rows {
+            y[b * rows + r] = out[r * batch + b];
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! Parses and validates a container held in memory.
+
+use super::dtype::DType;
+use crate::error::{Error, Result};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// One tensor's description; `range` is absolute within the file bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorEntry {
+    pub dtype: DType,
+    pub shape: Vec<usize>,
+    pub range: std::ops::Range<usize>,
+}
+
+/// A validated container borrowing the file bytes.
+#[derive(Debug)]
+pub struct Container<'a> {
+    pub metadata: BTreeMap<String, String>,
+    pub tensors: BTreeMap<String, TensorEntry>,
+    bytes: &'a [u8],
+}
+
+/// Largest header accepted (the JSON of any quire file is far smaller; a huge length means corruption).
+const MAX_HEADER: u64 = 100 << 20;
+
+/// Validates `bytes` as a container: header length inside the file, JSON object, string
+/// metadata, known dtypes, `product(shape) × size == end − begin`, ranges inside the data
+/// section and non-overlapping. Nothing proportional to a declared size is allocated before
+/// these checks pass. All failures are `E_FORMAT`.
+pub fn read(bytes: &[u8]) -> Result<Container<'_>> {
+    if bytes.len() < 8 {
+        return Err(Error::format(format!("file is {} bytes, too short for a quire container", bytes.len())));
+    }
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+    if n > MAX_HEADER || n > (bytes.len() - 8) as u64 {
+        return Err(Error::format(format!(
+            "header length {n} does not fit in a file of {} bytes (truncated or not a quire file)",
+            bytes.len()
+        )));
+    }
+    let data_start = 8 + n as usize;
+    let header: Value = serde_json::from_slice(&bytes[8..data_start])
+        .map_err(|e| Error::format(format!("header is not valid JSON: {e}")))?;
+    let Value::Object(map) = header else {
+        return Err(Error::format("header is not a JSON object"));
+    };
+    let data_len = bytes.len() - data_start;
+    let mut metadata = BTreeMap::new();
+    let mut tensors = BTreeMap::new();
+    for (name, value) in map {
+        if name == "__metadata__" {
+            metadata = parse_metadata(&value)?;
+        } else {
+            let entry = parse_entry(&name, &value, data_len)?;
+            let range = entry.0 + data_start..entry.1 + data_start;
+            tensors.insert(name, TensorEntry { dtype: entry.2, shape: entry.3, range });
+        }
+    }
+    let mut ranges: Vec<(&String, &std::ops::Range<usize>)> = tensors.iter().map(|(k, t)| (k, &t.range)).collect();
+    ranges.sort_by_key(|(_, r)| (r.start, r.end));
+    for w in ranges.windows(2) {
+        if w[1].1.start < w[0].1.end {
+            return Err(Error::format(format!("tensors '{}' and '{}' overlap", w[0].0, w[1].0)));
+        }
+    }
+    Ok(Container { metadata, tensors, bytes })
+}
+
+fn parse_metadata(value: &Value) -> Result<BTreeMap<String, String>> {
+    let Value::Object(m) = value else {
+        return Err(Error::format("__metadata__ is not an object"));
+    };
+    m.iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Ok((k.clone(), s.clone())),
+            _ => Err(Error::format(format!("metadata '{k}' is not a string"))),
+        })
+        .collect()
+}
+
+/// Returns (begin, end, dtype, shape) with the byte range relative to the data section.
+fn parse_entry(name: &str, value: &Value, data_len: usize) -> Result<(usize, usize, DType, Vec<usize>)> {
+    let bad = |what: &str| Error::format(format!("tensor '{name}': {what}"));
+    let dtype = DType::parse(value.get("dtype").and_then(Value::as_str).ok_or_else(|| bad("missing dtype"))?)
+        .map_err(|e| bad(&e.message))?;
+    let shape: Vec<usize> = value
+        .get("shape")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("missing shape"))?
+        .iter()
+        .map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok()).ok_or_else(|| bad("shape entries must be non-negative integers")))
+        .collect::<Result<_>>()?;
+    let offsets = value.get("data_offsets").and_then(Value::as_array).ok_or_else(|| bad("missing data_offsets"))?;
+    let [b, e] = offsets.as_slice() else {
+        return Err(bad("data_offsets must be [begin, end]"));
+    };
+    let (begin, end) = match (b.as_u64(), e.as_u64()) {
+        (Some(b), Some(e)) if b <= e && e <= data_len as u64 => (b as usize, e as usize),
+        _ => return Err(bad(&format!("data_offsets {b}..{e} outside the {data_len}-byte data section"))),
+    };
+    let bytes = shape
+        .iter()
+        .try_fold(dtype.size(), |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| bad("shape overflows"))?;
+    if bytes != end - begin {
+        return Err(bad(&format!("shape {shape:?} of {} needs {bytes} bytes, range holds {}", dtype.name(), end - begin)));
+    }
+    Ok((begin, end, dtype, shape))
+}
+
+impl Container<'_> {
+    /// A metadata entry, or `E_FORMAT` naming the missing key.
+    pub fn meta(&self, key: &str) -> Result<&str> {
+        self.metadata
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| Error::format(format!("metadata '{key}' is missing")))
+    }
+
+    /// The entry of a tensor that must exist with exactly this dtype and shape.
+    pub fn expect(&self, name: &str, dtype: DType, shape: &[usize]) -> Result<&TensorEntry> {
+        let t = self.tensors.get(name).ok_or_else(|| Error::format(format!("tensor '{name}' is missing")))?;
+        if t.dtype != dtype || t.shape != shape {
+            return Err(Error::format(format!(
+                "tensor '{name}' is {} {:?}, expected {} {shape:?}",
+                t.dtype.name(),
+                t.shape,
+                dtype.name()
+            )));
+        }
+        Ok(t)
+    }
+
+    /// Copies an F32 tensor of the given shape into `out` (whose length must match).
+    pub fn f32_into(&self, name: &str, shape: &[usize], out: &mut [f32]) -> Result<()> {
+        let t = self.expect(name, DType::F32, shape)?;
+        for (o, c) in out.iter_mut().zip(self.bytes[t.range.clone()].chunks_exact(4)) {
+            *o = f32::from_le_bytes(c.try_into().expect("4 bytes"));
+        }
+        Ok(())
+    }
+
+    /// Reads a U64 tensor of the given shape.
+    pub fn u64s(&self, name: &str, shape: &[usize]) -> Result<Vec<u64>> {
+        let t = self.expect(name, DType::U64, shape)?;
+        Ok(self.bytes[t.range.clone()].chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Writer;
+    use super::*;
+
+    fn sample() -> Vec<u8> {
+        let mut w = Writer::new();
+        w.meta("format", "test").f32("a", &[2, 3], &[1., 2., 3., 4., 5., 6.]).u64("r", &[2], &[7, u64::MAX]);
+        w.finish()
+    }
+
+    #[test]
+    fn round_trip() {
+        let bytes = sample();
+        let c = read(&bytes).unwrap();
+        assert_eq!(c.meta("format").unwrap(), "test");
+        let mut a = vec![0.0; 6];
+        c.f32_into("a", &[2, 3], &mut a).unwrap();
+        assert_eq!(a, vec![1., 2., 3., 4., 5., 6.]);
+        assert_eq!(c.u64s("r", &[2]).unwrap(), vec![7, u64::MAX]);
+        assert_eq!(c.expect("a", DType::F32, &[3, 2]).unwrap_err().code, crate::ErrorCode::Format);
+    }
+
+    #[test]
+    fn every_truncation_is_a_format_error() {
+        let bytes = sample();
+        for len in 0..bytes.len() {
+            assert_eq!(read(&bytes[..len]).unwrap_err().code, crate::ErrorCode::Format, "len {len}");
+        }
+    }
+
+    #[test]
+    fn corrupt_headers_are_rejected() {
+        let bytes = sample();
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let header = String::from_utf8(bytes[8..8 + n].to_vec()).unwrap();
+        for (from, to) in [("\"F32\"", "\"F16\""), ("[2,3]", "[2,4]"), ("[0,24]", "[8,32]"), ("{", "[")] {
+            let mut h = header.replacen(from, to, 1);
+            while h.len() < n {
+                h.push(' ');
+            }
+            h.truncate(n);
+            let mut b = bytes.clone();
+            b[8..8 + n].copy_from_slice(h.as_bytes());
+            assert_eq!(read(&b).unwrap_err().code, crate::ErrorCode::Format, "{from} -> {to}");
+        }
+        let mut huge = bytes.clone();
+        huge[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!(read(&huge).unwrap_err().code, crate::ErrorCode::Format);
+    }
+}

@@ -1,0 +1,62 @@
+//! Builds a container in memory: tensors are appended in order, metadata is a string map.
+
+use super::dtype::DType;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// Accumulates metadata and tensors, then [`Writer::finish`] lays out header and data.
+#[derive(Debug, Default)]
+pub struct Writer {
+    metadata: BTreeMap<String, String>,
+    entries: Vec<(String, DType, Vec<usize>, Vec<u8>)>,
+}
+
+impl Writer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets one metadata entry (later calls with the same key replace it).
+    pub fn meta(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
+        self.metadata.insert(key.to_string(), value.into());
+        self
+    }
+
+    pub fn f32(&mut self, name: &str, shape: &[usize], data: &[f32]) -> &mut Self {
+        let bytes = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.entries.push((name.to_string(), DType::F32, shape.to_vec(), bytes));
+        self
+    }
+
+    pub fn u64(&mut self, name: &str, shape: &[usize], data: &[u64]) -> &mut Self {
+        let bytes = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.entries.push((name.to_string(), DType::U64, shape.to_vec(), bytes));
+        self
+    }
+
+    /// The complete file: 8-byte header length, JSON header (space-padded to a multiple of 8
+    /// so tensor data stays aligned), tensor bytes in insertion order.
+    pub fn finish(&self) -> Vec<u8> {
+        let mut header = Map::new();
+        header.insert("__metadata__".into(), json!(self.metadata));
+        let mut offset = 0usize;
+        for (name, dtype, shape, bytes) in &self.entries {
+            header.insert(
+                name.clone(),
+                json!({"dtype": dtype.name(), "shape": shape, "data_offsets": [offset, offset + bytes.len()]}),
+            );
+            offset += bytes.len();
+        }
+        let mut text = Value::Object(header).to_string().into_bytes();
+        while text.len() % 8 != 0 {
+            text.push(b' ');
+        }
+        let mut out = Vec::with_capacity(8 + text.len() + offset);
+        out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+        out.extend_from_slice(&text);
+        for (_, _, _, bytes) in &self.entries {
+            out.extend_from_slice(bytes);
+        }
+        out
+    }
+}

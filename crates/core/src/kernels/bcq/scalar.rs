@@ -1,0 +1,74 @@
+//! Scalar reference of the binary-coding kernels: always compiled, the oracle for every SIMD
+//! twin. Contracts are in the module docs of `kernels::bcq`.
+
+/// Signs of table entry `n` for column `t`: `+1` when bit `t` of `n` is set.
+#[inline]
+fn sign(n: usize, t: usize) -> f32 {
+    if n >> t & 1 == 1 {
+        1.0
+    } else {
+        -1.0
+    }
+}
+
+/// f32 tables: `t[j·16 + n] = ((s0·x0 + s1·x1) + s2·x2) + s3·x3` for `x = x[4j..4j+4]`.
+pub fn build_tables(x: &[f32], t: &mut [f32]) {
+    for (xs, tab) in x.chunks_exact(4).zip(t.chunks_exact_mut(16)) {
+        for (n, e) in tab.iter_mut().enumerate() {
+            let mut acc = sign(n, 0) * xs[0];
+            acc += sign(n, 1) * xs[1];
+            acc += sign(n, 2) * xs[2];
+            acc += sign(n, 3) * xs[3];
+            *e = acc;
+        }
+    }
+}
+
+/// int8 tables: even tables to `tlo`, odd ones to `thi`, `clamp(round_half_even(v·s), ±127)`.
+pub fn quantize_tables(t: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
+    let q = |v: f32| (v * s).round_ties_even().clamp(-127.0, 127.0) as i8;
+    for (c, pair) in t.chunks_exact(32).enumerate() {
+        for n in 0..16 {
+            tlo[c * 16 + n] = q(pair[n]);
+            thi[c * 16 + n] = q(pair[16 + n]);
+        }
+    }
+}
+
+/// Exact-table partial sums per group and row (low nibble then high nibble, columns in order).
+pub fn lut_f32(tile: &[u8], t: &[f32], gb: usize, out: &mut [f32]) {
+    let b = tile.len() / 16;
+    for g in 0..super::group_count(b, gb) {
+        for r in 0..16 {
+            let mut acc = 0f32;
+            for c in g * gb..((g + 1) * gb).min(b) {
+                let v = tile[c * 16 + r] as usize;
+                acc += t[2 * c * 16 + (v & 15)];
+                acc += t[(2 * c + 1) * 16 + (v >> 4)];
+            }
+            out[g * 16 + r] = acc;
+        }
+    }
+}
+
+/// int8-table partial sums per group and row, in i32.
+pub fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
+    let b = tile.len() / 16;
+    for g in 0..super::group_count(b, gb) {
+        for r in 0..16 {
+            let mut acc = 0i32;
+            for c in g * gb..((g + 1) * gb).min(b) {
+                let v = tile[c * 16 + r] as usize;
+                acc += tlo[c * 16 + (v & 15)] as i32 + thi[c * 16 + (v >> 4)] as i32;
+            }
+            out[g * 16 + r] = acc;
+        }
+    }
+}
+
+/// Popcount of `w XOR x` per group of `gw` words.
+pub fn xor_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
+    for (o, (wg, xg)) in out.iter_mut().zip(w.chunks(gw).zip(x.chunks(gw))) {
+        *o = wg.iter().zip(xg).map(|(a, b)| (a ^ b).count_ones()).sum();
+    }
+}

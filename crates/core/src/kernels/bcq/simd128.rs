@@ -1,0 +1,174 @@
+//! wasm simd128 binary-coding kernels, twins of `scalar.rs` (same contracts; see the module
+//! docs of `kernels::bcq`). Byte lookups use `i8x16.swizzle`: the int8 kernel looks 16 rows up
+//! per instruction; the exact kernel looks floats up byte-plane by byte-plane (tables given
+//! as four 16-byte planes each, see `F32Tables`) and reassembles them with byte shuffles.
+//! Popcount uses `i8x16.popcnt`.
+
+use super::group_count;
+use core::arch::wasm32::*;
+
+#[inline]
+fn load(p: &[u8], at: usize) -> v128 {
+    assert!(at + 16 <= p.len());
+    // SAFETY: bounds checked above; v128_load has no alignment requirement.
+    unsafe { v128_load(p.as_ptr().add(at).cast()) }
+}
+
+#[inline]
+fn load_i8(p: &[i8], at: usize) -> v128 {
+    assert!(at + 16 <= p.len());
+    // SAFETY: bounds checked above.
+    unsafe { v128_load(p.as_ptr().add(at).cast()) }
+}
+
+fn signs(h: usize, t: usize) -> v128 {
+    let s = |n: usize| if (4 * h + n) >> t & 1 == 1 { 1.0 } else { -1.0 };
+    f32x4(s(0), s(1), s(2), s(3))
+}
+
+/// f32 tables, four entries per register, in the scalar reference's summation order.
+pub fn build_tables(x: &[f32], t: &mut [f32]) {
+    let s: [[v128; 4]; 4] = core::array::from_fn(|h| core::array::from_fn(|c| signs(h, c)));
+    for (j, xs) in x.chunks_exact(4).enumerate() {
+        let out = &mut t[j * 16..(j + 1) * 16];
+        for (h, sh) in s.iter().enumerate() {
+            let mut acc = f32x4_mul(sh[0], f32x4_splat(xs[0]));
+            acc = f32x4_add(acc, f32x4_mul(sh[1], f32x4_splat(xs[1])));
+            acc = f32x4_add(acc, f32x4_mul(sh[2], f32x4_splat(xs[2])));
+            acc = f32x4_add(acc, f32x4_mul(sh[3], f32x4_splat(xs[3])));
+            for (l, o) in out[4 * h..4 * h + 4].iter_mut().enumerate() {
+                *o = match l {
+                    0 => f32x4_extract_lane::<0>(acc),
+                    1 => f32x4_extract_lane::<1>(acc),
+                    2 => f32x4_extract_lane::<2>(acc),
+                    _ => f32x4_extract_lane::<3>(acc),
+                };
+            }
+        }
+    }
+}
+
+/// int8 tables: `f32x4.nearest` rounds half to even like the scalar reference.
+pub fn quantize_tables(t: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
+    let sv = f32x4_splat(s);
+    let (lo, hi) = (i32x4_splat(-127), i32x4_splat(127));
+    let q4 = |v: &[f32]| {
+        let f = f32x4_nearest(f32x4_mul(f32x4(v[0], v[1], v[2], v[3]), sv));
+        i32x4_max(lo, i32x4_min(hi, i32x4_trunc_sat_f32x4(f)))
+    };
+    let q16 = |v: &[f32]| {
+        let a = i16x8_narrow_i32x4(q4(&v[0..4]), q4(&v[4..8]));
+        let b = i16x8_narrow_i32x4(q4(&v[8..12]), q4(&v[12..16]));
+        i8x16_narrow_i16x8(a, b)
+    };
+    for (c, pair) in t.chunks_exact(32).enumerate() {
+        let (l, h) = (q16(&pair[..16]), q16(&pair[16..]));
+        let (dl, dh) = (&mut tlo[c * 16..c * 16 + 16], &mut thi[c * 16..c * 16 + 16]);
+        // SAFETY: each destination slice holds exactly 16 bytes.
+        unsafe {
+            v128_store(dl.as_mut_ptr().cast(), l);
+            v128_store(dh.as_mut_ptr().cast(), h);
+        }
+    }
+}
+
+/// Looks up 16 floats (one per row) in a byte-planed table at `planed[at..at + 64]`:
+/// returns rows 0..4, 4..8, 8..12, 12..16.
+#[inline]
+fn lookup16(planed: &[u8], at: usize, idx: v128) -> [v128; 4] {
+    let l0 = i8x16_swizzle(load(planed, at), idx);
+    let l1 = i8x16_swizzle(load(planed, at + 16), idx);
+    let l2 = i8x16_swizzle(load(planed, at + 32), idx);
+    let l3 = i8x16_swizzle(load(planed, at + 48), idx);
+    let p01l = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(l0, l1);
+    let p01h = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(l0, l1);
+    let p23l = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(l2, l3);
+    let p23h = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(l2, l3);
+    [
+        i8x16_shuffle::<0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23>(p01l, p23l),
+        i8x16_shuffle::<8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31>(p01l, p23l),
+        i8x16_shuffle::<0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23>(p01h, p23h),
+        i8x16_shuffle::<8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31>(p01h, p23h),
+    ]
+}
+
+/// Exact-table partial sums with byte-planed tables (`planed.len() ≥ 8·tile.len()`).
+pub fn lut_f32(tile: &[u8], planed: &[u8], gb: usize, out: &mut [f32]) {
+    let b = tile.len() / 16;
+    let nib = u8x16_splat(0x0F);
+    for g in 0..group_count(b, gb) {
+        let mut acc = [f32x4_splat(0.0); 4];
+        for c in g * gb..((g + 1) * gb).min(b) {
+            let v = load(tile, c * 16);
+            let lo = lookup16(planed, 2 * c * 64, v128_and(v, nib));
+            let hi = lookup16(planed, (2 * c + 1) * 64, u8x16_shr(v, 4));
+            for q in 0..4 {
+                acc[q] = f32x4_add(f32x4_add(acc[q], lo[q]), hi[q]);
+            }
+        }
+        let o = &mut out[g * 16..g * 16 + 16];
+        for (q, a) in acc.iter().enumerate() {
+            // SAFETY: `o` holds 16 floats; each store writes 4 of them.
+            unsafe { v128_store(o.as_mut_ptr().add(4 * q).cast(), *a) };
+        }
+    }
+}
+
+/// int8-table partial sums; 16 rows per swizzle, pairs widened with `extadd_pairwise`.
+pub fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
+    let b = tile.len() / 16;
+    let nib = u8x16_splat(0x0F);
+    for g in 0..group_count(b, gb) {
+        let end = ((g + 1) * gb).min(b);
+        let mut c = g * gb;
+        let mut acc32 = [i32x4_splat(0); 4];
+        while c < end {
+            // i16 lanes gain at most 2·127 per step: flush to i32 every 128 steps.
+            let stop = (c + 128).min(end);
+            let (mut a16, mut b16) = (i16x8_splat(0), i16x8_splat(0));
+            while c < stop {
+                let v = load(tile, c * 16);
+                let ql = i8x16_swizzle(load_i8(tlo, c * 16), v128_and(v, nib));
+                let qh = i8x16_swizzle(load_i8(thi, c * 16), u8x16_shr(v, 4));
+                let u0 = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(ql, qh);
+                let u1 = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(ql, qh);
+                a16 = i16x8_add(a16, i16x8_extadd_pairwise_i8x16(u0));
+                b16 = i16x8_add(b16, i16x8_extadd_pairwise_i8x16(u1));
+                c += 1;
+            }
+            acc32[0] = i32x4_add(acc32[0], i32x4_extend_low_i16x8(a16));
+            acc32[1] = i32x4_add(acc32[1], i32x4_extend_high_i16x8(a16));
+            acc32[2] = i32x4_add(acc32[2], i32x4_extend_low_i16x8(b16));
+            acc32[3] = i32x4_add(acc32[3], i32x4_extend_high_i16x8(b16));
+        }
+        let o = &mut out[g * 16..g * 16 + 16];
+        for (q, a) in acc32.iter().enumerate() {
+            // SAFETY: `o` holds 16 i32s; each store writes 4 of them.
+            unsafe { v128_store(o.as_mut_ptr().add(4 * q).cast(), *a) };
+        }
+    }
+}
+
+/// Popcount of `w XOR x` per group: `i8x16.popcnt`, widened pairwise to u16 then u32.
+pub fn xor_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
+    for (o, (wg, xg)) in out.iter_mut().zip(w.chunks(gw).zip(x.chunks(gw))) {
+        let mut acc = u32x4_splat(0);
+        let pairs = wg.len() / 2;
+        let mut i = 0;
+        while i < pairs {
+            // u16 lanes gain at most 16 per step: flush to u32 every 2048 steps.
+            let stop = (i + 2048).min(pairs);
+            let mut a16 = u16x8_splat(0);
+            while i < stop {
+                // SAFETY: words 2i and 2i+1 exist in both slices (i < pairs, equal lengths).
+                let v = unsafe { v128_xor(v128_load(wg.as_ptr().add(2 * i).cast()), v128_load(xg.as_ptr().add(2 * i).cast())) };
+                a16 = i16x8_add(a16, u16x8_extadd_pairwise_u8x16(i8x16_popcnt(v)));
+                i += 1;
+            }
+            acc = i32x4_add(acc, u32x4_extadd_pairwise_u16x8(a16));
+        }
+        let lanes = u32x4_extract_lane::<0>(acc) + u32x4_extract_lane::<1>(acc) + u32x4_extract_lane::<2>(acc) + u32x4_extract_lane::<3>(acc);
+        let tail: u32 = wg[2 * pairs..].iter().zip(&xg[2 * pairs..]).map(|(a, b)| (a ^ b).count_ones()).sum();
+        *o = lanes + tail;
+    }
+}

@@ -1,0 +1,55 @@
+//! Model hyper-parameters (those that fix the parameter shapes, plus init and dropout).
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Shapes and regularisation of a model. The embedding width equals `hidden`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LstmConfig {
+    /// Vocabulary size V (embedding rows, softmax outputs).
+    pub vocab: usize,
+    /// Units H per LSTM layer (and embedding width).
+    pub hidden: usize,
+    /// Number of stacked LSTM layers.
+    pub layers: usize,
+    /// Every parameter is initialised uniformly in `[−init_scale, init_scale]`.
+    pub init_scale: f32,
+    /// Dropout probability on the non-recurrent connections (embedding → layer 0,
+    /// between layers, last layer → softmax); 0 disables it. Training only.
+    pub dropout: f32,
+    /// Seed of the model's PRNG (initialisation, then dropout masks).
+    pub seed: u64,
+}
+
+impl LstmConfig {
+    /// `E_CONFIG` unless every field is in range (sizes bounded so buffers cannot overflow).
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=1_000_000).contains(&self.vocab) {
+            return Err(Error::config(format!("vocab must be in 1..=1000000 (got {})", self.vocab)));
+        }
+        if !(1..=8192).contains(&self.hidden) {
+            return Err(Error::config(format!("hidden must be in 1..=8192 (got {})", self.hidden)));
+        }
+        if !(1..=16).contains(&self.layers) {
+            return Err(Error::config(format!("layers must be in 1..=16 (got {})", self.layers)));
+        }
+        if !(self.init_scale.is_finite() && self.init_scale >= 0.0) {
+            return Err(Error::config(format!("init_scale must be finite and >= 0 (got {})", self.init_scale)));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(Error::config(format!("dropout must be in [0, 1) (got {})", self.dropout)));
+        }
+        Ok(())
+    }
+
+    /// Parses the JSON form (`{"vocab":…,"hidden":…,…}`); bad JSON or values are `E_CONFIG`.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let c: LstmConfig = serde_json::from_str(text).map_err(|e| Error::config(format!("model config: {e}")))?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("config serialises")
+    }
+}

@@ -1,0 +1,200 @@
+//! The model handle: parameters, gradients, carried state, PRNG and work buffers.
+
+use super::config::LstmConfig;
+use super::params::Params;
+use super::softmax::cross_entropy;
+use super::workspace::Workspace;
+use crate::error::{check_finite, check_len, Error, Result};
+use crate::rng::Rng;
+
+/// An LSTM language model with everything needed to train and evaluate it.
+#[derive(Debug)]
+pub struct LstmModel {
+    pub(super) config: LstmConfig,
+    pub(super) params: Params,
+    pub(super) grads: Params,
+    pub(super) ws: Workspace,
+    pub(super) rng: Rng,
+    /// Streams B of the carried state (set by [`LstmModel::reset_state`]).
+    pub(super) batch: usize,
+    /// Carried `h` and `c` of every layer, `[B, H]` each.
+    pub(super) state_h: Vec<Vec<f32>>,
+    pub(super) state_c: Vec<Vec<f32>>,
+    /// Whether `grads` holds the result of a backward pass.
+    pub(super) has_grads: bool,
+    pub(super) last_grad_norm: f64,
+}
+
+impl LstmModel {
+    /// A freshly initialised model (uniform `±init_scale` from `Rng::new(seed)`), state for one stream.
+    pub fn new(config: LstmConfig) -> Result<Self> {
+        config.validate()?;
+        let mut rng = Rng::new(config.seed);
+        let mut params = Params::zeros(&config);
+        params.init_uniform(config.init_scale, &mut rng);
+        Ok(Self::assemble(config, params, rng))
+    }
+
+    pub(super) fn assemble(config: LstmConfig, params: Params, rng: Rng) -> Self {
+        let grads = Params::zeros(&config);
+        let mut m = LstmModel {
+            config,
+            params,
+            grads,
+            ws: Workspace::default(),
+            rng,
+            batch: 1,
+            state_h: Vec::new(),
+            state_c: Vec::new(),
+            has_grads: false,
+            last_grad_norm: 0.0,
+        };
+        m.zero_state(1);
+        m
+    }
+
+    pub(super) fn zero_state(&mut self, batch: usize) {
+        let n = batch * self.config.hidden;
+        self.batch = batch;
+        self.state_h = vec![vec![0.0; n]; self.config.layers];
+        self.state_c = vec![vec![0.0; n]; self.config.layers];
+    }
+
+    pub fn config(&self) -> &LstmConfig {
+        &self.config
+    }
+
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// Zeroes the carried state and sets the number of streams B (1..=65536) for later calls.
+    pub fn reset_state(&mut self, batch: usize) -> Result<()> {
+        if !(1..=65536).contains(&batch) {
+            return Err(Error::config(format!("batch must be in 1..=65536 (got {batch})")));
+        }
+        self.zero_state(batch);
+        Ok(())
+    }
+
+    /// Validates a window: equal lengths, a positive multiple of B, ids `< V`; returns T.
+    fn check_window(&self, inputs: &[u32], targets: &[u32]) -> Result<usize> {
+        check_len("targets", targets.len(), inputs.len())?;
+        if inputs.is_empty() || inputs.len() % self.batch != 0 {
+            return Err(Error::shape(format!(
+                "a window holds T·B tokens with B = {} (the batch set by resetState); got {}",
+                self.batch,
+                inputs.len()
+            )));
+        }
+        if inputs.len() / self.batch > 100_000 {
+            return Err(Error::shape("a window may hold at most 100000 steps"));
+        }
+        let v = self.config.vocab as u32;
+        if let Some(&bad) = inputs.iter().chain(targets).find(|&&t| t >= v) {
+            return Err(Error::shape(format!("token id {bad} is outside the vocabulary of {v}")));
+        }
+        Ok(inputs.len() / self.batch)
+    }
+
+    /// Mean cross-entropy (nats per token) of the rows just computed.
+    fn mean_loss(&self, rows: usize) -> f64 {
+        self.ws.row_loss[..rows].iter().sum::<f64>() / rows as f64
+    }
+
+    /// Forward + backward of one window without updating weights or the carried state.
+    /// Gradients are of `J = (1/B)·Σ_{t,b} CE_{t,b}` (summed over time, averaged over the batch,
+    /// as in Zaremba et al.); returns the mean cross-entropy per token (`J/T`).
+    pub fn gradients(&mut self, inputs: &[u32], targets: &[u32]) -> Result<f64> {
+        self.check_window(inputs, targets)?;
+        self.forward(inputs, true, false)?;
+        self.loss_and_backward(inputs, targets)
+    }
+
+    fn loss_and_backward(&mut self, inputs: &[u32], targets: &[u32]) -> Result<f64> {
+        let rows = inputs.len();
+        let v = self.config.vocab;
+        let scale = 1.0 / self.batch as f32;
+        cross_entropy(&mut self.ws.logits[..rows * v], v, targets, &mut self.ws.row_loss[..rows], Some(scale));
+        let loss = self.mean_loss(rows);
+        if !loss.is_finite() {
+            self.has_grads = false;
+            return Err(Error::non_finite(format!(
+                "training loss is {loss}: the model diverged (lower the learning rate); weights were not updated"
+            )));
+        }
+        self.backward(inputs)?;
+        self.has_grads = true;
+        Ok(loss)
+    }
+
+    /// One training step on a window: forward with dropout, loss, backward, clipped SGD
+    /// update (`lr`, `clip ≤ 0` = no clipping); the final state carries into the next window.
+    /// Returns the mean cross-entropy per token. A non-finite loss or gradient is
+    /// `E_NONFINITE` and leaves the weights as they were.
+    pub fn train_step(&mut self, inputs: &[u32], targets: &[u32], lr: f32, clip: f32) -> Result<f64> {
+        self.check_window(inputs, targets)?;
+        if !(lr.is_finite() && lr >= 0.0 && clip.is_finite()) {
+            return Err(Error::config(format!("learning rate must be finite and >= 0 and clip finite (got {lr}, {clip})")));
+        }
+        self.forward(inputs, true, true)?;
+        let loss = self.loss_and_backward(inputs, targets)?;
+        self.last_grad_norm = self.sgd_update(lr, clip)?;
+        Ok(loss)
+    }
+
+    /// Mean cross-entropy per token of a window without dropout; carries the state.
+    pub fn evaluate(&mut self, inputs: &[u32], targets: &[u32]) -> Result<f64> {
+        self.check_window(inputs, targets)?;
+        self.forward(inputs, false, true)?;
+        let rows = inputs.len();
+        let v = self.config.vocab;
+        cross_entropy(&mut self.ws.logits[..rows * v], v, targets, &mut self.ws.row_loss[..rows], None);
+        Ok(self.mean_loss(rows))
+    }
+
+    /// Gradient norm (before clipping) of the last training step.
+    pub fn last_grad_norm(&self) -> f64 {
+        self.last_grad_norm
+    }
+
+    /// Tensor names in file order (see [`super::params::Params`]).
+    pub fn tensor_names(&self) -> Vec<String> {
+        self.params.tensors.iter().map(|t| t.name.clone()).collect()
+    }
+
+    fn index(&self, name: &str) -> Result<usize> {
+        self.params
+            .index_of(name)
+            .ok_or_else(|| Error::config(format!("no tensor '{name}' (have: {})", self.tensor_names().join(", "))))
+    }
+
+    pub fn tensor_shape(&self, name: &str) -> Result<Vec<usize>> {
+        Ok(self.params.tensors[self.index(name)?].shape.clone())
+    }
+
+    pub fn get_tensor(&self, name: &str) -> Result<Vec<f32>> {
+        Ok(self.params.tensors[self.index(name)?].data.clone())
+    }
+
+    /// Replaces a tensor's values (same length, all finite).
+    pub fn set_tensor(&mut self, name: &str, data: &[f32]) -> Result<()> {
+        let i = self.index(name)?;
+        check_len(name, data.len(), self.params.tensors[i].data.len())?;
+        check_finite(name, data)?;
+        self.params.data_mut(i).copy_from_slice(data);
+        Ok(())
+    }
+
+    /// The gradient of a tensor from the last backward pass (`E_STATE` before any).
+    pub fn get_gradient(&self, name: &str) -> Result<Vec<f32>> {
+        if !self.has_grads {
+            return Err(Error::state("no gradients yet: call gradients() or trainStep() first"));
+        }
+        Ok(self.grads.tensors[self.index(name)?].data.clone())
+    }
+
+    pub fn parameter_count(&self) -> usize {
+        self.params.count()
+    }
+}

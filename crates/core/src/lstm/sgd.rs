@@ -1,0 +1,45 @@
+//! Plain SGD with global gradient-norm clipping.
+
+use super::model::LstmModel;
+use crate::error::{Error, Result};
+
+impl LstmModel {
+    /// Global L2 norm of the gradients of the last backward pass (f64 accumulation; only the
+    /// touched embedding rows can be non-zero, so only those are visited).
+    pub(super) fn gradient_norm(&self) -> f64 {
+        let hd = self.config.hidden;
+        let ge = &self.grads.tensors[0].data;
+        let mut sq: f64 = self.ws.touched.iter().flat_map(|&t| &ge[t as usize * hd..(t as usize + 1) * hd]).map(|&g| (g as f64) * (g as f64)).sum();
+        for t in &self.grads.tensors[1..] {
+            sq += t.data.iter().map(|&g| (g as f64) * (g as f64)).sum::<f64>();
+        }
+        sq.sqrt()
+    }
+
+    /// `θ ← θ − lr·s·∇θ` with `s = min(1, clip/‖∇‖)` (`clip ≤ 0` disables clipping).
+    /// A non-finite gradient norm is `E_NONFINITE` and leaves the weights untouched.
+    pub(super) fn sgd_update(&mut self, lr: f32, clip: f32) -> Result<f64> {
+        let norm = self.gradient_norm();
+        if !norm.is_finite() {
+            return Err(Error::non_finite(format!(
+                "gradient norm is {norm}: training diverged (lower the learning rate or clip the gradients); weights were not updated"
+            )));
+        }
+        let s = if clip > 0.0 && norm > clip as f64 { (clip as f64 / norm) as f32 } else { 1.0 };
+        let step = lr * s;
+        let hd = self.config.hidden;
+        let (grads, params) = (&self.grads, &mut self.params);
+        for &t in &self.ws.touched {
+            let r = t as usize * hd..(t as usize + 1) * hd;
+            for (p, g) in params.tensors[0].data[r.clone()].iter_mut().zip(&grads.tensors[0].data[r]) {
+                *p -= step * g;
+            }
+        }
+        for (pt, gt) in params.tensors[1..].iter_mut().zip(&grads.tensors[1..]) {
+            for (p, g) in pt.data.iter_mut().zip(&gt.data) {
+                *p -= step * g;
+            }
+        }
+        Ok(norm)
+    }
+}

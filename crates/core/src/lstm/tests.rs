@@ -1,0 +1,87 @@
+//! Core-level checks of the model: finite-difference gradients, state carrying, files.
+
+use super::{LstmConfig, LstmModel};
+use crate::rng::Rng;
+use std::collections::BTreeMap;
+
+fn tiny(dropout: f32) -> LstmModel {
+    LstmModel::new(LstmConfig { vocab: 11, hidden: 6, layers: 2, init_scale: 0.5, dropout, seed: 3 }).unwrap()
+}
+
+fn window(seed: u64, n: usize, v: u64) -> (Vec<u32>, Vec<u32>) {
+    let mut r = Rng::new(seed);
+    let ids: Vec<u32> = (0..n + 1).map(|_| r.below(v) as u32).collect();
+    (ids[..n].to_vec(), ids[1..].to_vec())
+}
+
+#[test]
+fn gradients_match_finite_differences() {
+    let (b, t) = (2, 4);
+    let mut m = tiny(0.0);
+    m.reset_state(b).unwrap();
+    let (x, y) = window(9, b * t, 11);
+    m.gradients(&x, &y).unwrap();
+    let objective = |m: &mut LstmModel| {
+        m.reset_state(b).unwrap();
+        m.evaluate(&x, &y).unwrap() * t as f64
+    };
+    for name in m.tensor_names() {
+        let g = m.get_gradient(&name).unwrap();
+        let w = m.get_tensor(&name).unwrap();
+        let mut worst = 0.0f64;
+        for i in 0..w.len() {
+            let eps = 1e-2f32;
+            let mut p = w.clone();
+            p[i] = w[i] + eps;
+            m.set_tensor(&name, &p).unwrap();
+            let up = objective(&mut m);
+            p[i] = w[i] - eps;
+            m.set_tensor(&name, &p).unwrap();
+            let down = objective(&mut m);
+            m.set_tensor(&name, &w).unwrap();
+            let fd = (up - down) / (2.0 * eps as f64);
+            worst = worst.max((fd - g[i] as f64).abs() / (1e-2 + fd.abs().max(g[i].abs() as f64)));
+        }
+        assert!(worst < 2e-2, "{name}: worst relative gradient error {worst}");
+    }
+}
+
+#[test]
+fn training_lowers_the_loss_and_state_carries() {
+    let mut m = tiny(0.1);
+    m.reset_state(2).unwrap();
+    let (x, y) = window(1, 2 * 5, 11);
+    let first = m.train_step(&x, &y, 1.0, 5.0).unwrap();
+    let mut last = first;
+    for _ in 0..30 {
+        last = m.train_step(&x, &y, 1.0, 5.0).unwrap();
+    }
+    assert!(last < first * 0.8, "loss {first} -> {last}");
+    let a = m.evaluate(&x, &y).unwrap();
+    let b2 = m.evaluate(&x, &y).unwrap();
+    assert_ne!(a, b2, "the second window must start from the carried state");
+}
+
+#[test]
+fn bytes_round_trip_with_state() {
+    let mut m = tiny(0.0);
+    m.reset_state(3).unwrap();
+    let (x, y) = window(2, 3 * 4, 11);
+    m.train_step(&x, &y, 0.5, 5.0).unwrap();
+    let extra = BTreeMap::from([("vocab".to_string(), "[]".to_string())]);
+    let bytes = m.to_bytes("quire-checkpoint", &extra, true).unwrap();
+    let (mut back, meta) = LstmModel::from_bytes(&bytes).unwrap();
+    assert_eq!(meta["vocab"], "[]");
+    assert_eq!(back.batch(), 3);
+    assert_eq!(m.train_step(&x, &y, 0.5, 5.0).unwrap(), back.train_step(&x, &y, 0.5, 5.0).unwrap());
+    assert!(m.to_bytes("quire-checkpoint", &BTreeMap::from([("config".into(), "x".into())]), false).is_err());
+}
+
+#[test]
+fn bad_windows_are_shape_errors() {
+    let mut m = tiny(0.0);
+    m.reset_state(2).unwrap();
+    assert_eq!(m.train_step(&[1, 2, 3], &[1, 2, 3], 1.0, 5.0).unwrap_err().code, crate::ErrorCode::Shape);
+    assert_eq!(m.evaluate(&[1, 20], &[1, 2]).unwrap_err().code, crate::ErrorCode::Shape);
+    assert_eq!(m.get_gradient("embedding").unwrap_err().code, crate::ErrorCode::State);
+}

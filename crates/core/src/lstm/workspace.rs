@@ -1,0 +1,81 @@
+//! Pre-allocated work buffers of one window. They grow to the largest `T×B` seen and are
+//! reused afterwards, so steady-state training allocates nothing per step.
+
+/// Per-layer activations kept for the backward pass.
+#[derive(Debug, Default)]
+pub struct LayerCache {
+    /// Layer input after dropout, `[T·B, H]`.
+    pub x: Vec<f32>,
+    /// Dropout scale applied to `x` (0 or 1/(1−p)), `[T·B, H]`; empty without dropout.
+    pub x_mask: Vec<f32>,
+    /// Activated gates `(i, f, g, o)` per row, `[T·B, 4H]`.
+    pub gates: Vec<f32>,
+    /// Cell states `c_{−1}..c_{T−1}`, `[(T+1)·B, H]` (row block 0 is the carried-in state).
+    pub c: Vec<f32>,
+    /// Hidden states `h_{−1}..h_{T−1}`, `[(T+1)·B, H]`; blocks `1..=T` are the layer output.
+    pub h: Vec<f32>,
+    /// `tanh(c_t)`, `[T·B, H]`.
+    pub tanh_c: Vec<f32>,
+}
+
+/// All buffers of one forward/backward pass.
+#[derive(Debug, Default)]
+pub struct Workspace {
+    pub layers: Vec<LayerCache>,
+    /// Softmax input after dropout, `[T·B, H]`.
+    pub y: Vec<f32>,
+    pub y_mask: Vec<f32>,
+    /// Logits, then probabilities, then `∂J/∂logits`, `[T·B, V]`.
+    pub logits: Vec<f32>,
+    /// Per-row cross-entropy, `[T·B]`.
+    pub row_loss: Vec<f64>,
+    /// Gradient w.r.t. the current layer's output, `[T·B, H]`.
+    pub d_out: Vec<f32>,
+    /// Gradient w.r.t. the current layer's pre-activations, `[T·B, 4H]`.
+    pub d_gates: Vec<f32>,
+    /// Recurrent gradients carried backwards in time, `[B, H]` each.
+    pub dh_next: Vec<f32>,
+    pub dc_next: Vec<f32>,
+    /// Embedding rows touched in this window (unique token ids) and a membership flag per id.
+    pub touched: Vec<u32>,
+    pub seen: Vec<bool>,
+}
+
+fn fit(v: &mut Vec<f32>, n: usize) {
+    if v.len() < n {
+        v.resize(n, 0.0);
+    }
+}
+
+impl Workspace {
+    /// Makes every buffer large enough for `rows = T·B` rows (`batch = B`).
+    pub fn ensure(&mut self, layers: usize, hidden: usize, vocab: usize, rows: usize, batch: usize, dropout: bool) {
+        let h = hidden;
+        self.layers.resize_with(layers, LayerCache::default);
+        for lc in &mut self.layers {
+            fit(&mut lc.x, rows * h);
+            if dropout {
+                fit(&mut lc.x_mask, rows * h);
+            }
+            fit(&mut lc.gates, rows * 4 * h);
+            fit(&mut lc.c, (rows + batch) * h);
+            fit(&mut lc.h, (rows + batch) * h);
+            fit(&mut lc.tanh_c, rows * h);
+        }
+        fit(&mut self.y, rows * h);
+        if dropout {
+            fit(&mut self.y_mask, rows * h);
+        }
+        fit(&mut self.logits, rows * vocab);
+        if self.row_loss.len() < rows {
+            self.row_loss.resize(rows, 0.0);
+        }
+        fit(&mut self.d_out, rows * h);
+        fit(&mut self.d_gates, rows * 4 * h);
+        fit(&mut self.dh_next, batch * h);
+        fit(&mut self.dc_next, batch * h);
+        if self.seen.len() < vocab {
+            self.seen.resize(vocab, false);
+        }
+    }
+}
