@@ -7,6 +7,7 @@ pub mod error;
 pub mod format;
 pub mod gemm;
 pub mod bcq;
+pub mod compress;
 pub mod kernels;
 pub mod lstm;
 pub mod quant;

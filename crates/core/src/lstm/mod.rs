@@ -14,6 +14,7 @@ mod backward;
 mod cell;
 mod config;
 mod forward;
+mod masks;
 mod model;
 mod params;
 mod serialize;
