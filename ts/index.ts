@@ -9,3 +9,4 @@ export type { Backend, BackendChoice, BackendName } from './backend/index.js';
 export type { BackendOption } from './options.js';
 export { gemm, type GemmSpec } from './gemm.js';
 export { info, setThreads, type QuireInfo, type BackendInfo } from './info.js';
+export { quantize, matvec, matmul, QuantizedMatrix, MAX_BATCH, type QuantMethod, type MatvecKernel, type QuantizeOptions, type MatvecOptions } from './quantize.js';

@@ -21,6 +21,33 @@ export interface RawCore {
     beta: number,
     c?: Float32Array,
   ): Float32Array;
+  QuantizedMatrix: {
+    quantize(
+      weights: Float32Array,
+      rows: number,
+      cols: number,
+      bits: number,
+      method: string,
+      cycles: number,
+      groupSize: number,
+      mask?: Uint8Array | null,
+    ): RawQuantizedMatrix;
+  };
+}
+
+/** A Rust-owned quantized matrix (quant.rs in both binding crates); `free` exists on wasm only. */
+export interface RawQuantizedMatrix {
+  bits(): number;
+  rows(): number;
+  cols(): number;
+  groupSize(): number;
+  relativeError(): number;
+  scales(): Float32Array;
+  planes(): Uint32Array;
+  mask(): Uint32Array | null | undefined;
+  dequantize(): Float32Array;
+  matmul(x: Float32Array, batch: number, kernel: string, activationBits: number): Float32Array;
+  free?(): void;
 }
 
 export type BackendName = 'native' | 'wasm';

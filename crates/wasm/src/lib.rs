@@ -4,3 +4,4 @@
 mod error;
 mod gemm;
 mod info;
+mod quant;
