@@ -21,6 +21,60 @@ export interface RawCore {
     beta: number,
     c?: Float32Array,
   ): Float32Array;
+  LstmModel: RawLstmModelClass;
+  QuantizedMatrix: {
+    quantize(
+      weights: Float32Array,
+      rows: number,
+      cols: number,
+      bits: number,
+      method: string,
+      cycles: number,
+      groupSize: number,
+      mask?: Uint8Array | null,
+    ): RawQuantizedMatrix;
+  };
+}
+
+/** A Rust-owned quantized matrix (quant.rs in both binding crates); `free` exists on wasm only. */
+export interface RawQuantizedMatrix {
+  bits(): number;
+  rows(): number;
+  cols(): number;
+  groupSize(): number;
+  relativeError(): number;
+  scales(): Float32Array;
+  planes(): Uint32Array;
+  mask(): Uint32Array | null | undefined;
+  dequantize(): Float32Array;
+  matmul(x: Float32Array, batch: number, kernel: string, activationBits: number): Float32Array;
+  free?(): void;
+}
+
+/** The Rust LSTM language-model handle (crates/{node,wasm}/src/model.rs). */
+export interface RawLstmModel {
+  metadataJson(): string;
+  configJson(): string;
+  batch(): number;
+  resetState(batch: number): void;
+  trainStep(inputs: Uint32Array, targets: Uint32Array, lr: number, clip: number): number;
+  evaluate(inputs: Uint32Array, targets: Uint32Array): number;
+  gradients(inputs: Uint32Array, targets: Uint32Array): number;
+  lastGradNorm(): number;
+  parameterCount(): number;
+  tensorNames(): string[];
+  tensorShape(name: string): number[] | Uint32Array;
+  getTensor(name: string): Float32Array;
+  setTensor(name: string, data: Float32Array): void;
+  getGradient(name: string): Float32Array;
+  toBytes(format: string, extraJson: string, withState: boolean): Uint8Array;
+  /** wasm only: releases the Rust memory now instead of at garbage collection. */
+  free?(): void;
+}
+
+export interface RawLstmModelClass {
+  new (configJson: string): RawLstmModel;
+  fromBytes(bytes: Uint8Array): RawLstmModel;
 }
 
 export type BackendName = 'native' | 'wasm';

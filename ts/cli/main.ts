@@ -2,7 +2,9 @@
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../backend/root.js';
 import { QuireError } from '../errors.js';
+import { registerEval } from './eval.js';
 import { registerInfo } from './info.js';
+import { registerTrain } from './train.js';
 import { UsageError } from './usage.js';
 
 /**
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerInfo(program);
+  registerTrain(program);
+  registerEval(program);
   return program;
 }
 

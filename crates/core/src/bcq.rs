@@ -211,3 +211,140 @@ fn popcount(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], set: Kerne
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quant::{quantize_rows, Method, QuantConfig};
+    use crate::rng::Rng;
+
+    fn normal(n: usize, rng: &mut Rng) -> Vec<f32> {
+        (0..n).map(|_| rng.normal()).collect()
+    }
+
+    /// `Ŵ·x` in f64 from the dequantized matrix.
+    fn reference(m: &BinaryMatrix, x: &[f32]) -> Vec<f64> {
+        let d = m.dequantize();
+        d.chunks(m.cols()).map(|row| row.iter().zip(x).map(|(&a, &b)| a as f64 * b as f64).sum()).collect()
+    }
+
+    /// The int8 kernel's bound `Σ_{p,g}|α|·⌈n_g/4⌉/(2s)` per row, plus slack for f32 rounding.
+    fn lut_i8_bound(m: &BinaryMatrix, x: &[f32], r: usize) -> f64 {
+        let s = 127.0 / x.chunks(4).map(|q| q.iter().map(|v| v.abs() as f64).sum::<f64>()).fold(0.0, f64::max);
+        let g = m.group_size();
+        (0..m.groups())
+            .map(|gi| {
+                let n_g = ((gi + 1) * g).min(m.cols()) - gi * g;
+                let a: f64 = m.scales()[(r * m.groups() + gi) * m.bits()..][..m.bits()].iter().map(|v| v.abs() as f64).sum();
+                a * n_g.div_ceil(4) as f64 / (2.0 * s)
+            })
+            .sum::<f64>()
+    }
+
+    fn binarized(x: &[f32], ka: usize) -> Vec<f32> {
+        let mut codes = vec![0u8; x.len()];
+        let mut betas = vec![0f32; ka];
+        greedy::solve(x, &mut codes, &mut betas);
+        codes.iter().map(|&c| crate::quant::level(c, &betas)).collect()
+    }
+
+    fn check_all_kernels(m: &BinaryMatrix, rng: &mut Rng, batch: usize) {
+        let x = normal(batch * m.cols(), rng);
+        let (rows, cols) = (m.rows(), m.cols());
+        for kernel in [Kernel::LutF32, Kernel::LutI8, Kernel::Popcount { activation_bits: 2 }] {
+            let mut y = vec![f32::NAN; batch * rows];
+            matmul(m, &x, batch, &mut y, kernel).unwrap();
+            for b in 0..batch {
+                let xb = &x[b * cols..(b + 1) * cols];
+                let yb = &y[b * rows..(b + 1) * rows];
+                // Absolute bound on top of f32 rounding (relative 1e-5·√cols).
+                let (want, bound): (Vec<f64>, Vec<f64>) = match kernel {
+                    Kernel::LutF32 => (reference(m, xb), vec![0.0; rows]),
+                    Kernel::LutI8 => (reference(m, xb), (0..rows).map(|r| lut_i8_bound(m, xb, r)).collect()),
+                    Kernel::Popcount { activation_bits } => (reference(m, &binarized(xb, activation_bits)), vec![0.0; rows]),
+                };
+                for r in 0..rows {
+                    let err = (yb[r] as f64 - want[r]).abs();
+                    let scale: f64 = m.dequantize()[r * cols..(r + 1) * cols].iter().zip(xb).map(|(a, b)| (a * b).abs() as f64).sum();
+                    assert!(err <= bound[r] + 1e-5 * (cols as f64).sqrt() * (1.0 + scale), "{kernel:?} {rows}×{cols} row {r}: {} vs {}", yb[r], want[r]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn kernels_match_the_dequantized_product() {
+        let mut rng = Rng::new(21);
+        for (rows, cols, bits, group) in [(1, 1, 1, 0), (17, 65, 2, 0), (33, 200, 3, 64), (40, 650, 1, 0), (16, 130, 8, 128), (5, 2600, 2, 0)] {
+            let w = normal(rows * cols, &mut rng);
+            let cfg = QuantConfig { group_size: group, ..QuantConfig::new(bits, Method::Alternating) };
+            let m = quantize_rows(&w, rows, cols, &cfg, None).unwrap();
+            check_all_kernels(&m, &mut rng, 1);
+            check_all_kernels(&m, &mut rng, 3);
+            let mask: Vec<u8> = (0..rows * cols).map(|_| (rng.next_u64() & 1) as u8).collect();
+            let masked = quantize_rows(&w, rows, cols, &cfg, Some(&mask)).unwrap();
+            check_all_kernels(&masked, &mut rng, 2);
+        }
+    }
+
+    #[test]
+    fn popcount_error_is_within_the_activation_bound() {
+        let mut rng = Rng::new(22);
+        let (rows, cols) = (30, 333);
+        let w = normal(rows * cols, &mut rng);
+        let m = quantize_rows(&w, rows, cols, &QuantConfig::new(2, Method::Refined), None).unwrap();
+        let x = normal(cols, &mut rng);
+        let exact = reference(&m, &x);
+        let d = m.dequantize();
+        for ka in [1, 2, 4] {
+            let xh = binarized(&x, ka);
+            let dx: f64 = x.iter().zip(&xh).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>().sqrt();
+            let mut y = vec![0f32; rows];
+            matvec(&m, &x, &mut y, Kernel::Popcount { activation_bits: ka }).unwrap();
+            for r in 0..rows {
+                let norm: f64 = d[r * cols..(r + 1) * cols].iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
+                assert!((y[r] as f64 - exact[r]).abs() <= norm * dx * 1.001 + 1e-4);
+            }
+        }
+    }
+
+    #[test]
+    fn every_kernel_set_agrees_and_really_runs() {
+        let mut rng = Rng::new(23);
+        let (rows, cols) = (37, 777);
+        let w = normal(rows * cols, &mut rng);
+        let m = quantize_rows(&w, rows, cols, &QuantConfig::new(3, Method::Greedy), None).unwrap();
+        let x = normal(2 * cols, &mut rng);
+        let saved = kernels::active();
+        for kernel in [Kernel::LutF32, Kernel::LutI8, Kernel::Popcount { activation_bits: 3 }] {
+            let mut want = vec![0f32; 2 * rows];
+            kernels::force(KernelSet::Scalar).unwrap();
+            matmul(&m, &x, 2, &mut want, kernel).unwrap();
+            for set in [KernelSet::Avx2, KernelSet::Avx512, KernelSet::Simd128].into_iter().filter(|s| s.supported()) {
+                kernels::force(set).unwrap();
+                let mut got = vec![0f32; 2 * rows];
+                matmul(&m, &x, 2, &mut got, kernel).unwrap();
+                assert_eq!(kernels::last_used(), Some(set));
+                for (a, b) in got.iter().zip(&want) {
+                    assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{set:?} {kernel:?}: {a} vs {b}");
+                }
+            }
+        }
+        kernels::force(saved).unwrap();
+    }
+
+    #[test]
+    fn bad_calls_are_errors() {
+        let m = quantize_rows(&[1.0, -2.0, 3.0, 0.5], 2, 2, &QuantConfig::new(1, Method::Greedy), None).unwrap();
+        let mut y = vec![0f32; 2];
+        let code = |r: Result<()>| r.err().map(|e| e.code);
+        use crate::error::ErrorCode;
+        assert_eq!(code(matvec(&m, &[1.0], &mut y, Kernel::LutI8)), Some(ErrorCode::Shape));
+        assert_eq!(code(matvec(&m, &[1.0, f32::INFINITY], &mut y, Kernel::LutF32)), Some(ErrorCode::NonFinite));
+        assert_eq!(code(matvec(&m, &[1.0, 1.0], &mut y, Kernel::Popcount { activation_bits: 9 })), Some(ErrorCode::Config));
+        assert_eq!(code(matmul(&m, &[], 0, &mut [], Kernel::LutI8)), Some(ErrorCode::Config));
+        assert_eq!(code(matvec(&m, &[1.0, 1.0], &mut [0.0; 3], Kernel::LutI8)), Some(ErrorCode::Shape));
+        matvec(&m, &[0.0, 0.0], &mut y, Kernel::LutI8).unwrap();
+        assert_eq!(y, [0.0, 0.0]);
+    }
+}

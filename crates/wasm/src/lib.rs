@@ -4,3 +4,5 @@
 mod error;
 mod gemm;
 mod info;
+mod model;
+mod quant;

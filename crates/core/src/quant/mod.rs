@@ -169,3 +169,113 @@ fn solve_dense(w: &[f32], cfg: &QuantConfig, codes: &mut [u8], alphas: &mut [f32
         Method::Alternating => alternating::solve(w, codes, alphas, cfg.cycles),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+    use crate::rng::Rng;
+
+    fn gaussian(rows: usize, cols: usize, seed: u64) -> Vec<f32> {
+        let mut rng = Rng::new(seed);
+        (0..rows * cols).map(|_| rng.normal()).collect()
+    }
+
+    fn error(w: &[f32], rows: usize, cols: usize, bits: usize, method: Method, mask: Option<&[u8]>) -> f64 {
+        let m = quantize_rows(w, rows, cols, &QuantConfig::new(bits, method), mask).unwrap();
+        m.relative_error(w).unwrap()
+    }
+
+    /// method.md's reference figures, i.i.d. Gaussian 256×1024, per-row scales.
+    const TABLE: [(usize, f64, f64, f64); 4] =
+        [(1, 0.3634, 0.3634, 0.3634), (2, 0.1305, 0.1250, 0.1183), (3, 0.0585, 0.0505, 0.0444), (4, 0.0331, 0.0246, 0.0194)];
+
+    #[test]
+    fn gaussian_errors_match_the_reference_table_and_order() {
+        let (rows, cols) = (256, 1024);
+        let w = gaussian(rows, cols, 11);
+        for (bits, g, r, a) in TABLE {
+            let eg = error(&w, rows, cols, bits, Method::Greedy, None);
+            let er = error(&w, rows, cols, bits, Method::Refined, None);
+            let ea = error(&w, rows, cols, bits, Method::Alternating, None);
+            assert!(eg <= g * 1.03 && er <= r * 1.03 && ea <= a * 1.03, "{bits} bits: {eg} {er} {ea}");
+            assert!(eg >= g * 0.97 && er >= r * 0.97, "{bits} bits: {eg} {er}");
+            assert!(ea <= er + 1e-12 && er <= eg + 1e-12, "{bits} bits: {eg} {er} {ea}");
+        }
+    }
+
+    #[test]
+    fn masked_fit_uses_survivors_and_zeroes_pruned() {
+        let (rows, cols) = (64, 1024);
+        let w = gaussian(rows, cols, 12);
+        // 50 % magnitude pruning per row.
+        let mut mask = vec![0u8; w.len()];
+        let mut pruned = w.clone();
+        for r in 0..rows {
+            let mut mags: Vec<f32> = w[r * cols..(r + 1) * cols].iter().map(|v| v.abs()).collect();
+            mags.sort_by(f32::total_cmp);
+            let t = mags[cols / 2];
+            for j in 0..cols {
+                let keep = w[r * cols + j].abs() >= t;
+                mask[r * cols + j] = keep as u8;
+                if !keep {
+                    pruned[r * cols + j] = 0.0;
+                }
+            }
+        }
+        for (bits, want) in [(1, 0.130), (2, 0.042)] {
+            let m = quantize_rows(&pruned, rows, cols, &QuantConfig::new(bits, Method::Alternating), Some(&mask)).unwrap();
+            let e = m.relative_error(&pruned).unwrap();
+            assert!((e - want).abs() < 0.1 * want, "{bits} bits masked: {e}");
+            let d = m.dequantize();
+            assert!(mask.iter().zip(&d).all(|(&k, &v)| k != 0 || v == 0.0));
+            let unmasked = error(&pruned, rows, cols, bits, Method::Alternating, None);
+            assert!(unmasked > 2.0 * e, "fitting on zeros should be much worse: {unmasked} vs {e}");
+        }
+    }
+
+    #[test]
+    fn groups_never_hurt_and_pack_round_trips() {
+        let (rows, cols) = (8, 300);
+        let w = gaussian(rows, cols, 13);
+        let whole = error(&w, rows, cols, 2, Method::Refined, None);
+        let cfg = QuantConfig { group_size: 64, ..QuantConfig::new(2, Method::Refined) };
+        let m = quantize_rows(&w, rows, cols, &cfg, None).unwrap();
+        assert_eq!((m.groups(), m.scales().len()), (5, rows * 5 * 2));
+        assert!(m.relative_error(&w).unwrap() < whole);
+        let again = BinaryMatrix::from_parts(rows, cols, 2, 64, m.scales().to_vec(), m.planes(), None).unwrap();
+        assert_eq!(again.dequantize(), m.dequantize());
+        assert_eq!(packed::unpack_codes(m.planes(), rows, cols, 2), m.codes());
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let w = gaussian(2, 3, 1);
+        let code = |r: Result<BinaryMatrix>| r.err().map(|e| e.code);
+        let q = |bits, rows, cols, w: &[f32], mask: Option<&[u8]>| code(quantize_rows(w, rows, cols, &QuantConfig::new(bits, Method::Greedy), mask));
+        assert_eq!(q(0, 2, 3, &w, None), Some(ErrorCode::Config));
+        assert_eq!(q(9, 2, 3, &w, None), Some(ErrorCode::Config));
+        assert_eq!(q(1, 0, 3, &[], None), Some(ErrorCode::Shape));
+        assert_eq!(q(1, 2, 0, &[], None), Some(ErrorCode::Shape));
+        assert_eq!(q(1, 2, 4, &w, None), Some(ErrorCode::Shape));
+        assert_eq!(q(1, 2, 3, &w, Some(&[1, 0])), Some(ErrorCode::Shape));
+        let mut bad = w.clone();
+        bad[4] = f32::NAN;
+        assert_eq!(q(1, 2, 3, &bad, None), Some(ErrorCode::NonFinite));
+        let cfg = QuantConfig { group_size: 10, ..QuantConfig::new(2, Method::Greedy) };
+        assert_eq!(code(quantize_rows(&w, 2, 3, &cfg, None)), Some(ErrorCode::Config));
+        let bad_pad = code(BinaryMatrix::from_parts(1, 3, 1, 0, vec![1.0], &[0b1000], None));
+        assert_eq!(bad_pad, Some(ErrorCode::Format));
+    }
+
+    #[test]
+    fn degenerate_rows_are_handled() {
+        // Constant rows make least squares singular; all-zero rows give zero scales.
+        let w = [1.0f32, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0];
+        for method in [Method::Greedy, Method::Refined, Method::Alternating] {
+            let m = quantize_rows(&w, 2, 4, &QuantConfig::new(3, method), None).unwrap();
+            let d = m.dequantize();
+            assert!(d.iter().zip(&w).all(|(a, b)| (a - b).abs() < 1e-6), "{method:?}: {d:?}");
+        }
+    }
+}

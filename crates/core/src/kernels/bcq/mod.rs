@@ -130,3 +130,102 @@ pub fn xor_popcount(set: KernelSet, w: &[u64], x: &[u64], gw: usize, out: &mut [
         _ => scalar::xor_popcount(w, x, gw, out),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn sets() -> Vec<KernelSet> {
+        [KernelSet::Avx2, KernelSet::Avx512, KernelSet::Simd128].into_iter().filter(|s| s.supported()).collect()
+    }
+
+    fn random_bytes(rng: &mut Rng, n: usize) -> Vec<u8> {
+        (0..n).map(|_| rng.next_u64() as u8).collect()
+    }
+
+    /// Byte counts per row (multiples of 8) and group sizes, including ragged last groups.
+    const SHAPES: [(usize, usize); 7] = [(8, 8), (16, 8), (24, 16), (40, 40), (88, 32), (328, 328), (2056, 2056)];
+
+    #[test]
+    fn tables_are_bit_identical_to_scalar() {
+        let mut rng = Rng::new(5);
+        for set in sets() {
+            for &(b, _) in &SHAPES {
+                let x: Vec<f32> = (0..8 * b).map(|_| rng.normal() * 3.0).collect();
+                let (mut want, mut got) = (vec![0f32; 32 * b], vec![1f32; 32 * b]);
+                scalar::build_tables(&x, &mut want);
+                build_tables(set, &x, &mut got);
+                assert_eq!(want, got, "{set:?} b={b}");
+                let s = 127.0 / 7.5;
+                let (mut wl, mut wh, mut gl, mut gh) = (vec![0i8; 16 * b], vec![0i8; 16 * b], vec![1i8; 16 * b], vec![1i8; 16 * b]);
+                scalar::quantize_tables(&want, s, &mut wl, &mut wh);
+                quantize_tables(set, &want, s, &mut gl, &mut gh);
+                assert_eq!((wl, wh), (gl, gh), "{set:?} b={b}");
+            }
+        }
+    }
+
+    #[test]
+    fn lut_kernels_match_scalar() {
+        let mut rng = Rng::new(6);
+        for set in sets() {
+            for &(b, gb) in &SHAPES {
+                let tile = random_bytes(&mut rng, 16 * b);
+                let x: Vec<f32> = (0..8 * b).map(|_| rng.normal()).collect();
+                let groups = group_count(b, gb);
+                let tf = F32Tables::new(set, &x);
+                let tref = F32Tables::new(KernelSet::Scalar, &x);
+                let (mut want, mut got) = (vec![0f32; 16 * groups], vec![f32::NAN; 16 * groups]);
+                scalar::lut_f32(&tile, &tref.values, gb, &mut want);
+                lut_f32(set, &tile, &tf, gb, &mut got);
+                for (w, g) in want.iter().zip(&got) {
+                    assert!((w - g).abs() <= 1e-5 * (1.0 + w.abs()) * (b as f32).sqrt(), "{set:?} b={b} gb={gb}: {w} vs {g}");
+                }
+                let tlo: Vec<i8> = (0..16 * b).map(|_| (rng.below(255) as i32 - 127) as i8).collect();
+                let thi: Vec<i8> = (0..16 * b).map(|_| (rng.below(255) as i32 - 127) as i8).collect();
+                let (mut wi, mut gi) = (vec![0i32; 16 * groups], vec![-1i32; 16 * groups]);
+                scalar::lut_i8(&tile, &tlo, &thi, gb, &mut wi);
+                lut_i8(set, &tile, &tlo, &thi, gb, &mut gi);
+                assert_eq!(wi, gi, "{set:?} b={b} gb={gb}");
+            }
+        }
+    }
+
+    #[test]
+    fn extreme_int8_tables_do_not_overflow() {
+        // 2056 byte-columns of +127/+127 lookups: beyond one i16 flush period.
+        let b = 2056;
+        let tile = vec![0u8; 16 * b];
+        let t = vec![127i8; 16 * b];
+        for set in sets() {
+            let mut out = vec![0i32; 16];
+            lut_i8(set, &tile, &t, &t, b, &mut out);
+            assert!(out.iter().all(|&v| v == 254 * b as i32), "{set:?}");
+        }
+    }
+
+    #[test]
+    fn popcount_matches_scalar() {
+        let mut rng = Rng::new(7);
+        for set in sets() {
+            for (words, gw) in [(1usize, 1usize), (3, 3), (7, 2), (8, 8), (9, 4), (41, 41), (33, 8), (130, 64)] {
+                let w: Vec<u64> = (0..words).map(|_| rng.next_u64()).collect();
+                let x: Vec<u64> = (0..words).map(|_| rng.next_u64()).collect();
+                let groups = words.div_ceil(gw);
+                let (mut want, mut got) = (vec![0u32; groups], vec![u32::MAX; groups]);
+                scalar::xor_popcount(&w, &x, gw, &mut want);
+                xor_popcount(set, &w, &x, gw, &mut got);
+                assert_eq!(want, got, "{set:?} words={words} gw={gw}");
+                // The AVX-512 set without VPOPCNTDQ (nibble lookups) must agree too.
+                #[cfg(target_arch = "x86_64")]
+                if set == KernelSet::Avx512 {
+                    let mut mula = vec![u32::MAX; groups];
+                    // SAFETY: AVX-512 is supported (the set is in `sets()`).
+                    unsafe { avx512::xor_popcount(&w, &x, gw, &mut mula) };
+                    assert_eq!(want, mula, "avx512 without vpopcntdq, words={words} gw={gw}");
+                }
+            }
+        }
+    }
+}

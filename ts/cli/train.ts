@@ -1,0 +1,93 @@
+import { Command, Option } from 'commander';
+import type { BackendChoice } from '../backend/types.js';
+import { dataDirectory } from '../data/corpus.js';
+import { PRESETS, type TrainConfig } from '../train/presets.js';
+import { Progress } from '../train/progress.js';
+import { train } from '../train/trainer.js';
+import { finiteNumber, nonNegativeInt, positiveInt } from './usage.js';
+
+interface TrainFlags {
+  preset: string;
+  data?: string;
+  out?: string;
+  backend?: BackendChoice;
+  resume?: boolean;
+  epochs?: number;
+  seed?: number;
+  limitTokens?: number;
+  hidden?: number;
+  layers?: number;
+  steps?: number;
+  batch?: number;
+  initScale?: number;
+  dropout?: number;
+  lr?: number;
+  lrDecay?: number;
+  decayAfter?: number;
+  clip?: number;
+  evalBatch?: number;
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train an LSTM language model (Zaremba presets) with per-epoch checkpoints')
+    .addOption(new Option('--preset <name>', 'tiny, small, medium or large').choices(Object.keys(PRESETS)).default('small'))
+    .option('--data <dir>', 'corpus directory (default: $QUIRE_DATA, else ./data/ptb)')
+    .option('--out <dir>', 'run directory for checkpoint.qckpt, log.jsonl, model.qmodel (default: runs/<preset>)')
+    .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
+    .option('--resume', 'continue from <out>/checkpoint.qckpt')
+    .option('--epochs <n>', 'epochs', positiveInt)
+    .option('--seed <n>', 'seed of initialisation and dropout', nonNegativeInt)
+    .option('--limit-tokens <n>', 'use only the first N tokens of each split', positiveInt)
+    .option('--hidden <n>', 'units per layer', positiveInt)
+    .option('--layers <n>', 'LSTM layers', positiveInt)
+    .option('--steps <n>', 'unrolled steps per window', positiveInt)
+    .option('--batch <n>', 'streams per window', positiveInt)
+    .option('--init-scale <x>', 'uniform init range', finiteNumber)
+    .option('--dropout <p>', 'dropout on non-recurrent connections', finiteNumber)
+    .option('--lr <x>', 'initial learning rate', finiteNumber)
+    .option('--lr-decay <x>', 'learning-rate factor per epoch after --decay-after', finiteNumber)
+    .option('--decay-after <n>', 'epochs at the initial learning rate', nonNegativeInt)
+    .option('--clip <x>', 'global gradient-norm clip (0: none)', finiteNumber)
+    .option('--eval-batch <n>', 'streams for validation/test evaluation', positiveInt)
+    .action(async (f: TrainFlags) => {
+      const overrides: Partial<TrainConfig> = {
+        epochs: f.epochs,
+        seed: f.seed,
+        limitTokens: f.limitTokens,
+        hidden: f.hidden,
+        layers: f.layers,
+        steps: f.steps,
+        batch: f.batch,
+        initScale: f.initScale,
+        dropout: f.dropout,
+        lr: f.lr,
+        lrDecay: f.lrDecay,
+        decayAfter: f.decayAfter,
+        clip: f.clip,
+        evalBatch: f.evalBatch,
+      };
+      const controller = new AbortController();
+      const onSigint = () => {
+        process.stderr.write('\nquire: interrupted, saving a checkpoint...\n');
+        controller.abort();
+      };
+      process.once('SIGINT', onSigint);
+      try {
+        const result = await train({
+          preset: f.preset,
+          overrides,
+          dataDir: dataDirectory(f.data),
+          outDir: f.out ?? `runs/${f.preset}`,
+          resume: f.resume,
+          backend: f.backend,
+          signal: controller.signal,
+          progress: new Progress(),
+        });
+        process.stdout.write(JSON.stringify({ test: { perplexity: result.test.perplexity, tokens: result.test.tokens }, model: result.modelPath }) + '\n');
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    });
+}

@@ -1,0 +1,149 @@
+import { loadBackend } from './backend/loader.js';
+import type { Backend, RawLstmModel } from './backend/types.js';
+import { guard, QuireError } from './errors.js';
+import type { BackendOption } from './options.js';
+
+/** Shapes and regularisation of an LSTM language model (the embedding width is `hidden`). */
+export interface ModelConfig {
+  /** Vocabulary size V. */
+  vocab: number;
+  /** Units per LSTM layer H. */
+  hidden: number;
+  layers: number;
+  /** Uniform initialisation range ±initScale for every parameter. */
+  initScale: number;
+  /** Dropout probability on non-recurrent connections (training only). */
+  dropout: number;
+  /** Seed of the model's PRNG (initialisation and dropout masks). */
+  seed: number;
+}
+
+/** `quire-checkpoint` holds training state; `quire-model` is the trained model. */
+export type ModelFormat = 'quire-checkpoint' | 'quire-model';
+
+interface RawConfig {
+  vocab: number;
+  hidden: number;
+  layers: number;
+  init_scale: number;
+  dropout: number;
+  seed: number;
+}
+
+/**
+ * An LSTM language model held by the Rust core: embedding → `layers` LSTM layers (gate order
+ * i, f, g, o) → softmax. Weights, gradients and the carried hidden state stay in Rust; each call
+ * passes one window of `T·B` token ids, time-major (`t·B + b`). Tensor names: `embedding`,
+ * `lstm.<l>.w_ih`, `lstm.<l>.w_hh`, `lstm.<l>.bias`, `softmax.weight`, `softmax.bias`.
+ */
+export class LanguageModel {
+  private constructor(
+    readonly backend: Backend,
+    private readonly raw: RawLstmModel,
+  ) {}
+
+  /** A freshly initialised model. Out-of-range settings are `E_CONFIG`. */
+  static create(config: ModelConfig, options: BackendOption = {}): LanguageModel {
+    const backend = loadBackend(options.backend);
+    if (!Number.isSafeInteger(config.seed) || config.seed < 0) {
+      throw new QuireError('E_CONFIG', `seed must be a non-negative integer (got ${config.seed})`);
+    }
+    const json = JSON.stringify({
+      vocab: config.vocab,
+      hidden: config.hidden,
+      layers: config.layers,
+      init_scale: config.initScale,
+      dropout: config.dropout,
+      seed: config.seed,
+    } satisfies RawConfig);
+    return new LanguageModel(backend, guard(() => new backend.raw.LstmModel(json)));
+  }
+
+  /** Loads a `quire-model` or `quire-checkpoint` file's bytes (`E_FORMAT` when malformed). */
+  static fromBytes(bytes: Uint8Array, options: BackendOption = {}): LanguageModel {
+    const backend = loadBackend(options.backend);
+    return new LanguageModel(backend, guard(() => backend.raw.LstmModel.fromBytes(bytes)));
+  }
+
+  get config(): ModelConfig {
+    const c = JSON.parse(this.raw.configJson()) as RawConfig;
+    return { vocab: c.vocab, hidden: c.hidden, layers: c.layers, initScale: c.init_scale, dropout: c.dropout, seed: c.seed };
+  }
+
+  /** String metadata of the file the model was loaded from (empty for a new model). */
+  get metadata(): Record<string, string> {
+    return JSON.parse(this.raw.metadataJson()) as Record<string, string>;
+  }
+
+  /** Streams B of the carried state. */
+  get batch(): number {
+    return this.raw.batch();
+  }
+
+  get parameterCount(): number {
+    return this.raw.parameterCount();
+  }
+
+  /** Zeroes the carried state and sets the number of streams B for later windows. */
+  resetState(batch: number): void {
+    guard(() => this.raw.resetState(batch));
+  }
+
+  /**
+   * One SGD step on a window (dropout on): gradients of `(1/B)·Σ CE` over the window, clipped
+   * to global norm `clip` (≤ 0: no clipping), times `lr`. Returns mean cross-entropy per token
+   * (nats). The state carries into the next window. Divergence is `E_NONFINITE` (weights kept).
+   */
+  trainStep(inputs: Uint32Array, targets: Uint32Array, lr: number, clip: number): number {
+    return guard(() => this.raw.trainStep(inputs, targets, lr, clip));
+  }
+
+  /** Mean cross-entropy per token of a window without dropout; the state carries. */
+  evaluate(inputs: Uint32Array, targets: Uint32Array): number {
+    return guard(() => this.raw.evaluate(inputs, targets));
+  }
+
+  /**
+   * Gradients of `(1/B)·Σ CE` for a window (read them with `getGradient`) without updating the
+   * weights or the carried state; returns the mean cross-entropy per token.
+   */
+  gradients(inputs: Uint32Array, targets: Uint32Array): number {
+    return guard(() => this.raw.gradients(inputs, targets));
+  }
+
+  /** Gradient norm before clipping of the last `trainStep`. */
+  get lastGradNorm(): number {
+    return this.raw.lastGradNorm();
+  }
+
+  tensorNames(): string[] {
+    return guard(() => this.raw.tensorNames());
+  }
+
+  tensorShape(name: string): number[] {
+    return Array.from(guard(() => this.raw.tensorShape(name)));
+  }
+
+  getTensor(name: string): Float32Array {
+    return guard(() => this.raw.getTensor(name));
+  }
+
+  /** Replaces a tensor's values (same length, finite: else `E_SHAPE` / `E_NONFINITE`). */
+  setTensor(name: string, data: Float32Array): void {
+    guard(() => this.raw.setTensor(name, data));
+  }
+
+  getGradient(name: string): Float32Array {
+    return guard(() => this.raw.getGradient(name));
+  }
+
+  /** The model in the quire container; `withState` includes the carried `(h, c)`. */
+  toBytes(format: ModelFormat, metadata: Record<string, string>, withState: boolean): Uint8Array {
+    return guard(() => this.raw.toBytes(format, JSON.stringify(metadata), withState));
+  }
+
+  /** Releases the Rust memory now (wasm); the model must not be used afterwards. */
+  dispose(): void {
+    this.raw.free?.();
+  }
+}

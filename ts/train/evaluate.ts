@@ -1,0 +1,30 @@
+import { Batcher } from '../data/batcher.js';
+import type { LanguageModel } from '../model.js';
+
+export interface Evaluation {
+  perplexity: number;
+  /** Mean cross-entropy, nats per token. */
+  loss: number;
+  /** Tokens predicted. */
+  tokens: number;
+}
+
+/**
+ * Perplexity `exp(mean CE)` of `model` on `ids`, without dropout, with `batch` contiguous
+ * streams and windows of `steps` (state carried across windows, zeroed at the start; the last
+ * window may be shorter so every usable token counts). Leaves the model's state reset to `batch`.
+ */
+export function evaluatePerplexity(model: LanguageModel, ids: Uint32Array, batch: number, steps: number): Evaluation {
+  const batcher = new Batcher(ids, batch, steps, true);
+  model.resetState(batch);
+  let sum = 0;
+  let tokens = 0;
+  for (let i = 0; i < batcher.windows; i++) {
+    const w = batcher.window(i);
+    const n = w.inputs.length;
+    sum += model.evaluate(w.inputs, w.targets) * n;
+    tokens += n;
+  }
+  const loss = sum / tokens;
+  return { perplexity: Math.exp(loss), loss, tokens };
+}

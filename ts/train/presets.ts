@@ -1,0 +1,51 @@
+import { QuireError } from '../errors.js';
+
+/** Everything that defines a training run (Zaremba et al. 2014 settings for the presets). */
+export interface TrainConfig {
+  preset: string;
+  /** Units per layer (and embedding width). */
+  hidden: number;
+  layers: number;
+  /** Unrolled steps T per window (truncated BPTT). */
+  steps: number;
+  /** Streams B per window. */
+  batch: number;
+  initScale: number;
+  dropout: number;
+  epochs: number;
+  /** Learning rate of the first epochs. */
+  lr: number;
+  /** Factor applied per epoch once `epoch > decayAfter`. */
+  lrDecay: number;
+  decayAfter: number;
+  /** Global gradient-norm clip (≤ 0: none). */
+  clip: number;
+  seed: number;
+  /** Streams used for validation and test evaluation. */
+  evalBatch: number;
+  /** Use only the first N tokens of each split (all when undefined). */
+  limitTokens?: number;
+}
+
+const base = { seed: 1, lr: 1, evalBatch: 10 };
+
+/** The presets: `tiny` for tests, `small`/`medium`/`large` as in Zaremba et al. (method.md §3). */
+export const PRESETS: Record<string, TrainConfig> = {
+  tiny: { ...base, preset: 'tiny', hidden: 16, layers: 2, steps: 5, batch: 4, initScale: 0.1, dropout: 0, epochs: 2, lrDecay: 0.5, decayAfter: 1, clip: 5, evalBatch: 4 },
+  small: { ...base, preset: 'small', hidden: 200, layers: 2, steps: 20, batch: 20, initScale: 0.1, dropout: 0, epochs: 13, lrDecay: 0.5, decayAfter: 4, clip: 5 },
+  medium: { ...base, preset: 'medium', hidden: 650, layers: 2, steps: 35, batch: 20, initScale: 0.05, dropout: 0.5, epochs: 39, lrDecay: 1 / 1.2, decayAfter: 6, clip: 5 },
+  large: { ...base, preset: 'large', hidden: 1500, layers: 2, steps: 35, batch: 20, initScale: 0.04, dropout: 0.65, epochs: 55, lrDecay: 1 / 1.15, decayAfter: 14, clip: 10 },
+};
+
+/** A preset with overrides applied (undefined overrides are ignored); unknown presets are `E_CONFIG`. */
+export function resolveConfig(preset: string, overrides: Partial<TrainConfig> = {}): TrainConfig {
+  const p = PRESETS[preset];
+  if (!p) throw new QuireError('E_CONFIG', `unknown preset '${preset}' (have: ${Object.keys(PRESETS).join(', ')})`);
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  return { ...p, ...defined };
+}
+
+/** Learning rate of epoch `epoch` (1-based): `lr · lrDecay^max(0, epoch − decayAfter)`. */
+export function learningRate(config: TrainConfig, epoch: number): number {
+  return config.lr * config.lrDecay ** Math.max(0, epoch - config.decayAfter);
+}

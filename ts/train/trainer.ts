@@ -1,0 +1,169 @@
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Batcher } from '../data/batcher.js';
+import { loadCorpus, type Corpus } from '../data/corpus.js';
+import { QuireError } from '../errors.js';
+import { LanguageModel } from '../model.js';
+import type { BackendOption } from '../options.js';
+import { CHECKPOINT_FILE, LOG_FILE, MODEL_FILE, loadModel, saveModel, type EpochRecord, type TrainState } from './checkpoint.js';
+import { evaluatePerplexity, type Evaluation } from './evaluate.js';
+import { learningRate, resolveConfig, type TrainConfig } from './presets.js';
+import type { Progress } from './progress.js';
+
+export interface TrainOptions extends BackendOption {
+  /** Preset name (ignored when resuming from a checkpoint, whose config is used). */
+  preset: string;
+  /** Overrides of preset fields. On resume only schedule fields may differ from the checkpoint. */
+  overrides?: Partial<TrainConfig>;
+  dataDir: string;
+  outDir: string;
+  /** Continue from `outDir/checkpoint.qckpt` when it exists. */
+  resume?: boolean;
+  /** Aborting saves a checkpoint at the current window and rejects with `E_INTERRUPTED`. */
+  signal?: AbortSignal;
+  progress?: Progress;
+  /** Called after every training window (tests use it to interrupt or perturb a run). */
+  onWindow?: (model: LanguageModel, epoch: number, window: number) => void;
+}
+
+export interface TrainResult {
+  config: TrainConfig;
+  history: EpochRecord[];
+  test: Evaluation;
+  modelPath: string;
+}
+
+/** Fields that may change when a run is resumed; the rest fix the model and the data order. */
+const RESUMABLE: (keyof TrainConfig)[] = ['epochs', 'lr', 'lrDecay', 'decayAfter', 'clip', 'evalBatch'];
+
+function resumeConfig(saved: TrainConfig, overrides: Partial<TrainConfig>): TrainConfig {
+  for (const [k, v] of Object.entries(overrides)) {
+    const key = k as keyof TrainConfig;
+    if (v !== undefined && !RESUMABLE.includes(key) && saved[key] !== v) {
+      throw new QuireError('E_CONFIG', `cannot change '${k}' when resuming (checkpoint has ${saved[key]}, asked ${v}); only ${RESUMABLE.join(', ')} may change`);
+    }
+  }
+  return { ...saved, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+}
+
+function validate(c: TrainConfig): void {
+  const ints: (keyof TrainConfig)[] = ['hidden', 'layers', 'steps', 'batch', 'epochs', 'evalBatch', 'decayAfter', 'seed'];
+  for (const k of ints) {
+    const v = c[k] as number;
+    if (!Number.isSafeInteger(v) || v < (k === 'decayAfter' || k === 'seed' ? 0 : 1)) {
+      throw new QuireError('E_CONFIG', `${k} must be a ${k === 'decayAfter' || k === 'seed' ? 'non-negative' : 'positive'} integer (got ${v})`);
+    }
+  }
+  for (const k of ['lr', 'lrDecay', 'clip', 'initScale'] as const) {
+    if (!Number.isFinite(c[k]) || c[k] < 0) throw new QuireError('E_CONFIG', `${k} must be a finite number >= 0 (got ${c[k]})`);
+  }
+}
+
+/** Starts a run, or picks up the checkpoint of a stopped one. */
+function start(options: TrainOptions): { model: LanguageModel; state: TrainState; corpus: Corpus } {
+  const ckpt = join(options.outDir, CHECKPOINT_FILE);
+  if (options.resume && existsSync(ckpt)) {
+    const loaded = loadModel(ckpt, options);
+    if (!loaded.training) throw new QuireError('E_FORMAT', `${ckpt} holds no training state`);
+    const config = resumeConfig(loaded.training.config, options.overrides ?? {});
+    validate(config);
+    const corpus = loadCorpus(options.dataDir, { limit: config.limitTokens });
+    const same = corpus.vocabulary.words.length === loaded.vocabulary.words.length && corpus.vocabulary.words.every((w, i) => w === loaded.vocabulary.words[i]);
+    if (!same) throw new QuireError('E_DATA', `the data in ${options.dataDir} has a different vocabulary than the checkpoint ${ckpt}`);
+    return { model: loaded.model, state: { ...loaded.training, config }, corpus };
+  }
+  const config = resolveConfig(options.preset, options.overrides);
+  validate(config);
+  const corpus = loadCorpus(options.dataDir, { limit: config.limitTokens });
+  const model = LanguageModel.create(
+    { vocab: corpus.vocabulary.size, hidden: config.hidden, layers: config.layers, initScale: config.initScale, dropout: config.dropout, seed: config.seed },
+    options,
+  );
+  return { model, state: { config, epoch: 0, window: 0, lossSum: 0, lossTokens: 0, seconds: 0, history: [] }, corpus };
+}
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Trains a language model (Zaremba et al. recipe): per epoch, the carried state is zeroed, every
+ * full window of the training split gets one clipped SGD step at the epoch's learning rate,
+ * then validation perplexity is measured, a line is appended to `log.jsonl` and
+ * `checkpoint.qckpt` is written atomically. At the end the test perplexity is measured and
+ * `model.qmodel` written. A non-finite loss stops with `E_NONFINITE`, keeping the last
+ * checkpoint; an abort saves a mid-epoch checkpoint and rejects with `E_INTERRUPTED`.
+ */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  mkdirSync(options.outDir, { recursive: true });
+  const { model, state, corpus } = start(options);
+  const c = state.config;
+  const ckptPath = join(options.outDir, CHECKPOINT_FILE);
+  const batcher = new Batcher(corpus.ids.train, c.batch, c.steps, false);
+  try {
+    for (let epoch = state.epoch + 1; epoch <= c.epochs; epoch++) {
+      const lr = learningRate(c, epoch);
+      if (state.window === 0) model.resetState(c.batch);
+      const t0 = performance.now();
+      const done0 = state.window;
+      for (let w = state.window; w < batcher.windows; w++) {
+        const win = batcher.window(w);
+        let loss: number;
+        try {
+          loss = model.trainStep(win.inputs, win.targets, lr, c.clip);
+        } catch (err) {
+          if (err instanceof QuireError && err.code === 'E_NONFINITE') {
+            const kept = existsSync(ckptPath) ? `the last good checkpoint ${ckptPath} is kept` : 'no checkpoint was written yet';
+            throw new QuireError('E_NONFINITE', `epoch ${epoch}, window ${w + 1}: ${err.message}; ${kept}`);
+          }
+          throw err;
+        }
+        state.lossSum += loss * win.inputs.length;
+        state.lossTokens += win.inputs.length;
+        state.window = w + 1;
+        options.onWindow?.(model, epoch, w + 1);
+        const elapsed = (performance.now() - t0) / 1000;
+        const rate = ((w + 1 - done0) * c.steps * c.batch) / Math.max(elapsed, 1e-9);
+        options.progress?.update({
+          epoch,
+          epochs: c.epochs,
+          window: w + 1,
+          windows: batcher.windows,
+          loss: state.lossSum / state.lossTokens,
+          tokensPerSecond: rate,
+          etaSeconds: ((batcher.windows - w - 1) * c.steps * c.batch) / rate,
+        });
+        await tick();
+        if (options.signal?.aborted) {
+          state.seconds += elapsed;
+          saveModel(ckptPath, model, 'quire-checkpoint', corpus.vocabulary, state);
+          throw new QuireError('E_INTERRUPTED', `interrupted in epoch ${epoch} after window ${w + 1}/${batcher.windows}; checkpoint saved to ${ckptPath} (continue with --resume)`);
+        }
+      }
+      const seconds = state.seconds + (performance.now() - t0) / 1000;
+      const trainLoss = state.lossSum / state.lossTokens;
+      const valid = evaluatePerplexity(model, corpus.ids.valid, c.evalBatch, c.steps);
+      const record: EpochRecord = {
+        epoch,
+        lr,
+        trainLoss,
+        trainPerplexity: Math.exp(trainLoss),
+        validPerplexity: valid.perplexity,
+        tokensPerSecond: batcher.tokens / seconds,
+        seconds,
+      };
+      Object.assign(state, { epoch, window: 0, lossSum: 0, lossTokens: 0, seconds: 0, history: [...state.history, record] });
+      appendFileSync(join(options.outDir, LOG_FILE), JSON.stringify(record) + '\n');
+      saveModel(ckptPath, model, 'quire-checkpoint', corpus.vocabulary, state);
+      options.progress?.message(
+        `epoch ${epoch}/${c.epochs} lr ${lr.toPrecision(4)} train ppl ${record.trainPerplexity.toFixed(2)} valid ppl ${valid.perplexity.toFixed(2)} ${Math.round(record.tokensPerSecond)} tok/s ${seconds.toFixed(0)} s`,
+      );
+    }
+    const test = evaluatePerplexity(model, corpus.ids.test, c.evalBatch, c.steps);
+    appendFileSync(join(options.outDir, LOG_FILE), JSON.stringify({ split: 'test', perplexity: test.perplexity, tokens: test.tokens }) + '\n');
+    const modelPath = join(options.outDir, MODEL_FILE);
+    saveModel(modelPath, model, 'quire-model', corpus.vocabulary);
+    options.progress?.message(`test ppl ${test.perplexity.toFixed(2)} (${test.tokens} tokens); model written to ${modelPath}`);
+    return { config: c, history: state.history, test, modelPath };
+  } finally {
+    model.dispose();
+  }
+}
