@@ -4,5 +4,6 @@
 mod error;
 mod gemm;
 mod info;
+mod compress;
 mod model;
 mod quant;

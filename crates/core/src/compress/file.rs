@@ -49,7 +49,7 @@ pub fn tensor_layout(config: &LstmConfig) -> Vec<(String, Vec<usize>)> {
     out
 }
 
-fn method_name(m: Method) -> &'static str {
+pub(super) fn method_name(m: Method) -> &'static str {
     match m {
         Method::Greedy => "greedy",
         Method::Refined => "refined",

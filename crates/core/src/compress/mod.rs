@@ -7,10 +7,12 @@ pub mod file;
 pub mod model;
 pub mod prune;
 pub mod quantize;
+pub mod spec;
 
 pub use model::{CompressedModel, CompressionInfo, CompressedStats, QuantizedTensor};
 pub use prune::{magnitude_masks, prune_model, PruneScope};
 pub use quantize::{quantize_tensor, QuantLoss};
+pub use spec::{header_json, parse_spec};
 
 #[cfg(test)]
 mod tests;
