@@ -51,10 +51,11 @@ pub struct KernelPlanes<'a> {
 pub fn pack_codes(codes: &[u8], rows: usize, cols: usize, bits: usize) -> Vec<u64> {
     let words = cols.div_ceil(64);
     let mut planes = vec![0u64; rows * bits * words];
-    for r in 0..rows {
-        for (j, &c) in codes[r * cols..(r + 1) * cols].iter().enumerate() {
-            for i in 0..bits {
-                planes[(r * bits + i) * words + j / 64] |= u64::from(c >> i & 1) << (j % 64);
+    for (r, row) in codes.chunks(cols).enumerate().take(rows) {
+        for i in 0..bits {
+            let plane = &mut planes[(r * bits + i) * words..][..words];
+            for (word, chunk) in plane.iter_mut().zip(row.chunks(64)) {
+                *word = chunk.iter().enumerate().fold(0u64, |acc, (t, &c)| acc | (u64::from(c >> i & 1) << t));
             }
         }
     }

@@ -114,13 +114,20 @@ pub fn lut_i8(set: KernelSet, tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, ou
     }
 }
 
+/// [`super::has_vpopcntdq`], detected once (the popcount kernel runs once per row).
+#[cfg(target_arch = "x86_64")]
+fn vpopcntdq() -> bool {
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(super::has_vpopcntdq)
+}
+
 /// XNOR-popcount core: `out[g] = popcount(w[words of g] XOR x[words of g])` for groups of
 /// `gw` words (`w` and `x` have equal lengths; the last group ends at the end).
 pub fn xor_popcount(set: KernelSet, w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
     match set {
         // SAFETY: see `build_tables`; VPOPCNTDQ is checked at run time.
         #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx512 if super::has_vpopcntdq() => unsafe { avx512::xor_popcount_vpopcntdq(w, x, gw, out) },
+        KernelSet::Avx512 if vpopcntdq() => unsafe { avx512::xor_popcount_vpopcntdq(w, x, gw, out) },
         #[cfg(target_arch = "x86_64")]
         KernelSet::Avx512 => unsafe { avx512::xor_popcount(w, x, gw, out) },
         #[cfg(target_arch = "x86_64")]

@@ -36,14 +36,8 @@ pub fn build_tables(x: &[f32], t: &mut [f32]) {
             acc = f32x4_add(acc, f32x4_mul(sh[1], f32x4_splat(xs[1])));
             acc = f32x4_add(acc, f32x4_mul(sh[2], f32x4_splat(xs[2])));
             acc = f32x4_add(acc, f32x4_mul(sh[3], f32x4_splat(xs[3])));
-            for (l, o) in out[4 * h..4 * h + 4].iter_mut().enumerate() {
-                *o = match l {
-                    0 => f32x4_extract_lane::<0>(acc),
-                    1 => f32x4_extract_lane::<1>(acc),
-                    2 => f32x4_extract_lane::<2>(acc),
-                    _ => f32x4_extract_lane::<3>(acc),
-                };
-            }
+            // SAFETY: `out` holds 16 floats; this writes floats 4h..4h+4.
+            unsafe { v128_store(out.as_mut_ptr().add(4 * h).cast(), acc) };
         }
     }
 }
@@ -53,7 +47,9 @@ pub fn quantize_tables(t: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
     let sv = f32x4_splat(s);
     let (lo, hi) = (i32x4_splat(-127), i32x4_splat(127));
     let q4 = |v: &[f32]| {
-        let f = f32x4_nearest(f32x4_mul(f32x4(v[0], v[1], v[2], v[3]), sv));
+        assert!(v.len() >= 4);
+        // SAFETY: `v` holds at least 4 floats.
+        let f = f32x4_nearest(f32x4_mul(unsafe { v128_load(v.as_ptr().cast()) }, sv));
         i32x4_max(lo, i32x4_min(hi, i32x4_trunc_sat_f32x4(f)))
     };
     let q16 = |v: &[f32]| {
@@ -101,7 +97,7 @@ pub fn lut_f32(tile: &[u8], planed: &[u8], gb: usize, out: &mut [f32]) {
         for c in g * gb..((g + 1) * gb).min(b) {
             let v = load(tile, c * 16);
             let lo = lookup16(planed, 2 * c * 64, v128_and(v, nib));
-            let hi = lookup16(planed, (2 * c + 1) * 64, u8x16_shr(v, 4));
+            let hi = lookup16(planed, (2 * c + 1) * 64, v128_and(u16x8_shr(v, 4), nib));
             for q in 0..4 {
                 acc[q] = f32x4_add(f32x4_add(acc[q], lo[q]), hi[q]);
             }
@@ -129,7 +125,7 @@ pub fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
             while c < stop {
                 let v = load(tile, c * 16);
                 let ql = i8x16_swizzle(load_i8(tlo, c * 16), v128_and(v, nib));
-                let qh = i8x16_swizzle(load_i8(thi, c * 16), u8x16_shr(v, 4));
+                let qh = i8x16_swizzle(load_i8(thi, c * 16), v128_and(u16x8_shr(v, 4), nib));
                 let u0 = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(ql, qh);
                 let u1 = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(ql, qh);
                 a16 = i16x8_add(a16, i16x8_extadd_pairwise_i8x16(u0));
