@@ -334,6 +334,25 @@ mod tests {
     }
 
     #[test]
+    fn large_batches_split_over_threads_match_single_vectors() {
+        // Big enough that both the tile loop and the row loop are split across threads.
+        let mut rng = Rng::new(24);
+        let (rows, cols, batch) = (700, 650, MAX_BATCH);
+        let w = normal(rows * cols, &mut rng);
+        let m = quantize_rows(&w, rows, cols, &QuantConfig::new(2, Method::Refined), None).unwrap();
+        let x = normal(batch * cols, &mut rng);
+        for kernel in [Kernel::LutF32, Kernel::LutI8, Kernel::Popcount { activation_bits: 2 }] {
+            let mut y = vec![0f32; batch * rows];
+            matmul(&m, &x, batch, &mut y, kernel).unwrap();
+            for b in [0, 31, 63] {
+                let mut one = vec![0f32; rows];
+                matvec(&m, &x[b * cols..(b + 1) * cols], &mut one, kernel).unwrap();
+                assert_eq!(&y[b * rows..(b + 1) * rows], &one[..], "{kernel:?} vector {b}");
+            }
+        }
+    }
+
+    #[test]
     fn bad_calls_are_errors() {
         let m = quantize_rows(&[1.0, -2.0, 3.0, 0.5], 2, 2, &QuantConfig::new(1, Method::Greedy), None).unwrap();
         let mut y = vec![0f32; 2];
