@@ -67,7 +67,7 @@ impl QuantConfig {
         if self.cycles > 1000 {
             return Err(Error::config(format!("cycles must be at most 1000 (got {})", self.cycles)));
         }
-        if self.group_size % 64 != 0 {
+        if !self.group_size.is_multiple_of(64) {
             return Err(Error::config(format!(
                 "groupSize must be 0 (whole row) or a positive multiple of 64 (got {})",
                 self.group_size

@@ -105,7 +105,7 @@ impl BinaryMatrix {
         check_len("scales", scales.len(), rows * groups * bits)?;
         check_len("planes", planes.len(), rows * bits * words)?;
         crate::error::check_finite("scales", &scales)?;
-        let pad = if cols % 64 == 0 { 0 } else { !0u64 << (cols % 64) };
+        let pad = if cols.is_multiple_of(64) { 0 } else { !0u64 << (cols % 64) };
         let padded = |ws: &[u64]| ws.chunks(words).any(|row| row[words - 1] & pad != 0);
         if padded(planes) {
             return Err(Error::format("planes have bits set past the last column (padding must be 0)"));

@@ -31,6 +31,7 @@ impl Histogram {
     /// `(BᵀB)·α = Bᵀw` exactly (f64 Gaussian elimination with partial pivoting), where
     /// `(BᵀB)_pq = Σ_c n_c·s_p(c)·s_q(c)` and `(Bᵀw)_p = Σ_c S_c·s_p(c)`. A degenerate system
     /// (a plane equal to ± a combination of the others) gives the dependent planes zero scale.
+    #[allow(clippy::needless_range_loop)] // index form mirrors the matrix algebra
     pub(crate) fn least_squares(&self, alphas: &mut [f32]) {
         let k = self.k;
         let mut gram = [[0f64; 9]; 8];
@@ -76,6 +77,7 @@ pub fn least_squares(w: &[f32], codes: &[u8], alphas: &mut [f32]) {
 
 /// Solves the augmented system `m[..k][..=k]` in place; pivots below `1e-9·n` mark dependent
 /// unknowns, which are set to 0.
+#[allow(clippy::needless_range_loop)] // index form mirrors the matrix algebra
 fn solve_system(m: &mut [[f64; 9]; 8], k: usize, n: f64) -> [f64; 8] {
     let mut dependent = [false; 8];
     let mut pivot_row = [usize::MAX; 8];

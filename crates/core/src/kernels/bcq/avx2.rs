@@ -93,7 +93,7 @@ pub unsafe fn lut_f32(tile: &[u8], t: &[f32], gb: usize, out: &mut [f32]) {
 pub unsafe fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
     let b = tile.len() / 16;
     assert!(tlo.len() >= 16 * b && thi.len() >= 16 * b && out.len() >= 16 * group_count(b, gb));
-    assert!(gb % 2 == 0 && b % 2 == 0);
+    assert!(gb.is_multiple_of(2) && b.is_multiple_of(2));
     let nib = _mm256_set1_epi8(0x0F);
     let ones = _mm256_set1_epi8(1);
     let widen = |v: __m256i| _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(v)), _mm256_cvtepi16_epi32(_mm256_extracti128_si256::<1>(v)));

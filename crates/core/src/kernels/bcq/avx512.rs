@@ -54,7 +54,7 @@ pub unsafe fn quantize_tables(t: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8])
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
 pub unsafe fn lut_f32(tile: &[u8], t: &[f32], gb: usize, out: &mut [f32]) {
     let b = tile.len() / 16;
-    assert!(t.len() >= 32 * b && out.len() >= 16 * group_count(b, gb) && gb % 2 == 0);
+    assert!(t.len() >= 32 * b && out.len() >= 16 * group_count(b, gb) && gb.is_multiple_of(2));
     let (tp, tt) = (tile.as_ptr(), t.as_ptr());
     for g in 0..group_count(b, gb) {
         let mut acc = [_mm512_setzero_ps(); 4];
@@ -83,7 +83,7 @@ pub unsafe fn lut_f32(tile: &[u8], t: &[f32], gb: usize, out: &mut [f32]) {
 pub unsafe fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
     let b = tile.len() / 16;
     assert!(tlo.len() >= 16 * b && thi.len() >= 16 * b && out.len() >= 16 * group_count(b, gb));
-    assert!(gb % 4 == 0 && b % 4 == 0);
+    assert!(gb.is_multiple_of(4) && b.is_multiple_of(4));
     let nib = _mm512_set1_epi8(0x0F);
     let ones = _mm512_set1_epi8(1);
     let widen = |v: __m512i| _mm512_add_epi32(_mm512_cvtepi16_epi32(_mm512_castsi512_si256(v)), _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64::<1>(v)));
