@@ -110,12 +110,10 @@ fn tables(set: KernelSet, x: &[f32], bytes: usize, int8: bool) -> Tables {
     if !int8 {
         return Tables::F32(k::F32Tables::new(set, &xp));
     }
-    let mut t = vec![0f32; 4 * xp.len()];
-    k::build_tables(set, &xp, &mut t);
     let max = xp.chunks_exact(4).map(|q| q.iter().map(|v| v.abs()).sum::<f32>()).fold(0f32, f32::max);
     let s = if max > 0.0 { 127.0 / max } else { 0.0 };
     let (mut lo, mut hi) = (vec![0i8; 16 * bytes], vec![0i8; 16 * bytes]);
-    k::quantize_tables(set, &t, s, &mut lo, &mut hi);
+    k::build_tables_i8(set, &xp, s, &mut lo, &mut hi);
     Tables::I8 { lo, hi, step: if s > 0.0 { 1.0 / s } else { 0.0 } }
 }
 

@@ -12,44 +12,47 @@ fn signs(h: usize, t: usize) -> v128 {
     f32x4(s(0), s(1), s(2), s(3))
 }
 
-/// f32 tables, four entries per register, in the scalar reference's summation order.
+/// Entries `4h..4h+4` of the table of `xs` (4 columns), in the scalar summation order.
+#[inline]
+fn quarter_table(s: &[v128; 4], xs: &[f32]) -> v128 {
+    let mut acc = f32x4_mul(s[0], f32x4_splat(xs[0]));
+    acc = f32x4_add(acc, f32x4_mul(s[1], f32x4_splat(xs[1])));
+    acc = f32x4_add(acc, f32x4_mul(s[2], f32x4_splat(xs[2])));
+    f32x4_add(acc, f32x4_mul(s[3], f32x4_splat(xs[3])))
+}
+
+fn all_signs() -> [[v128; 4]; 4] {
+    core::array::from_fn(|h| core::array::from_fn(|c| signs(h, c)))
+}
+
+/// f32 tables, four entries per register.
 pub fn build_tables(x: &[f32], t: &mut [f32]) {
-    let s: [[v128; 4]; 4] = core::array::from_fn(|h| core::array::from_fn(|c| signs(h, c)));
+    let s = all_signs();
     for (j, xs) in x.chunks_exact(4).enumerate() {
         let out = &mut t[j * 16..(j + 1) * 16];
         for (h, sh) in s.iter().enumerate() {
-            let mut acc = f32x4_mul(sh[0], f32x4_splat(xs[0]));
-            acc = f32x4_add(acc, f32x4_mul(sh[1], f32x4_splat(xs[1])));
-            acc = f32x4_add(acc, f32x4_mul(sh[2], f32x4_splat(xs[2])));
-            acc = f32x4_add(acc, f32x4_mul(sh[3], f32x4_splat(xs[3])));
             // SAFETY: `out` holds 16 floats; this writes floats 4h..4h+4.
-            unsafe { v128_store(out.as_mut_ptr().add(4 * h).cast(), acc) };
+            unsafe { v128_store(out.as_mut_ptr().add(4 * h).cast(), quarter_table(sh, xs)) };
         }
     }
 }
 
 /// int8 tables: `f32x4.nearest` rounds half to even like the scalar reference.
-pub fn quantize_tables(t: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
+pub fn build_tables_i8(x: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
+    let signs = all_signs();
     let sv = f32x4_splat(s);
     let (lo, hi) = (i32x4_splat(-127), i32x4_splat(127));
-    let q4 = |v: &[f32]| {
-        assert!(v.len() >= 4);
-        // SAFETY: `v` holds at least 4 floats.
-        let f = f32x4_nearest(f32x4_mul(unsafe { v128_load(v.as_ptr().cast()) }, sv));
-        i32x4_max(lo, i32x4_min(hi, i32x4_trunc_sat_f32x4(f)))
+    let q4 = |t: v128| i32x4_max(lo, i32x4_min(hi, i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(t, sv)))));
+    let q16 = |xs: &[f32]| {
+        let [a, b, c, d] = [0, 1, 2, 3].map(|h| q4(quarter_table(&signs[h], xs)));
+        i8x16_narrow_i16x8(i16x8_narrow_i32x4(a, b), i16x8_narrow_i32x4(c, d))
     };
-    let q16 = |v: &[f32]| {
-        let a = i16x8_narrow_i32x4(q4(&v[0..4]), q4(&v[4..8]));
-        let b = i16x8_narrow_i32x4(q4(&v[8..12]), q4(&v[12..16]));
-        i8x16_narrow_i16x8(a, b)
-    };
-    for (c, pair) in t.chunks_exact(32).enumerate() {
-        let (l, h) = (q16(&pair[..16]), q16(&pair[16..]));
+    for (c, xs) in x.chunks_exact(8).enumerate() {
         let (dl, dh) = (&mut tlo[c * 16..c * 16 + 16], &mut thi[c * 16..c * 16 + 16]);
         // SAFETY: each destination slice holds exactly 16 bytes.
         unsafe {
-            v128_store(dl.as_mut_ptr().cast(), l);
-            v128_store(dh.as_mut_ptr().cast(), h);
+            v128_store(dl.as_mut_ptr().cast(), q16(&xs[..4]));
+            v128_store(dh.as_mut_ptr().cast(), q16(&xs[4..]));
         }
     }
 }
