@@ -1,6 +1,14 @@
-//! Scalar reference kernels: always compiled, the oracle for every SIMD twin.
+//! Scalar kernels: the naive reference [`gemm`] (the oracle every optimized path is tested
+//! against) and the scalar twin of the SIMD kits: the same generic bodies instantiated with a
+//! one-lane "register", so it has exactly their contracts.
 
-/// `C ← α·op(A)·op(B) + β·C`, row-major, contiguous.
+use super::gemv::{self, Gemv};
+use super::lanes::Lanes;
+use super::micro::{self, Tile};
+use super::Kit;
+use crate::kernels::KernelSet;
+
+/// `C ← α·op(A)·op(B) + β·C`, row-major, contiguous: the naive triple loop.
 ///
 /// `op(A)` is m×k (A stored m×k, or k×m when `trans_a`), `op(B)` is k×n (B stored k×n, or
 /// n×k when `trans_b`), C is m×n. Overwrites C when `beta == 0` (C may then hold NaN);
@@ -31,3 +39,71 @@ pub fn gemm(
         }
     }
 }
+
+/// One f32 lane.
+pub struct Scalar;
+
+impl Lanes for Scalar {
+    const W: usize = 1;
+    type V = f32;
+    #[inline(always)]
+    unsafe fn zero() -> f32 {
+        0.0
+    }
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> f32 {
+        x
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> f32 {
+        *p
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: f32) {
+        *p = v
+    }
+    #[inline(always)]
+    unsafe fn fma(acc: f32, a: f32, b: f32) -> f32 {
+        acc + a * b
+    }
+    #[inline(always)]
+    unsafe fn add(a: f32, b: f32) -> f32 {
+        a + b
+    }
+    #[inline(always)]
+    unsafe fn mul(a: f32, b: f32) -> f32 {
+        a * b
+    }
+    #[inline(always)]
+    unsafe fn hsum(v: f32) -> f32 {
+        v
+    }
+}
+
+const MR: usize = 4;
+const NV: usize = 4;
+
+/// The 4×4 scalar micro-kernel ([`micro::Tile`] contract).
+unsafe fn tile(t: &Tile) {
+    micro::tile::<Scalar, MR, NV>(t)
+}
+
+unsafe fn gemv_n(g: &Gemv) {
+    gemv::gemv_n::<Scalar>(g)
+}
+
+unsafe fn gemv_t(g: &Gemv) {
+    gemv::gemv_t::<Scalar>(g)
+}
+
+pub static KIT: Kit = Kit {
+    set: KernelSet::Scalar,
+    mr: MR,
+    nr: NV,
+    kc: 256,
+    mc: 64,
+    nc: 1024,
+    tile,
+    gemv_n,
+    gemv_t,
+};

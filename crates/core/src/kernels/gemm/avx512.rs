@@ -1,0 +1,81 @@
+//! AVX-512F GEMM kernels: 10×32 register tile (20 zmm accumulators, 2 loads of B and 10
+//! broadcasts of A per 20 FMAs). Zen 4 runs a zmm FMA as two 256-bit halves, so one zmm FMA
+//! per cycle is the peak (32 FLOP/cycle); MR = 10 also divides the training batch (20).
+
+use super::gemv::{self, Gemv};
+use super::lanes::Lanes;
+use super::micro::{self, Tile};
+use super::Kit;
+use crate::kernels::KernelSet;
+use core::arch::x86_64::*;
+
+/// 16 f32 lanes in a zmm register.
+pub struct Avx512;
+
+impl Lanes for Avx512 {
+    const W: usize = 16;
+    type V = __m512;
+    #[inline(always)]
+    unsafe fn zero() -> __m512 {
+        _mm512_setzero_ps()
+    }
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> __m512 {
+        _mm512_set1_ps(x)
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> __m512 {
+        _mm512_loadu_ps(p)
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: __m512) {
+        _mm512_storeu_ps(p, v)
+    }
+    #[inline(always)]
+    unsafe fn fma(acc: __m512, a: __m512, b: __m512) -> __m512 {
+        _mm512_fmadd_ps(a, b, acc)
+    }
+    #[inline(always)]
+    unsafe fn add(a: __m512, b: __m512) -> __m512 {
+        _mm512_add_ps(a, b)
+    }
+    #[inline(always)]
+    unsafe fn mul(a: __m512, b: __m512) -> __m512 {
+        _mm512_mul_ps(a, b)
+    }
+    #[inline(always)]
+    unsafe fn hsum(v: __m512) -> f32 {
+        _mm512_reduce_add_ps(v)
+    }
+}
+
+const MR: usize = 10;
+const NV: usize = 2;
+
+/// The 10×32 micro-kernel ([`micro::Tile`] contract). Requires AVX-512F.
+#[target_feature(enable = "avx512f")]
+unsafe fn tile(t: &Tile) {
+    micro::tile::<Avx512, MR, NV>(t)
+}
+
+#[target_feature(enable = "avx512f")]
+unsafe fn gemv_n(g: &Gemv) {
+    gemv::gemv_n::<Avx512>(g)
+}
+
+#[target_feature(enable = "avx512f")]
+unsafe fn gemv_t(g: &Gemv) {
+    gemv::gemv_t::<Avx512>(g)
+}
+
+pub static KIT: Kit = Kit {
+    set: KernelSet::Avx512,
+    mr: MR,
+    nr: NV * 16,
+    kc: 256,
+    mc: MR * 12,
+    nc: 2048,
+    tile,
+    gemv_n,
+    gemv_t,
+};
