@@ -52,21 +52,21 @@ pub unsafe fn gemv_n<L: Lanes>(g: &Gemv) {
             let (x0, x1) = (L::splat(*g.x.add(p)), L::splat(*g.x.add(p + 1)));
             let r0 = g.b.add(p * g.ldb + j);
             let r1 = r0.add(g.ldb);
-            for v in 0..4 {
-                a0[v] = L::fma(a0[v], x0, L::load(r0.add(v * w)));
-                a1[v] = L::fma(a1[v], x1, L::load(r1.add(v * w)));
+            for (v, (s0, s1)) in a0.iter_mut().zip(a1.iter_mut()).enumerate() {
+                *s0 = L::fma(*s0, x0, L::load(r0.add(v * w)));
+                *s1 = L::fma(*s1, x1, L::load(r1.add(v * w)));
             }
             p += 2;
         }
         if p < g.k {
             let x0 = L::splat(*g.x.add(p));
             let r0 = g.b.add(p * g.ldb + j);
-            for v in 0..4 {
-                a0[v] = L::fma(a0[v], x0, L::load(r0.add(v * w)));
+            for (v, s0) in a0.iter_mut().enumerate() {
+                *s0 = L::fma(*s0, x0, L::load(r0.add(v * w)));
             }
         }
-        for v in 0..4 {
-            merge_v::<L>(g.y.add(j + v * w), L::add(a0[v], a1[v]), g.alpha, g.beta);
+        for (v, (&s0, &s1)) in a0.iter().zip(a1.iter()).enumerate() {
+            merge_v::<L>(g.y.add(j + v * w), L::add(s0, s1), g.alpha, g.beta);
         }
         j += 4 * w;
     }

@@ -8,6 +8,9 @@
 //! instantiated inside `#[target_feature]` entry points, where these calls inline).
 
 /// A register of `W` f32 lanes and the operations the GEMM bodies need.
+///
+/// Every method is unsafe for the reasons in the module docs (pointer validity, ISA present).
+#[allow(clippy::missing_safety_doc)]
 pub trait Lanes {
     /// Lanes per register.
     const W: usize;

@@ -1,0 +1,115 @@
+/**
+ * `npm run bench -- gemm`: f32 GEMM throughput, GFLOP/s = 2·m·n·k / median time.
+ *
+ * Implementations, measured in one process, side by side per shape:
+ * - quire native with 2 threads and with 1 thread, quire wasm (single thread): the public
+ *   `gemm()` call as users see it (inputs cross the boundary on every call; wasm copies
+ *   A and B into its memory, native borrows them; both return a fresh C);
+ * - a plain TypeScript ikj triple loop (few iterations on the big shape);
+ * - the peer: `@tensorflow/tfjs-backend-wasm` `tf.matMul`, single thread (SIMD module),
+ *   tensors created once outside the timed region, result read back with `dataSync()`.
+ * Ratios are speed ratios (other time / quire time): > 1 means quire is faster.
+ */
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
+import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { Bench } from 'tinybench';
+import { gemm, info, setThreads } from '../ts/index.js';
+import type { BenchArgs, BenchRow } from './main.js';
+
+/** [m, k, n]: op(A) m×k times op(B) k×n. */
+const SHAPES: [number, number, number][] = [
+  [700, 200, 10000],
+  [20, 200, 800],
+  [20, 650, 2600],
+  [1, 650, 2600],
+];
+
+function random(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+/** The plain TypeScript reference: C = A·B, ikj loop order (row-major, unit stride inside). */
+function tsGemm(m: number, n: number, k: number, a: Float32Array, b: Float32Array): Float32Array {
+  const c = new Float32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    const co = i * n;
+    for (let p = 0; p < k; p++) {
+      const av = a[i * k + p];
+      const bo = p * n;
+      for (let j = 0; j < n; j++) c[co + j] += av * b[bo + j];
+    }
+  }
+  return c;
+}
+
+async function initTfjs(): Promise<void> {
+  const require = createRequire(import.meta.url);
+  const dist = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+  setWasmPaths(join(dist, '/'));
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  setThreadsCount(1);
+  if (!(await tf.setBackend('wasm'))) throw new Error('tfjs wasm backend did not initialise');
+  await tf.ready();
+}
+
+/** Median latency in ms of `fn` (tinybench); `slow` tasks get a few iterations, no warmup. */
+async function median(fn: () => unknown, quick: boolean, slow = false): Promise<number> {
+  const bench = new Bench(
+    slow
+      ? { iterations: quick ? 1 : 3, time: 0, warmup: false }
+      : { iterations: 10, time: quick ? 200 : 1000, warmupTime: 100 },
+  );
+  bench.add('task', fn);
+  await bench.run();
+  const r = bench.tasks[0].result;
+  if (r.state !== 'completed') throw new Error(`benchmark task ${r.state}`);
+  return r.latency.p50;
+}
+
+export async function run({ quick }: BenchArgs): Promise<BenchRow[]> {
+  await initTfjs();
+  const kernels = Object.entries(info().backends).map(([name, b]) => `${name}:${b.kernels ?? "?"}`).join(" ");
+  console.log(`tfjs ${tf.version_core} backend ${tf.getBackend()}; quire kernels ${kernels}`);
+  const rows: BenchRow[] = [];
+  for (const [m, k, n] of SHAPES) {
+    const a = random(m * k, m + k), b = random(k * n, n + 7);
+    const spec = { m, n, k };
+    const flops = 2 * m * n * k;
+    const big = flops > 1e9;
+    const times: Record<string, number> = {};
+    setThreads(2, 'native');
+    times['quire native 2t'] = await median(() => gemm(spec, a, b, undefined, { backend: 'native' }), quick);
+    setThreads(1, 'native');
+    times['quire native 1t'] = await median(() => gemm(spec, a, b, undefined, { backend: 'native' }), quick);
+    times['quire wasm'] = await median(() => gemm(spec, a, b, undefined, { backend: 'wasm' }), quick);
+    const ta = tf.tensor2d(a, [m, k]), tb = tf.tensor2d(b, [k, n]);
+    times['tfjs-wasm'] = await median(() => {
+      const c = tf.matMul(ta, tb);
+      c.dataSync();
+      c.dispose();
+    }, quick);
+    ta.dispose();
+    tb.dispose();
+    times['ts loop'] = await median(() => tsGemm(m, n, k, a, b), quick, big);
+    for (const [impl, ms] of Object.entries(times)) {
+      rows.push({
+        shape: `${m}×${k}·${k}×${n}`,
+        impl,
+        'median ms': +ms.toFixed(4),
+        'GFLOP/s': +(flops / ms / 1e6).toFixed(2),
+        'speed vs tfjs-wasm': +(times['tfjs-wasm'] / ms).toFixed(2),
+        'speed vs ts loop': +(times['ts loop'] / ms).toFixed(2),
+      });
+    }
+  }
+  setThreads(2, 'native');
+  return rows;
+}
