@@ -39,7 +39,15 @@ pub struct GemmSpec {
 impl GemmSpec {
     /// Plain `C = A·B` with A m×k and B k×n.
     pub fn new(m: usize, n: usize, k: usize) -> Self {
-        GemmSpec { m, n, k, trans_a: false, trans_b: false, alpha: 1.0, beta: 0.0 }
+        GemmSpec {
+            m,
+            n,
+            k,
+            trans_a: false,
+            trans_b: false,
+            alpha: 1.0,
+            beta: 0.0,
+        }
     }
 }
 
@@ -53,7 +61,9 @@ fn check_product(what: &str, len: usize, rows: usize, cols: usize) -> Result<()>
         Some(want) => Err(Error::shape(format!(
             "gemm: {what} has length {len}, expected {rows}×{cols} = {want}"
         ))),
-        None => Err(Error::shape(format!("gemm: {what} of {rows}×{cols} elements does not fit in memory"))),
+        None => Err(Error::shape(format!(
+            "gemm: {what} of {rows}×{cols} elements does not fit in memory"
+        ))),
     }
 }
 
@@ -61,7 +71,15 @@ fn check_product(what: &str, len: usize, rows: usize, cols: usize) -> Result<()>
 /// With `beta == 0` the old contents of C are ignored (NaN there does not propagate).
 /// A, B and C are distinct slices, so C never aliases the inputs.
 pub fn gemm(spec: &GemmSpec, a: &[f32], b: &[f32], c: &mut [f32]) -> Result<()> {
-    let GemmSpec { m, n, k, trans_a, trans_b, alpha, beta } = *spec;
+    let GemmSpec {
+        m,
+        n,
+        k,
+        trans_a,
+        trans_b,
+        alpha,
+        beta,
+    } = *spec;
     check_product("A", a.len(), m, k)?;
     check_product("B", b.len(), k, n)?;
     check_product("C", c.len(), m, n)?;
@@ -75,16 +93,62 @@ pub fn gemm(spec: &GemmSpec, a: &[f32], b: &[f32], c: &mut [f32]) -> Result<()> 
     let kit = kit(kernels::active());
     if m == 1 {
         // op(A) is a k-vector either way; y = op(B)ᵀ-form product over the n columns.
-        gemv_split(kit, !trans_b, k, n, a, b, if trans_b { k } else { n }, c, alpha, beta);
+        gemv_split(
+            kit,
+            !trans_b,
+            k,
+            n,
+            a,
+            b,
+            if trans_b { k } else { n },
+            c,
+            alpha,
+            beta,
+        );
     } else if n == 1 {
         // C is an m-vector: y = op(A)·b, i.e. rows of A (dot products) or columns of Aᵀ.
-        gemv_split(kit, trans_a, k, m, b, a, if trans_a { m } else { k }, c, alpha, beta);
+        gemv_split(
+            kit,
+            trans_a,
+            k,
+            m,
+            b,
+            a,
+            if trans_a { m } else { k },
+            c,
+            alpha,
+            beta,
+        );
     } else {
         let pr = Problem {
             k,
             n,
-            a: if trans_a { View { data: a, xs: 1, ds: m } } else { View { data: a, xs: k, ds: 1 } },
-            b: if trans_b { View { data: b, xs: k, ds: 1 } } else { View { data: b, xs: 1, ds: n } },
+            a: if trans_a {
+                View {
+                    data: a,
+                    xs: 1,
+                    ds: m,
+                }
+            } else {
+                View {
+                    data: a,
+                    xs: k,
+                    ds: 1,
+                }
+            },
+            b: if trans_b {
+                View {
+                    data: b,
+                    xs: k,
+                    ds: 1,
+                }
+            } else {
+                View {
+                    data: b,
+                    xs: 1,
+                    ds: n,
+                }
+            },
             alpha,
             beta,
             c: CPtr(c.as_mut_ptr()),

@@ -61,7 +61,7 @@ unsafe fn tile(t: &Tile) {
 
 #[target_feature(enable = "avx2,fma")]
 unsafe fn gemv_n(g: &Gemv) {
-    gemv::gemv_n::<Avx2>(g)
+    gemv::gemv_n::<Avx2, 4, 2>(g)
 }
 
 #[target_feature(enable = "avx2,fma")]

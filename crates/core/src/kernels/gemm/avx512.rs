@@ -60,7 +60,7 @@ unsafe fn tile(t: &Tile) {
 
 #[target_feature(enable = "avx512f")]
 unsafe fn gemv_n(g: &Gemv) {
-    gemv::gemv_n::<Avx512>(g)
+    gemv::gemv_n::<Avx512, 4, 2>(g)
 }
 
 #[target_feature(enable = "avx512f")]

@@ -24,51 +24,63 @@ pub type GemvFn = unsafe fn(&Gemv);
 
 #[inline(always)]
 unsafe fn merge(y: *mut f32, r: f32, alpha: f32, beta: f32) {
-    *y = if beta == 0.0 { alpha * r } else { alpha * r + beta * *y };
+    *y = if beta == 0.0 {
+        alpha * r
+    } else {
+        alpha * r + beta * *y
+    };
 }
 
 #[inline(always)]
 unsafe fn merge_v<L: Lanes>(y: *mut f32, r: L::V, alpha: f32, beta: f32) {
     let r = L::mul(r, L::splat(alpha));
-    L::store(y, if beta == 0.0 { r } else { L::fma(r, L::splat(beta), L::load(y)) });
+    L::store(
+        y,
+        if beta == 0.0 {
+            r
+        } else {
+            L::fma(r, L::splat(beta), L::load(y))
+        },
+    );
 }
 
 /// `y[j] = α·Σ_p x[p]·B[p, j] + β·y[j]` with B k×n (rows of `n` used, stride `ldb`).
 ///
-/// Column strips of `4·W` with two interleaved accumulator sets over `p` (eight independent
-/// FMA chains), then single-register strips, then scalar columns.
+/// Column strips of `SV·W`, with `SETS` accumulator sets taking rows `p, p+1, …` in turn
+/// (`SV·SETS` independent add chains, enough to hide the ISA's FMA or add latency), then
+/// single-register strips, then scalar columns.
 ///
 /// # Safety
 /// `x` valid for `k` reads, B for rows `0..k` × columns `0..n`, `y` for `n` writes.
 #[inline(always)]
-pub unsafe fn gemv_n<L: Lanes>(g: &Gemv) {
+pub unsafe fn gemv_n<L: Lanes, const SV: usize, const SETS: usize>(g: &Gemv) {
     let w = L::W;
     let mut j = 0;
-    while j + 4 * w <= g.n {
-        let mut a0 = [L::zero(); 4];
-        let mut a1 = [L::zero(); 4];
+    while j + SV * w <= g.n {
+        let mut acc = [[L::zero(); SV]; SETS];
         let mut p = 0;
-        while p + 2 <= g.k {
-            let (x0, x1) = (L::splat(*g.x.add(p)), L::splat(*g.x.add(p + 1)));
-            let r0 = g.b.add(p * g.ldb + j);
-            let r1 = r0.add(g.ldb);
-            for (v, (s0, s1)) in a0.iter_mut().zip(a1.iter_mut()).enumerate() {
-                *s0 = L::fma(*s0, x0, L::load(r0.add(v * w)));
-                *s1 = L::fma(*s1, x1, L::load(r1.add(v * w)));
+        while p + SETS <= g.k {
+            for (s, set) in acc.iter_mut().enumerate() {
+                let x = L::splat(*g.x.add(p + s));
+                let r = g.b.add((p + s) * g.ldb + j);
+                for (v, a) in set.iter_mut().enumerate() {
+                    *a = L::fma(*a, x, L::load(r.add(v * w)));
+                }
             }
-            p += 2;
+            p += SETS;
         }
-        if p < g.k {
-            let x0 = L::splat(*g.x.add(p));
-            let r0 = g.b.add(p * g.ldb + j);
-            for (v, s0) in a0.iter_mut().enumerate() {
-                *s0 = L::fma(*s0, x0, L::load(r0.add(v * w)));
+        for p in p..g.k {
+            let x = L::splat(*g.x.add(p));
+            let r = g.b.add(p * g.ldb + j);
+            for (v, a) in acc[0].iter_mut().enumerate() {
+                *a = L::fma(*a, x, L::load(r.add(v * w)));
             }
         }
-        for (v, (&s0, &s1)) in a0.iter().zip(a1.iter()).enumerate() {
-            merge_v::<L>(g.y.add(j + v * w), L::add(s0, s1), g.alpha, g.beta);
+        for v in 0..SV {
+            let sum = acc[1..].iter().fold(acc[0][v], |t, set| L::add(t, set[v]));
+            merge_v::<L>(g.y.add(j + v * w), sum, g.alpha, g.beta);
         }
-        j += 4 * w;
+        j += SV * w;
     }
     while j + w <= g.n {
         let mut acc = L::zero();

@@ -35,7 +35,11 @@ pub fn gemm(
                 acc += av * bv;
             }
             let cv = &mut c[i * n + j];
-            *cv = if beta == 0.0 { alpha * acc } else { alpha * acc + beta * *cv };
+            *cv = if beta == 0.0 {
+                alpha * acc
+            } else {
+                alpha * acc + beta * *cv
+            };
         }
     }
 }
@@ -89,7 +93,7 @@ unsafe fn tile(t: &Tile) {
 }
 
 unsafe fn gemv_n(g: &Gemv) {
-    gemv::gemv_n::<Scalar>(g)
+    gemv::gemv_n::<Scalar, 4, 2>(g)
 }
 
 unsafe fn gemv_t(g: &Gemv) {

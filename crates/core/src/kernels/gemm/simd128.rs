@@ -60,7 +60,7 @@ unsafe fn tile(t: &Tile) {
 }
 
 unsafe fn gemv_n(g: &Gemv) {
-    gemv::gemv_n::<Simd128>(g)
+    gemv::gemv_n::<Simd128, 12, 1>(g)
 }
 
 unsafe fn gemv_t(g: &Gemv) {
