@@ -4,7 +4,8 @@
  * Implementations, measured in one process, side by side per shape:
  * - quire native with 2 threads and with 1 thread, quire wasm (single thread): the public
  *   `gemm()` call as users see it (inputs cross the boundary on every call; wasm copies
- *   A and B into its memory, native borrows them; both return a fresh C);
+ *   A and B into its memory, native borrows them; both return a fresh C). A wasm call with
+ *   α = 0 (no kernel runs) measures that copying alone;
  * - a plain TypeScript ikj triple loop (few iterations on the big shape);
  * - the peer: `@tensorflow/tfjs-backend-wasm` `tf.matMul`, single thread (SIMD module),
  *   tensors created once outside the timed region, result read back with `dataSync()`.
@@ -90,6 +91,11 @@ export async function run({ quick }: BenchArgs): Promise<BenchRow[]> {
     setThreads(1, 'native');
     times['quire native 1t'] = await median(() => gemm(spec, a, b, undefined, { backend: 'native' }), quick);
     times['quire wasm'] = await median(() => gemm(spec, a, b, undefined, { backend: 'wasm' }), quick);
+    // α = 0 skips the kernel: what remains is the boundary (copying A and B in, C out).
+    times['quire wasm α=0 (copies only)'] = await median(
+      () => gemm({ ...spec, alpha: 0 }, a, b, undefined, { backend: 'wasm' }),
+      quick,
+    );
     const ta = tf.tensor2d(a, [m, k]), tb = tf.tensor2d(b, [k, n]);
     times['tfjs-wasm'] = await median(() => {
       const c = tf.matMul(ta, tb);

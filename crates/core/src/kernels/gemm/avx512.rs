@@ -1,6 +1,7 @@
 //! AVX-512F GEMM kernels: 10×32 register tile (20 zmm accumulators, 2 loads of B and 10
-//! broadcasts of A per 20 FMAs). Zen 4 runs a zmm FMA as two 256-bit halves, so one zmm FMA
-//! per cycle is the peak (32 FLOP/cycle); MR = 10 also divides the training batch (20).
+//! broadcasts of A per 20 FMAs: enough independent chains for two FMA pipes of latency 4).
+//! Zen 4 issues a zmm FMA as two 256-bit halves (peak 32 FLOP/cycle); Zen 5 has two full
+//! 512-bit FMA pipes (64 FLOP/cycle). MR = 10 also divides the training batch (20).
 
 use super::gemv::{self, Gemv};
 use super::lanes::Lanes;

@@ -1,11 +1,13 @@
 //! The cache-blocked GEMM driver (Goto/BLIS loop order) over one rectangle of C.
 //!
-//!     for jc in cols step NC:          B block KC×NC (L3)
-//!       for pc in 0..k step KC:        β applies at pc = 0 only, later blocks accumulate
-//!         pack B block (or read it in place, see below)
-//!         for ic in rows step MC:      A block MC×KC packed (L2)
-//!           for jr step NR:            B micro-panel KC×NR (L1)
-//!             for ir step MR:          micro-kernel on an MR×NR tile of C
+//! ```text
+//! for jc in cols step NC:          B block KC×NC (L3)
+//!   for pc in 0..k step KC:        β applies at pc = 0 only, later blocks accumulate
+//!     pack B block (or read it in place, see below)
+//!     for ic in rows step MC:      A block MC×KC packed (L2)
+//!       for jr step NR:            B micro-panel KC×NR (L1)
+//!         for ir step MR:          micro-kernel on an MR×NR tile of C
+//! ```
 //!
 //! When op(B) has contiguous rows (no `trans_b`) and the rectangle has at most MC rows, each B
 //! micro-panel is used by one A block only, so packing B would cost as much memory traffic as
