@@ -9,7 +9,9 @@
  * - a plain TypeScript ikj triple loop (few iterations on the big shape);
  * - the peer: `@tensorflow/tfjs-backend-wasm` `tf.matMul`, single thread (SIMD module),
  *   tensors created once outside the timed region, result read back with `dataSync()`.
- * Ratios are speed ratios (other time / quire time): > 1 means quire is faster.
+ * Each implementation's figure is the median over rounds (5, or 1 with --quick) of tinybench
+ * medians; rounds alternate the implementations. Ratios are speed ratios (other time / this
+ * time): > 1 means the row's implementation is faster.
  */
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -61,12 +63,12 @@ async function initTfjs(): Promise<void> {
   await tf.ready();
 }
 
-/** Median latency in ms of `fn` (tinybench); `slow` tasks get a few iterations, no warmup. */
+/** Median latency in ms of `fn` (tinybench); `slow` tasks get one iteration, no warmup. */
 async function median(fn: () => unknown, quick: boolean, slow = false): Promise<number> {
   const bench = new Bench(
     slow
-      ? { iterations: quick ? 1 : 3, time: 0, warmup: false }
-      : { iterations: 10, time: quick ? 200 : 1000, warmupTime: 100 },
+      ? { iterations: 1, time: 0, warmup: false }
+      : { iterations: 10, time: quick ? 100 : 300, warmupTime: 50 },
   );
   bench.add('task', fn);
   await bench.run();
@@ -75,36 +77,48 @@ async function median(fn: () => unknown, quick: boolean, slow = false): Promise<
   return r.latency.p50;
 }
 
+function middle(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
 export async function run({ quick }: BenchArgs): Promise<BenchRow[]> {
   await initTfjs();
-  const kernels = Object.entries(info().backends).map(([name, b]) => `${name}:${b.kernels ?? "?"}`).join(" ");
+  const { backends } = info();
+  const kernels = Object.entries(backends).map(([name, b]) => `${name}:${b.kernels ?? '?'}`).join(' ');
   console.log(`tfjs ${tf.version_core} backend ${tf.getBackend()}; quire kernels ${kernels}`);
   const rows: BenchRow[] = [];
+  const rounds = quick ? 1 : 5;
   for (const [m, k, n] of SHAPES) {
     const a = random(m * k, m + k), b = random(k * n, n + 7);
     const spec = { m, n, k };
     const flops = 2 * m * n * k;
     const big = flops > 1e9;
-    const times: Record<string, number> = {};
-    setThreads(2, 'native');
-    times['quire native 2t'] = await median(() => gemm(spec, a, b, undefined, { backend: 'native' }), quick);
-    setThreads(1, 'native');
-    times['quire native 1t'] = await median(() => gemm(spec, a, b, undefined, { backend: 'native' }), quick);
-    times['quire wasm'] = await median(() => gemm(spec, a, b, undefined, { backend: 'wasm' }), quick);
-    // α = 0 skips the kernel: what remains is the boundary (copying A and B in, C out).
-    times['quire wasm α=0 (copies only)'] = await median(
-      () => gemm({ ...spec, alpha: 0 }, a, b, undefined, { backend: 'wasm' }),
-      quick,
-    );
     const ta = tf.tensor2d(a, [m, k]), tb = tf.tensor2d(b, [k, n]);
-    times['tfjs-wasm'] = await median(() => {
-      const c = tf.matMul(ta, tb);
-      c.dataSync();
-      c.dispose();
-    }, quick);
+    const tasks: [string, () => unknown, boolean][] = [
+      ['quire native 2t', () => gemm(spec, a, b, undefined, { backend: 'native' }), false],
+      ['quire native 1t', () => gemm(spec, a, b, undefined, { backend: 'native' }), false],
+      ['quire wasm', () => gemm(spec, a, b, undefined, { backend: 'wasm' }), false],
+      // α = 0 skips the kernel: what remains is the boundary (copying A and B in, C out).
+      ['quire wasm α=0 (copies only)', () => gemm({ ...spec, alpha: 0 }, a, b, undefined, { backend: 'wasm' }), false],
+      ['tfjs-wasm', () => {
+        const c = tf.matMul(ta, tb);
+        c.dataSync();
+        c.dispose();
+      }, false],
+      ['ts loop', () => tsGemm(m, n, k, a, b), big],
+    ];
+    // Rounds alternate the implementations, so load from other processes hits all of them.
+    const samples: Record<string, number[]> = {};
+    for (let round = 0; round < rounds; round++) {
+      for (const [impl, fn, slow] of tasks) {
+        setThreads(impl === 'quire native 1t' ? 1 : 2, 'native');
+        (samples[impl] ??= []).push(await median(fn, quick, slow));
+      }
+    }
     ta.dispose();
     tb.dispose();
-    times['ts loop'] = await median(() => tsGemm(m, n, k, a, b), quick, big);
+    const times = Object.fromEntries(Object.entries(samples).map(([impl, xs]) => [impl, middle(xs)]));
     for (const [impl, ms] of Object.entries(times)) {
       rows.push({
         shape: `${m}×${k}·${k}×${n}`,
@@ -116,6 +130,6 @@ export async function run({ quick }: BenchArgs): Promise<BenchRow[]> {
       });
     }
   }
-  setThreads(2, 'native');
+  setThreads(backends.native.threads ?? 1, 'native');
   return rows;
 }
