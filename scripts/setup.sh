@@ -1,27 +1,48 @@
 #!/usr/bin/env bash
 # One command from a fresh clone to a fully built quire (idempotent; run it again any time):
-#   system packages (Debian, as root) -> wasm-bindgen CLI -> npm packages -> native addon,
-#   wasm module, TypeScript -> data link (data/ptb -> ../shared/data/ptb when that exists).
+#   system packages (Debian, as root: wasm32 Rust, chromium) -> wasm-bindgen CLI -> npm packages
+#   -> native addon, wasm module, TypeScript, web bundle
+#   -> data link (data/ptb -> ../shared/data/ptb when that exists).
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-have node || die "Node.js >= 20 is required (https://nodejs.org)"
+have node || die "Node.js >= 20.16 is required (https://nodejs.org)"
+node -e 'process.exit(typeof process.getBuiltinModule === "function" ? 0 : 1)' \
+  || die "Node.js >= 20.16 is required (found $(node --version)): quire loads Node built-ins with process.getBuiltinModule"
 have cargo || die "Rust is required: install it with rustup (https://rustup.rs), then run 'npm run setup' again"
+
+APT_UPDATED=
+# Installs Debian packages (as root), running 'apt-get update' once per setup.
+apt_install() {
+  [ -n "$APT_UPDATED" ] || { apt-get update -qq >&2; APT_UPDATED=1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+is_root_debian() { [ "$(id -u)" = 0 ] && have apt-get; }
 
 # --- wasm32 toolchain: rustup target, else Debian's Rust with std sources (-Zbuild-std) ---
 wasm_target_ok() { [ -d "$(rustc --print target-libdir --target wasm32-unknown-unknown 2>/dev/null)" ]; }
 debian_rust_ok() { [ -x /usr/bin/rustc ] && [ -x /usr/bin/cargo ] && [ -d /usr/lib/rustlib/src/rust/library ] && [ -x /usr/lib/llvm-22/bin/lld ]; }
 if ! wasm_target_ok; then
   if ! debian_rust_ok; then
-    if [ "$(id -u)" = 0 ] && have apt-get; then
+    if is_root_debian; then
       say "installing Debian's Rust for wasm32 (rustc-web cargo-web rust-web-src lld-22)"
-      apt-get update -qq >&2
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rustc-web cargo-web rust-web-src lld-22 >&2
+      apt_install rustc-web cargo-web rust-web-src lld-22
     else
       rustup target add wasm32-unknown-unknown >&2 || die "cannot get a wasm32 toolchain. Run one of:
   rustup target add wasm32-unknown-unknown
   sudo apt-get install -y rustc-web cargo-web rust-web-src lld-22   (Debian)"
     fi
+  fi
+fi
+
+# --- Chromium for the browser test (test/web.test.ts drives it with playwright-core, which
+#     never downloads a browser of its own) ---
+if [ ! -x /usr/bin/chromium ]; then
+  if is_root_debian; then
+    say "installing Debian's chromium (for the headless browser test)"
+    apt_install chromium
+  else
+    say "warning: /usr/bin/chromium is missing, so the browser test will fail: sudo apt-get install -y chromium"
   fi
 fi
 

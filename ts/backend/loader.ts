@@ -1,5 +1,6 @@
 import { QuireError } from '../errors.js';
 import { loadNativeCore } from './native.js';
+import { nodeProcess } from './node-builtins.js';
 import type { Backend, BackendChoice, BackendName, RawCore } from './types.js';
 import { loadWasmCore } from './wasm.js';
 
@@ -21,9 +22,9 @@ export function parseBackendChoice(value: string, source = 'backend'): BackendCh
   throw new QuireError('E_CONFIG', `${source} must be auto, native or wasm (got '${value}')`);
 }
 
-/** The choice from `QUIRE_BACKEND`, if set. */
+/** The choice from `QUIRE_BACKEND`, if set (runtimes without `process.env` have none). */
 function envChoice(): BackendChoice | undefined {
-  const v = process.env.QUIRE_BACKEND?.trim();
+  const v = nodeProcess()?.env?.QUIRE_BACKEND?.trim();
   return v ? parseBackendChoice(v, 'QUIRE_BACKEND') : undefined;
 }
 
@@ -42,6 +43,20 @@ export function loadBackendNamed(name: BackendName): Backend {
   }
   const cause = failures.get(name);
   throw new QuireError('E_BACKEND', `the ${name} backend cannot be loaded: ${messageOf(cause)}`, { cause });
+}
+
+/**
+ * Registers an already-initialised raw core as backend `name` (how `quire/web` installs the wasm
+ * core it instantiated asynchronously). It replaces an earlier one of that name and clears a
+ * cached load failure, so `auto` selects it from then on wherever the backends before it in the
+ * auto order do not load (in browsers: native never does). Returns the registered backend.
+ */
+export function registerBackend(name: BackendName, raw: RawCore): Backend {
+  const backend: Backend = { name, raw };
+  loaded.set(name, backend);
+  failures.delete(name);
+  if (selected?.name === name) selected = backend;
+  return backend;
 }
 
 /**

@@ -1,16 +1,25 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { nodeBuiltin, nodeProcess } from './node-builtins.js';
 import { packageRoot } from './root.js';
 import { assertWasmSimd } from './simd-probe.js';
 import type { RawCore } from './types.js';
 
+const PURPOSE = 'loading the wasm core synchronously';
+
 /**
  * Loads the wasm core synchronously in Node (the CommonJS glue in `build/wasm/node/`), after
- * checking that this runtime has WebAssembly SIMD. Browsers and edge runtimes use `quire/web`.
+ * checking that this runtime has WebAssembly SIMD. Browsers and edge runtimes cannot load
+ * synchronously: there `await init()` from `quire/web` registers the wasm backend instead.
  */
 export function loadWasmCore(): RawCore {
+  if (typeof nodeProcess()?.getBuiltinModule !== 'function') {
+    throw new Error(
+      `in browsers and edge runtimes the wasm core loads asynchronously: call 'await init()' from 'quire/web' first`,
+    );
+  }
   assertWasmSimd();
+  const { existsSync } = nodeBuiltin('node:fs', PURPOSE);
+  const { join } = nodeBuiltin('node:path', PURPOSE);
+  const { createRequire } = nodeBuiltin('node:module', PURPOSE);
   const glue = join(packageRoot(), 'build', 'wasm', 'node', 'quire_wasm.js');
   if (!existsSync(glue)) {
     throw new Error(`wasm core not built: ${glue} is missing (run 'npm run setup' or 'npm run build:wasm')`);

@@ -1,0 +1,129 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gemm } from '../ts/index.js';
+import { serve } from '../scripts/serve-examples.mjs';
+import { maxRelDiff } from './backends.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+/** The bits of an f32 array: equal bits means bit-for-bit equal results (and tells -0 from 0). */
+function bits(values: ArrayLike<number>): number[] {
+  return Array.from(new Uint32Array(Float32Array.from(values).buffer));
+}
+
+let browser: Browser;
+let server: { url: string; close(): Promise<void> };
+
+beforeAll(async () => {
+  // Always test the current sources: the bundle takes well under a second to build.
+  execFileSync('bash', ['scripts/build-web.sh'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium ('apt-get install -y chromium', or 'npm run setup' as root)`);
+  }
+  server = await serve(0);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Exercises init() failures, then success, a second init() and calls after errors. */
+const INIT_PROBE_PAGE = `<!doctype html><link rel="icon" href="data:,"><script type="module">
+import * as q from '/dist/web/quire.js';
+const failure = async (fn) => {
+  try { await fn(); return undefined; }
+  catch (e) { return { quire: e instanceof q.QuireError, code: e.code, message: e.message }; }
+};
+const missing = await failure(() => q.init('/no/such/module.wasm'));
+const garbage = await failure(() => q.init(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0xff])));
+const early = await failure(() => q.gemm({ m: 1, n: 1, k: 1 }, new Float32Array([2]), new Float32Array([3])));
+const first = await q.init();
+const second = await q.init(new Uint8Array([1, 2, 3]));
+const product = Array.from(q.gemm({ m: 1, n: 1, k: 2 }, new Float32Array([2, 1]), new Float32Array([3, 4])));
+const shape = await failure(() => q.gemm({ m: 2, n: 2, k: 2 }, new Float32Array(3), new Float32Array(4)));
+const after = Array.from(q.gemm({ m: 1, n: 1, k: 1 }, new Float32Array([5]), new Float32Array([7])));
+window.initProbe = { missing, garbage, early, first, second, product, shape, after, auto: q.loadBackend().name };
+</script>`;
+
+/** Opens a page that records uncaught errors and console errors in `problems`. */
+async function openPage(problems: string[]): Promise<Page> {
+  const page = await browser.newPage();
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+  });
+  return page;
+}
+
+describe('quire/web in headless Chromium', () => {
+  it('the example page computes the same GEMM as Node on the wasm backend, bit for bit', async () => {
+    const problems: string[] = [];
+    const page = await openPage(problems);
+    await page.goto(`${server.url}/examples/web/`);
+    await page.waitForFunction(() => 'quireResult' in window || 'quireError' in window);
+    const { result, error } = await page.evaluate(() => ({
+      result: (window as any).quireResult,
+      error: (window as any).quireError,
+    }));
+    expect(error).toBeUndefined();
+    expect(problems).toEqual([]);
+    expect(result.core).toEqual({ backend: 'wasm', kernels: 'simd128', threads: 1 });
+
+    const { spec, a, b, c } = result.gemm;
+    expect(c).toHaveLength(spec.m * spec.n);
+    const inNode = gemm(spec, Float32Array.from(a), Float32Array.from(b), undefined, { backend: 'wasm' });
+    expect(bits(c)).toEqual(bits(inNode));
+    const native = gemm(spec, Float32Array.from(a), Float32Array.from(b), undefined, { backend: 'native' });
+    expect(maxRelDiff(c, native)).toBeLessThan(1e-5);
+    expect(await page.textContent('#facts')).toContain('simd128');
+    await page.close();
+  });
+
+  it('init(): a clear E_BACKEND error for a bad URL or bad bytes, then loads, and a second init() is harmless', async () => {
+    const problems: string[] = [];
+    const page = await openPage(problems);
+    // A page of the server's origin whose module script drives init() by hand. (Kept as text:
+    // a function passed to page.evaluate would be rewritten by vitest's transform.)
+    const probe = `${server.url}/__init-probe.html`;
+    await page.route(probe, (route) => route.fulfill({ contentType: 'text/html', body: INIT_PROBE_PAGE }));
+    await page.goto(probe);
+    await page.waitForFunction(() => 'initProbe' in window);
+    const out = await page.evaluate(() => (window as any).initProbe);
+
+    expect(out.missing).toMatchObject({ quire: true, code: 'E_BACKEND' });
+    expect(out.missing!.message).toMatch(/cannot be instantiated from '\/no\/such\/module\.wasm'.*404/);
+    expect(out.garbage).toMatchObject({ quire: true, code: 'E_BACKEND' });
+    expect(out.garbage!.message).toMatch(/from the given 9 bytes: CompileError/);
+    expect(out.early).toMatchObject({ quire: true, code: 'E_BACKEND' });
+    expect(out.early!.message).toMatch(/call 'await init\(\)' from 'quire\/web' first/);
+    expect(out.first).toEqual({ backend: 'wasm', kernels: 'simd128', threads: 1 });
+    expect(out.second).toEqual(out.first);
+    expect(out.product).toEqual([10]);
+    expect(out.shape).toMatchObject({ quire: true, code: 'E_SHAPE' });
+    expect(out.after).toEqual([35]);
+    expect(out.auto).toBe('wasm');
+    // The 404 of the missing module is the only resource error the page may log.
+    expect(problems.filter((p) => !/404/.test(p))).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('quire/web in Node (edge-style use of the bundle)', () => {
+  it('init() finds the module next to the bundle and matches the wasm backend bit for bit', async () => {
+    const web = await import('../dist/web/quire.js');
+    expect(await web.init()).toEqual({ backend: 'wasm', kernels: 'simd128', threads: 1 });
+    const [m, n, k] = [7, 13, 33];
+    const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i));
+    const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i));
+    const viaBundle = web.gemm({ m, n, k }, a, b, undefined, { backend: 'wasm' });
+    expect(bits(viaBundle)).toEqual(bits(gemm({ m, n, k }, a, b, undefined, { backend: 'wasm' })));
+  });
+});

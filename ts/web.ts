@@ -1,0 +1,37 @@
+/**
+ * `quire/web`: the entry for browsers, workers and edge runtimes. It imports no Node built-in
+ * (the bundle is built with `platform: 'browser'`, which fails on any), instantiates the wasm
+ * core asynchronously with `init()`, and re-exports the public facade, whose calls then run on
+ * the wasm backend (`auto` selects it).
+ *
+ *     import { init, gemm } from 'quire/web';
+ *     await init();                       // or init(url | Response | bytes | WebAssembly.Module)
+ *     const c = gemm({ m: 2, n: 2, k: 3 }, a, b);
+ */
+import { guard } from './errors.js';
+import { initWebCore, type WasmSource } from './backend/wasm-web.js';
+
+export { QuireError, type ErrorCode } from './errors.js';
+export { loadBackend, hasWasmSimd } from './backend/index.js';
+export type { Backend, BackendChoice, BackendName } from './backend/index.js';
+export type { BackendOption } from './options.js';
+export { gemm, type GemmSpec } from './gemm.js';
+export type { WasmSource } from './backend/wasm-web.js';
+
+/** What `init()` loaded: always the wasm backend, with its kernel set (`simd128`) and threads (1). */
+export interface WebBackendInfo {
+  backend: 'wasm';
+  kernels: string;
+  threads: number;
+}
+
+/**
+ * Loads the wasm core (SIMD probe first) and makes it the backend of every call. `source`
+ * defaults to `quire_wasm_bg.wasm` next to this bundle (`new URL(..., import.meta.url)`, which
+ * bundlers also understand). Safe to call again: once loaded, later calls resolve at once to the
+ * same backend. Rejects with `QuireError` `E_BACKEND` when it cannot load (the error says why).
+ */
+export async function init(source?: WasmSource): Promise<WebBackendInfo> {
+  const { raw } = await initWebCore(source ?? new URL('./quire_wasm_bg.wasm', import.meta.url));
+  return { backend: 'wasm', kernels: guard(() => raw.kernelSet()), threads: guard(() => raw.getThreads()) };
+}
