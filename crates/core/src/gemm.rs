@@ -2,7 +2,10 @@
 //!
 //! Paths, chosen per call:
 //! - `m = 1` or `n = 1`: a matrix-vector product reading the matrix once, unpacked
-//!   ([`kernels::gemm::gemv`]); batch-1 inference lands here.
+//!   ([`kernels::gemm::gemv`] or, when the matrix's rows run along k, [`kernels::gemm::dot`]);
+//!   batch-1 inference lands here.
+//! - `A·Bᵀ` with small m (≤ [`DOTS_MAX_M`]): dot products of contiguous rows
+//!   ([`kernels::gemm::dot`]), so B is never transposed into panels.
 //! - otherwise the cache-blocked, packed driver ([`kernels::gemm::blocked`]) with the active
 //!   kernel set's micro-kernel; for small m (≤ MC, e.g. the training batch of 20) B is read in
 //!   place rather than packed.
@@ -15,6 +18,7 @@
 
 use crate::error::{Error, Result};
 use crate::kernels::gemm::blocked::{self, CPtr, Problem};
+use crate::kernels::gemm::dot::Dots;
 use crate::kernels::gemm::gemv::Gemv;
 use crate::kernels::gemm::pack::View;
 use crate::kernels::gemm::workspace::with_workspace;
@@ -50,6 +54,10 @@ impl GemmSpec {
         }
     }
 }
+
+/// The largest m for which `A·Bᵀ` (B stored n×k) uses dot products instead of transposing
+/// B into packed panels: below it, packing B costs more than the product's arithmetic.
+pub const DOTS_MAX_M: usize = 64;
 
 /// Products below this many flops (2·m·n·k) run on the calling thread. Spawning a scoped
 /// thread costs about 50 µs here, while one AVX-512 core does 32 Mflop in about 150 µs.
@@ -91,81 +99,47 @@ pub fn gemm(spec: &GemmSpec, a: &[f32], b: &[f32], c: &mut [f32]) -> Result<()> 
         return Ok(());
     }
     let kit = kit(kernels::active());
-    if m == 1 {
-        // op(A) is a k-vector either way; y = op(B)ᵀ-form product over the n columns.
-        gemv_split(
-            kit,
-            !trans_b,
-            k,
-            n,
-            a,
-            b,
-            if trans_b { k } else { n },
-            c,
-            alpha,
-            beta,
-        );
+    let cp = CPtr(c.as_mut_ptr());
+    if m == 1 && !trans_b {
+        // op(A) is a k-vector (stored the same way transposed or not); B is k×n row-major.
+        gemv_split(kit, k, n, a, b, n, cp, alpha, beta);
+    } else if n == 1 && trans_a {
+        // C = Aᵀ·b with A stored k×m: the same form with the roles of A and B swapped.
+        gemv_split(kit, k, m, b, a, m, cp, alpha, beta);
     } else if n == 1 {
-        // C is an m-vector: y = op(A)·b, i.e. rows of A (dot products) or columns of Aᵀ.
-        gemv_split(
-            kit,
-            trans_a,
+        // C = A·b with A's rows contiguous: one dot product per row of A (C as a 1×m row).
+        let d = Dots {
+            m: 1,
+            n: m,
             k,
-            m,
-            b,
-            a,
-            if trans_a { m } else { k },
-            c,
+            a: b.as_ptr(),
+            lda: k,
+            b: a.as_ptr(),
+            ldb: k,
+            c: cp.get(),
+            ldc: m,
             alpha,
             beta,
-        );
-    } else {
-        let pr = Problem {
-            k,
-            n,
-            a: if trans_a {
-                View {
-                    data: a,
-                    xs: 1,
-                    ds: m,
-                }
-            } else {
-                View {
-                    data: a,
-                    xs: k,
-                    ds: 1,
-                }
-            },
-            b: if trans_b {
-                View {
-                    data: b,
-                    xs: k,
-                    ds: 1,
-                }
-            } else {
-                View {
-                    data: b,
-                    xs: 1,
-                    ds: n,
-                }
-            },
-            alpha,
-            beta,
-            c: CPtr(c.as_mut_ptr()),
         };
-        let min_rows = PAR_MIN_FLOPS.div_ceil(2 * k * n).max(kit.mr);
-        let min_cols = PAR_MIN_FLOPS.div_ceil(2 * k * m).max(kit.nr);
-        if n.div_ceil(kit.nr) >= m.div_ceil(kit.mr) {
-            parallel_ranges(n, kit.nr, min_cols, |cols| {
-                // SAFETY: lengths checked above; column ranges are disjoint across threads.
-                with_workspace(|ws| unsafe { blocked::run(kit, &pr, 0..m, cols, ws) })
-            });
-        } else {
-            parallel_ranges(m, kit.mr, min_rows, |rows| {
-                // SAFETY: lengths checked above; row ranges are disjoint across threads.
-                with_workspace(|ws| unsafe { blocked::run(kit, &pr, rows, 0..n, ws) })
-            });
-        }
+        dots_split(kit, &d);
+    } else if trans_b && (m == 1 || (!trans_a && m <= DOTS_MAX_M)) {
+        // Rows of op(A) and of B (n×k) are contiguous: dot products, no transposing pack.
+        let d = Dots {
+            m,
+            n,
+            k,
+            a: a.as_ptr(),
+            lda: k,
+            b: b.as_ptr(),
+            ldb: k,
+            c: cp.get(),
+            ldc: n,
+            alpha,
+            beta,
+        };
+        dots_split(kit, &d);
+    } else {
+        blocked_split(kit, spec, a, b, cp);
     }
     kernels::mark_used(kit.set);
     Ok(())
@@ -180,37 +154,129 @@ fn scale(c: &mut [f32], beta: f32) {
     }
 }
 
-/// `y[0..n] ← α·(x·M) + β·y` where the matrix `mat` (row stride `ld`) is read as k×n when
-/// `rows_are_k` ([`Kit::gemv_n`]) or n×k ([`Kit::gemv_t`]); split over `n` across threads.
+/// The blocked driver over C, split into column ranges (or row ranges when C is tall and
+/// narrow) across threads.
+fn blocked_split(kit: &Kit, spec: &GemmSpec, a: &[f32], b: &[f32], c: CPtr) {
+    let GemmSpec {
+        m,
+        n,
+        k,
+        trans_a,
+        trans_b,
+        alpha,
+        beta,
+    } = *spec;
+    let pr = Problem {
+        k,
+        n,
+        a: if trans_a {
+            View {
+                data: a,
+                xs: 1,
+                ds: m,
+            }
+        } else {
+            View {
+                data: a,
+                xs: k,
+                ds: 1,
+            }
+        },
+        b: if trans_b {
+            View {
+                data: b,
+                xs: k,
+                ds: 1,
+            }
+        } else {
+            View {
+                data: b,
+                xs: 1,
+                ds: n,
+            }
+        },
+        alpha,
+        beta,
+        c,
+    };
+    if n.div_ceil(kit.nr) >= m.div_ceil(kit.mr) {
+        let min_cols = PAR_MIN_FLOPS.div_ceil(2 * k * m).max(kit.nr);
+        parallel_ranges(n, kit.nr, min_cols, |cols| {
+            // SAFETY: lengths checked by `gemm`; column ranges are disjoint across threads.
+            with_workspace(|ws| unsafe { blocked::run(kit, &pr, 0..m, cols, ws) })
+        });
+    } else {
+        let min_rows = PAR_MIN_FLOPS.div_ceil(2 * k * n).max(kit.mr);
+        parallel_ranges(m, kit.mr, min_rows, |rows| {
+            // SAFETY: lengths checked by `gemm`; row ranges are disjoint across threads.
+            with_workspace(|ws| unsafe { blocked::run(kit, &pr, rows, 0..n, ws) })
+        });
+    }
+}
+
+/// `y[0..n] ← α·xᵀ·M + β·y` for M k×n with row stride `ld` ([`Kit::gemv_n`]), split over
+/// column ranges across threads.
 #[allow(clippy::too_many_arguments)]
 fn gemv_split(
     kit: &Kit,
-    rows_are_k: bool,
     k: usize,
     n: usize,
     x: &[f32],
     mat: &[f32],
     ld: usize,
-    y: &mut [f32],
+    y: CPtr,
     alpha: f32,
     beta: f32,
 ) {
-    let yp = CPtr(y.as_mut_ptr());
     let min_chunk = PAR_MIN_FLOPS.div_ceil(2 * k).max(64);
     parallel_ranges(n, 64, min_chunk, |r| {
-        let off = if rows_are_k { r.start } else { r.start * ld };
         let g = Gemv {
             k,
             n: r.len(),
             x: x.as_ptr(),
-            b: mat[off..].as_ptr(),
+            b: mat[r.start..].as_ptr(),
             ldb: ld,
-            y: unsafe { yp.get().add(r.start) },
+            y: unsafe { y.get().add(r.start) },
             alpha,
             beta,
         };
-        let f = if rows_are_k { kit.gemv_n } else { kit.gemv_t };
         // SAFETY: lengths checked by `gemm`; `r` is within 0..n and disjoint across threads.
-        unsafe { f(&g) }
+        unsafe { (kit.gemv_n)(&g) }
+    });
+}
+
+/// [`Kit::dots`] over `d`, split over ranges of B rows (columns of C) across threads.
+fn dots_split(kit: &Kit, d: &Dots) {
+    let (a, b, c) = (CPtr(d.a as *mut f32), CPtr(d.b as *mut f32), CPtr(d.c));
+    let &Dots {
+        m,
+        k,
+        lda,
+        ldb,
+        ldc,
+        alpha,
+        beta,
+        ..
+    } = d;
+    let min_chunk = PAR_MIN_FLOPS.div_ceil(2 * k * m).max(8);
+    parallel_ranges(d.n, 8, min_chunk, |r| {
+        // SAFETY: `d` describes valid memory (checked by `gemm`); the B rows and C columns
+        // of `r` are within `d` and disjoint across threads.
+        unsafe {
+            let part = Dots {
+                m,
+                n: r.len(),
+                k,
+                a: a.get(),
+                lda,
+                b: b.get().add(r.start * ldb),
+                ldb,
+                c: c.get().add(r.start),
+                ldc,
+                alpha,
+                beta,
+            };
+            (kit.dots)(&part)
+        }
     });
 }

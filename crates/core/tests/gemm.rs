@@ -18,11 +18,15 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn supported_sets() -> Vec<KernelSet> {
-    [KernelSet::Scalar, KernelSet::Avx2, KernelSet::Avx512]
-        .into_iter()
-        .filter(|s| s.supported())
-        .collect()
+/// Runs `f` with each kernel set this machine supports forced, then restores the default.
+fn for_each_set(mut f: impl FnMut(KernelSet)) {
+    for set in [KernelSet::Scalar, KernelSet::Avx2, KernelSet::Avx512] {
+        if set.supported() {
+            kernels::force(set).unwrap();
+            f(set);
+        }
+    }
+    kernels::force(kernels::detect()).unwrap();
 }
 
 fn random(len: usize, rng: &mut Rng) -> Vec<f32> {
@@ -95,8 +99,7 @@ const SHAPES: &[(usize, usize, usize)] = &[
 fn every_kernel_set_matches_the_reference() {
     let _g = lock();
     let mut rng = Rng::new(42);
-    for set in supported_sets() {
-        kernels::force(set).unwrap();
+    for_each_set(|set| {
         for &(m, n, k) in SHAPES {
             for (ti, (trans_a, trans_b)) in
                 [(false, false), (true, false), (false, true), (true, true)]
@@ -123,16 +126,14 @@ fn every_kernel_set_matches_the_reference() {
                 );
             }
         }
-    }
-    kernels::force(kernels::detect()).unwrap();
+    });
 }
 
 #[test]
 fn random_shapes_with_ragged_tails() {
     let _g = lock();
     let mut rng = Rng::new(7);
-    for set in supported_sets() {
-        kernels::force(set).unwrap();
+    for_each_set(|set| {
         for _ in 0..60 {
             let m = 1 + rng.below(45) as usize;
             let n = 1 + rng.below(90) as usize;
@@ -149,8 +150,7 @@ fn random_shapes_with_ragged_tails() {
             check(spec, &mut rng);
             assert_eq!(kernels::last_used(), Some(set));
         }
-    }
-    kernels::force(kernels::detect()).unwrap();
+    });
 }
 
 #[test]

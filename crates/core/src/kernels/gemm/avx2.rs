@@ -1,11 +1,7 @@
 //! AVX2+FMA GEMM kernels: 6×16 register tile (12 ymm accumulators, 2 loads of B and 6
 //! broadcasts of A per 12 FMAs; 15 of the 16 ymm registers live).
 
-use super::gemv::{self, Gemv};
 use super::lanes::Lanes;
-use super::micro::{self, Tile};
-use super::Kit;
-use crate::kernels::KernelSet;
 use core::arch::x86_64::*;
 
 /// 8 f32 lanes in a ymm register.
@@ -50,33 +46,12 @@ impl Lanes for Avx2 {
     }
 }
 
-const MR: usize = 6;
-const NV: usize = 2;
-
-/// The 6×16 micro-kernel ([`micro::Tile`] contract). Requires AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn tile(t: &Tile) {
-    micro::tile::<Avx2, MR, NV>(t)
+kit! {
+    set: Avx2,
+    lanes: Avx2,
+    features: "avx2,fma",
+    tile: 6, 2;
+    gemv_strip: 4, 2;
+    dots: 2, 4;
+    blocks: 256, 96, 2048,
 }
-
-#[target_feature(enable = "avx2,fma")]
-unsafe fn gemv_n(g: &Gemv) {
-    gemv::gemv_n::<Avx2, 4, 2>(g)
-}
-
-#[target_feature(enable = "avx2,fma")]
-unsafe fn gemv_t(g: &Gemv) {
-    gemv::gemv_t::<Avx2>(g)
-}
-
-pub static KIT: Kit = Kit {
-    set: KernelSet::Avx2,
-    mr: MR,
-    nr: NV * 8,
-    kc: 256,
-    mc: MR * 16,
-    nc: 2048,
-    tile,
-    gemv_n,
-    gemv_t,
-};

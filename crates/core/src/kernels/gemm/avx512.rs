@@ -3,11 +3,7 @@
 //! Zen 4 issues a zmm FMA as two 256-bit halves (peak 32 FLOP/cycle); Zen 5 has two full
 //! 512-bit FMA pipes (64 FLOP/cycle). MR = 10 also divides the training batch (20).
 
-use super::gemv::{self, Gemv};
 use super::lanes::Lanes;
-use super::micro::{self, Tile};
-use super::Kit;
-use crate::kernels::KernelSet;
 use core::arch::x86_64::*;
 
 /// 16 f32 lanes in a zmm register.
@@ -50,33 +46,12 @@ impl Lanes for Avx512 {
     }
 }
 
-const MR: usize = 10;
-const NV: usize = 2;
-
-/// The 10×32 micro-kernel ([`micro::Tile`] contract). Requires AVX-512F.
-#[target_feature(enable = "avx512f")]
-unsafe fn tile(t: &Tile) {
-    micro::tile::<Avx512, MR, NV>(t)
+kit! {
+    set: Avx512,
+    lanes: Avx512,
+    features: "avx512f",
+    tile: 10, 2;
+    gemv_strip: 4, 2;
+    dots: 5, 4;
+    blocks: 256, 120, 2048,
 }
-
-#[target_feature(enable = "avx512f")]
-unsafe fn gemv_n(g: &Gemv) {
-    gemv::gemv_n::<Avx512, 4, 2>(g)
-}
-
-#[target_feature(enable = "avx512f")]
-unsafe fn gemv_t(g: &Gemv) {
-    gemv::gemv_t::<Avx512>(g)
-}
-
-pub static KIT: Kit = Kit {
-    set: KernelSet::Avx512,
-    mr: MR,
-    nr: NV * 16,
-    kc: 256,
-    mc: MR * 12,
-    nc: 2048,
-    tile,
-    gemv_n,
-    gemv_t,
-};

@@ -1,9 +1,10 @@
-//! Matrix-vector bodies (batch-1 inference, and GEMMs with m = 1 or n = 1), generic over the
-//! ISA. Both are memory-bound on the matrix, so they read it exactly once, in storage order,
-//! with no packing.
+//! The matrix-vector body `y ← α·xᵀ·B + β·y` for a B whose rows run along n (batch-1
+//! inference with weights stored k×n, and GEMMs with m = 1 or n = 1), generic over the ISA.
+//! Memory-bound on B, so it reads B exactly once, unpacked. (The other orientation, one dot
+//! product per row of B, is [`super::dot`].)
 //!
-//! Contract shared by both: `y[0..n] ← α·(…) + β·y`; `beta == 0` overwrites y without reading
-//! it. y must not alias x or the matrix. Any `k, n ≥ 0`; tails are handled inside.
+//! Contract: `y[0..n] ← α·(…) + β·y`; `beta == 0` overwrites y without reading it. y must not
+//! alias x or the matrix. Any `k, n ≥ 0`; tails are handled inside.
 
 use super::lanes::Lanes;
 
@@ -19,7 +20,7 @@ pub struct Gemv {
     pub beta: f32,
 }
 
-/// A matrix-vector entry point (one per ISA and form).
+/// A matrix-vector entry point (one per ISA).
 pub type GemvFn = unsafe fn(&Gemv);
 
 #[inline(always)]
@@ -96,48 +97,5 @@ pub unsafe fn gemv_n<L: Lanes, const SV: usize, const SETS: usize>(g: &Gemv) {
             acc += *g.x.add(p) * *g.b.add(p * g.ldb + j);
         }
         merge(g.y.add(j), acc, g.alpha, g.beta);
-    }
-}
-
-/// `y[j] = α·Σ_p x[p]·B[j, p] + β·y[j]` with B n×k (row `j` at `b + j·ldb`): one dot product
-/// per row, four rows at a time with two registers each, reduced horizontally at the end.
-///
-/// # Safety
-/// `x` valid for `k` reads, B for rows `0..n` × columns `0..k`, `y` for `n` writes.
-#[inline(always)]
-pub unsafe fn gemv_t<L: Lanes>(g: &Gemv) {
-    let mut j = 0;
-    while j + 4 <= g.n {
-        dots::<L, 4>(g, j);
-        j += 4;
-    }
-    for j in j..g.n {
-        dots::<L, 1>(g, j);
-    }
-}
-
-/// Rows `j..j+R` of [`gemv_t`].
-#[inline(always)]
-unsafe fn dots<L: Lanes, const R: usize>(g: &Gemv, j: usize) {
-    let w = L::W;
-    let kv = g.k - g.k % (2 * w);
-    let mut acc = [[L::zero(); 2]; R];
-    let mut p = 0;
-    while p < kv {
-        let (x0, x1) = (L::load(g.x.add(p)), L::load(g.x.add(p + w)));
-        for (r, a) in acc.iter_mut().enumerate() {
-            let row = g.b.add((j + r) * g.ldb + p);
-            a[0] = L::fma(a[0], x0, L::load(row));
-            a[1] = L::fma(a[1], x1, L::load(row.add(w)));
-        }
-        p += 2 * w;
-    }
-    for (r, a) in acc.iter().enumerate() {
-        let row = g.b.add((j + r) * g.ldb);
-        let mut s = L::hsum(L::add(a[0], a[1]));
-        for q in kv..g.k {
-            s += *g.x.add(q) * *row.add(q);
-        }
-        merge(g.y.add(j + r), s, g.alpha, g.beta);
     }
 }

@@ -2,11 +2,7 @@
 //! against) and the scalar twin of the SIMD kits: the same generic bodies instantiated with a
 //! one-lane "register", so it has exactly their contracts.
 
-use super::gemv::{self, Gemv};
 use super::lanes::Lanes;
-use super::micro::{self, Tile};
-use super::Kit;
-use crate::kernels::KernelSet;
 
 /// `C ← α·op(A)·op(B) + β·C`, row-major, contiguous: the naive triple loop.
 ///
@@ -84,30 +80,11 @@ impl Lanes for Scalar {
     }
 }
 
-const MR: usize = 4;
-const NV: usize = 4;
-
-/// The 4×4 scalar micro-kernel ([`micro::Tile`] contract).
-unsafe fn tile(t: &Tile) {
-    micro::tile::<Scalar, MR, NV>(t)
+kit! {
+    set: Scalar,
+    lanes: Scalar,
+    tile: 4, 4;
+    gemv_strip: 4, 2;
+    dots: 2, 4;
+    blocks: 256, 64, 1024,
 }
-
-unsafe fn gemv_n(g: &Gemv) {
-    gemv::gemv_n::<Scalar, 4, 2>(g)
-}
-
-unsafe fn gemv_t(g: &Gemv) {
-    gemv::gemv_t::<Scalar>(g)
-}
-
-pub static KIT: Kit = Kit {
-    set: KernelSet::Scalar,
-    mr: MR,
-    nr: NV,
-    kc: 256,
-    mc: 64,
-    nc: 1024,
-    tile,
-    gemv_n,
-    gemv_t,
-};

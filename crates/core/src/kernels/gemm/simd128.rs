@@ -1,11 +1,7 @@
 //! wasm32 simd128 GEMM kernels: 4×8 register tile (8 v128 accumulators: the engines map v128
 //! onto 16 xmm registers, so larger tiles spill). No FMA without relaxed-simd: multiply, then add.
 
-use super::gemv::{self, Gemv};
 use super::lanes::Lanes;
-use super::micro::{self, Tile};
-use super::Kit;
-use crate::kernels::KernelSet;
 use core::arch::wasm32::*;
 
 /// 4 f32 lanes in a v128.
@@ -51,30 +47,11 @@ impl Lanes for Simd128 {
     }
 }
 
-const MR: usize = 4;
-const NV: usize = 2;
-
-/// The 4×8 micro-kernel ([`micro::Tile`] contract).
-unsafe fn tile(t: &Tile) {
-    micro::tile::<Simd128, MR, NV>(t)
+kit! {
+    set: Simd128,
+    lanes: Simd128,
+    tile: 4, 2;
+    gemv_strip: 12, 1;
+    dots: 2, 4;
+    blocks: 256, 128, 2048,
 }
-
-unsafe fn gemv_n(g: &Gemv) {
-    gemv::gemv_n::<Simd128, 12, 1>(g)
-}
-
-unsafe fn gemv_t(g: &Gemv) {
-    gemv::gemv_t::<Simd128>(g)
-}
-
-pub static KIT: Kit = Kit {
-    set: KernelSet::Simd128,
-    mr: MR,
-    nr: NV * 4,
-    kc: 256,
-    mc: 128,
-    nc: 2048,
-    tile,
-    gemv_n,
-    gemv_t,
-};
