@@ -307,31 +307,6 @@ mod tests {
     }
 
     #[test]
-    fn every_kernel_set_agrees_and_really_runs() {
-        let mut rng = Rng::new(23);
-        let (rows, cols) = (37, 777);
-        let w = normal(rows * cols, &mut rng);
-        let m = quantize_rows(&w, rows, cols, &QuantConfig::new(3, Method::Greedy), None).unwrap();
-        let x = normal(2 * cols, &mut rng);
-        let saved = kernels::active();
-        for kernel in [Kernel::LutF32, Kernel::LutI8, Kernel::Popcount { activation_bits: 3 }] {
-            let mut want = vec![0f32; 2 * rows];
-            kernels::force(KernelSet::Scalar).unwrap();
-            matmul(&m, &x, 2, &mut want, kernel).unwrap();
-            for set in [KernelSet::Avx2, KernelSet::Avx512, KernelSet::Simd128].into_iter().filter(|s| s.supported()) {
-                kernels::force(set).unwrap();
-                let mut got = vec![0f32; 2 * rows];
-                matmul(&m, &x, 2, &mut got, kernel).unwrap();
-                assert_eq!(kernels::last_used(), Some(set));
-                for (a, b) in got.iter().zip(&want) {
-                    assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{set:?} {kernel:?}: {a} vs {b}");
-                }
-            }
-        }
-        kernels::force(saved).unwrap();
-    }
-
-    #[test]
     fn large_batches_split_over_threads_match_single_vectors() {
         // Big enough that both the tile loop and the row loop are split across threads.
         let mut rng = Rng::new(24);
