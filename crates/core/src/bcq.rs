@@ -184,17 +184,19 @@ fn popcount(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], set: Kerne
         .collect();
     let out = parallel_collect(rows, kp.bits * ka * words * 8 * batch, batch, |range| {
         let mut out = vec![0f32; range.len() * batch];
-        let mut pc = vec![0u32; groups];
-        for (ri, r) in range.enumerate() {
-            for (b, (xw, betas)) in acts.iter().enumerate() {
+        let per_row = kp.bits * ka * groups;
+        let mut pc = vec![0u32; range.len() * per_row];
+        let w = &kp.planes[range.start * kp.bits * words..range.end * kp.bits * words];
+        for (b, (xw, betas)) in acts.iter().enumerate() {
+            k::xor_popcount(set, w, xw, words, gw, &mut pc);
+            for (ri, counts) in pc.chunks_exact(per_row).enumerate() {
+                let scales = &kp.scales[(range.start + ri) * groups * kp.bits..][..groups * kp.bits];
                 let mut acc = 0f32;
                 for p in 0..kp.bits {
-                    let w = &kp.planes[(r * kp.bits + p) * words..][..words];
                     for (a, beta) in betas.iter().enumerate() {
-                        k::xor_popcount(set, w, &xw[a * words..][..words], gw, &mut pc);
                         for g in 0..groups {
-                            let dot = widths[g] - 2.0 * pc[g] as f32;
-                            acc += kp.scales[(r * groups + g) * kp.bits + p] * beta * dot;
+                            let dot = widths[g] - 2.0 * counts[(p * ka + a) * groups + g] as f32;
+                            acc += scales[g * kp.bits + p] * beta * dot;
                         }
                     }
                 }

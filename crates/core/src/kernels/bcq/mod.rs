@@ -120,20 +120,35 @@ fn vpopcntdq() -> bool {
     *HAS.get_or_init(super::has_vpopcntdq)
 }
 
-/// XNOR-popcount core: `out[g] = popcount(w[words of g] XOR x[words of g])` for groups of
-/// `gw` words (`w` and `x` have equal lengths; the last group ends at the end).
-pub fn xor_popcount(set: KernelSet, w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
+/// Runs `f(segment, plane, out)` for every weight segment × activation plane, `out` being the
+/// `groups` counts of that pair (see [`xor_popcount`]).
+#[inline(always)]
+fn each_pair(w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32], mut f: impl FnMut(&[u64], &[u64], &mut [u32])) {
+    let (groups, planes) = (words.div_ceil(gw), x.len() / words);
+    assert!(out.len() >= w.len() / words * planes * groups);
+    for (s, ws) in w.chunks_exact(words).enumerate() {
+        for (a, xs) in x.chunks_exact(words).enumerate() {
+            f(ws, xs, &mut out[(s * planes + a) * groups..][..groups]);
+        }
+    }
+}
+
+/// XNOR-popcount core: `w` is a sequence of segments (row planes) of `words` words, `x` a
+/// sequence of activation planes of `words` words; `out[(s·A + a)·G + g]` = popcount of
+/// `w_s XOR x_a` over the words of group `g` (`gw` words each, the last one ragged; `A` planes,
+/// `G = ⌈words/gw⌉` groups).
+pub fn xor_popcount(set: KernelSet, w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32]) {
     match set {
         // SAFETY: see `build_tables_i8`; VPOPCNTDQ is checked at run time.
         #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx512 if vpopcntdq() => unsafe { avx512::xor_popcount_vpopcntdq(w, x, gw, out) },
+        KernelSet::Avx512 if vpopcntdq() => unsafe { avx512::xor_popcount_vpopcntdq(w, x, words, gw, out) },
         #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx512 => unsafe { avx512::xor_popcount(w, x, gw, out) },
+        KernelSet::Avx512 => unsafe { avx512::xor_popcount(w, x, words, gw, out) },
         #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx2 => unsafe { avx2::xor_popcount(w, x, gw, out) },
+        KernelSet::Avx2 => unsafe { avx2::xor_popcount(w, x, words, gw, out) },
         #[cfg(target_arch = "wasm32")]
-        KernelSet::Simd128 => simd128::xor_popcount(w, x, gw, out),
-        _ => scalar::xor_popcount(w, x, gw, out),
+        KernelSet::Simd128 => simd128::xor_popcount(w, x, words, gw, out),
+        _ => scalar::xor_popcount(w, x, words, gw, out),
     }
 }
 
@@ -223,20 +238,22 @@ mod tests {
     fn popcount_matches_scalar() {
         let mut rng = Rng::new(7);
         for set in sets() {
-            for (words, gw) in [(1usize, 1usize), (3, 3), (7, 2), (8, 8), (9, 4), (41, 41), (33, 8), (130, 64)] {
-                let w: Vec<u64> = (0..words).map(|_| rng.next_u64()).collect();
-                let x: Vec<u64> = (0..words).map(|_| rng.next_u64()).collect();
-                let groups = words.div_ceil(gw);
-                let (mut want, mut got) = (vec![0u32; groups], vec![u32::MAX; groups]);
-                scalar::xor_popcount(&w, &x, gw, &mut want);
-                xor_popcount(set, &w, &x, gw, &mut got);
+            for (words, gw, segs, planes) in [(1usize, 1usize, 1usize, 1usize), (3, 3, 2, 1), (7, 2, 3, 2), (8, 8, 1, 3), (9, 4, 4, 2), (41, 41, 5, 1), (33, 8, 2, 2), (130, 64, 3, 3)] {
+                let w: Vec<u64> = (0..words * segs).map(|_| rng.next_u64()).collect();
+                let x: Vec<u64> = (0..words * planes).map(|_| rng.next_u64()).collect();
+                let n = segs * planes * words.div_ceil(gw);
+                let (mut want, mut got) = (vec![0u32; n], vec![u32::MAX; n]);
+                scalar::xor_popcount(&w, &x, words, gw, &mut want);
+                // The reference itself, checked against a plain count.
+                assert_eq!(want[0], w[..gw.min(words)].iter().zip(&x).map(|(a, b)| (a ^ b).count_ones()).sum::<u32>());
+                xor_popcount(set, &w, &x, words, gw, &mut got);
                 assert_eq!(want, got, "{set:?} words={words} gw={gw}");
                 // The AVX-512 set without VPOPCNTDQ (nibble lookups) must agree too.
                 #[cfg(target_arch = "x86_64")]
                 if set == KernelSet::Avx512 {
-                    let mut mula = vec![u32::MAX; groups];
+                    let mut mula = vec![u32::MAX; n];
                     // SAFETY: AVX-512 is supported (the set is in `sets()`).
-                    unsafe { avx512::xor_popcount(&w, &x, gw, &mut mula) };
+                    unsafe { avx512::xor_popcount(&w, &x, words, gw, &mut mula) };
                     assert_eq!(want, mula, "avx512 without vpopcntdq, words={words} gw={gw}");
                 }
             }

@@ -170,8 +170,14 @@ pub fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
     }
 }
 
-/// Popcount of `w XOR x` per group: `i8x16.popcnt`, widened pairwise to u16 then u32.
-pub fn xor_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
+/// Popcounts of `w XOR x` per segment, activation plane and group: `i8x16.popcnt`, widened
+/// pairwise to u16 then u32.
+pub fn xor_popcount(w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32]) {
+    super::each_pair(w, x, words, gw, out, |ws, xs, o| segment_popcount(ws, xs, gw, o));
+}
+
+#[inline]
+fn segment_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
     for (o, (wg, xg)) in out.iter_mut().zip(w.chunks(gw).zip(x.chunks(gw))) {
         let mut acc = u32x4_splat(0);
         let pairs = wg.len() / 2;
