@@ -150,6 +150,8 @@ fn lut(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], set: KernelSet,
                         }
                     };
                     for (rr, a) in acc.iter_mut().enumerate() {
+                        // Padding rows of the last tile borrow a real row's scales; their
+                        // results are never copied out.
                         let r = (t * TILE_ROWS + rr).min(rows - 1);
                         for g in 0..groups {
                             *a += kp.scales[(r * groups + g) * kp.bits + p] * step * fs[g * TILE_ROWS + rr];
