@@ -76,6 +76,20 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     expect(d.compressed!.compressionRatio).toBeGreaterThan(1);
   }, 120_000);
 
+  it('--prune-mask each ramps the sparsity to the target with nested masks; global scope prunes across matrices', async () => {
+    const seen: Uint8Array[][] = [];
+    await compress({
+      ...options(backend, tmp(), { prune: 0.6, pruneMask: 'each', pruneScope: 'global' }),
+      onBeforeQuantize: (m, t) => (seen[t] = LSTM.map((n) => getMask(m, n)!)),
+    });
+    const total = seen[0].reduce((a, m) => a + m.length, 0);
+    seen.forEach((masks, t) => {
+      const pruned = masks.reduce((a, m) => a + m.filter((k) => k === 0).length, 0);
+      expect(pruned, `iteration ${t}`).toBe(Math.floor(((0.6 * (t + 1)) / 3) * total));
+      if (t > 0) masks.forEach((m, i) => m.forEach((k, j) => seen[t - 1][i][j] === 0 && expect(k).toBe(0)));
+    });
+  }, 120_000);
+
   it('resumes a stopped run at its next iteration with the same result, and refuses changed settings', async () => {
     const full = await compress(options(backend, tmp()));
     const out = tmp();
