@@ -1,13 +1,13 @@
 import { QuireError } from '../errors.js';
 import type { FpSource } from './load.js';
-import { DEFAULTS, DEFAULT_LR_FACTOR, validateSettings, type CompressSettings } from './settings.js';
+import { DEFAULTS, DEFAULT_LR_FRACTION, validateSettings, type CompressSettings } from './settings.js';
 
 /** Settings as given by the caller: anything left out takes its default or the FP run's value. */
 export type SettingsInput = Partial<Omit<CompressSettings, 'lrSource'>> & { bits: number };
 
 /**
  * Completes and validates the settings (`E_CONFIG`). Defaults: method.md §2 values in
- * `DEFAULTS`; `lr` = the FP run's final learning rate × `DEFAULT_LR_FACTOR`, capped at its initial rate; clip, window and
+ * `DEFAULTS`; `lr` = the FP run's initial learning rate × `DEFAULT_LR_FRACTION`; clip, window and
  * streams from the FP run (an FP file without its training record needs them given).
  */
 export function resolveSettings(input: SettingsInput, src: FpSource): CompressSettings {
@@ -21,9 +21,9 @@ export function resolveSettings(input: SettingsInput, src: FpSource): CompressSe
   let lr = given.lr;
   let lrSource = 'given';
   if (lr === undefined) {
-    if (src.finalLr === undefined) throw new QuireError('E_CONFIG', `${src.file} records no training schedule to restart from: pass --lr`);
-    lr = Math.min(src.finalLr * DEFAULT_LR_FACTOR, tc?.lr ?? Infinity);
-    lrSource = `min(fp-final ${src.finalLr} × ${DEFAULT_LR_FACTOR}, fp-initial ${tc?.lr ?? '?'})`;
+    if (tc === undefined) throw new QuireError('E_CONFIG', `${src.file} records no training schedule to restart from: pass --lr`);
+    lr = tc.lr * DEFAULT_LR_FRACTION;
+    lrSource = `fp-initial ${tc.lr} × ${DEFAULT_LR_FRACTION} (fp-final was ${src.finalLr})`;
   }
   const s: CompressSettings = {
     ...DEFAULTS,
