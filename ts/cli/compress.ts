@@ -54,7 +54,7 @@ export function registerCompress(program: Command): void {
     .option('--iterations <T>', 'quantize → retrain iterations (default 5)', integer)
     .option('--retrain-epochs <E>', 'retraining epochs per iteration (default 1)', integer)
     .option('--retrain-steps <S>', 'retrain S windows per iteration instead of epochs', integer)
-    .option('--lr <x>', 'first retraining learning rate (default: FP initial rate × 0.25)', finiteNumber)
+    .option('--lr <x>', 'first retraining learning rate (default: the FP run\'s initial rate)', finiteNumber)
     .option('--lr-decay <x>', 'learning-rate factor per iteration (default 0.5)', finiteNumber)
     .option('--clip <x>', 'gradient-norm clip (default: the FP run\'s)', finiteNumber)
     .option('--prune <p>', 'target sparsity of the quantized matrices, in [0, 1) (default 0)', finiteNumber)
