@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gemm, QuireError } from '../ts/index.js';
+import { gemm, QuireError, setThreads } from '../ts/index.js';
 import { BACKEND_NAMES, backend, maxRelDiff, randomArray } from './backends.js';
 
 /** Plain TypeScript reference in f64: α·op(A)·op(B) + β·C. */
@@ -19,6 +19,8 @@ function reference(
 
 const SHAPES: [number, number, number][] = [
   [1, 1, 1], [3, 5, 7], [17, 33, 65], [20, 800, 200], [64, 31, 129], [1, 650, 260], [37, 1, 300],
+  // several cache blocks in every dimension (MC, NC, KC) with ragged edges
+  [131, 2081, 300],
 ];
 
 describe.each(BACKEND_NAMES)('gemm on %s', (name) => {
@@ -65,6 +67,20 @@ describe.each(BACKEND_NAMES)('gemm on %s', (name) => {
   it('rejects non-integer dimensions with E_CONFIG', () => {
     expect(() => gemm({ m: 1.5, n: 1, k: 1 }, new Float32Array(1), new Float32Array(1), undefined, { backend: be }))
       .toThrow(expect.objectContaining({ code: 'E_CONFIG' }));
+  });
+});
+
+describe('native threads', () => {
+  it('give the same result with 1 and 2 threads on a split product', () => {
+    const [m, n, k] = [20, 2600, 650];
+    const a = randomArray(m * k, 21), b = randomArray(n * k, 22), c = randomArray(m * n, 23);
+    const spec = { m, n, k, transB: true, alpha: 0.5, beta: 0.25 };
+    const before = setThreads(1, 'native');
+    const one = gemm(spec, a, b, c, { backend: 'native' });
+    setThreads(2, 'native');
+    const two = gemm(spec, a, b, c, { backend: 'native' });
+    setThreads(before, 'native');
+    expect(two).toEqual(one);
   });
 });
 
