@@ -22,6 +22,7 @@ export interface RawCore {
     c?: Float32Array,
   ): Float32Array;
   LstmModel: RawLstmModelClass;
+  CompressedModel: RawCompressedModelClass;
   QuantizedMatrix: {
     quantize(
       weights: Float32Array,
@@ -68,6 +69,10 @@ export interface RawLstmModel {
   setTensor(name: string, data: Float32Array): void;
   getGradient(name: string): Float32Array;
   toBytes(format: string, extraJson: string, withState: boolean): Uint8Array;
+  /** Keep-masks and pruning (crates/{node,wasm}/src/compress.rs). */
+  setMask(name: string, mask: Uint8Array | null): void;
+  getMask(name: string): Uint8Array | null | undefined;
+  prune(names: string[], sparsity: number, scope: string): void;
   /** wasm only: releases the Rust memory now instead of at garbage collection. */
   free?(): void;
 }
@@ -75,6 +80,21 @@ export interface RawLstmModel {
 export interface RawLstmModelClass {
   new (configJson: string): RawLstmModel;
   fromBytes(bytes: Uint8Array): RawLstmModel;
+}
+
+/** A Rust-owned compressed model (crates/{node,wasm}/src/compress.rs). */
+export interface RawCompressedModel {
+  losses(): Float64Array | number[];
+  toBytes(): Uint8Array;
+  headerJson(): string;
+  metadataJson(): string;
+  toModel(): RawLstmModel;
+  free?(): void;
+}
+
+export interface RawCompressedModelClass {
+  fromModel(model: RawLstmModel, specJson: string, metadataJson: string): RawCompressedModel;
+  fromBytes(bytes: Uint8Array): RawCompressedModel;
 }
 
 export type BackendName = 'native' | 'wasm';

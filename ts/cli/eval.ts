@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
 import { dataDirectory, loadCorpus, type Split } from '../data/corpus.js';
-import { loadModel } from '../train/checkpoint.js';
+import { loadAnyModel } from '../compress/load.js';
 import { evaluatePerplexity } from '../train/evaluate.js';
 import { positiveInt } from './usage.js';
 
@@ -19,7 +19,7 @@ export function registerEval(program: Command): void {
   program
     .command('eval')
     .description('perplexity of a trained model (a model file or a run directory) on a data split')
-    .argument('<model>', 'model.qmodel / checkpoint.qckpt file, or a run directory')
+    .argument('<model>', 'model.qmodel / checkpoint.qckpt / model.qcomp (compressed) file, or a run directory')
     .option('--data <dir>', 'corpus directory (default: $QUIRE_DATA, else ./data/ptb)')
     .addOption(new Option('--split <name>', 'split').choices(['train', 'valid', 'test']).default('test'))
     .option('--json', 'print JSON')
@@ -28,7 +28,7 @@ export function registerEval(program: Command): void {
     .option('--steps <n>', 'steps per window', positiveInt, 35)
     .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
     .action((file: string, f: EvalFlags) => {
-      const { model, vocabulary } = loadModel(file, { backend: f.backend });
+      const { model, vocabulary } = loadAnyModel(file, { backend: f.backend });
       try {
         const corpus = loadCorpus(dataDirectory(f.data), { limit: f.limitTokens, vocabulary });
         const r = evaluatePerplexity(model, corpus.ids[f.split], f.batch, f.steps);

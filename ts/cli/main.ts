@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../backend/root.js';
 import { QuireError } from '../errors.js';
+import { registerCompress } from './compress.js';
 import { registerEval } from './eval.js';
 import { registerInfo } from './info.js';
 import { registerTrain } from './train.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerInfo(program);
   registerTrain(program);
   registerEval(program);
+  registerCompress(program);
   return program;
 }
 

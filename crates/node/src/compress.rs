@@ -6,7 +6,6 @@ use napi::bindgen_prelude::{Float64Array, Uint8Array};
 use napi_derive::napi;
 use quire_core::compress::{self, CompressedModel as Core};
 use quire_core::format::{metadata_from_json, metadata_to_json};
-use quire_core::quant::{Method, QuantConfig};
 
 #[napi]
 impl LstmModel {
@@ -27,14 +26,6 @@ impl LstmModel {
     pub fn prune(&mut self, names: Vec<String>, sparsity: f64, scope: String) -> napi::Result<()> {
         let scope = compress::PruneScope::parse(&scope).napi()?;
         compress::prune_model(&mut self.inner, &names, sparsity, scope).napi()
-    }
-
-    /// `W ← Q(W)` for one matrix (its mask used); returns `[‖W−Q(W)‖², ‖W‖²]`.
-    #[napi]
-    pub fn quantize_tensor(&mut self, name: String, bits: u32, method: String, cycles: u32, group_size: u32) -> napi::Result<Float64Array> {
-        let cfg = QuantConfig { bits: bits as usize, method: Method::parse(&method).napi()?, cycles: cycles as usize, group_size: group_size as usize };
-        let (_, loss) = compress::quantize_tensor(&mut self.inner, &name, &cfg).napi()?;
-        Ok(Float64Array::new(vec![loss.error, loss.norm]))
     }
 }
 

@@ -4,7 +4,6 @@ use crate::error::{IntoJs, WasmResult};
 use crate::model::LstmModel;
 use quire_core::compress::{self, CompressedModel as Core};
 use quire_core::format::{metadata_from_json, metadata_to_json};
-use quire_core::quant::{Method, QuantConfig};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -25,14 +24,6 @@ impl LstmModel {
     pub fn prune(&mut self, names: Vec<String>, sparsity: f64, scope: String) -> WasmResult<()> {
         let scope = compress::PruneScope::parse(&scope).js()?;
         compress::prune_model(&mut self.inner, &names, sparsity, scope).js()
-    }
-
-    /// `W ← Q(W)` for one matrix (its mask used); returns `[‖W−Q(W)‖², ‖W‖²]`.
-    #[wasm_bindgen(js_name = quantizeTensor)]
-    pub fn quantize_tensor(&mut self, name: String, bits: u32, method: String, cycles: u32, group_size: u32) -> WasmResult<Vec<f64>> {
-        let cfg = QuantConfig { bits: bits as usize, method: Method::parse(&method).js()?, cycles: cycles as usize, group_size: group_size as usize };
-        let (_, loss) = compress::quantize_tensor(&mut self.inner, &name, &cfg).js()?;
-        Ok(vec![loss.error, loss.norm])
     }
 }
 
