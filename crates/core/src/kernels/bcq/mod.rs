@@ -72,17 +72,27 @@ pub struct F32Tables {
 
 impl F32Tables {
     pub fn new(set: KernelSet, x: &[f32]) -> F32Tables {
-        let mut values = vec![0f32; x.len() * 4];
-        build_tables(set, x, &mut values);
-        let planed = if set == KernelSet::Simd128 {
-            values
-                .chunks(16)
-                .flat_map(|t| (0..4).flat_map(move |q| t.iter().map(move |v| v.to_le_bytes()[q])))
-                .collect()
+        let mut t = F32Tables { values: Vec::new(), planed: Vec::new() };
+        t.fill(set, x);
+        t
+    }
+
+    /// Rebuilds the tables of `x` in place (no allocation once the buffers have this size).
+    pub fn fill(&mut self, set: KernelSet, x: &[f32]) {
+        self.values.resize(x.len() * 4, 0.0);
+        build_tables(set, x, &mut self.values);
+        if set == KernelSet::Simd128 {
+            self.planed.resize(self.values.len() * 4, 0);
+            for (t, out) in self.values.chunks(16).zip(self.planed.chunks_mut(64)) {
+                for (q, plane) in out.chunks_mut(16).enumerate() {
+                    for (o, v) in plane.iter_mut().zip(t) {
+                        *o = v.to_le_bytes()[q];
+                    }
+                }
+            }
         } else {
-            Vec::new()
-        };
-        F32Tables { values, planed }
+            self.planed.clear();
+        }
     }
 }
 
