@@ -216,6 +216,37 @@ describe.each(BACKEND_NAMES)('quantize on %s', (name) => {
   });
 });
 
+describe.each(BACKEND_NAMES)('bit-packed kernels on %s', (name) => {
+  it('every kernel set the backend can force agrees with its scalar twin and really runs', () => {
+    const be = backend(name);
+    const raw = be.raw;
+    const [rows, cols] = [37, 777];
+    const q = quantize(gaussianArray(rows * cols, 31), rows, cols, { bits: 3, method: 'greedy', backend: be });
+    const x = gaussianArray(2 * cols, 32);
+    const initial = raw.kernelSet();
+    const sets = name === 'wasm' ? ['simd128'] : ['avx2', 'avx512'];
+    try {
+      for (const kernel of ['lut-f32', 'lut-i8', 'popcount'] as const) {
+        raw.forceKernelSet('scalar');
+        const want = matmul(q, x, 2, { kernel, activationBits: 3 });
+        expect(raw.lastKernelSet()).toBe('scalar');
+        for (const set of sets) {
+          try {
+            raw.forceKernelSet(set);
+          } catch {
+            continue; // this CPU lacks the set
+          }
+          const got = matmul(q, x, 2, { kernel, activationBits: 3 });
+          expect(raw.lastKernelSet()).toBe(set);
+          expect(maxRelDiff(got, want)).toBeLessThan(1e-4);
+        }
+      }
+    } finally {
+      raw.forceKernelSet(initial);
+    }
+  });
+});
+
 describe('native and wasm agree', () => {
   it('on quantization and every kernel', () => {
     const [rows, cols] = [100, 650];

@@ -136,7 +136,10 @@ export function matmul(q: QuantizedMatrix, x: Float32Array, batch: number, optio
   const b = checkCount('batch', batch, 1);
   const ka = checkCount('activationBits', options.activationBits, 2);
   if (!(x instanceof Float32Array)) throw new QuireError('E_CONFIG', 'x must be a Float32Array');
-  return guard(() => q.raw().matmul(x, b, options.kernel ?? 'lut-i8', ka));
+  const raw = q.raw();
+  const y = new Float32Array(b * q.rows);
+  guard(() => raw.matmulInto(x, b, options.kernel ?? 'lut-i8', ka, y));
+  return y;
 }
 
 /** `y = Ŵ·x` without dequantizing, on the backend that holds `q`. */

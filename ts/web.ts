@@ -16,6 +16,7 @@ export { loadBackend, hasWasmSimd } from './backend/index.js';
 export type { Backend, BackendChoice, BackendName } from './backend/index.js';
 export type { BackendOption } from './options.js';
 export { gemm, type GemmSpec } from './gemm.js';
+export { quantize, matvec, matmul, QuantizedMatrix, MAX_BATCH, type QuantMethod, type MatvecKernel, type QuantizeOptions, type MatvecOptions } from './quantize.js';
 export type { WasmSource } from './backend/wasm-web.js';
 
 /** What `init()` loaded: always the wasm backend, with its kernel set (`simd128`) and threads (1). */

@@ -49,7 +49,7 @@ export interface RawQuantizedMatrix {
   planes(): Uint32Array;
   mask(): Uint32Array | null | undefined;
   dequantize(): Float32Array;
-  matmul(x: Float32Array, batch: number, kernel: string, activationBits: number): Float32Array;
+  matmulInto(x: Float32Array, batch: number, kernel: string, activationBits: number, y: Float32Array): void;
   free?(): void;
 }
 

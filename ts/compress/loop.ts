@@ -167,6 +167,7 @@ async function retrain(model: LanguageModel, batcher: Batcher, s: CompressSettin
     lossSum += model.trainStep(win.inputs, win.targets, lr, s.clip);
     const rate = ((i + 1) * s.steps * s.batch) / Math.max((performance.now() - t0) / 1000, 1e-9);
     o.progress?.update({
+      label: 'iteration',
       epoch: t,
       epochs: s.iterations,
       window: i + 1,

@@ -31,7 +31,7 @@ const base = { seed: 1, lr: 1, evalBatch: 10 };
 
 /** The presets: `tiny` for tests, `small`/`medium`/`large` as in Zaremba et al. (method.md §3). */
 export const PRESETS: Record<string, TrainConfig> = {
-  tiny: { ...base, preset: 'tiny', hidden: 16, layers: 2, steps: 5, batch: 4, initScale: 0.1, dropout: 0, epochs: 2, lrDecay: 0.5, decayAfter: 1, clip: 5, evalBatch: 4 },
+  tiny: { ...base, preset: 'tiny', hidden: 16, layers: 2, steps: 5, batch: 4, initScale: 0.5, dropout: 0, epochs: 2, lrDecay: 0.5, decayAfter: 1, clip: 5, evalBatch: 4 },
   small: { ...base, preset: 'small', hidden: 200, layers: 2, steps: 20, batch: 20, initScale: 0.1, dropout: 0, epochs: 13, lrDecay: 0.5, decayAfter: 4, clip: 5 },
   medium: { ...base, preset: 'medium', hidden: 650, layers: 2, steps: 35, batch: 20, initScale: 0.05, dropout: 0.5, epochs: 39, lrDecay: 1 / 1.2, decayAfter: 6, clip: 5 },
   large: { ...base, preset: 'large', hidden: 1500, layers: 2, steps: 35, batch: 20, initScale: 0.04, dropout: 0.65, epochs: 55, lrDecay: 1 / 1.15, decayAfter: 14, clip: 10 },

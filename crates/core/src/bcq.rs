@@ -110,12 +110,10 @@ fn tables(set: KernelSet, x: &[f32], bytes: usize, int8: bool) -> Tables {
     if !int8 {
         return Tables::F32(k::F32Tables::new(set, &xp));
     }
-    let mut t = vec![0f32; 4 * xp.len()];
-    k::build_tables(set, &xp, &mut t);
     let max = xp.chunks_exact(4).map(|q| q.iter().map(|v| v.abs()).sum::<f32>()).fold(0f32, f32::max);
     let s = if max > 0.0 { 127.0 / max } else { 0.0 };
     let (mut lo, mut hi) = (vec![0i8; 16 * bytes], vec![0i8; 16 * bytes]);
-    k::quantize_tables(set, &t, s, &mut lo, &mut hi);
+    k::build_tables_i8(set, &xp, s, &mut lo, &mut hi);
     Tables::I8 { lo, hi, step: if s > 0.0 { 1.0 / s } else { 0.0 } }
 }
 
@@ -331,6 +329,25 @@ mod tests {
             }
         }
         kernels::force(saved).unwrap();
+    }
+
+    #[test]
+    fn large_batches_split_over_threads_match_single_vectors() {
+        // Big enough that both the tile loop and the row loop are split across threads.
+        let mut rng = Rng::new(24);
+        let (rows, cols, batch) = (700, 650, MAX_BATCH);
+        let w = normal(rows * cols, &mut rng);
+        let m = quantize_rows(&w, rows, cols, &QuantConfig::new(2, Method::Refined), None).unwrap();
+        let x = normal(batch * cols, &mut rng);
+        for kernel in [Kernel::LutF32, Kernel::LutI8, Kernel::Popcount { activation_bits: 2 }] {
+            let mut y = vec![0f32; batch * rows];
+            matmul(&m, &x, batch, &mut y, kernel).unwrap();
+            for b in [0, 31, 63] {
+                let mut one = vec![0f32; rows];
+                matvec(&m, &x[b * cols..(b + 1) * cols], &mut one, kernel).unwrap();
+                assert_eq!(&y[b * rows..(b + 1) * rows], &one[..], "{kernel:?} vector {b}");
+            }
+        }
     }
 
     #[test]

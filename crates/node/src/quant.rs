@@ -78,12 +78,15 @@ impl QuantizedMatrix {
     pub fn dequantize(&self) -> Float32Array {
         Float32Array::new(self.inner.dequantize())
     }
-    /// `Y[b] = Ŵ·X[b]` for `batch` row-major vectors with kernel `lut-f32`, `lut-i8` or `popcount`.
+    /// `Y[b] = Ŵ·X[b]` for `batch` row-major vectors into `y` (batch×rows, overwritten), with
+    /// kernel `lut-f32`, `lut-i8` or `popcount`. Writing into a JS-owned array avoids an
+    /// external buffer per call.
     #[napi]
-    pub fn matmul(&self, x: Float32Array, batch: u32, kernel: String, activation_bits: u32) -> napi::Result<Float32Array> {
+    pub fn matmul_into(&self, x: Float32Array, batch: u32, kernel: String, activation_bits: u32, mut y: Float32Array) -> napi::Result<()> {
         let kernel = Kernel::parse(&kernel, activation_bits as usize).napi()?;
-        let mut y = vec![0f32; self.inner.rows() * batch as usize];
-        matmul(&self.inner, &x, batch as usize, &mut y, kernel).napi()?;
-        Ok(Float32Array::new(y))
+        // SAFETY: JS is blocked for the duration of this synchronous call, and the facade passes
+        // a fresh array for `y`, so nothing else reads or writes it meanwhile.
+        let out = unsafe { y.as_mut() };
+        matmul(&self.inner, &x, batch as usize, out, kernel).napi()
     }
 }

@@ -69,11 +69,18 @@ impl QuantizedMatrix {
     pub fn dequantize(&self) -> Vec<f32> {
         self.inner.dequantize()
     }
-    /// `Y[b] = Ŵ·X[b]` for `batch` row-major vectors with kernel `lut-f32`, `lut-i8` or `popcount`.
-    pub fn matmul(&self, x: &[f32], batch: u32, kernel: String, #[wasm_bindgen(js_name = activationBits)] activation_bits: u32) -> WasmResult<Vec<f32>> {
+    /// `Y[b] = Ŵ·X[b]` for `batch` row-major vectors into `y` (batch×rows, overwritten), with
+    /// kernel `lut-f32`, `lut-i8` or `popcount`.
+    #[wasm_bindgen(js_name = matmulInto)]
+    pub fn matmul_into(
+        &self,
+        x: &[f32],
+        batch: u32,
+        kernel: String,
+        #[wasm_bindgen(js_name = activationBits)] activation_bits: u32,
+        y: &mut [f32],
+    ) -> WasmResult<()> {
         let kernel = Kernel::parse(&kernel, activation_bits as usize).js()?;
-        let mut y = vec![0f32; self.inner.rows() * batch as usize];
-        matmul(&self.inner, x, batch as usize, &mut y, kernel).js()?;
-        Ok(y)
+        matmul(&self.inner, x, batch as usize, y, kernel).js()
     }
 }

@@ -13,6 +13,7 @@ pub mod packed;
 pub mod refined;
 
 pub use packed::BinaryMatrix;
+use packed::pack_codes;
 
 use crate::error::{check_finite, check_len, Error, Result};
 use crate::threads;
@@ -66,7 +67,7 @@ impl QuantConfig {
         if self.cycles > 1000 {
             return Err(Error::config(format!("cycles must be at most 1000 (got {})", self.cycles)));
         }
-        if self.group_size % 64 != 0 {
+        if !self.group_size.is_multiple_of(64) {
             return Err(Error::config(format!(
                 "groupSize must be 0 (whole row) or a positive multiple of 64 (got {})",
                 self.group_size
@@ -107,8 +108,7 @@ pub fn quantize_rows(
     let k = cfg.bits;
     let group = if cfg.group_size == 0 { cols } else { cfg.group_size.min(cols) };
     let groups = cols.div_ceil(group);
-    let mut codes = vec![0u8; n];
-    let mut scales = vec![0f32; rows * groups * k];
+    let words = cols.div_ceil(64);
     let done = Mutex::new(Vec::new());
     // Roughly 64k weights per chunk keeps thread start-up negligible.
     threads::parallel_ranges(rows, 1, (65536 / cols).max(1), |range| {
@@ -127,14 +127,24 @@ pub fn quantize_rows(
                 );
             }
         }
-        done.lock().unwrap_or_else(|p| p.into_inner()).push((range, c, s));
+        let planes = pack_codes(&c, range.len(), cols, k);
+        let m = mask.map(|m| {
+            let keep: Vec<u8> = m[range.start * cols..range.end * cols].iter().map(|&v| u8::from(v != 0)).collect();
+            pack_codes(&keep, range.len(), cols, 1)
+        });
+        done.lock().unwrap_or_else(|p| p.into_inner()).push((range, planes, s, m));
     });
-    for (range, c, s) in done.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        codes[range.start * cols..range.end * cols].copy_from_slice(&c);
+    let mut planes = vec![0u64; rows * k * words];
+    let mut scales = vec![0f32; rows * groups * k];
+    let mut mask_words = mask.map(|_| vec![0u64; rows * words]);
+    for (range, p, s, m) in done.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        planes[range.start * k * words..range.end * k * words].copy_from_slice(&p);
         scales[range.start * groups * k..range.end * groups * k].copy_from_slice(&s);
+        if let (Some(all), Some(m)) = (mask_words.as_mut(), m) {
+            all[range.start * words..range.end * words].copy_from_slice(&m);
+        }
     }
-    let mask_bits = mask.map(|m| m.iter().map(|&v| u8::from(v != 0)).collect::<Vec<u8>>());
-    BinaryMatrix::from_codes(rows, cols, k, group, &codes, scales, mask_bits.as_deref())
+    BinaryMatrix::from_parts(rows, cols, k, group, scales, &planes, mask_words.as_deref())
 }
 
 /// Solves one segment. With a mask, the kept weights are gathered, solved densely and

@@ -18,7 +18,8 @@
 
 use super::aligned::AlignedWords;
 use crate::error::{check_len, Error, Result};
-use std::sync::OnceLock;
+use crate::threads;
+use std::sync::{Mutex, OnceLock};
 
 /// Rows per tile of the LUT kernels' layout.
 pub const TILE_ROWS: usize = 16;
@@ -50,10 +51,11 @@ pub struct KernelPlanes<'a> {
 pub fn pack_codes(codes: &[u8], rows: usize, cols: usize, bits: usize) -> Vec<u64> {
     let words = cols.div_ceil(64);
     let mut planes = vec![0u64; rows * bits * words];
-    for r in 0..rows {
-        for (j, &c) in codes[r * cols..(r + 1) * cols].iter().enumerate() {
-            for i in 0..bits {
-                planes[(r * bits + i) * words + j / 64] |= u64::from(c >> i & 1) << (j % 64);
+    for (r, row) in codes.chunks(cols).enumerate().take(rows) {
+        for i in 0..bits {
+            let plane = &mut planes[(r * bits + i) * words..][..words];
+            for (word, chunk) in plane.iter_mut().zip(row.chunks(64)) {
+                *word = chunk.iter().enumerate().fold(0u64, |acc, (t, &c)| acc | (u64::from(c >> i & 1) << t));
             }
         }
     }
@@ -76,21 +78,6 @@ pub fn unpack_codes(planes: &[u64], rows: usize, cols: usize, bits: usize) -> Ve
 }
 
 impl BinaryMatrix {
-    /// Builds a matrix from per-weight codes, scales and an optional 0/1 keep-mask.
-    pub fn from_codes(
-        rows: usize,
-        cols: usize,
-        bits: usize,
-        group_size: usize,
-        codes: &[u8],
-        scales: Vec<f32>,
-        mask: Option<&[u8]>,
-    ) -> Result<BinaryMatrix> {
-        check_len("codes", codes.len(), rows * cols)?;
-        let mask_words = mask.map(|m| pack_codes(m, rows, cols, 1));
-        Self::from_parts(rows, cols, bits, group_size, scales, &pack_codes(codes, rows, cols, bits), mask_words.as_deref())
-    }
-
     /// Builds a matrix from packed parts, validating everything a file reader could get wrong:
     /// `E_CONFIG` (bits, group size), `E_SHAPE` (lengths), `E_NONFINITE` (scales),
     /// `E_FORMAT` (padding bits set). `group_size` is clamped to `cols`; 0 means whole row.
@@ -118,7 +105,7 @@ impl BinaryMatrix {
         check_len("scales", scales.len(), rows * groups * bits)?;
         check_len("planes", planes.len(), rows * bits * words)?;
         crate::error::check_finite("scales", &scales)?;
-        let pad = if cols % 64 == 0 { 0 } else { !0u64 << (cols % 64) };
+        let pad = if cols.is_multiple_of(64) { 0 } else { !0u64 << (cols % 64) };
         let padded = |ws: &[u64]| ws.chunks(words).any(|row| row[words - 1] & pad != 0);
         if padded(planes) {
             return Err(Error::format("planes have bits set past the last column (padding must be 0)"));
@@ -236,22 +223,66 @@ impl BinaryMatrix {
             .as_bytes()
     }
 
+    /// Writes row `r` of `Ŵ` into `out` (`cols` values): per group, a table of the `2^k`
+    /// levels indexed by the unpacked codes; pruned positions are 0.
+    fn dequantize_row(&self, r: usize, codes: &mut [u8], out: &mut [f32]) {
+        let (k, w) = (self.bits, self.words);
+        codes.fill(0);
+        for i in 0..k {
+            let plane = &self.planes()[(r * k + i) * w..][..w];
+            for (chunk, &word) in codes.chunks_mut(64).zip(plane) {
+                for (t, c) in chunk.iter_mut().enumerate() {
+                    *c |= ((word >> t & 1) as u8) << i;
+                }
+            }
+        }
+        let mut levels = [0f32; 256];
+        for (g, (out_g, codes_g)) in out.chunks_mut(self.group).zip(codes.chunks(self.group)).enumerate() {
+            let alphas = &self.scales[(r * self.groups + g) * k..][..k];
+            for (c, l) in levels.iter_mut().enumerate().take(1 << k) {
+                *l = super::level(c as u8, alphas);
+            }
+            for (o, &c) in out_g.iter_mut().zip(codes_g) {
+                *o = levels[c as usize];
+            }
+        }
+        if let Some(m) = self.mask() {
+            for (chunk, &word) in out.chunks_mut(64).zip(&m[r * w..(r + 1) * w]) {
+                for (t, o) in chunk.iter_mut().enumerate() {
+                    if word >> t & 1 == 0 {
+                        *o = 0.0;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `f(row, Ŵ_row)` for every row, in parallel natively, collecting the results in
+    /// row order.
+    fn map_rows<T: Send>(&self, f: impl Fn(usize, &[f32]) -> T + Sync) -> Vec<T> {
+        let parts = Mutex::new(Vec::new());
+        threads::parallel_ranges(self.rows, 1, (65536 / self.cols).max(1), |range| {
+            let (mut codes, mut row) = (vec![0u8; self.cols], vec![0f32; self.cols]);
+            let out: Vec<T> = range
+                .clone()
+                .map(|r| {
+                    self.dequantize_row(r, &mut codes, &mut row);
+                    f(r, &row)
+                })
+                .collect();
+            parts.lock().unwrap_or_else(|p| p.into_inner()).push((range.start, out));
+        });
+        let mut parts = parts.into_inner().unwrap_or_else(|p| p.into_inner());
+        parts.sort_by_key(|p| p.0);
+        parts.into_iter().flat_map(|p| p.1).collect()
+    }
+
     /// Writes `Ŵ` (row-major rows×cols) into `out`; `E_SHAPE` on a wrong length.
     pub fn dequantize_into(&self, out: &mut [f32]) -> Result<()> {
         check_len("output", out.len(), self.rows * self.cols)?;
-        let (k, w) = (self.bits, self.words);
-        let planes = self.planes();
-        for r in 0..self.rows {
-            for j in 0..self.cols {
-                let alphas = &self.scales[(r * self.groups + j / self.group) * k..][..k];
-                let bit = |i: usize| planes[(r * k + i) * w + j / 64] >> (j % 64) & 1 == 1;
-                let kept = self.mask().is_none_or(|m| m[r * w + j / 64] >> (j % 64) & 1 == 1);
-                out[r * self.cols + j] = if kept {
-                    (0..k).map(|i| if bit(i) { alphas[i] } else { -alphas[i] }).sum()
-                } else {
-                    0.0
-                };
-            }
+        let rows = self.map_rows(|_, row| row.to_vec());
+        for (o, row) in out.chunks_mut(self.cols).zip(rows) {
+            o.copy_from_slice(&row);
         }
         Ok(())
     }
@@ -265,12 +296,13 @@ impl BinaryMatrix {
     /// `‖W−Ŵ‖²/‖W‖²` against the original `w` (0 when `W = 0`); `E_SHAPE` on a wrong length.
     pub fn relative_error(&self, w: &[f32]) -> Result<f64> {
         check_len("weights", w.len(), self.rows * self.cols)?;
-        let d = self.dequantize();
-        let (mut num, mut den) = (0f64, 0f64);
-        for (&a, &b) in w.iter().zip(&d) {
-            num += ((a - b) as f64).powi(2);
-            den += (a as f64).powi(2);
-        }
+        let sums = self.map_rows(|r, row| {
+            let orig = &w[r * self.cols..(r + 1) * self.cols];
+            let num: f64 = orig.iter().zip(row).map(|(&a, &b)| ((a - b) as f64).powi(2)).sum();
+            let den: f64 = orig.iter().map(|&a| (a as f64).powi(2)).sum();
+            (num, den)
+        });
+        let (num, den) = sums.iter().fold((0.0, 0.0), |acc, s| (acc.0 + s.0, acc.1 + s.1));
         Ok(if den == 0.0 { 0.0 } else { num / den })
     }
 }

@@ -17,39 +17,49 @@ fn signs(h: usize, t: usize) -> __m256 {
     unsafe { _mm256_loadu_ps(s.as_ptr()) }
 }
 
+/// Entries `8h..8h+8` of the table of `xs` (4 columns), in the scalar summation order.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn half_table(s: &[__m256; 4], xs: &[f32]) -> __m256 {
+    let mut acc = _mm256_mul_ps(s[0], _mm256_set1_ps(xs[0]));
+    acc = _mm256_add_ps(acc, _mm256_mul_ps(s[1], _mm256_set1_ps(xs[1])));
+    acc = _mm256_add_ps(acc, _mm256_mul_ps(s[2], _mm256_set1_ps(xs[2])));
+    _mm256_add_ps(acc, _mm256_mul_ps(s[3], _mm256_set1_ps(xs[3])))
+}
+
+fn all_signs() -> [[__m256; 4]; 2] {
+    // SAFETY: only called from AVX2 functions.
+    unsafe { [[signs(0, 0), signs(0, 1), signs(0, 2), signs(0, 3)], [signs(1, 0), signs(1, 1), signs(1, 2), signs(1, 3)]] }
+}
+
 /// # Safety
 /// The CPU must support AVX2 and FMA; `t.len() ≥ 4·x.len()`.
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn build_tables(x: &[f32], t: &mut [f32]) {
-    let s = [[signs(0, 0), signs(0, 1), signs(0, 2), signs(0, 3)], [signs(1, 0), signs(1, 1), signs(1, 2), signs(1, 3)]];
+    let s = all_signs();
+    assert!(t.len() >= 4 * x.len());
     for (j, xs) in x.chunks_exact(4).enumerate() {
-        assert!(t.len() >= (j + 1) * 16);
         for (h, sh) in s.iter().enumerate() {
-            let mut acc = _mm256_mul_ps(sh[0], _mm256_set1_ps(xs[0]));
-            acc = _mm256_add_ps(acc, _mm256_mul_ps(sh[1], _mm256_set1_ps(xs[1])));
-            acc = _mm256_add_ps(acc, _mm256_mul_ps(sh[2], _mm256_set1_ps(xs[2])));
-            acc = _mm256_add_ps(acc, _mm256_mul_ps(sh[3], _mm256_set1_ps(xs[3])));
-            _mm256_storeu_ps(t.as_mut_ptr().add(j * 16 + 8 * h), acc);
+            _mm256_storeu_ps(t.as_mut_ptr().add(j * 16 + 8 * h), half_table(sh, xs));
         }
     }
 }
 
 /// # Safety
-/// As [`build_tables`]; `tlo`/`thi` hold `t.len()/2` entries.
+/// As [`build_tables`]; `tlo`/`thi` hold `2·x.len()` entries.
 #[target_feature(enable = "avx2,fma")]
-pub unsafe fn quantize_tables(t: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
+pub unsafe fn build_tables_i8(x: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
+    let signs = all_signs();
     let sv = _mm256_set1_ps(s);
     let (lo, hi) = (_mm256_set1_epi32(-127), _mm256_set1_epi32(127));
     // cvtps rounds to nearest even (the default MXCSR mode), like the scalar reference.
-    let q8 = |p: *const f32| _mm256_max_epi32(lo, _mm256_min_epi32(hi, _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(p), sv))));
+    let q8 = |t: __m256| _mm256_max_epi32(lo, _mm256_min_epi32(hi, _mm256_cvtps_epi32(_mm256_mul_ps(t, sv))));
     let narrow = |a: __m256i| _mm_packs_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256::<1>(a));
-    let pack16 = |a: __m256i, b: __m256i| _mm_packs_epi16(narrow(a), narrow(b));
-    let n = t.len() / 32;
-    assert!(tlo.len() >= n * 16 && thi.len() >= n * 16);
-    for c in 0..n {
-        let p = t.as_ptr().add(c * 32);
-        _mm_storeu_si128(tlo.as_mut_ptr().add(c * 16).cast(), pack16(q8(p), q8(p.add(8))));
-        _mm_storeu_si128(thi.as_mut_ptr().add(c * 16).cast(), pack16(q8(p.add(16)), q8(p.add(24))));
+    let q16 = |xs: &[f32]| _mm_packs_epi16(narrow(q8(half_table(&signs[0], xs))), narrow(q8(half_table(&signs[1], xs))));
+    assert!(tlo.len() >= 2 * x.len() && thi.len() >= 2 * x.len());
+    for (c, xs) in x.chunks_exact(8).enumerate() {
+        _mm_storeu_si128(tlo.as_mut_ptr().add(c * 16).cast(), q16(&xs[..4]));
+        _mm_storeu_si128(thi.as_mut_ptr().add(c * 16).cast(), q16(&xs[4..]));
     }
 }
 
@@ -93,7 +103,7 @@ pub unsafe fn lut_f32(tile: &[u8], t: &[f32], gb: usize, out: &mut [f32]) {
 pub unsafe fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
     let b = tile.len() / 16;
     assert!(tlo.len() >= 16 * b && thi.len() >= 16 * b && out.len() >= 16 * group_count(b, gb));
-    assert!(gb % 2 == 0 && b % 2 == 0);
+    assert!(gb.is_multiple_of(2) && b.is_multiple_of(2));
     let nib = _mm256_set1_epi8(0x0F);
     let ones = _mm256_set1_epi8(1);
     let widen = |v: __m256i| _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(v)), _mm256_cvtepi16_epi32(_mm256_extracti128_si256::<1>(v)));

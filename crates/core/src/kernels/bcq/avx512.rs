@@ -18,34 +18,40 @@ fn signs(t: usize) -> __m512 {
     unsafe { _mm512_loadu_ps(s.as_ptr()) }
 }
 
+/// The 16 entries of the table of `xs` (4 columns), in the scalar summation order.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
+fn table(s: &[__m512; 4], xs: &[f32]) -> __m512 {
+    let mut acc = _mm512_mul_ps(s[0], _mm512_set1_ps(xs[0]));
+    acc = _mm512_add_ps(acc, _mm512_mul_ps(s[1], _mm512_set1_ps(xs[1])));
+    acc = _mm512_add_ps(acc, _mm512_mul_ps(s[2], _mm512_set1_ps(xs[2])));
+    _mm512_add_ps(acc, _mm512_mul_ps(s[3], _mm512_set1_ps(xs[3])))
+}
+
 /// # Safety
 /// The CPU must support AVX-512 F/BW/VL/DQ; `t.len() ≥ 4·x.len()`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
 pub unsafe fn build_tables(x: &[f32], t: &mut [f32]) {
     let s = [signs(0), signs(1), signs(2), signs(3)];
+    assert!(t.len() >= 4 * x.len());
     for (j, xs) in x.chunks_exact(4).enumerate() {
-        let mut acc = _mm512_mul_ps(s[0], _mm512_set1_ps(xs[0]));
-        acc = _mm512_add_ps(acc, _mm512_mul_ps(s[1], _mm512_set1_ps(xs[1])));
-        acc = _mm512_add_ps(acc, _mm512_mul_ps(s[2], _mm512_set1_ps(xs[2])));
-        acc = _mm512_add_ps(acc, _mm512_mul_ps(s[3], _mm512_set1_ps(xs[3])));
-        assert!(t.len() >= (j + 1) * 16);
-        _mm512_storeu_ps(t.as_mut_ptr().add(j * 16), acc);
+        _mm512_storeu_ps(t.as_mut_ptr().add(j * 16), table(&s, xs));
     }
 }
 
 /// # Safety
-/// As [`build_tables`]; `tlo`/`thi` hold `t.len()/2` entries.
+/// As [`build_tables`]; `tlo`/`thi` hold `2·x.len()` entries.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
-pub unsafe fn quantize_tables(t: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
+pub unsafe fn build_tables_i8(x: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
+    let signs = [signs(0), signs(1), signs(2), signs(3)];
     let sv = _mm512_set1_ps(s);
     let (lo, hi) = (_mm512_set1_epi32(-127), _mm512_set1_epi32(127));
     // cvtps rounds to nearest even (the default MXCSR mode), like the scalar reference.
-    let q = |p: *const f32| _mm512_cvtepi32_epi8(_mm512_max_epi32(lo, _mm512_min_epi32(hi, _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(p), sv)))));
-    let n = t.len() / 32;
-    assert!(tlo.len() >= n * 16 && thi.len() >= n * 16);
-    for c in 0..n {
-        _mm_storeu_si128(tlo.as_mut_ptr().add(c * 16).cast(), q(t.as_ptr().add(c * 32)));
-        _mm_storeu_si128(thi.as_mut_ptr().add(c * 16).cast(), q(t.as_ptr().add(c * 32 + 16)));
+    let q = |t: __m512| _mm512_cvtepi32_epi8(_mm512_max_epi32(lo, _mm512_min_epi32(hi, _mm512_cvtps_epi32(_mm512_mul_ps(t, sv)))));
+    assert!(tlo.len() >= 2 * x.len() && thi.len() >= 2 * x.len());
+    for (c, xs) in x.chunks_exact(8).enumerate() {
+        _mm_storeu_si128(tlo.as_mut_ptr().add(c * 16).cast(), q(table(&signs, &xs[..4])));
+        _mm_storeu_si128(thi.as_mut_ptr().add(c * 16).cast(), q(table(&signs, &xs[4..])));
     }
 }
 
@@ -54,7 +60,7 @@ pub unsafe fn quantize_tables(t: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8])
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
 pub unsafe fn lut_f32(tile: &[u8], t: &[f32], gb: usize, out: &mut [f32]) {
     let b = tile.len() / 16;
-    assert!(t.len() >= 32 * b && out.len() >= 16 * group_count(b, gb) && gb % 2 == 0);
+    assert!(t.len() >= 32 * b && out.len() >= 16 * group_count(b, gb) && gb.is_multiple_of(2));
     let (tp, tt) = (tile.as_ptr(), t.as_ptr());
     for g in 0..group_count(b, gb) {
         let mut acc = [_mm512_setzero_ps(); 4];
@@ -83,7 +89,7 @@ pub unsafe fn lut_f32(tile: &[u8], t: &[f32], gb: usize, out: &mut [f32]) {
 pub unsafe fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
     let b = tile.len() / 16;
     assert!(tlo.len() >= 16 * b && thi.len() >= 16 * b && out.len() >= 16 * group_count(b, gb));
-    assert!(gb % 4 == 0 && b % 4 == 0);
+    assert!(gb.is_multiple_of(4) && b.is_multiple_of(4));
     let nib = _mm512_set1_epi8(0x0F);
     let ones = _mm512_set1_epi8(1);
     let widen = |v: __m512i| _mm512_add_epi32(_mm512_cvtepi16_epi32(_mm512_castsi512_si256(v)), _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64::<1>(v)));

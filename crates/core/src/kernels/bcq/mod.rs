@@ -48,17 +48,18 @@ pub fn build_tables(set: KernelSet, x: &[f32], t: &mut [f32]) {
     }
 }
 
-/// Quantizes f32 tables `t` (`2B·16`) to int8 with factor `s`, into `tlo`/`thi` (`B·16` each).
-pub fn quantize_tables(set: KernelSet, t: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
+/// Builds the int8 tables of `x` (`8B` values) with factor `s` into `tlo`/`thi` (`16B` each)
+/// directly, without materialising the f32 tables.
+pub fn build_tables_i8(set: KernelSet, x: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
     match set {
         // SAFETY: see `build_tables`.
         #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx512 => unsafe { avx512::quantize_tables(t, s, tlo, thi) },
+        KernelSet::Avx512 => unsafe { avx512::build_tables_i8(x, s, tlo, thi) },
         #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx2 => unsafe { avx2::quantize_tables(t, s, tlo, thi) },
+        KernelSet::Avx2 => unsafe { avx2::build_tables_i8(x, s, tlo, thi) },
         #[cfg(target_arch = "wasm32")]
-        KernelSet::Simd128 => simd128::quantize_tables(t, s, tlo, thi),
-        _ => scalar::quantize_tables(t, s, tlo, thi),
+        KernelSet::Simd128 => simd128::build_tables_i8(x, s, tlo, thi),
+        _ => scalar::build_tables_i8(x, s, tlo, thi),
     }
 }
 
@@ -124,13 +125,20 @@ pub fn lut_i8(set: KernelSet, tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, ou
     }
 }
 
+/// [`super::has_vpopcntdq`], detected once (the popcount kernel runs once per row).
+#[cfg(target_arch = "x86_64")]
+fn vpopcntdq() -> bool {
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(super::has_vpopcntdq)
+}
+
 /// XNOR-popcount core: `out[g] = popcount(w[words of g] XOR x[words of g])` for groups of
 /// `gw` words (`w` and `x` have equal lengths; the last group ends at the end).
 pub fn xor_popcount(set: KernelSet, w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
     match set {
         // SAFETY: see `build_tables`; VPOPCNTDQ is checked at run time.
         #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx512 if super::has_vpopcntdq() => unsafe { avx512::xor_popcount_vpopcntdq(w, x, gw, out) },
+        KernelSet::Avx512 if vpopcntdq() => unsafe { avx512::xor_popcount_vpopcntdq(w, x, gw, out) },
         #[cfg(target_arch = "x86_64")]
         KernelSet::Avx512 => unsafe { avx512::xor_popcount(w, x, gw, out) },
         #[cfg(target_arch = "x86_64")]
@@ -169,8 +177,15 @@ mod tests {
                 assert_eq!(want, got, "{set:?} b={b}");
                 let s = 127.0 / 7.5;
                 let (mut wl, mut wh, mut gl, mut gh) = (vec![0i8; 16 * b], vec![0i8; 16 * b], vec![1i8; 16 * b], vec![1i8; 16 * b]);
-                scalar::quantize_tables(&want, s, &mut wl, &mut wh);
-                quantize_tables(set, &want, s, &mut gl, &mut gh);
+                scalar::build_tables_i8(&x, s, &mut wl, &mut wh);
+                build_tables_i8(set, &x, s, &mut gl, &mut gh);
+                // Half-way cases must round to even in every set.
+                let ties = [0.5f32 / s, 1.5 / s, -2.5 / s, 0.0, 0.0, 0.0, 0.0, 0.0];
+                let (mut tl, mut th) = (vec![0i8; 16], vec![0i8; 16]);
+                scalar::build_tables_i8(&ties, s, &mut tl, &mut th);
+                let (mut ul, mut uh) = (vec![1i8; 16], vec![1i8; 16]);
+                build_tables_i8(set, &ties, s, &mut ul, &mut uh);
+                assert_eq!((tl, th), (ul, uh), "{set:?} ties");
                 assert_eq!((wl, wh), (gl, gh), "{set:?} b={b}");
             }
         }

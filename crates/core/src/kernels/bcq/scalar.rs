@@ -11,26 +11,33 @@ fn sign(n: usize, t: usize) -> f32 {
     }
 }
 
-/// f32 tables: `t[j·16 + n] = ((s0·x0 + s1·x1) + s2·x2) + s3·x3` for `x = x[4j..4j+4]`.
+/// Entry `n` of the table of `xs` (4 columns): `((s0·x0 + s1·x1) + s2·x2) + s3·x3`.
+#[inline]
+fn entry(xs: &[f32], n: usize) -> f32 {
+    let mut acc = sign(n, 0) * xs[0];
+    acc += sign(n, 1) * xs[1];
+    acc += sign(n, 2) * xs[2];
+    acc += sign(n, 3) * xs[3];
+    acc
+}
+
+/// f32 tables: `t[j·16 + n]` = entry `n` of the table of `x[4j..4j+4]`.
 pub fn build_tables(x: &[f32], t: &mut [f32]) {
     for (xs, tab) in x.chunks_exact(4).zip(t.chunks_exact_mut(16)) {
         for (n, e) in tab.iter_mut().enumerate() {
-            let mut acc = sign(n, 0) * xs[0];
-            acc += sign(n, 1) * xs[1];
-            acc += sign(n, 2) * xs[2];
-            acc += sign(n, 3) * xs[3];
-            *e = acc;
+            *e = entry(xs, n);
         }
     }
 }
 
-/// int8 tables: even tables to `tlo`, odd ones to `thi`, `clamp(round_half_even(v·s), ±127)`.
-pub fn quantize_tables(t: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
+/// int8 tables: `clamp(round_half_even(T·s), ±127)`; the table of `x[8c..8c+4]` goes to
+/// `tlo[16c..]`, that of `x[8c+4..8c+8]` to `thi[16c..]`.
+pub fn build_tables_i8(x: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
     let q = |v: f32| (v * s).round_ties_even().clamp(-127.0, 127.0) as i8;
-    for (c, pair) in t.chunks_exact(32).enumerate() {
+    for (c, xs) in x.chunks_exact(8).enumerate() {
         for n in 0..16 {
-            tlo[c * 16 + n] = q(pair[n]);
-            thi[c * 16 + n] = q(pair[16 + n]);
+            tlo[c * 16 + n] = q(entry(&xs[..4], n));
+            thi[c * 16 + n] = q(entry(&xs[4..], n));
         }
     }
 }

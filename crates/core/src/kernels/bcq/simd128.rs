@@ -7,79 +7,76 @@
 use super::group_count;
 use core::arch::wasm32::*;
 
-#[inline]
-fn load(p: &[u8], at: usize) -> v128 {
-    assert!(at + 16 <= p.len());
-    // SAFETY: bounds checked above; v128_load has no alignment requirement.
-    unsafe { v128_load(p.as_ptr().add(at).cast()) }
-}
-
-#[inline]
-fn load_i8(p: &[i8], at: usize) -> v128 {
-    assert!(at + 16 <= p.len());
-    // SAFETY: bounds checked above.
-    unsafe { v128_load(p.as_ptr().add(at).cast()) }
-}
-
 fn signs(h: usize, t: usize) -> v128 {
     let s = |n: usize| if (4 * h + n) >> t & 1 == 1 { 1.0 } else { -1.0 };
     f32x4(s(0), s(1), s(2), s(3))
 }
 
-/// f32 tables, four entries per register, in the scalar reference's summation order.
+/// Entries `4h..4h+4` of the table of `xs` (4 columns), in the scalar summation order.
+#[inline]
+fn quarter_table(s: &[v128; 4], xs: &[f32]) -> v128 {
+    let mut acc = f32x4_mul(s[0], f32x4_splat(xs[0]));
+    acc = f32x4_add(acc, f32x4_mul(s[1], f32x4_splat(xs[1])));
+    acc = f32x4_add(acc, f32x4_mul(s[2], f32x4_splat(xs[2])));
+    f32x4_add(acc, f32x4_mul(s[3], f32x4_splat(xs[3])))
+}
+
+fn all_signs() -> [[v128; 4]; 4] {
+    core::array::from_fn(|h| core::array::from_fn(|c| signs(h, c)))
+}
+
+/// f32 tables, four entries per register.
 pub fn build_tables(x: &[f32], t: &mut [f32]) {
-    let s: [[v128; 4]; 4] = core::array::from_fn(|h| core::array::from_fn(|c| signs(h, c)));
+    let s = all_signs();
     for (j, xs) in x.chunks_exact(4).enumerate() {
         let out = &mut t[j * 16..(j + 1) * 16];
         for (h, sh) in s.iter().enumerate() {
-            let mut acc = f32x4_mul(sh[0], f32x4_splat(xs[0]));
-            acc = f32x4_add(acc, f32x4_mul(sh[1], f32x4_splat(xs[1])));
-            acc = f32x4_add(acc, f32x4_mul(sh[2], f32x4_splat(xs[2])));
-            acc = f32x4_add(acc, f32x4_mul(sh[3], f32x4_splat(xs[3])));
-            for (l, o) in out[4 * h..4 * h + 4].iter_mut().enumerate() {
-                *o = match l {
-                    0 => f32x4_extract_lane::<0>(acc),
-                    1 => f32x4_extract_lane::<1>(acc),
-                    2 => f32x4_extract_lane::<2>(acc),
-                    _ => f32x4_extract_lane::<3>(acc),
-                };
-            }
+            // SAFETY: `out` holds 16 floats; this writes floats 4h..4h+4.
+            unsafe { v128_store(out.as_mut_ptr().add(4 * h).cast(), quarter_table(sh, xs)) };
         }
     }
 }
 
 /// int8 tables: `f32x4.nearest` rounds half to even like the scalar reference.
-pub fn quantize_tables(t: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
+pub fn build_tables_i8(x: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
+    let signs = all_signs();
     let sv = f32x4_splat(s);
     let (lo, hi) = (i32x4_splat(-127), i32x4_splat(127));
-    let q4 = |v: &[f32]| {
-        let f = f32x4_nearest(f32x4_mul(f32x4(v[0], v[1], v[2], v[3]), sv));
-        i32x4_max(lo, i32x4_min(hi, i32x4_trunc_sat_f32x4(f)))
+    let q4 = |t: v128| i32x4_max(lo, i32x4_min(hi, i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(t, sv)))));
+    let q16 = |xs: &[f32]| {
+        let [a, b, c, d] = [0, 1, 2, 3].map(|h| q4(quarter_table(&signs[h], xs)));
+        i8x16_narrow_i16x8(i16x8_narrow_i32x4(a, b), i16x8_narrow_i32x4(c, d))
     };
-    let q16 = |v: &[f32]| {
-        let a = i16x8_narrow_i32x4(q4(&v[0..4]), q4(&v[4..8]));
-        let b = i16x8_narrow_i32x4(q4(&v[8..12]), q4(&v[12..16]));
-        i8x16_narrow_i16x8(a, b)
-    };
-    for (c, pair) in t.chunks_exact(32).enumerate() {
-        let (l, h) = (q16(&pair[..16]), q16(&pair[16..]));
+    for (c, xs) in x.chunks_exact(8).enumerate() {
         let (dl, dh) = (&mut tlo[c * 16..c * 16 + 16], &mut thi[c * 16..c * 16 + 16]);
         // SAFETY: each destination slice holds exactly 16 bytes.
         unsafe {
-            v128_store(dl.as_mut_ptr().cast(), l);
-            v128_store(dh.as_mut_ptr().cast(), h);
+            v128_store(dl.as_mut_ptr().cast(), q16(&xs[..4]));
+            v128_store(dh.as_mut_ptr().cast(), q16(&xs[4..]));
         }
     }
 }
 
-/// Looks up 16 floats (one per row) in a byte-planed table at `planed[at..at + 64]`:
-/// returns rows 0..4, 4..8, 8..12, 12..16.
+/// Loads 16 bytes at `p` (no alignment needed).
+///
+/// # Safety
+/// `p..p + 16` must be readable.
 #[inline]
-fn lookup16(planed: &[u8], at: usize, idx: v128) -> [v128; 4] {
-    let l0 = i8x16_swizzle(load(planed, at), idx);
-    let l1 = i8x16_swizzle(load(planed, at + 16), idx);
-    let l2 = i8x16_swizzle(load(planed, at + 32), idx);
-    let l3 = i8x16_swizzle(load(planed, at + 48), idx);
+unsafe fn load(p: *const u8) -> v128 {
+    v128_load(p.cast())
+}
+
+/// Looks up 16 floats (one per row) in the byte-planed table at `t` (64 bytes): returns rows
+/// 0..4, 4..8, 8..12, 12..16.
+///
+/// # Safety
+/// `t..t + 64` must be readable.
+#[inline]
+unsafe fn lookup16(t: *const u8, idx: v128) -> [v128; 4] {
+    let l0 = i8x16_swizzle(load(t), idx);
+    let l1 = i8x16_swizzle(load(t.add(16)), idx);
+    let l2 = i8x16_swizzle(load(t.add(32)), idx);
+    let l3 = i8x16_swizzle(load(t.add(48)), idx);
     let p01l = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(l0, l1);
     let p01h = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(l0, l1);
     let p23l = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(l2, l3);
@@ -95,13 +92,19 @@ fn lookup16(planed: &[u8], at: usize, idx: v128) -> [v128; 4] {
 /// Exact-table partial sums with byte-planed tables (`planed.len() ≥ 8·tile.len()`).
 pub fn lut_f32(tile: &[u8], planed: &[u8], gb: usize, out: &mut [f32]) {
     let b = tile.len() / 16;
+    let groups = group_count(b, gb);
+    assert!(planed.len() >= 128 * b && out.len() >= 16 * groups);
     let nib = u8x16_splat(0x0F);
-    for g in 0..group_count(b, gb) {
+    let (tp, pp) = (tile.as_ptr(), planed.as_ptr());
+    for g in 0..groups {
         let mut acc = [f32x4_splat(0.0); 4];
         for c in g * gb..((g + 1) * gb).min(b) {
-            let v = load(tile, c * 16);
-            let lo = lookup16(planed, 2 * c * 64, v128_and(v, nib));
-            let hi = lookup16(planed, (2 * c + 1) * 64, u8x16_shr(v, 4));
+            // SAFETY: c < b, so bytes 16c..16c+16 of the tile and 128c..128c+128 of the
+            // tables are in bounds (asserted above).
+            let (lo, hi) = unsafe {
+                let v = load(tp.add(c * 16));
+                (lookup16(pp.add(2 * c * 64), v128_and(v, nib)), lookup16(pp.add((2 * c + 1) * 64), v128_and(u16x8_shr(v, 4), nib)))
+            };
             for q in 0..4 {
                 acc[q] = f32x4_add(f32x4_add(acc[q], lo[q]), hi[q]);
             }
@@ -117,8 +120,11 @@ pub fn lut_f32(tile: &[u8], planed: &[u8], gb: usize, out: &mut [f32]) {
 /// int8-table partial sums; 16 rows per swizzle, pairs widened with `extadd_pairwise`.
 pub fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
     let b = tile.len() / 16;
+    let groups = group_count(b, gb);
+    assert!(tlo.len() >= 16 * b && thi.len() >= 16 * b && out.len() >= 16 * groups);
     let nib = u8x16_splat(0x0F);
-    for g in 0..group_count(b, gb) {
+    let (tp, lp, hp) = (tile.as_ptr(), tlo.as_ptr().cast::<u8>(), thi.as_ptr().cast::<u8>());
+    for g in 0..groups {
         let end = ((g + 1) * gb).min(b);
         let mut c = g * gb;
         let mut acc32 = [i32x4_splat(0); 4];
@@ -127,9 +133,10 @@ pub fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
             let stop = (c + 128).min(end);
             let (mut a16, mut b16) = (i16x8_splat(0), i16x8_splat(0));
             while c < stop {
-                let v = load(tile, c * 16);
-                let ql = i8x16_swizzle(load_i8(tlo, c * 16), v128_and(v, nib));
-                let qh = i8x16_swizzle(load_i8(thi, c * 16), u8x16_shr(v, 4));
+                // SAFETY: c < b, so bytes 16c..16c+16 of the tile and tables are in bounds.
+                let (v, tl, th) = unsafe { (load(tp.add(c * 16)), load(lp.add(c * 16)), load(hp.add(c * 16))) };
+                let ql = i8x16_swizzle(tl, v128_and(v, nib));
+                let qh = i8x16_swizzle(th, v128_and(u16x8_shr(v, 4), nib));
                 let u0 = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(ql, qh);
                 let u1 = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(ql, qh);
                 a16 = i16x8_add(a16, i16x8_extadd_pairwise_i8x16(u0));
