@@ -4,6 +4,7 @@ import { packageVersion } from '../backend/root.js';
 import { QuireError } from '../errors.js';
 import { registerCompress } from './compress.js';
 import { registerEval } from './eval.js';
+import { registerGenerate } from './generate.js';
 import { registerInfo } from './info.js';
 import { registerTrain } from './train.js';
 import { UsageError } from './usage.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerInfo(program);
   registerTrain(program);
   registerEval(program);
+  registerGenerate(program);
   registerCompress(program);
   return program;
 }

@@ -47,7 +47,7 @@ pub struct LutScratch {
     groups: usize,
     /// One activation vector zero-padded to `8·bytes`.
     xp: Vec<f32>,
-    /// f32 tables per vector (`32·bytes` values each; the f32 kernel's input, the int8 source).
+    /// f32 tables per vector (`32·bytes` values each).
     f32_tables: Vec<F32Tables>,
     /// int8 tables per vector: `16·bytes` low-nibble then `16·bytes` high-nibble entries.
     i8_tables: Vec<i8>,
@@ -80,14 +80,15 @@ impl LutScratch {
         let xp = &mut self.xp[..8 * bytes];
         xp[..x.len()].copy_from_slice(x);
         xp[x.len()..].fill(0.0);
-        let tab = &mut self.f32_tables[b];
-        tab.fill(set, xp);
-        if kernel == LutKernel::I8 {
-            let max = xp.chunks_exact(4).map(|q| q.iter().map(|v| v.abs()).sum::<f32>()).fold(0f32, f32::max);
-            let s = if max > 0.0 { 127.0 / max } else { 0.0 };
-            let (lo, hi) = self.i8_tables[b * 32 * self.bytes..][..32 * bytes].split_at_mut(16 * bytes);
-            k::quantize_tables(set, &tab.values, s, lo, hi);
-            self.step[b] = if s > 0.0 { 1.0 / s } else { 0.0 };
+        match kernel {
+            LutKernel::F32 => self.f32_tables[b].fill(set, xp),
+            LutKernel::I8 => {
+                let max = xp.chunks_exact(4).map(|q| q.iter().map(|v| v.abs()).sum::<f32>()).fold(0f32, f32::max);
+                let s = if max > 0.0 { 127.0 / max } else { 0.0 };
+                let (lo, hi) = self.i8_tables[b * 32 * self.bytes..][..32 * bytes].split_at_mut(16 * bytes);
+                k::build_tables_i8(set, xp, s, lo, hi);
+                self.step[b] = if s > 0.0 { 1.0 / s } else { 0.0 };
+            }
         }
     }
 }
