@@ -53,7 +53,7 @@ describe.each(BACKEND_NAMES)('model file safety (%s)', (backend) => {
       }
     }
     // The backend (the wasm instance) still works.
-    expect(Array.from(gemm({ m: 1, n: 1, k: 2 }, new Float32Array([1, 2]), new Float32Array([3, 4]), { backend }))).toEqual([11]);
+    expect(Array.from(gemm({ m: 1, n: 1, k: 2 }, new Float32Array([1, 2]), new Float32Array([3, 4]), undefined, { backend }))).toEqual([11]);
   });
 
   it('rejects an oversized header length and a header that declares huge tensors', () => {

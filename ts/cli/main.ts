@@ -4,6 +4,7 @@ import { packageVersion } from '../backend/root.js';
 import { QuireError } from '../errors.js';
 import { registerCompress } from './compress.js';
 import { registerEval } from './eval.js';
+import { registerExport } from './export.js';
 import { registerGenerate } from './generate.js';
 import { registerInfo } from './info.js';
 import { registerTrain } from './train.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerEval(program);
   registerGenerate(program);
+  registerExport(program);
   registerCompress(program);
   return program;
 }
