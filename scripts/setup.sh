@@ -56,6 +56,8 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 # --- npm packages ---
 say "installing npm packages"
+# onnxruntime-node (a dev dependency) would download GPU files at install; its CPU binaries ship in the package.
+export ONNXRUNTIME_NODE_INSTALL=skip
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >&2; else npm install --no-audit --no-fund >&2; fi
 
 # --- build everything ---

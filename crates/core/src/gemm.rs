@@ -157,46 +157,25 @@ fn scale(c: &mut [f32], beta: f32) {
 /// The blocked driver over C, split into column ranges (or row ranges when C is tall and
 /// narrow) across threads.
 fn blocked_split(kit: &Kit, spec: &GemmSpec, a: &[f32], b: &[f32], c: CPtr) {
-    let GemmSpec {
-        m,
-        n,
-        k,
-        trans_a,
-        trans_b,
-        alpha,
-        beta,
-    } = *spec;
+    let (m, n, k) = (spec.m, spec.n, spec.k);
+    // op(A): rows on the panel axis; op(B): columns on the panel axis; depth k for both.
+    let (a_xs, a_ds) = if spec.trans_a { (1, m) } else { (k, 1) };
+    let (b_xs, b_ds) = if spec.trans_b { (k, 1) } else { (1, n) };
     let pr = Problem {
         k,
         n,
-        a: if trans_a {
-            View {
-                data: a,
-                xs: 1,
-                ds: m,
-            }
-        } else {
-            View {
-                data: a,
-                xs: k,
-                ds: 1,
-            }
+        a: View {
+            data: a,
+            xs: a_xs,
+            ds: a_ds,
         },
-        b: if trans_b {
-            View {
-                data: b,
-                xs: k,
-                ds: 1,
-            }
-        } else {
-            View {
-                data: b,
-                xs: 1,
-                ds: n,
-            }
+        b: View {
+            data: b,
+            xs: b_xs,
+            ds: b_ds,
         },
-        alpha,
-        beta,
+        alpha: spec.alpha,
+        beta: spec.beta,
         c,
     };
     if n.div_ceil(kit.nr) >= m.div_ceil(kit.mr) {

@@ -1,6 +1,6 @@
-//! f32 GEMM kernels: the naive reference ([`scalar::gemm`]), the generic micro-kernel and
-//! matrix-vector bodies, packing, the blocked driver, and one file per ISA that instantiates
-//! the bodies for its registers and publishes a [`Kit`].
+//! f32 GEMM kernels: the naive reference ([`scalar::gemm`]), the generic micro-kernel,
+//! matrix-vector and dot-product bodies, packing, the blocked driver, and one file per ISA
+//! that instantiates the bodies for its registers and publishes a [`Kit`].
 
 /// Instantiates the generic bodies for one kernel set: the entry points `tile`, `gemv_n` and
 /// `dots` (compiled with the set's target features, if any, so the lane operations inline
