@@ -17,9 +17,9 @@
  */
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
-import { Bench } from 'tinybench';
 import { CompressedModel, exportOnnx, InferenceEngine, LanguageModel, info, type CompressionSpec } from '../ts/index.js';
 import type { BenchArgs, BenchRow } from './main.js';
+import { medianMs, middle } from './util.js';
 
 const SHAPES = [
   { shape: 'small', vocab: 10000, hidden: 200 },
@@ -38,19 +38,9 @@ interface Task {
   dispose: () => Promise<void> | void;
 }
 
-/** Median latency in ms of `fn` (tinybench). */
-async function median(fn: () => unknown, quick: boolean): Promise<number> {
-  const bench = new Bench({ iterations: 20, time: quick ? 150 : 500, warmupTime: 50 });
-  bench.add('task', fn);
-  await bench.run();
-  const r = bench.tasks[0].result;
-  if (r.state !== 'completed') throw new Error(`benchmark task ${r.state}`);
-  return r.latency.p50;
-}
-
-function middle(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+/** Median latency in ms of one step (tinybench). */
+function median(fn: () => unknown, quick: boolean): Promise<number> {
+  return medianMs(fn, { iterations: 20, time: quick ? 150 : 500, warmupTime: 50 });
 }
 
 /** A token step through an ONNX session: feeds the token and the previous state. */
