@@ -5,9 +5,10 @@
 //!
 //! One step, per stream `b` with token `x_b`: `h⁰ = E[x_b]`; for each layer `l`:
 //! `z = W_ih·h^{l} + W_hh·h_{t−1}^{l+1} + bias` (gate order i, f, g, o), the cell of
-//! [`crate::lstm`]; then `logits = W_s·h^{L} + b_s`. This is the model's evaluation forward
+//! [`crate::lstm`] (vectorized, see `cell.rs`); then `logits = W_s·h^{L} + b_s`. This is the model's evaluation forward
 //! pass (no dropout), one time step at a time.
 
+use super::cell;
 use super::lut::{LutKernel, LutScratch};
 use super::sample::{cross_entropy, Sampler};
 use super::weights::Weight;
@@ -15,7 +16,6 @@ use crate::compress::CompressedModel;
 use crate::error::{check_len, Error, Result};
 use crate::format::read;
 use crate::kernels::{self, KernelSet};
-use crate::lstm::cell::forward_step;
 use crate::lstm::{LstmConfig, LstmModel};
 use std::collections::BTreeMap;
 
@@ -42,12 +42,10 @@ pub struct Engine {
     /// Carried `h` and `c` per layer, `B×H` each.
     h: Vec<Vec<f32>>,
     c: Vec<Vec<f32>>,
-    /// Layer input `B×H`, gates and recurrent product `B×4H`, new `c` and `tanh c` `B×H`.
+    /// Layer input `B×H`, gates and recurrent product `B×4H`.
     x: Vec<f32>,
     gates: Vec<f32>,
     rec: Vec<f32>,
-    c_new: Vec<f32>,
-    tanh_c: Vec<f32>,
     logits: Vec<f32>,
     has_logits: bool,
     /// Most scale groups per row over the packed matrices (sizes the scratch).
@@ -152,8 +150,6 @@ impl Engine {
             x: Vec::new(),
             gates: Vec::new(),
             rec: Vec::new(),
-            c_new: Vec::new(),
-            tanh_c: Vec::new(),
             logits: Vec::new(),
             has_logits: false,
             scale_groups: groups,
@@ -222,8 +218,6 @@ impl Engine {
         self.x = vec![0.0; batch * h];
         self.gates = vec![0.0; batch * 4 * h];
         self.rec = vec![0.0; batch * 4 * h];
-        self.c_new = vec![0.0; batch * h];
-        self.tanh_c = vec![0.0; batch * h];
         self.logits = vec![0.0; batch * v];
         self.has_logits = false;
         self.scratch = LutScratch::new(8 * h.div_ceil(64), self.scale_groups, batch);
@@ -265,8 +259,7 @@ impl Engine {
                     *g += r + bias;
                 }
             }
-            forward_step(hd, &mut self.gates, &self.c[l], &mut self.c_new, &mut self.h[l], &mut self.tanh_c);
-            std::mem::swap(&mut self.c[l], &mut self.c_new);
+            cell::step(hd, &mut self.gates, &mut self.c[l], &mut self.h[l]);
             self.x.copy_from_slice(&self.h[l]);
         }
         self.softmax.matmul(&self.x, b, &mut self.logits, set, kernel, &mut self.scratch);

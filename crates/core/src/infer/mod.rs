@@ -3,6 +3,7 @@
 //! bit-packed LUT kernels for every quantized matrix and the f32 GEMM kernels elsewhere; plus
 //! seeded sampling and top-k helpers. A step allocates nothing and runs on the calling thread.
 
+mod cell;
 mod engine;
 mod lut;
 mod sample;
