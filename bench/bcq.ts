@@ -1,10 +1,11 @@
 /**
  * `npm run bench -- bcq`: bit-packed matvec (1/2/3 bits; lut-i8, lut-f32, popcount with 1 and 2
  * activation bits) against the f32 GEMV (`gemm` with m = 1) of the same backend in the same
- * run, and quantizer throughput per solver and bit-width. Times are medians of repeated
+ * run, a batch of 20 against `gemm` with m = 20 (650×2600), and quantizer throughput per
+ * solver and bit-width. Times are medians of repeated
  * samples; ratios compare medians measured side by side.
  */
-import { gemm, matvec, quantize, type BackendName, type MatvecKernel } from '../ts/index.js';
+import { gemm, matmul, matvec, quantize, type BackendName, type MatvecKernel } from '../ts/index.js';
 import type { BenchArgs, BenchRow } from './main.js';
 
 const SHAPES: [number, number][] = [[650, 2600], [2600, 650], [10000, 650], [800, 200], [10000, 200]];
@@ -58,6 +59,18 @@ export async function run({ quick }: BenchArgs): Promise<BenchRow[]> {
           rows.push({ what: 'matvec', backend, shape: `${r}x${c}`, bits, kernel: label, us: +(t * 1e6).toFixed(1), speedup: +(f32 / t).toFixed(2) });
         }
         q.dispose();
+      }
+      if (r === 650 && c === 2600) {
+        // Batched products (20 vectors) against the f32 GEMM with m = 20.
+        const xb = gaussian(20 * c, 8);
+        const f32b = time(() => gemm({ m: 20, n: r, k: c, transB: true }, xb, w, undefined, { backend }), samples, minMs);
+        rows.push({ what: 'matmul20', backend, shape: `${r}x${c}`, bits: 32, kernel: 'f32-gemm', us: +(f32b * 1e6).toFixed(1), speedup: 1 });
+        for (const bits of [1, 2, 3]) {
+          const q = quantize(w, r, c, { bits, method: 'greedy', backend });
+          const t = time(() => matmul(q, xb, 20), samples, minMs);
+          rows.push({ what: 'matmul20', backend, shape: `${r}x${c}`, bits, kernel: 'lut-i8', us: +(t * 1e6).toFixed(1), speedup: +(f32b / t).toFixed(2) });
+          q.dispose();
+        }
       }
     }
   }

@@ -8,6 +8,7 @@
 //! forced set was used.
 
 pub mod bcq;
+pub mod exp;
 pub mod gemm;
 
 use crate::error::{Error, Result};

@@ -1,5 +1,6 @@
 //! Softmax cross-entropy fused with its gradient, row-parallel.
 
+use crate::kernels::exp::exp_shift_sum;
 use crate::threads::parallel_ranges;
 
 /// A raw pointer that may cross threads; each worker touches a disjoint row range only.
@@ -11,7 +12,7 @@ unsafe impl<T> Sync for Shared<T> {}
 /// For each of the `rows` rows of `logits [rows, V]` with target `targets[r]`:
 /// `loss[r] = logsumexp(z_r) − z_r[target]` (in f64, max-shifted). When `grad_scale` is
 /// `Some(s)`, the row is overwritten with `s·(softmax(z_r) − onehot(target))`, the gradient of
-/// `s·Σ loss` w.r.t. the logits; otherwise the logits are left as they were.
+/// `s·Σ loss` w.r.t. the logits; otherwise the row is left holding `exp(z − max)` (consumed).
 /// Targets must be `< V` (checked by the caller).
 pub fn cross_entropy(logits: &mut [f32], vocab: usize, targets: &[u32], loss: &mut [f64], grad_scale: Option<f32>) {
     let rows = targets.len();
@@ -25,16 +26,7 @@ pub fn cross_entropy(logits: &mut [f32], vocab: usize, targets: &[u32], loss: &m
             let target = targets[r] as usize;
             let zt = z[target] as f64;
             let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-            let sum: f64 = if grad_scale.is_some() {
-                z.iter_mut()
-                    .map(|v| {
-                        *v = (*v - max).exp();
-                        *v as f64
-                    })
-                    .sum()
-            } else {
-                z.iter().map(|&v| (v - max).exp() as f64).sum()
-            };
+            let sum = exp_shift_sum(z, max);
             let l = sum.ln() + max as f64 - zt;
             // SAFETY: as above, one writer per row.
             unsafe { *lossp.0.add(r) = l };

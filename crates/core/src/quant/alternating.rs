@@ -9,6 +9,10 @@ use super::refined::{self, Histogram};
 pub fn solve(w: &[f32], codes: &mut [u8], alphas: &mut [f32], cycles: usize) {
     refined::solve(w, codes, alphas);
     let k = alphas.len();
+    if k == 1 {
+        // One bit: codes = sign(w) with α = mean|w| is already the optimum.
+        return;
+    }
     let sum_sq: f64 = w.iter().map(|&v| (v as f64).powi(2)).sum();
     let mut best = Histogram::new(w, codes, k).sq_error(alphas, sum_sq);
     let mut levels: Vec<(f32, u8)> = Vec::with_capacity(1 << k);

@@ -133,10 +133,19 @@ pub unsafe fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [
     }
 }
 
+/// Popcounts of `w XOR x` per segment, activation plane and group (see `kernels::bcq`).
+///
 /// # Safety
-/// As [`build_tables`]; `x.len() ≥ w.len()`, `out.len() ≥ ⌈w.len()/gw⌉`.
+/// The CPU must support AVX2.
 #[target_feature(enable = "avx2,fma")]
-pub unsafe fn xor_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
+pub unsafe fn xor_popcount(w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32]) {
+    super::each_pair(w, x, words, gw, out, |ws, xs, o| segment_popcount(ws, xs, gw, o));
+}
+
+/// Nibble-lookup popcount + `vpsadbw` of one segment against one plane, per group.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn segment_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
     let table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
     let nib = _mm256_set1_epi8(0x0F);
     assert!(x.len() >= w.len() && out.len() >= w.len().div_ceil(gw));

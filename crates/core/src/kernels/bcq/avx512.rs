@@ -121,32 +121,37 @@ pub unsafe fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [
     }
 }
 
+/// Popcounts of `w XOR x` per segment, activation plane and group (see `kernels::bcq`).
+///
 /// # Safety
-/// The CPU must support AVX-512 F/BW/VL/DQ and VPOPCNTDQ; `x.len() ≥ w.len()`,
-/// `out.len() ≥ ⌈w.len()/gw⌉`.
+/// The CPU must support AVX-512 F/BW/VL/DQ and VPOPCNTDQ.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512vpopcntdq")]
-pub unsafe fn xor_popcount_vpopcntdq(w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
-    xor_popcount_with(w, x, gw, out, |v| _mm512_popcnt_epi64(v))
+pub unsafe fn xor_popcount_vpopcntdq(w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32]) {
+    super::each_pair(w, x, words, gw, out, |ws, xs, o| segment_popcount(ws, xs, gw, o, |v| _mm512_popcnt_epi64(v)));
 }
 
+/// As [`xor_popcount_vpopcntdq`] without VPOPCNTDQ.
+///
 /// # Safety
-/// As [`build_tables`]; `x.len() ≥ w.len()`, `out.len() ≥ ⌈w.len()/gw⌉`.
+/// The CPU must support AVX-512 F/BW/VL/DQ.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
-pub unsafe fn xor_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
+pub unsafe fn xor_popcount(w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32]) {
     // Per-byte popcount by two nibble lookups, summed per 64-bit lane by vpsadbw.
     let table = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4));
     let nib = _mm512_set1_epi8(0x0F);
-    xor_popcount_with(w, x, gw, out, |v| {
+    let pop = |v: __m512i| {
         let lo = _mm512_shuffle_epi8(table, _mm512_and_si512(v, nib));
         let hi = _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16::<4>(v), nib));
         _mm512_sad_epu8(_mm512_add_epi8(lo, hi), _mm512_setzero_si512())
-    })
+    };
+    super::each_pair(w, x, words, gw, out, |ws, xs, o| segment_popcount(ws, xs, gw, o, pop));
 }
 
-/// The XOR-popcount loop with `pop` giving per-64-bit-lane popcounts (masked loads for tails).
+/// The XOR-popcount of one segment against one plane, per group, with `pop` giving
+/// per-64-bit-lane popcounts (masked loads for tails).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
-unsafe fn xor_popcount_with(w: &[u64], x: &[u64], gw: usize, out: &mut [u32], pop: impl Fn(__m512i) -> __m512i) {
+unsafe fn segment_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32], pop: impl Fn(__m512i) -> __m512i) {
     assert!(x.len() >= w.len() && out.len() >= w.len().div_ceil(gw));
     for (g, o) in out.iter_mut().enumerate().take(w.len().div_ceil(gw)) {
         let (start, end) = (g * gw, ((g + 1) * gw).min(w.len()));

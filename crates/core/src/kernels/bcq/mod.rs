@@ -6,7 +6,8 @@
 //!   = column `8c+t`. A *tile plane* is `B·16` bytes: `tile[c·16 + r]` = byte `c` of row `r`.
 //! - Lookup tables of an activation vector `x` (zero padded to `8B`): table `j` covers columns
 //!   `4j..4j+4` and entry `n` (a nibble of codes) is `T_j[n] = Σ_{t<4} (bit t of n ? +1 : −1)·x_{4j+t}`,
-//!   summed in the order t = 0,1,2,3, so every ISA builds bit-identical tables. The low nibble
+//!   summed in the order t = 0,1,2,3, so every ISA builds bit-identical tables (simd128 keeps
+//!   them as byte planes, see `F32Tables`). The low nibble
 //!   of byte `c` indexes `T_{2c}`, the high nibble `T_{2c+1}`.
 //! - int8 tables: `Q_j[n] = clamp(round_half_even(T_j[n]·s), −127, 127)` with `s = 127/max_j Σ_t|x_{4j+t}|`;
 //!   low-nibble tables go to `tlo[c·16 + n]`, high-nibble ones to `thi[c·16 + n]`.
@@ -34,25 +35,11 @@ pub fn group_count(b: usize, gb: usize) -> usize {
     b.div_ceil(gb)
 }
 
-/// Builds the f32 tables of `x` (`8B` values) into `t` (`2B·16` values).
-pub fn build_tables(set: KernelSet, x: &[f32], t: &mut [f32]) {
-    match set {
-        // SAFETY: `set` comes from `kernels::active()`, which only yields supported sets.
-        #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx512 => unsafe { avx512::build_tables(x, t) },
-        #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx2 => unsafe { avx2::build_tables(x, t) },
-        #[cfg(target_arch = "wasm32")]
-        KernelSet::Simd128 => simd128::build_tables(x, t),
-        _ => scalar::build_tables(x, t),
-    }
-}
-
 /// Builds the int8 tables of `x` (`8B` values) with factor `s` into `tlo`/`thi` (`16B` each)
 /// directly, without materialising the f32 tables.
 pub fn build_tables_i8(set: KernelSet, x: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
     match set {
-        // SAFETY: see `build_tables`.
+        // SAFETY: `set` comes from `kernels::active()`, which only yields supported sets.
         #[cfg(target_arch = "x86_64")]
         KernelSet::Avx512 => unsafe { avx512::build_tables_i8(x, s, tlo, thi) },
         #[cfg(target_arch = "x86_64")]
@@ -72,6 +59,8 @@ pub struct F32Tables {
 }
 
 impl F32Tables {
+    /// The tables of `x` (`8B` values): `values` (`2B·16` floats) for every set but simd128,
+    /// `planed` (`2B·64` bytes) for simd128.
     pub fn new(set: KernelSet, x: &[f32]) -> F32Tables {
         let mut t = F32Tables { values: Vec::new(), planed: Vec::new() };
         t.fill(set, x);
@@ -80,19 +69,23 @@ impl F32Tables {
 
     /// Rebuilds the tables of `x` in place (no allocation once the buffers have this size).
     pub fn fill(&mut self, set: KernelSet, x: &[f32]) {
-        self.values.resize(x.len() * 4, 0.0);
-        build_tables(set, x, &mut self.values);
-        if set == KernelSet::Simd128 {
-            self.planed.resize(self.values.len() * 4, 0);
-            for (t, out) in self.values.chunks(16).zip(self.planed.chunks_mut(64)) {
-                for (q, plane) in out.chunks_mut(16).enumerate() {
-                    for (o, v) in plane.iter_mut().zip(t) {
-                        *o = v.to_le_bytes()[q];
-                    }
+        match set {
+            #[cfg(target_arch = "wasm32")]
+            KernelSet::Simd128 => {
+                self.planed.resize(x.len() * 16, 0);
+                simd128::build_tables_planed(x, &mut self.planed);
+            }
+            _ => {
+                self.values.resize(x.len() * 4, 0.0);
+                match set {
+                    // SAFETY: see `build_tables_i8`.
+                    #[cfg(target_arch = "x86_64")]
+                    KernelSet::Avx512 => unsafe { avx512::build_tables(x, &mut self.values) },
+                    #[cfg(target_arch = "x86_64")]
+                    KernelSet::Avx2 => unsafe { avx2::build_tables(x, &mut self.values) },
+                    _ => scalar::build_tables(x, &mut self.values),
                 }
             }
-        } else {
-            self.planed.clear();
         }
     }
 }
@@ -100,7 +93,7 @@ impl F32Tables {
 /// Exact-table kernel: `out[g·16 + r] = Σ_{c∈g} T_{2c}[lo(tile[c·16+r])] + T_{2c+1}[hi(..)]`.
 pub fn lut_f32(set: KernelSet, tile: &[u8], t: &F32Tables, gb: usize, out: &mut [f32]) {
     match set {
-        // SAFETY: see `build_tables`.
+        // SAFETY: see `build_tables_i8`.
         #[cfg(target_arch = "x86_64")]
         KernelSet::Avx512 => unsafe { avx512::lut_f32(tile, &t.values, gb, out) },
         #[cfg(target_arch = "x86_64")]
@@ -114,7 +107,7 @@ pub fn lut_f32(set: KernelSet, tile: &[u8], t: &F32Tables, gb: usize, out: &mut 
 /// int8-table kernel: `out[g·16 + r] = Σ_{c∈g} tlo[c·16 + lo(tile[c·16+r])] + thi[c·16 + hi(..)]`.
 pub fn lut_i8(set: KernelSet, tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
     match set {
-        // SAFETY: see `build_tables`.
+        // SAFETY: see `build_tables_i8`.
         #[cfg(target_arch = "x86_64")]
         KernelSet::Avx512 => unsafe { avx512::lut_i8(tile, tlo, thi, gb, out) },
         #[cfg(target_arch = "x86_64")]
@@ -132,20 +125,35 @@ fn vpopcntdq() -> bool {
     *HAS.get_or_init(super::has_vpopcntdq)
 }
 
-/// XNOR-popcount core: `out[g] = popcount(w[words of g] XOR x[words of g])` for groups of
-/// `gw` words (`w` and `x` have equal lengths; the last group ends at the end).
-pub fn xor_popcount(set: KernelSet, w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
+/// Runs `f(segment, plane, out)` for every weight segment × activation plane, `out` being the
+/// `groups` counts of that pair (see [`xor_popcount`]).
+#[inline(always)]
+fn each_pair(w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32], mut f: impl FnMut(&[u64], &[u64], &mut [u32])) {
+    let (groups, planes) = (words.div_ceil(gw), x.len() / words);
+    assert!(out.len() >= w.len() / words * planes * groups);
+    for (s, ws) in w.chunks_exact(words).enumerate() {
+        for (a, xs) in x.chunks_exact(words).enumerate() {
+            f(ws, xs, &mut out[(s * planes + a) * groups..][..groups]);
+        }
+    }
+}
+
+/// XNOR-popcount core: `w` is a sequence of segments (row planes) of `words` words, `x` a
+/// sequence of activation planes of `words` words; `out[(s·A + a)·G + g]` = popcount of
+/// `w_s XOR x_a` over the words of group `g` (`gw` words each, the last one ragged; `A` planes,
+/// `G = ⌈words/gw⌉` groups).
+pub fn xor_popcount(set: KernelSet, w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32]) {
     match set {
-        // SAFETY: see `build_tables`; VPOPCNTDQ is checked at run time.
+        // SAFETY: see `build_tables_i8`; VPOPCNTDQ is checked at run time.
         #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx512 if vpopcntdq() => unsafe { avx512::xor_popcount_vpopcntdq(w, x, gw, out) },
+        KernelSet::Avx512 if vpopcntdq() => unsafe { avx512::xor_popcount_vpopcntdq(w, x, words, gw, out) },
         #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx512 => unsafe { avx512::xor_popcount(w, x, gw, out) },
+        KernelSet::Avx512 => unsafe { avx512::xor_popcount(w, x, words, gw, out) },
         #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx2 => unsafe { avx2::xor_popcount(w, x, gw, out) },
+        KernelSet::Avx2 => unsafe { avx2::xor_popcount(w, x, words, gw, out) },
         #[cfg(target_arch = "wasm32")]
-        KernelSet::Simd128 => simd128::xor_popcount(w, x, gw, out),
-        _ => scalar::xor_popcount(w, x, gw, out),
+        KernelSet::Simd128 => simd128::xor_popcount(w, x, words, gw, out),
+        _ => scalar::xor_popcount(w, x, words, gw, out),
     }
 }
 
@@ -171,10 +179,11 @@ mod tests {
         for set in sets() {
             for &(b, _) in &SHAPES {
                 let x: Vec<f32> = (0..8 * b).map(|_| rng.normal() * 3.0).collect();
-                let (mut want, mut got) = (vec![0f32; 32 * b], vec![1f32; 32 * b]);
-                scalar::build_tables(&x, &mut want);
-                build_tables(set, &x, &mut got);
-                assert_eq!(want, got, "{set:?} b={b}");
+                let want = F32Tables::new(KernelSet::Scalar, &x).values;
+                let got = F32Tables::new(set, &x);
+                if !got.values.is_empty() {
+                    assert_eq!(want, got.values, "{set:?} b={b}");
+                }
                 let s = 127.0 / 7.5;
                 let (mut wl, mut wh, mut gl, mut gh) = (vec![0i8; 16 * b], vec![0i8; 16 * b], vec![1i8; 16 * b], vec![1i8; 16 * b]);
                 scalar::build_tables_i8(&x, s, &mut wl, &mut wh);
@@ -234,20 +243,22 @@ mod tests {
     fn popcount_matches_scalar() {
         let mut rng = Rng::new(7);
         for set in sets() {
-            for (words, gw) in [(1usize, 1usize), (3, 3), (7, 2), (8, 8), (9, 4), (41, 41), (33, 8), (130, 64)] {
-                let w: Vec<u64> = (0..words).map(|_| rng.next_u64()).collect();
-                let x: Vec<u64> = (0..words).map(|_| rng.next_u64()).collect();
-                let groups = words.div_ceil(gw);
-                let (mut want, mut got) = (vec![0u32; groups], vec![u32::MAX; groups]);
-                scalar::xor_popcount(&w, &x, gw, &mut want);
-                xor_popcount(set, &w, &x, gw, &mut got);
+            for (words, gw, segs, planes) in [(1usize, 1usize, 1usize, 1usize), (3, 3, 2, 1), (7, 2, 3, 2), (8, 8, 1, 3), (9, 4, 4, 2), (41, 41, 5, 1), (33, 8, 2, 2), (130, 64, 3, 3)] {
+                let w: Vec<u64> = (0..words * segs).map(|_| rng.next_u64()).collect();
+                let x: Vec<u64> = (0..words * planes).map(|_| rng.next_u64()).collect();
+                let n = segs * planes * words.div_ceil(gw);
+                let (mut want, mut got) = (vec![0u32; n], vec![u32::MAX; n]);
+                scalar::xor_popcount(&w, &x, words, gw, &mut want);
+                // The reference itself, checked against a plain count.
+                assert_eq!(want[0], w[..gw.min(words)].iter().zip(&x).map(|(a, b)| (a ^ b).count_ones()).sum::<u32>());
+                xor_popcount(set, &w, &x, words, gw, &mut got);
                 assert_eq!(want, got, "{set:?} words={words} gw={gw}");
                 // The AVX-512 set without VPOPCNTDQ (nibble lookups) must agree too.
                 #[cfg(target_arch = "x86_64")]
                 if set == KernelSet::Avx512 {
-                    let mut mula = vec![u32::MAX; groups];
+                    let mut mula = vec![u32::MAX; n];
                     // SAFETY: AVX-512 is supported (the set is in `sets()`).
-                    unsafe { avx512::xor_popcount(&w, &x, gw, &mut mula) };
+                    unsafe { avx512::xor_popcount(&w, &x, words, gw, &mut mula) };
                     assert_eq!(want, mula, "avx512 without vpopcntdq, words={words} gw={gw}");
                 }
             }

@@ -73,9 +73,11 @@ pub fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
     }
 }
 
-/// Popcount of `w XOR x` per group of `gw` words.
-pub fn xor_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
-    for (o, (wg, xg)) in out.iter_mut().zip(w.chunks(gw).zip(x.chunks(gw))) {
-        *o = wg.iter().zip(xg).map(|(a, b)| (a ^ b).count_ones()).sum();
-    }
+/// Popcounts of `w XOR x` per segment, activation plane and group (see `kernels::bcq`).
+pub fn xor_popcount(w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32]) {
+    super::each_pair(w, x, words, gw, out, |ws, xs, o| {
+        for (o, (wg, xg)) in o.iter_mut().zip(ws.chunks(gw).zip(xs.chunks(gw))) {
+            *o = wg.iter().zip(xg).map(|(a, b)| (a ^ b).count_ones()).sum();
+        }
+    });
 }

@@ -25,14 +25,28 @@ fn all_signs() -> [[v128; 4]; 4] {
     core::array::from_fn(|h| core::array::from_fn(|c| signs(h, c)))
 }
 
-/// f32 tables, four entries per register.
-pub fn build_tables(x: &[f32], t: &mut [f32]) {
+/// f32 tables in byte planes: table `j` is 64 bytes at `out[64j..]`, plane `q` (16 bytes at
+/// `64j + 16q`) holding byte `q` (little-endian) of entries 0..16. Entries are computed like
+/// the scalar reference's, then transposed with byte shuffles.
+pub fn build_tables_planed(x: &[f32], out: &mut [u8]) {
     let s = all_signs();
     for (j, xs) in x.chunks_exact(4).enumerate() {
-        let out = &mut t[j * 16..(j + 1) * 16];
-        for (h, sh) in s.iter().enumerate() {
-            // SAFETY: `out` holds 16 floats; this writes floats 4h..4h+4.
-            unsafe { v128_store(out.as_mut_ptr().add(4 * h).cast(), quarter_table(sh, xs)) };
+        let [a, b, c, d] = [0, 1, 2, 3].map(|h| quarter_table(&s[h], xs));
+        // Planes 0 and 1 (resp. 2 and 3) of entries 0..8, then of entries 8..16.
+        let ab01 = i8x16_shuffle::<0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29>(a, b);
+        let ab23 = i8x16_shuffle::<2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31>(a, b);
+        let cd01 = i8x16_shuffle::<0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29>(c, d);
+        let cd23 = i8x16_shuffle::<2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31>(c, d);
+        let planes = [
+            i8x16_shuffle::<0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23>(ab01, cd01),
+            i8x16_shuffle::<8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31>(ab01, cd01),
+            i8x16_shuffle::<0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23>(ab23, cd23),
+            i8x16_shuffle::<8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31>(ab23, cd23),
+        ];
+        let dst = &mut out[64 * j..64 * j + 64];
+        for (q, p) in planes.iter().enumerate() {
+            // SAFETY: `dst` holds 64 bytes; this writes bytes 16q..16q+16.
+            unsafe { v128_store(dst.as_mut_ptr().add(16 * q).cast(), *p) };
         }
     }
 }
@@ -156,8 +170,14 @@ pub fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
     }
 }
 
-/// Popcount of `w XOR x` per group: `i8x16.popcnt`, widened pairwise to u16 then u32.
-pub fn xor_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
+/// Popcounts of `w XOR x` per segment, activation plane and group: `i8x16.popcnt`, widened
+/// pairwise to u16 then u32.
+pub fn xor_popcount(w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32]) {
+    super::each_pair(w, x, words, gw, out, |ws, xs, o| segment_popcount(ws, xs, gw, o));
+}
+
+#[inline]
+fn segment_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
     for (o, (wg, xg)) in out.iter_mut().zip(w.chunks(gw).zip(x.chunks(gw))) {
         let mut acc = u32x4_splat(0);
         let pairs = wg.len() / 2;

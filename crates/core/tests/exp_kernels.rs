@@ -1,0 +1,25 @@
+//! Every kernel set of `exp_shift_sum` against the scalar twin on ragged lengths, forced one
+//! after the other (one test function: forcing is process-wide).
+
+use quire_core::kernels::{self, exp, KernelSet};
+use quire_core::rng::Rng;
+
+#[test]
+fn every_supported_set_matches_the_scalar_twin() {
+    let sets = [KernelSet::Scalar, KernelSet::Avx2, KernelSet::Avx512];
+    for set in sets.into_iter().filter(|s| s.supported()) {
+        kernels::force(set).unwrap();
+        for (i, n) in [0usize, 1, 3, 7, 8, 15, 16, 17, 33, 100, 10_000, 10_003].into_iter().enumerate() {
+            let mut r = Rng::new(10 + i as u64);
+            let z: Vec<f32> = (0..n).map(|_| r.uniform(-100.0, 20.0)).collect();
+            let (mut a, mut b) = (z.clone(), z.clone());
+            let sa = exp::exp_shift_sum(&mut a, 5.0);
+            assert_eq!(kernels::last_used(), Some(set), "{set:?} did not run");
+            let sb = exp::scalar::exp_shift_sum(&mut b, 5.0);
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() <= 4e-7 * y.abs(), "{set:?} n {n}: {x} vs {y}");
+            }
+            assert!((sa - sb).abs() <= 1e-6 * sb.abs(), "{set:?} n {n}: sum {sa} vs {sb}");
+        }
+    }
+}
