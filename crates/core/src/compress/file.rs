@@ -2,18 +2,20 @@
 //! the quire container (safetensors layout, see [`crate::format`]).
 //!
 //! Tensors: each full-precision tensor under its model name (F32, model shape); each quantized
-//! matrix `W` (`rows×cols`, `k` bits, `groups` scale groups per row, `words = ⌈cols/64⌉`) as
-//! - `W.planes` U64 `[rows, k, words]`: the packed bit-planes of [`crate::quant::packed`]
-//!   (bit `t` of word `w` = column `64w + t`, set = +1, padding bits 0),
+//! matrix `W` (`rows×cols`, `k` bits, `groups` scale groups per row) as
+//! - `W.planes` U64 `[⌈rows·k·cols/64⌉]`: the bit-planes of [`crate::quant::packed`] as one
+//!   tight stream (see [`super::bits`]): row `r` of plane `i` is bits `(r·k + i)·cols ..` (LSB
+//!   first), column `j` at offset `j`, set = +1; no per-row padding, trailing bits 0,
 //! - `W.scales` F32 `[rows, groups, k]`: `α_i` per row and group,
-//! - `W.mask` U64 `[rows, words]` (pruned models only): bit set = weight kept; pruned
-//!   weights decode to exactly 0.
+//! - `W.mask` U64 `[⌈rows·cols/64⌉]` (pruned models only): bit `r·cols + j` set = weight kept;
+//!   pruned weights decode to exactly 0.
 //!
 //! Metadata (strings): `format`, `version`, `config` (the [`LstmConfig`] JSON), `bits` (JSON
 //! object: quantized tensor name → bits), `method`, `cycles`, `groupSize`, `layers`,
 //! `sparsity`, `gateOrder` ([`GATE_ORDER`]), `fpModelBytes`; any other key is caller metadata
 //! (e.g. the vocabulary) and is carried through unchanged.
 
+use super::bits::{expand, squeeze, stream_words};
 use super::model::{CompressedModel, CompressionInfo, QuantizedTensor, GATE_ORDER};
 use crate::error::{Error, Result};
 use crate::format::{read, Container, Writer};
@@ -82,11 +84,11 @@ impl CompressedModel {
                 w.f32(name, shape, values);
             } else if let Some(q) = self.quantized.iter().find(|q| &q.name == name) {
                 let m = &q.matrix;
-                let (r, k, words) = (m.rows(), m.bits(), m.words_per_row());
-                w.u64(&format!("{name}.planes"), &[r, k, words], m.planes());
+                let (r, k, c) = (m.rows(), m.bits(), m.cols());
+                w.u64(&format!("{name}.planes"), &[stream_words(r * k, c)], &squeeze(m.planes(), r * k, c));
                 w.f32(&format!("{name}.scales"), &[r, m.groups(), k], m.scales());
                 if let Some(mask) = m.mask() {
-                    w.u64(&format!("{name}.mask"), &[r, words], mask);
+                    w.u64(&format!("{name}.mask"), &[stream_words(r, c)], &squeeze(mask, r, c));
                 }
             }
         }
@@ -169,12 +171,14 @@ fn read_matrix(c: &Container<'_>, name: &str, shape: &[usize], k: usize, group_s
     if !(1..=8).contains(&k) {
         return Err(Error::format(format!("tensor '{name}': bits must be 1 to 8 (got {k})")));
     }
-    let words = cols.div_ceil(64);
     let group = if group_size == 0 || group_size >= cols { cols } else { group_size };
-    let planes = c.u64s(&format!("{name}.planes"), &[rows, k, words])?;
+    let planes = expand(&c.u64s(&format!("{name}.planes"), &[stream_words(rows * k, cols)])?, rows * k, cols)?;
     let scales = c.f32s(&format!("{name}.scales"), &[rows, cols.div_ceil(group), k])?;
     let mname = format!("{name}.mask");
-    let mask = if c.tensors.contains_key(&mname) { Some(c.u64s(&mname, &[rows, words])?) } else { None };
+    let mask = match c.tensors.contains_key(&mname) {
+        true => Some(expand(&c.u64s(&mname, &[stream_words(rows, cols)])?, rows, cols)?),
+        false => None,
+    };
     BinaryMatrix::from_parts(rows, cols, k, group_size, scales, &planes, mask.as_deref())
         .map_err(|e| Error::format(format!("quantized tensor '{name}': {}", e.message)))
 }

@@ -3,6 +3,7 @@
 //! file ([`CompressedModel`], [`file`]). The iterative quantize → retrain schedule itself is
 //! orchestrated in TypeScript (`ts/compress/`); these are the steps it calls.
 
+pub mod bits;
 pub mod file;
 pub mod model;
 pub mod prune;

@@ -52,7 +52,7 @@ pub struct CompressedModel {
 pub struct CompressedStats {
     /// Weights stored as binary codes.
     pub quantized_weights: usize,
-    /// Bytes of their planes, scales and masks.
+    /// Bytes of their planes, scales and masks as stored in the file (tight bit streams).
     pub quantized_bytes: usize,
     /// Parameters kept in full precision, and their bytes.
     pub fp_params: usize,
@@ -139,13 +139,14 @@ impl CompressedModel {
         Ok(model)
     }
 
-    /// Sizes of the parts (tensor payloads only; the file adds its JSON header).
+    /// Sizes of the parts as stored in the file (tensor payloads only; the file adds its JSON header).
     pub fn stats(&self) -> CompressedStats {
         let mut s = CompressedStats { quantized_weights: 0, quantized_bytes: 0, fp_params: 0, fp_bytes: 0 };
         for q in &self.quantized {
             let m = &q.matrix;
             s.quantized_weights += m.rows() * m.cols();
-            s.quantized_bytes += 8 * m.planes().len() + 4 * m.scales().len() + 8 * m.mask().map_or(0, <[u64]>::len);
+            let stream = |segments| 8 * super::bits::stream_words(segments, m.cols());
+            s.quantized_bytes += stream(m.rows() * m.bits()) + 4 * m.scales().len() + m.mask().map_or(0, |_| stream(m.rows()));
         }
         for (_, _, v) in &self.fp {
             s.fp_params += v.len();

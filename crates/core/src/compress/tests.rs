@@ -124,8 +124,9 @@ fn compressed_file_round_trips_and_equals_q_of_w() {
     }
     let s = cm.stats();
     assert_eq!(s.quantized_weights, 4 * 280 * 70 + 13 * 70);
-    // 70 columns pad to 2 words: 1-bit LSTM (planes + masks + one scale per row), 3-bit softmax.
-    assert_eq!(s.quantized_bytes, 4 * 280 * (16 + 16 + 4) + 13 * (3 * 16 + 3 * 4));
+    // Tight streams: 1-bit LSTM planes and masks (280·70 bits each, 307 words), one scale per
+    // row; 3-bit softmax (not pruned) planes (13·3·70 bits = 43 words).
+    assert_eq!(s.quantized_bytes, 4 * (8 * 307 * 2 + 4 * 280) + 8 * 43 + 4 * 3 * 13);
     assert_eq!(s.fp_params, 13 * 70 + 2 * 280 + 13);
 }
 
