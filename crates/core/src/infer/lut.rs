@@ -113,7 +113,8 @@ pub fn packed_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], k
         let acc = &mut s.acc[..batch * TILE_ROWS];
         acc.fill(0.0);
         for p in 0..kp.bits {
-            let tile = &tiles[(t * kp.bits + p) * plane_len..][..plane_len];
+            let tile = &tiles.bytes[(t * kp.bits + p) * plane_len..][..plane_len];
+            let scales = &tiles.scales[(t * kp.bits + p) * groups * TILE_ROWS..][..groups * TILE_ROWS];
             for b in 0..batch {
                 let fs = &mut s.fs[..groups * TILE_ROWS];
                 match kernel {
@@ -127,11 +128,10 @@ pub fn packed_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], k
                         }
                     }
                 }
-                let accb = &mut acc[b * TILE_ROWS..][..nr];
-                for (rr, a) in accb.iter_mut().enumerate() {
-                    let sc = &kp.scales[(t * TILE_ROWS + rr) * groups * kp.bits..][..groups * kp.bits];
-                    for g in 0..groups {
-                        *a += sc[g * kp.bits + p] * fs[g * TILE_ROWS + rr];
+                let accb = &mut acc[b * TILE_ROWS..][..TILE_ROWS];
+                for (sg, fg) in scales.chunks_exact(TILE_ROWS).zip(fs.chunks_exact(TILE_ROWS)) {
+                    for ((a, &sc), &f) in accb.iter_mut().zip(sg).zip(fg) {
+                        *a += sc * f;
                     }
                 }
             }

@@ -27,7 +27,7 @@ impl Weight {
     pub fn bytes(&self) -> usize {
         match self {
             Weight::Dense { data, .. } => 4 * data.len(),
-            Weight::Packed(m) => 8 * m.planes().len() + 4 * m.scales().len() + 8 * m.mask().map_or(0, <[u64]>::len) + m.tiles().len(),
+            Weight::Packed(m) => 8 * m.planes().len() + 4 * m.scales().len() + 8 * m.mask().map_or(0, <[u64]>::len) + m.tiles().bytes.len() + 4 * m.tiles().scales.len(),
         }
     }
 
