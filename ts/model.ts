@@ -37,9 +37,11 @@ interface RawConfig {
  * `lstm.<l>.w_ih`, `lstm.<l>.w_hh`, `lstm.<l>.bias`, `softmax.weight`, `softmax.bias`.
  */
 export class LanguageModel {
-  private constructor(
+  /** @internal Wraps a raw handle (sibling facades such as `ts/compress/` create models this way). */
+  constructor(
     readonly backend: Backend,
-    private readonly raw: RawLstmModel,
+    /** @internal The Rust handle; sibling facades pass it to other bindings. */
+    readonly raw: RawLstmModel,
   ) {}
 
   /** A freshly initialised model. Out-of-range settings are `E_CONFIG`. */

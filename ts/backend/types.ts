@@ -22,6 +22,35 @@ export interface RawCore {
     c?: Float32Array,
   ): Float32Array;
   LstmModel: RawLstmModelClass;
+  CompressedModel: RawCompressedModelClass;
+  InferenceEngine: RawInferenceEngineClass;
+  QuantizedMatrix: {
+    quantize(
+      weights: Float32Array,
+      rows: number,
+      cols: number,
+      bits: number,
+      method: string,
+      cycles: number,
+      groupSize: number,
+      mask?: Uint8Array | null,
+    ): RawQuantizedMatrix;
+  };
+}
+
+/** A Rust-owned quantized matrix (quant.rs in both binding crates); `free` exists on wasm only. */
+export interface RawQuantizedMatrix {
+  bits(): number;
+  rows(): number;
+  cols(): number;
+  groupSize(): number;
+  relativeError(): number;
+  scales(): Float32Array;
+  planes(): Uint32Array;
+  mask(): Uint32Array | null | undefined;
+  dequantize(): Float32Array;
+  matmulInto(x: Float32Array, batch: number, kernel: string, activationBits: number, y: Float32Array): void;
+  free?(): void;
 }
 
 /** The Rust LSTM language-model handle (crates/{node,wasm}/src/model.rs). */
@@ -41,6 +70,10 @@ export interface RawLstmModel {
   setTensor(name: string, data: Float32Array): void;
   getGradient(name: string): Float32Array;
   toBytes(format: string, extraJson: string, withState: boolean): Uint8Array;
+  /** Keep-masks and pruning (crates/{node,wasm}/src/compress.rs). */
+  setMask(name: string, mask: Uint8Array | null): void;
+  getMask(name: string): Uint8Array | null | undefined;
+  prune(names: string[], sparsity: number, scope: string): void;
   /** wasm only: releases the Rust memory now instead of at garbage collection. */
   free?(): void;
 }
@@ -48,6 +81,43 @@ export interface RawLstmModel {
 export interface RawLstmModelClass {
   new (configJson: string): RawLstmModel;
   fromBytes(bytes: Uint8Array): RawLstmModel;
+}
+
+/** A Rust-owned compressed model (crates/{node,wasm}/src/compress.rs). */
+export interface RawCompressedModel {
+  losses(): Float64Array | number[];
+  toBytes(): Uint8Array;
+  headerJson(): string;
+  metadataJson(): string;
+  toModel(): RawLstmModel;
+  free?(): void;
+}
+
+export interface RawCompressedModelClass {
+  fromModel(model: RawLstmModel, specJson: string, metadataJson: string): RawCompressedModel;
+  fromBytes(bytes: Uint8Array): RawCompressedModel;
+}
+
+/** The Rust inference engine (crates/{node,wasm}/src/infer.rs). */
+export interface RawInferenceEngine {
+  configJson(): string;
+  metadataJson(): string;
+  kernel(): string;
+  bitsJson(): string;
+  weightBytes(): number;
+  batch(): number;
+  reset(batch: number): void;
+  seed(seed: number): void;
+  step(tokens: Uint32Array): Float32Array;
+  evaluate(inputs: Uint32Array, targets: Uint32Array): number;
+  sample(temperature: number, topK: number): Uint32Array;
+  topK(stream: number, k: number): Uint32Array;
+  free?(): void;
+}
+
+export interface RawInferenceEngineClass {
+  fromBytes(bytes: Uint8Array, kernel: string): RawInferenceEngine;
+  fromModel(model: RawLstmModel, kernel: string): RawInferenceEngine;
 }
 
 export type BackendName = 'native' | 'wasm';

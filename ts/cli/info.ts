@@ -1,14 +1,34 @@
 import { Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
+import { describeModelFile } from '../compress/describe.js';
 import { info } from '../info.js';
 
 export function registerInfo(program: Command): void {
   program
     .command('info')
-    .description('show the version, the selected backend, and each backend\'s kernel set and threads')
+    .description('show the version, the selected backend, and each backend\'s kernel set and threads; with MODEL, describe a model file')
+    .argument('[model]', 'a model file (FP, checkpoint or compressed) or run directory: size, bits per weight, compression ratio')
     .addOption(new Option('--backend <name>', 'backend to select (default: $QUIRE_BACKEND, else auto)').choices(['auto', 'native', 'wasm']))
     .option('--json', 'print JSON instead of text')
-    .action((opts: { backend?: BackendChoice; json?: boolean }) => {
+    .action((model: string | undefined, opts: { backend?: BackendChoice; json?: boolean }) => {
+      if (model !== undefined) {
+        const d = describeModelFile(model, { backend: opts.backend });
+        if (opts.json) {
+          process.stdout.write(JSON.stringify(d, null, 2) + '\n');
+          return;
+        }
+        const lines = [`${d.file}: ${d.format}, ${d.bytes} bytes, ${d.parameters} parameters, ${d.bitsPerParameter.toFixed(3)} bits per parameter (whole file)`];
+        const c = d.compressed;
+        if (c) {
+          lines.push(
+            `  quantized: ${Object.entries(c.bits).map(([n, k]) => `${n}=${k}b`).join(' ')} (${c.method}, layers ${c.layers}, sparsity ${c.sparsity}, gate order ${c.gateOrder})`,
+            `  ${c.quantizedWeights} quantized weights at ${c.bitsPerQuantizedWeight.toFixed(3)} bits per weight (scales and masks included); ${c.fpParams} FP parameters`,
+            `  compression ratio vs the FP file (${c.fpModelBytes} bytes): ${c.compressionRatio.toFixed(2)}×`,
+          );
+        }
+        process.stdout.write(lines.join('\n') + '\n');
+        return;
+      }
       const report = info(opts.backend);
       if (opts.json) {
         process.stdout.write(JSON.stringify(report, null, 2) + '\n');

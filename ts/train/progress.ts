@@ -1,5 +1,7 @@
 /** What the trainer reports after each window. */
 export interface ProgressState {
+  /** What `epoch`/`epochs` count (default `epoch`; the compress loop shows `iteration`). */
+  label?: string;
   epoch: number;
   epochs: number;
   window: number;
@@ -42,7 +44,7 @@ export class Progress {
     this.last = now;
     const frac = s.window / s.windows;
     const text =
-      `epoch ${s.epoch}/${s.epochs} ${String(s.window).padStart(String(s.windows).length)}/${s.windows}` +
+      `${s.label ?? 'epoch'} ${s.epoch}/${s.epochs} ${String(s.window).padStart(String(s.windows).length)}/${s.windows}` +
       ` loss ${s.loss.toFixed(3)} ppl ${Math.exp(s.loss).toFixed(1)}` +
       ` ${Math.round(s.tokensPerSecond)} tok/s eta ${clock(s.etaSeconds)}`;
     if (tty) {

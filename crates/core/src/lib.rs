@@ -6,8 +6,12 @@
 pub mod error;
 pub mod format;
 pub mod gemm;
+pub mod bcq;
+pub mod compress;
+pub mod infer;
 pub mod kernels;
 pub mod lstm;
+pub mod quant;
 pub mod rng;
 pub mod threads;
 

@@ -3,5 +3,8 @@
 
 mod error;
 mod gemm;
+mod infer;
 mod info;
+mod compress;
 mod model;
+mod quant;

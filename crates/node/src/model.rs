@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 #[napi]
 pub struct LstmModel {
-    inner: Core,
-    metadata: BTreeMap<String, String>,
+    pub(crate) inner: Core,
+    pub(crate) metadata: BTreeMap<String, String>,
 }
 
 #[napi]

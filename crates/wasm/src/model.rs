@@ -8,8 +8,8 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
 pub struct LstmModel {
-    inner: Core,
-    metadata: BTreeMap<String, String>,
+    pub(crate) inner: Core,
+    pub(crate) metadata: BTreeMap<String, String>,
 }
 
 #[wasm_bindgen]

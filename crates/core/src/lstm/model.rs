@@ -23,6 +23,8 @@ pub struct LstmModel {
     /// Whether `grads` holds the result of a backward pass.
     pub(super) has_grads: bool,
     pub(super) last_grad_norm: f64,
+    /// Per tensor (same order as `params`), an optional 0/1 keep-mask (see `masks.rs`).
+    pub(super) masks: Vec<Option<Vec<u8>>>,
 }
 
 impl LstmModel {
@@ -37,6 +39,7 @@ impl LstmModel {
 
     pub(super) fn assemble(config: LstmConfig, params: Params, rng: Rng) -> Self {
         let grads = Params::zeros(&config);
+        let masks = vec![None; params.tensors.len()];
         let mut m = LstmModel {
             config,
             params,
@@ -48,6 +51,7 @@ impl LstmModel {
             state_c: Vec::new(),
             has_grads: false,
             last_grad_norm: 0.0,
+            masks,
         };
         m.zero_state(1);
         m
@@ -163,7 +167,7 @@ impl LstmModel {
         self.params.tensors.iter().map(|t| t.name.clone()).collect()
     }
 
-    fn index(&self, name: &str) -> Result<usize> {
+    pub(super) fn index(&self, name: &str) -> Result<usize> {
         self.params
             .index_of(name)
             .ok_or_else(|| Error::config(format!("no tensor '{name}' (have: {})", self.tensor_names().join(", "))))

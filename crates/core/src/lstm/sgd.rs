@@ -16,7 +16,8 @@ impl LstmModel {
         sq.sqrt()
     }
 
-    /// `θ ← θ − lr·s·∇θ` with `s = min(1, clip/‖∇‖)` (`clip ≤ 0` disables clipping).
+    /// `θ ← θ − lr·s·∇θ` with `s = min(1, clip/‖∇‖)` (`clip ≤ 0` disables clipping), then
+    /// every keep-mask is re-applied (pruned entries stay exactly 0).
     /// A non-finite gradient norm is `E_NONFINITE` and leaves the weights untouched.
     pub(super) fn sgd_update(&mut self, lr: f32, clip: f32) -> Result<f64> {
         let norm = self.gradient_norm();
@@ -40,6 +41,7 @@ impl LstmModel {
                 *p -= step * g;
             }
         }
+        self.apply_masks();
         Ok(norm)
     }
 }

@@ -1,0 +1,99 @@
+//! Tight bit streams for the compressed file: in memory every row of a bit-plane (and of a
+//! mask) is padded to whole u64 words (`⌈cols/64⌉`, padding bits 0); in the file the rows are
+//! concatenated without padding, so a 200-column 1-bit matrix costs 200 bits per row, not 256.
+//!
+//! Stream layout: segment `s` (a row of one plane) occupies bits `s·cols .. (s+1)·cols`, bit `b`
+//! of the stream being bit `b mod 64` of word `⌊b/64⌋` (LSB first); bits past the end are 0.
+
+use crate::error::{Error, Result};
+
+/// Words of a stream of `segments` runs of `cols` bits.
+pub fn stream_words(segments: usize, cols: usize) -> usize {
+    (segments * cols).div_ceil(64)
+}
+
+/// Concatenates `segments` padded rows (`⌈cols/64⌉` words each, padding bits 0) into a stream.
+pub fn squeeze(padded: &[u64], segments: usize, cols: usize) -> Vec<u64> {
+    let w = cols.div_ceil(64);
+    let mut out = vec![0u64; stream_words(segments, cols)];
+    let mut pos = 0usize;
+    for s in 0..segments {
+        for x in 0..w {
+            let bits = (cols - 64 * x).min(64);
+            let v = padded[s * w + x];
+            let (q, r) = (pos / 64, pos % 64);
+            out[q] |= v << r;
+            if r != 0 && r + bits > 64 {
+                out[q + 1] |= v >> (64 - r);
+            }
+            pos += bits;
+        }
+    }
+    out
+}
+
+/// Inverse of [`squeeze`]; `E_FORMAT` if the stream has the wrong length or bits set past its end.
+pub fn expand(stream: &[u64], segments: usize, cols: usize) -> Result<Vec<u64>> {
+    if stream.len() != stream_words(segments, cols) {
+        return Err(Error::format(format!("bit stream has {} words, expected {}", stream.len(), stream_words(segments, cols))));
+    }
+    let used = (segments * cols) % 64;
+    if used != 0 && stream[stream.len() - 1] >> used != 0 {
+        return Err(Error::format("bit stream has bits set past its end (must be 0)"));
+    }
+    let w = cols.div_ceil(64);
+    let mut out = vec![0u64; segments * w];
+    let mut pos = 0usize;
+    for s in 0..segments {
+        for x in 0..w {
+            let bits = (cols - 64 * x).min(64);
+            let (q, r) = (pos / 64, pos % 64);
+            let mut v = stream[q] >> r;
+            if r != 0 && q + 1 < stream.len() {
+                v |= stream[q + 1] << (64 - r);
+            }
+            if bits < 64 {
+                v &= (1u64 << bits) - 1;
+            }
+            out[s * w + x] = v;
+            pos += bits;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    #[test]
+    fn squeeze_and_expand_round_trip_ragged_rows() {
+        let mut r = Rng::new(4);
+        for cols in [1usize, 5, 63, 64, 65, 127, 128, 200, 333] {
+            let segments = 7;
+            let w = cols.div_ceil(64);
+            let mut padded = vec![0u64; segments * w];
+            for s in 0..segments {
+                for j in 0..cols {
+                    if r.below(2) == 1 {
+                        padded[s * w + j / 64] |= 1 << (j % 64);
+                    }
+                }
+            }
+            let stream = squeeze(&padded, segments, cols);
+            assert_eq!(stream.len(), (segments * cols).div_ceil(64));
+            for b in 0..segments * cols {
+                let (s, j) = (b / cols, b % cols);
+                assert_eq!(stream[b / 64] >> (b % 64) & 1, padded[s * w + j / 64] >> (j % 64) & 1, "cols {cols} bit {b}");
+            }
+            assert_eq!(expand(&stream, segments, cols).unwrap(), padded, "cols {cols}");
+            if (segments * cols) % 64 != 0 {
+                let mut bad = stream.clone();
+                *bad.last_mut().unwrap() |= 1 << 63;
+                assert!(expand(&bad, segments, cols).is_err());
+            }
+            assert!(expand(&stream[1..], segments, cols).is_err());
+        }
+    }
+}

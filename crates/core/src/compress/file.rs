@@ -1,0 +1,184 @@
+//! The compressed model file (`format: "quire-compressed"`, version [`COMPRESSED_VERSION`]) in
+//! the quire container (safetensors layout, see [`crate::format`]).
+//!
+//! Tensors: each full-precision tensor under its model name (F32, model shape); each quantized
+//! matrix `W` (`rows×cols`, `k` bits, `groups` scale groups per row) as
+//! - `W.planes` U64 `[⌈rows·k·cols/64⌉]`: the bit-planes of [`crate::quant::packed`] as one
+//!   tight stream (see [`super::bits`]): row `r` of plane `i` is bits `(r·k + i)·cols ..` (LSB
+//!   first), column `j` at offset `j`, set = +1; no per-row padding, trailing bits 0,
+//! - `W.scales` F32 `[rows, groups, k]`: `α_i` per row and group,
+//! - `W.mask` U64 `[⌈rows·cols/64⌉]` (pruned models only): bit `r·cols + j` set = weight kept;
+//!   pruned weights decode to exactly 0.
+//!
+//! Metadata (strings): `format`, `version`, `config` (the [`LstmConfig`] JSON), `bits` (JSON
+//! object: quantized tensor name → bits), `method`, `cycles`, `groupSize`, `layers`,
+//! `sparsity`, `gateOrder` ([`GATE_ORDER`]), `fpModelBytes`; any other key is caller metadata
+//! (e.g. the vocabulary) and is carried through unchanged.
+
+use super::bits::{expand, squeeze, stream_words};
+use super::model::{CompressedModel, CompressionInfo, QuantizedTensor, GATE_ORDER};
+use crate::error::{Error, Result};
+use crate::format::{read, Container, Writer};
+use crate::lstm::LstmConfig;
+use crate::quant::{BinaryMatrix, Method};
+use std::collections::BTreeMap;
+
+pub const COMPRESSED_FORMAT: &str = "quire-compressed";
+pub const COMPRESSED_VERSION: &str = "1";
+const RESERVED: [&str; 11] =
+    ["format", "version", "config", "bits", "method", "cycles", "groupSize", "layers", "sparsity", "gateOrder", "fpModelBytes"];
+
+/// `E_CONFIG` if caller metadata uses a key the file format reserves.
+pub(super) fn check_metadata_keys(metadata: &BTreeMap<String, String>) -> Result<()> {
+    match metadata.keys().find(|k| RESERVED.contains(&k.as_str())) {
+        Some(k) => Err(Error::config(format!("metadata key '{k}' is reserved by the compressed format"))),
+        None => Ok(()),
+    }
+}
+
+/// Names and shapes of the tensors of a model with `config`, in model order (the layout of
+/// `crate::lstm`'s parameters; a test checks they agree).
+pub fn tensor_layout(config: &LstmConfig) -> Vec<(String, Vec<usize>)> {
+    let (v, h) = (config.vocab, config.hidden);
+    let mut out = vec![("embedding".to_string(), vec![v, h])];
+    for l in 0..config.layers {
+        out.push((format!("lstm.{l}.w_ih"), vec![4 * h, h]));
+        out.push((format!("lstm.{l}.w_hh"), vec![4 * h, h]));
+        out.push((format!("lstm.{l}.bias"), vec![4 * h]));
+    }
+    out.push(("softmax.weight".to_string(), vec![v, h]));
+    out.push(("softmax.bias".to_string(), vec![v]));
+    out
+}
+
+pub(super) fn method_name(m: Method) -> &'static str {
+    match m {
+        Method::Greedy => "greedy",
+        Method::Refined => "refined",
+        Method::Alternating => "alternating",
+    }
+}
+
+impl CompressedModel {
+    /// The file bytes (layout in the module docs).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        for (k, v) in &self.metadata {
+            w.meta(k, v.clone());
+        }
+        let bits: BTreeMap<&str, usize> = self.quantized.iter().map(|q| (q.name.as_str(), q.matrix.bits())).collect();
+        w.meta("format", COMPRESSED_FORMAT)
+            .meta("version", COMPRESSED_VERSION)
+            .meta("config", self.config.to_json())
+            .meta("bits", serde_json::to_string(&bits).expect("map serialises"))
+            .meta("method", method_name(self.info.method))
+            .meta("cycles", self.info.cycles.to_string())
+            .meta("groupSize", self.info.group_size.to_string())
+            .meta("layers", self.info.layers.clone())
+            .meta("sparsity", self.info.sparsity.to_string())
+            .meta("gateOrder", GATE_ORDER)
+            .meta("fpModelBytes", self.info.fp_model_bytes.to_string());
+        let order = tensor_layout(&self.config);
+        for (name, _) in &order {
+            if let Some((_, shape, values)) = self.fp.iter().find(|(n, _, _)| n == name) {
+                w.f32(name, shape, values);
+            } else if let Some(q) = self.quantized.iter().find(|q| &q.name == name) {
+                let m = &q.matrix;
+                let (r, k, c) = (m.rows(), m.bits(), m.cols());
+                w.u64(&format!("{name}.planes"), &[stream_words(r * k, c)], &squeeze(m.planes(), r * k, c));
+                w.f32(&format!("{name}.scales"), &[r, m.groups(), k], m.scales());
+                if let Some(mask) = m.mask() {
+                    w.u64(&format!("{name}.mask"), &[stream_words(r, c)], &squeeze(mask, r, c));
+                }
+            }
+        }
+        w.finish()
+    }
+
+    /// Parses and fully validates a compressed model file. Everything malformed — not a
+    /// compressed model, unknown version, bad metadata, a tensor missing, duplicated, unknown,
+    /// mis-shaped or non-finite, padding bits set — is `E_FORMAT`.
+    pub fn from_bytes(bytes: &[u8]) -> Result<CompressedModel> {
+        let c = read(bytes)?;
+        let format = c.meta("format")?;
+        if format != COMPRESSED_FORMAT {
+            return Err(Error::format(format!("not a compressed quire model (format '{format}', expected '{COMPRESSED_FORMAT}')")));
+        }
+        let version = c.meta("version")?;
+        if version != COMPRESSED_VERSION {
+            return Err(Error::format(format!("unsupported compressed model version '{version}' (this build reads {COMPRESSED_VERSION})")));
+        }
+        let fmt = |e: Error| Error::format(e.message);
+        let config = LstmConfig::from_json(c.meta("config")?).map_err(fmt)?;
+        let bits: BTreeMap<String, usize> = serde_json::from_str(c.meta("bits")?)
+            .map_err(|e| Error::format(format!("metadata 'bits' must map tensor names to bit counts: {e}")))?;
+        let info = CompressionInfo {
+            method: Method::parse(c.meta("method")?).map_err(fmt)?,
+            cycles: parse_num(&c, "cycles")?,
+            group_size: parse_num(&c, "groupSize")?,
+            layers: c.meta("layers")?.to_string(),
+            sparsity: parse_num(&c, "sparsity")?,
+            fp_model_bytes: parse_num(&c, "fpModelBytes")?,
+        };
+        if !(0.0..1.0).contains(&info.sparsity) {
+            return Err(Error::format(format!("metadata 'sparsity' must be in [0, 1) (got {})", info.sparsity)));
+        }
+        let layout = tensor_layout(&config);
+        if let Some(unknown) = bits.keys().find(|n| !layout.iter().any(|(l, _)| l == *n)) {
+            return Err(Error::format(format!("metadata 'bits' names '{unknown}', which is not a tensor of this model")));
+        }
+        let mut expected = 0;
+        let mut fp = Vec::new();
+        let mut quantized = Vec::new();
+        for (name, shape) in layout {
+            match bits.get(&name) {
+                None => {
+                    let values = c.f32s(&name, &shape)?;
+                    if values.iter().any(|v| !v.is_finite()) {
+                        return Err(Error::format(format!("tensor '{name}' holds non-finite values")));
+                    }
+                    expected += 1;
+                    fp.push((name, shape, values));
+                }
+                Some(&k) => {
+                    let matrix = read_matrix(&c, &name, &shape, k, info.group_size)?;
+                    expected += 2 + usize::from(matrix.mask().is_some());
+                    quantized.push(QuantizedTensor { name, matrix });
+                }
+            }
+        }
+        if c.tensors.len() != expected {
+            let known = |n: &str| fp.iter().any(|(f, _, _)| f == n) || quantized.iter().any(|q| n.strip_prefix(q.name.as_str()).is_some_and(|s| [".planes", ".scales", ".mask"].contains(&s)));
+            let extra = c.tensors.keys().find(|n| !known(n)).cloned().unwrap_or_default();
+            return Err(Error::format(format!("unexpected tensor '{extra}' in a compressed model")));
+        }
+        let metadata = c.metadata.iter().filter(|(k, _)| !RESERVED.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+        Ok(CompressedModel { config, info, metadata, fp, quantized })
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(c: &Container<'_>, key: &str) -> Result<T> {
+    let v = c.meta(key)?;
+    v.parse().map_err(|_| Error::format(format!("metadata '{key}' is not a valid number: '{v}'")))
+}
+
+/// Reads the planes, scales and optional mask of the quantized matrix `name` (model shape
+/// `shape`, `k` bits); every inconsistency is `E_FORMAT`.
+fn read_matrix(c: &Container<'_>, name: &str, shape: &[usize], k: usize, group_size: usize) -> Result<BinaryMatrix> {
+    let [rows, cols] = shape[..] else {
+        return Err(Error::format(format!("tensor '{name}' is not a matrix and cannot be quantized")));
+    };
+    if !(1..=8).contains(&k) {
+        return Err(Error::format(format!("tensor '{name}': bits must be 1 to 8 (got {k})")));
+    }
+    let group = if group_size == 0 || group_size >= cols { cols } else { group_size };
+    let planes = expand(&c.u64s(&format!("{name}.planes"), &[stream_words(rows * k, cols)])?, rows * k, cols)?;
+    let scales = c.f32s(&format!("{name}.scales"), &[rows, cols.div_ceil(group), k])?;
+    let mname = format!("{name}.mask");
+    let mask = match c.tensors.contains_key(&mname) {
+        true => Some(expand(&c.u64s(&mname, &[stream_words(rows, cols)])?, rows, cols)?),
+        false => None,
+    };
+    BinaryMatrix::from_parts(rows, cols, k, group_size, scales, &planes, mask.as_deref())
+        .map_err(|e| Error::format(format!("quantized tensor '{name}': {}", e.message)))
+}

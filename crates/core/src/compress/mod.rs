@@ -1,0 +1,19 @@
+//! Compression of a trained [`crate::lstm::LstmModel`]: magnitude pruning ([`prune`]),
+//! in-place binary-coding quantization of its matrices ([`quantize`]) and the compressed model
+//! file ([`CompressedModel`], [`file`]). The iterative quantize → retrain schedule itself is
+//! orchestrated in TypeScript (`ts/compress/`); these are the steps it calls.
+
+pub mod bits;
+pub mod file;
+pub mod model;
+pub mod prune;
+pub mod quantize;
+pub mod spec;
+
+pub use model::{CompressedModel, CompressionInfo, CompressedStats, QuantizedTensor};
+pub use prune::{magnitude_masks, prune_model, PruneScope};
+pub use quantize::{quantize_tensor, QuantLoss};
+pub use spec::{header_json, parse_spec};
+
+#[cfg(test)]
+mod tests;

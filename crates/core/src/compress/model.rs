@@ -1,0 +1,162 @@
+//! [`CompressedModel`]: a model whose selected matrices are stored as packed binary codes
+//! (bit-planes + scales + optional bit-packed keep-mask, see [`crate::quant::packed`]) and
+//! whose other tensors stay full precision. This is what `quire compress` exports and what
+//! inference engines load; [`CompressedModel::dequantize_into`] turns it back into an
+//! [`LstmModel`] whose matrices equal `Q(W)` exactly.
+
+use super::quantize::{quantize_tensor, QuantLoss};
+use crate::error::{Error, Result};
+use crate::lstm::{LstmConfig, LstmModel};
+use crate::quant::{BinaryMatrix, Method, QuantConfig};
+use std::collections::BTreeMap;
+
+/// Gate order of every `[4H, ·]` LSTM matrix and `[4H]` bias (rows `0..H` = input gate, ...).
+pub const GATE_ORDER: &str = "i,f,g,o";
+
+/// How the model was compressed (recorded in the file header).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompressionInfo {
+    pub method: Method,
+    /// Rounds of the alternating solver.
+    pub cycles: usize,
+    /// Columns per scale group (0 = whole row).
+    pub group_size: usize,
+    /// The selection as given by the user (`lstm`, `lstm,softmax`, `all`).
+    pub layers: String,
+    /// Target fraction of pruned weights in the quantized matrices (0 = none).
+    pub sparsity: f64,
+    /// Size in bytes of the full-precision model file (`quire-model`) it was made from.
+    pub fp_model_bytes: u64,
+}
+
+/// One quantized matrix of the model.
+pub struct QuantizedTensor {
+    pub name: String,
+    pub matrix: BinaryMatrix,
+}
+
+/// Config + caller metadata (vocabulary, ...) + FP tensors + quantized tensors. Every tensor
+/// of the model with `config` appears exactly once, in one of the two lists, in model order.
+pub struct CompressedModel {
+    pub config: LstmConfig,
+    pub info: CompressionInfo,
+    /// Extra string metadata carried in the file (e.g. the vocabulary); no reserved keys.
+    pub metadata: BTreeMap<String, String>,
+    /// Full-precision tensors: `(name, shape, values)`.
+    pub fp: Vec<(String, Vec<usize>, Vec<f32>)>,
+    pub quantized: Vec<QuantizedTensor>,
+}
+
+/// Sizes of a compressed model's parts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CompressedStats {
+    /// Weights stored as binary codes.
+    pub quantized_weights: usize,
+    /// Bytes of their planes, scales and masks as stored in the file (tight bit streams).
+    pub quantized_bytes: usize,
+    /// Parameters kept in full precision, and their bytes.
+    pub fp_params: usize,
+    pub fp_bytes: usize,
+}
+
+impl CompressedStats {
+    /// Bits per quantized weight, scales and masks included.
+    pub fn bits_per_quantized_weight(&self) -> f64 {
+        if self.quantized_weights == 0 {
+            0.0
+        } else {
+            8.0 * self.quantized_bytes as f64 / self.quantized_weights as f64
+        }
+    }
+}
+
+impl CompressedModel {
+    /// Quantizes `selection` (tensor name → its config; masks set on the model are used) in
+    /// place — the model's matrices become `Q(W)` — and assembles the compressed model from it.
+    /// Returns it with the loss of each selected tensor (in `selection` order).
+    /// Errors: `E_CONFIG` (unknown/duplicate/1-D tensor, bad config, reserved metadata key).
+    pub fn from_model(
+        model: &mut LstmModel,
+        selection: &[(String, QuantConfig)],
+        info: CompressionInfo,
+        metadata: BTreeMap<String, String>,
+    ) -> Result<(CompressedModel, Vec<QuantLoss>)> {
+        super::file::check_metadata_keys(&metadata)?;
+        let names = model.tensor_names();
+        for (i, (name, cfg)) in selection.iter().enumerate() {
+            cfg.validate()?;
+            if !names.contains(name) {
+                return Err(Error::config(format!("no tensor '{name}' (have: {})", names.join(", "))));
+            }
+            if selection[..i].iter().any(|(n, _)| n == name) {
+                return Err(Error::config(format!("tensor '{name}' is selected twice")));
+            }
+        }
+        let mut quantized = Vec::new();
+        let mut losses = Vec::new();
+        for (name, cfg) in selection {
+            let (matrix, loss) = quantize_tensor(model, name, cfg)?;
+            quantized.push(QuantizedTensor { name: name.clone(), matrix });
+            losses.push(loss);
+        }
+        let mut fp = Vec::new();
+        for name in names.iter().filter(|n| !selection.iter().any(|(s, _)| s == *n)) {
+            fp.push((name.clone(), model.tensor_shape(name)?, model.get_tensor(name)?));
+        }
+        let config = model.config().clone();
+        Ok((CompressedModel { config, info, metadata, fp, quantized }, losses))
+    }
+
+    /// Writes every tensor into `model` (FP values; `Q(W)` for quantized ones) and installs the
+    /// quantized tensors' masks (so retraining keeps pruned entries at 0); clears other masks.
+    /// `E_CONFIG` when the model's config differs in shape (vocab, hidden, layers).
+    pub fn dequantize_into(&self, model: &mut LstmModel) -> Result<()> {
+        let c = model.config();
+        if (c.vocab, c.hidden, c.layers) != (self.config.vocab, self.config.hidden, self.config.layers) {
+            return Err(Error::config(format!(
+                "model shape (vocab {}, hidden {}, layers {}) differs from the compressed model's ({}, {}, {})",
+                c.vocab, c.hidden, c.layers, self.config.vocab, self.config.hidden, self.config.layers
+            )));
+        }
+        for (name, _, values) in &self.fp {
+            model.set_mask(name, None)?;
+            model.set_tensor(name, values)?;
+        }
+        for q in &self.quantized {
+            model.set_mask(&q.name, None)?;
+            model.set_tensor(&q.name, &q.matrix.dequantize())?;
+            if let Some(words) = q.matrix.mask() {
+                model.set_mask(&q.name, Some(&unpack_mask(words, q.matrix.rows(), q.matrix.cols())))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A new model with this config (its PRNG seeded from the config) holding the dequantized weights.
+    pub fn to_model(&self) -> Result<LstmModel> {
+        let mut model = LstmModel::new(self.config.clone())?;
+        self.dequantize_into(&mut model)?;
+        Ok(model)
+    }
+
+    /// Sizes of the parts as stored in the file (tensor payloads only; the file adds its JSON header).
+    pub fn stats(&self) -> CompressedStats {
+        let mut s = CompressedStats { quantized_weights: 0, quantized_bytes: 0, fp_params: 0, fp_bytes: 0 };
+        for q in &self.quantized {
+            let m = &q.matrix;
+            s.quantized_weights += m.rows() * m.cols();
+            let stream = |segments| 8 * super::bits::stream_words(segments, m.cols());
+            s.quantized_bytes += stream(m.rows() * m.bits()) + 4 * m.scales().len() + m.mask().map_or(0, |_| stream(m.rows()));
+        }
+        for (_, _, v) in &self.fp {
+            s.fp_params += v.len();
+            s.fp_bytes += 4 * v.len();
+        }
+        s
+    }
+}
+
+/// The 0/1 bytes of a bit-packed mask (`⌈cols/64⌉` words per row, LSB = first column).
+fn unpack_mask(words: &[u64], rows: usize, cols: usize) -> Vec<u8> {
+    crate::quant::packed::unpack_codes(words, rows, cols, 1)
+}

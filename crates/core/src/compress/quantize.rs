@@ -1,0 +1,46 @@
+//! In-place quantization of one model tensor: `W ← Q(W)` with the tensor's keep-mask (if any)
+//! selecting the masked solver variant (scales fitted on kept weights, pruned entries → 0).
+
+use crate::error::{Error, Result};
+use crate::lstm::LstmModel;
+use crate::quant::{quantize_rows, BinaryMatrix, QuantConfig};
+
+/// The quantization loss of one tensor: `error = ‖W − Q(W)‖²`, `norm = ‖W‖²` (f64 sums), so
+/// losses of several tensors combine as `Σ error / Σ norm`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuantLoss {
+    pub error: f64,
+    pub norm: f64,
+}
+
+impl QuantLoss {
+    /// `error / norm` (0 for an all-zero tensor).
+    pub fn relative(&self) -> f64 {
+        if self.norm == 0.0 {
+            0.0
+        } else {
+            self.error / self.norm
+        }
+    }
+}
+
+/// Quantizes the 2-D tensor `name` of `model` row-wise with `cfg` (and its mask, if set),
+/// overwrites the tensor with the dequantized values and returns the packed matrix and the
+/// loss measured against the values before quantizing.
+/// Errors: `E_CONFIG` (unknown name, 1-D tensor, bad config), `E_NONFINITE` (weights).
+pub fn quantize_tensor(model: &mut LstmModel, name: &str, cfg: &QuantConfig) -> Result<(BinaryMatrix, QuantLoss)> {
+    let shape = model.tensor_shape(name)?;
+    let [rows, cols] = shape[..] else {
+        return Err(Error::config(format!("tensor '{name}' has shape {shape:?}: only matrices can be quantized")));
+    };
+    let w = model.get_tensor(name)?;
+    let q = quantize_rows(&w, rows, cols, cfg, model.mask(name)?)?;
+    let hat = q.dequantize();
+    let mut loss = QuantLoss { error: 0.0, norm: 0.0 };
+    for (&a, &b) in w.iter().zip(&hat) {
+        loss.error += ((a - b) as f64).powi(2);
+        loss.norm += (a as f64).powi(2);
+    }
+    model.set_tensor(name, &hat)?;
+    Ok((q, loss))
+}

@@ -1,0 +1,78 @@
+//! The JSON forms in which compression requests and file headers cross the bindings.
+//!
+//! Spec (request): `{"method": "alternating", "cycles": 2, "groupSize": 0, "layers": "lstm",
+//! "sparsity": 0.5, "fpModelBytes": 18600000, "tensors": {"lstm.0.w_ih": 1, ...}}` — the
+//! tensors to quantize with their bits; method, cycles and group size apply to all of them.
+//! Header (answer of [`header_json`]): the file's compression metadata plus its part sizes.
+
+use super::model::{CompressedModel, CompressionInfo, GATE_ORDER};
+use crate::error::{Error, Result};
+use crate::quant::{Method, QuantConfig};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Spec {
+    method: String,
+    cycles: usize,
+    group_size: usize,
+    layers: String,
+    sparsity: f64,
+    fp_model_bytes: u64,
+    tensors: BTreeMap<String, usize>,
+}
+
+/// Parses a spec into the selection (tensor → config, in name order) and the recorded info.
+/// Malformed JSON, an unknown method or a bad config is `E_CONFIG`.
+pub fn parse_spec(text: &str) -> Result<(Vec<(String, QuantConfig)>, CompressionInfo)> {
+    let s: Spec = serde_json::from_str(text).map_err(|e| Error::config(format!("compression spec: {e}")))?;
+    let method = Method::parse(&s.method)?;
+    super::prune::check_sparsity(s.sparsity)?;
+    let selection = s
+        .tensors
+        .into_iter()
+        .map(|(name, bits)| {
+            let cfg = QuantConfig { bits, method, cycles: s.cycles, group_size: s.group_size };
+            cfg.validate().map(|()| (name, cfg))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let info = CompressionInfo {
+        method,
+        cycles: s.cycles,
+        group_size: s.group_size,
+        layers: s.layers,
+        sparsity: s.sparsity,
+        fp_model_bytes: s.fp_model_bytes,
+    };
+    Ok((selection, info))
+}
+
+/// `{"format", "config", "bits": {name: k}, "method", "cycles", "groupSize", "layers",
+/// "sparsity", "gateOrder", "fpModelBytes", "quantizedWeights", "quantizedBytes", "fpParams",
+/// "fpBytes", "bitsPerQuantizedWeight", "masked": [names]}` of a compressed model.
+pub fn header_json(m: &CompressedModel) -> String {
+    let s = m.stats();
+    let bits: BTreeMap<&str, usize> = m.quantized.iter().map(|q| (q.name.as_str(), q.matrix.bits())).collect();
+    let masked: Vec<&str> = m.quantized.iter().filter(|q| q.matrix.mask().is_some()).map(|q| q.name.as_str()).collect();
+    json!({
+        "format": super::file::COMPRESSED_FORMAT,
+        "config": serde_json::to_value(&m.config).expect("config serialises"),
+        "bits": bits,
+        "method": super::file::method_name(m.info.method),
+        "cycles": m.info.cycles,
+        "groupSize": m.info.group_size,
+        "layers": m.info.layers,
+        "sparsity": m.info.sparsity,
+        "gateOrder": GATE_ORDER,
+        "fpModelBytes": m.info.fp_model_bytes,
+        "quantizedWeights": s.quantized_weights,
+        "quantizedBytes": s.quantized_bytes,
+        "fpParams": s.fp_params,
+        "fpBytes": s.fp_bytes,
+        "bitsPerQuantizedWeight": s.bits_per_quantized_weight(),
+        "masked": masked,
+    })
+    .to_string()
+}

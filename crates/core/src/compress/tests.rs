@@ -1,0 +1,163 @@
+//! Pruning, in-place quantization, retraining with masks and the compressed file.
+
+use super::file::tensor_layout;
+use super::*;
+use crate::lstm::{LstmConfig, LstmModel};
+use crate::quant::{quantize_rows, Method, QuantConfig};
+use crate::rng::Rng;
+use crate::ErrorCode;
+use std::collections::BTreeMap;
+
+fn tiny() -> LstmModel {
+    LstmModel::new(LstmConfig { vocab: 13, hidden: 70, layers: 2, init_scale: 0.3, dropout: 0.0, seed: 5 }).unwrap()
+}
+
+fn lstm_names(m: &LstmModel) -> Vec<String> {
+    m.tensor_names().into_iter().filter(|n| n.starts_with("lstm.") && !n.ends_with("bias")).collect()
+}
+
+fn info(sparsity: f64) -> CompressionInfo {
+    CompressionInfo { method: Method::Alternating, cycles: 2, group_size: 0, layers: "lstm".into(), sparsity, fp_model_bytes: 1234 }
+}
+
+fn train_a_bit(m: &mut LstmModel, steps: usize) {
+    let mut r = Rng::new(1);
+    m.reset_state(2).unwrap();
+    for _ in 0..steps {
+        let ids: Vec<u32> = (0..9).map(|_| r.below(13) as u32).collect();
+        m.train_step(&ids[..8], &ids[1..], 0.5, 5.0).unwrap();
+    }
+}
+
+#[test]
+fn layout_matches_the_model() {
+    let m = tiny();
+    let layout = tensor_layout(m.config());
+    let names: Vec<String> = layout.iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(names, m.tensor_names());
+    for (n, s) in layout {
+        assert_eq!(s, m.tensor_shape(&n).unwrap());
+    }
+}
+
+#[test]
+fn magnitude_masks_prune_exact_counts() {
+    let a = [0.5f32, -0.1, 0.0, 2.0, -3.0, 0.2];
+    let b = [10f32, 0.05, -0.3, 0.4];
+    let per = magnitude_masks(&[&a, &b], 0.5, PruneScope::PerMatrix).unwrap();
+    assert_eq!(per[0], vec![1, 0, 0, 1, 1, 0]);
+    assert_eq!(per[1], vec![1, 0, 0, 1]);
+    let global = magnitude_masks(&[&a, &b], 0.5, PruneScope::Global).unwrap();
+    assert_eq!(global[0], vec![1, 0, 0, 1, 1, 0]);
+    assert_eq!(global[1], vec![1, 0, 0, 1]);
+    let g3 = magnitude_masks(&[&a, &b], 0.3, PruneScope::Global).unwrap();
+    assert_eq!(g3.iter().flatten().filter(|&&k| k == 0).count(), 3);
+    assert_eq!(magnitude_masks(&[&a], 1.0, PruneScope::Global).unwrap_err().code, ErrorCode::Config);
+    assert_eq!(magnitude_masks(&[&[f32::NAN]], 0.5, PruneScope::Global).unwrap_err().code, ErrorCode::NonFinite);
+    assert_eq!(PruneScope::parse("rows").unwrap_err().code, ErrorCode::Config);
+}
+
+#[test]
+fn pruned_entries_stay_zero_through_training() {
+    let mut m = tiny();
+    let names = lstm_names(&m);
+    prune_model(&mut m, &names, 0.5, PruneScope::PerMatrix).unwrap();
+    train_a_bit(&mut m, 5);
+    for n in &names {
+        let w = m.get_tensor(n).unwrap();
+        let mask = m.mask(n).unwrap().unwrap().to_vec();
+        assert_eq!(mask.iter().filter(|&&k| k == 0).count(), w.len() / 2);
+        for (v, k) in w.iter().zip(&mask) {
+            if *k == 0 {
+                assert_eq!(*v, 0.0);
+            }
+        }
+        assert!(w.iter().zip(&mask).any(|(v, k)| *k == 1 && *v != 0.0));
+    }
+    m.set_mask(&names[0], None).unwrap();
+    assert!(m.mask(&names[0]).unwrap().is_none());
+    assert_eq!(m.set_mask(&names[0], Some(&[1, 0])).unwrap_err().code, ErrorCode::Shape);
+}
+
+#[test]
+fn quantize_tensor_writes_q_of_w_and_reports_the_loss() {
+    let mut m = tiny();
+    let cfg = QuantConfig::new(2, Method::Refined);
+    let name = "lstm.0.w_hh";
+    let w = m.get_tensor(name).unwrap();
+    let (q, loss) = quantize_tensor(&mut m, name, &cfg).unwrap();
+    let expect = quantize_rows(&w, 280, 70, &cfg, None).unwrap();
+    assert_eq!(m.get_tensor(name).unwrap(), expect.dequantize());
+    assert_eq!(q.dequantize(), expect.dequantize());
+    assert!((loss.relative() - expect.relative_error(&w).unwrap()).abs() < 1e-9);
+    assert_eq!(quantize_tensor(&mut m, "lstm.0.bias", &cfg).err().unwrap().code, ErrorCode::Config);
+    assert_eq!(quantize_tensor(&mut m, "nope", &cfg).err().unwrap().code, ErrorCode::Config);
+}
+
+#[test]
+fn compressed_file_round_trips_and_equals_q_of_w() {
+    let mut m = tiny();
+    let names = lstm_names(&m);
+    prune_model(&mut m, &names, 0.5, PruneScope::Global).unwrap();
+    let mut sel: Vec<(String, QuantConfig)> = names.iter().map(|n| (n.clone(), QuantConfig::new(1, Method::Alternating))).collect();
+    sel.push(("softmax.weight".into(), QuantConfig::new(3, Method::Alternating)));
+    let before: Vec<Vec<f32>> = sel.iter().map(|(n, _)| m.get_tensor(n).unwrap()).collect();
+    let mut meta = BTreeMap::new();
+    meta.insert("vocabulary".to_string(), "[\"a\",\"b\"]".to_string());
+    let (cm, losses) = CompressedModel::from_model(&mut m, &sel, info(0.5), meta).unwrap();
+    assert_eq!(losses.len(), sel.len());
+    for ((n, cfg), w) in sel.iter().zip(&before) {
+        let q = quantize_rows(w, w.len() / 70, 70, cfg, m.mask(n).unwrap()).unwrap();
+        assert_eq!(m.get_tensor(n).unwrap(), q.dequantize(), "{n}");
+    }
+    let bytes = cm.to_bytes();
+    let back = CompressedModel::from_bytes(&bytes).unwrap();
+    assert_eq!(back.info, cm.info);
+    assert_eq!(back.metadata.get("vocabulary").unwrap(), "[\"a\",\"b\"]");
+    assert_eq!(back.stats(), cm.stats());
+    let restored = back.to_model().unwrap();
+    for n in m.tensor_names() {
+        assert_eq!(restored.get_tensor(&n).unwrap(), m.get_tensor(&n).unwrap(), "{n}");
+    }
+    for n in &names {
+        assert_eq!(restored.mask(n).unwrap(), m.mask(n).unwrap());
+    }
+    let s = cm.stats();
+    assert_eq!(s.quantized_weights, 4 * 280 * 70 + 13 * 70);
+    // Tight streams: 1-bit LSTM planes and masks (280·70 bits each, 307 words), one scale per
+    // row; 3-bit softmax (not pruned) planes (13·3·70 bits = 43 words).
+    assert_eq!(s.quantized_bytes, 4 * (8 * 307 * 2 + 4 * 280) + 8 * 43 + 4 * 3 * 13);
+    assert_eq!(s.fp_params, 13 * 70 + 2 * 280 + 13);
+}
+
+#[test]
+fn corrupt_compressed_files_are_format_errors() {
+    let mut m = tiny();
+    let names = lstm_names(&m);
+    let sel: Vec<(String, QuantConfig)> = names.iter().map(|n| (n.clone(), QuantConfig::new(1, Method::Greedy))).collect();
+    let bytes = CompressedModel::from_model(&mut m, &sel, info(0.0), BTreeMap::new()).unwrap().0.to_bytes();
+    for len in [0, 7, 100, bytes.len() / 2, bytes.len() - 1] {
+        assert_eq!(CompressedModel::from_bytes(&bytes[..len]).err().unwrap().code, ErrorCode::Format, "len {len}");
+    }
+    let checkpoint = m.to_bytes("quire-model", &BTreeMap::new(), false).unwrap();
+    let e = CompressedModel::from_bytes(&checkpoint).err().unwrap();
+    assert_eq!(e.code, ErrorCode::Format);
+    assert!(e.message.contains("not a compressed"), "{}", e.message);
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = String::from_utf8(bytes[8..8 + n].to_vec()).unwrap();
+    for (from, to) in [("\"version\":\"1\"", "\"version\":\"9\""), ("\\\"lstm.0.w_ih\\\":1", "\\\"lstm.0.w_ih\\\":2"), ("\"sparsity\":\"0\"", "\"sparsity\":\"2\"")] {
+        assert!(header.contains(from), "{from}");
+        let mut h = header.replacen(from, to, 1);
+        while h.len() < n {
+            h.push(' ');
+        }
+        let mut b = bytes.clone();
+        b[8..8 + n].copy_from_slice(h.as_bytes());
+        assert_eq!(CompressedModel::from_bytes(&b).err().unwrap().code, ErrorCode::Format, "{from}");
+    }
+    let mut meta = BTreeMap::new();
+    meta.insert("bits".to_string(), "x".to_string());
+    assert_eq!(CompressedModel::from_model(&mut m, &sel, info(0.0), meta).err().unwrap().code, ErrorCode::Config);
+    let dup = vec![sel[0].clone(), sel[0].clone()];
+    assert_eq!(CompressedModel::from_model(&mut m, &dup, info(0.0), BTreeMap::new()).err().unwrap().code, ErrorCode::Config);
+}

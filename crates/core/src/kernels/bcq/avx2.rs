@@ -1,0 +1,168 @@
+//! AVX2 binary-coding kernels, twins of `scalar.rs` (same contracts; see the module docs of
+//! `kernels::bcq`). The exact kernel looks 16-entry float tables up with two `vpermps` and a
+//! blend on bit 3 (8 rows per register); the int8 kernel uses `vpshufb` on 2 byte-columns ×
+//! 16 rows per register; popcount is nibble lookups + `vpsadbw`.
+
+use super::group_count;
+use std::arch::x86_64::*;
+
+/// `±1` for table entries `8h..8h+8` and column `t`.
+#[target_feature(enable = "avx2")]
+fn signs(h: usize, t: usize) -> __m256 {
+    let mut s = [0f32; 8];
+    for (n, v) in s.iter_mut().enumerate() {
+        *v = if (8 * h + n) >> t & 1 == 1 { 1.0 } else { -1.0 };
+    }
+    // SAFETY: `s` holds 8 floats.
+    unsafe { _mm256_loadu_ps(s.as_ptr()) }
+}
+
+/// Entries `8h..8h+8` of the table of `xs` (4 columns), in the scalar summation order.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn half_table(s: &[__m256; 4], xs: &[f32]) -> __m256 {
+    let mut acc = _mm256_mul_ps(s[0], _mm256_set1_ps(xs[0]));
+    acc = _mm256_add_ps(acc, _mm256_mul_ps(s[1], _mm256_set1_ps(xs[1])));
+    acc = _mm256_add_ps(acc, _mm256_mul_ps(s[2], _mm256_set1_ps(xs[2])));
+    _mm256_add_ps(acc, _mm256_mul_ps(s[3], _mm256_set1_ps(xs[3])))
+}
+
+fn all_signs() -> [[__m256; 4]; 2] {
+    // SAFETY: only called from AVX2 functions.
+    unsafe { [[signs(0, 0), signs(0, 1), signs(0, 2), signs(0, 3)], [signs(1, 0), signs(1, 1), signs(1, 2), signs(1, 3)]] }
+}
+
+/// # Safety
+/// The CPU must support AVX2 and FMA; `t.len() ≥ 4·x.len()`.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn build_tables(x: &[f32], t: &mut [f32]) {
+    let s = all_signs();
+    assert!(t.len() >= 4 * x.len());
+    for (j, xs) in x.chunks_exact(4).enumerate() {
+        for (h, sh) in s.iter().enumerate() {
+            _mm256_storeu_ps(t.as_mut_ptr().add(j * 16 + 8 * h), half_table(sh, xs));
+        }
+    }
+}
+
+/// # Safety
+/// As [`build_tables`]; `tlo`/`thi` hold `2·x.len()` entries.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn build_tables_i8(x: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
+    let signs = all_signs();
+    let sv = _mm256_set1_ps(s);
+    let (lo, hi) = (_mm256_set1_epi32(-127), _mm256_set1_epi32(127));
+    // cvtps rounds to nearest even (the default MXCSR mode), like the scalar reference.
+    let q8 = |t: __m256| _mm256_max_epi32(lo, _mm256_min_epi32(hi, _mm256_cvtps_epi32(_mm256_mul_ps(t, sv))));
+    let narrow = |a: __m256i| _mm_packs_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256::<1>(a));
+    let q16 = |xs: &[f32]| _mm_packs_epi16(narrow(q8(half_table(&signs[0], xs))), narrow(q8(half_table(&signs[1], xs))));
+    assert!(tlo.len() >= 2 * x.len() && thi.len() >= 2 * x.len());
+    for (c, xs) in x.chunks_exact(8).enumerate() {
+        _mm_storeu_si128(tlo.as_mut_ptr().add(c * 16).cast(), q16(&xs[..4]));
+        _mm_storeu_si128(thi.as_mut_ptr().add(c * 16).cast(), q16(&xs[4..]));
+    }
+}
+
+/// 16-entry float lookup for 8 indices (low 4 bits used): two 8-entry permutes and a blend
+/// on bit 3.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn lookup16(idx: __m256i, t0: __m256, t1: __m256) -> __m256 {
+    let sel = _mm256_castsi256_ps(_mm256_slli_epi32::<28>(idx));
+    _mm256_blendv_ps(_mm256_permutevar8x32_ps(t0, idx), _mm256_permutevar8x32_ps(t1, idx), sel)
+}
+
+/// # Safety
+/// As [`build_tables`]; `t.len() ≥ 2·tile.len()`, `out.len() ≥ 16·groups`.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn lut_f32(tile: &[u8], t: &[f32], gb: usize, out: &mut [f32]) {
+    let b = tile.len() / 16;
+    assert!(t.len() >= 32 * b && out.len() >= 16 * group_count(b, gb));
+    let (tp, tt) = (tile.as_ptr(), t.as_ptr());
+    for g in 0..group_count(b, gb) {
+        // [rows 0..8 low nibble, rows 0..8 high, rows 8..16 low, rows 8..16 high]
+        let mut acc = [_mm256_setzero_ps(); 4];
+        for c in g * gb..((g + 1) * gb).min(b) {
+            let (tl0, tl1) = (_mm256_loadu_ps(tt.add(2 * c * 16)), _mm256_loadu_ps(tt.add(2 * c * 16 + 8)));
+            let (th0, th1) = (_mm256_loadu_ps(tt.add(2 * c * 16 + 16)), _mm256_loadu_ps(tt.add(2 * c * 16 + 24)));
+            for h in 0..2 {
+                let idx = _mm256_cvtepu8_epi32(_mm_loadl_epi64(tp.add(c * 16 + 8 * h).cast()));
+                acc[2 * h] = _mm256_add_ps(acc[2 * h], lookup16(idx, tl0, tl1));
+                acc[2 * h + 1] = _mm256_add_ps(acc[2 * h + 1], lookup16(_mm256_srli_epi32::<4>(idx), th0, th1));
+            }
+        }
+        _mm256_storeu_ps(out.as_mut_ptr().add(g * 16), _mm256_add_ps(acc[0], acc[1]));
+        _mm256_storeu_ps(out.as_mut_ptr().add(g * 16 + 8), _mm256_add_ps(acc[2], acc[3]));
+    }
+}
+
+/// # Safety
+/// As [`build_tables`]; `tlo`/`thi` hold `tile.len()` entries, `out.len() ≥ 16·groups`,
+/// `gb` and `tile.len()/16` even.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
+    let b = tile.len() / 16;
+    assert!(tlo.len() >= 16 * b && thi.len() >= 16 * b && out.len() >= 16 * group_count(b, gb));
+    assert!(gb.is_multiple_of(2) && b.is_multiple_of(2));
+    let nib = _mm256_set1_epi8(0x0F);
+    let ones = _mm256_set1_epi8(1);
+    let widen = |v: __m256i| _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(v)), _mm256_cvtepi16_epi32(_mm256_extracti128_si256::<1>(v)));
+    for g in 0..group_count(b, gb) {
+        let end = ((g + 1) * gb).min(b);
+        let mut c = g * gb;
+        let (mut a32, mut b32) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+        while c < end {
+            // i16 lanes gain at most 2·127 per step: flush to i32 every 128 steps.
+            let stop = (c + 2 * 128).min(end);
+            let (mut a16, mut b16) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+            while c < stop {
+                let v = _mm256_loadu_si256(tile.as_ptr().add(c * 16).cast());
+                let lo = _mm256_and_si256(v, nib);
+                let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(v), nib);
+                let ql = _mm256_shuffle_epi8(_mm256_loadu_si256(tlo.as_ptr().add(c * 16).cast()), lo);
+                let qh = _mm256_shuffle_epi8(_mm256_loadu_si256(thi.as_ptr().add(c * 16).cast()), hi);
+                a16 = _mm256_add_epi16(a16, _mm256_maddubs_epi16(ones, _mm256_unpacklo_epi8(ql, qh)));
+                b16 = _mm256_add_epi16(b16, _mm256_maddubs_epi16(ones, _mm256_unpackhi_epi8(ql, qh)));
+                c += 2;
+            }
+            a32 = _mm256_add_epi32(a32, widen(a16));
+            b32 = _mm256_add_epi32(b32, widen(b16));
+        }
+        _mm256_storeu_si256(out.as_mut_ptr().add(g * 16).cast(), a32);
+        _mm256_storeu_si256(out.as_mut_ptr().add(g * 16 + 8).cast(), b32);
+    }
+}
+
+/// Popcounts of `w XOR x` per segment, activation plane and group (see `kernels::bcq`).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn xor_popcount(w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32]) {
+    super::each_pair(w, x, words, gw, out, |ws, xs, o| segment_popcount(ws, xs, gw, o));
+}
+
+/// Nibble-lookup popcount + `vpsadbw` of one segment against one plane, per group.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn segment_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
+    let table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    let nib = _mm256_set1_epi8(0x0F);
+    assert!(x.len() >= w.len() && out.len() >= w.len().div_ceil(gw));
+    for (g, o) in out.iter_mut().enumerate().take(w.len().div_ceil(gw)) {
+        let (start, end) = (g * gw, ((g + 1) * gw).min(w.len()));
+        let mut acc = _mm256_setzero_si256();
+        let mut i = start;
+        while i + 4 <= end {
+            let v = _mm256_xor_si256(_mm256_loadu_si256(w.as_ptr().add(i).cast()), _mm256_loadu_si256(x.as_ptr().add(i).cast()));
+            let lo = _mm256_shuffle_epi8(table, _mm256_and_si256(v, nib));
+            let hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16::<4>(v), nib));
+            acc = _mm256_add_epi64(acc, _mm256_sad_epu8(_mm256_add_epi8(lo, hi), _mm256_setzero_si256()));
+            i += 4;
+        }
+        let mut lanes = [0u64; 4];
+        _mm256_storeu_si256(lanes.as_mut_ptr().cast(), acc);
+        let tail: u32 = (i..end).map(|j| (w[j] ^ x[j]).count_ones()).sum();
+        *o = lanes.iter().sum::<u64>() as u32 + tail;
+    }
+}

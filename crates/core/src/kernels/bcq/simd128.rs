@@ -1,0 +1,201 @@
+//! wasm simd128 binary-coding kernels, twins of `scalar.rs` (same contracts; see the module
+//! docs of `kernels::bcq`). Byte lookups use `i8x16.swizzle`: the int8 kernel looks 16 rows up
+//! per instruction; the exact kernel looks floats up byte-plane by byte-plane (tables given
+//! as four 16-byte planes each, see `F32Tables`) and reassembles them with byte shuffles.
+//! Popcount uses `i8x16.popcnt`.
+
+use super::group_count;
+use core::arch::wasm32::*;
+
+fn signs(h: usize, t: usize) -> v128 {
+    let s = |n: usize| if (4 * h + n) >> t & 1 == 1 { 1.0 } else { -1.0 };
+    f32x4(s(0), s(1), s(2), s(3))
+}
+
+/// Entries `4h..4h+4` of the table of `xs` (4 columns), in the scalar summation order.
+#[inline]
+fn quarter_table(s: &[v128; 4], xs: &[f32]) -> v128 {
+    let mut acc = f32x4_mul(s[0], f32x4_splat(xs[0]));
+    acc = f32x4_add(acc, f32x4_mul(s[1], f32x4_splat(xs[1])));
+    acc = f32x4_add(acc, f32x4_mul(s[2], f32x4_splat(xs[2])));
+    f32x4_add(acc, f32x4_mul(s[3], f32x4_splat(xs[3])))
+}
+
+fn all_signs() -> [[v128; 4]; 4] {
+    core::array::from_fn(|h| core::array::from_fn(|c| signs(h, c)))
+}
+
+/// f32 tables in byte planes: table `j` is 64 bytes at `out[64j..]`, plane `q` (16 bytes at
+/// `64j + 16q`) holding byte `q` (little-endian) of entries 0..16. Entries are computed like
+/// the scalar reference's, then transposed with byte shuffles.
+pub fn build_tables_planed(x: &[f32], out: &mut [u8]) {
+    let s = all_signs();
+    for (j, xs) in x.chunks_exact(4).enumerate() {
+        let [a, b, c, d] = [0, 1, 2, 3].map(|h| quarter_table(&s[h], xs));
+        // Planes 0 and 1 (resp. 2 and 3) of entries 0..8, then of entries 8..16.
+        let ab01 = i8x16_shuffle::<0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29>(a, b);
+        let ab23 = i8x16_shuffle::<2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31>(a, b);
+        let cd01 = i8x16_shuffle::<0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29>(c, d);
+        let cd23 = i8x16_shuffle::<2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31>(c, d);
+        let planes = [
+            i8x16_shuffle::<0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23>(ab01, cd01),
+            i8x16_shuffle::<8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31>(ab01, cd01),
+            i8x16_shuffle::<0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23>(ab23, cd23),
+            i8x16_shuffle::<8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31>(ab23, cd23),
+        ];
+        let dst = &mut out[64 * j..64 * j + 64];
+        for (q, p) in planes.iter().enumerate() {
+            // SAFETY: `dst` holds 64 bytes; this writes bytes 16q..16q+16.
+            unsafe { v128_store(dst.as_mut_ptr().add(16 * q).cast(), *p) };
+        }
+    }
+}
+
+/// int8 tables: `f32x4.nearest` rounds half to even like the scalar reference.
+pub fn build_tables_i8(x: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
+    let signs = all_signs();
+    let sv = f32x4_splat(s);
+    let (lo, hi) = (i32x4_splat(-127), i32x4_splat(127));
+    let q4 = |t: v128| i32x4_max(lo, i32x4_min(hi, i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(t, sv)))));
+    let q16 = |xs: &[f32]| {
+        let [a, b, c, d] = [0, 1, 2, 3].map(|h| q4(quarter_table(&signs[h], xs)));
+        i8x16_narrow_i16x8(i16x8_narrow_i32x4(a, b), i16x8_narrow_i32x4(c, d))
+    };
+    for (c, xs) in x.chunks_exact(8).enumerate() {
+        let (dl, dh) = (&mut tlo[c * 16..c * 16 + 16], &mut thi[c * 16..c * 16 + 16]);
+        // SAFETY: each destination slice holds exactly 16 bytes.
+        unsafe {
+            v128_store(dl.as_mut_ptr().cast(), q16(&xs[..4]));
+            v128_store(dh.as_mut_ptr().cast(), q16(&xs[4..]));
+        }
+    }
+}
+
+/// Loads 16 bytes at `p` (no alignment needed).
+///
+/// # Safety
+/// `p..p + 16` must be readable.
+#[inline]
+unsafe fn load(p: *const u8) -> v128 {
+    v128_load(p.cast())
+}
+
+/// Looks up 16 floats (one per row) in the byte-planed table at `t` (64 bytes): returns rows
+/// 0..4, 4..8, 8..12, 12..16.
+///
+/// # Safety
+/// `t..t + 64` must be readable.
+#[inline]
+unsafe fn lookup16(t: *const u8, idx: v128) -> [v128; 4] {
+    let l0 = i8x16_swizzle(load(t), idx);
+    let l1 = i8x16_swizzle(load(t.add(16)), idx);
+    let l2 = i8x16_swizzle(load(t.add(32)), idx);
+    let l3 = i8x16_swizzle(load(t.add(48)), idx);
+    let p01l = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(l0, l1);
+    let p01h = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(l0, l1);
+    let p23l = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(l2, l3);
+    let p23h = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(l2, l3);
+    [
+        i8x16_shuffle::<0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23>(p01l, p23l),
+        i8x16_shuffle::<8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31>(p01l, p23l),
+        i8x16_shuffle::<0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23>(p01h, p23h),
+        i8x16_shuffle::<8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31>(p01h, p23h),
+    ]
+}
+
+/// Exact-table partial sums with byte-planed tables (`planed.len() ≥ 8·tile.len()`).
+pub fn lut_f32(tile: &[u8], planed: &[u8], gb: usize, out: &mut [f32]) {
+    let b = tile.len() / 16;
+    let groups = group_count(b, gb);
+    assert!(planed.len() >= 128 * b && out.len() >= 16 * groups);
+    let nib = u8x16_splat(0x0F);
+    let (tp, pp) = (tile.as_ptr(), planed.as_ptr());
+    for g in 0..groups {
+        let mut acc = [f32x4_splat(0.0); 4];
+        for c in g * gb..((g + 1) * gb).min(b) {
+            // SAFETY: c < b, so bytes 16c..16c+16 of the tile and 128c..128c+128 of the
+            // tables are in bounds (asserted above).
+            let (lo, hi) = unsafe {
+                let v = load(tp.add(c * 16));
+                (lookup16(pp.add(2 * c * 64), v128_and(v, nib)), lookup16(pp.add((2 * c + 1) * 64), v128_and(u16x8_shr(v, 4), nib)))
+            };
+            for q in 0..4 {
+                acc[q] = f32x4_add(f32x4_add(acc[q], lo[q]), hi[q]);
+            }
+        }
+        let o = &mut out[g * 16..g * 16 + 16];
+        for (q, a) in acc.iter().enumerate() {
+            // SAFETY: `o` holds 16 floats; each store writes 4 of them.
+            unsafe { v128_store(o.as_mut_ptr().add(4 * q).cast(), *a) };
+        }
+    }
+}
+
+/// int8-table partial sums; 16 rows per swizzle, pairs widened with `extadd_pairwise`.
+pub fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
+    let b = tile.len() / 16;
+    let groups = group_count(b, gb);
+    assert!(tlo.len() >= 16 * b && thi.len() >= 16 * b && out.len() >= 16 * groups);
+    let nib = u8x16_splat(0x0F);
+    let (tp, lp, hp) = (tile.as_ptr(), tlo.as_ptr().cast::<u8>(), thi.as_ptr().cast::<u8>());
+    for g in 0..groups {
+        let end = ((g + 1) * gb).min(b);
+        let mut c = g * gb;
+        let mut acc32 = [i32x4_splat(0); 4];
+        while c < end {
+            // i16 lanes gain at most 2·127 per step: flush to i32 every 128 steps.
+            let stop = (c + 128).min(end);
+            let (mut a16, mut b16) = (i16x8_splat(0), i16x8_splat(0));
+            while c < stop {
+                // SAFETY: c < b, so bytes 16c..16c+16 of the tile and tables are in bounds.
+                let (v, tl, th) = unsafe { (load(tp.add(c * 16)), load(lp.add(c * 16)), load(hp.add(c * 16))) };
+                let ql = i8x16_swizzle(tl, v128_and(v, nib));
+                let qh = i8x16_swizzle(th, v128_and(u16x8_shr(v, 4), nib));
+                let u0 = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(ql, qh);
+                let u1 = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(ql, qh);
+                a16 = i16x8_add(a16, i16x8_extadd_pairwise_i8x16(u0));
+                b16 = i16x8_add(b16, i16x8_extadd_pairwise_i8x16(u1));
+                c += 1;
+            }
+            acc32[0] = i32x4_add(acc32[0], i32x4_extend_low_i16x8(a16));
+            acc32[1] = i32x4_add(acc32[1], i32x4_extend_high_i16x8(a16));
+            acc32[2] = i32x4_add(acc32[2], i32x4_extend_low_i16x8(b16));
+            acc32[3] = i32x4_add(acc32[3], i32x4_extend_high_i16x8(b16));
+        }
+        let o = &mut out[g * 16..g * 16 + 16];
+        for (q, a) in acc32.iter().enumerate() {
+            // SAFETY: `o` holds 16 i32s; each store writes 4 of them.
+            unsafe { v128_store(o.as_mut_ptr().add(4 * q).cast(), *a) };
+        }
+    }
+}
+
+/// Popcounts of `w XOR x` per segment, activation plane and group: `i8x16.popcnt`, widened
+/// pairwise to u16 then u32.
+pub fn xor_popcount(w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32]) {
+    super::each_pair(w, x, words, gw, out, |ws, xs, o| segment_popcount(ws, xs, gw, o));
+}
+
+#[inline]
+fn segment_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
+    for (o, (wg, xg)) in out.iter_mut().zip(w.chunks(gw).zip(x.chunks(gw))) {
+        let mut acc = u32x4_splat(0);
+        let pairs = wg.len() / 2;
+        let mut i = 0;
+        while i < pairs {
+            // u16 lanes gain at most 16 per step: flush to u32 every 2048 steps.
+            let stop = (i + 2048).min(pairs);
+            let mut a16 = u16x8_splat(0);
+            while i < stop {
+                // SAFETY: words 2i and 2i+1 exist in both slices (i < pairs, equal lengths).
+                let v = unsafe { v128_xor(v128_load(wg.as_ptr().add(2 * i).cast()), v128_load(xg.as_ptr().add(2 * i).cast())) };
+                a16 = i16x8_add(a16, u16x8_extadd_pairwise_u8x16(i8x16_popcnt(v)));
+                i += 1;
+            }
+            acc = i32x4_add(acc, u32x4_extadd_pairwise_u16x8(a16));
+        }
+        let lanes = u32x4_extract_lane::<0>(acc) + u32x4_extract_lane::<1>(acc) + u32x4_extract_lane::<2>(acc) + u32x4_extract_lane::<3>(acc);
+        let tail: u32 = wg[2 * pairs..].iter().zip(&xg[2 * pairs..]).map(|(a, b)| (a ^ b).count_ones()).sum();
+        *o = lanes + tail;
+    }
+}

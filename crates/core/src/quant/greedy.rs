@@ -1,0 +1,29 @@
+//! Greedy binary-coding solver: `r ← w`; for each bit `b_i = sign(r)` (sign(0) = +1),
+//! `α_i = mean(|r|)`, `r ← r − α_i·b_i`. Optimal at one bit (`α = ‖w‖₁/n`).
+
+/// Appends one greedy bit to the residual `r`: writes the code bit `plane` into `codes`
+/// (bit set ↔ +1), subtracts `α·b` from `r` and returns `α = mean(|r|)`.
+/// `r` and `codes` have the segment's length (at least 1).
+pub(crate) fn add_bit(r: &mut [f32], codes: &mut [u8], plane: usize) -> f32 {
+    let alpha = (r.iter().map(|v| v.abs() as f64).sum::<f64>() / r.len() as f64) as f32;
+    for (v, c) in r.iter_mut().zip(codes.iter_mut()) {
+        if *v >= 0.0 {
+            *c |= 1 << plane;
+            *v -= alpha;
+        } else {
+            *c &= !(1 << plane);
+            *v += alpha;
+        }
+    }
+    alpha
+}
+
+/// Greedy codes and scales of the dense segment `w` (length ≥ 1): overwrites `codes`
+/// (bit `i` of `codes[j]` is `b_i[j] = +1`) and `alphas` (`bits` entries).
+pub fn solve(w: &[f32], codes: &mut [u8], alphas: &mut [f32]) {
+    let mut r = w.to_vec();
+    codes.fill(0);
+    for (i, a) in alphas.iter_mut().enumerate() {
+        *a = add_bit(&mut r, codes, i);
+    }
+}

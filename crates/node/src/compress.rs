@@ -1,0 +1,85 @@
+//! Compression: keep-masks, pruning and in-place quantization on the model handle, and the
+//! Rust-owned compressed model. Twin of `crates/wasm/src/compress.rs`.
+use crate::error::IntoNapi;
+use crate::model::LstmModel;
+use napi::bindgen_prelude::{Float64Array, Uint8Array};
+use napi_derive::napi;
+use quire_core::compress::{self, CompressedModel as Core};
+use quire_core::format::{metadata_from_json, metadata_to_json};
+
+#[napi]
+impl LstmModel {
+    /// Sets (`mask`, nonzero = keep) or clears (`null`) a tensor's keep-mask.
+    #[napi]
+    pub fn set_mask(&mut self, name: String, mask: Option<Uint8Array>) -> napi::Result<()> {
+        self.inner.set_mask(&name, mask.as_deref()).napi()
+    }
+
+    /// The 0/1 keep-mask of a tensor, or `null`.
+    #[napi]
+    pub fn get_mask(&self, name: String) -> napi::Result<Option<Uint8Array>> {
+        Ok(self.inner.mask(&name).napi()?.map(|m| Uint8Array::new(m.to_vec())))
+    }
+
+    /// Magnitude-prunes `names` to `sparsity` (`scope`: `matrix` or `global`) and installs the masks.
+    #[napi]
+    pub fn prune(&mut self, names: Vec<String>, sparsity: f64, scope: String) -> napi::Result<()> {
+        let scope = compress::PruneScope::parse(&scope).napi()?;
+        compress::prune_model(&mut self.inner, &names, sparsity, scope).napi()
+    }
+}
+
+/// A compressed model (packed binary codes + FP tensors) held by Rust.
+#[napi]
+pub struct CompressedModel {
+    inner: Core,
+    losses: Vec<f64>,
+}
+
+#[napi]
+impl CompressedModel {
+    /// Quantizes the spec's tensors of `model` in place (they become `Q(W)`) and assembles the
+    /// compressed model; `metadata_json` is carried into the file (string values).
+    #[napi(factory)]
+    pub fn from_model(model: &mut LstmModel, spec_json: String, metadata_json: String) -> napi::Result<CompressedModel> {
+        let (selection, info) = compress::parse_spec(&spec_json).napi()?;
+        let metadata = metadata_from_json(&metadata_json).napi()?;
+        let (inner, losses) = Core::from_model(&mut model.inner, &selection, info, metadata).napi()?;
+        Ok(CompressedModel { inner, losses: losses.iter().flat_map(|l| [l.error, l.norm]).collect() })
+    }
+
+    /// Parses a compressed model file (`E_FORMAT` when malformed).
+    #[napi(factory)]
+    pub fn from_bytes(bytes: Uint8Array) -> napi::Result<CompressedModel> {
+        Ok(CompressedModel { inner: Core::from_bytes(&bytes).napi()?, losses: Vec::new() })
+    }
+
+    /// `[error, norm]` pairs of the quantization that built it, in tensor-name order (empty when loaded).
+    #[napi]
+    pub fn losses(&self) -> Float64Array {
+        Float64Array::new(self.losses.clone())
+    }
+
+    #[napi]
+    pub fn to_bytes(&self) -> Uint8Array {
+        Uint8Array::new(self.inner.to_bytes())
+    }
+
+    /// Compression metadata and part sizes as JSON (see `quire_core::compress::spec`).
+    #[napi]
+    pub fn header_json(&self) -> String {
+        compress::header_json(&self.inner)
+    }
+
+    /// Caller metadata carried in the file (e.g. the vocabulary), as JSON.
+    #[napi]
+    pub fn metadata_json(&self) -> String {
+        metadata_to_json(&self.inner.metadata)
+    }
+
+    /// A model holding the dequantized weights (and the masks), with the file's metadata.
+    #[napi]
+    pub fn to_model(&self) -> napi::Result<LstmModel> {
+        Ok(LstmModel { inner: self.inner.to_model().napi()?, metadata: self.inner.metadata.clone() })
+    }
+}

@@ -1,0 +1,144 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { compress, type CompressOptions } from '../ts/compress/loop.js';
+import { loadAnyModel } from '../ts/compress/load.js';
+import { getMask } from '../ts/compress/masks.js';
+import { validateReport, type CompressReport } from '../ts/compress/report.js';
+import { describeModelFile } from '../ts/compress/describe.js';
+import { QuireError, quantize, train, type LanguageModel } from '../ts/index.js';
+import { BACKEND_NAMES } from './backends.js';
+import { syntheticCorpus } from './corpus.js';
+
+const data = syntheticCorpus(2000, 7);
+const tmp = () => mkdtempSync(join(tmpdir(), 'quire-compress-'));
+let fpDir = '';
+
+beforeAll(async () => {
+  fpDir = tmp();
+  await train({ preset: 'tiny', overrides: { epochs: 2, hidden: 24 }, dataDir: data, outDir: fpDir, backend: 'native' });
+}, 120_000);
+
+const LSTM = ['lstm.0.w_hh', 'lstm.0.w_ih', 'lstm.1.w_hh', 'lstm.1.w_ih'];
+
+function options(backend: 'native' | 'wasm', outDir: string, settings: Partial<CompressOptions['settings']> = {}): CompressOptions {
+  return { model: fpDir, dataDir: data, outDir, backend, settings: { bits: 1, iterations: 2, retrainSteps: 20, ...settings } };
+}
+
+async function rejects(p: Promise<unknown>, code: string, message: RegExp): Promise<void> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(QuireError);
+  expect((err as QuireError).code).toBe(code);
+  expect((err as QuireError).message).toMatch(message);
+}
+
+describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
+  it('runs the loop end to end: report, plots, exported weights equal Q(W), pruned entries 0', async () => {
+    const out = tmp();
+    const before = new Map<number, Record<string, { w: Float32Array; mask: Uint8Array | null }>>();
+    const capture = (model: LanguageModel, t: number) => {
+      before.set(t, Object.fromEntries([...LSTM, 'softmax.weight'].map((n) => [n, { w: model.getTensor(n), mask: getMask(model, n) }])));
+    };
+    const r = await compress({ ...options(backend, out, { prune: 0.5, layers: 'lstm,softmax', softmaxBits: 2, method: 'alternating' }), onBeforeQuantize: capture });
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as CompressReport;
+    expect(validateReport(report)).toEqual([]);
+    expect(report.iterations.map((it) => it.iteration)).toEqual([0, 1, 2]);
+    expect(report.iterations[0].perplexityFp).toBeNull();
+    expect(report.iterations[1].learningRate).toBeCloseTo(2 * report.iterations[2].learningRate!, 12);
+    expect(Object.keys(report.iterations[0].perMatrix).sort()).toEqual([...LSTM, 'softmax.weight']);
+    expect(report.settings).toMatchObject({ bits: 1, softmaxBits: 2, prune: 0.5, pruneMask: 'once', iterations: 2 });
+    for (const f of ['report.md', 'loss.svg', 'perplexity.svg', 'model.qcomp']) expect(existsSync(join(out, f)), f).toBe(true);
+    expect(readFileSync(join(out, 'loss.svg'), 'utf8')).toMatch(/^<svg/);
+    expect(r.report.final!.perplexityTest).toBeGreaterThan(1);
+
+    const { model } = loadAnyModel(r.modelPath, { backend });
+    for (const [name, bits] of [...LSTM.map((n) => [n, 1] as const), ['softmax.weight', 2] as const]) {
+      const { w, mask } = before.get(2)![name];
+      expect(mask, name).not.toBeNull();
+      expect(mask!.reduce((a, k) => a + (k === 0 ? 1 : 0), 0), name).toBe(w.length / 2);
+      const [rows, cols] = model.tensorShape(name);
+      const q = quantize(w, rows, cols, { bits, method: 'alternating', mask: mask!, backend });
+      const exported = model.getTensor(name);
+      expect(Array.from(exported), name).toEqual(Array.from(q.dequantize()));
+      // After retraining (iteration 1 and 2 inputs) the pruned entries are still exactly 0.
+      for (const t of [1, 2]) {
+        const seen = before.get(t)![name];
+        seen.mask!.forEach((k, i) => k === 0 && expect(seen.w[i]).toBe(0));
+      }
+    }
+    model.dispose();
+    const d = describeModelFile(out, { backend });
+    expect(d.format).toBe('quire-compressed');
+    expect(d.compressed!.bits).toEqual({ 'lstm.0.w_hh': 1, 'lstm.0.w_ih': 1, 'lstm.1.w_hh': 1, 'lstm.1.w_ih': 1, 'softmax.weight': 2 });
+    expect(d.compressed!.masked.sort()).toEqual([...LSTM, 'softmax.weight']);
+    expect(d.compressed!.compressionRatio).toBeGreaterThan(1);
+  }, 120_000);
+
+  it('resumes a stopped run at its next iteration with the same result, and refuses changed settings', async () => {
+    const full = await compress(options(backend, tmp()));
+    const out = tmp();
+    const controller = new AbortController();
+    const stopped = compress({ ...options(backend, out), signal: controller.signal, onBeforeQuantize: (_, t) => t === 1 && controller.abort() });
+    await rejects(stopped, 'E_INTERRUPTED', /--resume from iteration 2/);
+    expect((JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as CompressReport).iterations).toHaveLength(2);
+    await rejects(compress(options(backend, out)), 'E_CONFIG', /--resume/);
+    await rejects(compress({ ...options(backend, out, { bits: 2 }), resume: true }), 'E_CONFIG', /changed settings.*bits/);
+    const resumed = await compress({ ...options(backend, out), resume: true });
+    const strip = (r: CompressReport) => r.iterations.map(({ seconds: _s, ...rest }) => rest);
+    expect(strip(resumed.report)).toEqual(strip(full.report));
+    expect(readFileSync(resumed.modelPath)).toEqual(readFileSync(full.modelPath));
+  }, 120_000);
+
+  it('rejects bad settings and non-FP files before writing anything', async () => {
+    const cases: [Partial<CompressOptions['settings']>, RegExp][] = [
+      [{ bits: 0 }, /bits must be an integer from 1 to 8/],
+      [{ prune: 1 }, /prune \(sparsity\) must be in \[0, 1\)/],
+      [{ iterations: 0 }, /iterations must be an integer >= 1/],
+      [{ groupSize: 10 }, /groupSize/],
+    ];
+    for (const [settings, message] of cases) {
+      const out = join(tmp(), 'run');
+      await rejects(compress(options(backend, out, settings)), 'E_CONFIG', message);
+      expect(existsSync(out)).toBe(false);
+    }
+    const junk = join(tmp(), 'junk.qmodel');
+    writeFileSync(junk, 'not a model at all');
+    const out = join(tmp(), 'run');
+    await rejects(compress({ ...options(backend, out), model: junk }), 'E_FORMAT', /not a full-precision quire model/);
+    const done = await compress(options(backend, tmp(), { iterations: 1, retrainSteps: 2 }));
+    await rejects(compress({ ...options(backend, out), model: done.modelPath }), 'E_FORMAT', /format 'quire-compressed'.*quire train/);
+    expect(existsSync(out)).toBe(false);
+  }, 120_000);
+});
+
+describe('quire compress / info / eval CLI', () => {
+  const CLI = ['--import', 'tsx', 'ts/cli/main.ts'];
+  const run = (...args: string[]) => spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+
+  it('compresses, then info and eval read the compressed model; bad values exit 2 or 1', () => {
+    const out = tmp();
+    const c = run('compress', fpDir, '--data', data, '--out', out, '--bits', '2', '--iterations', '1', '--retrain-steps', '5', '--method', 'greedy');
+    expect(c.status, c.stderr).toBe(0);
+    expect(c.stderr).toMatch(/iteration 1: retrained at lr/);
+    const i = run('info', join(out, 'model.qcomp'), '--json');
+    expect(i.status, i.stderr).toBe(0);
+    const d = JSON.parse(i.stdout);
+    expect(d.compressed.method).toBe('greedy');
+    expect(d.compressed.bitsPerQuantizedWeight).toBeGreaterThan(2);
+    const evalArgs = ['eval', join(out, 'model.qcomp'), '--data', data, '--split', 'valid', '--json', '--batch', '4', '--steps', '5'];
+    const e = run(...evalArgs, '--dequantize');
+    expect(e.status, e.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as CompressReport;
+    expect(JSON.parse(e.stdout).perplexity).toBeCloseTo(report.final!.perplexityValid, 6);
+    // By default eval runs the packed kernels (int8 tables): within 0.5 % of the float figure.
+    const packed = JSON.parse(run(...evalArgs).stdout).perplexity;
+    expect(Math.abs(packed / report.final!.perplexityValid - 1)).toBeLessThan(0.005);
+    expect(run('compress', fpDir, '--out', tmp(), '--bits', '1', '--method', 'lloyd').status).toBe(2);
+    const bad = run('compress', fpDir, '--data', data, '--out', join(out, 'x'), '--bits', '0');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/E_CONFIG: bits must be/);
+    expect(existsSync(join(out, 'x'))).toBe(false);
+  }, 120_000);
+});

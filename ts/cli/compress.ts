@@ -1,0 +1,105 @@
+import { Command, Option } from 'commander';
+import type { BackendChoice } from '../backend/types.js';
+import { dataDirectory } from '../data/corpus.js';
+import { compress } from '../compress/loop.js';
+import { LAYER_SELECTIONS, METHODS, type CompressSettings, type LayerSelection } from '../compress/settings.js';
+import type { QuantMethod } from '../quantize.js';
+import { Progress } from '../train/progress.js';
+import { finiteNumber, nonNegativeInt, positiveInt } from './usage.js';
+
+interface CompressFlags {
+  data?: string;
+  out: string;
+  backend?: BackendChoice;
+  resume?: boolean;
+  bits: number;
+  softmaxBits?: number;
+  embeddingBits?: number;
+  method?: QuantMethod;
+  cycles?: number;
+  groupSize?: number;
+  layers?: LayerSelection;
+  iterations?: number;
+  retrainEpochs?: number;
+  retrainSteps?: number;
+  lr?: number;
+  lrDecay?: number;
+  clip?: number;
+  prune?: number;
+  pruneMask?: 'once' | 'each';
+  pruneScope?: 'matrix' | 'global';
+  steps?: number;
+  batch?: number;
+  evalBatch?: number;
+  limitTokens?: number;
+}
+
+/** Integer parser that lets out-of-range values through to the settings validation (E_CONFIG). */
+const integer = (v: string) => (/^-?\d+$/.test(v.trim()) ? Number(v) : finiteNumber(v));
+
+export function registerCompress(program: Command): void {
+  program
+    .command('compress')
+    .description('iterative quantize → retrain compression (with optional pruning) of a trained FP model')
+    .argument('<model>', 'trained FP model: model.qmodel / checkpoint.qckpt, or a run directory')
+    .option('--data <dir>', 'corpus directory (default: $QUIRE_DATA, else ./data/ptb)')
+    .requiredOption('--out <dir>', 'output directory (model.qcomp, report.json, report.md, *.svg, state)')
+    .requiredOption('--bits <k>', 'bits per weight of the LSTM matrices (1-8)', integer)
+    .option('--softmax-bits <k>', 'bits of the softmax weight (default: --bits)', integer)
+    .option('--embedding-bits <k>', 'bits of the embedding (default: --bits)', integer)
+    .addOption(new Option('--method <name>', 'solver (default alternating)').choices(METHODS as QuantMethod[]))
+    .option('--cycles <n>', 'alternating rounds (default 2)', nonNegativeInt)
+    .option('--group-size <n>', 'columns per scale group, 0 = per row (default 0)', nonNegativeInt)
+    .addOption(new Option('--layers <which>', 'matrices to quantize (default lstm)').choices(LAYER_SELECTIONS as LayerSelection[]))
+    .option('--iterations <T>', 'quantize → retrain iterations (default 5)', integer)
+    .option('--retrain-epochs <E>', 'retraining epochs per iteration (default 1)', integer)
+    .option('--retrain-steps <S>', 'retrain S windows per iteration instead of epochs', integer)
+    .option('--lr <x>', 'first retraining learning rate (default: FP final rate × 16, at most the FP initial rate)', finiteNumber)
+    .option('--lr-decay <x>', 'learning-rate factor per iteration (default 0.5)', finiteNumber)
+    .option('--clip <x>', 'gradient-norm clip (default: the FP run\'s)', finiteNumber)
+    .option('--prune <p>', 'target sparsity of the quantized matrices, in [0, 1) (default 0)', finiteNumber)
+    .addOption(new Option('--prune-mask <when>', 'mask computed once, or each iteration (sparsity ramping to --prune)').choices(['once', 'each']))
+    .addOption(new Option('--prune-scope <scope>', 'threshold per matrix or global').choices(['matrix', 'global']))
+    .option('--steps <n>', 'window length (default: the FP run\'s)', positiveInt)
+    .option('--batch <n>', 'training streams (default: the FP run\'s)', positiveInt)
+    .option('--eval-batch <n>', 'evaluation streams (default: the FP run\'s)', positiveInt)
+    .option('--limit-tokens <n>', 'use only the first N tokens of each split', positiveInt)
+    .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
+    .option('--resume', 'continue the run in --out at its next iteration (same settings)')
+    .action(async (model: string, f: CompressFlags) => {
+      const settings: Partial<CompressSettings> & { bits: number } = {
+        bits: f.bits,
+        softmaxBits: f.softmaxBits,
+        embeddingBits: f.embeddingBits,
+        method: f.method,
+        cycles: f.cycles,
+        groupSize: f.groupSize,
+        layers: f.layers,
+        iterations: f.iterations,
+        retrainEpochs: f.retrainEpochs,
+        retrainSteps: f.retrainSteps,
+        lr: f.lr,
+        lrDecay: f.lrDecay,
+        clip: f.clip,
+        prune: f.prune,
+        pruneMask: f.pruneMask,
+        pruneScope: f.pruneScope,
+        steps: f.steps,
+        batch: f.batch,
+        evalBatch: f.evalBatch,
+        limitTokens: f.limitTokens,
+      };
+      const controller = new AbortController();
+      const onSigint = () => {
+        process.stderr.write('\nquire: interrupted; the last finished iteration is saved (continue with --resume)\n');
+        controller.abort();
+      };
+      process.once('SIGINT', onSigint);
+      try {
+        const r = await compress({ model, dataDir: dataDirectory(f.data), outDir: f.out, settings, resume: f.resume, backend: f.backend, signal: controller.signal, progress: new Progress() });
+        process.stdout.write(JSON.stringify({ model: r.modelPath, final: r.report.final, iterations: r.report.iterations.map((it) => ({ iteration: it.iteration, quantizationLoss: it.quantizationLoss, perplexityQuantized: it.perplexityQuantized, perplexityFp: it.perplexityFp })) }) + '\n');
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    });
+}

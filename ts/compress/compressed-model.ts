@@ -1,0 +1,105 @@
+import { loadBackend } from '../backend/loader.js';
+import type { Backend, RawCompressedModel } from '../backend/types.js';
+import { guard } from '../errors.js';
+import { LanguageModel, type ModelConfig } from '../model.js';
+import type { BackendOption } from '../options.js';
+import type { QuantMethod } from '../quantize.js';
+
+/** What to quantize and how (the file header records all of it). */
+export interface CompressionSpec {
+  method: QuantMethod;
+  cycles: number;
+  /** Columns per scale group (0 = per row). */
+  groupSize: number;
+  /** The selection as the user gave it (`lstm`, `lstm,softmax`, `all`). */
+  layers: string;
+  /** Target sparsity of the quantized matrices (0 = no pruning). */
+  sparsity: number;
+  /** Size of the full-precision model file, for the compression ratio. */
+  fpModelBytes: number;
+  /** Tensor name → bits. */
+  tensors: Record<string, number>;
+}
+
+/** The header of a compressed model file with the sizes of its parts. */
+export interface CompressedHeader extends Omit<CompressionSpec, 'tensors'> {
+  format: 'quire-compressed';
+  config: { vocab: number; hidden: number; layers: number; init_scale: number; dropout: number; seed: number };
+  bits: Record<string, number>;
+  gateOrder: string;
+  quantizedWeights: number;
+  /** Bytes of planes + scales + masks. */
+  quantizedBytes: number;
+  fpParams: number;
+  fpBytes: number;
+  /** Bits per quantized weight, scales and masks included. */
+  bitsPerQuantizedWeight: number;
+  /** Quantized tensors that carry a keep-mask. */
+  masked: string[];
+}
+
+/** Quantization loss of one tensor: `error = ‖W − Q(W)‖²`, `norm = ‖W‖²`. */
+export interface TensorLoss {
+  error: number;
+  norm: number;
+}
+
+/**
+ * A compressed LSTM model held by the Rust core: the selected matrices as packed binary codes
+ * (bit-planes, scales, bit-packed keep-masks), the other tensors in full precision. File format:
+ * README "Compressed model file".
+ */
+export class CompressedModel {
+  private constructor(
+    readonly backend: Backend,
+    private readonly raw: RawCompressedModel,
+    /** Losses of the quantization that built it (tensor name → loss); empty when loaded. */
+    readonly losses: Record<string, TensorLoss>,
+  ) {}
+
+  /**
+   * Quantizes `spec.tensors` of `model` IN PLACE (they become `Q(W)`, masks set on the model
+   * are used) and assembles the compressed model. `metadata` (strings) is stored in the file.
+   */
+  static fromModel(model: LanguageModel, spec: CompressionSpec, metadata: Record<string, string>): CompressedModel {
+    const raw = guard(() => model.backend.raw.CompressedModel.fromModel(model.raw, JSON.stringify(spec), JSON.stringify(metadata)));
+    const flat = Array.from(raw.losses());
+    const names = Object.keys(spec.tensors).sort();
+    const losses = Object.fromEntries(names.map((n, i) => [n, { error: flat[2 * i], norm: flat[2 * i + 1] }]));
+    return new CompressedModel(model.backend, raw, losses);
+  }
+
+  /** Parses a compressed model file (`E_FORMAT` when it is not one or is corrupt). */
+  static fromBytes(bytes: Uint8Array, options: BackendOption = {}): CompressedModel {
+    const backend = loadBackend(options.backend);
+    return new CompressedModel(backend, guard(() => backend.raw.CompressedModel.fromBytes(bytes)), {});
+  }
+
+  get header(): CompressedHeader {
+    return JSON.parse(this.raw.headerJson()) as CompressedHeader;
+  }
+
+  get config(): ModelConfig {
+    const c = this.header.config;
+    return { vocab: c.vocab, hidden: c.hidden, layers: c.layers, initScale: c.init_scale, dropout: c.dropout, seed: c.seed };
+  }
+
+  /** Caller metadata stored in the file (e.g. `vocabulary`). */
+  get metadata(): Record<string, string> {
+    return JSON.parse(this.raw.metadataJson()) as Record<string, string>;
+  }
+
+  toBytes(): Uint8Array {
+    return guard(() => this.raw.toBytes());
+  }
+
+  /** A language model holding the dequantized weights `Q(W)` (and the masks). */
+  toModel(): LanguageModel {
+    return new LanguageModel(this.backend, guard(() => this.raw.toModel()));
+  }
+
+  /** Releases the Rust memory now (wasm). */
+  dispose(): void {
+    this.raw.free?.();
+  }
+}

@@ -1,0 +1,110 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Vocabulary } from '../data/vocabulary.js';
+import { QuireError } from '../errors.js';
+import type { LanguageModel } from '../model.js';
+import type { BackendOption } from '../options.js';
+import { CHECKPOINT_FILE, MODEL_FILE, loadModel, type LoadedModel } from '../train/checkpoint.js';
+import { learningRate, type TrainConfig } from '../train/presets.js';
+import { CompressedModel } from './compressed-model.js';
+
+/** The compressed model written at the end of `quire compress`. */
+export const COMPRESSED_FILE = 'model.qcomp';
+
+/**
+ * The `format` metadata of a quire container, read from its JSON header without parsing the
+ * tensors; `undefined` when the bytes are not a readable container.
+ */
+export function containerFormat(bytes: Uint8Array): string | undefined {
+  if (bytes.length < 8) return undefined;
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  if (n > bytes.length - 8) return undefined;
+  try {
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as { __metadata__?: { format?: unknown } };
+    return typeof header.__metadata__?.format === 'string' ? header.__metadata__.format : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `path`, or inside a run directory its model file (FP model, checkpoint, then compressed model). */
+export function resolveModelPath(path: string): string {
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    return [MODEL_FILE, CHECKPOINT_FILE, COMPRESSED_FILE].map((f) => join(path, f)).find((f) => existsSync(f)) ?? join(path, MODEL_FILE);
+  }
+  return path;
+}
+
+/** The `vocabulary` metadata of a model file as a Vocabulary of `size` words (else `E_FORMAT`). */
+export function vocabularyOf(metadata: Record<string, string>, size: number, file: string): Vocabulary {
+  let words: unknown;
+  try {
+    words = JSON.parse(metadata.vocabulary ?? 'null');
+  } catch {
+    words = null;
+  }
+  if (!Array.isArray(words) || words.length !== size || !words.every((w) => typeof w === 'string')) {
+    throw new QuireError('E_FORMAT', `${file}: the vocabulary metadata is missing or does not match the model's ${size} words`);
+  }
+  return new Vocabulary(words as string[]);
+}
+
+/**
+ * Loads any model file for evaluation: a full-precision model or checkpoint, or a compressed
+ * model (dequantized: its matrices hold `Q(W)`). Missing file `E_IO`, corrupt `E_FORMAT`.
+ */
+export function loadAnyModel(path: string, options: BackendOption = {}): LoadedModel {
+  const file = resolveModelPath(path);
+  if (!existsSync(file)) throw new QuireError('E_IO', `no model file at ${file}`);
+  const bytes = readFileSync(file);
+  if (containerFormat(bytes) !== 'quire-compressed') return loadModel(file, options);
+  const compressed = CompressedModel.fromBytes(bytes, options);
+  try {
+    const vocabulary = vocabularyOf(compressed.metadata, compressed.config.vocab, file);
+    return { model: compressed.toModel(), vocabulary };
+  } finally {
+    compressed.dispose();
+  }
+}
+
+/** A full-precision starting point of `quire compress`. */
+export interface FpSource extends LoadedModel {
+  file: string;
+  /** The training run's settings, when the file or its run directory records them. */
+  trainConfig?: TrainConfig;
+  /** The learning rate of the run's last epoch, when known. */
+  finalLr?: number;
+  /** Bytes of the model saved as a plain `quire-model` file (the reference of the compression ratio). */
+  fpModelBytes: number;
+}
+
+/**
+ * Loads the FP model to compress. Anything that is not a full-precision quire model or
+ * checkpoint (a compressed model, another file) is `E_FORMAT` saying so. The training settings
+ * come from the file (checkpoints) or from `checkpoint.qckpt` next to it (final models).
+ */
+export function loadFpModel(path: string, options: BackendOption = {}): FpSource {
+  const file = resolveModelPath(path);
+  if (!existsSync(file)) throw new QuireError('E_IO', `no model file at ${file}`);
+  const format = containerFormat(readFileSync(file));
+  if (format !== 'quire-model' && format !== 'quire-checkpoint') {
+    throw new QuireError(
+      'E_FORMAT',
+      `${file} is not a full-precision quire model or checkpoint (${format ? `format '${format}'` : 'not a quire container'}); compress starts from the output of 'quire train'`,
+    );
+  }
+  const loaded = loadModel(file, options);
+  let training = loaded.training;
+  const sibling = join(dirname(file), CHECKPOINT_FILE);
+  if (!training && sibling !== file && existsSync(sibling)) {
+    const ckpt = loadModel(sibling, options);
+    training = ckpt.training;
+    ckpt.model.dispose();
+  }
+  const finalLr = training ? (training.history.at(-1)?.lr ?? learningRate(training.config, training.config.epochs)) : undefined;
+  return { ...loaded, file, trainConfig: training?.config, finalLr, fpModelBytes: fpBytes(loaded.model, loaded.vocabulary) };
+}
+
+function fpBytes(model: LanguageModel, vocabulary: Vocabulary): number {
+  return model.toBytes('quire-model', { vocabulary: JSON.stringify(vocabulary.words), created_by: 'quire' }, false).length;
+}

@@ -1,0 +1,239 @@
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Batcher } from '../data/batcher.js';
+import { loadCorpus, type Corpus } from '../data/corpus.js';
+import { QuireError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { LanguageModel } from '../model.js';
+import type { BackendOption } from '../options.js';
+import { evaluatePerplexity } from '../train/evaluate.js';
+import type { Progress } from '../train/progress.js';
+import { CompressedModel, type CompressionSpec } from './compressed-model.js';
+import { COMPRESSED_FILE, loadFpModel } from './load.js';
+import { prune } from './masks.js';
+import { reportMarkdown, reportPlots, validateReport, type CompressReport, type IterationRecord } from './report.js';
+import { resolveSettings, type SettingsInput } from './resolve.js';
+import { changedSettings, learningRateAt, selectedTensors, sparsityAt, type CompressSettings } from './settings.js';
+
+export const STATE_FILE = 'state.json';
+export const REPORT_FILE = 'report.json';
+
+export interface CompressOptions extends BackendOption {
+  /** The trained full-precision model (file or run directory). */
+  model: string;
+  dataDir: string;
+  outDir: string;
+  settings: SettingsInput;
+  /** Continue the run in `outDir` at its next iteration (same settings required). */
+  resume?: boolean;
+  progress?: Progress;
+  /** Aborting stops between windows with `E_INTERRUPTED`; `--resume` redoes the current iteration. */
+  signal?: AbortSignal;
+  /** Called with the model right before quantization `t` (0..T), after pruning (tests read W here). */
+  onBeforeQuantize?: (model: LanguageModel, iteration: number) => void;
+}
+
+export interface CompressResult {
+  settings: CompressSettings;
+  report: CompressReport;
+  modelPath: string;
+}
+
+/** What `state.json` holds: the report so far, the checkpoint of its last iteration, the data position. */
+interface ResumeState {
+  report: CompressReport;
+  checkpoint: string;
+  /** Next training window (retraining by steps continues through the data). */
+  position: number;
+}
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * The paper's iterative scheme (method.md §2). Iteration 0: [prune,] quantize the FP model
+ * (`W ← Q(W)`) and evaluate it — the one-shot baseline. Iteration t = 1..T: retrain all
+ * parameters in full precision from the quantized values (pruned entries held at 0) at
+ * `lr·lrDecay^(t−1)`, evaluate (`perplexityFp`), measure the loss of quantizing the retrained
+ * weights, quantize, evaluate (`perplexityQuantized`). The quantization of iteration T is the
+ * exported model. After every iteration the model (`checkpoint-<t>.qcomp`, which holds exactly
+ * the quantized weights and masks), `state.json` and the report files are written atomically.
+ * All settings, the model and the data are validated before anything is written.
+ */
+export async function compress(o: CompressOptions): Promise<CompressResult> {
+  const src = loadFpModel(o.model, o);
+  let model = src.model;
+  try {
+    const settings = resolveSettings(o.settings, src);
+    const corpus = loadCorpus(o.dataDir, { limit: settings.limitTokens ?? undefined, vocabulary: src.vocabulary });
+    const batcher = new Batcher(corpus.ids.train, settings.batch, settings.steps, false);
+    const statePath = join(o.outDir, STATE_FILE);
+    let resumed: ResumeState | undefined;
+    if (existsSync(statePath)) {
+      if (!o.resume) throw new QuireError('E_CONFIG', `${o.outDir} already holds a compress run: pass --resume to continue it, or choose another --out`);
+      resumed = readState(statePath);
+      const changed = changedSettings(settings, resumed.report.settings as unknown as CompressSettings);
+      if (changed.length) throw new QuireError('E_CONFIG', `cannot resume with changed settings (${changed.join('; ')}); rerun with the original ones or use another --out`);
+    }
+    mkdirSync(o.outDir, { recursive: true });
+    const tensors = selectedTensors(settings, model.config.layers);
+    const spec: CompressionSpec = {
+      method: settings.method,
+      cycles: settings.cycles,
+      groupSize: settings.groupSize,
+      layers: settings.layers,
+      sparsity: settings.prune,
+      fpModelBytes: src.fpModelBytes,
+      tensors,
+    };
+    const vocabulary = JSON.stringify(src.vocabulary.words);
+    const evalValid = (m: LanguageModel) => evaluatePerplexity(m, corpus.ids.valid, settings.evalBatch, settings.steps).perplexity;
+
+    /** [Prunes,] quantizes in place, evaluates; returns the compressed model and the record. */
+    const quantizeStep = (t: number, t0: number, retrain: { lr: number; ppl: number } | null) => {
+      if (settings.prune > 0 && (t === 0 || settings.pruneMask === 'each')) {
+        prune(model, Object.keys(tensors), sparsityAt(settings, t), settings.pruneScope);
+      }
+      o.onBeforeQuantize?.(model, t);
+      const cm = CompressedModel.fromModel(model, spec, { vocabulary, created_by: 'quire', compressIteration: String(t) });
+      const losses = Object.entries(cm.losses);
+      const record: IterationRecord = {
+        iteration: t,
+        quantizationLoss: losses.reduce((a, [, l]) => a + l.error, 0) / Math.max(losses.reduce((a, [, l]) => a + l.norm, 0), Number.MIN_VALUE),
+        perMatrix: Object.fromEntries(losses.map(([n, l]) => [n, l.norm === 0 ? 0 : l.error / l.norm])),
+        perplexityQuantized: evalValid(model),
+        perplexityFp: retrain?.ppl ?? null,
+        learningRate: retrain?.lr ?? null,
+        seconds: (performance.now() - t0) / 1000,
+      };
+      return { cm, record };
+    };
+
+    let state: ResumeState;
+    if (resumed) {
+      state = resumed;
+      model.dispose();
+      const ck = CompressedModel.fromBytes(readFileSync(join(o.outDir, state.checkpoint)), o);
+      model = ck.toModel();
+      ck.dispose();
+      o.progress?.message(`resuming after iteration ${state.report.iterations.length - 1} of ${settings.iterations}`);
+    } else {
+      const t0 = performance.now();
+      const baseline = {
+        perplexityValid: evalValid(model),
+        perplexityTest: evaluatePerplexity(model, corpus.ids.test, settings.evalBatch, settings.steps).perplexity,
+      };
+      const report: CompressReport = { format: 'quire-compress-report', version: 1, settings: { ...settings }, baseline, iterations: [] };
+      const { cm, record } = quantizeStep(0, t0, null);
+      state = { report, checkpoint: '', position: 0 };
+      commit(o.outDir, state, cm, record);
+      o.progress?.message(line(record, baseline.perplexityValid));
+    }
+
+    for (let t = state.report.iterations.length; t <= settings.iterations; t++) {
+      const t0 = performance.now();
+      const lr = learningRateAt(settings, t);
+      state.position = await retrain(model, batcher, settings, lr, t, state.position, o);
+      const ppl = evalValid(model);
+      const { cm, record } = quantizeStep(t, t0, { lr, ppl });
+      commit(o.outDir, state, cm, record);
+      o.progress?.message(line(record, state.report.baseline.perplexityValid));
+    }
+    return finish(o.outDir, state, settings, model, corpus, src.fpModelBytes);
+  } finally {
+    model.dispose();
+  }
+}
+
+function line(r: IterationRecord, fp: number): string {
+  const retrained = r.perplexityFp === null ? 'one-shot' : `retrained at lr ${r.learningRate!.toPrecision(3)}: FP ppl ${r.perplexityFp.toFixed(2)},`;
+  return `iteration ${r.iteration}: ${retrained} quantization loss ${r.quantizationLoss.toFixed(5)}, quantized ppl ${r.perplexityQuantized.toFixed(2)} (FP baseline ${fp.toFixed(2)}) ${r.seconds.toFixed(0)} s`;
+}
+
+/**
+ * Retrains in full precision for the settings' epochs (each a pass over the training split from
+ * a zero state) or `retrainSteps` windows continuing from window `position`; returns the next
+ * position. Masks on the model keep pruned entries at 0.
+ */
+async function retrain(model: LanguageModel, batcher: Batcher, s: CompressSettings, lr: number, t: number, position: number, o: CompressOptions): Promise<number> {
+  const total = s.retrainSteps ?? s.retrainEpochs * batcher.windows;
+  const start = s.retrainSteps === null ? 0 : position;
+  const t0 = performance.now();
+  let lossSum = 0;
+  model.resetState(s.batch);
+  for (let i = 0; i < total; i++) {
+    const w = (start + i) % batcher.windows;
+    if (w === 0 && i > 0) model.resetState(s.batch);
+    const win = batcher.window(w);
+    lossSum += model.trainStep(win.inputs, win.targets, lr, s.clip);
+    const rate = ((i + 1) * s.steps * s.batch) / Math.max((performance.now() - t0) / 1000, 1e-9);
+    o.progress?.update({
+      label: 'iteration',
+      epoch: t,
+      epochs: s.iterations,
+      window: i + 1,
+      windows: total,
+      loss: lossSum / (i + 1),
+      tokensPerSecond: rate,
+      etaSeconds: ((total - i - 1) * s.steps * s.batch) / rate,
+    });
+    await tick();
+    if (o.signal?.aborted) {
+      throw new QuireError('E_INTERRUPTED', `interrupted in iteration ${t}; the run in ${o.outDir} continues with --resume from iteration ${t}`);
+    }
+  }
+  return (start + total) % batcher.windows;
+}
+
+/** Appends `record`, writes the checkpoint, then `state.json` (the commit point), then the reports. */
+function commit(outDir: string, state: ResumeState, cm: CompressedModel, record: IterationRecord): void {
+  const name = `checkpoint-${record.iteration}.qcomp`;
+  writeFileAtomic(join(outDir, name), cm.toBytes());
+  cm.dispose();
+  const previous = state.checkpoint;
+  state.report.iterations.push(record);
+  state.checkpoint = name;
+  writeFileAtomic(join(outDir, STATE_FILE), JSON.stringify(state));
+  if (previous && previous !== name) rmSync(join(outDir, previous), { force: true });
+  writeReports(outDir, state.report);
+}
+
+function writeReports(outDir: string, report: CompressReport): void {
+  const problems = validateReport(report);
+  if (problems.length) throw new QuireError('E_STATE', `internal: the report does not validate: ${problems.join('; ')}`);
+  writeFileAtomic(join(outDir, REPORT_FILE), JSON.stringify(report, null, 2) + '\n');
+  writeFileAtomic(join(outDir, 'report.md'), reportMarkdown(report));
+  const plots = reportPlots(report);
+  writeFileAtomic(join(outDir, 'loss.svg'), plots.loss);
+  writeFileAtomic(join(outDir, 'perplexity.svg'), plots.perplexity);
+}
+
+/** Exports the last iteration's quantized model and completes the report with its test perplexity and size. */
+function finish(outDir: string, state: ResumeState, settings: CompressSettings, model: LanguageModel, corpus: Corpus, fpModelBytes: number): CompressResult {
+  const bytes = readFileSync(join(outDir, state.checkpoint));
+  const modelPath = join(outDir, COMPRESSED_FILE);
+  writeFileAtomic(modelPath, bytes);
+  const cm = CompressedModel.fromBytes(bytes, { backend: model.backend.name });
+  const header = cm.header;
+  cm.dispose();
+  const last = state.report.iterations[state.report.iterations.length - 1];
+  state.report.final = {
+    perplexityValid: last.perplexityQuantized,
+    perplexityTest: evaluatePerplexity(model, corpus.ids.test, settings.evalBatch, settings.steps).perplexity,
+    modelBytes: bytes.length,
+    fpModelBytes,
+    bitsPerWeight: header.bitsPerQuantizedWeight,
+  };
+  writeFileAtomic(join(outDir, STATE_FILE), JSON.stringify(state));
+  writeReports(outDir, state.report);
+  return { settings, report: state.report, modelPath };
+}
+
+function readState(path: string): ResumeState {
+  try {
+    const s = JSON.parse(readFileSync(path, 'utf8')) as ResumeState;
+    if (!s.report || validateReport(s.report).length || typeof s.checkpoint !== 'string' || !Number.isSafeInteger(s.position)) throw new Error('bad fields');
+    return s;
+  } catch (err) {
+    throw new QuireError('E_FORMAT', `${path} is not a valid compress state (${err instanceof Error ? err.message : err}); start a new run in another --out`);
+  }
+}

@@ -1,0 +1,118 @@
+import { QuireError } from '../errors.js';
+import type { QuantMethod } from '../quantize.js';
+import type { PruneScope } from './masks.js';
+
+/** Which matrices are quantized: the LSTM matrices, plus the softmax, plus the embedding. */
+export type LayerSelection = 'lstm' | 'lstm,softmax' | 'all';
+export const LAYER_SELECTIONS: readonly LayerSelection[] = ['lstm', 'lstm,softmax', 'all'];
+export const METHODS: readonly QuantMethod[] = ['greedy', 'refined', 'alternating'];
+
+/**
+ * Every setting of a compress run (method.md §2). All of them are recorded in the report; a
+ * resumed run must have the same ones.
+ */
+export interface CompressSettings {
+  /** Bits of the LSTM matrices. */
+  bits: number;
+  /** Bits of the softmax weight and of the embedding when selected (default: `bits`). */
+  softmaxBits: number;
+  embeddingBits: number;
+  method: QuantMethod;
+  /** Rounds of the alternating solver. */
+  cycles: number;
+  /** Columns per scale group (0 = per row; else a multiple of 64). */
+  groupSize: number;
+  layers: LayerSelection;
+  /** Quantize → retrain iterations T (iteration 0, one-shot quantization, comes on top). */
+  iterations: number;
+  /** Retraining per iteration: E epochs over the training split, or S windows when set. */
+  retrainEpochs: number;
+  retrainSteps: number | null;
+  /** Learning rate of the first retraining; iteration t uses `lr · lrDecay^(t−1)`. */
+  lr: number;
+  lrDecay: number;
+  /** How `lr` was chosen: `fp-final×<factor>` or `given`. */
+  lrSource: string;
+  /** Gradient-norm clip during retraining (the FP run's). */
+  clip: number;
+  /** Target sparsity of the quantized matrices (0 = no pruning). */
+  prune: number;
+  /** `once`: mask computed before iteration 0 at `prune`; `each`: recomputed before every quantization, sparsity ramping `prune·(t+1)/(T+1)`. */
+  pruneMask: 'once' | 'each';
+  pruneScope: PruneScope;
+  /** Truncated-BPTT window and streams for retraining and evaluation (the FP run's). */
+  steps: number;
+  batch: number;
+  evalBatch: number;
+  /** Use only the first N tokens of each split (tests). */
+  limitTokens: number | null;
+}
+
+/** The restart factor applied to the FP run's final learning rate when `--lr` is not given. */
+export const DEFAULT_LR_FACTOR = 16;
+
+export const DEFAULTS = {
+  method: 'alternating' as QuantMethod,
+  cycles: 2,
+  groupSize: 0,
+  layers: 'lstm' as LayerSelection,
+  iterations: 5,
+  retrainEpochs: 1,
+  lrDecay: 0.5,
+  prune: 0,
+  pruneMask: 'once' as const,
+  pruneScope: 'matrix' as PruneScope,
+};
+
+const bad = (msg: string) => new QuireError('E_CONFIG', msg);
+const isInt = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER) => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
+
+/** Throws `E_CONFIG` naming the first setting out of range. Runs before anything is written. */
+export function validateSettings(s: CompressSettings): void {
+  for (const k of ['bits', 'softmaxBits', 'embeddingBits'] as const) {
+    if (!isInt(s[k], 1, 8)) throw bad(`${k} must be an integer from 1 to 8 (got ${s[k]})`);
+  }
+  if (!METHODS.includes(s.method)) throw bad(`method must be one of ${METHODS.join(', ')} (got ${s.method})`);
+  if (!isInt(s.cycles, 0, 1000)) throw bad(`cycles must be an integer from 0 to 1000 (got ${s.cycles})`);
+  if (!isInt(s.groupSize, 0) || s.groupSize % 64 !== 0) throw bad(`groupSize must be 0 or a positive multiple of 64 (got ${s.groupSize})`);
+  if (!LAYER_SELECTIONS.includes(s.layers)) throw bad(`layers must be one of ${LAYER_SELECTIONS.join(', ')} (got ${s.layers})`);
+  if (!isInt(s.iterations, 1, 1000)) throw bad(`iterations must be an integer >= 1 (got ${s.iterations})`);
+  if (!isInt(s.retrainEpochs, 1, 1000)) throw bad(`retrainEpochs must be an integer >= 1 (got ${s.retrainEpochs})`);
+  if (s.retrainSteps !== null && !isInt(s.retrainSteps, 1)) throw bad(`retrainSteps must be an integer >= 1 (got ${s.retrainSteps})`);
+  if (!(Number.isFinite(s.lr) && s.lr > 0)) throw bad(`lr must be a finite number > 0 (got ${s.lr})`);
+  if (!(Number.isFinite(s.lrDecay) && s.lrDecay > 0 && s.lrDecay <= 1)) throw bad(`lrDecay must be in (0, 1] (got ${s.lrDecay})`);
+  if (!(Number.isFinite(s.clip) && s.clip >= 0)) throw bad(`clip must be a finite number >= 0 (got ${s.clip})`);
+  if (!(Number.isFinite(s.prune) && s.prune >= 0 && s.prune < 1)) throw bad(`prune (sparsity) must be in [0, 1) (got ${s.prune})`);
+  if (s.pruneMask !== 'once' && s.pruneMask !== 'each') throw bad(`pruneMask must be once or each (got ${s.pruneMask})`);
+  if (s.pruneScope !== 'matrix' && s.pruneScope !== 'global') throw bad(`pruneScope must be matrix or global (got ${s.pruneScope})`);
+  for (const k of ['steps', 'batch', 'evalBatch'] as const) if (!isInt(s[k], 1)) throw bad(`${k} must be a positive integer (got ${s[k]})`);
+  if (s.limitTokens !== null && !isInt(s.limitTokens, 1)) throw bad(`limitTokens must be a positive integer (got ${s.limitTokens})`);
+}
+
+/** Tensor name → bits for a model with `layers` LSTM layers. */
+export function selectedTensors(s: CompressSettings, layers: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let l = 0; l < layers; l++) {
+    out[`lstm.${l}.w_ih`] = s.bits;
+    out[`lstm.${l}.w_hh`] = s.bits;
+  }
+  if (s.layers !== 'lstm') out['softmax.weight'] = s.softmaxBits;
+  if (s.layers === 'all') out.embedding = s.embeddingBits;
+  return out;
+}
+
+/** Sparsity of the mask used at quantization `t` (0..T). */
+export function sparsityAt(s: CompressSettings, t: number): number {
+  return s.pruneMask === 'once' ? s.prune : (s.prune * (t + 1)) / (s.iterations + 1);
+}
+
+/** Learning rate of the retraining in iteration `t` (1..T). */
+export function learningRateAt(s: CompressSettings, t: number): number {
+  return s.lr * s.lrDecay ** (t - 1);
+}
+
+/** The settings that differ between two runs (for refusing a changed `--resume`). */
+export function changedSettings(a: CompressSettings, b: CompressSettings): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof CompressSettings>;
+  return [...keys].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) => `${k}: ${JSON.stringify(b[k])} → ${JSON.stringify(a[k])}`);
+}

@@ -1,0 +1,148 @@
+import { loadBackend } from './backend/loader.js';
+import type { BackendName, RawQuantizedMatrix } from './backend/types.js';
+import { guard, QuireError } from './errors.js';
+import type { BackendOption } from './options.js';
+
+/** Per-row binary-coding solvers (docs/method.md §1). */
+export type QuantMethod = 'greedy' | 'refined' | 'alternating';
+
+/**
+ * Kernels for `Ŵ·x`: `lut-i8` (16-entry tables rounded to int8, byte shuffles, integer sums:
+ * the fast default), `lut-f32` (exact float tables), `popcount` (activations binarized per
+ * call into `activationBits` greedy codes, XNOR + popcount).
+ */
+export type MatvecKernel = 'lut-i8' | 'lut-f32' | 'popcount';
+
+export interface QuantizeOptions extends BackendOption {
+  /** Bits per weight, 1 to 8. */
+  bits: number;
+  method: QuantMethod;
+  /** Rounds of the alternating solver (default 2). */
+  cycles?: number;
+  /** Columns per scale group along the input axis: 0 (default) = whole row, else a multiple of 64. */
+  groupSize?: number;
+  /** Keep-mask (nonzero = keep), one entry per weight: scales fit on kept weights, pruned ones dequantize to 0. */
+  mask?: Uint8Array;
+}
+
+export interface MatvecOptions {
+  /** Default `lut-i8`. */
+  kernel?: MatvecKernel;
+  /** Activation codes for `popcount`, 1 to 8 (default 2). */
+  activationBits?: number;
+}
+
+/** Largest batch of `matmul`. */
+export const MAX_BATCH = 64;
+
+const registry = new FinalizationRegistry<RawQuantizedMatrix>((raw) => raw.free?.());
+
+function checkCount(what: string, v: number | undefined, fallback: number): number {
+  const n = v ?? fallback;
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+    throw new QuireError('E_CONFIG', `${what} must be a non-negative integer (got ${v})`);
+  }
+  return n;
+}
+
+/**
+ * A quantized matrix held by the backend (Rust-owned): `Ŵ = Σ_i α_i·b_i` per row and group.
+ * `scales`, `planes` and `mask` return copies in the packed format (README, "Packed
+ * binary-code format"). On wasm the memory is released by `dispose()` or when this object is
+ * garbage-collected.
+ */
+export class QuantizedMatrix {
+  readonly bits: number;
+  readonly rows: number;
+  readonly cols: number;
+  /** Columns per scale group (`cols` when scales are per row). */
+  readonly groupSize: number;
+  /** `‖W−Ŵ‖²/‖W‖²` against the quantized weights. */
+  readonly relativeError: number;
+  readonly backend: BackendName;
+  #raw: RawQuantizedMatrix | undefined;
+
+  /** @internal use `quantize()`. */
+  constructor(raw: RawQuantizedMatrix, backend: BackendName) {
+    this.#raw = raw;
+    this.backend = backend;
+    this.bits = raw.bits();
+    this.rows = raw.rows();
+    this.cols = raw.cols();
+    this.groupSize = raw.groupSize();
+    this.relativeError = raw.relativeError();
+    registry.register(this, raw, this);
+  }
+
+  /** @internal the live handle; `E_STATE` after `dispose()`. */
+  raw(): RawQuantizedMatrix {
+    if (!this.#raw) throw new QuireError('E_STATE', 'this QuantizedMatrix was disposed');
+    return this.#raw;
+  }
+
+  /** f32 scales, index `(r·groups + g)·bits + i`. */
+  get scales(): Float32Array {
+    return guard(() => this.raw().scales());
+  }
+
+  /** Bit-planes as u32 words: row-major then plane, `⌈cols/64⌉·2` words per row and plane, bit t of word w = column 32w+t, set = +1. */
+  get planes(): Uint32Array {
+    return guard(() => this.raw().planes());
+  }
+
+  /** Keep-mask bit-plane (same word layout, one plane per row), or null when unmasked. */
+  get mask(): Uint32Array | null {
+    return guard(() => this.raw().mask()) ?? null;
+  }
+
+  /** `Ŵ` as a row-major rows×cols array (pruned positions exactly 0). */
+  dequantize(): Float32Array {
+    return guard(() => this.raw().dequantize());
+  }
+
+  /** Releases the backend memory now; later calls throw `E_STATE`. */
+  dispose(): void {
+    if (!this.#raw) return;
+    registry.unregister(this);
+    this.#raw.free?.();
+    this.#raw = undefined;
+  }
+}
+
+/**
+ * Quantizes the row-major `rows×cols` matrix `weights` per row (or group) to `bits` binary
+ * codes. Errors: `E_CONFIG` (bits outside 1..8, unknown method, bad group size),
+ * `E_NONFINITE` (NaN/Inf weights), `E_SHAPE` (lengths, zero rows or columns).
+ */
+export function quantize(weights: Float32Array, rows: number, cols: number, options: QuantizeOptions): QuantizedMatrix {
+  const r = checkCount('rows', rows, 0);
+  const c = checkCount('cols', cols, 0);
+  const bits = checkCount('bits', options.bits, 0);
+  const cycles = checkCount('cycles', options.cycles, 2);
+  const groupSize = checkCount('groupSize', options.groupSize, 0);
+  if (!(weights instanceof Float32Array)) throw new QuireError('E_CONFIG', 'weights must be a Float32Array');
+  if (options.mask !== undefined && !(options.mask instanceof Uint8Array)) {
+    throw new QuireError('E_CONFIG', 'mask must be a Uint8Array');
+  }
+  const be = loadBackend(options.backend);
+  const raw = guard(() =>
+    be.raw.QuantizedMatrix.quantize(weights, r, c, bits, String(options.method), cycles, groupSize, options.mask ?? null),
+  );
+  return new QuantizedMatrix(raw, be.name);
+}
+
+/** `Y[b] = Ŵ·X[b]` for `batch` (1..64) row-major vectors: returns batch×rows values. */
+export function matmul(q: QuantizedMatrix, x: Float32Array, batch: number, options: MatvecOptions = {}): Float32Array {
+  const b = checkCount('batch', batch, 1);
+  const ka = checkCount('activationBits', options.activationBits, 2);
+  if (!(x instanceof Float32Array)) throw new QuireError('E_CONFIG', 'x must be a Float32Array');
+  const raw = q.raw();
+  const y = new Float32Array(b * q.rows);
+  guard(() => raw.matmulInto(x, b, options.kernel ?? 'lut-i8', ka, y));
+  return y;
+}
+
+/** `y = Ŵ·x` without dequantizing, on the backend that holds `q`. */
+export function matvec(q: QuantizedMatrix, x: Float32Array, options: MatvecOptions = {}): Float32Array {
+  return matmul(q, x, 1, options);
+}
