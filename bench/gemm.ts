@@ -17,9 +17,9 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { Bench } from 'tinybench';
 import { gemm, info, setThreads } from '../ts/index.js';
 import type { BenchArgs, BenchRow } from './main.js';
+import { medianMs, middle } from './util.js';
 
 /** [m, k, n]: op(A) m×k times op(B) k×n. */
 const SHAPES: [number, number, number][] = [
@@ -64,22 +64,8 @@ async function initTfjs(): Promise<void> {
 }
 
 /** Median latency in ms of `fn` (tinybench); `slow` tasks get one iteration, no warmup. */
-async function median(fn: () => unknown, quick: boolean, slow = false): Promise<number> {
-  const bench = new Bench(
-    slow
-      ? { iterations: 1, time: 0, warmup: false }
-      : { iterations: 10, time: quick ? 100 : 300, warmupTime: 50 },
-  );
-  bench.add('task', fn);
-  await bench.run();
-  const r = bench.tasks[0].result;
-  if (r.state !== 'completed') throw new Error(`benchmark task ${r.state}`);
-  return r.latency.p50;
-}
-
-function middle(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+function median(fn: () => unknown, quick: boolean, slow = false): Promise<number> {
+  return medianMs(fn, slow ? { iterations: 1, time: 0, warmup: false } : { iterations: 10, time: quick ? 100 : 300, warmupTime: 50 });
 }
 
 export async function run({ quick }: BenchArgs): Promise<BenchRow[]> {

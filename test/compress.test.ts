@@ -141,10 +141,14 @@ describe('quire compress / info / eval CLI', () => {
     const d = JSON.parse(i.stdout);
     expect(d.compressed.method).toBe('greedy');
     expect(d.compressed.bitsPerQuantizedWeight).toBeGreaterThan(2);
-    const e = run('eval', join(out, 'model.qcomp'), '--data', data, '--split', 'valid', '--json', '--batch', '4', '--steps', '5');
+    const evalArgs = ['eval', join(out, 'model.qcomp'), '--data', data, '--split', 'valid', '--json', '--batch', '4', '--steps', '5'];
+    const e = run(...evalArgs, '--dequantize');
     expect(e.status, e.stderr).toBe(0);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as CompressReport;
     expect(JSON.parse(e.stdout).perplexity).toBeCloseTo(report.final!.perplexityValid, 6);
+    // By default eval runs the packed kernels (int8 tables): within 0.5 % of the float figure.
+    const packed = JSON.parse(run(...evalArgs).stdout).perplexity;
+    expect(Math.abs(packed / report.final!.perplexityValid - 1)).toBeLessThan(0.005);
     expect(run('compress', fpDir, '--out', tmp(), '--bits', '1', '--method', 'lloyd').status).toBe(2);
     const bad = run('compress', fpDir, '--data', data, '--out', join(out, 'x'), '--bits', '0');
     expect(bad.status).toBe(1);

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gemm } from '../ts/index.js';
+import { CompressedModel, EOS, gemm, InferenceEngine, LanguageModel } from '../ts/index.js';
 import { serve } from '../scripts/serve-examples.mjs';
 import { maxRelDiff } from './backends.js';
 
@@ -53,6 +53,17 @@ const after = Array.from(q.gemm({ m: 1, n: 1, k: 1 }, new Float32Array([5]), new
 window.initProbe = { missing, garbage, early, first, second, product, shape, after, auto: q.loadBackend().name };
 </script>`;
 
+/** A small 1-bit compressed model whose vocabulary holds the example's prompt words. */
+function exampleModel(): Uint8Array {
+  const words = ['the', 'meaning', 'of', 'life', 'is', 'a', 'word', EOS, '<unk>'];
+  const m = LanguageModel.create({ vocab: words.length, hidden: 70, layers: 2, initScale: 0.4, dropout: 0, seed: 8 }, { backend: 'native' });
+  const tensors = { embedding: 1, 'lstm.0.w_ih': 1, 'lstm.0.w_hh': 1, 'lstm.1.w_ih': 1, 'lstm.1.w_hh': 1, 'softmax.weight': 1 };
+  const spec = { method: 'alternating' as const, cycles: 2, groupSize: 0, layers: 'all', sparsity: 0, fpModelBytes: 1, tensors };
+  const bytes = CompressedModel.fromModel(m, spec, { vocabulary: JSON.stringify(words) }).toBytes();
+  m.dispose();
+  return bytes;
+}
+
 /** Opens a page that records uncaught errors and console errors in `problems`. */
 async function openPage(problems: string[]): Promise<Page> {
   const page = await browser.newPage();
@@ -67,6 +78,8 @@ describe('quire/web in headless Chromium', () => {
   it('the example page computes the same GEMM as Node on the wasm backend, bit for bit', async () => {
     const problems: string[] = [];
     const page = await openPage(problems);
+    const model = exampleModel();
+    await page.route('**/examples/web/model.qcomp', (route) => route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(model) }));
     await page.goto(`${server.url}/examples/web/`);
     await page.waitForFunction(() => 'quireResult' in window || 'quireError' in window);
     const { result, error } = await page.evaluate(() => ({
@@ -84,6 +97,16 @@ describe('quire/web in headless Chromium', () => {
     const native = gemm(spec, Float32Array.from(a), Float32Array.from(b), undefined, { backend: 'native' });
     expect(maxRelDiff(c, native)).toBeLessThan(1e-5);
     expect(await page.textContent('#facts')).toContain('simd128');
+
+    // The page's logits for the fixed prompt equal Node's wasm engine on the same file, bit for bit.
+    const engine = InferenceEngine.fromBytes(model, { backend: 'wasm' });
+    const ids = [7, 0, 1, 2]; // <eos> the meaning of
+    let logits = new Float32Array();
+    for (const id of ids) logits = engine.step([id]);
+    expect(result.model.prompt).toBe('the meaning of');
+    expect(bits(result.model.logits)).toEqual(bits(logits));
+    expect(result.model.text.startsWith('the meaning of')).toBe(true);
+    expect(await page.textContent('#text')).toBe(result.model.text);
     await page.close();
   });
 

@@ -1,7 +1,7 @@
 // The quire web example: loads the wasm core with init(), shows what it loaded, runs a fixed
 // computation and publishes the numbers as `window.quireResult` (test/web.test.ts compares them
 // with the same computation in Node), or `window.quireError` when something fails.
-import { init, gemm } from '../../dist/web/quire.js';
+import { init, gemm, generateWords, InferenceEngine, Vocabulary, EOS } from '../../dist/web/quire.js';
 
 /** The fixed computation: C = A·B for seeded A (m×k) and B (k×n). */
 const GEMM = { m: 24, n: 40, k: 72, seed: 20240611 };
@@ -28,14 +28,33 @@ function runGemm() {
   return { spec: { m, n, k }, a: Array.from(a), b: Array.from(b), c: Array.from(c), ms: performance.now() - start };
 }
 
+/** The fixed prompt the model continues (its last token's logits are what the test compares). */
+const PROMPT = 'the meaning of';
+
 /**
- * MODEL INFERENCE — TO BE FILLED IN once the model API lands in `quire/web`: fetch a compressed
- * model file served next to this page (e.g. `new URL('./model.quire', import.meta.url)`), load it,
- * run it on a fixed prompt, and return `{ prompt, logits: number[], text }` (the logits of the
- * prompt's last token are what the browser test compares with Node). Until then it returns null.
+ * Fetches the compressed model served next to this page (`model.qcomp`, e.g. copied from a
+ * `quire compress` run), runs the prompt through the bit-packed kernels and generates 30 words
+ * (top-10 sampling, seed 1). Returns `{ prompt, logits, text, bytes, ms }`, or null when no
+ * model is served (404).
  */
 async function runModel() {
-  return null;
+  const response = await fetch(new URL('./model.qcomp', import.meta.url));
+  if (response.status === 404) return null;
+  if (!response.ok) throw new Error(`model.qcomp: HTTP ${response.status}`);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const start = performance.now();
+  const engine = InferenceEngine.fromBytes(bytes);
+  try {
+    const vocabulary = new Vocabulary(JSON.parse(engine.metadata.vocabulary));
+    engine.resetState(1);
+    let logits;
+    for (const id of vocabulary.encode([EOS, ...PROMPT.split(' ')])) logits = engine.step([id]);
+    const words = [...generateWords(engine, vocabulary, { prompt: PROMPT, tokens: 30, topK: 10, seed: 1 })];
+    const text = [PROMPT, ...words].join(' ').replaceAll(` ${EOS}`, '\n');
+    return { prompt: PROMPT, logits: Array.from(logits), text, bytes: bytes.length, ms: performance.now() - start };
+  } finally {
+    engine.dispose();
+  }
 }
 
 function show(facts) {
@@ -62,8 +81,9 @@ async function main() {
       threads: core.threads,
       [`gemm ${product.spec.m}×${product.spec.k} · ${product.spec.k}×${product.spec.n}`]:
         `sum of C = ${sum.toFixed(6)}, ${product.ms.toFixed(2)} ms`,
+      model: model ? `model.qcomp, ${model.bytes} bytes, prompt + 30 words in ${model.ms.toFixed(1)} ms` : 'none served',
     });
-    document.getElementById('text').textContent = model ? model.text : 'No model yet: runModel() is not filled in.';
+    document.getElementById('text').textContent = model ? model.text : 'No model: copy a compressed model (quire compress) to examples/web/model.qcomp.';
     status.textContent = 'Ready.';
     window.quireResult = { core, gemm: product, model };
   } catch (err) {

@@ -23,6 +23,7 @@ export interface RawCore {
   ): Float32Array;
   LstmModel: RawLstmModelClass;
   CompressedModel: RawCompressedModelClass;
+  InferenceEngine: RawInferenceEngineClass;
   QuantizedMatrix: {
     quantize(
       weights: Float32Array,
@@ -95,6 +96,28 @@ export interface RawCompressedModel {
 export interface RawCompressedModelClass {
   fromModel(model: RawLstmModel, specJson: string, metadataJson: string): RawCompressedModel;
   fromBytes(bytes: Uint8Array): RawCompressedModel;
+}
+
+/** The Rust inference engine (crates/{node,wasm}/src/infer.rs). */
+export interface RawInferenceEngine {
+  configJson(): string;
+  metadataJson(): string;
+  kernel(): string;
+  bitsJson(): string;
+  weightBytes(): number;
+  batch(): number;
+  reset(batch: number): void;
+  seed(seed: number): void;
+  step(tokens: Uint32Array): Float32Array;
+  evaluate(inputs: Uint32Array, targets: Uint32Array): number;
+  sample(temperature: number, topK: number): Uint32Array;
+  topK(stream: number, k: number): Uint32Array;
+  free?(): void;
+}
+
+export interface RawInferenceEngineClass {
+  fromBytes(bytes: Uint8Array, kernel: string): RawInferenceEngine;
+  fromModel(model: RawLstmModel, kernel: string): RawInferenceEngine;
 }
 
 export type BackendName = 'native' | 'wasm';

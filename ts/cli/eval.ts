@@ -1,7 +1,11 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
 import { dataDirectory, loadCorpus, type Split } from '../data/corpus.js';
-import { loadAnyModel } from '../compress/load.js';
+import { containerFormat, loadAnyModel, resolveModelPath } from '../compress/load.js';
+import type { Vocabulary } from '../data/vocabulary.js';
+import type { InferenceKernel } from '../infer.js';
+import { loadEngine } from '../infer-file.js';
 import { evaluatePerplexity } from '../train/evaluate.js';
 import { positiveInt } from './usage.js';
 
@@ -13,6 +17,29 @@ interface EvalFlags {
   batch: number;
   steps: number;
   backend?: BackendChoice;
+  kernel: InferenceKernel;
+  dequantize?: boolean;
+}
+
+interface Evaluable {
+  resetState(batch: number): void;
+  evaluate(inputs: Uint32Array, targets: Uint32Array): number;
+  dispose(): void;
+}
+
+/**
+ * A compressed model runs on the inference engine (packed kernels) unless `dequantize` asks for
+ * the float model holding `Q(W)`; FP models and checkpoints run on the training model.
+ */
+function open(file: string, f: EvalFlags): { model: Evaluable; vocabulary: Vocabulary; engine: string } {
+  const path = resolveModelPath(file);
+  const compressed = existsSync(path) && statSync(path).isFile() && containerFormat(readFileSync(path)) === 'quire-compressed';
+  if (compressed && !f.dequantize) {
+    const { engine, vocabulary } = loadEngine(path, { backend: f.backend, kernel: f.kernel });
+    return { model: engine, vocabulary, engine: `packed ${f.kernel}` };
+  }
+  const { model, vocabulary } = loadAnyModel(file, { backend: f.backend });
+  return { model, vocabulary, engine: compressed ? 'dequantized f32' : 'f32' };
 }
 
 export function registerEval(program: Command): void {
@@ -27,13 +54,15 @@ export function registerEval(program: Command): void {
     .option('--batch <n>', 'streams', positiveInt, 10)
     .option('--steps <n>', 'steps per window', positiveInt, 35)
     .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
+    .addOption(new Option('--kernel <name>', 'packed kernel for compressed models').choices(['lut-i8', 'lut-f32']).default('lut-i8'))
+    .option('--dequantize', 'evaluate a compressed model as the dequantized float model instead of through the packed kernels')
     .action((file: string, f: EvalFlags) => {
-      const { model, vocabulary } = loadAnyModel(file, { backend: f.backend });
+      const { model, vocabulary, engine } = open(file, f);
       try {
         const corpus = loadCorpus(dataDirectory(f.data), { limit: f.limitTokens, vocabulary });
         const r = evaluatePerplexity(model, corpus.ids[f.split], f.batch, f.steps);
-        const out = { perplexity: r.perplexity, tokens: r.tokens, split: f.split };
-        process.stdout.write(f.json ? JSON.stringify(out) + '\n' : `${f.split} perplexity ${r.perplexity.toFixed(2)} over ${r.tokens} tokens\n`);
+        const out = { perplexity: r.perplexity, tokens: r.tokens, split: f.split, engine };
+        process.stdout.write(f.json ? JSON.stringify(out) + '\n' : `${f.split} perplexity ${r.perplexity.toFixed(2)} over ${r.tokens} tokens (${engine})\n`);
       } finally {
         model.dispose();
       }

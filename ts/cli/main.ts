@@ -4,6 +4,8 @@ import { packageVersion } from '../backend/root.js';
 import { QuireError } from '../errors.js';
 import { registerCompress } from './compress.js';
 import { registerEval } from './eval.js';
+import { registerExport } from './export.js';
+import { registerGenerate } from './generate.js';
 import { registerInfo } from './info.js';
 import { registerTrain } from './train.js';
 import { UsageError } from './usage.js';
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   registerInfo(program);
   registerTrain(program);
   registerEval(program);
+  registerGenerate(program);
+  registerExport(program);
   registerCompress(program);
   return program;
 }

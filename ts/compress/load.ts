@@ -35,7 +35,8 @@ export function resolveModelPath(path: string): string {
   return path;
 }
 
-function vocabularyOf(metadata: Record<string, string>, size: number, file: string): Vocabulary {
+/** The `vocabulary` metadata of a model file as a Vocabulary of `size` words (else `E_FORMAT`). */
+export function vocabularyOf(metadata: Record<string, string>, size: number, file: string): Vocabulary {
   let words: unknown;
   try {
     words = JSON.parse(metadata.vocabulary ?? 'null');

@@ -135,26 +135,24 @@ fn lut(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], set: KernelSet,
             for (b, tab) in tabs.iter().enumerate() {
                 let acc = &mut out[(ti * batch + b) * TILE_ROWS..][..TILE_ROWS];
                 for p in 0..kp.bits {
-                    let tile = &tiles[(t * kp.bits + p) * plane_len..][..plane_len];
-                    let step = match tab {
+                    let tile = &tiles.bytes[(t * kp.bits + p) * plane_len..][..plane_len];
+                    let scales = &tiles.scales[(t * kp.bits + p) * groups * TILE_ROWS..][..groups * TILE_ROWS];
+                    match tab {
                         Tables::F32(tf) => {
                             k::lut_f32(set, tile, tf, gb, &mut fs);
-                            1.0
+                            for (sg, fg) in scales.chunks_exact(TILE_ROWS).zip(fs.chunks_exact(TILE_ROWS)) {
+                                for ((a, &sc), &f) in acc.iter_mut().zip(sg).zip(fg) {
+                                    *a += sc * f;
+                                }
+                            }
                         }
                         Tables::I8 { lo, hi, step } => {
                             k::lut_i8(set, tile, lo, hi, gb, &mut is);
-                            for (f, &i) in fs.iter_mut().zip(&is) {
-                                *f = i as f32;
+                            for (sg, ig) in scales.chunks_exact(TILE_ROWS).zip(is.chunks_exact(TILE_ROWS)) {
+                                for ((a, &sc), &i) in acc.iter_mut().zip(sg).zip(ig) {
+                                    *a += sc * (step * i as f32);
+                                }
                             }
-                            *step
-                        }
-                    };
-                    for (rr, a) in acc.iter_mut().enumerate() {
-                        // Padding rows of the last tile borrow a real row's scales; their
-                        // results are never copied out.
-                        let r = (t * TILE_ROWS + rr).min(rows - 1);
-                        for g in 0..groups {
-                            *a += kp.scales[(r * groups + g) * kp.bits + p] * step * fs[g * TILE_ROWS + rr];
                         }
                     }
                 }

@@ -8,6 +8,7 @@ pub mod format;
 pub mod gemm;
 pub mod bcq;
 pub mod compress;
+pub mod infer;
 pub mod kernels;
 pub mod lstm;
 pub mod quant;

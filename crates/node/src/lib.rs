@@ -3,6 +3,7 @@
 
 mod error;
 mod gemm;
+mod infer;
 mod info;
 mod compress;
 mod model;

@@ -133,8 +133,7 @@ impl CompressedModel {
         for (name, shape) in layout {
             match bits.get(&name) {
                 None => {
-                    let mut values = vec![0f32; shape.iter().product()];
-                    c.f32_into(&name, &shape, &mut values)?;
+                    let values = c.f32s(&name, &shape)?;
                     if values.iter().any(|v| !v.is_finite()) {
                         return Err(Error::format(format!("tensor '{name}' holds non-finite values")));
                     }
@@ -174,9 +173,7 @@ fn read_matrix(c: &Container<'_>, name: &str, shape: &[usize], k: usize, group_s
     }
     let group = if group_size == 0 || group_size >= cols { cols } else { group_size };
     let planes = expand(&c.u64s(&format!("{name}.planes"), &[stream_words(rows * k, cols)])?, rows * k, cols)?;
-    let sname = format!("{name}.scales");
-    let mut scales = vec![0f32; rows * cols.div_ceil(group) * k];
-    c.f32_into(&sname, &[rows, cols.div_ceil(group), k], &mut scales)?;
+    let scales = c.f32s(&format!("{name}.scales"), &[rows, cols.div_ceil(group), k])?;
     let mname = format!("{name}.mask");
     let mask = match c.tensors.contains_key(&mname) {
         true => Some(expand(&c.u64s(&mname, &[stream_words(rows, cols)])?, rows, cols)?),

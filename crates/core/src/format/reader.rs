@@ -132,6 +132,13 @@ impl Container<'_> {
         Ok(t)
     }
 
+    /// Reads an F32 tensor of the given shape (validated before the vector is allocated, so
+    /// the allocation is bounded by the file's size).
+    pub fn f32s(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        let t = self.expect(name, DType::F32, shape)?;
+        Ok(self.bytes[t.range.clone()].chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect())
+    }
+
     /// Copies an F32 tensor of the given shape into `out` (whose length must match).
     pub fn f32_into(&self, name: &str, shape: &[usize], out: &mut [f32]) -> Result<()> {
         let t = self.expect(name, DType::F32, shape)?;

@@ -11,7 +11,7 @@
 //! boundary, and the hidden state carries from one window to the next.
 
 mod backward;
-mod cell;
+pub(crate) mod cell;
 mod config;
 mod forward;
 mod masks;

@@ -10,7 +10,7 @@ use super::config::LstmConfig;
 use super::model::LstmModel;
 use super::params::Params;
 use crate::error::{Error, Result};
-use crate::format::{read, Writer};
+use crate::format::{read, DType, Writer};
 use crate::rng::Rng;
 use std::collections::BTreeMap;
 
@@ -63,6 +63,10 @@ impl LstmModel {
             return Err(Error::format(format!("unsupported model version '{version}' (this build reads {FORMAT_VERSION})")));
         }
         let config = LstmConfig::from_json(c.meta("config")?).map_err(|e| Error::format(e.message))?;
+        // Every size below comes from the header: check the file holds it before allocating.
+        for (name, shape) in crate::compress::file::tensor_layout(&config) {
+            c.expect(&name, DType::F32, &shape)?;
+        }
         let mut params = Params::zeros(&config);
         for t in &mut params.tensors {
             c.f32_into(&t.name, &t.shape, &mut t.data)?;
@@ -74,8 +78,13 @@ impl LstmModel {
         let mut model = LstmModel::assemble(config, params, Rng::from_state([s[0], s[1], s[2], s[3]]));
         if let Some(b) = c.metadata.get("batch") {
             let batch: usize = b.parse().map_err(|_| Error::format(format!("metadata 'batch' is not a number: '{b}'")))?;
-            model.reset_state(batch).map_err(|e| Error::format(e.message))?;
             let hd = model.config.hidden;
+            for l in 0..model.config.layers {
+                for part in ["h", "c"] {
+                    c.expect(&format!("state.{part}.{l}"), DType::F32, &[batch, hd])?;
+                }
+            }
+            model.reset_state(batch).map_err(|e| Error::format(e.message))?;
             for l in 0..model.config.layers {
                 c.f32_into(&format!("state.h.{l}"), &[batch, hd], &mut model.state_h[l])?;
                 c.f32_into(&format!("state.c.{l}"), &[batch, hd], &mut model.state_c[l])?;

@@ -14,7 +14,7 @@
 //! `m·b = (b + b′)/2` with `b′ = b XNOR m` (equal to `b` where kept, `−b` where pruned),
 //! which is exact and keeps the kernels mask-free. The LUT kernels read a derived row-tiled
 //! copy (built on first use): tiles of 16 rows, `tile[(p·B + c)·16 + r]` = byte `c` of row `r`
-//! of plane `p`, `B = 8W` bytes per row.
+//! of plane `p`, `B = 8W` bytes per row, with the scales regrouped per tile ([`Tiles`]).
 
 use super::aligned::AlignedWords;
 use crate::error::{check_len, Error, Result};
@@ -37,7 +37,15 @@ pub struct BinaryMatrix {
     mask: Option<AlignedWords>,
     /// The `2k` mask-free planes and their scales, for masked matrices only.
     masked_view: Option<(Vec<f32>, AlignedWords)>,
-    tiles: OnceLock<AlignedWords>,
+    tiles: OnceLock<(AlignedWords, Vec<f32>)>,
+}
+
+/// The LUT kernels' row-tiled layout: `bytes[((t·k + p)·B + c)·16 + r]` = byte `c` of row
+/// `16t + r`, plane `p` (64-byte aligned), and the matching scales
+/// `scales[((t·k + p)·groups + g)·16 + r]` (0 for the padding rows of the last tile).
+pub struct Tiles<'a> {
+    pub bytes: &'a [u8],
+    pub scales: &'a [f32],
 }
 
 /// The mask-free planes kernels multiply with: `bits` planes, scales `(r·groups+g)·bits + i`.
@@ -199,28 +207,31 @@ impl BinaryMatrix {
         }
     }
 
-    /// The row-tiled bytes of the kernel planes (64-byte aligned), built once on first use.
-    pub fn tiles(&self) -> &[u8] {
-        self.tiles
-            .get_or_init(|| {
-                let kp = self.kernel_planes();
-                let bpr = 8 * self.words;
-                let tiles = self.rows.div_ceil(TILE_ROWS);
-                let mut out = AlignedWords::zeroed(tiles * kp.bits * bpr * TILE_ROWS / 8);
-                let bytes = out.as_bytes_mut();
-                for r in 0..self.rows {
-                    let (t, rr) = (r / TILE_ROWS, r % TILE_ROWS);
-                    for p in 0..kp.bits {
-                        let base = (t * kp.bits + p) * bpr * TILE_ROWS;
-                        let row = &kp.planes[(r * kp.bits + p) * self.words..][..self.words];
-                        for (c, byte) in row.iter().flat_map(|w| w.to_le_bytes()).enumerate() {
-                            bytes[base + c * TILE_ROWS + rr] = byte;
-                        }
+    /// The row-tiled copy of the kernel planes, built once on first use.
+    pub fn tiles(&self) -> Tiles<'_> {
+        let (bytes, scales) = self.tiles.get_or_init(|| {
+            let kp = self.kernel_planes();
+            let bpr = 8 * self.words;
+            let tiles = self.rows.div_ceil(TILE_ROWS);
+            let mut out = AlignedWords::zeroed(tiles * kp.bits * bpr * TILE_ROWS / 8);
+            let mut scales = vec![0f32; tiles * kp.bits * self.groups * TILE_ROWS];
+            let bytes = out.as_bytes_mut();
+            for r in 0..self.rows {
+                let (t, rr) = (r / TILE_ROWS, r % TILE_ROWS);
+                for p in 0..kp.bits {
+                    let base = (t * kp.bits + p) * bpr * TILE_ROWS;
+                    let row = &kp.planes[(r * kp.bits + p) * self.words..][..self.words];
+                    for (c, byte) in row.iter().flat_map(|w| w.to_le_bytes()).enumerate() {
+                        bytes[base + c * TILE_ROWS + rr] = byte;
+                    }
+                    for g in 0..self.groups {
+                        scales[((t * kp.bits + p) * self.groups + g) * TILE_ROWS + rr] = kp.scales[(r * self.groups + g) * kp.bits + p];
                     }
                 }
-                out
-            })
-            .as_bytes()
+            }
+            (out, scales)
+        });
+        Tiles { bytes: bytes.as_bytes(), scales }
     }
 
     /// Writes row `r` of `Ŵ` into `out` (`cols` values): per group, a table of the `2^k`

@@ -63,25 +63,30 @@ impl F32Tables {
     /// `planed` (`2B·64` bytes) for simd128.
     pub fn new(set: KernelSet, x: &[f32]) -> F32Tables {
         let mut t = F32Tables { values: Vec::new(), planed: Vec::new() };
+        t.fill(set, x);
+        t
+    }
+
+    /// Rebuilds the tables of `x` in place (no allocation once the buffers have this size).
+    pub fn fill(&mut self, set: KernelSet, x: &[f32]) {
         match set {
             #[cfg(target_arch = "wasm32")]
             KernelSet::Simd128 => {
-                t.planed = vec![0u8; x.len() * 16];
-                simd128::build_tables_planed(x, &mut t.planed);
+                self.planed.resize(x.len() * 16, 0);
+                simd128::build_tables_planed(x, &mut self.planed);
             }
             _ => {
-                t.values = vec![0f32; x.len() * 4];
+                self.values.resize(x.len() * 4, 0.0);
                 match set {
                     // SAFETY: see `build_tables_i8`.
                     #[cfg(target_arch = "x86_64")]
-                    KernelSet::Avx512 => unsafe { avx512::build_tables(x, &mut t.values) },
+                    KernelSet::Avx512 => unsafe { avx512::build_tables(x, &mut self.values) },
                     #[cfg(target_arch = "x86_64")]
-                    KernelSet::Avx2 => unsafe { avx2::build_tables(x, &mut t.values) },
-                    _ => scalar::build_tables(x, &mut t.values),
+                    KernelSet::Avx2 => unsafe { avx2::build_tables(x, &mut self.values) },
+                    _ => scalar::build_tables(x, &mut self.values),
                 }
             }
         }
-        t
     }
 }
 

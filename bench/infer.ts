@@ -1,0 +1,148 @@
+/**
+ * `npm run bench -- infer`: LSTM language-model token step, batch 1 (tokens/s), for the small
+ * (2×200) and medium (2×650) shapes with a 10k vocabulary, random weights.
+ *
+ * Engines, measured in one process with alternating rounds:
+ * - quire native and quire wasm (`InferenceEngine`, single thread) on the FP32 model file and
+ *   on compressed files with every matrix (embedding, LSTM, softmax) quantized to 1, 2 and 3
+ *   bits (greedy solver; the int8-LUT kernel). One step = one `step([token])` call (ids in,
+ *   the 10k logits out as a fresh Float32Array);
+ * - onnxruntime-node (CPU EP, 1 intra-op thread) and onnxruntime-web (wasm EP, 1 thread, SIMD)
+ *   running `exportOnnx()` of the same FP32 model: one `session.run` with the token and the
+ *   previous step's h/c fed back.
+ * `tokensPerSecond` = 1 / median step time (median over rounds of tinybench medians);
+ * `speedupVsPeer` compares native rows with onnxruntime-node and wasm rows with onnxruntime-web.
+ * `modelBytes` is the file the engine loads (quire container or ONNX); `memoryBytes` the weights
+ * as the quire engine holds them (packed planes + scales + kernel tiles), or the ONNX size.
+ */
+import * as ortNode from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web';
+import { CompressedModel, exportOnnx, InferenceEngine, LanguageModel, info, type CompressionSpec } from '../ts/index.js';
+import type { BenchArgs, BenchRow } from './main.js';
+import { medianMs, middle } from './util.js';
+
+const SHAPES = [
+  { shape: 'small', vocab: 10000, hidden: 200 },
+  { shape: 'medium', vocab: 10000, hidden: 650 },
+] as const;
+const LAYERS = 2;
+
+type Engine = 'quire-native' | 'quire-wasm' | 'onnxruntime-node' | 'onnxruntime-web';
+
+interface Task {
+  engine: Engine;
+  bits: number;
+  modelBytes: number;
+  memoryBytes: number;
+  step: () => unknown;
+  dispose: () => Promise<void> | void;
+}
+
+/** Median latency in ms of one step (tinybench). */
+function median(fn: () => unknown, quick: boolean): Promise<number> {
+  return medianMs(fn, { iterations: 20, time: quick ? 150 : 500, warmupTime: 50 });
+}
+
+/** A token step through an ONNX session: feeds the token and the previous state. */
+async function ortTask(engine: Engine, ort: typeof ortNode, onnx: Uint8Array, hidden: number, provider: string): Promise<Task> {
+  const session = await ort.InferenceSession.create(onnx, { executionProviders: [provider], intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const state: Record<string, ortNode.Tensor> = {};
+  for (let l = 0; l < LAYERS; l++) {
+    for (const p of ['h', 'c']) state[`${p}0.${l}`] = new ort.Tensor('float32', new Float32Array(hidden), [1, 1, hidden]);
+  }
+  let t = 0;
+  return {
+    engine,
+    bits: 32,
+    modelBytes: onnx.length,
+    memoryBytes: onnx.length,
+    step: async () => {
+      const tokens = new ort.Tensor('int64', BigInt64Array.of(BigInt(t++ % 10000)), [1, 1]);
+      const out = await session.run({ tokens, ...state });
+      for (let l = 0; l < LAYERS; l++) {
+        state[`h0.${l}`] = out[`h.${l}`];
+        state[`c0.${l}`] = out[`c.${l}`];
+      }
+      return out.logits;
+    },
+    dispose: () => session.release(),
+  };
+}
+
+function quireTask(bytes: Uint8Array, backend: 'native' | 'wasm', bits: number): Task {
+  const e = InferenceEngine.fromBytes(bytes, { backend });
+  e.resetState(1);
+  let t = 0;
+  const token = new Uint32Array(1);
+  return {
+    engine: backend === 'native' ? 'quire-native' : 'quire-wasm',
+    bits,
+    modelBytes: bytes.length,
+    memoryBytes: e.weightBytes,
+    step: () => {
+      token[0] = t++ % 10000;
+      return e.step(token);
+    },
+    dispose: () => e.dispose(),
+  };
+}
+
+function compressed(fp: Uint8Array, bits: number): Uint8Array {
+  const m = LanguageModel.fromBytes(fp, { backend: 'native' });
+  const tensors: Record<string, number> = { embedding: bits, 'softmax.weight': bits };
+  for (let l = 0; l < LAYERS; l++) Object.assign(tensors, { [`lstm.${l}.w_ih`]: bits, [`lstm.${l}.w_hh`]: bits });
+  const spec: CompressionSpec = { method: 'greedy', cycles: 0, groupSize: 0, layers: 'all', sparsity: 0, fpModelBytes: fp.length, tensors };
+  const cm = CompressedModel.fromModel(m, spec, {});
+  const bytes = cm.toBytes();
+  cm.dispose();
+  m.dispose();
+  return bytes;
+}
+
+export async function run({ quick }: BenchArgs): Promise<BenchRow[]> {
+  ortWeb.env.wasm.numThreads = 1;
+  const { backends } = info();
+  console.log(`quire kernels native:${backends.native.kernels} wasm:${backends.wasm.kernels}; onnxruntime-node ${ortNode.env.versions.node ?? '?'}, onnxruntime-web ${ortWeb.env.versions.web ?? '?'}`);
+  const rows: BenchRow[] = [];
+  const rounds = quick ? 1 : 3;
+  for (const { shape, vocab, hidden } of SHAPES) {
+    const model = LanguageModel.create({ vocab, hidden, layers: LAYERS, initScale: 0.1, dropout: 0, seed: 1 }, { backend: 'native' });
+    const fp = model.toBytes('quire-model', {}, false);
+    const onnx = exportOnnx(model);
+    model.dispose();
+    const tasks: Task[] = [
+      await ortTask('onnxruntime-node', ortNode, onnx, hidden, 'cpu'),
+      await ortTask('onnxruntime-web', ortWeb as unknown as typeof ortNode, onnx, hidden, 'wasm'),
+      quireTask(fp, 'native', 32),
+      quireTask(fp, 'wasm', 32),
+    ];
+    for (const bits of [1, 2, 3]) {
+      const c = compressed(fp, bits);
+      tasks.push(quireTask(c, 'native', bits), quireTask(c, 'wasm', bits));
+    }
+    const samples = tasks.map(() => [] as number[]);
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, task] of tasks.entries()) samples[i].push(await median(task.step, quick));
+    }
+    const tps = samples.map((xs) => 1000 / middle(xs));
+    const peer = (e: Engine) => tps[tasks.findIndex((t) => t.engine === e)];
+    for (const [i, t] of tasks.entries()) {
+      const ref = t.engine === 'quire-native' || t.engine === 'onnxruntime-node' ? peer('onnxruntime-node') : peer('onnxruntime-web');
+      rows.push({
+        task: 'lstm-lm-token-step',
+        shape,
+        batch: 1,
+        engine: t.engine,
+        bits: t.bits,
+        tokensPerSecond: +tps[i].toFixed(1),
+        speedupVsPeer: +(tps[i] / ref).toFixed(2),
+        modelBytes: t.modelBytes,
+        memoryBytes: t.memoryBytes,
+      });
+      await t.dispose();
+    }
+  }
+  const maxRss = process.resourceUsage().maxRSS * 1024;
+  console.log(`peak resident memory of the whole run: ${(maxRss / 2 ** 20).toFixed(0)} MiB`);
+  return rows;
+}

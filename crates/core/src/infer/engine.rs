@@ -1,0 +1,336 @@
+//! [`Engine`]: runs an LSTM language model token by token for `B` streams. Quantized matrices
+//! (LSTM, softmax, embedding) stay packed and go through the LUT kernels; the others use the
+//! f32 dot-product GEMM kernel. Everything a step touches is allocated by [`Engine::reset`]:
+//! [`Engine::step`] allocates nothing and runs on the calling thread.
+//!
+//! One step, per stream `b` with token `x_b`: `h⁰ = E[x_b]`; for each layer `l`:
+//! `z = W_ih·h^{l} + W_hh·h_{t−1}^{l+1} + bias` (gate order i, f, g, o), the cell of
+//! [`crate::lstm`] (vectorized, see `cell.rs`); then `logits = W_s·h^{L} + b_s`. This is the model's evaluation forward
+//! pass (no dropout), one time step at a time.
+
+use super::cell;
+use super::lut::{LutKernel, LutScratch};
+use super::sample::{cross_entropy, Sampler};
+use super::weights::Weight;
+use crate::compress::CompressedModel;
+use crate::error::{check_len, Error, Result};
+use crate::format::read;
+use crate::kernels::{self, KernelSet};
+use crate::lstm::{LstmConfig, LstmModel};
+use std::collections::BTreeMap;
+
+/// Largest number of streams per step.
+pub const MAX_STREAMS: usize = 64;
+
+/// Per-layer weights.
+struct Layer {
+    w_ih: Weight,
+    w_hh: Weight,
+    bias: Vec<f32>,
+}
+
+/// The loaded model, its carried state and its work buffers.
+pub struct Engine {
+    config: LstmConfig,
+    metadata: BTreeMap<String, String>,
+    kernel: LutKernel,
+    embedding: Weight,
+    layers: Vec<Layer>,
+    softmax: Weight,
+    softmax_bias: Vec<f32>,
+    batch: usize,
+    /// Carried `h` and `c` per layer, `B×H` each.
+    h: Vec<Vec<f32>>,
+    c: Vec<Vec<f32>>,
+    /// Layer input `B×H`, gates and recurrent product `B×4H`.
+    x: Vec<f32>,
+    gates: Vec<f32>,
+    rec: Vec<f32>,
+    logits: Vec<f32>,
+    has_logits: bool,
+    /// Most scale groups per row over the packed matrices (sizes the scratch).
+    scale_groups: usize,
+    scratch: LutScratch,
+    sampler: Sampler,
+}
+
+impl Engine {
+    /// Loads a model file: `quire-compressed` (packed matrices kept packed) or a full-precision
+    /// `quire-model` / `quire-checkpoint`. Anything else, or a corrupt file, is `E_FORMAT`;
+    /// an unknown kernel `E_CONFIG`.
+    pub fn from_bytes(bytes: &[u8], kernel: LutKernel) -> Result<Engine> {
+        let format = read(bytes)?.meta("format")?.to_string();
+        if format == crate::compress::file::COMPRESSED_FORMAT {
+            Self::from_compressed(CompressedModel::from_bytes(bytes)?, kernel)
+        } else {
+            let (model, metadata) = LstmModel::from_bytes(bytes)?;
+            Self::from_model(&model, metadata, kernel)
+        }
+    }
+
+    /// An engine over the full-precision weights of `model` (its carried state is not used).
+    pub fn from_model(model: &LstmModel, metadata: BTreeMap<String, String>, kernel: LutKernel) -> Result<Engine> {
+        let mut tensors = BTreeMap::new();
+        for name in model.tensor_names() {
+            let shape = model.tensor_shape(&name)?;
+            tensors.insert(name.clone(), (shape, model.get_tensor(&name)?));
+        }
+        Self::assemble(model.config().clone(), metadata, kernel, tensors, BTreeMap::new())
+    }
+
+    /// An engine over a compressed model: its quantized matrices stay packed.
+    pub fn from_compressed(cm: CompressedModel, kernel: LutKernel) -> Result<Engine> {
+        let tensors = cm.fp.into_iter().map(|(n, s, v)| (n, (s, v))).collect();
+        let packed = cm.quantized.into_iter().map(|q| (q.name, q.matrix)).collect();
+        Self::assemble(cm.config, cm.metadata, kernel, tensors, packed)
+    }
+
+    fn assemble(
+        config: LstmConfig,
+        metadata: BTreeMap<String, String>,
+        kernel: LutKernel,
+        mut fp: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+        mut packed: BTreeMap<String, crate::quant::BinaryMatrix>,
+    ) -> Result<Engine> {
+        config.validate()?;
+        let (v, h) = (config.vocab, config.hidden);
+        let mut take = |name: &str, shape: &[usize]| -> Result<Weight> {
+            if let Some(m) = packed.remove(name) {
+                if [m.rows(), m.cols()] != shape {
+                    return Err(Error::format(format!("quantized tensor '{name}' is {}×{}, expected {shape:?}", m.rows(), m.cols())));
+                }
+                m.tiles();
+                return Ok(Weight::Packed(m));
+            }
+            let (s, data) = fp.remove(name).ok_or_else(|| Error::format(format!("tensor '{name}' is missing")))?;
+            if s != shape {
+                return Err(Error::format(format!("tensor '{name}' has shape {s:?}, expected {shape:?}")));
+            }
+            Ok(match shape {
+                [rows, cols] => Weight::Dense { rows: *rows, cols: *cols, data },
+                _ => Weight::Dense { rows: 1, cols: data.len(), data },
+            })
+        };
+        let vector = |w: Weight| -> Result<Vec<f32>> {
+            match w {
+                Weight::Dense { data, .. } => Ok(data),
+                Weight::Packed(_) => Err(Error::format("a bias cannot be quantized")),
+            }
+        };
+        let embedding = take("embedding", &[v, h])?;
+        let mut layers = Vec::new();
+        for l in 0..config.layers {
+            let w_ih = take(&format!("lstm.{l}.w_ih"), &[4 * h, h])?;
+            let w_hh = take(&format!("lstm.{l}.w_hh"), &[4 * h, h])?;
+            let bias = vector(take(&format!("lstm.{l}.bias"), &[4 * h])?)?;
+            layers.push(Layer { w_ih, w_hh, bias });
+        }
+        let softmax = take("softmax.weight", &[v, h])?;
+        let softmax_bias = vector(take("softmax.bias", &[v])?)?;
+        let groups = [&embedding, &softmax]
+            .into_iter()
+            .chain(layers.iter().flat_map(|l| [&l.w_ih, &l.w_hh]))
+            .map(|w| match w {
+                Weight::Packed(m) => m.groups(),
+                Weight::Dense { .. } => 1,
+            })
+            .max()
+            .unwrap_or(1);
+        let mut e = Engine {
+            config,
+            metadata,
+            kernel,
+            embedding,
+            layers,
+            softmax,
+            softmax_bias,
+            batch: 0,
+            h: Vec::new(),
+            c: Vec::new(),
+            x: Vec::new(),
+            gates: Vec::new(),
+            rec: Vec::new(),
+            logits: Vec::new(),
+            has_logits: false,
+            scale_groups: groups,
+            scratch: LutScratch::new(8 * h.div_ceil(64), groups, 1),
+            sampler: Sampler::new(v, 0),
+        };
+        e.reset(1)?;
+        Ok(e)
+    }
+
+    pub fn config(&self) -> &LstmConfig {
+        &self.config
+    }
+
+    /// The file's caller metadata (e.g. the vocabulary).
+    pub fn metadata(&self) -> &BTreeMap<String, String> {
+        &self.metadata
+    }
+
+    pub fn kernel(&self) -> LutKernel {
+        self.kernel
+    }
+
+    /// Streams of the carried state.
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// `(name, bits)` of every weight matrix (32 = full precision), in model order.
+    pub fn bits(&self) -> Vec<(String, usize)> {
+        let mut out = vec![("embedding".to_string(), self.embedding.bits())];
+        for (l, layer) in self.layers.iter().enumerate() {
+            out.push((format!("lstm.{l}.w_ih"), layer.w_ih.bits()));
+            out.push((format!("lstm.{l}.w_hh"), layer.w_hh.bits()));
+        }
+        out.push(("softmax.weight".to_string(), self.softmax.bits()));
+        out
+    }
+
+    /// [`Engine::bits`] as a JSON object `{"embedding": 32, "lstm.0.w_ih": 1, ...}`.
+    pub fn bits_json(&self) -> String {
+        serde_json::to_string(&self.bits().into_iter().collect::<BTreeMap<_, _>>()).expect("map serialises")
+    }
+
+    /// Bytes of the weights as held in memory (packed matrices with their kernel layout).
+    pub fn weight_bytes(&self) -> usize {
+        let vectors: usize = self.layers.iter().map(|l| 4 * l.bias.len()).sum::<usize>() + 4 * self.softmax_bias.len();
+        let mats: usize = [&self.embedding, &self.softmax]
+            .into_iter()
+            .chain(self.layers.iter().flat_map(|l| [&l.w_ih, &l.w_hh]))
+            .map(Weight::bytes)
+            .sum();
+        mats + vectors
+    }
+
+    /// Zeroes the carried state for `batch` streams (1..=[`MAX_STREAMS`], else `E_CONFIG`) and
+    /// sizes every buffer a step needs.
+    pub fn reset(&mut self, batch: usize) -> Result<()> {
+        if !(1..=MAX_STREAMS).contains(&batch) {
+            return Err(Error::config(format!("batch must be 1 to {MAX_STREAMS} (got {batch})")));
+        }
+        let (h, v, layers) = (self.config.hidden, self.config.vocab, self.config.layers);
+        self.batch = batch;
+        self.h = vec![vec![0.0; batch * h]; layers];
+        self.c = vec![vec![0.0; batch * h]; layers];
+        self.x = vec![0.0; batch * h];
+        self.gates = vec![0.0; batch * 4 * h];
+        self.rec = vec![0.0; batch * 4 * h];
+        self.logits = vec![0.0; batch * v];
+        self.has_logits = false;
+        self.scratch = LutScratch::new(8 * h.div_ceil(64), self.scale_groups, batch);
+        Ok(())
+    }
+
+    /// Seeds the sampler's PRNG ([`crate::rng::Rng`]).
+    pub fn seed(&mut self, seed: u64) {
+        self.sampler.seed(seed);
+    }
+
+    /// Feeds one token per stream (`tokens`: B ids `< V`), advances the state and returns the
+    /// logits `B×V` (row `b` = stream `b`). `E_SHAPE` for a wrong count or an id out of range
+    /// (the state is then unchanged).
+    pub fn step(&mut self, tokens: &[u32]) -> Result<&[f32]> {
+        check_len("tokens", tokens.len(), self.batch)?;
+        let v = self.config.vocab as u32;
+        if let Some(&bad) = tokens.iter().find(|&&t| t >= v) {
+            return Err(Error::shape(format!("token id {bad} is outside the vocabulary of {v}")));
+        }
+        let set = kernels::active();
+        self.forward(tokens, set);
+        kernels::mark_used(set);
+        self.has_logits = true;
+        Ok(&self.logits)
+    }
+
+    /// The step itself (inputs validated).
+    fn forward(&mut self, tokens: &[u32], set: KernelSet) {
+        let (hd, b, kernel) = (self.config.hidden, self.batch, self.kernel);
+        for (row, &t) in self.x.chunks_exact_mut(hd).zip(tokens) {
+            self.embedding.row_into(t as usize, row);
+        }
+        for (l, layer) in self.layers.iter().enumerate() {
+            layer.w_ih.matmul(&self.x, b, &mut self.gates, set, kernel, &mut self.scratch);
+            layer.w_hh.matmul(&self.h[l], b, &mut self.rec, set, kernel, &mut self.scratch);
+            for (gr, rr) in self.gates.chunks_exact_mut(4 * hd).zip(self.rec.chunks_exact(4 * hd)) {
+                for ((g, r), bias) in gr.iter_mut().zip(rr).zip(&layer.bias) {
+                    *g += r + bias;
+                }
+            }
+            cell::step(hd, &mut self.gates, &mut self.c[l], &mut self.h[l]);
+            self.x.copy_from_slice(&self.h[l]);
+        }
+        self.softmax.matmul(&self.x, b, &mut self.logits, set, kernel, &mut self.scratch);
+        for row in self.logits.chunks_exact_mut(self.config.vocab) {
+            for (z, bias) in row.iter_mut().zip(&self.softmax_bias) {
+                *z += bias;
+            }
+        }
+    }
+
+    /// The logits of the last step (`E_STATE` before the first step after a reset).
+    pub fn logits(&self) -> Result<&[f32]> {
+        if self.has_logits {
+            Ok(&self.logits)
+        } else {
+            Err(Error::state("no logits yet: call step() first"))
+        }
+    }
+
+    /// Mean cross-entropy (nats per token) of a window of `T·B` tokens, time-major
+    /// (`inputs[t·B + b]` is step `t` of stream `b`, predicting `targets[t·B + b]`); the state
+    /// carries. `E_SHAPE` for lengths that are not a positive multiple of B or ids out of range.
+    pub fn evaluate(&mut self, inputs: &[u32], targets: &[u32]) -> Result<f64> {
+        check_len("targets", targets.len(), inputs.len())?;
+        let b = self.batch;
+        if inputs.is_empty() || inputs.len() % b != 0 {
+            return Err(Error::shape(format!("a window holds T·B tokens with B = {b} (the batch set by reset); got {}", inputs.len())));
+        }
+        let v = self.config.vocab as u32;
+        if let Some(&bad) = inputs.iter().chain(targets).find(|&&t| t >= v) {
+            return Err(Error::shape(format!("token id {bad} is outside the vocabulary of {v}")));
+        }
+        let set = kernels::active();
+        let mut sum = 0.0;
+        for (inp, tgt) in inputs.chunks_exact(b).zip(targets.chunks_exact(b)) {
+            self.forward(inp, set);
+            for (row, &t) in self.logits.chunks_exact(self.config.vocab).zip(tgt) {
+                sum += cross_entropy(row, t as usize);
+            }
+        }
+        kernels::mark_used(set);
+        self.has_logits = true;
+        Ok(sum / inputs.len() as f64)
+    }
+
+    /// Draws the next token of every stream from the last logits: `softmax(z/temperature)`
+    /// restricted to the `top_k` largest logits (0 = all); temperature 0 picks the argmax.
+    /// `E_CONFIG` for a negative or non-finite temperature, `E_STATE` before the first step.
+    pub fn sample(&mut self, temperature: f32, top_k: usize, out: &mut [u32]) -> Result<()> {
+        check_len("out", out.len(), self.batch)?;
+        if !(temperature.is_finite() && temperature >= 0.0) {
+            return Err(Error::config(format!("temperature must be finite and >= 0 (got {temperature})")));
+        }
+        if !self.has_logits {
+            return Err(Error::state("no logits yet: call step() first"));
+        }
+        for (row, o) in self.logits.chunks_exact(self.config.vocab).zip(out.iter_mut()) {
+            *o = self.sampler.draw(row, temperature, top_k);
+        }
+        Ok(())
+    }
+
+    /// The `k` largest logits of stream `b` of the last step, as ids in decreasing order
+    /// (ties: lower id first). `E_STATE` before a step, `E_CONFIG` for `b ≥ B`.
+    pub fn top_k(&mut self, b: usize, k: usize) -> Result<Vec<u32>> {
+        if b >= self.batch {
+            return Err(Error::config(format!("stream {b} does not exist (batch {})", self.batch)));
+        }
+        self.logits()?;
+        let v = self.config.vocab;
+        let row = &self.logits[b * v..(b + 1) * v];
+        Ok(self.sampler.top(row, k.min(v)).to_vec())
+    }
+}

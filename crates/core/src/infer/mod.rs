@@ -1,0 +1,17 @@
+//! Quantized inference: an [`Engine`] that loads a compressed (or full-precision) model file
+//! and runs the LSTM language model token by token for 1..=[`MAX_STREAMS`] streams, with the
+//! bit-packed LUT kernels for every quantized matrix and the f32 GEMM kernels elsewhere; plus
+//! seeded sampling and top-k helpers. A step allocates nothing and runs on the calling thread.
+
+mod cell;
+mod engine;
+mod lut;
+mod sample;
+mod weights;
+
+#[cfg(test)]
+mod tests;
+
+pub use engine::{Engine, MAX_STREAMS};
+pub use lut::{packed_matmul, LutKernel, LutScratch};
+pub use sample::{cross_entropy, Sampler};

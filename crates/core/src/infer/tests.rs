@@ -1,0 +1,233 @@
+//! The engine against the training model's own evaluation (FP and dequantized), the packed
+//! products against `crate::bcq` on every kernel set, sampling, validation, no allocation per
+//! step, and every truncation / random bit flips of a model file.
+
+use super::*;
+use crate::compress::{prune_model, CompressedModel, CompressionInfo, PruneScope};
+use crate::kernels::{self, KernelSet};
+use crate::lstm::{LstmConfig, LstmModel};
+use crate::quant::{quantize_rows, Method, QuantConfig};
+use crate::rng::Rng;
+use crate::ErrorCode;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::collections::BTreeMap;
+
+/// Counts allocations made by the current thread (tests on other threads do not interfere).
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; the counter is a const-initialised thread-local.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static COUNTING: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCS.with(Cell::get)
+}
+
+fn trained(vocab: usize, hidden: usize, seed: u64) -> LstmModel {
+    let mut m = LstmModel::new(LstmConfig { vocab, hidden, layers: 2, init_scale: 0.3, dropout: 0.0, seed }).unwrap();
+    let mut r = Rng::new(seed);
+    m.reset_state(2).unwrap();
+    // A repetitive stream the model can learn a little, so the logits are not flat.
+    let ids: Vec<u32> = (0..400).map(|i| ((i * 7 + r.below(3) as usize) % vocab) as u32).collect();
+    for w in ids.windows(17).step_by(16).take(20) {
+        m.train_step(&w[..16], &w[1..], 0.5, 5.0).unwrap();
+    }
+    m
+}
+
+fn window(vocab: usize, n: usize, seed: u64) -> (Vec<u32>, Vec<u32>) {
+    let mut r = Rng::new(seed);
+    let ids: Vec<u32> = (0..=n).map(|i| ((i * 7 + r.below(3) as usize) % vocab) as u32).collect();
+    (ids[..n].to_vec(), ids[1..].to_vec())
+}
+
+fn compress(m: &mut LstmModel, bits: usize, prune: bool) -> CompressedModel {
+    let names: Vec<String> = m.tensor_names().into_iter().filter(|n| !n.ends_with("bias")).collect();
+    if prune {
+        let lstm: Vec<String> = names.iter().filter(|n| n.starts_with("lstm.")).cloned().collect();
+        prune_model(m, &lstm, 0.3, PruneScope::PerMatrix).unwrap();
+    }
+    let sel: Vec<(String, QuantConfig)> = names.iter().map(|n| (n.clone(), QuantConfig::new(bits, Method::Alternating))).collect();
+    let info = CompressionInfo { method: Method::Alternating, cycles: 2, group_size: 0, layers: "all".into(), sparsity: 0.0, fp_model_bytes: 1 };
+    let mut meta = BTreeMap::new();
+    meta.insert("vocabulary".to_string(), "[]".to_string());
+    CompressedModel::from_model(m, &sel, info, meta).unwrap().0
+}
+
+fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs()
+}
+
+#[test]
+fn fp_engine_matches_the_model_evaluation() {
+    let mut m = trained(37, 48, 1);
+    let (inp, tgt) = window(37, 3 * 12, 2);
+    m.reset_state(3).unwrap();
+    let want = m.evaluate(&inp, &tgt).unwrap();
+    let mut e = Engine::from_model(&m, BTreeMap::new(), LutKernel::I8).unwrap();
+    e.reset(3).unwrap();
+    let got = e.evaluate(&inp, &tgt).unwrap();
+    assert!(rel(got, want) < 1e-5, "{got} vs {want}");
+    assert!(e.bits().iter().all(|(_, b)| *b == 32));
+}
+
+#[test]
+fn packed_engine_matches_the_dequantized_model() {
+    for (bits, prune) in [(1, false), (2, true), (3, false)] {
+        let mut m = trained(53, 70, 3);
+        let cm = compress(&mut m, bits, prune);
+        let mut deq = cm.to_model().unwrap();
+        let bytes = cm.to_bytes();
+        let (inp, tgt) = window(53, 2 * 20, 4);
+        deq.reset_state(2).unwrap();
+        let want = deq.evaluate(&inp, &tgt).unwrap();
+        let mut exact = Engine::from_bytes(&bytes, LutKernel::F32).unwrap();
+        assert!(exact.bits().iter().all(|(_, b)| *b == bits));
+        exact.reset(2).unwrap();
+        let got = exact.evaluate(&inp, &tgt).unwrap();
+        assert!(rel(got, want) < 1e-5, "lut-f32 {bits} bits: {got} vs {want}");
+        let mut fast = Engine::from_bytes(&bytes, LutKernel::I8).unwrap();
+        fast.reset(2).unwrap();
+        let ppl = fast.evaluate(&inp, &tgt).unwrap().exp();
+        assert!(rel(ppl, want.exp()) < 0.005, "lut-i8 {bits} bits: perplexity {ppl} vs {}", want.exp());
+    }
+}
+
+#[test]
+fn packed_products_match_bcq_on_every_kernel_set() {
+    let mut rng = Rng::new(9);
+    let saved = kernels::active();
+    for (rows, cols, bits, group, batch) in [(1, 1, 1, 0, 1), (17, 65, 2, 0, 3), (33, 200, 3, 64, 2), (40, 650, 1, 0, 1), (20, 130, 2, 128, 5)] {
+        let w: Vec<f32> = (0..rows * cols).map(|_| rng.normal()).collect();
+        let mask: Vec<u8> = (0..rows * cols).map(|_| (rng.next_u64() % 4 != 0) as u8).collect();
+        let cfg = QuantConfig { group_size: group, ..QuantConfig::new(bits, Method::Greedy) };
+        for mk in [None, Some(mask.as_slice())] {
+            let m = quantize_rows(&w, rows, cols, &cfg, mk).unwrap();
+            let x: Vec<f32> = (0..batch * cols).map(|_| rng.normal()).collect();
+            for set in [KernelSet::Scalar, KernelSet::Avx2, KernelSet::Avx512, KernelSet::Simd128].into_iter().filter(|s| s.supported()) {
+                kernels::force(set).unwrap();
+                for (kernel, bk) in [(LutKernel::F32, crate::bcq::Kernel::LutF32), (LutKernel::I8, crate::bcq::Kernel::LutI8)] {
+                    let mut want = vec![0f32; batch * rows];
+                    crate::bcq::matmul(&m, &x, batch, &mut want, bk).unwrap();
+                    let mut s = LutScratch::new(8 * cols.div_ceil(64), m.groups(), batch);
+                    let mut got = vec![f32::NAN; batch * rows];
+                    packed_matmul(&m, &x, batch, &mut got, kernel, set, &mut s);
+                    for (g, w) in got.iter().zip(&want) {
+                        assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()) * (cols as f32).sqrt(), "{set:?} {kernel:?} {rows}×{cols}: {g} vs {w}");
+                    }
+                }
+            }
+        }
+    }
+    kernels::force(saved).unwrap();
+}
+
+#[test]
+fn a_step_allocates_nothing_and_marks_its_kernel_set() {
+    let mut m = trained(29, 64, 5);
+    let cm = compress(&mut m, 2, true);
+    let mut e = Engine::from_compressed(cm, LutKernel::I8).unwrap();
+    e.reset(4).unwrap();
+    e.step(&[1, 2, 3, 4]).unwrap();
+    let mut out = [0u32; 4];
+    e.sample(0.8, 5, &mut out).unwrap();
+    let before = allocations();
+    for t in 0..10u32 {
+        e.step(&[t % 29, (t + 1) % 29, 5, 6]).unwrap();
+        e.sample(1.0, 0, &mut out).unwrap();
+        e.sample(0.5, 3, &mut out).unwrap();
+    }
+    assert_eq!(allocations(), before, "step/sample allocated");
+    assert_eq!(kernels::last_used(), Some(kernels::active()));
+}
+
+#[test]
+fn sampling_is_seeded_and_respects_top_k_and_temperature() {
+    let m = trained(31, 40, 6);
+    let mut e = Engine::from_model(&m, BTreeMap::new(), LutKernel::I8).unwrap();
+    assert_eq!(e.sample(1.0, 0, &mut [0]).unwrap_err().code, ErrorCode::State);
+    let logits = e.step(&[3]).unwrap().to_vec();
+    let top = e.top_k(0, 5).unwrap();
+    assert_eq!(top.len(), 5);
+    for w in top.windows(2) {
+        assert!(logits[w[0] as usize] >= logits[w[1] as usize]);
+    }
+    assert!(logits.iter().all(|&z| z <= logits[top[0] as usize]));
+    let draw = |e: &mut Engine, seed: u64, t: f32, k: usize| -> Vec<u32> {
+        e.seed(seed);
+        (0..200)
+            .map(|_| {
+                let mut o = [0u32];
+                e.sample(t, k, &mut o).unwrap();
+                o[0]
+            })
+            .collect()
+    };
+    assert_eq!(draw(&mut e, 7, 1.0, 0), draw(&mut e, 7, 1.0, 0));
+    assert_ne!(draw(&mut e, 7, 1.0, 0), draw(&mut e, 8, 1.0, 0));
+    assert!(draw(&mut e, 1, 1.0, 3).iter().all(|t| top[..3].contains(t)));
+    assert!(draw(&mut e, 1, 0.0, 0).iter().all(|&t| t == top[0]));
+    assert!(draw(&mut e, 1, 5.0, 1).iter().all(|&t| t == top[0]));
+    assert_eq!(e.sample(-1.0, 0, &mut [0]).unwrap_err().code, ErrorCode::Config);
+    assert_eq!(e.sample(f32::NAN, 0, &mut [0]).unwrap_err().code, ErrorCode::Config);
+}
+
+#[test]
+fn bad_calls_are_errors_and_leave_the_engine_usable() {
+    let m = trained(11, 16, 7);
+    let mut e = Engine::from_model(&m, BTreeMap::new(), LutKernel::F32).unwrap();
+    assert_eq!(e.step(&[11]).unwrap_err().code, ErrorCode::Shape);
+    assert_eq!(e.step(&[1, 2]).unwrap_err().code, ErrorCode::Shape);
+    assert_eq!(e.reset(0).unwrap_err().code, ErrorCode::Config);
+    assert_eq!(e.reset(MAX_STREAMS + 1).unwrap_err().code, ErrorCode::Config);
+    assert_eq!(e.evaluate(&[1, 2, 3], &[1, 2]).unwrap_err().code, ErrorCode::Shape);
+    assert_eq!(e.top_k(1, 3).unwrap_err().code, ErrorCode::Config);
+    assert_eq!(LutKernel::parse("popcount").unwrap_err().code, ErrorCode::Config);
+    assert!(e.step(&[1]).unwrap().iter().all(|z| z.is_finite()));
+}
+
+/// Every prefix of a file is `E_FORMAT`; random bit flips either load into a working engine or
+/// are `E_FORMAT` (a flip inside tensor data can be a valid file with other weights).
+fn check_corruptions(bytes: &[u8], seed: u64) {
+    for len in 0..bytes.len() {
+        let err = Engine::from_bytes(&bytes[..len], LutKernel::I8).err().expect("a truncated file loaded");
+        assert_eq!(err.code, ErrorCode::Format, "truncated at {len}: {}", err.message);
+    }
+    let mut rng = Rng::new(seed);
+    for _ in 0..400 {
+        let mut b = bytes.to_vec();
+        for _ in 0..1 + rng.below(3) {
+            let at = rng.below(b.len() as u64) as usize;
+            b[at] ^= 1 << rng.below(8);
+        }
+        match Engine::from_bytes(&b, LutKernel::I8) {
+            Ok(mut e) => {
+                e.step(&[0]).unwrap();
+            }
+            Err(err) => assert_eq!(err.code, ErrorCode::Format, "{}", err.message),
+        }
+    }
+}
+
+#[test]
+fn truncated_or_corrupted_files_are_format_errors() {
+    let mut m = trained(9, 12, 8);
+    check_corruptions(&m.to_bytes("quire-model", &BTreeMap::new(), false).unwrap(), 1);
+    let cm = compress(&mut m, 2, true);
+    check_corruptions(&cm.to_bytes(), 2);
+}

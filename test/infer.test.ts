@@ -1,0 +1,168 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CompressedModel, generateWords, InferenceEngine, LanguageModel, QuireError, Vocabulary, type BackendName, type CompressionSpec } from '../ts/index.js';
+import { BACKEND_NAMES, maxRelDiff, rng } from './backends.js';
+import { syntheticCorpus } from './corpus.js';
+
+const V = 23;
+const WORDS = [...Array.from({ length: V - 2 }, (_, i) => `w${i}`), '<eos>', '<unk>'];
+
+/** Token ids of a learnable stream (each id has 3 likely successors). */
+function stream(n: number, seed: number): Uint32Array {
+  const r = rng(seed);
+  const out = new Uint32Array(n);
+  for (let i = 1; i < n; i++) out[i] = (out[i - 1] * 7 + 1 + Math.floor(r() * 3)) % V;
+  return out;
+}
+
+/** A small 2-layer model trained a little, so its predictions are not flat. */
+function trainedModel(backend: BackendName): LanguageModel {
+  const m = LanguageModel.create({ vocab: V, hidden: 40, layers: 2, initScale: 0.3, dropout: 0, seed: 3 }, { backend });
+  const ids = stream(2 * 16 * 12 + 2, 1);
+  m.resetState(2);
+  for (let w = 0; w < 12; w++) {
+    const x = ids.subarray(w * 32, w * 32 + 32);
+    const y = ids.subarray(w * 32 + 1, w * 32 + 33);
+    m.trainStep(x, y, 0.5, 5);
+  }
+  return m;
+}
+
+function compressedBytes(model: LanguageModel, bits: number): Uint8Array {
+  const tensors: Record<string, number> = { embedding: bits, 'softmax.weight': bits };
+  for (let l = 0; l < 2; l++) Object.assign(tensors, { [`lstm.${l}.w_ih`]: bits, [`lstm.${l}.w_hh`]: bits });
+  const spec: CompressionSpec = { method: 'alternating', cycles: 2, groupSize: 0, layers: 'all', sparsity: 0, fpModelBytes: 1, tensors };
+  const cm = CompressedModel.fromModel(model, spec, { vocabulary: JSON.stringify(WORDS) });
+  try {
+    return cm.toBytes();
+  } finally {
+    cm.dispose();
+  }
+}
+
+function window(b: number, t: number, seed: number): { inputs: Uint32Array; targets: Uint32Array } {
+  const ids = stream(b * t + 1, seed);
+  // time-major T·B: stream s reads the contiguous chunk starting at s·t.
+  const inputs = new Uint32Array(b * t);
+  const targets = new Uint32Array(b * t);
+  for (let s = 0; s < b; s++) {
+    for (let k = 0; k < t; k++) {
+      inputs[k * b + s] = ids[s * t + k];
+      targets[k * b + s] = ids[s * t + k + 1];
+    }
+  }
+  return { inputs, targets };
+}
+
+describe.each(BACKEND_NAMES)('inference engine (%s)', (backend) => {
+  it('runs a full-precision model exactly like the training model', () => {
+    const model = trainedModel(backend);
+    const engine = InferenceEngine.fromModel(model);
+    const { inputs, targets } = window(3, 10, 5);
+    model.resetState(3);
+    engine.resetState(3);
+    const want = model.evaluate(inputs, targets);
+    expect(Math.abs(engine.evaluate(inputs, targets) - want) / want).toBeLessThan(1e-5);
+    expect(Object.values(engine.bits).every((b) => b === 32)).toBe(true);
+    engine.dispose();
+    model.dispose();
+  });
+
+  it.each([1, 2, 3])('keeps %i-bit matrices packed; perplexity within 0.5%% of the dequantized model', (bits) => {
+    const model = trainedModel(backend);
+    const bytes = compressedBytes(model, bits);
+    const deq = CompressedModel.fromBytes(bytes, { backend }).toModel();
+    const engine = InferenceEngine.fromBytes(bytes, { backend });
+    expect(engine.kernel).toBe('lut-i8');
+    expect(new Set(Object.values(engine.bits))).toEqual(new Set([bits]));
+    const { inputs, targets } = window(2, 30, 6);
+    deq.resetState(2);
+    engine.resetState(2);
+    const want = Math.exp(deq.evaluate(inputs, targets));
+    const got = Math.exp(engine.evaluate(inputs, targets));
+    expect(Math.abs(got - want) / want).toBeLessThan(0.005);
+    const exact = InferenceEngine.fromBytes(bytes, { backend, kernel: 'lut-f32' });
+    exact.resetState(2);
+    deq.resetState(2);
+    expect(Math.abs(exact.evaluate(inputs, targets) - deq.evaluate(inputs, targets))).toBeLessThan(1e-4);
+    for (const h of [engine, exact, deq, model]) h.dispose();
+  });
+
+  it('steps B streams, samples deterministically per seed and stays usable after errors', () => {
+    const model = trainedModel(backend);
+    const engine = InferenceEngine.fromBytes(compressedBytes(model, 2), { backend });
+    engine.resetState(2);
+    expect(() => engine.sample()).toThrow(expect.objectContaining({ code: 'E_STATE' }));
+    const logits = engine.step([1, 5]);
+    expect(logits.length).toBe(2 * V);
+    const top = engine.topK(3, 1);
+    const row1 = logits.subarray(V);
+    expect(row1[top[0]]).toBe(Math.max(...row1));
+    const draws = (seed: number) => {
+      engine.seed(seed);
+      return Array.from({ length: 50 }, () => Array.from(engine.sample({ temperature: 1, topK: 4 }))).flat();
+    };
+    expect(draws(4)).toEqual(draws(4));
+    expect(draws(4)).not.toEqual(draws(5));
+    expect(Array.from(engine.sample({ temperature: 0 }))).toEqual([engine.topK(1, 0)[0], top[0]]);
+    for (const bad of [() => engine.step([V, 0]), () => engine.step([1])]) {
+      expect(bad).toThrow(QuireError);
+      expect(bad).toThrow(expect.objectContaining({ code: 'E_SHAPE' }));
+    }
+    expect(() => engine.resetState(65)).toThrow(expect.objectContaining({ code: 'E_CONFIG' }));
+    expect(() => engine.sample({ temperature: -1 })).toThrow(expect.objectContaining({ code: 'E_CONFIG' }));
+    expect(() => InferenceEngine.fromBytes(new Uint8Array(3), { backend })).toThrow(expect.objectContaining({ code: 'E_FORMAT' }));
+    expect(engine.step([2, 3]).every(Number.isFinite)).toBe(true);
+    engine.dispose();
+    model.dispose();
+  });
+
+  it('generates from a prompt, mapping unknown words to <unk>', () => {
+    const model = trainedModel(backend);
+    const engine = InferenceEngine.fromBytes(compressedBytes(model, 1), { backend });
+    const unknown: string[] = [];
+    const opts = { prompt: 'w1 zebra w3', tokens: 12, topK: 5, seed: 9, onUnknown: (w: string) => unknown.push(w) };
+    const a = [...generateWords(engine, new Vocabulary(WORDS), opts)];
+    const b = [...generateWords(engine, new Vocabulary(WORDS), opts)];
+    expect(unknown).toEqual(['zebra', 'zebra']);
+    expect(a).toHaveLength(12);
+    expect(a).toEqual(b);
+    expect(a.every((w) => WORDS.includes(w))).toBe(true);
+    engine.dispose();
+    model.dispose();
+  });
+});
+
+describe('inference engine across backends', () => {
+  it('native and wasm give the same logits for the same compressed file', () => {
+    const bytes = compressedBytes(trainedModel('native'), 2);
+    const [n, w] = (['native', 'wasm'] as const).map((b) => InferenceEngine.fromBytes(bytes, { backend: b, kernel: 'lut-f32' }));
+    for (const t of [3, 7, 11]) expect(maxRelDiff(w.step([t]), n.step([t]))).toBeLessThan(1e-4);
+  });
+});
+
+describe('quire generate / quire eval on a compressed model', () => {
+  const CLI = ['--import', 'tsx', 'ts/cli/main.ts'];
+  const run = (...args: string[]) => spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+
+  it('streams text, warns about unknown prompt words, and evaluates through the packed kernels', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'quire-gen-'));
+    const file = join(dir, 'model.qcomp');
+    writeFileSync(file, compressedBytes(trainedModel('native'), 2));
+    const g = run('generate', file, '--prompt', 'w1 zebra', '--tokens', '15', '--top-k', '5', '--seed', '3', '--backend', 'wasm');
+    expect(g.status, g.stderr).toBe(0);
+    expect(g.stderr).toMatch(/'zebra' is not in the vocabulary; using <unk>/);
+    expect(g.stdout.startsWith('w1 zebra')).toBe(true);
+    expect(g.stdout.trim().split(/\s+/).length).toBeGreaterThan(2);
+    expect(run('generate', file, '--temperature', '-1').status).toBe(2);
+    const data = syntheticCorpus();
+    const packed = JSON.parse(run('eval', file, '--data', data, '--json', '--limit-tokens', '1500').stdout);
+    const deq = JSON.parse(run('eval', file, '--data', data, '--json', '--limit-tokens', '1500', '--dequantize').stdout);
+    expect(packed.engine).toBe('packed lut-i8');
+    expect(deq.engine).toBe('dequantized f32');
+    expect(Math.abs(packed.perplexity - deq.perplexity) / deq.perplexity).toBeLessThan(0.005);
+  });
+});

@@ -1,0 +1,52 @@
+import { Command, Option } from 'commander';
+import type { BackendChoice } from '../backend/types.js';
+import { EOS } from '../data/vocabulary.js';
+import { generateWords } from '../generate.js';
+import type { InferenceKernel } from '../infer.js';
+import { loadEngine } from '../infer-file.js';
+import { finiteNumber, nonNegativeInt, UsageError } from './usage.js';
+
+interface GenerateFlags {
+  prompt?: string;
+  tokens: number;
+  temperature: number;
+  topK: number;
+  seed: number;
+  kernel: InferenceKernel;
+  backend?: BackendChoice;
+}
+
+export function registerGenerate(program: Command): void {
+  program
+    .command('generate')
+    .description('generate text with a model (compressed models run on the bit-packed kernels), streamed word by word')
+    .argument('<model>', 'model.qcomp / model.qmodel / checkpoint.qckpt file, or a run directory')
+    .option('--prompt <text>', 'words to start from (unknown words become <unk>, with a warning)')
+    .option('--tokens <n>', 'words to generate', nonNegativeInt, 50)
+    .option('--temperature <t>', 'sampling temperature (0 = always the most likely word)', finiteNumber, 1)
+    .option('--top-k <k>', 'sample among the k most likely words (0 = all)', nonNegativeInt, 0)
+    .option('--seed <s>', 'sampler seed', nonNegativeInt, 0)
+    .addOption(new Option('--kernel <name>', 'packed kernel').choices(['lut-i8', 'lut-f32']).default('lut-i8'))
+    .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
+    .action((file: string, f: GenerateFlags) => {
+      if (f.temperature < 0) throw new UsageError(`--temperature must be >= 0 (got ${f.temperature})`);
+      const { engine, vocabulary } = loadEngine(file, { backend: f.backend, kernel: f.kernel });
+      try {
+        const onUnknown = (w: string) => process.stderr.write(`quire: warning: '${w}' is not in the vocabulary; using <unk>\n`);
+        if (f.prompt) process.stdout.write(f.prompt);
+        let lineStart = !f.prompt;
+        for (const word of generateWords(engine, vocabulary, { ...f, tokens: f.tokens, onUnknown })) {
+          if (word === EOS) {
+            process.stdout.write('\n');
+            lineStart = true;
+          } else {
+            process.stdout.write(lineStart ? word : ` ${word}`);
+            lineStart = false;
+          }
+        }
+        if (!lineStart) process.stdout.write('\n');
+      } finally {
+        engine.dispose();
+      }
+    });
+}

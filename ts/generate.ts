@@ -1,0 +1,40 @@
+import { EOS, UNK, type Vocabulary } from './data/vocabulary.js';
+import { QuireError } from './errors.js';
+import type { InferenceEngine, SampleOptions } from './infer.js';
+
+export interface GenerateOptions extends SampleOptions {
+  /** Words to condition on (whitespace-separated; unknown words become `<unk>`). */
+  prompt?: string;
+  /** Words to generate (default 50). */
+  tokens?: number;
+  /** Sampler seed (default 0): the same seed, model and backend give the same text. */
+  seed?: number;
+  /** Called once for every prompt word missing from the vocabulary. */
+  onUnknown?: (word: string) => void;
+}
+
+/**
+ * Generates words with `engine` (reset to one stream): feeds `<eos>` and the prompt, then
+ * repeatedly samples the next word and feeds it back. Yields each generated word as it is
+ * drawn (`<eos>` included: it ends a sentence).
+ */
+export function* generateWords(engine: InferenceEngine, vocabulary: Vocabulary, options: GenerateOptions = {}): Generator<string> {
+  const count = options.tokens ?? 50;
+  if (!Number.isSafeInteger(count) || count < 0) throw new QuireError('E_CONFIG', `tokens must be a non-negative integer (got ${count})`);
+  const known = new Set(vocabulary.words);
+  const words = (options.prompt ?? '').split(/\s+/).filter((w) => w.length > 0);
+  for (const w of words) if (!known.has(w)) options.onUnknown?.(w);
+  if (words.some((w) => !known.has(w)) && !known.has(UNK)) {
+    throw new QuireError('E_DATA', `the prompt has words outside the vocabulary, which has no ${UNK}`);
+  }
+  const context = vocabulary.encode(known.has(EOS) ? [EOS, ...words] : words);
+  engine.resetState(1);
+  engine.seed(options.seed ?? 0);
+  if (context.length === 0) throw new QuireError('E_DATA', `the vocabulary has no ${EOS}: give a prompt`);
+  for (const id of context) engine.step([id]);
+  for (let i = 0; i < count; i++) {
+    const [next] = engine.sample(options);
+    yield vocabulary.words[next];
+    if (i + 1 < count) engine.step([next]);
+  }
+}

@@ -1,0 +1,31 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolveModelPath, vocabularyOf } from './compress/load.js';
+import type { Vocabulary } from './data/vocabulary.js';
+import { QuireError } from './errors.js';
+import { InferenceEngine, type InferenceOptions } from './infer.js';
+
+export interface LoadedEngine {
+  engine: InferenceEngine;
+  vocabulary: Vocabulary;
+  /** The file read. */
+  file: string;
+  /** Its size in bytes. */
+  fileBytes: number;
+}
+
+/**
+ * Loads a model file (compressed, FP model or checkpoint; a run directory picks its model file)
+ * into an inference engine with its vocabulary. Missing file `E_IO`, corrupt `E_FORMAT`.
+ */
+export function loadEngine(path: string, options: InferenceOptions = {}): LoadedEngine {
+  const file = resolveModelPath(path);
+  if (!existsSync(file)) throw new QuireError('E_IO', `no model file at ${file}`);
+  const bytes = readFileSync(file);
+  const engine = InferenceEngine.fromBytes(bytes, options);
+  try {
+    return { engine, vocabulary: vocabularyOf(engine.metadata, engine.config.vocab, file), file, fileBytes: bytes.length };
+  } catch (err) {
+    engine.dispose();
+    throw err;
+  }
+}

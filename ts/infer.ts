@@ -1,0 +1,118 @@
+import { loadBackend } from './backend/loader.js';
+import type { Backend, RawInferenceEngine } from './backend/types.js';
+import { guard, QuireError } from './errors.js';
+import type { LanguageModel, ModelConfig } from './model.js';
+import type { BackendOption } from './options.js';
+
+/**
+ * Table kernel of the packed products: `lut-i8` (int8 tables, 16 lookups per byte shuffle; the
+ * default) or `lut-f32` (exact f32 tables, equal to the dequantized model up to rounding).
+ */
+export type InferenceKernel = 'lut-i8' | 'lut-f32';
+
+export interface InferenceOptions extends BackendOption {
+  kernel?: InferenceKernel;
+}
+
+/** How the next token is drawn from the logits. */
+export interface SampleOptions {
+  /** `softmax(z / temperature)`; 0 picks the most likely token. Default 1. */
+  temperature?: number;
+  /** Sample among the k most likely tokens only; 0 (default) = all. */
+  topK?: number;
+}
+
+/** The largest number of streams an engine steps at once. */
+export const MAX_STREAMS = 64;
+
+/**
+ * Runs an LSTM language model token by token for 1..64 streams. Loaded from a compressed file,
+ * every quantized matrix (LSTM, softmax, embedding) stays bit-packed and goes through the LUT
+ * kernels; full-precision matrices use the f32 kernels. Weights, state and work buffers live in
+ * Rust; a step passes B token ids in and returns the B×V logits (row b = stream b).
+ */
+export class InferenceEngine {
+  private constructor(
+    readonly backend: Backend,
+    private readonly raw: RawInferenceEngine,
+  ) {}
+
+  /** Loads a `quire-compressed`, `quire-model` or `quire-checkpoint` file (`E_FORMAT` when corrupt). */
+  static fromBytes(bytes: Uint8Array, options: InferenceOptions = {}): InferenceEngine {
+    const backend = loadBackend(options.backend);
+    return new InferenceEngine(backend, guard(() => backend.raw.InferenceEngine.fromBytes(bytes, options.kernel ?? 'lut-i8')));
+  }
+
+  /** An engine over a model's current full-precision weights (on the model's backend). */
+  static fromModel(model: LanguageModel, options: Omit<InferenceOptions, 'backend'> = {}): InferenceEngine {
+    return new InferenceEngine(model.backend, guard(() => model.backend.raw.InferenceEngine.fromModel(model.raw, options.kernel ?? 'lut-i8')));
+  }
+
+  get config(): ModelConfig {
+    const c = JSON.parse(this.raw.configJson()) as { vocab: number; hidden: number; layers: number; init_scale: number; dropout: number; seed: number };
+    return { vocab: c.vocab, hidden: c.hidden, layers: c.layers, initScale: c.init_scale, dropout: c.dropout, seed: c.seed };
+  }
+
+  /** The file's string metadata (e.g. `vocabulary`). */
+  get metadata(): Record<string, string> {
+    return JSON.parse(this.raw.metadataJson()) as Record<string, string>;
+  }
+
+  get kernel(): InferenceKernel {
+    return this.raw.kernel() as InferenceKernel;
+  }
+
+  /** Bits per weight of every matrix (`embedding`, `lstm.<l>.w_ih`, ...); 32 = full precision. */
+  get bits(): Record<string, number> {
+    return JSON.parse(this.raw.bitsJson()) as Record<string, number>;
+  }
+
+  /** Bytes the weights occupy in memory (packed matrices with their kernel layout). */
+  get weightBytes(): number {
+    return this.raw.weightBytes();
+  }
+
+  /** Streams B of the carried state. */
+  get batch(): number {
+    return this.raw.batch();
+  }
+
+  /** Zeroes the state for `batch` streams (1..64, else `E_CONFIG`). */
+  resetState(batch = 1): void {
+    guard(() => this.raw.reset(batch));
+  }
+
+  /** Seeds the sampler (a non-negative safe integer). */
+  seed(seed: number): void {
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new QuireError('E_CONFIG', `seed must be a non-negative integer (got ${seed})`);
+    this.raw.seed(seed);
+  }
+
+  /** Feeds one token per stream; returns the B×V logits. Ids out of range or a wrong count: `E_SHAPE`. */
+  step(tokens: Uint32Array | readonly number[]): Float32Array {
+    const t = tokens instanceof Uint32Array ? tokens : Uint32Array.from(tokens);
+    return guard(() => this.raw.step(t));
+  }
+
+  /** Mean cross-entropy (nats per token) of a time-major window of T·B tokens; the state carries. */
+  evaluate(inputs: Uint32Array, targets: Uint32Array): number {
+    return guard(() => this.raw.evaluate(inputs, targets));
+  }
+
+  /** The next token of every stream, drawn from the last step's logits with the seeded sampler. */
+  sample(options: SampleOptions = {}): Uint32Array {
+    const topK = options.topK ?? 0;
+    if (!Number.isSafeInteger(topK) || topK < 0) throw new QuireError('E_CONFIG', `topK must be a non-negative integer (got ${topK})`);
+    return guard(() => Uint32Array.from(this.raw.sample(options.temperature ?? 1, topK)));
+  }
+
+  /** Ids of the k largest logits of `stream` in the last step, most likely first. */
+  topK(k: number, stream = 0): Uint32Array {
+    return guard(() => Uint32Array.from(this.raw.topK(stream, k)));
+  }
+
+  /** Releases the Rust memory now (wasm); the engine must not be used afterwards. */
+  dispose(): void {
+    this.raw.free?.();
+  }
+}
