@@ -17,7 +17,7 @@ import { UsageError } from './usage.js';
 export function buildProgram(): Command {
   const program = new Command('quire')
     .description(
-      'Train LSTM language models, compress them to 1-3 bit binary codes by retraining-based\n' +
+      'Train LSTM language models, compress them to 1-3 bit binary codes by retraining-based ' +
         'iterative quantization (with pruning), and run them with bit-packed kernels.',
     )
     .version(packageVersion(), '-V, --version')
