@@ -5,6 +5,7 @@ import { compress } from '../compress/loop.js';
 import { LAYER_SELECTIONS, METHODS, type CompressSettings, type LayerSelection } from '../compress/settings.js';
 import type { QuantMethod } from '../quantize.js';
 import { Progress } from '../train/progress.js';
+import { withInterrupt } from './interrupt.js';
 import { finiteNumber, nonNegativeInt, positiveInt } from './usage.js';
 
 interface CompressFlags {
@@ -89,17 +90,9 @@ export function registerCompress(program: Command): void {
         evalBatch: f.evalBatch,
         limitTokens: f.limitTokens,
       };
-      const controller = new AbortController();
-      const onSigint = () => {
-        process.stderr.write('\nquire: interrupted; the last finished iteration is saved (continue with --resume)\n');
-        controller.abort();
-      };
-      process.once('SIGINT', onSigint);
-      try {
-        const r = await compress({ model, dataDir: dataDirectory(f.data), outDir: f.out, settings, resume: f.resume, backend: f.backend, signal: controller.signal, progress: new Progress() });
-        process.stdout.write(JSON.stringify({ model: r.modelPath, final: r.report.final, iterations: r.report.iterations.map((it) => ({ iteration: it.iteration, quantizationLoss: it.quantizationLoss, perplexityQuantized: it.perplexityQuantized, perplexityFp: it.perplexityFp })) }) + '\n');
-      } finally {
-        process.off('SIGINT', onSigint);
-      }
+      const r = await withInterrupt('interrupted; the last finished iteration is saved (continue with --resume)', (signal) =>
+        compress({ model, dataDir: dataDirectory(f.data), outDir: f.out, settings, resume: f.resume, backend: f.backend, signal, progress: new Progress() }),
+      );
+      process.stdout.write(JSON.stringify({ model: r.modelPath, final: r.report.final, iterations: r.report.iterations.map((it) => ({ iteration: it.iteration, quantizationLoss: it.quantizationLoss, perplexityQuantized: it.perplexityQuantized, perplexityFp: it.perplexityFp })) }) + '\n');
     });
 }

@@ -4,6 +4,7 @@ import { dataDirectory } from '../data/corpus.js';
 import { PRESETS, type TrainConfig } from '../train/presets.js';
 import { Progress } from '../train/progress.js';
 import { train } from '../train/trainer.js';
+import { withInterrupt } from './interrupt.js';
 import { finiteNumber, nonNegativeInt, positiveInt } from './usage.js';
 
 interface TrainFlags {
@@ -68,26 +69,18 @@ export function registerTrain(program: Command): void {
         clip: f.clip,
         evalBatch: f.evalBatch,
       };
-      const controller = new AbortController();
-      const onSigint = () => {
-        process.stderr.write('\nquire: interrupted, saving a checkpoint...\n');
-        controller.abort();
-      };
-      process.once('SIGINT', onSigint);
-      try {
-        const result = await train({
+      const result = await withInterrupt('interrupted, saving a checkpoint...', (signal) =>
+        train({
           preset: f.preset,
           overrides,
           dataDir: dataDirectory(f.data),
           outDir: f.out ?? `runs/${f.preset}`,
           resume: f.resume,
           backend: f.backend,
-          signal: controller.signal,
+          signal,
           progress: new Progress(),
-        });
-        process.stdout.write(JSON.stringify({ test: { perplexity: result.test.perplexity, tokens: result.test.tokens }, model: result.modelPath }) + '\n');
-      } finally {
-        process.off('SIGINT', onSigint);
-      }
+        }),
+      );
+      process.stdout.write(JSON.stringify({ test: { perplexity: result.test.perplexity, tokens: result.test.tokens }, model: result.modelPath }) + '\n');
     });
 }
