@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// A small static file server for the examples (and the browser test): serves the package folder
-// on 127.0.0.1 so that examples/web/ can import ../../dist/web/quire.js, with the MIME types
-// browsers need (application/wasm for streaming compilation, text/javascript for modules).
+// A small static file server for the examples (and the browser test): serves examples/ and the
+// build (dist/) of the package folder on 127.0.0.1 only, so that examples/web/ can import
+// ../../dist/web/quire.js, with the MIME types browsers need (application/wasm for streaming
+// compilation, text/javascript for modules). Nothing else is served: no dot-files, no path
+// outside those two folders (symbolic links are resolved first), no malformed URL; a bad
+// request is a 4xx answer, never a crash.
 //
 //   node scripts/serve-examples.mjs [port]      (default 8080; 0 picks a free port)
 //   then open http://127.0.0.1:8080/examples/web/
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, realpathSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -23,19 +26,44 @@ const MIME = {
   '.wasm': 'application/wasm',
 };
 
-/** What a URL path names under `root`: a file, a directory (served as its index.html), or nothing. */
-function lookup(root, urlPath) {
-  let path;
+/** The folders of the package that are served. */
+const SERVED = ['examples', 'dist'];
+
+const inside = (path, dir) => path === dir || path.startsWith(dir + sep);
+
+/** The real path of `path` when it exists and lies inside one of `roots`, else undefined. */
+function realInside(path, roots) {
   try {
-    path = resolve(join(root, decodeURIComponent(urlPath)));
+    const real = realpathSync(path);
+    return roots.some((r) => inside(real, r)) ? real : undefined;
   } catch {
     return undefined;
   }
-  if (path !== root && !path.startsWith(root + sep)) return undefined;
-  const stat = statSync(path, { throwIfNoEntry: false });
-  if (stat?.isFile()) return { file: path };
-  if (stat?.isDirectory() && statSync(join(path, 'index.html'), { throwIfNoEntry: false })?.isFile()) {
-    return { file: join(path, 'index.html'), directory: true };
+}
+
+/**
+ * What a URL path names under `root`'s served folders: a file, a directory (served as its
+ * index.html), or nothing (malformed, a dot-file, outside the served folders, missing).
+ */
+function lookup(root, urlPath) {
+  let decoded;
+  try {
+    decoded = decodeURIComponent(urlPath);
+  } catch {
+    return undefined;
+  }
+  if (decoded.includes('\0') || decoded.includes('\\')) return undefined;
+  const parts = decoded.split('/').filter((p) => p.length > 0);
+  if (parts.some((p) => p.startsWith('.'))) return undefined;
+  if (!SERVED.includes(parts[0])) return undefined;
+  const roots = SERVED.map((d) => realInside(join(root, d), [root])).filter(Boolean);
+  const real = realInside(resolve(root, ...parts), roots);
+  if (!real) return undefined;
+  const stat = statSync(real, { throwIfNoEntry: false });
+  if (stat?.isFile()) return { file: real };
+  if (stat?.isDirectory()) {
+    const index = realInside(join(real, 'index.html'), roots);
+    if (index && statSync(index, { throwIfNoEntry: false })?.isFile()) return { file: index, directory: true };
   }
   return undefined;
 }
@@ -46,11 +74,25 @@ function lookup(root, urlPath) {
  */
 export function serve(port = 0, root = ROOT) {
   const server = createServer((req, res) => {
+    try {
+      handle(req, res);
+    } catch {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('internal error\n');
+    }
+  });
+  const handle = (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    let url;
+    try {
+      url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    } catch {
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('bad request\n');
+      return;
+    }
     const found = lookup(root, url.pathname);
     if (!found) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
@@ -68,8 +110,8 @@ export function serve(port = 0, root = ROOT) {
       'cache-control': 'no-store',
     });
     if (req.method === 'HEAD') res.end();
-    else createReadStream(file).pipe(res);
-  });
+    else createReadStream(file).on('error', () => res.destroy()).pipe(res);
+  };
   return new Promise((resolvePromise, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {

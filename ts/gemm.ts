@@ -1,4 +1,5 @@
 import { loadBackend } from './backend/loader.js';
+import { floats } from './args.js';
 import { guard, QuireError } from './errors.js';
 import type { BackendOption } from './options.js';
 
@@ -36,8 +37,9 @@ export function gemm(
       throw new QuireError('E_CONFIG', `gemm: ${key} must be a non-negative integer (got ${v})`);
     }
   }
+  const [fa, fb, fc] = [floats('a', a), floats('b', b), c === undefined || c === null ? undefined : floats('c', c)];
   const { raw } = loadBackend(options.backend);
   return guard(() =>
-    raw.gemm(spec.m, spec.n, spec.k, !!spec.transA, !!spec.transB, spec.alpha ?? 1, a, b, spec.beta ?? 0, c),
+    raw.gemm(spec.m, spec.n, spec.k, !!spec.transA, !!spec.transB, spec.alpha ?? 1, fa, fb, spec.beta ?? 0, fc),
   );
 }

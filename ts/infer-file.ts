@@ -1,7 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { resolveModelPath, vocabularyOf } from './compress/load.js';
+import { readModelFile, vocabularyOf } from './compress/load.js';
 import type { Vocabulary } from './data/vocabulary.js';
-import { QuireError } from './errors.js';
 import { InferenceEngine, type InferenceOptions } from './infer.js';
 
 export interface LoadedEngine {
@@ -18,9 +16,7 @@ export interface LoadedEngine {
  * into an inference engine with its vocabulary. Missing file `E_IO`, corrupt `E_FORMAT`.
  */
 export function loadEngine(path: string, options: InferenceOptions = {}): LoadedEngine {
-  const file = resolveModelPath(path);
-  if (!existsSync(file)) throw new QuireError('E_IO', `no model file at ${file}`);
-  const bytes = readFileSync(file);
+  const { file, bytes } = readModelFile(path);
   const engine = InferenceEngine.fromBytes(bytes, options);
   try {
     return { engine, vocabulary: vocabularyOf(engine.metadata, engine.config.vocab, file), file, fileBytes: bytes.length };

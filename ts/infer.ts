@@ -1,6 +1,8 @@
 import { loadBackend } from './backend/loader.js';
 import type { Backend, RawInferenceEngine } from './backend/types.js';
 import { guard, QuireError } from './errors.js';
+import { Handle } from './handle.js';
+import { integerIn, tokenIds } from './args.js';
 import type { LanguageModel, ModelConfig } from './model.js';
 import type { BackendOption } from './options.js';
 
@@ -31,11 +33,13 @@ export const MAX_STREAMS = 64;
  * kernels; full-precision matrices use the f32 kernels. Weights, state and work buffers live in
  * Rust; a step passes B token ids in and returns the B×V logits (row b = stream b).
  */
-export class InferenceEngine {
+export class InferenceEngine extends Handle<RawInferenceEngine> {
   private constructor(
     readonly backend: Backend,
-    private readonly raw: RawInferenceEngine,
-  ) {}
+    raw: RawInferenceEngine,
+  ) {
+    super(raw, 'InferenceEngine');
+  }
 
   /** Loads a `quire-compressed`, `quire-model` or `quire-checkpoint` file (`E_FORMAT` when corrupt). */
   static fromBytes(bytes: Uint8Array, options: InferenceOptions = {}): InferenceEngine {
@@ -79,6 +83,7 @@ export class InferenceEngine {
 
   /** Zeroes the state for `batch` streams (1..64, else `E_CONFIG`). */
   resetState(batch = 1): void {
+    integerIn('batch', batch, 1, 64);
     guard(() => this.raw.reset(batch));
   }
 
@@ -90,13 +95,14 @@ export class InferenceEngine {
 
   /** Feeds one token per stream; returns the B×V logits. Ids out of range or a wrong count: `E_SHAPE`. */
   step(tokens: Uint32Array | readonly number[]): Float32Array {
-    const t = tokens instanceof Uint32Array ? tokens : Uint32Array.from(tokens);
+    const t = tokenIds('tokens', tokens);
     return guard(() => this.raw.step(t));
   }
 
   /** Mean cross-entropy (nats per token) of a time-major window of T·B tokens; the state carries. */
   evaluate(inputs: Uint32Array, targets: Uint32Array): number {
-    return guard(() => this.raw.evaluate(inputs, targets));
+    const [i, t] = [tokenIds('inputs', inputs), tokenIds('targets', targets)];
+    return guard(() => this.raw.evaluate(i, t));
   }
 
   /** The next token of every stream, drawn from the last step's logits with the seeded sampler. */
@@ -108,11 +114,8 @@ export class InferenceEngine {
 
   /** Ids of the k largest logits of `stream` in the last step, most likely first. */
   topK(k: number, stream = 0): Uint32Array {
+    integerIn('k', k, 1, 0xffffffff);
+    integerIn('stream', stream, 0, this.batch - 1);
     return guard(() => Uint32Array.from(this.raw.topK(stream, k)));
-  }
-
-  /** Releases the Rust memory now (wasm); the engine must not be used afterwards. */
-  dispose(): void {
-    this.raw.free?.();
   }
 }

@@ -1,7 +1,7 @@
 import { backendLoadError, loadBackendNamed, loadBackend } from './backend/loader.js';
 import { packageVersion } from './backend/root.js';
 import type { BackendChoice, BackendName } from './backend/types.js';
-import { guard } from './errors.js';
+import { guard, QuireError } from './errors.js';
 
 export interface BackendInfo {
   available: boolean;
@@ -37,7 +37,9 @@ export function info(choice?: BackendChoice): QuireInfo {
   let selected: BackendName | null = null;
   try {
     selected = loadBackend(choice).name;
-  } catch {
+  } catch (err) {
+    // No backend loads: say so. A bad choice (QUIRE_BACKEND=gpu) is the caller's error.
+    if (!(err instanceof QuireError && err.code === 'E_BACKEND')) throw err;
     selected = null;
   }
   return { version: packageVersion(), selected, backends };

@@ -1,6 +1,8 @@
 import { loadBackend } from './backend/loader.js';
 import type { Backend, RawLstmModel } from './backend/types.js';
 import { guard, QuireError } from './errors.js';
+import { Handle } from './handle.js';
+import { floats, integerIn, tokenIds } from './args.js';
 import type { BackendOption } from './options.js';
 
 /** Shapes and regularisation of an LSTM language model (the embedding width is `hidden`). */
@@ -36,13 +38,14 @@ interface RawConfig {
  * passes one window of `T·B` token ids, time-major (`t·B + b`). Tensor names: `embedding`,
  * `lstm.<l>.w_ih`, `lstm.<l>.w_hh`, `lstm.<l>.bias`, `softmax.weight`, `softmax.bias`.
  */
-export class LanguageModel {
+export class LanguageModel extends Handle<RawLstmModel> {
   /** @internal Wraps a raw handle (sibling facades such as `ts/compress/` create models this way). */
   constructor(
     readonly backend: Backend,
-    /** @internal The Rust handle; sibling facades pass it to other bindings. */
-    readonly raw: RawLstmModel,
-  ) {}
+    raw: RawLstmModel,
+  ) {
+    super(raw, 'LanguageModel');
+  }
 
   /** A freshly initialised model. Out-of-range settings are `E_CONFIG`. */
   static create(config: ModelConfig, options: BackendOption = {}): LanguageModel {
@@ -88,6 +91,7 @@ export class LanguageModel {
 
   /** Zeroes the carried state and sets the number of streams B for later windows. */
   resetState(batch: number): void {
+    integerIn('batch', batch, 1, 65536);
     guard(() => this.raw.resetState(batch));
   }
 
@@ -97,12 +101,16 @@ export class LanguageModel {
    * (nats). The state carries into the next window. Divergence is `E_NONFINITE` (weights kept).
    */
   trainStep(inputs: Uint32Array, targets: Uint32Array, lr: number, clip: number): number {
-    return guard(() => this.raw.trainStep(inputs, targets, lr, clip));
+    const [i, t] = [tokenIds('inputs', inputs), tokenIds('targets', targets)];
+    if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) throw new QuireError('E_CONFIG', `lr must be a finite number >= 0 (got ${lr})`);
+    if (typeof clip !== 'number' || !Number.isFinite(clip)) throw new QuireError('E_CONFIG', `clip must be a finite number (got ${clip})`);
+    return guard(() => this.raw.trainStep(i, t, lr, clip));
   }
 
   /** Mean cross-entropy per token of a window without dropout; the state carries. */
   evaluate(inputs: Uint32Array, targets: Uint32Array): number {
-    return guard(() => this.raw.evaluate(inputs, targets));
+    const [i, t] = [tokenIds('inputs', inputs), tokenIds('targets', targets)];
+    return guard(() => this.raw.evaluate(i, t));
   }
 
   /**
@@ -110,7 +118,8 @@ export class LanguageModel {
    * weights or the carried state; returns the mean cross-entropy per token.
    */
   gradients(inputs: Uint32Array, targets: Uint32Array): number {
-    return guard(() => this.raw.gradients(inputs, targets));
+    const [i, t] = [tokenIds('inputs', inputs), tokenIds('targets', targets)];
+    return guard(() => this.raw.gradients(i, t));
   }
 
   /** Gradient norm before clipping of the last `trainStep`. */
@@ -132,7 +141,8 @@ export class LanguageModel {
 
   /** Replaces a tensor's values (same length, finite: else `E_SHAPE` / `E_NONFINITE`). */
   setTensor(name: string, data: Float32Array): void {
-    guard(() => this.raw.setTensor(name, data));
+    const d = floats('data', data);
+    guard(() => this.raw.setTensor(name, d));
   }
 
   getGradient(name: string): Float32Array {
@@ -142,10 +152,5 @@ export class LanguageModel {
   /** The model in the quire container; `withState` includes the carried `(h, c)`. */
   toBytes(format: ModelFormat, metadata: Record<string, string>, withState: boolean): Uint8Array {
     return guard(() => this.raw.toBytes(format, JSON.stringify(metadata), withState));
-  }
-
-  /** Releases the Rust memory now (wasm); the model must not be used afterwards. */
-  dispose(): void {
-    this.raw.free?.();
   }
 }

@@ -38,7 +38,7 @@ export interface RawCore {
   };
 }
 
-/** A Rust-owned quantized matrix (quant.rs in both binding crates); `free` exists on wasm only. */
+/** A Rust-owned quantized matrix (quant.rs in both binding crates). */
 export interface RawQuantizedMatrix {
   bits(): number;
   rows(): number;
@@ -50,7 +50,7 @@ export interface RawQuantizedMatrix {
   mask(): Uint32Array | null | undefined;
   dequantize(): Float32Array;
   matmulInto(x: Float32Array, batch: number, kernel: string, activationBits: number, y: Float32Array): void;
-  free?(): void;
+  free(): void;
 }
 
 /** The Rust LSTM language-model handle (crates/{node,wasm}/src/model.rs). */
@@ -75,7 +75,7 @@ export interface RawLstmModel {
   getMask(name: string): Uint8Array | null | undefined;
   prune(names: string[], sparsity: number, scope: string): void;
   /** wasm only: releases the Rust memory now instead of at garbage collection. */
-  free?(): void;
+  free(): void;
 }
 
 export interface RawLstmModelClass {
@@ -90,7 +90,7 @@ export interface RawCompressedModel {
   headerJson(): string;
   metadataJson(): string;
   toModel(): RawLstmModel;
-  free?(): void;
+  free(): void;
 }
 
 export interface RawCompressedModelClass {
@@ -112,7 +112,7 @@ export interface RawInferenceEngine {
   evaluate(inputs: Uint32Array, targets: Uint32Array): number;
   sample(temperature: number, topK: number): Uint32Array;
   topK(stream: number, k: number): Uint32Array;
-  free?(): void;
+  free(): void;
 }
 
 export interface RawInferenceEngineClass {

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
 import { dataDirectory, loadCorpus, type Split } from '../data/corpus.js';
-import { containerFormat, loadAnyModel, resolveModelPath } from '../compress/load.js';
+import { containerFormat, loadAnyModel, readModelFile, resolveModelPath } from '../compress/load.js';
+import { isFile } from '../io/fs.js';
 import type { Vocabulary } from '../data/vocabulary.js';
 import type { InferenceKernel } from '../infer.js';
 import { loadEngine } from '../infer-file.js';
@@ -33,7 +33,7 @@ interface Evaluable {
  */
 function open(file: string, f: EvalFlags): { model: Evaluable; vocabulary: Vocabulary; engine: string } {
   const path = resolveModelPath(file);
-  const compressed = existsSync(path) && statSync(path).isFile() && containerFormat(readFileSync(path)) === 'quire-compressed';
+  const compressed = isFile(path) && containerFormat(readModelFile(path).bytes) === 'quire-compressed';
   if (compressed && !f.dequantize) {
     const { engine, vocabulary } = loadEngine(path, { backend: f.backend, kernel: f.kernel });
     return { model: engine, vocabulary, engine: `packed ${f.kernel}` };

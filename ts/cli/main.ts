@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../backend/root.js';
 import { QuireError } from '../errors.js';
+import { errnoCode, ioError } from '../io/fs.js';
 import { registerCompress } from './compress.js';
 import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
@@ -49,6 +50,13 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof QuireError) {
       process.stderr.write(`quire: ${err.code}: ${err.message}\n`);
       return err.code === 'E_INTERRUPTED' ? 130 : 1;
+    }
+    const path = (err as { path?: unknown } | null)?.path;
+    if (errnoCode(err) && typeof path === 'string') {
+      // A file-system failure that no module turned into a QuireError still names its path.
+      const e = ioError((err as { syscall?: string }).syscall ?? 'access', path, err);
+      process.stderr.write(`quire: ${e.code}: ${e.message}\n`);
+      return 1;
     }
     process.stderr.write(`quire: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);
     return 1;

@@ -1,6 +1,7 @@
 import { loadBackend } from '../backend/loader.js';
 import type { Backend, RawCompressedModel } from '../backend/types.js';
 import { guard } from '../errors.js';
+import { Handle } from '../handle.js';
 import { LanguageModel, type ModelConfig } from '../model.js';
 import type { BackendOption } from '../options.js';
 import type { QuantMethod } from '../quantize.js';
@@ -49,13 +50,15 @@ export interface TensorLoss {
  * (bit-planes, scales, bit-packed keep-masks), the other tensors in full precision. File format:
  * README "Compressed model file".
  */
-export class CompressedModel {
+export class CompressedModel extends Handle<RawCompressedModel> {
   private constructor(
     readonly backend: Backend,
-    private readonly raw: RawCompressedModel,
+    raw: RawCompressedModel,
     /** Losses of the quantization that built it (tensor name → loss); empty when loaded. */
     readonly losses: Record<string, TensorLoss>,
-  ) {}
+  ) {
+    super(raw, 'CompressedModel');
+  }
 
   /**
    * Quantizes `spec.tensors` of `model` IN PLACE (they become `Q(W)`, masks set on the model
@@ -96,10 +99,5 @@ export class CompressedModel {
   /** A language model holding the dequantized weights `Q(W)` (and the masks). */
   toModel(): LanguageModel {
     return new LanguageModel(this.backend, guard(() => this.raw.toModel()));
-  }
-
-  /** Releases the Rust memory now (wasm). */
-  dispose(): void {
-    this.raw.free?.();
   }
 }

@@ -1,8 +1,8 @@
-import { readFileSync, statSync } from 'node:fs';
 import { QuireError } from '../errors.js';
+import { LanguageModel } from '../model.js';
 import type { BackendOption } from '../options.js';
 import { CompressedModel, type CompressedHeader } from './compressed-model.js';
-import { containerFormat, resolveModelPath } from './load.js';
+import { containerFormat, readModelFile } from './load.js';
 
 /** What `quire info MODEL` prints about a model file. */
 export interface ModelFileInfo {
@@ -17,26 +17,23 @@ export interface ModelFileInfo {
 }
 
 /**
- * Describes a quire model file (FP model, checkpoint or compressed model) from its header.
- * Compressed files are fully validated (`E_FORMAT`); a missing file is `E_IO`.
+ * Describes a quire model file (FP model, checkpoint or compressed model). The whole file is
+ * validated (`E_FORMAT`); a missing or unreadable file is `E_IO`.
  */
 export function describeModelFile(path: string, options: BackendOption = {}): ModelFileInfo {
-  const file = resolveModelPath(path);
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file);
-  } catch {
-    throw new QuireError('E_IO', `no model file at ${file}`);
-  }
+  const { file, bytes } = readModelFile(path);
   const format = containerFormat(bytes);
   if (format === undefined) throw new QuireError('E_FORMAT', `${file} is not a quire model file`);
-  const size = statSync(file).size;
+  const size = bytes.length;
   if (format !== 'quire-compressed') {
-    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true))))) as Record<string, { shape?: number[] }>;
-    const parameters = Object.entries(header)
-      .filter(([k]) => k !== '__metadata__' && k !== 'rng.state' && !k.startsWith('state.'))
-      .reduce((a, [, v]) => a + (v.shape ?? []).reduce((p, d) => p * d, 1), 0);
-    return { file, format, bytes: size, parameters, bitsPerParameter: (8 * size) / parameters };
+    // The whole file is validated (shapes, sizes, truncation), not just its header.
+    const model = LanguageModel.fromBytes(bytes, options);
+    try {
+      const parameters = model.parameterCount;
+      return { file, format, bytes: size, parameters, bitsPerParameter: (8 * size) / parameters };
+    } finally {
+      model.dispose();
+    }
   }
   const cm = CompressedModel.fromBytes(bytes, options);
   try {

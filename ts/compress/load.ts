@@ -1,7 +1,10 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Vocabulary } from '../data/vocabulary.js';
 import { QuireError } from '../errors.js';
+import { containerFormat } from '../io/container.js';
+import { isDirectory, isFile, readRegularFile } from '../io/fs.js';
+
+export { containerFormat };
 import type { LanguageModel } from '../model.js';
 import type { BackendOption } from '../options.js';
 import { CHECKPOINT_FILE, MODEL_FILE, loadModel, type LoadedModel } from '../train/checkpoint.js';
@@ -11,28 +14,21 @@ import { CompressedModel } from './compressed-model.js';
 /** The compressed model written at the end of `quire compress`. */
 export const COMPRESSED_FILE = 'model.qcomp';
 
-/**
- * The `format` metadata of a quire container, read from its JSON header without parsing the
- * tensors; `undefined` when the bytes are not a readable container.
- */
-export function containerFormat(bytes: Uint8Array): string | undefined {
-  if (bytes.length < 8) return undefined;
-  const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  if (n > bytes.length - 8) return undefined;
-  try {
-    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as { __metadata__?: { format?: unknown } };
-    return typeof header.__metadata__?.format === 'string' ? header.__metadata__.format : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** `path`, or inside a run directory its model file (FP model, checkpoint, then compressed model). */
 export function resolveModelPath(path: string): string {
-  if (existsSync(path) && statSync(path).isDirectory()) {
-    return [MODEL_FILE, CHECKPOINT_FILE, COMPRESSED_FILE].map((f) => join(path, f)).find((f) => existsSync(f)) ?? join(path, MODEL_FILE);
+  if (isDirectory(path)) {
+    return [MODEL_FILE, CHECKPOINT_FILE, COMPRESSED_FILE].map((f) => join(path, f)).find((f) => isFile(f)) ?? join(path, MODEL_FILE);
   }
   return path;
+}
+
+/**
+ * Reads a model file (or a run directory's model file): `E_IO` naming the path when it is
+ * missing, not a regular file, or unreadable.
+ */
+export function readModelFile(path: string): { file: string; bytes: Uint8Array } {
+  const file = resolveModelPath(path);
+  return { file, bytes: readRegularFile(file, 'model file') };
 }
 
 /** The `vocabulary` metadata of a model file as a Vocabulary of `size` words (else `E_FORMAT`). */
@@ -54,10 +50,8 @@ export function vocabularyOf(metadata: Record<string, string>, size: number, fil
  * model (dequantized: its matrices hold `Q(W)`). Missing file `E_IO`, corrupt `E_FORMAT`.
  */
 export function loadAnyModel(path: string, options: BackendOption = {}): LoadedModel {
-  const file = resolveModelPath(path);
-  if (!existsSync(file)) throw new QuireError('E_IO', `no model file at ${file}`);
-  const bytes = readFileSync(file);
-  if (containerFormat(bytes) !== 'quire-compressed') return loadModel(file, options);
+  const { file, bytes } = readModelFile(path);
+  if (containerFormat(bytes) !== 'quire-compressed') return loadModel(file, options, bytes);
   const compressed = CompressedModel.fromBytes(bytes, options);
   try {
     const vocabulary = vocabularyOf(compressed.metadata, compressed.config.vocab, file);
@@ -84,19 +78,18 @@ export interface FpSource extends LoadedModel {
  * come from the file (checkpoints) or from `checkpoint.qckpt` next to it (final models).
  */
 export function loadFpModel(path: string, options: BackendOption = {}): FpSource {
-  const file = resolveModelPath(path);
-  if (!existsSync(file)) throw new QuireError('E_IO', `no model file at ${file}`);
-  const format = containerFormat(readFileSync(file));
+  const { file, bytes } = readModelFile(path);
+  const format = containerFormat(bytes);
   if (format !== 'quire-model' && format !== 'quire-checkpoint') {
     throw new QuireError(
       'E_FORMAT',
       `${file} is not a full-precision quire model or checkpoint (${format ? `format '${format}'` : 'not a quire container'}); compress starts from the output of 'quire train'`,
     );
   }
-  const loaded = loadModel(file, options);
+  const loaded = loadModel(file, options, bytes);
   let training = loaded.training;
   const sibling = join(dirname(file), CHECKPOINT_FILE);
-  if (!training && sibling !== file && existsSync(sibling)) {
+  if (!training && sibling !== file && isFile(sibling)) {
     const ckpt = loadModel(sibling, options);
     training = ckpt.training;
     ckpt.model.dispose();

@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Batcher } from '../data/batcher.js';
 import { loadCorpus, type Corpus } from '../data/corpus.js';
 import { QuireError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { ensureDirectory, isFile, readRegularFile, removeStaleTemporaries, statOrUndefined } from '../io/fs.js';
 import type { LanguageModel } from '../model.js';
 import type { BackendOption } from '../options.js';
 import { evaluatePerplexity } from '../train/evaluate.js';
@@ -39,13 +40,20 @@ export interface CompressResult {
   modelPath: string;
 }
 
-/** What `state.json` holds: the report so far, the checkpoint of its last iteration, the data position. */
+/**
+ * What `state.json` holds: the report so far, the checkpoint of its last iteration, the data
+ * position. `checkpoint` is informative only: the file read on resume is always
+ * `checkpointName(last iteration)` inside the run folder, never a path taken from the state.
+ */
 interface ResumeState {
   report: CompressReport;
   checkpoint: string;
   /** Next training window (retraining by steps continues through the data). */
   position: number;
 }
+
+/** The checkpoint file of iteration `t`, inside the run folder. */
+export const checkpointName = (t: number) => `checkpoint-${t}.qcomp`;
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -68,13 +76,14 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
     const batcher = new Batcher(corpus.ids.train, settings.batch, settings.steps, false);
     const statePath = join(o.outDir, STATE_FILE);
     let resumed: ResumeState | undefined;
-    if (existsSync(statePath)) {
+    if (statOrUndefined(statePath)) {
       if (!o.resume) throw new QuireError('E_CONFIG', `${o.outDir} already holds a compress run: pass --resume to continue it, or choose another --out`);
       resumed = readState(statePath);
       const changed = changedSettings(settings, resumed.report.settings as unknown as CompressSettings);
       if (changed.length) throw new QuireError('E_CONFIG', `cannot resume with changed settings (${changed.join('; ')}); rerun with the original ones or use another --out`);
     }
-    mkdirSync(o.outDir, { recursive: true });
+    ensureDirectory(o.outDir);
+    removeStaleTemporaries(o.outDir);
     const tensors = selectedTensors(settings, model.config.layers);
     const spec: CompressionSpec = {
       method: settings.method,
@@ -112,7 +121,7 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
     if (resumed) {
       state = resumed;
       model.dispose();
-      const ck = CompressedModel.fromBytes(readFileSync(join(o.outDir, state.checkpoint)), o);
+      const ck = CompressedModel.fromBytes(readRegularFile(lastCheckpoint(o.outDir, state), 'compress checkpoint'), o);
       model = ck.toModel();
       ck.dispose();
       o.progress?.message(`resuming after iteration ${state.report.iterations.length - 1} of ${settings.iterations}`);
@@ -124,6 +133,10 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
       };
       const report: CompressReport = { format: 'quire-compress-report', version: 1, settings: { ...settings }, baseline, iterations: [] };
       const { cm, record } = quantizeStep(0, t0, null);
+      if (!Number.isFinite(record.perplexityQuantized) || !Number.isFinite(baseline.perplexityValid) || !Number.isFinite(baseline.perplexityTest)) {
+        cm.dispose();
+        throw new QuireError('E_NONFINITE', `the model's perplexity is not finite (FP valid ${baseline.perplexityValid}, quantized ${record.perplexityQuantized}); nothing was written to ${o.outDir}`);
+      }
       state = { report, checkpoint: '', position: 0 };
       commit(o.outDir, state, cm, record);
       o.progress?.message(line(record, baseline.perplexityValid));
@@ -132,9 +145,15 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
     for (let t = state.report.iterations.length; t <= settings.iterations; t++) {
       const t0 = performance.now();
       const lr = learningRateAt(settings, t);
-      state.position = await retrain(model, batcher, settings, lr, t, state.position, o);
+      const position = await retrain(model, batcher, settings, lr, t, state.position, o);
       const ppl = evalValid(model);
+      if (!Number.isFinite(ppl)) throw diverged(o.outDir, t, `validation perplexity after retraining is ${ppl}`);
       const { cm, record } = quantizeStep(t, t0, { lr, ppl });
+      if (!Number.isFinite(record.perplexityQuantized) || !Number.isFinite(record.quantizationLoss)) {
+        cm.dispose();
+        throw diverged(o.outDir, t, `the quantized model's validation perplexity is ${record.perplexityQuantized}`);
+      }
+      state.position = position;
       commit(o.outDir, state, cm, record);
       o.progress?.message(line(record, state.report.baseline.perplexityValid));
     }
@@ -142,6 +161,13 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
   } finally {
     model.dispose();
   }
+}
+
+function diverged(outDir: string, t: number, what: string): QuireError {
+  return new QuireError(
+    'E_NONFINITE',
+    `iteration ${t}: ${what}; retraining diverged (learning rate too high?). The run in ${outDir} is kept at iteration ${t - 1}: --resume repeats iteration ${t} with the same settings, or start again in another --out with a lower --lr`,
+  );
 }
 
 function line(r: IterationRecord, fp: number): string {
@@ -164,7 +190,15 @@ async function retrain(model: LanguageModel, batcher: Batcher, s: CompressSettin
     const w = (start + i) % batcher.windows;
     if (w === 0 && i > 0) model.resetState(s.batch);
     const win = batcher.window(w);
-    lossSum += model.trainStep(win.inputs, win.targets, lr, s.clip);
+    let loss: number;
+    try {
+      loss = model.trainStep(win.inputs, win.targets, lr, s.clip);
+    } catch (err) {
+      if (err instanceof QuireError && err.code === 'E_NONFINITE') throw diverged(o.outDir, t, `window ${i + 1}: ${err.message}`);
+      throw err;
+    }
+    if (!Number.isFinite(Math.exp(loss))) throw diverged(o.outDir, t, `window ${i + 1}: loss ${loss}`);
+    lossSum += loss;
     const rate = ((i + 1) * s.steps * s.batch) / Math.max((performance.now() - t0) / 1000, 1e-9);
     o.progress?.update({
       label: 'iteration',
@@ -186,14 +220,13 @@ async function retrain(model: LanguageModel, batcher: Batcher, s: CompressSettin
 
 /** Appends `record`, writes the checkpoint, then `state.json` (the commit point), then the reports. */
 function commit(outDir: string, state: ResumeState, cm: CompressedModel, record: IterationRecord): void {
-  const name = `checkpoint-${record.iteration}.qcomp`;
+  const name = checkpointName(record.iteration);
   writeFileAtomic(join(outDir, name), cm.toBytes());
   cm.dispose();
-  const previous = state.checkpoint;
   state.report.iterations.push(record);
   state.checkpoint = name;
   writeFileAtomic(join(outDir, STATE_FILE), JSON.stringify(state));
-  if (previous && previous !== name) rmSync(join(outDir, previous), { force: true });
+  if (record.iteration > 0) rmSync(join(outDir, checkpointName(record.iteration - 1)), { force: true });
   writeReports(outDir, state.report);
 }
 
@@ -209,7 +242,7 @@ function writeReports(outDir: string, report: CompressReport): void {
 
 /** Exports the last iteration's quantized model and completes the report with its test perplexity and size. */
 function finish(outDir: string, state: ResumeState, settings: CompressSettings, model: LanguageModel, corpus: Corpus, fpModelBytes: number): CompressResult {
-  const bytes = readFileSync(join(outDir, state.checkpoint));
+  const bytes = readRegularFile(lastCheckpoint(outDir, state), 'compress checkpoint');
   const modelPath = join(outDir, COMPRESSED_FILE);
   writeFileAtomic(modelPath, bytes);
   const cm = CompressedModel.fromBytes(bytes, { backend: model.backend.name });
@@ -228,10 +261,20 @@ function finish(outDir: string, state: ResumeState, settings: CompressSettings, 
   return { settings, report: state.report, modelPath };
 }
 
+/** The checkpoint of the state's last iteration, derived from the iteration number inside `outDir`. */
+function lastCheckpoint(outDir: string, state: ResumeState): string {
+  const file = join(outDir, checkpointName(state.report.iterations.length - 1));
+  if (!isFile(file)) throw new QuireError('E_FORMAT', `${file} is missing: the run in ${outDir} cannot be resumed; start a new run in another --out`);
+  return file;
+}
+
 function readState(path: string): ResumeState {
   try {
-    const s = JSON.parse(readFileSync(path, 'utf8')) as ResumeState;
-    if (!s.report || validateReport(s.report).length || typeof s.checkpoint !== 'string' || !Number.isSafeInteger(s.position)) throw new Error('bad fields');
+    const s = JSON.parse(readRegularFile(path, 'compress state', 2 ** 26).toString('utf8')) as ResumeState;
+    const problems = s?.report ? validateReport(s.report) : ['no report'];
+    if (problems.length) throw new Error(problems.join('; '));
+    if (!Number.isSafeInteger(s.position) || s.position < 0) throw new Error(`position must be a non-negative integer (got ${JSON.stringify(s.position)})`);
+    if (s.report.iterations.length === 0) throw new Error('no finished iteration');
     return s;
   } catch (err) {
     throw new QuireError('E_FORMAT', `${path} is not a valid compress state (${err instanceof Error ? err.message : err}); start a new run in another --out`);

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { QuireError } from '../errors.js';
+import { isDirectory, isFile, readRegularFile, statOrUndefined } from '../io/fs.js';
 import { EOS, Vocabulary } from './vocabulary.js';
 
 export type Split = 'train' | 'valid' | 'test';
@@ -20,12 +20,16 @@ export function dataDirectory(explicit?: string): string {
 
 /** Path of one split's file in `dir`; a missing directory or file is `E_DATA` naming what is expected. */
 export function splitFile(dir: string, split: Split): string {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new QuireError('E_DATA', `data directory ${dir} does not exist. Expected ${WHERE}. Pass --data DIR or set QUIRE_DATA.`);
+  if (!isDirectory(dir)) {
+    const what = statOrUndefined(dir) ? 'is not a directory' : 'does not exist';
+    throw new QuireError('E_DATA', `data directory ${dir} ${what}. Expected ${WHERE}. Pass --data DIR or set QUIRE_DATA.`);
   }
   for (const name of LAYOUTS) {
     const f = join(dir, name(split));
-    if (existsSync(f)) return f;
+    if (statOrUndefined(f)) {
+      if (!isFile(f)) throw new QuireError('E_DATA', `${f} is not a regular file (the ${split} split must be a text file)`);
+      return f;
+    }
   }
   throw new QuireError('E_DATA', `no ${split} split in ${dir}: expected ptb.${split}.txt or ${split}.txt. ${WHERE}.`);
 }
@@ -42,9 +46,43 @@ export function tokenize(text: string): string[] {
   return out;
 }
 
+/**
+ * The text of a corpus file, which must be UTF-8 text: invalid UTF-8 or a NUL byte (a binary
+ * file) is `E_DATA` with the byte offset, never read with replacement characters.
+ */
+export function decodeText(bytes: Uint8Array, file: string): string {
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) throw new QuireError('E_DATA', `${file} is not a text file: NUL byte at offset ${nul}`);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new QuireError('E_DATA', `${file} is not valid UTF-8: bad byte sequence at offset ${firstInvalidUtf8(bytes)} (convert it to UTF-8, e.g. with iconv)`);
+  }
+}
+
+/** Offset of the first byte that does not start or continue a valid UTF-8 sequence. */
+export function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i];
+    const len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (len === 0 || i + len > b.length) return i;
+    for (let j = 1; j < len; j++) if ((b[i + j] & 0xc0) !== 0x80) return i;
+    // Overlong, surrogate and out-of-range forms.
+    if ((c === 0xe0 && b[i + 1] < 0xa0) || (c === 0xed && b[i + 1] > 0x9f) || (c === 0xf0 && b[i + 1] < 0x90) || (c === 0xf4 && b[i + 1] > 0x8f)) return i;
+    i += len;
+  }
+  return b.length;
+}
+
+function readText(dir: string, split: Split): string {
+  const file = splitFile(dir, split);
+  return decodeText(readRegularFile(file, `${split} split`), file);
+}
+
 /** Tokens of one split, truncated to the first `limit` tokens when given. */
 export function readSplit(dir: string, split: Split, limit?: number): string[] {
-  const tokens = tokenize(readFileSync(splitFile(dir, split), 'utf8'));
+  const tokens = tokenize(readText(dir, split));
   if (tokens.length < 2) throw new QuireError('E_DATA', `the ${split} split in ${dir} has fewer than 2 tokens`);
   return limit === undefined ? tokens : tokens.slice(0, limit);
 }
@@ -61,7 +99,7 @@ export interface Corpus {
  * on a `limit` slice still reads the full data), or is the given one (for evaluating a model).
  */
 export function loadCorpus(dir: string, options: { limit?: number; vocabulary?: Vocabulary } = {}): Corpus {
-  const trainTokens = tokenize(readFileSync(splitFile(dir, 'train'), 'utf8'));
+  const trainTokens = tokenize(readText(dir, 'train'));
   const vocabulary = options.vocabulary ?? Vocabulary.fromTokens(trainTokens);
   const limited = (t: string[]) => (options.limit === undefined ? t : t.slice(0, options.limit));
   return {

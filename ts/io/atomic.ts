@@ -1,14 +1,14 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { QuireError } from '../errors.js';
+import { ioError, temporaryFor } from './fs.js';
 
 /**
  * Writes `bytes` to `path` atomically: a temporary file in the same folder is written and
  * fsynced, then renamed over `path`, so readers see the old file or the new one, never a part.
- * Failures are `E_IO` (the temporary file is removed).
+ * Failures are `E_IO` naming the path (the temporary file is removed; one left by a killed
+ * process is removed by `removeStaleTemporaries` when a run next opens its folder).
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
-  const tmp = join(dirname(path), `.quire-tmp-${basename(path)}-${process.pid}-${Date.now()}`);
+  const tmp = temporaryFor(path);
   try {
     const fd = openSync(tmp, 'w');
     try {
@@ -22,6 +22,6 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw new QuireError('E_IO', `cannot write ${path}: ${err instanceof Error ? err.message : err}`, { cause: err });
+    throw ioError('write', path, err);
   }
 }

@@ -1,11 +1,11 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Vocabulary } from '../data/vocabulary.js';
 import { QuireError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { isDirectory, isFile, readRegularFile } from '../io/fs.js';
 import { LanguageModel, type ModelFormat } from '../model.js';
 import type { BackendOption } from '../options.js';
-import type { TrainConfig } from './presets.js';
+import { validateTrainConfig, type TrainConfig } from './presets.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.qckpt';
 export const MODEL_FILE = 'model.qmodel';
@@ -57,15 +57,15 @@ export interface LoadedModel {
 
 /**
  * Reads a model or checkpoint. `path` may be a run directory (its `model.qmodel`, else its
- * `checkpoint.qckpt`). A missing file is `E_IO`; a corrupt one `E_FORMAT`.
+ * `checkpoint.qckpt`); `bytes`, when given, are the file's already-read contents. A missing file
+ * is `E_IO`; a corrupt one `E_FORMAT`.
  */
-export function loadModel(path: string, options: BackendOption = {}): LoadedModel {
+export function loadModel(path: string, options: BackendOption = {}, bytes?: Uint8Array): LoadedModel {
   let file = path;
-  if (existsSync(path) && statSync(path).isDirectory()) {
-    file = [MODEL_FILE, CHECKPOINT_FILE].map((f) => join(path, f)).find((f) => existsSync(f)) ?? join(path, MODEL_FILE);
+  if (isDirectory(path)) {
+    file = [MODEL_FILE, CHECKPOINT_FILE].map((f) => join(path, f)).find((f) => isFile(f)) ?? join(path, MODEL_FILE);
   }
-  if (!existsSync(file)) throw new QuireError('E_IO', `no model file at ${file}`);
-  const model = LanguageModel.fromBytes(readFileSync(file), options);
+  const model = LanguageModel.fromBytes(bytes ?? readRegularFile(file, 'model file'), options);
   const meta = model.metadata;
   const parse = <T>(key: string): T | undefined => {
     if (meta[key] === undefined) return undefined;
@@ -79,5 +79,32 @@ export function loadModel(path: string, options: BackendOption = {}): LoadedMode
   if (!Array.isArray(words) || words.length !== model.config.vocab || !words.every((w) => typeof w === 'string')) {
     throw new QuireError('E_FORMAT', `${file}: the vocabulary metadata is missing or does not match the model's ${model.config.vocab} words`);
   }
-  return { model, vocabulary: new Vocabulary(words), training: parse<TrainState>(TRAINING_KEY) };
+  const training = parse<TrainState>(TRAINING_KEY);
+  if (training !== undefined) {
+    try {
+      validateTrainState(training);
+    } catch (err) {
+      model.dispose();
+      throw new QuireError('E_FORMAT', `${file}: the training state is invalid (${err instanceof Error ? err.message : err})`);
+    }
+  }
+  return { model, vocabulary: new Vocabulary(words), training };
+}
+
+const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+const isAmount = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
+/** Throws naming the first field of a checkpoint's trainer state that is missing or out of range. */
+export function validateTrainState(s: TrainState): void {
+  if (s === null || typeof s !== 'object' || Array.isArray(s)) throw new Error('not an object');
+  validateTrainConfig(s.config, 'config');
+  if (!isCount(s.epoch) || s.epoch > s.config.epochs) throw new Error(`epoch must be an integer from 0 to ${s.config.epochs} (got ${JSON.stringify(s.epoch)})`);
+  if (!isCount(s.window)) throw new Error(`window must be a non-negative integer (got ${JSON.stringify(s.window)})`);
+  if (!isAmount(s.lossSum) || !isCount(s.lossTokens) || !isAmount(s.seconds)) throw new Error('lossSum, lossTokens and seconds must be finite numbers >= 0');
+  if (s.window > 0 && s.lossTokens === 0) throw new Error('a mid-epoch state must have counted tokens');
+  if (!Array.isArray(s.history) || s.history.length !== s.epoch) throw new Error(`history must list the ${JSON.stringify(s.epoch)} finished epochs`);
+  s.history.forEach((r, i) => {
+    const ok = r && r.epoch === i + 1 && ['lr', 'trainLoss', 'trainPerplexity', 'validPerplexity', 'tokensPerSecond', 'seconds'].every((k) => isAmount((r as unknown as Record<string, unknown>)[k]));
+    if (!ok) throw new Error(`history entry ${i + 1} is malformed`);
+  });
 }

@@ -49,3 +49,25 @@ export function resolveConfig(preset: string, overrides: Partial<TrainConfig> = 
 export function learningRate(config: TrainConfig, epoch: number): number {
   return config.lr * config.lrDecay ** Math.max(0, epoch - config.decayAfter);
 }
+
+/**
+ * Throws `E_CONFIG` naming the first field of `c` that is missing or out of range (a config
+ * read back from a checkpoint goes through here too, so no field is ever trusted).
+ */
+export function validateTrainConfig(c: TrainConfig, where = 'the training settings'): void {
+  const bad = (msg: string) => new QuireError('E_CONFIG', `${where}: ${msg}`);
+  if (c === null || typeof c !== 'object') throw bad('not an object');
+  if (typeof c.preset !== 'string') throw bad(`preset must be a string (got ${JSON.stringify(c.preset)})`);
+  const ints: [keyof TrainConfig, number][] = [['hidden', 1], ['layers', 1], ['steps', 1], ['batch', 1], ['epochs', 1], ['evalBatch', 1], ['decayAfter', 0], ['seed', 0]];
+  for (const [k, min] of ints) {
+    const v = c[k];
+    if (!Number.isSafeInteger(v) || (v as number) < min) throw bad(`${k} must be ${min ? 'a positive' : 'a non-negative'} integer (got ${JSON.stringify(v)})`);
+  }
+  for (const k of ['lr', 'lrDecay', 'clip', 'initScale'] as const) {
+    if (typeof c[k] !== 'number' || !Number.isFinite(c[k]) || c[k] < 0) throw bad(`${k} must be a finite number >= 0 (got ${JSON.stringify(c[k])})`);
+  }
+  if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout < 1)) throw bad(`dropout must be in [0, 1) (got ${JSON.stringify(c.dropout)})`);
+  if (c.limitTokens !== undefined && c.limitTokens !== null && !(Number.isSafeInteger(c.limitTokens) && c.limitTokens >= 1)) {
+    throw bad(`limitTokens must be a positive integer (got ${JSON.stringify(c.limitTokens)})`);
+  }
+}

@@ -1,13 +1,14 @@
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Batcher } from '../data/batcher.js';
 import { loadCorpus, type Corpus } from '../data/corpus.js';
 import { QuireError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { ensureDirectory, isFile, removeStaleTemporaries } from '../io/fs.js';
 import { LanguageModel } from '../model.js';
 import type { BackendOption } from '../options.js';
 import { CHECKPOINT_FILE, LOG_FILE, MODEL_FILE, loadModel, saveModel, type EpochRecord, type TrainState } from './checkpoint.js';
 import { evaluatePerplexity, type Evaluation } from './evaluate.js';
-import { learningRate, resolveConfig, type TrainConfig } from './presets.js';
+import { learningRate, resolveConfig, validateTrainConfig, type TrainConfig } from './presets.js';
 import type { Progress } from './progress.js';
 
 export interface TrainOptions extends BackendOption {
@@ -46,34 +47,28 @@ function resumeConfig(saved: TrainConfig, overrides: Partial<TrainConfig>): Trai
   return { ...saved, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
 }
 
-function validate(c: TrainConfig): void {
-  const ints: (keyof TrainConfig)[] = ['hidden', 'layers', 'steps', 'batch', 'epochs', 'evalBatch', 'decayAfter', 'seed'];
-  for (const k of ints) {
-    const v = c[k] as number;
-    if (!Number.isSafeInteger(v) || v < (k === 'decayAfter' || k === 'seed' ? 0 : 1)) {
-      throw new QuireError('E_CONFIG', `${k} must be a ${k === 'decayAfter' || k === 'seed' ? 'non-negative' : 'positive'} integer (got ${v})`);
-    }
-  }
-  for (const k of ['lr', 'lrDecay', 'clip', 'initScale'] as const) {
-    if (!Number.isFinite(c[k]) || c[k] < 0) throw new QuireError('E_CONFIG', `${k} must be a finite number >= 0 (got ${c[k]})`);
-  }
-}
-
 /** Starts a run, or picks up the checkpoint of a stopped one. */
 function start(options: TrainOptions): { model: LanguageModel; state: TrainState; corpus: Corpus } {
   const ckpt = join(options.outDir, CHECKPOINT_FILE);
-  if (options.resume && existsSync(ckpt)) {
+  const existing = [CHECKPOINT_FILE, MODEL_FILE, LOG_FILE].filter((f) => isFile(join(options.outDir, f)));
+  if (!options.resume && existing.length) {
+    throw new QuireError('E_CONFIG', `${options.outDir} already holds a training run (${existing.join(', ')}): pass --resume to continue it, or choose another --out`);
+  }
+  if (options.resume && !isFile(ckpt) && existing.length) {
+    throw new QuireError('E_CONFIG', `${options.outDir} holds ${existing.join(', ')} but no ${CHECKPOINT_FILE} to resume from: choose another --out`);
+  }
+  if (options.resume && isFile(ckpt)) {
     const loaded = loadModel(ckpt, options);
     if (!loaded.training) throw new QuireError('E_FORMAT', `${ckpt} holds no training state`);
     const config = resumeConfig(loaded.training.config, options.overrides ?? {});
-    validate(config);
+    validateTrainConfig(config);
     const corpus = loadCorpus(options.dataDir, { limit: config.limitTokens });
     const same = corpus.vocabulary.words.length === loaded.vocabulary.words.length && corpus.vocabulary.words.every((w, i) => w === loaded.vocabulary.words[i]);
     if (!same) throw new QuireError('E_DATA', `the data in ${options.dataDir} has a different vocabulary than the checkpoint ${ckpt}`);
     return { model: loaded.model, state: { ...loaded.training, config }, corpus };
   }
   const config = resolveConfig(options.preset, options.overrides);
-  validate(config);
+  validateTrainConfig(config);
   const corpus = loadCorpus(options.dataDir, { limit: config.limitTokens });
   const model = LanguageModel.create(
     { vocab: corpus.vocabulary.size, hidden: config.hidden, layers: config.layers, initScale: config.initScale, dropout: config.dropout, seed: config.seed },
@@ -88,17 +83,33 @@ const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
  * Trains a language model (Zaremba et al. recipe): per epoch, the carried state is zeroed, every
  * full window of the training split gets one clipped SGD step at the epoch's learning rate,
  * then validation perplexity is measured, a line is appended to `log.jsonl` and
- * `checkpoint.qckpt` is written atomically. At the end the test perplexity is measured and
- * `model.qmodel` written. A non-finite loss stops with `E_NONFINITE`, keeping the last
- * checkpoint; an abort saves a mid-epoch checkpoint and rejects with `E_INTERRUPTED`.
+ * `checkpoint.qckpt` is written atomically, then `log.jsonl` is rewritten atomically from the
+ * checkpoint's history (so a kill between the two never duplicates a line). At the end the test
+ * perplexity is measured and `model.qmodel` written. A diverging loss (non-finite, or so large
+ * that its perplexity overflows) stops with `E_NONFINITE`, keeping the last checkpoint; an abort
+ * saves a mid-epoch checkpoint and rejects with `E_INTERRUPTED`. A folder that already holds a
+ * run is refused (`E_CONFIG`) unless `resume` is set; nothing is written before every setting,
+ * the checkpoint and the data are validated.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  mkdirSync(options.outDir, { recursive: true });
   const { model, state, corpus } = start(options);
   const c = state.config;
   const ckptPath = join(options.outDir, CHECKPOINT_FILE);
+  const logPath = join(options.outDir, LOG_FILE);
   const batcher = new Batcher(corpus.ids.train, c.batch, c.steps, false);
+  const diverged = (what: string, epoch: number) => {
+    const kept = isFile(ckptPath) ? `the last good checkpoint ${ckptPath} is kept (continue with --resume and a lower --lr)` : 'no checkpoint was written yet';
+    return new QuireError('E_NONFINITE', `epoch ${epoch}: ${what}; training diverged (learning rate too high?); ${kept}`);
+  };
   try {
+    if (state.window >= batcher.windows) {
+      throw new QuireError('E_FORMAT', `${ckptPath}: the training state is at window ${state.window} but an epoch has ${batcher.windows} windows`);
+    }
+    ensureDirectory(options.outDir);
+    removeStaleTemporaries(options.outDir);
+    const writeLog = (extra: object[] = []) =>
+      writeFileAtomic(logPath, [...state.history, ...extra].map((r) => JSON.stringify(r) + '\n').join(''));
+    if (state.epoch > 0) writeLog();
     for (let epoch = state.epoch + 1; epoch <= c.epochs; epoch++) {
       const lr = learningRate(c, epoch);
       if (state.window === 0) model.resetState(c.batch);
@@ -110,12 +121,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         try {
           loss = model.trainStep(win.inputs, win.targets, lr, c.clip);
         } catch (err) {
-          if (err instanceof QuireError && err.code === 'E_NONFINITE') {
-            const kept = existsSync(ckptPath) ? `the last good checkpoint ${ckptPath} is kept` : 'no checkpoint was written yet';
-            throw new QuireError('E_NONFINITE', `epoch ${epoch}, window ${w + 1}: ${err.message}; ${kept}`);
-          }
+          if (err instanceof QuireError && err.code === 'E_NONFINITE') throw diverged(`window ${w + 1}: ${err.message}`, epoch);
           throw err;
         }
+        if (!Number.isFinite(Math.exp(loss))) throw diverged(`window ${w + 1}: loss ${loss}`, epoch);
         state.lossSum += loss * win.inputs.length;
         state.lossTokens += win.inputs.length;
         state.window = w + 1;
@@ -141,6 +150,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const seconds = state.seconds + (performance.now() - t0) / 1000;
       const trainLoss = state.lossSum / state.lossTokens;
       const valid = evaluatePerplexity(model, corpus.ids.valid, c.evalBatch, c.steps);
+      if (!Number.isFinite(valid.perplexity)) throw diverged(`validation perplexity ${valid.perplexity}`, epoch);
       const record: EpochRecord = {
         epoch,
         lr,
@@ -151,14 +161,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         seconds,
       };
       Object.assign(state, { epoch, window: 0, lossSum: 0, lossTokens: 0, seconds: 0, history: [...state.history, record] });
-      appendFileSync(join(options.outDir, LOG_FILE), JSON.stringify(record) + '\n');
       saveModel(ckptPath, model, 'quire-checkpoint', corpus.vocabulary, state);
+      writeLog();
       options.progress?.message(
         `epoch ${epoch}/${c.epochs} lr ${lr.toPrecision(4)} train ppl ${record.trainPerplexity.toFixed(2)} valid ppl ${valid.perplexity.toFixed(2)} ${Math.round(record.tokensPerSecond)} tok/s ${seconds.toFixed(0)} s`,
       );
     }
     const test = evaluatePerplexity(model, corpus.ids.test, c.evalBatch, c.steps);
-    appendFileSync(join(options.outDir, LOG_FILE), JSON.stringify({ split: 'test', perplexity: test.perplexity, tokens: test.tokens }) + '\n');
+    if (!Number.isFinite(test.perplexity)) throw diverged(`test perplexity ${test.perplexity}`, c.epochs);
+    writeLog([{ split: 'test', perplexity: test.perplexity, tokens: test.tokens }]);
     const modelPath = join(options.outDir, MODEL_FILE);
     saveModel(modelPath, model, 'quire-model', corpus.vocabulary);
     options.progress?.message(`test ppl ${test.perplexity.toFixed(2)} (${test.tokens} tokens); model written to ${modelPath}`);

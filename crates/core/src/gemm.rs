@@ -259,3 +259,9 @@ fn dots_split(kit: &Kit, d: &Dots) {
         }
     });
 }
+
+/// A zero `m×n` output for [`gemm`], or `E_CONFIG` when it overflows or cannot be allocated.
+pub fn zeroed_output(m: usize, n: usize) -> Result<Vec<f32>> {
+    let count = m.checked_mul(n).ok_or_else(|| Error::config(format!("a {m}×{n} output overflows the address space")))?;
+    crate::memory::try_zeros(count, &format!("a {m}×{n} output"))
+}

@@ -11,6 +11,7 @@ pub mod compress;
 pub mod infer;
 pub mod kernels;
 pub mod lstm;
+pub mod memory;
 pub mod quant;
 pub mod rng;
 pub mod threads;

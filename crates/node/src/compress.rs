@@ -6,33 +6,34 @@ use napi::bindgen_prelude::{Float64Array, Uint8Array};
 use napi_derive::napi;
 use quire_core::compress::{self, CompressedModel as Core};
 use quire_core::format::{metadata_from_json, metadata_to_json};
+use crate::slot::Slot;
 
 #[napi]
 impl LstmModel {
     /// Sets (`mask`, nonzero = keep) or clears (`null`) a tensor's keep-mask.
     #[napi]
     pub fn set_mask(&mut self, name: String, mask: Option<Uint8Array>) -> napi::Result<()> {
-        self.inner.set_mask(&name, mask.as_deref()).napi()
+        self.inner.get_mut()?.set_mask(&name, mask.as_deref()).napi()
     }
 
     /// The 0/1 keep-mask of a tensor, or `null`.
     #[napi]
     pub fn get_mask(&self, name: String) -> napi::Result<Option<Uint8Array>> {
-        Ok(self.inner.mask(&name).napi()?.map(|m| Uint8Array::new(m.to_vec())))
+        Ok(self.inner.get()?.mask(&name).napi()?.map(|m| Uint8Array::new(m.to_vec())))
     }
 
     /// Magnitude-prunes `names` to `sparsity` (`scope`: `matrix` or `global`) and installs the masks.
     #[napi]
     pub fn prune(&mut self, names: Vec<String>, sparsity: f64, scope: String) -> napi::Result<()> {
         let scope = compress::PruneScope::parse(&scope).napi()?;
-        compress::prune_model(&mut self.inner, &names, sparsity, scope).napi()
+        compress::prune_model(self.inner.get_mut()?, &names, sparsity, scope).napi()
     }
 }
 
 /// A compressed model (packed binary codes + FP tensors) held by Rust.
 #[napi]
 pub struct CompressedModel {
-    inner: Core,
+    inner: Slot<Core>,
     losses: Vec<f64>,
 }
 
@@ -44,14 +45,14 @@ impl CompressedModel {
     pub fn from_model(model: &mut LstmModel, spec_json: String, metadata_json: String) -> napi::Result<CompressedModel> {
         let (selection, info) = compress::parse_spec(&spec_json).napi()?;
         let metadata = metadata_from_json(&metadata_json).napi()?;
-        let (inner, losses) = Core::from_model(&mut model.inner, &selection, info, metadata).napi()?;
-        Ok(CompressedModel { inner, losses: losses.iter().flat_map(|l| [l.error, l.norm]).collect() })
+        let (inner, losses) = Core::from_model(model.inner.get_mut()?, &selection, info, metadata).napi()?;
+        Ok(CompressedModel { inner: Slot::new(inner), losses: losses.iter().flat_map(|l| [l.error, l.norm]).collect() })
     }
 
     /// Parses a compressed model file (`E_FORMAT` when malformed).
     #[napi(factory)]
     pub fn from_bytes(bytes: Uint8Array) -> napi::Result<CompressedModel> {
-        Ok(CompressedModel { inner: Core::from_bytes(&bytes).napi()?, losses: Vec::new() })
+        Ok(CompressedModel { inner: Slot::new(Core::from_bytes(&bytes).napi()?), losses: Vec::new() })
     }
 
     /// `[error, norm]` pairs of the quantization that built it, in tensor-name order (empty when loaded).
@@ -61,25 +62,31 @@ impl CompressedModel {
     }
 
     #[napi]
-    pub fn to_bytes(&self) -> Uint8Array {
-        Uint8Array::new(self.inner.to_bytes())
+    pub fn to_bytes(&self) -> napi::Result<Uint8Array> {
+        Ok(Uint8Array::new(self.inner.get()?.to_bytes()))
     }
 
     /// Compression metadata and part sizes as JSON (see `quire_core::compress::spec`).
     #[napi]
-    pub fn header_json(&self) -> String {
-        compress::header_json(&self.inner)
+    pub fn header_json(&self) -> napi::Result<String> {
+        Ok(compress::header_json(self.inner.get()?))
     }
 
     /// Caller metadata carried in the file (e.g. the vocabulary), as JSON.
     #[napi]
-    pub fn metadata_json(&self) -> String {
-        metadata_to_json(&self.inner.metadata)
+    pub fn metadata_json(&self) -> napi::Result<String> {
+        Ok(metadata_to_json(&self.inner.get()?.metadata))
     }
 
     /// A model holding the dequantized weights (and the masks), with the file's metadata.
+    /// Releases the compressed model's memory now; any later call is `E_STATE`.
+    #[napi]
+    pub fn free(&mut self) {
+        self.inner.free();
+    }
+
     #[napi]
     pub fn to_model(&self) -> napi::Result<LstmModel> {
-        Ok(LstmModel { inner: self.inner.to_model().napi()?, metadata: self.inner.metadata.clone() })
+        Ok(LstmModel { inner: Slot::new(self.inner.get()?.to_model().napi()?), metadata: self.inner.get()?.metadata.clone() })
     }
 }

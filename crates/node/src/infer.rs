@@ -6,10 +6,11 @@ use napi::bindgen_prelude::{Float32Array, Uint32Array, Uint8Array};
 use napi_derive::napi;
 use quire_core::format::metadata_to_json;
 use quire_core::infer::{Engine, LutKernel};
+use crate::slot::Slot;
 
 #[napi]
 pub struct InferenceEngine {
-    inner: Engine,
+    inner: Slot<Engine>,
 }
 
 #[napi]
@@ -18,77 +19,85 @@ impl InferenceEngine {
     #[napi(factory)]
     pub fn from_bytes(bytes: Uint8Array, kernel: String) -> napi::Result<InferenceEngine> {
         let kernel = LutKernel::parse(&kernel).napi()?;
-        Ok(InferenceEngine { inner: Engine::from_bytes(&bytes, kernel).napi()? })
+        Ok(InferenceEngine { inner: Slot::new(Engine::from_bytes(&bytes, kernel).napi()?) })
     }
 
     /// An engine over the current (full-precision) weights of a model handle.
     #[napi(factory)]
     pub fn from_model(model: &LstmModel, kernel: String) -> napi::Result<InferenceEngine> {
         let kernel = LutKernel::parse(&kernel).napi()?;
-        Ok(InferenceEngine { inner: Engine::from_model(&model.inner, model.metadata.clone(), kernel).napi()? })
+        Ok(InferenceEngine { inner: Slot::new(Engine::from_model(model.inner.get()?, model.metadata.clone(), kernel).napi()?) })
     }
 
     #[napi]
-    pub fn config_json(&self) -> String {
-        self.inner.config().to_json()
+    pub fn config_json(&self) -> napi::Result<String> {
+        Ok(self.inner.get()?.config().to_json())
     }
 
     #[napi]
-    pub fn metadata_json(&self) -> String {
-        metadata_to_json(self.inner.metadata())
+    pub fn metadata_json(&self) -> napi::Result<String> {
+        Ok(metadata_to_json(self.inner.get()?.metadata()))
     }
 
     #[napi]
-    pub fn kernel(&self) -> String {
-        self.inner.kernel().name().to_string()
+    pub fn kernel(&self) -> napi::Result<String> {
+        Ok(self.inner.get()?.kernel().name().to_string())
     }
 
     /// `{"embedding": 32, "lstm.0.w_ih": 1, ...}`: bits per weight matrix (32 = full precision).
     #[napi]
-    pub fn bits_json(&self) -> String {
-        self.inner.bits_json()
+    pub fn bits_json(&self) -> napi::Result<String> {
+        Ok(self.inner.get()?.bits_json())
     }
 
     #[napi]
-    pub fn weight_bytes(&self) -> f64 {
-        self.inner.weight_bytes() as f64
+    pub fn weight_bytes(&self) -> napi::Result<f64> {
+        Ok(self.inner.get()?.weight_bytes() as f64)
     }
 
     #[napi]
-    pub fn batch(&self) -> u32 {
-        self.inner.batch() as u32
+    pub fn batch(&self) -> napi::Result<u32> {
+        Ok(self.inner.get()?.batch() as u32)
     }
 
     #[napi]
     pub fn reset(&mut self, batch: u32) -> napi::Result<()> {
-        self.inner.reset(batch as usize).napi()
+        self.inner.get_mut()?.reset(batch as usize).napi()
     }
 
     /// Seeds the sampler (an integer; fractional parts are dropped).
     #[napi]
-    pub fn seed(&mut self, seed: f64) {
-        self.inner.seed(seed as u64);
+    pub fn seed(&mut self, seed: f64) -> napi::Result<()> {
+        self.inner.get_mut()?.seed(seed as u64);
+        Ok(())
     }
 
     #[napi]
     pub fn step(&mut self, tokens: Uint32Array) -> napi::Result<Float32Array> {
-        Ok(Float32Array::new(self.inner.step(&tokens).napi()?.to_vec()))
+        Ok(Float32Array::new(self.inner.get_mut()?.step(&tokens).napi()?.to_vec()))
     }
 
     #[napi]
     pub fn evaluate(&mut self, inputs: Uint32Array, targets: Uint32Array) -> napi::Result<f64> {
-        self.inner.evaluate(&inputs, &targets).napi()
+        self.inner.get_mut()?.evaluate(&inputs, &targets).napi()
     }
 
     #[napi]
     pub fn sample(&mut self, temperature: f64, top_k: u32) -> napi::Result<Uint32Array> {
-        let mut out = vec![0u32; self.inner.batch()];
-        self.inner.sample(temperature as f32, top_k as usize, &mut out).napi()?;
+        let engine = self.inner.get_mut()?;
+        let mut out = vec![0u32; engine.batch()];
+        engine.sample(temperature as f32, top_k as usize, &mut out).napi()?;
         Ok(Uint32Array::new(out))
+    }
+
+    /// Releases the engine's memory now; any later call is `E_STATE`.
+    #[napi]
+    pub fn free(&mut self) {
+        self.inner.free();
     }
 
     #[napi]
     pub fn top_k(&mut self, stream: u32, k: u32) -> napi::Result<Uint32Array> {
-        Ok(Uint32Array::new(self.inner.top_k(stream as usize, k as usize).napi()?))
+        Ok(Uint32Array::new(self.inner.get_mut()?.top_k(stream as usize, k as usize).napi()?))
     }
 }

@@ -11,4 +11,5 @@ mod infer;
 mod info;
 mod compress;
 mod model;
+mod slot;
 mod quant;

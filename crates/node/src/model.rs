@@ -5,11 +5,12 @@ use napi::bindgen_prelude::{Float32Array, Uint32Array, Uint8Array};
 use napi_derive::napi;
 use quire_core::format::{metadata_from_json, metadata_to_json};
 use quire_core::lstm::{LstmConfig, LstmModel as Core};
+use crate::slot::Slot;
 use std::collections::BTreeMap;
 
 #[napi]
 pub struct LstmModel {
-    pub(crate) inner: Core,
+    pub(crate) inner: Slot<Core>,
     pub(crate) metadata: BTreeMap<String, String>,
 }
 
@@ -19,14 +20,14 @@ impl LstmModel {
     #[napi(constructor)]
     pub fn new(config_json: String) -> napi::Result<Self> {
         let config = LstmConfig::from_json(&config_json).napi()?;
-        Ok(LstmModel { inner: Core::new(config).napi()?, metadata: BTreeMap::new() })
+        Ok(LstmModel { inner: Slot::new(Core::new(config).napi()?), metadata: BTreeMap::new() })
     }
 
     /// Loads a model or checkpoint file's bytes (`E_FORMAT` when malformed).
     #[napi(factory)]
     pub fn from_bytes(bytes: Uint8Array) -> napi::Result<LstmModel> {
         let (inner, metadata) = Core::from_bytes(&bytes).napi()?;
-        Ok(LstmModel { inner, metadata })
+        Ok(LstmModel { inner: Slot::new(inner), metadata })
     }
 
     /// The metadata of the file this model was loaded from (`{}` for a new model), as JSON.
@@ -36,74 +37,80 @@ impl LstmModel {
     }
 
     #[napi]
-    pub fn config_json(&self) -> String {
-        self.inner.config().to_json()
+    pub fn config_json(&self) -> napi::Result<String> {
+        Ok(self.inner.get()?.config().to_json())
     }
 
     #[napi]
-    pub fn batch(&self) -> u32 {
-        self.inner.batch() as u32
+    pub fn batch(&self) -> napi::Result<u32> {
+        Ok(self.inner.get()?.batch() as u32)
     }
 
     #[napi]
     pub fn reset_state(&mut self, batch: u32) -> napi::Result<()> {
-        self.inner.reset_state(batch as usize).napi()
+        self.inner.get_mut()?.reset_state(batch as usize).napi()
     }
 
     #[napi]
     pub fn train_step(&mut self, inputs: Uint32Array, targets: Uint32Array, lr: f64, clip: f64) -> napi::Result<f64> {
-        self.inner.train_step(&inputs, &targets, lr as f32, clip as f32).napi()
+        self.inner.get_mut()?.train_step(&inputs, &targets, lr as f32, clip as f32).napi()
     }
 
     #[napi]
     pub fn evaluate(&mut self, inputs: Uint32Array, targets: Uint32Array) -> napi::Result<f64> {
-        self.inner.evaluate(&inputs, &targets).napi()
+        self.inner.get_mut()?.evaluate(&inputs, &targets).napi()
     }
 
     #[napi]
     pub fn gradients(&mut self, inputs: Uint32Array, targets: Uint32Array) -> napi::Result<f64> {
-        self.inner.gradients(&inputs, &targets).napi()
+        self.inner.get_mut()?.gradients(&inputs, &targets).napi()
     }
 
     #[napi]
-    pub fn last_grad_norm(&self) -> f64 {
-        self.inner.last_grad_norm()
+    pub fn last_grad_norm(&self) -> napi::Result<f64> {
+        Ok(self.inner.get()?.last_grad_norm())
     }
 
     #[napi]
-    pub fn parameter_count(&self) -> f64 {
-        self.inner.parameter_count() as f64
+    pub fn parameter_count(&self) -> napi::Result<f64> {
+        Ok(self.inner.get()?.parameter_count() as f64)
     }
 
     #[napi]
-    pub fn tensor_names(&self) -> Vec<String> {
-        self.inner.tensor_names()
+    pub fn tensor_names(&self) -> napi::Result<Vec<String>> {
+        Ok(self.inner.get()?.tensor_names())
     }
 
     #[napi]
     pub fn tensor_shape(&self, name: String) -> napi::Result<Vec<u32>> {
-        Ok(self.inner.tensor_shape(&name).napi()?.into_iter().map(|d| d as u32).collect())
+        Ok(self.inner.get()?.tensor_shape(&name).napi()?.into_iter().map(|d| d as u32).collect())
     }
 
     #[napi]
     pub fn get_tensor(&self, name: String) -> napi::Result<Float32Array> {
-        Ok(Float32Array::new(self.inner.get_tensor(&name).napi()?))
+        Ok(Float32Array::new(self.inner.get()?.get_tensor(&name).napi()?))
     }
 
     #[napi]
     pub fn set_tensor(&mut self, name: String, data: Float32Array) -> napi::Result<()> {
-        self.inner.set_tensor(&name, &data).napi()
+        self.inner.get_mut()?.set_tensor(&name, &data).napi()
     }
 
     #[napi]
     pub fn get_gradient(&self, name: String) -> napi::Result<Float32Array> {
-        Ok(Float32Array::new(self.inner.get_gradient(&name).napi()?))
+        Ok(Float32Array::new(self.inner.get()?.get_gradient(&name).napi()?))
+    }
+
+    /// Releases the model's memory now; any later call is `E_STATE`.
+    #[napi]
+    pub fn free(&mut self) {
+        self.inner.free();
     }
 
     /// The model as container bytes; `extra_json` is a JSON object of string metadata.
     #[napi]
     pub fn to_bytes(&self, format: String, extra_json: String, with_state: bool) -> napi::Result<Uint8Array> {
         let extra = metadata_from_json(&extra_json).napi()?;
-        Ok(Uint8Array::new(self.inner.to_bytes(&format, &extra, with_state).napi()?))
+        Ok(Uint8Array::new(self.inner.get()?.to_bytes(&format, &extra, with_state).napi()?))
     }
 }

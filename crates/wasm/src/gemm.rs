@@ -29,7 +29,7 @@ pub fn gemm(
     // Without a C input there is nothing to accumulate into: β is taken as 0.
     let (mut out, beta) = match c {
         Some(c) => (c, spec.beta),
-        None => (vec![0.0; spec.m * spec.n], 0.0),
+        None => (quire_core::gemm::zeroed_output(spec.m, spec.n).js()?, 0.0),
     };
     core_gemm(&GemmSpec { beta, ..spec }, a, b, &mut out).js()?;
     Ok(out)

@@ -114,8 +114,9 @@ impl CompressedModel {
             .map_err(|e| Error::format(format!("metadata 'bits' must map tensor names to bit counts: {e}")))?;
         let info = CompressionInfo {
             method: Method::parse(c.meta("method")?).map_err(fmt)?,
-            cycles: parse_num(&c, "cycles")?,
-            group_size: parse_num(&c, "groupSize")?,
+            // Parsed as u32 so that the same files load on 64-bit hosts and wasm32.
+            cycles: parse_num::<u32>(&c, "cycles")? as usize,
+            group_size: parse_num::<u32>(&c, "groupSize")? as usize,
             layers: c.meta("layers")?.to_string(),
             sparsity: parse_num(&c, "sparsity")?,
             fp_model_bytes: parse_num(&c, "fpModelBytes")?,

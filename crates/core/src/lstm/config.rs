@@ -42,6 +42,21 @@ impl LstmConfig {
         Ok(())
     }
 
+    /// Parameters of a model with this config (`None` if the count overflows): embedding and
+    /// softmax `V·H` each, softmax bias `V`, per layer `4H·H` twice and `4H`.
+    pub fn parameter_count(&self) -> Option<usize> {
+        let (v, h) = (self.vocab, self.hidden);
+        let vh = v.checked_mul(h)?;
+        let layer = h.checked_mul(h)?.checked_mul(8)?.checked_add(4 * h)?;
+        vh.checked_mul(2)?.checked_add(v)?.checked_add(layer.checked_mul(self.layers)?)
+    }
+
+    /// `E_CONFIG` unless the parameters and their gradients (2 × 4 bytes each) can be allocated.
+    pub fn check_memory(&self) -> Result<()> {
+        let bytes = self.parameter_count().and_then(|n| crate::memory::bytes_of(n, 8));
+        crate::memory::ensure_allocatable(bytes, &format!("a model of vocabulary {}, {}×{} units (parameters and gradients)", self.vocab, self.layers, self.hidden))
+    }
+
     /// Parses the JSON form (`{"vocab":…,"hidden":…,…}`); bad JSON or values are `E_CONFIG`.
     pub fn from_json(text: &str) -> Result<Self> {
         let c: LstmConfig = serde_json::from_str(text).map_err(|e| Error::config(format!("model config: {e}")))?;

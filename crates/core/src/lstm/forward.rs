@@ -27,7 +27,7 @@ impl LstmModel {
         let steps = rows / b;
         let p = self.config.dropout;
         let dropout = train && p > 0.0;
-        self.ws.ensure(self.config.layers, hd, v, rows, b, dropout);
+        self.ws.ensure(self.config.layers, hd, v, rows, b, dropout)?;
         let emb = self.params.embedding();
         let x0 = &mut self.ws.layers[0].x;
         for (r, &tok) in inputs.iter().enumerate() {

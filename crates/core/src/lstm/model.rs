@@ -31,6 +31,7 @@ impl LstmModel {
     /// A freshly initialised model (uniform `±init_scale` from `Rng::new(seed)`), state for one stream.
     pub fn new(config: LstmConfig) -> Result<Self> {
         config.validate()?;
+        config.check_memory()?;
         let mut rng = Rng::new(config.seed);
         let mut params = Params::zeros(&config);
         params.init_uniform(config.init_scale, &mut rng);
@@ -77,6 +78,8 @@ impl LstmModel {
         if !(1..=65536).contains(&batch) {
             return Err(Error::config(format!("batch must be in 1..=65536 (got {batch})")));
         }
+        let state = batch.checked_mul(self.config.hidden).and_then(|n| n.checked_mul(self.config.layers)).and_then(|n| crate::memory::bytes_of(n, 8));
+        crate::memory::ensure_allocatable(state, &format!("the state of {batch} streams"))?;
         self.zero_state(batch);
         Ok(())
     }
@@ -121,7 +124,8 @@ impl LstmModel {
         let scale = 1.0 / self.batch as f32;
         cross_entropy(&mut self.ws.logits[..rows * v], v, targets, &mut self.ws.row_loss[..rows], Some(scale));
         let loss = self.mean_loss(rows);
-        if !loss.is_finite() {
+        // A loss whose perplexity overflows is divergence too (the same rule on every backend).
+        if !(loss.is_finite() && loss.exp().is_finite()) {
             self.has_grads = false;
             return Err(Error::non_finite(format!(
                 "training loss is {loss}: the model diverged (lower the learning rate); weights were not updated"

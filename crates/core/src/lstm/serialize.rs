@@ -67,6 +67,7 @@ impl LstmModel {
         for (name, shape) in crate::compress::file::tensor_layout(&config) {
             c.expect(&name, DType::F32, &shape)?;
         }
+        config.check_memory()?;
         let mut params = Params::zeros(&config);
         for t in &mut params.tensors {
             c.f32_into(&t.name, &t.shape, &mut t.data)?;

@@ -41,6 +41,9 @@ pub struct Workspace {
     pub seen: Vec<bool>,
 }
 
+use crate::error::Result;
+use crate::memory::{bytes_of, ensure_allocatable, total};
+
 fn fit(v: &mut Vec<f32>, n: usize) {
     if v.len() < n {
         v.resize(n, 0.0);
@@ -48,9 +51,21 @@ fn fit(v: &mut Vec<f32>, n: usize) {
 }
 
 impl Workspace {
-    /// Makes every buffer large enough for `rows = T·B` rows (`batch = B`).
-    pub fn ensure(&mut self, layers: usize, hidden: usize, vocab: usize, rows: usize, batch: usize, dropout: bool) {
+    /// Makes every buffer large enough for `rows = T·B` rows (`batch = B`). Growing is checked
+    /// against the memory that can be allocated first (`E_CONFIG` when a window is too large).
+    pub fn ensure(&mut self, layers: usize, hidden: usize, vocab: usize, rows: usize, batch: usize, dropout: bool) -> Result<()> {
         let h = hidden;
+        if self.logits.len() < rows * vocab || self.layers.len() < layers {
+            let d = usize::from(dropout);
+            let per_row = total(&[
+                Some(layers * (h * (1 + d) + 4 * h + 3 * h)),
+                Some(h * (1 + d)),
+                Some(vocab),
+                Some(h + 4 * h),
+            ]);
+            let bytes = per_row.and_then(|r| r.checked_add(2)).and_then(|r| bytes_of(r, 4)).and_then(|r| r.checked_mul(rows));
+            ensure_allocatable(bytes, &format!("a window of {rows} tokens (vocabulary {vocab}, {layers}×{h} units)"))?;
+        }
         self.layers.resize_with(layers, LayerCache::default);
         for lc in &mut self.layers {
             fit(&mut lc.x, rows * h);
@@ -77,5 +92,6 @@ impl Workspace {
         if self.seen.len() < vocab {
             self.seen.resize(vocab, false);
         }
+        Ok(())
     }
 }
