@@ -37,6 +37,9 @@ export function gemm(
       throw new QuireError('E_CONFIG', `gemm: ${key} must be a non-negative integer (got ${v})`);
     }
   }
+  if (spec.m * spec.n * 4 > 2 ** 32 - 1) {
+    throw new QuireError('E_CONFIG', `gemm: a ${spec.m}×${spec.n} output exceeds the 4 GiB a JavaScript typed array can hold`);
+  }
   const [fa, fb, fc] = [floats('a', a), floats('b', b), c === undefined || c === null ? undefined : floats('c', c)];
   const { raw } = loadBackend(options.backend);
   return guard(() =>
