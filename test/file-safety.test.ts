@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CompressedModel, gemm, InferenceEngine, LanguageModel, prune, QuireError, type BackendName } from '../ts/index.js';
+import { CompressedModel, gemm, LanguageModel, prune, type BackendName } from '../ts/index.js';
 import { BACKEND_NAMES, rng } from './backends.js';
+import { readAll } from './fuzz-lib.js';
 
 /** A tiny FP model file and its pruned 2-bit compressed twin (masks included). */
 function files(backend: BackendName): { fp: Uint8Array; compressed: Uint8Array } {
@@ -16,25 +17,7 @@ function files(backend: BackendName): { fp: Uint8Array; compressed: Uint8Array }
   return { fp, compressed };
 }
 
-/** Loads `bytes` with every reader; returns the error codes (or 'ok'). */
-function load(bytes: Uint8Array, backend: BackendName): string[] {
-  const readers = [
-    () => InferenceEngine.fromBytes(bytes, { backend }),
-    () => CompressedModel.fromBytes(bytes, { backend }),
-    () => LanguageModel.fromBytes(bytes, { backend }),
-  ];
-  return readers.map((read) => {
-    try {
-      const h = read();
-      if (h instanceof InferenceEngine) h.step([0]);
-      h.dispose();
-      return 'ok';
-    } catch (err) {
-      if (!(err instanceof QuireError)) throw err;
-      return err.code;
-    }
-  });
-}
+const load = readAll;
 
 describe.each(BACKEND_NAMES)('model file safety (%s)', (backend) => {
   it('rejects every truncation of a model file with E_FORMAT, and random bit flips never crash', () => {
