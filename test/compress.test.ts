@@ -105,12 +105,34 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     expect(readFileSync(resumed.modelPath)).toEqual(readFileSync(full.modelPath));
   }, 120_000);
 
+  it('--distill and --dropout change the retrained weights, are recorded, and resume to the same result', async () => {
+    const plain = await compress(options(backend, tmp()));
+    const distilled = await compress(options(backend, tmp(), { distill: 0.5 }));
+    const dropped = await compress(options(backend, tmp(), { dropout: 0.3 }));
+    expect(distilled.report.settings).toMatchObject({ distill: 0.5, dropout: 0 });
+    expect(dropped.report.settings).toMatchObject({ distill: 0, dropout: 0.3 });
+    const bytes = (p: string) => readFileSync(p);
+    expect(bytes(distilled.modelPath).equals(bytes(plain.modelPath))).toBe(false);
+    expect(bytes(dropped.modelPath).equals(bytes(plain.modelPath))).toBe(false);
+    // The exported model keeps the FP run's config (dropout is a retraining setting only).
+    expect(loadAnyModel(dropped.modelPath, { backend }).model.config.dropout).toBe(0);
+    // Distillation survives an interruption: resumed == uninterrupted.
+    const out = tmp();
+    const controller = new AbortController();
+    const stopped = compress({ ...options(backend, out, { distill: 0.5 }), signal: controller.signal, onBeforeQuantize: (_, t) => t === 1 && controller.abort() });
+    await rejects(stopped, 'E_INTERRUPTED', /--resume/);
+    const resumed = await compress({ ...options(backend, out, { distill: 0.5 }), resume: true });
+    expect(bytes(resumed.modelPath)).toEqual(bytes(distilled.modelPath));
+  }, 120_000);
+
   it('rejects bad settings and non-FP files before writing anything', async () => {
     const cases: [Partial<CompressOptions['settings']>, RegExp][] = [
       [{ bits: 0 }, /bits must be an integer from 1 to 8/],
       [{ prune: 1 }, /prune \(sparsity\) must be in \[0, 1\)/],
       [{ iterations: 0 }, /iterations must be an integer >= 1/],
       [{ groupSize: 10 }, /groupSize/],
+      [{ distill: 1.5 }, /distill must be in \[0, 1\]/],
+      [{ dropout: 1 }, /dropout must be in \[0, 1\)/],
     ];
     for (const [settings, message] of cases) {
       const out = join(tmp(), 'run');

@@ -107,6 +107,24 @@ export class LanguageModel extends Handle<RawLstmModel> {
     return guard(() => this.raw.trainStep(i, t, lr, clip));
   }
 
+  /**
+   * A `trainStep` distilled from `teacher` (an FP model on the same backend with the same
+   * vocabulary and batch, e.g. the model being compressed): the teacher runs the window without
+   * dropout (its state carries too) and the gradient is that of `(1−α)·CE + α·KL(teacher ‖ this)`.
+   * Returns the data cross-entropy.
+   */
+  trainStepDistilled(teacher: LanguageModel, alpha: number, inputs: Uint32Array, targets: Uint32Array, lr: number, clip: number): number {
+    if (teacher === this) throw new QuireError('E_CONFIG', 'a model cannot be its own teacher');
+    if (teacher.backend !== this.backend) throw new QuireError('E_CONFIG', 'the teacher must live on the same backend');
+    const [i, t] = [tokenIds('inputs', inputs), tokenIds('targets', targets)];
+    return guard(() => this.raw.trainStepDistilled(teacher.raw, alpha, i, t, lr, clip));
+  }
+
+  /** Dropout probability of later training steps (`[0, 1)`, else `E_CONFIG`). */
+  setDropout(p: number): void {
+    guard(() => this.raw.setDropout(p));
+  }
+
   /** Mean cross-entropy per token of a window without dropout; the state carries. */
   evaluate(inputs: Uint32Array, targets: Uint32Array): number {
     const [i, t] = [tokenIds('inputs', inputs), tokenIds('targets', targets)];

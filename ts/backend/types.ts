@@ -60,6 +60,8 @@ export interface RawLstmModel {
   batch(): number;
   resetState(batch: number): void;
   trainStep(inputs: Uint32Array, targets: Uint32Array, lr: number, clip: number): number;
+  trainStepDistilled(teacher: RawLstmModel, alpha: number, inputs: Uint32Array, targets: Uint32Array, lr: number, clip: number): number;
+  setDropout(p: number): void;
   evaluate(inputs: Uint32Array, targets: Uint32Array): number;
   gradients(inputs: Uint32Array, targets: Uint32Array): number;
   lastGradNorm(): number;

@@ -26,6 +26,8 @@ interface CompressFlags {
   lr?: number;
   lrDecay?: number;
   clip?: number;
+  dropout?: number;
+  distill?: number;
   prune?: number;
   pruneMask?: 'once' | 'each';
   pruneScope?: 'matrix' | 'global';
@@ -58,6 +60,8 @@ export function registerCompress(program: Command): void {
     .option('--lr <x>', 'first retraining learning rate (default: the FP run\'s initial rate)', finiteNumber)
     .option('--lr-decay <x>', 'learning-rate factor per iteration (default 0.5)', finiteNumber)
     .option('--clip <x>', 'gradient-norm clip (default: the FP run\'s)', finiteNumber)
+    .option('--dropout <p>', 'dropout during retraining, in [0, 1) (default: the FP run\'s)', finiteNumber)
+    .option('--distill <alpha>', 'distil from the FP model while retraining: loss (1-alpha)·CE + alpha·KL(FP || model), alpha in [0, 1] (default 0: off)', finiteNumber)
     .option('--prune <p>', 'target sparsity of the quantized matrices, in [0, 1) (default 0)', finiteNumber)
     .addOption(new Option('--prune-mask <when>', 'mask computed once, or each iteration (sparsity ramping to --prune)').choices(['once', 'each']))
     .addOption(new Option('--prune-scope <scope>', 'threshold per matrix or global').choices(['matrix', 'global']))
@@ -82,6 +86,8 @@ export function registerCompress(program: Command): void {
         lr: f.lr,
         lrDecay: f.lrDecay,
         clip: f.clip,
+        dropout: f.dropout,
+        distill: f.distill,
         prune: f.prune,
         pruneMask: f.pruneMask,
         pruneScope: f.pruneScope,

@@ -5,7 +5,7 @@ import { loadCorpus, type Corpus } from '../data/corpus.js';
 import { QuireError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { ensureDirectory, isFile, readRegularFile, removeStaleTemporaries, statOrUndefined } from '../io/fs.js';
-import type { LanguageModel } from '../model.js';
+import { LanguageModel } from '../model.js';
 import type { BackendOption } from '../options.js';
 import { evaluatePerplexity } from '../train/evaluate.js';
 import type { Progress } from '../train/progress.js';
@@ -70,6 +70,7 @@ const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 export async function compress(o: CompressOptions): Promise<CompressResult> {
   const src = loadFpModel(o.model, o);
   let model = src.model;
+  let teacher: LanguageModel | null = null;
   try {
     const settings = resolveSettings(o.settings, src);
     const corpus = loadCorpus(o.dataDir, { limit: settings.limitTokens ?? undefined, vocabulary: src.vocabulary });
@@ -95,6 +96,8 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
       tensors,
     };
     const vocabulary = JSON.stringify(src.vocabulary.words);
+    // The FP model as it was loaded: the teacher of distillation (a copy: `model` is quantized in place).
+    teacher = settings.distill > 0 ? LanguageModel.fromBytes(src.model.toBytes('quire-model', {}, false), o) : null;
     const evalValid = (m: LanguageModel) => evaluatePerplexity(m, corpus.ids.valid, settings.evalBatch, settings.steps).perplexity;
 
     /** [Prunes,] quantizes in place, evaluates; returns the compressed model and the record. */
@@ -145,7 +148,7 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
     for (let t = state.report.iterations.length; t <= settings.iterations; t++) {
       const t0 = performance.now();
       const lr = learningRateAt(settings, t);
-      const position = await retrain(model, batcher, settings, lr, t, state.position, o);
+      const position = await retrain(model, teacher, batcher, settings, lr, t, state.position, o);
       const ppl = evalValid(model);
       if (!Number.isFinite(ppl)) throw diverged(o.outDir, t, `validation perplexity after retraining is ${ppl}`);
       const { cm, record } = quantizeStep(t, t0, { lr, ppl });
@@ -159,6 +162,7 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
     }
     return finish(o.outDir, state, settings, model, corpus, src.fpModelBytes);
   } finally {
+    teacher?.dispose();
     model.dispose();
   }
 }
@@ -180,19 +184,26 @@ function line(r: IterationRecord, fp: number): string {
  * a zero state) or `retrainSteps` windows continuing from window `position`; returns the next
  * position. Masks on the model keep pruned entries at 0.
  */
-async function retrain(model: LanguageModel, batcher: Batcher, s: CompressSettings, lr: number, t: number, position: number, o: CompressOptions): Promise<number> {
+async function retrain(model: LanguageModel, teacher: LanguageModel | null, batcher: Batcher, s: CompressSettings, lr: number, t: number, position: number, o: CompressOptions): Promise<number> {
   const total = s.retrainSteps ?? s.retrainEpochs * batcher.windows;
   const start = s.retrainSteps === null ? 0 : position;
   const t0 = performance.now();
   let lossSum = 0;
-  model.resetState(s.batch);
+  const reset = () => {
+    model.resetState(s.batch);
+    teacher?.resetState(s.batch);
+  };
+  const dropout = model.config.dropout;
+  model.setDropout(s.dropout);
+  reset();
+  try {
   for (let i = 0; i < total; i++) {
     const w = (start + i) % batcher.windows;
-    if (w === 0 && i > 0) model.resetState(s.batch);
+    if (w === 0 && i > 0) reset();
     const win = batcher.window(w);
     let loss: number;
     try {
-      loss = model.trainStep(win.inputs, win.targets, lr, s.clip);
+      loss = teacher ? model.trainStepDistilled(teacher, s.distill, win.inputs, win.targets, lr, s.clip) : model.trainStep(win.inputs, win.targets, lr, s.clip);
     } catch (err) {
       if (err instanceof QuireError && err.code === 'E_NONFINITE') throw diverged(o.outDir, t, `window ${i + 1}: ${err.message}`);
       throw err;
@@ -214,6 +225,10 @@ async function retrain(model: LanguageModel, batcher: Batcher, s: CompressSettin
     if (o.signal?.aborted) {
       throw new QuireError('E_INTERRUPTED', `interrupted in iteration ${t}; the run in ${o.outDir} continues with --resume from iteration ${t}`);
     }
+  }
+  } finally {
+    // The compressed model records the FP run's config; dropout is a retraining setting only.
+    model.setDropout(dropout);
   }
   return (start + total) % batcher.windows;
 }

@@ -34,6 +34,7 @@ export function resolveSettings(input: SettingsInput, src: FpSource): CompressSe
     ...given,
     lr,
     lrSource,
+    dropout: given.dropout ?? tc?.dropout ?? src.model.config.dropout,
     clip: fromRun('clip'),
     steps: fromRun('steps'),
     batch: fromRun('batch'),

@@ -33,6 +33,10 @@ export interface CompressSettings {
   lrDecay: number;
   /** How `lr` was chosen: `fp-final×<factor>` or `given`. */
   lrSource: string;
+  /** Dropout on the non-recurrent connections during retraining (default: the FP run's). */
+  dropout: number;
+  /** Weight α of distillation from the FP model during retraining: the loss is `(1−α)·CE + α·KL(FP ‖ model)`; 0 = off. */
+  distill: number;
   /** Gradient-norm clip during retraining (the FP run's). */
   clip: number;
   /** Target sparsity of the quantized matrices (0 = no pruning). */
@@ -64,6 +68,7 @@ export const DEFAULTS = {
   iterations: 5,
   retrainEpochs: 1,
   lrDecay: 0.5,
+  distill: 0,
   prune: 0,
   pruneMask: 'once' as const,
   pruneScope: 'matrix' as PruneScope,
@@ -86,6 +91,8 @@ export function validateSettings(s: CompressSettings): void {
   if (s.retrainSteps !== null && !isInt(s.retrainSteps, 1)) throw bad(`retrainSteps must be an integer >= 1 (got ${s.retrainSteps})`);
   if (!(Number.isFinite(s.lr) && s.lr > 0)) throw bad(`lr must be a finite number > 0 (got ${s.lr})`);
   if (!(Number.isFinite(s.lrDecay) && s.lrDecay > 0 && s.lrDecay <= 1)) throw bad(`lrDecay must be in (0, 1] (got ${s.lrDecay})`);
+  if (!(Number.isFinite(s.dropout) && s.dropout >= 0 && s.dropout < 1)) throw bad(`dropout must be in [0, 1) (got ${s.dropout})`);
+  if (!(Number.isFinite(s.distill) && s.distill >= 0 && s.distill <= 1)) throw bad(`distill must be in [0, 1] (got ${s.distill})`);
   if (!(Number.isFinite(s.clip) && s.clip >= 0)) throw bad(`clip must be a finite number >= 0 (got ${s.clip})`);
   if (!(Number.isFinite(s.prune) && s.prune >= 0 && s.prune < 1)) throw bad(`prune (sparsity) must be in [0, 1) (got ${s.prune})`);
   if (s.pruneMask !== 'once' && s.pruneMask !== 'each') throw bad(`pruneMask must be once or each (got ${s.pruneMask})`);

@@ -56,6 +56,18 @@ impl LstmModel {
         self.inner.get_mut()?.train_step(&inputs, &targets, lr as f32, clip as f32).napi()
     }
 
+    /// A training step distilled from `teacher` (weight `alpha` of the KL term).
+    #[napi]
+    pub fn train_step_distilled(&mut self, teacher: &mut LstmModel, alpha: f64, inputs: Uint32Array, targets: Uint32Array, lr: f64, clip: f64) -> napi::Result<f64> {
+        let teacher = teacher.inner.get_mut()?;
+        self.inner.get_mut()?.train_step_distilled(teacher, alpha as f32, &inputs, &targets, lr as f32, clip as f32).napi()
+    }
+
+    #[napi]
+    pub fn set_dropout(&mut self, p: f64) -> napi::Result<()> {
+        self.inner.get_mut()?.set_dropout(p as f32).napi()
+    }
+
     #[napi]
     pub fn evaluate(&mut self, inputs: Uint32Array, targets: Uint32Array) -> napi::Result<f64> {
         self.inner.get_mut()?.evaluate(&inputs, &targets).napi()

@@ -2,7 +2,7 @@
 
 use super::config::LstmConfig;
 use super::params::Params;
-use super::softmax::cross_entropy;
+use super::softmax::{cross_entropy, cross_entropy_with, softmax_rows, Teacher};
 use super::workspace::Workspace;
 use crate::error::{check_finite, check_len, Error, Result};
 use crate::rng::Rng;
@@ -119,10 +119,14 @@ impl LstmModel {
     }
 
     fn loss_and_backward(&mut self, inputs: &[u32], targets: &[u32]) -> Result<f64> {
+        self.loss_and_backward_with(inputs, targets, None)
+    }
+
+    fn loss_and_backward_with(&mut self, inputs: &[u32], targets: &[u32], teacher: Option<Teacher<'_>>) -> Result<f64> {
         let rows = inputs.len();
         let v = self.config.vocab;
         let scale = 1.0 / self.batch as f32;
-        cross_entropy(&mut self.ws.logits[..rows * v], v, targets, &mut self.ws.row_loss[..rows], Some(scale));
+        cross_entropy_with(&mut self.ws.logits[..rows * v], v, targets, &mut self.ws.row_loss[..rows], Some(scale), teacher);
         let loss = self.mean_loss(rows);
         // A loss whose perplexity overflows is divergence too (the same rule on every backend).
         if !(loss.is_finite() && loss.exp().is_finite()) {
@@ -149,6 +153,43 @@ impl LstmModel {
         let loss = self.loss_and_backward(inputs, targets)?;
         self.last_grad_norm = self.sgd_update(lr, clip)?;
         Ok(loss)
+    }
+
+    /// [`LstmModel::train_step`] distilled from `teacher` (same vocabulary and batch): the
+    /// teacher runs the window without dropout (its state carries too), and the gradient is that
+    /// of `(1−α)·CE + α·KL(teacher ‖ self)` per token. Returns the data cross-entropy.
+    #[allow(clippy::too_many_arguments)]
+    pub fn train_step_distilled(&mut self, teacher: &mut LstmModel, alpha: f32, inputs: &[u32], targets: &[u32], lr: f32, clip: f32) -> Result<f64> {
+        self.check_window(inputs, targets)?;
+        if !(0.0..=1.0).contains(&alpha) {
+            return Err(Error::config(format!("distillation weight must be in [0, 1] (got {alpha})")));
+        }
+        if teacher.config.vocab != self.config.vocab || teacher.batch != self.batch {
+            return Err(Error::shape(format!(
+                "the teacher must have the student's vocabulary and batch (teacher {}/{}, student {}/{})",
+                teacher.config.vocab, teacher.batch, self.config.vocab, self.batch
+            )));
+        }
+        if !(lr.is_finite() && lr >= 0.0 && clip.is_finite()) {
+            return Err(Error::config(format!("learning rate must be finite and >= 0 and clip finite (got {lr}, {clip})")));
+        }
+        let (rows, v) = (inputs.len(), self.config.vocab);
+        teacher.forward(inputs, false, true)?;
+        softmax_rows(&mut teacher.ws.logits[..rows * v], v);
+        self.forward(inputs, true, true)?;
+        let loss = self.loss_and_backward_with(inputs, targets, Some(Teacher { probs: &teacher.ws.logits[..rows * v], alpha }))?;
+        self.last_grad_norm = self.sgd_update(lr, clip)?;
+        Ok(loss)
+    }
+
+    /// Sets the dropout probability used by later training steps (`[0, 1)`, else `E_CONFIG`);
+    /// the compress loop retrains with a dropout of its own.
+    pub fn set_dropout(&mut self, p: f32) -> Result<()> {
+        if !(0.0..1.0).contains(&p) {
+            return Err(Error::config(format!("dropout must be in [0, 1) (got {p})")));
+        }
+        self.config.dropout = p;
+        Ok(())
     }
 
     /// Mean cross-entropy per token of a window without dropout; carries the state.

@@ -3,18 +3,51 @@
 use crate::kernels::exp::exp_shift_sum;
 use crate::threads::parallel_ranges;
 
+/// Overwrites each row of `logits [rows, V]` with its softmax (row-parallel).
+pub fn softmax_rows(logits: &mut [f32], vocab: usize) {
+    let rows = logits.len() / vocab;
+    let lp = Shared(logits.as_mut_ptr());
+    parallel_ranges(rows, 1, 16, move |range| {
+        let lp = lp;
+        for r in range {
+            // SAFETY: rows are disjoint between workers and in bounds.
+            let z = unsafe { std::slice::from_raw_parts_mut(lp.0.add(r * vocab), vocab) };
+            let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            let inv = (1.0 / exp_shift_sum(z, max)) as f32;
+            for v in z.iter_mut() {
+                *v *= inv;
+            }
+        }
+    });
+}
+
 /// A raw pointer that may cross threads; each worker touches a disjoint row range only.
 #[derive(Clone, Copy)]
 struct Shared<T>(*mut T);
 unsafe impl<T> Send for Shared<T> {}
 unsafe impl<T> Sync for Shared<T> {}
 
+/// Soft targets of distillation: the teacher's probabilities `q [rows, V]` and the weight `α`
+/// of the KL term; the gradient target becomes `(1−α)·onehot + α·q`.
+#[derive(Clone, Copy)]
+pub struct Teacher<'a> {
+    pub probs: &'a [f32],
+    pub alpha: f32,
+}
+
 /// For each of the `rows` rows of `logits [rows, V]` with target `targets[r]`:
 /// `loss[r] = logsumexp(z_r) − z_r[target]` (in f64, max-shifted). When `grad_scale` is
 /// `Some(s)`, the row is overwritten with `s·(softmax(z_r) − onehot(target))`, the gradient of
-/// `s·Σ loss` w.r.t. the logits; otherwise the row is left holding `exp(z − max)` (consumed).
-/// Targets must be `< V` (checked by the caller).
+/// `s·Σ loss` w.r.t. the logits, or with a `teacher`, `s·(softmax(z_r) − (1−α)·onehot − α·q_r)`,
+/// the gradient of `s·Σ ((1−α)·CE + α·KL(q_r ‖ softmax(z_r)))`; otherwise the row is left holding
+/// `exp(z − max)` (consumed). `loss` is always the data cross-entropy. Targets must be `< V`
+/// (checked by the caller).
 pub fn cross_entropy(logits: &mut [f32], vocab: usize, targets: &[u32], loss: &mut [f64], grad_scale: Option<f32>) {
+    cross_entropy_with(logits, vocab, targets, loss, grad_scale, None)
+}
+
+/// [`cross_entropy`] with optional distillation targets (see there).
+pub fn cross_entropy_with(logits: &mut [f32], vocab: usize, targets: &[u32], loss: &mut [f64], grad_scale: Option<f32>, teacher: Option<Teacher<'_>>) {
     let rows = targets.len();
     let lp = Shared(logits.as_mut_ptr());
     let lossp = Shared(loss.as_mut_ptr());
@@ -35,7 +68,17 @@ pub fn cross_entropy(logits: &mut [f32], vocab: usize, targets: &[u32], loss: &m
                 for v in z.iter_mut() {
                     *v *= inv;
                 }
-                z[target] -= s;
+                match teacher {
+                    None => z[target] -= s,
+                    Some(t) => {
+                        let q = &t.probs[r * vocab..(r + 1) * vocab];
+                        let sa = s * t.alpha;
+                        for (v, &qv) in z.iter_mut().zip(q) {
+                            *v -= sa * qv;
+                        }
+                        z[target] -= s * (1.0 - t.alpha);
+                    }
+                }
             }
         }
     });

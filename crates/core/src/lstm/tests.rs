@@ -96,3 +96,30 @@ fn bad_windows_are_shape_errors() {
     assert_eq!(m.evaluate(&[1, 20], &[1, 2]).unwrap_err().code, crate::ErrorCode::Shape);
     assert_eq!(m.get_gradient("embedding").unwrap_err().code, crate::ErrorCode::State);
 }
+
+/// Distillation: α = 0 is the plain step; a teacher equal to the student at α = 1 has zero
+/// gradient (the KL is at its minimum), so the weights do not move.
+#[test]
+fn distillation_reduces_to_the_plain_step_and_to_zero_gradient() {
+    let (x, y) = window(5, 2 * 4, 11);
+    let bytes = tiny(0.0).to_bytes("quire-checkpoint", &BTreeMap::new(), false).unwrap();
+    let fresh = || {
+        let (mut m, _) = LstmModel::from_bytes(&bytes).unwrap();
+        m.reset_state(2).unwrap();
+        m
+    };
+    let (mut plain, mut distilled, mut teacher) = (fresh(), fresh(), fresh());
+    let a = plain.train_step(&x, &y, 0.5, 5.0).unwrap();
+    let b = distilled.train_step_distilled(&mut teacher, 0.0, &x, &y, 0.5, 5.0).unwrap();
+    assert_eq!(a, b);
+    for name in plain.tensor_names() {
+        assert_eq!(plain.get_tensor(&name).unwrap(), distilled.get_tensor(&name).unwrap(), "{name}");
+    }
+    let (mut student, mut teacher) = (fresh(), fresh());
+    student.train_step_distilled(&mut teacher, 1.0, &x, &y, 0.5, 0.0).unwrap();
+    assert!(student.last_grad_norm() < 1e-5, "gradient norm {}", student.last_grad_norm());
+    assert!(student.train_step_distilled(&mut teacher, 1.5, &x, &y, 0.5, 0.0).is_err());
+    assert!(student.set_dropout(1.0).is_err());
+    student.set_dropout(0.3).unwrap();
+    assert_eq!(student.config().dropout, 0.3);
+}
