@@ -125,6 +125,24 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     expect(bytes(resumed.modelPath)).toEqual(bytes(distilled.modelPath));
   }, 120_000);
 
+  it('--target-bits chooses the bits per group from measured sensitivity, fits the budget and records why', async () => {
+    const r = await compress(options(backend, tmp(), { targetBits: 5 }));
+    const a = r.report.allocation!;
+    expect(a.target).toEqual({ bitsPerParameter: 5 });
+    for (const g of ['lstm', 'softmax', 'embedding'] as const) {
+      expect(a.groups[g].candidates.map((c) => c.bits)).toEqual([1, 2, 3, 4]);
+      // More bits never cost fewer bytes.
+      const bytes = a.groups[g].candidates.map((c) => c.bytes);
+      expect([...bytes].sort((x, y) => x - y)).toEqual(bytes);
+    }
+    expect(r.report.settings).toMatchObject({ layers: 'all', bits: a.groups.lstm.chosen, softmaxBits: a.groups.softmax.chosen, embeddingBits: a.groups.embedding.chosen });
+    // The prediction is the core's own byte count: the exported model has exactly that size per parameter.
+    expect(r.report.final!.bitsPerParameter).toBeCloseTo(a.bitsPerParameter, 9);
+    expect(a.bitsPerParameter).toBeLessThanOrEqual(5);
+    const size = await compress(options(backend, tmp(), { targetSize: r.report.final!.modelBytes + 2000 }));
+    expect(size.report.final!.modelBytes).toBeLessThanOrEqual(r.report.final!.modelBytes + 2000);
+  }, 120_000);
+
   it('rejects bad settings and non-FP files before writing anything', async () => {
     const cases: [Partial<CompressOptions['settings']>, RegExp][] = [
       [{ bits: 0 }, /bits must be an integer from 1 to 8/],
@@ -133,6 +151,9 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
       [{ groupSize: 10 }, /groupSize/],
       [{ distill: 1.5 }, /distill must be in \[0, 1\]/],
       [{ dropout: 1 }, /dropout must be in \[0, 1\)/],
+      [{ targetBits: 0.5 }, /targetBits must be a number from 1 to 32/],
+      [{ targetBits: 3, prune: 0.5 }, /cannot be combined with pruning/],
+      [{ targetBits: 1.01 }, /budget is too small: 1 bit everywhere needs/],
     ];
     for (const [settings, message] of cases) {
       const out = join(tmp(), 'run');

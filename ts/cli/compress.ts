@@ -6,14 +6,17 @@ import { LAYER_SELECTIONS, METHODS, type CompressSettings, type LayerSelection }
 import type { QuantMethod } from '../quantize.js';
 import { Progress } from '../train/progress.js';
 import { withInterrupt } from './interrupt.js';
-import { finiteNumber, nonNegativeInt, positiveInt } from './usage.js';
+import { finiteNumber, nonNegativeInt, positiveInt, UsageError } from './usage.js';
+import type { SettingsInput } from '../compress/resolve.js';
 
 interface CompressFlags {
   data?: string;
   out: string;
   backend?: BackendChoice;
   resume?: boolean;
-  bits: number;
+  bits?: number;
+  targetBits?: number;
+  targetSize?: number;
   softmaxBits?: number;
   embeddingBits?: number;
   method?: QuantMethod;
@@ -47,7 +50,9 @@ export function registerCompress(program: Command): void {
     .argument('<model>', 'trained FP model: model.qmodel / checkpoint.qckpt, or a run directory')
     .option('--data <dir>', 'corpus directory (default: $QUIRE_DATA, else ./data/ptb)')
     .requiredOption('--out <dir>', 'output directory (model.qcomp, report.json, report.md, *.svg, state)')
-    .requiredOption('--bits <k>', 'bits per weight of the LSTM matrices (1-8)', integer)
+    .option('--bits <k>', 'bits per weight of the LSTM matrices (1-8)', integer)
+    .option('--target-bits <b>', 'instead of --bits: average bits per parameter of the whole model (scales included); the bits of the LSTM matrices, softmax and embedding are chosen from measured sensitivity', finiteNumber)
+    .option('--target-size <bytes>', 'instead of --bits: the compressed file size in bytes (bits chosen as for --target-bits)', integer)
     .option('--softmax-bits <k>', 'bits of the softmax weight (default: --bits)', integer)
     .option('--embedding-bits <k>', 'bits of the embedding (default: --bits)', integer)
     .addOption(new Option('--method <name>', 'solver (default alternating)').choices(METHODS as QuantMethod[]))
@@ -72,8 +77,13 @@ export function registerCompress(program: Command): void {
     .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
     .option('--resume', 'continue the run in --out at its next iteration (same settings)')
     .action(async (model: string, f: CompressFlags) => {
-      const settings: Partial<CompressSettings> & { bits: number } = {
+      if (f.bits === undefined && f.targetBits === undefined && f.targetSize === undefined) {
+        throw new UsageError('give --bits, or a size budget with --target-bits or --target-size');
+      }
+      const settings = {
         bits: f.bits,
+        targetBits: f.targetBits,
+        targetSize: f.targetSize,
         softmaxBits: f.softmaxBits,
         embeddingBits: f.embeddingBits,
         method: f.method,
@@ -95,7 +105,7 @@ export function registerCompress(program: Command): void {
         batch: f.batch,
         evalBatch: f.evalBatch,
         limitTokens: f.limitTokens,
-      };
+      } as SettingsInput;
       const r = await withInterrupt('interrupted; the last finished iteration is saved (continue with --resume)', (signal) =>
         compress({ model, dataDir: dataDirectory(f.data), outDir: f.out, settings, resume: f.resume, backend: f.backend, signal, progress: new Progress() }),
       );

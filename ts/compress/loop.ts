@@ -11,6 +11,7 @@ import { evaluatePerplexity } from '../train/evaluate.js';
 import type { Progress } from '../train/progress.js';
 import { CompressedModel, type CompressionSpec } from './compressed-model.js';
 import { COMPRESSED_FILE, loadFpModel } from './load.js';
+import { allocateBits, type BitAllocation } from './budget.js';
 import { prune } from './masks.js';
 import { reportMarkdown, reportPlots, validateReport, type CompressReport, type IterationRecord } from './report.js';
 import { resolveSettings, type SettingsInput } from './resolve.js';
@@ -75,6 +76,19 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
     const settings = resolveSettings(o.settings, src);
     const corpus = loadCorpus(o.dataDir, { limit: settings.limitTokens ?? undefined, vocabulary: src.vocabulary });
     const batcher = new Batcher(corpus.ids.train, settings.batch, settings.steps, false);
+    const evalValid = (m: LanguageModel) => evaluatePerplexity(m, corpus.ids.valid, settings.evalBatch, settings.steps).perplexity;
+    let allocation: BitAllocation | undefined;
+    if (settings.targetBits !== null || settings.targetSize !== null) {
+      o.progress?.message('size budget: measuring the sensitivity of the LSTM matrices, the softmax and the embedding to 1-4 bits');
+      const target = settings.targetBits !== null ? { bitsPerParameter: settings.targetBits } : { fileBytes: settings.targetSize! };
+      const base = { method: settings.method, cycles: settings.cycles, groupSize: settings.groupSize, sparsity: 0, fpModelBytes: src.fpModelBytes };
+      const metadata = { vocabulary: JSON.stringify(src.vocabulary.words), created_by: 'quire', compressIteration: String(settings.iterations) };
+      allocation = allocateBits(model, base, target, evalValid, metadata);
+      settings.bits = allocation.groups.lstm.chosen;
+      settings.softmaxBits = allocation.groups.softmax.chosen;
+      settings.embeddingBits = allocation.groups.embedding.chosen;
+      o.progress?.message(`size budget: LSTM ${settings.bits} bits, softmax ${settings.softmaxBits}, embedding ${settings.embeddingBits} (predicted ${allocation.bitsPerParameter.toFixed(3)} bits per parameter)`);
+    }
     const statePath = join(o.outDir, STATE_FILE);
     let resumed: ResumeState | undefined;
     if (statOrUndefined(statePath)) {
@@ -98,7 +112,6 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
     const vocabulary = JSON.stringify(src.vocabulary.words);
     // The FP model as it was loaded: the teacher of distillation (a copy: `model` is quantized in place).
     teacher = settings.distill > 0 ? LanguageModel.fromBytes(src.model.toBytes('quire-model', {}, false), o) : null;
-    const evalValid = (m: LanguageModel) => evaluatePerplexity(m, corpus.ids.valid, settings.evalBatch, settings.steps).perplexity;
 
     /** [Prunes,] quantizes in place, evaluates; returns the compressed model and the record. */
     const quantizeStep = (t: number, t0: number, retrain: { lr: number; ppl: number } | null) => {
@@ -134,7 +147,7 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
         perplexityValid: evalValid(model),
         perplexityTest: evaluatePerplexity(model, corpus.ids.test, settings.evalBatch, settings.steps).perplexity,
       };
-      const report: CompressReport = { format: 'quire-compress-report', version: 1, settings: { ...settings }, baseline, iterations: [] };
+      const report: CompressReport = { format: 'quire-compress-report', version: 1, settings: { ...settings }, baseline, ...(allocation ? { allocation } : {}), iterations: [] };
       const { cm, record } = quantizeStep(0, t0, null);
       if (!Number.isFinite(record.perplexityQuantized) || !Number.isFinite(baseline.perplexityValid) || !Number.isFinite(baseline.perplexityTest)) {
         cm.dispose();
@@ -270,6 +283,7 @@ function finish(outDir: string, state: ResumeState, settings: CompressSettings, 
     modelBytes: bytes.length,
     fpModelBytes,
     bitsPerWeight: header.bitsPerQuantizedWeight,
+    bitsPerParameter: (8 * (header.quantizedBytes + header.fpBytes)) / (header.quantizedWeights + header.fpParams),
   };
   writeFileAtomic(join(outDir, STATE_FILE), JSON.stringify(state));
   writeReports(outDir, state.report);

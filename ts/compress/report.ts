@@ -3,6 +3,7 @@
  * SVG plots. Pure functions; the loop (ts/compress/loop.ts) writes the files.
  */
 import { lineChartSvg } from '../report/svg-chart.js';
+import type { BitAllocation } from './budget.js';
 
 /** One row per quantization event; iteration 0 is one-shot quantization with no retraining. */
 export interface IterationRecord {
@@ -28,6 +29,8 @@ export interface CompressReport {
   settings: Record<string, unknown>;
   /** Perplexities of the starting full-precision model. */
   baseline: { perplexityValid: number; perplexityTest?: number };
+  /** With `--target-bits`/`--target-size`: which group got which bits, and the measurements behind it. */
+  allocation?: BitAllocation;
   iterations: IterationRecord[];
   /** Final quantized model (after the last quantization), if the run finished. */
   final?: {
@@ -35,7 +38,10 @@ export interface CompressReport {
     perplexityTest?: number;
     modelBytes: number;
     fpModelBytes: number;
+    /** Bits per quantized weight, scales and masks included. */
     bitsPerWeight: number;
+    /** Bits per parameter of the whole model (quantized matrices with scales and masks, FP tensors; no file header). */
+    bitsPerParameter?: number;
   };
 }
 
@@ -85,9 +91,16 @@ export function reportMarkdown(r: CompressReport): string {
     lines.push('', '## Quantization loss per matrix', '', `| iteration | ${names.join(' | ')} |`, `|---|${names.map(() => '---|').join('')}`);
     for (const it of r.iterations) lines.push(`| ${it.iteration} | ${names.map((n) => (it.perMatrix[n] ?? NaN).toFixed(5)).join(' | ')} |`);
   }
+  if (r.allocation) {
+    const a = r.allocation;
+    const target = 'bitsPerParameter' in a.target ? `${a.target.bitsPerParameter} bits per parameter` : `${a.target.fileBytes} bytes`;
+    lines.push('', '## Bit allocation', '', `Budget: ${target}. One-shot validation perplexity with only that group quantized (FP ${f(a.perplexityFp)}); chosen: least summed increase that fits (predicted ${a.bitsPerParameter.toFixed(3)} bits per parameter, ${a.predictedFileBytes} bytes).`, '',
+      `| group | weights | chosen bits | ${a.groups.lstm.candidates.map((c) => `${c.bits} bit${c.bits > 1 ? 's' : ''}: ppl / bytes`).join(' | ')} |`, `|---|---|---|${a.groups.lstm.candidates.map(() => '---|').join('')}`);
+    for (const [g, v] of Object.entries(a.groups)) lines.push(`| ${g} | ${v.weights} | ${v.chosen} | ${v.candidates.map((c) => `${f(c.perplexity)} / ${c.bytes}`).join(' | ')} |`);
+  }
   if (r.final) {
-    lines.push('', '## Final quantized model', '', '| valid ppl | test ppl | bits/weight | model bytes | FP bytes | ratio |', '|---|---|---|---|---|---|',
-      `| ${f(r.final.perplexityValid)} | ${f(r.final.perplexityTest)} | ${r.final.bitsPerWeight.toFixed(3)} | ${r.final.modelBytes} | ${r.final.fpModelBytes} | ${(r.final.fpModelBytes / r.final.modelBytes).toFixed(2)}× |`);
+    lines.push('', '## Final quantized model', '', '| valid ppl | test ppl | bits/quantized weight | bits/parameter (whole model) | model bytes | FP bytes | ratio |', '|---|---|---|---|---|---|---|',
+      `| ${f(r.final.perplexityValid)} | ${f(r.final.perplexityTest)} | ${r.final.bitsPerWeight.toFixed(3)} | ${f(r.final.bitsPerParameter, 3)} | ${r.final.modelBytes} | ${r.final.fpModelBytes} | ${(r.final.fpModelBytes / r.final.modelBytes).toFixed(2)}× |`);
   }
   lines.push('', '![quantization loss](loss.svg)', '', '![perplexity](perplexity.svg)', '');
   return lines.join('\n');

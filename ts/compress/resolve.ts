@@ -3,7 +3,7 @@ import type { FpSource } from './load.js';
 import { DEFAULTS, DEFAULT_LR_FRACTION, validateSettings, type CompressSettings } from './settings.js';
 
 /** Settings as given by the caller: anything left out takes its default or the FP run's value. */
-export type SettingsInput = Partial<Omit<CompressSettings, 'lrSource'>> & { bits: number };
+export type SettingsInput = Partial<Omit<CompressSettings, 'lrSource'>> & ({ bits: number } | { targetBits: number } | { targetSize: number });
 
 /**
  * Completes and validates the settings (`E_CONFIG`). Defaults: method.md §2 values in
@@ -25,13 +25,21 @@ export function resolveSettings(input: SettingsInput, src: FpSource): CompressSe
     lr = tc.lr * DEFAULT_LR_FRACTION;
     lrSource = `fp-initial ${tc.lr} × ${DEFAULT_LR_FRACTION} (fp-final was ${src.finalLr})`;
   }
+  const budget = (given.targetBits ?? null) !== null || (given.targetSize ?? null) !== null;
+  if (!budget && given.bits === undefined) throw new QuireError('E_CONFIG', 'give the bits (--bits) or a size budget (--target-bits / --target-size)');
+  // With a budget the bits are chosen later (budget.ts); 1 is a placeholder until then.
+  const bits = given.bits ?? 1;
   const s: CompressSettings = {
     ...DEFAULTS,
-    softmaxBits: given.bits,
-    embeddingBits: given.bits,
+    bits,
+    softmaxBits: bits,
+    embeddingBits: bits,
+    targetBits: null,
+    targetSize: null,
     retrainSteps: null,
     limitTokens: null,
     ...given,
+    ...(budget ? { layers: 'all' as const } : {}),
     lr,
     lrSource,
     dropout: given.dropout ?? tc?.dropout ?? src.model.config.dropout,

@@ -23,6 +23,9 @@ export interface CompressSettings {
   /** Columns per scale group (0 = per row; else a multiple of 64). */
   groupSize: number;
   layers: LayerSelection;
+  /** Size budget instead of hand-set bits: whole-model bits per parameter, or file bytes (bits then come from measured sensitivity; see budget.ts). */
+  targetBits: number | null;
+  targetSize: number | null;
   /** Quantize → retrain iterations T (iteration 0, one-shot quantization, comes on top). */
   iterations: number;
   /** Retraining per iteration: E epochs over the training split, or S windows when set. */
@@ -91,6 +94,10 @@ export function validateSettings(s: CompressSettings): void {
   if (s.retrainSteps !== null && !isInt(s.retrainSteps, 1)) throw bad(`retrainSteps must be an integer >= 1 (got ${s.retrainSteps})`);
   if (!(Number.isFinite(s.lr) && s.lr > 0)) throw bad(`lr must be a finite number > 0 (got ${s.lr})`);
   if (!(Number.isFinite(s.lrDecay) && s.lrDecay > 0 && s.lrDecay <= 1)) throw bad(`lrDecay must be in (0, 1] (got ${s.lrDecay})`);
+  if (s.targetBits !== null && !(Number.isFinite(s.targetBits) && s.targetBits >= 1 && s.targetBits <= 32)) throw bad(`targetBits must be a number from 1 to 32 (got ${s.targetBits})`);
+  if (s.targetSize !== null && !isInt(s.targetSize, 1)) throw bad(`targetSize must be a positive integer number of bytes (got ${s.targetSize})`);
+  if (s.targetBits !== null && s.targetSize !== null) throw bad('give targetBits or targetSize, not both');
+  if ((s.targetBits !== null || s.targetSize !== null) && s.prune > 0) throw bad('a size budget (targetBits/targetSize) cannot be combined with pruning yet');
   if (!(Number.isFinite(s.dropout) && s.dropout >= 0 && s.dropout < 1)) throw bad(`dropout must be in [0, 1) (got ${s.dropout})`);
   if (!(Number.isFinite(s.distill) && s.distill >= 0 && s.distill <= 1)) throw bad(`distill must be in [0, 1] (got ${s.distill})`);
   if (!(Number.isFinite(s.clip) && s.clip >= 0)) throw bad(`clip must be a finite number >= 0 (got ${s.clip})`);

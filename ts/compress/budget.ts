@@ -1,0 +1,115 @@
+import { QuireError } from '../errors.js';
+import { LanguageModel } from '../model.js';
+import { CompressedModel, type CompressionSpec } from './compressed-model.js';
+
+/** The three groups whose bits a budget chooses: all LSTM matrices, the softmax weight, the embedding. */
+export type BitGroup = 'lstm' | 'softmax' | 'embedding';
+export const BIT_GROUPS: readonly BitGroup[] = ['lstm', 'softmax', 'embedding'];
+/** Bits a budget may give a group. */
+export const BUDGET_BITS: readonly number[] = [1, 2, 3, 4];
+
+/** One group at one bit count, measured. */
+export interface GroupCost {
+  bits: number;
+  /** Bytes of planes and scales (and masks) of the group's matrices at these bits. */
+  bytes: number;
+  /** Validation perplexity with only this group quantized (one shot, no retraining). */
+  perplexity: number;
+}
+
+/** What a budget chose and why: recorded in the report. */
+export interface BitAllocation {
+  /** The budget as asked: average bits per parameter of the whole model, or file bytes. */
+  target: { bitsPerParameter: number } | { fileBytes: number };
+  /** FP validation perplexity the sensitivities are measured against. */
+  perplexityFp: number;
+  /** Per group: the bits chosen and the measured cost of each candidate. */
+  groups: Record<BitGroup, { chosen: number; weights: number; candidates: GroupCost[] }>;
+  /** Predicted whole-model bits per parameter and bytes of the chosen combination. */
+  bitsPerParameter: number;
+  predictedFileBytes: number;
+  /** The objective: Σ over groups of the one-shot perplexity increase (lower is better). */
+  predictedPerplexityIncrease: number;
+}
+
+/** The tensors of a group in a model with `layers` LSTM layers. */
+export function groupTensors(group: BitGroup, layers: number): string[] {
+  if (group === 'softmax') return ['softmax.weight'];
+  if (group === 'embedding') return ['embedding'];
+  return Array.from({ length: layers }, (_, l) => [`lstm.${l}.w_ih`, `lstm.${l}.w_hh`]).flat();
+}
+
+/**
+ * Chooses the bits of the LSTM matrices, the softmax and the embedding for a size budget from
+ * measured sensitivity: each group is quantized alone (one shot, with the run's solver) at 1–4
+ * bits and the validation perplexity measured; then the combination with the least summed
+ * perplexity increase whose whole model (quantized groups with their scales, FP biases) fits the
+ * budget is chosen (4³ combinations, searched exhaustively). `E_CONFIG` when even 1 bit
+ * everywhere does not fit.
+ *
+ * `evaluate` measures validation perplexity; `metadata` is what the file will carry (the
+ * vocabulary), so that the header's size counts against a `fileBytes` target exactly.
+ */
+export function allocateBits(
+  model: LanguageModel,
+  base: Omit<CompressionSpec, 'tensors' | 'layers'>,
+  target: BitAllocation['target'],
+  evaluate: (m: LanguageModel) => number,
+  metadata: Record<string, string>,
+): BitAllocation {
+  const layers = model.config.layers;
+  const params = model.parameterCount;
+  const bytes = model.toBytes('quire-model', {}, false);
+  const perplexityFp = evaluate(model);
+  const groups = {} as BitAllocation['groups'];
+  let groupWeights = 0;
+  // The file's non-tensor bytes (header JSON, metadata): the largest seen, plus room for the
+  // header to name all three groups at once.
+  let overheadBytes = 0;
+  for (const g of BIT_GROUPS) {
+    const names = groupTensors(g, layers);
+    const weights = names.reduce((a, n) => a + model.tensorShape(n).reduce((p, d) => p * d, 1), 0);
+    groupWeights += weights;
+    const candidates = BUDGET_BITS.map((bits) => {
+      const copy = LanguageModel.fromBytes(bytes, { backend: model.backend });
+      try {
+        const cm = CompressedModel.fromModel(copy, { ...base, layers: 'all', tensors: Object.fromEntries(names.map((n) => [n, bits])) }, metadata);
+        const quantizedBytes = cm.header.quantizedBytes;
+        overheadBytes = Math.max(overheadBytes, cm.toBytes().length - quantizedBytes - cm.header.fpBytes);
+        cm.dispose();
+        return { bits, bytes: quantizedBytes, perplexity: evaluate(copy) };
+      } finally {
+        copy.dispose();
+      }
+    });
+    groups[g] = { chosen: 0, weights, candidates };
+  }
+  const fpRestBytes = 4 * (params - groupWeights);
+  overheadBytes += 1024;
+  const fits = (totalBytes: number) =>
+    'bitsPerParameter' in target ? (8 * totalBytes) / params <= target.bitsPerParameter + 1e-9 : totalBytes + overheadBytes <= target.fileBytes;
+  let best: { choice: GroupCost[]; loss: number; bytes: number } | undefined;
+  const [a, b, c] = BIT_GROUPS.map((g) => groups[g].candidates);
+  for (const x of a) for (const y of b) for (const z of c) {
+    const total = fpRestBytes + x.bytes + y.bytes + z.bytes;
+    if (!fits(total)) continue;
+    const loss = [x, y, z].reduce((s, k) => s + Math.max(0, k.perplexity - perplexityFp), 0);
+    if (!best || loss < best.loss - 1e-9 || (Math.abs(loss - best.loss) <= 1e-9 && total < best.bytes)) best = { choice: [x, y, z], loss, bytes: total };
+  }
+  if (!best) {
+    const smallest = fpRestBytes + a[0].bytes + b[0].bytes + c[0].bytes;
+    throw new QuireError(
+      'E_CONFIG',
+      `the budget is too small: 1 bit everywhere needs ${((8 * smallest) / params).toFixed(3)} bits per parameter (${smallest + overheadBytes} bytes with the file's header)`,
+    );
+  }
+  BIT_GROUPS.forEach((g, i) => (groups[g].chosen = best!.choice[i].bits));
+  return {
+    target,
+    perplexityFp,
+    groups,
+    bitsPerParameter: (8 * best.bytes) / params,
+    predictedFileBytes: best.bytes + overheadBytes,
+    predictedPerplexityIncrease: best.loss,
+  };
+}
