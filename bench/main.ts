@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- SUITE ...] [--json FILE]`: runs benchmark suites (all when none is named)
+ * `npm run bench [-- SUITE ...] [--json FILE] [--quick] [--run DIR]`: runs benchmark suites (all when none is named)
  * and prints a table per suite. Each suite is a file bench/<name>.ts exporting
  * `run(args): Promise<BenchRow[]>`; rows are also written as JSON with --json.
  */
@@ -14,6 +14,8 @@ export interface BenchRow {
 export interface BenchArgs {
   /** Quick mode: fewer shapes and iterations (set by --quick). */
   quick: boolean;
+  /** A trained run directory for the suites that use one (--run DIR; default runs/small). */
+  run: string;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -29,11 +31,13 @@ async function main(argv: string[]): Promise<void> {
   let jsonFile: string | undefined;
   const names: string[] = [];
   let quick = false;
+  let run = join('runs', 'small');
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') jsonFile = argv[++i];
     else if (a === '--quick') quick = true;
-    else if (a.startsWith('-')) throw new Error(`unknown option ${a} (use SUITE names, --json FILE, --quick)`);
+    else if (a === '--run') run = argv[++i];
+    else if (a.startsWith('-')) throw new Error(`unknown option ${a} (use SUITE names, --json FILE, --quick, --run DIR)`);
     else names.push(a);
   }
   const available = suites();
@@ -43,7 +47,7 @@ async function main(argv: string[]): Promise<void> {
   for (const name of chosen) {
     const mod = (await import(`./${name}.ts`)) as { run(args: BenchArgs): Promise<BenchRow[]> };
     console.log(`\n## ${name}\n`);
-    const rows = await mod.run({ quick });
+    const rows = await mod.run({ quick, run });
     console.table(rows);
     for (const r of rows) all.push({ suite: name, ...r });
   }
