@@ -95,6 +95,17 @@ describe.each(BACKEND_NAMES)('quantize on %s', (name) => {
     }
   });
 
+  it('defaults: without a method it is the alternating solver with 2 cycles and per-row scales', () => {
+    const w = gauss.subarray(0, 64 * 128);
+    const q = quantize(w, 64, 128, { bits: 2, backend: be });
+    const alt = quantize(w, 64, 128, { bits: 2, method: 'alternating', cycles: 2, groupSize: 0, backend: be });
+    expect(q.relativeError).toBe(alt.relativeError);
+    expect(q.groupSize).toBe(128);
+    expect(Array.from(q.planes)).toEqual(Array.from(alt.planes));
+    q.dispose();
+    alt.dispose();
+  });
+
   it('masked variant: fits on survivors, pruned positions exactly 0', () => {
     const [rows, cols] = [128, 1024];
     const w = gauss.slice(0, rows * cols);

@@ -16,7 +16,8 @@ export type MatvecKernel = 'lut-i8' | 'lut-f32' | 'popcount';
 export interface QuantizeOptions extends BackendOption {
   /** Bits per weight, 1 to 8. */
   bits: number;
-  method: QuantMethod;
+  /** Solver (default `alternating`, the most accurate; `greedy` is the fastest). */
+  method?: QuantMethod;
   /** Rounds of the alternating solver (default 2). */
   cycles?: number;
   /** Columns per scale group along the input axis: 0 (default) = whole row, else a multiple of 64. */
@@ -48,8 +49,8 @@ function checkCount(what: string, v: number | undefined, fallback: number): numb
 /**
  * A quantized matrix held by the backend (Rust-owned): `Ŵ = Σ_i α_i·b_i` per row and group.
  * `scales`, `planes` and `mask` return copies in the packed format (README, "Packed
- * binary-code format"). On wasm the memory is released by `dispose()` or when this object is
- * garbage-collected.
+ * binary-code format"). The memory is released by `dispose()` (then any use is `E_STATE`), or
+ * when this object is garbage-collected.
  */
 export class QuantizedMatrix {
   readonly bits: number;
@@ -126,7 +127,7 @@ export function quantize(weights: Float32Array, rows: number, cols: number, opti
   }
   const be = loadBackend(options.backend);
   const raw = guard(() =>
-    be.raw.QuantizedMatrix.quantize(weights, r, c, bits, String(options.method), cycles, groupSize, options.mask ?? null),
+    be.raw.QuantizedMatrix.quantize(weights, r, c, bits, String(options.method ?? 'alternating'), cycles, groupSize, options.mask ?? null),
   );
   return new QuantizedMatrix(raw, be.name);
 }
