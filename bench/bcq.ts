@@ -8,14 +8,26 @@
 import { gemm, matmul, matvec, quantize, type BackendName, type MatvecKernel } from '../ts/index.js';
 import type { BenchArgs, BenchRow } from './main.js';
 
-const SHAPES: [number, number][] = [[650, 2600], [2600, 650], [10000, 650], [800, 200], [10000, 200]];
+const SHAPES: [number, number][] = [
+  [650, 2600],
+  [2600, 650],
+  [10000, 650],
+  [800, 200],
+  [10000, 200],
+];
 const KERNELS: [string, MatvecKernel, number][] = [
-  ['lut-i8', 'lut-i8', 0], ['lut-f32', 'lut-f32', 0], ['popcount-a1', 'popcount', 1], ['popcount-a2', 'popcount', 2],
+  ['lut-i8', 'lut-i8', 0],
+  ['lut-f32', 'lut-f32', 0],
+  ['popcount-a1', 'popcount', 1],
+  ['popcount-a2', 'popcount', 2],
 ];
 
 function gaussian(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
-  const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 1) / 4294967297;
+  const u = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s + 1) / 4294967297;
+  };
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
   return out;
@@ -74,14 +86,27 @@ export async function run({ quick }: BenchArgs): Promise<BenchRow[]> {
       }
     }
   }
-  const qshapes: [number, number][] = quick ? [[2600, 650]] : [[2600, 650], [10000, 650]];
+  const qshapes: [number, number][] = quick
+    ? [[2600, 650]]
+    : [
+        [2600, 650],
+        [10000, 650],
+      ];
   for (const backend of ['native', 'wasm'] as BackendName[]) {
     for (const [r, c] of qshapes) {
       const w = gaussian(r * c, 99);
       for (const method of ['greedy', 'refined', 'alternating'] as const) {
         for (const bits of [1, 2, 3]) {
           const t = time(() => quantize(w, r, c, { bits, method, backend }).dispose(), quick ? 1 : 3, 0);
-          rows.push({ what: 'quantize', backend, shape: `${r}x${c}`, bits, kernel: method, us: +(t * 1e6).toFixed(0), 'Mweights/s': +((r * c) / t / 1e6).toFixed(1) });
+          rows.push({
+            what: 'quantize',
+            backend,
+            shape: `${r}x${c}`,
+            bits,
+            kernel: method,
+            us: +(t * 1e6).toFixed(0),
+            'Mweights/s': +((r * c) / t / 1e6).toFixed(1),
+          });
         }
       }
     }

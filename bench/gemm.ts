@@ -71,27 +71,35 @@ function median(fn: () => unknown, quick: boolean, slow = false): Promise<number
 export async function run({ quick }: BenchArgs): Promise<BenchRow[]> {
   await initTfjs();
   const { backends } = info();
-  const kernels = Object.entries(backends).map(([name, b]) => `${name}:${b.kernels ?? '?'}`).join(' ');
+  const kernels = Object.entries(backends)
+    .map(([name, b]) => `${name}:${b.kernels ?? '?'}`)
+    .join(' ');
   console.log(`tfjs ${tf.version_core} backend ${tf.getBackend()}; quire kernels ${kernels}`);
   const rows: BenchRow[] = [];
   const rounds = quick ? 1 : 5;
   for (const [m, k, n] of SHAPES) {
-    const a = random(m * k, m + k), b = random(k * n, n + 7);
+    const a = random(m * k, m + k),
+      b = random(k * n, n + 7);
     const spec = { m, n, k };
     const flops = 2 * m * n * k;
     const big = flops > 1e9;
-    const ta = tf.tensor2d(a, [m, k]), tb = tf.tensor2d(b, [k, n]);
+    const ta = tf.tensor2d(a, [m, k]),
+      tb = tf.tensor2d(b, [k, n]);
     const tasks: [string, () => unknown, boolean][] = [
       ['quire native 2t', () => gemm(spec, a, b, undefined, { backend: 'native' }), false],
       ['quire native 1t', () => gemm(spec, a, b, undefined, { backend: 'native' }), false],
       ['quire wasm', () => gemm(spec, a, b, undefined, { backend: 'wasm' }), false],
       // α = 0 skips the kernel: what remains is the boundary (copying A and B in, C out).
       ['quire wasm α=0 (copies only)', () => gemm({ ...spec, alpha: 0 }, a, b, undefined, { backend: 'wasm' }), false],
-      ['tfjs-wasm', () => {
-        const c = tf.matMul(ta, tb);
-        c.dataSync();
-        c.dispose();
-      }, false],
+      [
+        'tfjs-wasm',
+        () => {
+          const c = tf.matMul(ta, tb);
+          c.dataSync();
+          c.dispose();
+        },
+        false,
+      ],
       ['ts loop', () => tsGemm(m, n, k, a, b), big],
     ];
     // Rounds alternate the implementations, so load from other processes hits all of them.
@@ -99,7 +107,8 @@ export async function run({ quick }: BenchArgs): Promise<BenchRow[]> {
     for (let round = 0; round < rounds; round++) {
       for (const [impl, fn, slow] of tasks) {
         setThreads(impl === 'quire native 1t' ? 1 : 2, 'native');
-        (samples[impl] ??= []).push(await median(fn, quick, slow));
+        samples[impl] ??= [];
+        samples[impl].push(await median(fn, quick, slow));
       }
     }
     ta.dispose();

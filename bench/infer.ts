@@ -102,7 +102,9 @@ function compressed(fp: Uint8Array, bits: number): Uint8Array {
 export async function run({ quick }: BenchArgs): Promise<BenchRow[]> {
   ortWeb.env.wasm.numThreads = 1;
   const { backends } = info();
-  console.log(`quire kernels native:${backends.native.kernels} wasm:${backends.wasm.kernels}; onnxruntime-node ${ortNode.env.versions.node ?? '?'}, onnxruntime-web ${ortWeb.env.versions.web ?? '?'}`);
+  console.log(
+    `quire kernels native:${backends.native.kernels} wasm:${backends.wasm.kernels}; onnxruntime-node ${ortNode.env.versions.node ?? '?'}, onnxruntime-web ${ortWeb.env.versions.web ?? '?'}`,
+  );
   const rows: BenchRow[] = [];
   const rounds = quick ? 1 : 3;
   for (const { shape, vocab, hidden } of SHAPES) {

@@ -61,12 +61,13 @@ export async function run(_args: BenchArgs): Promise<BenchRow[]> {
     for (let c = 0; c < COLS; c++) mask[r * COLS + c] = Math.abs(w[r * COLS + c]) >= threshold ? 1 : 0;
   }
   const pruned = w.map((v, i) => (mask[i] ? v : 0));
-  for (const [label, fitOnSurvivors] of [['50 % pruned, scales on survivors', true], ['50 % pruned, scales on all entries', false]] as const) {
+  for (const [label, fitOnSurvivors] of [
+    ['50 % pruned, scales on survivors', true],
+    ['50 % pruned, scales on all entries', false],
+  ] as const) {
     const row: BenchRow = { task: 'masked error', solver: `alternating ×2, ${label}` };
     for (const bits of [1, 2, 3]) {
-      const q = fitOnSurvivors
-        ? quantize(w, ROWS, COLS, { bits, method: 'alternating', mask })
-        : quantize(pruned, ROWS, COLS, { bits, method: 'alternating' });
+      const q = fitOnSurvivors ? quantize(w, ROWS, COLS, { bits, method: 'alternating', mask }) : quantize(pruned, ROWS, COLS, { bits, method: 'alternating' });
       row[`${bits} bit`] = Number(errorAgainst(w, q.dequantize(), mask).toFixed(4));
       q.dispose();
     }

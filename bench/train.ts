@@ -32,10 +32,7 @@ export async function run({ quick }: BenchArgs): Promise<BenchRow[]> {
   for (const backend of ['native', 'wasm'] as BackendName[]) {
     for (const preset of ['small', 'medium']) {
       const p = PRESETS[preset];
-      const model = LanguageModel.create(
-        { vocab, hidden: p.hidden, layers: p.layers, initScale: p.initScale, dropout: p.dropout, seed: 1 },
-        { backend },
-      );
+      const model = LanguageModel.create({ vocab, hidden: p.hidden, layers: p.layers, initScale: p.initScale, dropout: p.dropout, seed: 1 }, { backend });
       const batcher = new Batcher(ids, p.batch, p.steps, false);
       model.resetState(p.batch);
       const windows = quick ? 2 : preset === 'small' ? 12 : backend === 'wasm' ? 4 : 8;

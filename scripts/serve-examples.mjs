@@ -110,7 +110,10 @@ export function serve(port = 0, root = ROOT) {
       'cache-control': 'no-store',
     });
     if (req.method === 'HEAD') res.end();
-    else createReadStream(file).on('error', () => res.destroy()).pipe(res);
+    else
+      createReadStream(file)
+        .on('error', () => res.destroy())
+        .pipe(res);
   };
   return new Promise((resolvePromise, reject) => {
     server.once('error', reject);

@@ -46,6 +46,16 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# --- rustfmt and clippy (npm test runs both) ---
+if ! { cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; }; then
+  if have rustup; then
+    say "installing rustfmt and clippy (rustup components)"
+    rustup component add rustfmt clippy >&2
+  else
+    die "cargo fmt and cargo clippy are required by npm test: install the rustfmt and clippy components of your Rust toolchain"
+  fi
+fi
+
 # --- wasm-bindgen CLI, pinned to the crate's exact version (compiled from the crate registry) ---
 WB_VERSION="$(wasm_bindgen_version)"
 if ! { have wasm-bindgen && [ "$(wasm-bindgen --version | awk '{print $2}')" = "$WB_VERSION" ]; }; then

@@ -35,7 +35,9 @@ describe('quire train / quire eval', () => {
 
   it('saves a mid-epoch checkpoint on SIGINT and exits 130', async () => {
     const out = mkdtempSync(join(tmpdir(), 'quire-cli-'));
-    const child = spawn(process.execPath, [...CLI, 'train', '--preset', 'tiny', '--data', data, '--out', out, '--epochs', '100000', '--backend', 'native'], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [...CLI, 'train', '--preset', 'tiny', '--data', data, '--out', out, '--epochs', '100000', '--backend', 'native'], {
+      stdio: 'ignore',
+    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     while (!existsSync(join(out, 'log.jsonl'))) await new Promise((r) => setTimeout(r, 50));
     child.kill('SIGINT');

@@ -28,7 +28,10 @@ function options(backend: 'native' | 'wasm', outDir: string, settings: Partial<C
 }
 
 async function rejects(p: Promise<unknown>, code: string, message: RegExp): Promise<void> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(QuireError);
   expect((err as QuireError).code).toBe(code);
   expect((err as QuireError).message).toMatch(message);
@@ -41,7 +44,10 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     const capture = (model: LanguageModel, t: number) => {
       before.set(t, Object.fromEntries([...LSTM, 'softmax.weight'].map((n) => [n, { w: model.getTensor(n), mask: getMask(model, n) }])));
     };
-    const r = await compress({ ...options(backend, out, { prune: 0.5, layers: 'lstm,softmax', softmaxBits: 2, method: 'alternating' }), onBeforeQuantize: capture });
+    const r = await compress({
+      ...options(backend, out, { prune: 0.5, layers: 'lstm,softmax', softmaxBits: 2, method: 'alternating' }),
+      onBeforeQuantize: capture,
+    });
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as CompressReport;
     expect(validateReport(report)).toEqual([]);
     expect(report.iterations.map((it) => it.iteration)).toEqual([0, 1, 2]);
@@ -57,7 +63,10 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     for (const [name, bits] of [...LSTM.map((n) => [n, 1] as const), ['softmax.weight', 2] as const]) {
       const { w, mask } = before.get(2)![name];
       expect(mask, name).not.toBeNull();
-      expect(mask!.reduce((a, k) => a + (k === 0 ? 1 : 0), 0), name).toBe(w.length / 2);
+      expect(
+        mask!.reduce((a, k) => a + (k === 0 ? 1 : 0), 0),
+        name,
+      ).toBe(w.length / 2);
       const [rows, cols] = model.tensorShape(name);
       const q = quantize(w, rows, cols, { bits, method: 'alternating', mask: mask!, backend });
       const exported = model.getTensor(name);
@@ -119,7 +128,11 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     // Distillation survives an interruption: resumed == uninterrupted.
     const out = tmp();
     const controller = new AbortController();
-    const stopped = compress({ ...options(backend, out, { distill: 0.5 }), signal: controller.signal, onBeforeQuantize: (_, t) => t === 1 && controller.abort() });
+    const stopped = compress({
+      ...options(backend, out, { distill: 0.5 }),
+      signal: controller.signal,
+      onBeforeQuantize: (_, t) => t === 1 && controller.abort(),
+    });
     await rejects(stopped, 'E_INTERRUPTED', /--resume/);
     const resumed = await compress({ ...options(backend, out, { distill: 0.5 }), resume: true });
     expect(bytes(resumed.modelPath)).toEqual(bytes(distilled.modelPath));
@@ -135,7 +148,12 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
       const bytes = a.groups[g].candidates.map((c) => c.bytes);
       expect([...bytes].sort((x, y) => x - y)).toEqual(bytes);
     }
-    expect(r.report.settings).toMatchObject({ layers: 'all', bits: a.groups.lstm.chosen, softmaxBits: a.groups.softmax.chosen, embeddingBits: a.groups.embedding.chosen });
+    expect(r.report.settings).toMatchObject({
+      layers: 'all',
+      bits: a.groups.lstm.chosen,
+      softmaxBits: a.groups.softmax.chosen,
+      embeddingBits: a.groups.embedding.chosen,
+    });
     // The prediction is the core's own byte count: the exported model has exactly that size per parameter.
     expect(r.report.final!.bitsPerParameter).toBeCloseTo(a.bitsPerParameter, 9);
     expect(a.bitsPerParameter).toBeLessThanOrEqual(5);

@@ -19,7 +19,11 @@ export function sampleFiles(backend: BackendName): Record<string, Uint8Array> {
   const checkpoint = m.toBytes('quire-checkpoint', meta, true);
   prune(m, ['lstm.0.w_ih', 'lstm.1.w_hh'], 0.4);
   const tensors = { embedding: 2, 'lstm.0.w_ih': 1, 'lstm.0.w_hh': 2, 'lstm.1.w_ih': 3, 'lstm.1.w_hh': 1, 'softmax.weight': 2 };
-  const cm = CompressedModel.fromModel(m, { method: 'alternating', cycles: 1, groupSize: 0, layers: 'all', sparsity: 0.4, fpModelBytes: model.length, tensors }, meta);
+  const cm = CompressedModel.fromModel(
+    m,
+    { method: 'alternating', cycles: 1, groupSize: 0, layers: 'all', sparsity: 0.4, fpModelBytes: model.length, tensors },
+    meta,
+  );
   const compressed = cm.toBytes();
   cm.dispose();
   m.dispose();
@@ -160,7 +164,22 @@ export async function killAndResume(data: string, kills: number, seed: number): 
   if ((await runWithKills(train(killed), killed, kills, seed, trainMs)) === 0) throw new Error('no kill landed during training');
   compareRuns(reference, killed, ['model.qmodel', 'log.jsonl'], (f) => (f === 'log.jsonl' ? stripTimes : undefined));
 
-  const compress = (out: string) => ['compress', reference, '--data', data, '--out', out, '--bits', '1', '--iterations', '20', '--retrain-steps', '400', '--backend', 'native'];
+  const compress = (out: string) => [
+    'compress',
+    reference,
+    '--data',
+    data,
+    '--out',
+    out,
+    '--bits',
+    '1',
+    '--iterations',
+    '20',
+    '--retrain-steps',
+    '400',
+    '--backend',
+    'native',
+  ];
   const cref = tmp();
   t0 = performance.now();
   const cok = spawnSync(process.execPath, [...CLI, ...compress(cref)], { encoding: 'utf8' });

@@ -4,8 +4,16 @@ import { BACKEND_NAMES, backend, maxRelDiff, randomArray } from './backends.js';
 
 /** Plain TypeScript reference in f64: α·op(A)·op(B) + β·C. */
 function reference(
-  m: number, n: number, k: number, transA: boolean, transB: boolean,
-  alpha: number, a: Float32Array, b: Float32Array, beta: number, c?: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  transA: boolean,
+  transB: boolean,
+  alpha: number,
+  a: Float32Array,
+  b: Float32Array,
+  beta: number,
+  c?: Float32Array,
 ): Float64Array {
   const out = new Float64Array(m * n);
   for (let i = 0; i < m; i++)
@@ -18,7 +26,13 @@ function reference(
 }
 
 const SHAPES: [number, number, number][] = [
-  [1, 1, 1], [3, 5, 7], [17, 33, 65], [20, 800, 200], [64, 31, 129], [1, 650, 260], [37, 1, 300],
+  [1, 1, 1],
+  [3, 5, 7],
+  [17, 33, 65],
+  [20, 800, 200],
+  [64, 31, 129],
+  [1, 650, 260],
+  [37, 1, 300],
   // several cache blocks in every dimension (MC, NC, KC) with ragged edges
   [131, 2081, 300],
 ];
@@ -39,7 +53,9 @@ describe.each(BACKEND_NAMES)('gemm on %s', (name) => {
   });
 
   it('ignores NaN in C when beta is 0, and does not modify inputs', () => {
-    const a = randomArray(12, 1), b = randomArray(12, 2), c = new Float32Array(9).fill(NaN);
+    const a = randomArray(12, 1),
+      b = randomArray(12, 2),
+      c = new Float32Array(9).fill(NaN);
     const aCopy = a.slice();
     const got = gemm({ m: 3, n: 3, k: 4, beta: 0 }, a, b, c, { backend: be });
     expect(got.every(Number.isFinite)).toBe(true);
@@ -48,14 +64,19 @@ describe.each(BACKEND_NAMES)('gemm on %s', (name) => {
   });
 
   it('rejects wrong lengths with E_SHAPE and stays usable', () => {
-    const a = randomArray(6, 1), b = randomArray(6, 2);
+    const a = randomArray(6, 1),
+      b = randomArray(6, 2);
     for (const bad of [
       () => gemm({ m: 2, n: 2, k: 3 }, a.subarray(0, 5), b, undefined, { backend: be }),
       () => gemm({ m: 2, n: 2, k: 3 }, a, b.subarray(1), undefined, { backend: be }),
       () => gemm({ m: 2, n: 2, k: 3, beta: 1 }, a, b, new Float32Array(3), { backend: be }),
     ]) {
       let err: unknown;
-      try { bad(); } catch (e) { err = e; }
+      try {
+        bad();
+      } catch (e) {
+        err = e;
+      }
       expect(err).toBeInstanceOf(QuireError);
       expect((err as QuireError).code).toBe('E_SHAPE');
       expect((err as QuireError).message).toMatch(/length/);
@@ -65,15 +86,18 @@ describe.each(BACKEND_NAMES)('gemm on %s', (name) => {
   });
 
   it('rejects non-integer dimensions with E_CONFIG', () => {
-    expect(() => gemm({ m: 1.5, n: 1, k: 1 }, new Float32Array(1), new Float32Array(1), undefined, { backend: be }))
-      .toThrow(expect.objectContaining({ code: 'E_CONFIG' }));
+    expect(() => gemm({ m: 1.5, n: 1, k: 1 }, new Float32Array(1), new Float32Array(1), undefined, { backend: be })).toThrow(
+      expect.objectContaining({ code: 'E_CONFIG' }),
+    );
   });
 });
 
 describe('native threads', () => {
   it('give the same result with 1 and 2 threads on a split product', () => {
     const [m, n, k] = [20, 2600, 650];
-    const a = randomArray(m * k, 21), b = randomArray(n * k, 22), c = randomArray(m * n, 23);
+    const a = randomArray(m * k, 21),
+      b = randomArray(n * k, 22),
+      c = randomArray(m * n, 23);
     const spec = { m, n, k, transB: true, alpha: 0.5, beta: 0.25 };
     const before = setThreads(1, 'native');
     const one = gemm(spec, a, b, c, { backend: 'native' });
@@ -87,7 +111,8 @@ describe('native threads', () => {
 describe('native and wasm agree', () => {
   it('on a 20×650×260 product', () => {
     const [m, n, k] = [20, 650, 260];
-    const a = randomArray(m * k, 11), b = randomArray(k * n, 12);
+    const a = randomArray(m * k, 11),
+      b = randomArray(k * n, 12);
     const nat = gemm({ m, n, k }, a, b, undefined, { backend: 'native' });
     const wasm = gemm({ m, n, k }, a, b, undefined, { backend: 'wasm' });
     expect(maxRelDiff(nat, wasm)).toBeLessThan(1e-4);

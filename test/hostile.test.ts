@@ -29,7 +29,10 @@ function codeOf(fn: () => unknown): string {
 }
 
 async function codeOfAsync(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (err === undefined) return 'ok';
   if (err instanceof QuireError) return err.code;
   throw err;
@@ -50,7 +53,11 @@ describe('security', () => {
     const out = join(root, 'runA');
     const controller = new AbortController();
     const stopped = compress({
-      model: fpDir, dataDir: data, outDir: out, backend: 'native', signal: controller.signal,
+      model: fpDir,
+      dataDir: data,
+      outDir: out,
+      backend: 'native',
+      signal: controller.signal,
       settings: { bits: 1, iterations: 2, retrainSteps: 5 },
       onBeforeQuantize: (_, t) => t === 1 && controller.abort(),
     });
@@ -95,7 +102,24 @@ describe('data loss', () => {
     expect(t.status, t.stderr).toBe(1);
     expect(t.stderr).toMatch(/E_NONFINITE.*diverged/);
     const out = join(tmp(), 'c');
-    const args = ['compress', fpDir, '--data', data, '--out', out, '--bits', '1', '--iterations', '2', '--retrain-steps', '5', '--lr', '1e20', '--backend', 'native'];
+    const args = [
+      'compress',
+      fpDir,
+      '--data',
+      data,
+      '--out',
+      out,
+      '--bits',
+      '1',
+      '--iterations',
+      '2',
+      '--retrain-steps',
+      '5',
+      '--lr',
+      '1e20',
+      '--backend',
+      'native',
+    ];
     const c = cli(...args);
     expect(c.status, c.stderr).toBe(1);
     expect(c.stderr).toMatch(/E_NONFINITE.*kept at iteration 0.*--resume/);
@@ -108,7 +132,12 @@ describe('data loss', () => {
     const out = tmp();
     const controller = new AbortController();
     const run = train({
-      preset: 'tiny', overrides: { epochs: 3 }, dataDir: data, outDir: out, backend: 'native', signal: controller.signal,
+      preset: 'tiny',
+      overrides: { epochs: 3 },
+      dataDir: data,
+      outDir: out,
+      backend: 'native',
+      signal: controller.signal,
       onWindow: (_, epoch) => epoch === 2 && controller.abort(),
     });
     expect(await codeOfAsync(run)).toBe('E_INTERRUPTED');
@@ -116,7 +145,10 @@ describe('data loss', () => {
     writeFileSync(join(out, 'log.jsonl'), readFileSync(join(out, 'log.jsonl'), 'utf8').repeat(3));
     writeFileSync(join(out, '.quire-tmp-checkpoint.qckpt-999999999-1'), 'half a file');
     await train({ preset: 'tiny', dataDir: data, outDir: out, backend: 'native', resume: true });
-    const lines = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(join(out, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.epoch ?? l.split)).toEqual([1, 2, 3, 'test']);
     expect(readdirSync(out).filter((f) => f.startsWith('.quire-tmp-'))).toEqual([]);
   }, 60_000);
@@ -162,10 +194,19 @@ describe('uncoded errors, crashes and hangs', () => {
     for (const training of bad) {
       writeFileSync(join(out, 'checkpoint.qckpt'), ckpt.toBytes('quire-checkpoint', { ...meta, training: JSON.stringify(training) }, false));
       expect(await codeOfAsync(train({ preset: 'tiny', dataDir: data, outDir: out, backend: 'native', resume: true }))).toBe('E_FORMAT');
-      expect(await codeOfAsync(compress({ model: join(out, 'checkpoint.qckpt'), dataDir: data, outDir: join(out, 'c'), backend: 'native', settings: { bits: 1 } }))).toBe('E_FORMAT');
+      expect(
+        await codeOfAsync(compress({ model: join(out, 'checkpoint.qckpt'), dataDir: data, outDir: join(out, 'c'), backend: 'native', settings: { bits: 1 } })),
+      ).toBe('E_FORMAT');
     }
     // A window past the end of an epoch passes the record's own checks but not the data's.
-    writeFileSync(join(out, 'checkpoint.qckpt'), ckpt.toBytes('quire-checkpoint', { ...meta, training: JSON.stringify({ ...good, epoch: 0, history: [], window: 1e9, lossTokens: 1, lossSum: 1 }) }, false));
+    writeFileSync(
+      join(out, 'checkpoint.qckpt'),
+      ckpt.toBytes(
+        'quire-checkpoint',
+        { ...meta, training: JSON.stringify({ ...good, epoch: 0, history: [], window: 1e9, lossTokens: 1, lossSum: 1 }) },
+        false,
+      ),
+    );
     expect(await codeOfAsync(train({ preset: 'tiny', dataDir: data, outDir: out, backend: 'native', resume: true }))).toBe('E_FORMAT');
     ckpt.dispose();
   }, 60_000);
@@ -203,7 +244,10 @@ describe('uncoded errors, crashes and hangs', () => {
   });
 
   it('12. binary or non-UTF-8 data is E_DATA with the byte offset', () => {
-    for (const [bytes, offset, what] of [[Buffer.from('a b\n\xff c', 'latin1'), 4, /not valid UTF-8/], [Buffer.from('a b\n\0c'), 4, /NUL byte/]] as const) {
+    for (const [bytes, offset, what] of [
+      [Buffer.from('a b\n\xff c', 'latin1'), 4, /not valid UTF-8/],
+      [Buffer.from('a b\n\0c'), 4, /NUL byte/],
+    ] as const) {
       const dir = tmp();
       writeFileSync(join(dir, 'train.txt'), bytes);
       for (const s of ['valid', 'test']) copyFileSync(join(data, `${s}.txt`), join(dir, `${s}.txt`));
@@ -225,7 +269,9 @@ describe.each(BACKEND_NAMES)('the same contract on %s', (backend: BackendName) =
   const tiny = () => LanguageModel.create({ vocab: 8, hidden: 4, layers: 1, initScale: 0.5, dropout: 0, seed: 1 }, { backend });
 
   it('10. sizes that cannot be allocated are E_CONFIG, and the backend stays usable', () => {
-    expect(codeOf(() => LanguageModel.create({ vocab: 1_000_000, hidden: 8192, layers: 16, initScale: 0.1, dropout: 0, seed: 1 }, { backend }))).toBe('E_CONFIG');
+    expect(codeOf(() => LanguageModel.create({ vocab: 1_000_000, hidden: 8192, layers: 16, initScale: 0.1, dropout: 0, seed: 1 }, { backend }))).toBe(
+      'E_CONFIG',
+    );
     expect(codeOf(() => gemm({ m: 65536, n: 65536, k: 1 }, new Float32Array(65536), new Float32Array(65536), undefined, { backend }))).toBe('E_CONFIG');
     const m = tiny();
     // A window whose logits (rows × vocab) cannot be allocated.
@@ -264,12 +310,19 @@ describe.each(BACKEND_NAMES)('the same contract on %s', (backend: BackendName) =
   it('11. a groupSize beyond 32 bits is E_FORMAT on both backends', () => {
     const m = tiny();
     const meta = { vocabulary: JSON.stringify(Array.from({ length: 8 }, (_, i) => `w${i}`)) };
-    const cm = CompressedModel.fromModel(m, { method: 'greedy', cycles: 0, groupSize: 0, layers: 'lstm', sparsity: 0, fpModelBytes: 1, tensors: { 'lstm.0.w_ih': 1 } }, meta);
+    const cm = CompressedModel.fromModel(
+      m,
+      { method: 'greedy', cycles: 0, groupSize: 0, layers: 'lstm', sparsity: 0, fpModelBytes: 1, tensors: { 'lstm.0.w_ih': 1 } },
+      meta,
+    );
     const bytes = Buffer.from(cm.toBytes());
     cm.dispose();
     m.dispose();
     const n = Number(bytes.readBigUInt64LE(0));
-    const header = bytes.subarray(8, 8 + n).toString('utf8').replace('"groupSize":"0"', '"groupSize":"18446744073709551615"');
+    const header = bytes
+      .subarray(8, 8 + n)
+      .toString('utf8')
+      .replace('"groupSize":"0"', '"groupSize":"18446744073709551615"');
     const text = Buffer.from(header);
     const len = Buffer.alloc(8);
     len.writeBigUInt64LE(BigInt(text.length));

@@ -36,11 +36,14 @@ function quireLogits(engine: InferenceEngine, tokens: number[], seq: number, bat
 const TOKENS = [3, 7, 1, 18, 0, 5, 5, 12, 9, 2, 4, 16];
 
 describe.each(BACKEND_NAMES)('ONNX export (%s)', (backend) => {
-  it('runs in onnxruntime-node and matches quire\'s logits (gate order converted)', async () => {
+  it("runs in onnxruntime-node and matches quire's logits (gate order converted)", async () => {
     const m = model(backend);
     const session = await ort.InferenceSession.create(exportOnnx(m), { intraOpNumThreads: 1 });
     const engine = InferenceEngine.fromModel(m, { kernel: 'lut-f32' });
-    for (const [seq, batch] of [[12, 1], [4, 3]]) {
+    for (const [seq, batch] of [
+      [12, 1],
+      [4, 3],
+    ]) {
       const want = quireLogits(engine, TOKENS, seq, batch);
       expect(maxRelDiff(await onnxLogits(session, TOKENS, seq, batch), want)).toBeLessThan(1e-4);
     }
@@ -53,7 +56,11 @@ describe('quire export', () => {
     const dir = mkdtempSync(join(tmpdir(), 'quire-onnx-'));
     const m = model('native');
     const tensors = { 'lstm.0.w_ih': 1, 'lstm.0.w_hh': 2, 'lstm.1.w_ih': 1, 'lstm.1.w_hh': 3, 'softmax.weight': 2 };
-    const cm = CompressedModel.fromModel(m, { method: 'alternating', cycles: 2, groupSize: 0, layers: 'all', sparsity: 0, fpModelBytes: 1, tensors }, { vocabulary: JSON.stringify(Array.from({ length: V }, (_, i) => `w${i}`)) });
+    const cm = CompressedModel.fromModel(
+      m,
+      { method: 'alternating', cycles: 2, groupSize: 0, layers: 'all', sparsity: 0, fpModelBytes: 1, tensors },
+      { vocabulary: JSON.stringify(Array.from({ length: V }, (_, i) => `w${i}`)) },
+    );
     const file = join(dir, 'model.qcomp');
     writeFileSync(file, cm.toBytes());
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'ts/cli/main.ts', 'export', file, '--onnx', join(dir, 'm.onnx')], { encoding: 'utf8' });

@@ -111,7 +111,10 @@ describe.each(BACKEND_NAMES)('quantize on %s', (name) => {
     const w = gauss.slice(0, rows * cols);
     const mask = prune(w, rows, cols);
     for (let i = 0; i < w.length; i++) if (!mask[i]) w[i] = 0;
-    for (const [bits, want] of [[1, 0.13], [2, 0.042]]) {
+    for (const [bits, want] of [
+      [1, 0.13],
+      [2, 0.042],
+    ]) {
       const q = quantize(w, rows, cols, { bits, method: 'alternating', mask, backend: be });
       expect(Math.abs(q.relativeError - want)).toBeLessThan(0.1 * want);
       const d = q.dequantize();
@@ -128,7 +131,8 @@ describe.each(BACKEND_NAMES)('quantize on %s', (name) => {
     const [rows, cols, bits, groupSize] = [5, 200, 3, 64];
     const w = gaussianArray(rows * cols, 7);
     const q = quantize(w, rows, cols, { bits, method: 'refined', groupSize, backend: be });
-    const planes = q.planes, scales = q.scales;
+    const planes = q.planes,
+      scales = q.scales;
     const wpr = Math.ceil(cols / 64) * 2;
     const groups = Math.ceil(cols / groupSize);
     expect(planes.length).toBe(rows * bits * wpr);
@@ -149,7 +153,12 @@ describe.each(BACKEND_NAMES)('quantize on %s', (name) => {
   });
 
   it.each([
-    [1, 1, 1, 0], [17, 65, 2, 0], [33, 200, 3, 64], [40, 650, 1, 0], [16, 130, 8, 128], [50, 2600, 2, 0],
+    [1, 1, 1, 0],
+    [17, 65, 2, 0],
+    [33, 200, 3, 64],
+    [40, 650, 1, 0],
+    [16, 130, 8, 128],
+    [50, 2600, 2, 0],
   ])('every kernel matches the dequantized product within its bound (%i×%i, %i bits, group %i)', (rows, cols, bits, groupSize) => {
     const w = gaussianArray(rows * cols, rows + cols);
     const x = gaussianArray(cols, 3 * cols + 1);

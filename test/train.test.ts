@@ -72,7 +72,10 @@ describe.each(BACKEND_NAMES)('trainer on %s', (name) => {
     expect(r.history).toHaveLength(3);
     expect(r.history[2].validPerplexity).toBeLessThan(r.history[0].validPerplexity);
     expect(r.history[2].validPerplexity).toBeLessThan(8);
-    const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const log = readFileSync(join(out, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(log).toHaveLength(4);
     expect(log[3].split).toBe('test');
     const loaded = loadModel(out, { backend: be });
@@ -86,9 +89,7 @@ describe.each(BACKEND_NAMES)('trainer on %s', (name) => {
     const full = await train(base(outDir()));
     const out = outDir();
     const controller = new AbortController();
-    const err = await rejection(
-      train(base(out, { signal: controller.signal, onWindow: (_m, epoch, w) => epoch === 1 && w === 40 && controller.abort() })),
-    );
+    const err = await rejection(train(base(out, { signal: controller.signal, onWindow: (_m, epoch, w) => epoch === 1 && w === 40 && controller.abort() })));
     expect(err.code).toBe('E_INTERRUPTED');
     expect(loadModel(out, { backend: be }).training).toMatchObject({ epoch: 0, window: 40 });
     const once = await train(base(out, { resume: true, overrides: { epochs: 1 } }));

@@ -8,8 +8,14 @@ import { maxRelDiff } from './backends.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 
 /** The bits of an f32 array: equal bits means bit-for-bit equal results (and tells -0 from 0). */
@@ -82,10 +88,11 @@ describe('quire/web in headless Chromium', () => {
     await page.route('**/examples/web/model.qcomp', (route) => route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(model) }));
     await page.goto(`${server.url}/examples/web/`);
     await page.waitForFunction(() => 'quireResult' in window || 'quireError' in window);
-    const { result, error } = await page.evaluate(() => ({
-      result: (window as any).quireResult,
-      error: (window as any).quireError,
-    }));
+    const { result, error } = await page.evaluate(() => {
+      // biome-ignore lint/suspicious/noExplicitAny: the page's own globals, shaped by examples/web/main.js
+      const w = window as any;
+      return { result: w.quireResult, error: w.quireError };
+    });
     expect(error).toBeUndefined();
     expect(problems).toEqual([]);
     expect(result.core).toEqual({ backend: 'wasm', kernels: 'simd128', threads: 1 });
@@ -119,6 +126,7 @@ describe('quire/web in headless Chromium', () => {
     await page.route(probe, (route) => route.fulfill({ contentType: 'text/html', body: INIT_PROBE_PAGE }));
     await page.goto(probe);
     await page.waitForFunction(() => 'initProbe' in window);
+    // biome-ignore lint/suspicious/noExplicitAny: the probe page's global
     const out = await page.evaluate(() => (window as any).initProbe);
 
     expect(out.missing).toMatchObject({ quire: true, code: 'E_BACKEND' });

@@ -38,7 +38,10 @@ export function tokenIds(name: string, value: unknown): Uint32Array {
 /** Numbers as a `Float32Array`: a `Float32Array` passes as is; a plain array or another numeric typed array is converted. */
 export function floats(name: string, value: unknown): Float32Array {
   if (value instanceof Float32Array) return value;
-  if (Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView) && !(value instanceof BigInt64Array) && !(value instanceof BigUint64Array))) {
+  if (
+    Array.isArray(value) ||
+    (ArrayBuffer.isView(value) && !(value instanceof DataView) && !(value instanceof BigInt64Array) && !(value instanceof BigUint64Array))
+  ) {
     const list = value as ArrayLike<unknown>;
     for (let i = 0; i < list.length; i++) {
       if (typeof list[i] !== 'number') throw new QuireError('E_SHAPE', `${name}[${i}] is not a number: ${describe(list[i])}`);

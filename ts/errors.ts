@@ -2,16 +2,7 @@
  * The one error type users see. `code` is stable and machine-readable; `message` says what
  * was wrong and what to do.
  */
-export type ErrorCode =
-  | 'E_SHAPE'
-  | 'E_CONFIG'
-  | 'E_NONFINITE'
-  | 'E_FORMAT'
-  | 'E_IO'
-  | 'E_STATE'
-  | 'E_BACKEND'
-  | 'E_DATA'
-  | 'E_INTERRUPTED';
+export type ErrorCode = 'E_SHAPE' | 'E_CONFIG' | 'E_NONFINITE' | 'E_FORMAT' | 'E_IO' | 'E_STATE' | 'E_BACKEND' | 'E_DATA' | 'E_INTERRUPTED';
 
 export class QuireError extends Error {
   readonly code: ErrorCode;

@@ -24,13 +24,7 @@ export interface GemmSpec {
  * f32 matrix product `α·op(A)·op(B) + β·C`, returned as a new array (inputs are not modified).
  * Wrong lengths give `E_SHAPE`; dimensions must be non-negative integers (`E_CONFIG`).
  */
-export function gemm(
-  spec: GemmSpec,
-  a: Float32Array,
-  b: Float32Array,
-  c?: Float32Array,
-  options: BackendOption = {},
-): Float32Array {
+export function gemm(spec: GemmSpec, a: Float32Array, b: Float32Array, c?: Float32Array, options: BackendOption = {}): Float32Array {
   for (const key of ['m', 'n', 'k'] as const) {
     const v = spec[key];
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
@@ -42,7 +36,5 @@ export function gemm(
   }
   const [fa, fb, fc] = [floats('a', a), floats('b', b), c === undefined || c === null ? undefined : floats('c', c)];
   const { raw } = loadBackend(options.backend);
-  return guard(() =>
-    raw.gemm(spec.m, spec.n, spec.k, !!spec.transA, !!spec.transB, spec.alpha ?? 1, fa, fb, spec.beta ?? 0, fc),
-  );
+  return guard(() => raw.gemm(spec.m, spec.n, spec.k, !!spec.transA, !!spec.transB, spec.alpha ?? 1, fa, fb, spec.beta ?? 0, fc));
 }

@@ -18,7 +18,17 @@ export { train, type TrainOptions, type TrainResult } from './train/trainer.js';
 export { evaluatePerplexity, type Evaluation } from './train/evaluate.js';
 export { loadModel, saveModel, type LoadedModel, type TrainState, type EpochRecord } from './train/checkpoint.js';
 export { Progress, type ProgressState } from './train/progress.js';
-export { quantize, matvec, matmul, QuantizedMatrix, MAX_BATCH, type QuantMethod, type MatvecKernel, type QuantizeOptions, type MatvecOptions } from './quantize.js';
+export {
+  quantize,
+  matvec,
+  matmul,
+  QuantizedMatrix,
+  MAX_BATCH,
+  type QuantMethod,
+  type MatvecKernel,
+  type QuantizeOptions,
+  type MatvecOptions,
+} from './quantize.js';
 export { compress, type CompressOptions, type CompressResult } from './compress/loop.js';
 export { CompressedModel, type CompressionSpec, type CompressedHeader, type TensorLoss } from './compress/compressed-model.js';
 export { prune, setMask, getMask, type PruneScope } from './compress/masks.js';

@@ -44,12 +44,18 @@ export class InferenceEngine extends Handle<RawInferenceEngine> {
   /** Loads a `quire-compressed`, `quire-model` or `quire-checkpoint` file (`E_FORMAT` when corrupt). */
   static fromBytes(bytes: Uint8Array, options: InferenceOptions = {}): InferenceEngine {
     const backend = loadBackend(options.backend);
-    return new InferenceEngine(backend, guard(() => backend.raw.InferenceEngine.fromBytes(bytes, options.kernel ?? 'lut-i8')));
+    return new InferenceEngine(
+      backend,
+      guard(() => backend.raw.InferenceEngine.fromBytes(bytes, options.kernel ?? 'lut-i8')),
+    );
   }
 
   /** An engine over a model's current full-precision weights (on the model's backend). */
   static fromModel(model: LanguageModel, options: Omit<InferenceOptions, 'backend'> = {}): InferenceEngine {
-    return new InferenceEngine(model.backend, guard(() => model.backend.raw.InferenceEngine.fromModel(model.raw, options.kernel ?? 'lut-i8')));
+    return new InferenceEngine(
+      model.backend,
+      guard(() => model.backend.raw.InferenceEngine.fromModel(model.raw, options.kernel ?? 'lut-i8')),
+    );
   }
 
   get config(): ModelConfig {

@@ -61,13 +61,19 @@ export class LanguageModel extends Handle<RawLstmModel> {
       dropout: config.dropout,
       seed: config.seed,
     } satisfies RawConfig);
-    return new LanguageModel(backend, guard(() => new backend.raw.LstmModel(json)));
+    return new LanguageModel(
+      backend,
+      guard(() => new backend.raw.LstmModel(json)),
+    );
   }
 
   /** Loads a `quire-model` or `quire-checkpoint` file's bytes (`E_FORMAT` when malformed). */
   static fromBytes(bytes: Uint8Array, options: BackendOption = {}): LanguageModel {
     const backend = loadBackend(options.backend);
-    return new LanguageModel(backend, guard(() => backend.raw.LstmModel.fromBytes(bytes)));
+    return new LanguageModel(
+      backend,
+      guard(() => backend.raw.LstmModel.fromBytes(bytes)),
+    );
   }
 
   get config(): ModelConfig {

@@ -16,7 +16,17 @@ export { loadBackend, hasWasmSimd } from './backend/index.js';
 export type { Backend, BackendChoice, BackendName } from './backend/index.js';
 export type { BackendOption } from './options.js';
 export { gemm, type GemmSpec } from './gemm.js';
-export { quantize, matvec, matmul, QuantizedMatrix, MAX_BATCH, type QuantMethod, type MatvecKernel, type QuantizeOptions, type MatvecOptions } from './quantize.js';
+export {
+  quantize,
+  matvec,
+  matmul,
+  QuantizedMatrix,
+  MAX_BATCH,
+  type QuantMethod,
+  type MatvecKernel,
+  type QuantizeOptions,
+  type MatvecOptions,
+} from './quantize.js';
 export { InferenceEngine, MAX_STREAMS, type InferenceKernel, type InferenceOptions, type SampleOptions } from './infer.js';
 export { generateWords, type GenerateOptions } from './generate.js';
 export { Vocabulary, EOS, UNK } from './data/vocabulary.js';

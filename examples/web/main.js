@@ -79,8 +79,7 @@ async function main() {
       backend: core.backend,
       kernels: core.kernels,
       threads: core.threads,
-      [`gemm ${product.spec.m}×${product.spec.k} · ${product.spec.k}×${product.spec.n}`]:
-        `sum of C = ${sum.toFixed(6)}, ${product.ms.toFixed(2)} ms`,
+      [`gemm ${product.spec.m}×${product.spec.k} · ${product.spec.k}×${product.spec.n}`]: `sum of C = ${sum.toFixed(6)}, ${product.ms.toFixed(2)} ms`,
       model: model ? `model.qcomp, ${model.bytes} bytes, prompt + 30 words in ${model.ms.toFixed(1)} ms` : 'none served',
     });
     document.getElementById('text').textContent = model ? model.text : 'No model: copy a compressed model (quire compress) to examples/web/model.qcomp.';

@@ -12,9 +12,7 @@ const PURPOSE = 'loading the wasm core synchronously';
  */
 export function loadWasmCore(): RawCore {
   if (typeof nodeProcess()?.getBuiltinModule !== 'function') {
-    throw new Error(
-      `in browsers and edge runtimes the wasm core loads asynchronously: call 'await init()' from 'quire/web' first`,
-    );
+    throw new Error(`in browsers and edge runtimes the wasm core loads asynchronously: call 'await init()' from 'quire/web' first`);
   }
   assertWasmSimd();
   const { existsSync } = nodeBuiltin('node:fs', PURPOSE);

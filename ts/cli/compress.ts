@@ -1,8 +1,8 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
 import { dataDirectory } from '../data/corpus.js';
 import { compress } from '../compress/loop.js';
-import { LAYER_SELECTIONS, METHODS, type CompressSettings, type LayerSelection } from '../compress/settings.js';
+import { LAYER_SELECTIONS, METHODS, type LayerSelection } from '../compress/settings.js';
 import type { QuantMethod } from '../quantize.js';
 import { Progress } from '../train/progress.js';
 import { withInterrupt } from './interrupt.js';
@@ -51,7 +51,11 @@ export function registerCompress(program: Command): void {
     .option('--data <dir>', 'corpus directory (default: $QUIRE_DATA, else ./data/ptb)')
     .requiredOption('--out <dir>', 'output directory (model.qcomp, report.json, report.md, *.svg, state)')
     .option('--bits <k>', 'bits per weight of the LSTM matrices (1-8)', integer)
-    .option('--target-bits <b>', 'instead of --bits: average bits per parameter of the whole model (scales included); the bits of the LSTM matrices, softmax and embedding are chosen from measured sensitivity', finiteNumber)
+    .option(
+      '--target-bits <b>',
+      'instead of --bits: average bits per parameter of the whole model (scales included); the bits of the LSTM matrices, softmax and embedding are chosen from measured sensitivity',
+      finiteNumber,
+    )
     .option('--target-size <bytes>', 'instead of --bits: the compressed file size in bytes (bits chosen as for --target-bits)', integer)
     .option('--softmax-bits <k>', 'bits of the softmax weight (default: --bits)', integer)
     .option('--embedding-bits <k>', 'bits of the embedding (default: --bits)', integer)
@@ -62,17 +66,21 @@ export function registerCompress(program: Command): void {
     .option('--iterations <T>', 'quantize → retrain iterations (default 5)', integer)
     .option('--retrain-epochs <E>', 'retraining epochs per iteration (default 1)', integer)
     .option('--retrain-steps <S>', 'retrain S windows per iteration instead of epochs', integer)
-    .option('--lr <x>', 'first retraining learning rate (default: the FP run\'s initial rate)', finiteNumber)
+    .option('--lr <x>', "first retraining learning rate (default: the FP run's initial rate)", finiteNumber)
     .option('--lr-decay <x>', 'learning-rate factor per iteration (default 0.5)', finiteNumber)
-    .option('--clip <x>', 'gradient-norm clip (default: the FP run\'s)', finiteNumber)
-    .option('--dropout <p>', 'dropout during retraining, in [0, 1) (default: the FP run\'s)', finiteNumber)
-    .option('--distill <alpha>', 'distil from the FP model while retraining: loss (1-alpha)·CE + alpha·KL(FP || model), alpha in [0, 1] (default 0: off)', finiteNumber)
+    .option('--clip <x>', "gradient-norm clip (default: the FP run's)", finiteNumber)
+    .option('--dropout <p>', "dropout during retraining, in [0, 1) (default: the FP run's)", finiteNumber)
+    .option(
+      '--distill <alpha>',
+      'distil from the FP model while retraining: loss (1-alpha)·CE + alpha·KL(FP || model), alpha in [0, 1] (default 0: off)',
+      finiteNumber,
+    )
     .option('--prune <p>', 'target sparsity of the quantized matrices, in [0, 1) (default 0)', finiteNumber)
     .addOption(new Option('--prune-mask <when>', 'mask computed once, or each iteration (sparsity ramping to --prune)').choices(['once', 'each']))
     .addOption(new Option('--prune-scope <scope>', 'threshold per matrix or global').choices(['matrix', 'global']))
-    .option('--steps <n>', 'window length (default: the FP run\'s)', positiveInt)
-    .option('--batch <n>', 'training streams (default: the FP run\'s)', positiveInt)
-    .option('--eval-batch <n>', 'evaluation streams (default: the FP run\'s)', positiveInt)
+    .option('--steps <n>', "window length (default: the FP run's)", positiveInt)
+    .option('--batch <n>', "training streams (default: the FP run's)", positiveInt)
+    .option('--eval-batch <n>', "evaluation streams (default: the FP run's)", positiveInt)
     .option('--limit-tokens <n>', 'use only the first N tokens of each split', positiveInt)
     .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
     .option('--resume', 'continue the run in --out at its next iteration (same settings)')
@@ -109,6 +117,17 @@ export function registerCompress(program: Command): void {
       const r = await withInterrupt('interrupted; the last finished iteration is saved (continue with --resume)', (signal) =>
         compress({ model, dataDir: dataDirectory(f.data), outDir: f.out, settings, resume: f.resume, backend: f.backend, signal, progress: new Progress() }),
       );
-      process.stdout.write(JSON.stringify({ model: r.modelPath, final: r.report.final, iterations: r.report.iterations.map((it) => ({ iteration: it.iteration, quantizationLoss: it.quantizationLoss, perplexityQuantized: it.perplexityQuantized, perplexityFp: it.perplexityFp })) }) + '\n');
+      process.stdout.write(
+        JSON.stringify({
+          model: r.modelPath,
+          final: r.report.final,
+          iterations: r.report.iterations.map((it) => ({
+            iteration: it.iteration,
+            quantizationLoss: it.quantizationLoss,
+            perplexityQuantized: it.perplexityQuantized,
+            perplexityFp: it.perplexityFp,
+          })),
+        }) + '\n',
+      );
     });
 }

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
 import { dataDirectory, loadCorpus, type Split } from '../data/corpus.js';
 import { containerFormat, loadAnyModel, readModelFile, resolveModelPath } from '../compress/load.js';

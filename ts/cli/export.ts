@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
 import { loadAnyModel } from '../compress/load.js';
 import { writeFileAtomic } from '../io/atomic.js';

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
 import { EOS } from '../data/vocabulary.js';
 import { generateWords } from '../generate.js';

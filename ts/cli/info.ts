@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
 import { describeModelFile } from '../compress/describe.js';
 import { info } from '../info.js';
@@ -6,7 +6,7 @@ import { info } from '../info.js';
 export function registerInfo(program: Command): void {
   program
     .command('info')
-    .description('show the version, the selected backend, and each backend\'s kernel set and threads; with MODEL, describe a model file')
+    .description("show the version, the selected backend, and each backend's kernel set and threads; with MODEL, describe a model file")
     .argument('[model]', 'a model file (FP, checkpoint or compressed) or run directory: size, bits per weight, compression ratio')
     .addOption(new Option('--backend <name>', 'backend to select (default: $QUIRE_BACKEND, else auto)').choices(['auto', 'native', 'wasm']))
     .option('--json', 'print JSON instead of text')
@@ -17,11 +17,15 @@ export function registerInfo(program: Command): void {
           process.stdout.write(JSON.stringify(d, null, 2) + '\n');
           return;
         }
-        const lines = [`${d.file}: ${d.format}, ${d.bytes} bytes, ${d.parameters} parameters, ${d.bitsPerParameter.toFixed(3)} bits per parameter (whole file)`];
+        const lines = [
+          `${d.file}: ${d.format}, ${d.bytes} bytes, ${d.parameters} parameters, ${d.bitsPerParameter.toFixed(3)} bits per parameter (whole file)`,
+        ];
         const c = d.compressed;
         if (c) {
           lines.push(
-            `  quantized: ${Object.entries(c.bits).map(([n, k]) => `${n}=${k}b`).join(' ')} (${c.method}, layers ${c.layers}, sparsity ${c.sparsity}, gate order ${c.gateOrder})`,
+            `  quantized: ${Object.entries(c.bits)
+              .map(([n, k]) => `${n}=${k}b`)
+              .join(' ')} (${c.method}, layers ${c.layers}, sparsity ${c.sparsity}, gate order ${c.gateOrder})`,
             `  ${c.quantizedWeights} quantized weights at ${c.bitsPerQuantizedWeight.toFixed(3)} bits per weight (scales and masks included); ${c.fpParams} FP parameters`,
             `  compression ratio vs the FP file (${c.fpModelBytes} bytes): ${c.compressionRatio.toFixed(2)}×`,
           );
@@ -36,11 +40,7 @@ export function registerInfo(program: Command): void {
       }
       const lines = [`quire ${report.version}`, `selected backend: ${report.selected ?? 'none'}`];
       for (const [name, b] of Object.entries(report.backends)) {
-        lines.push(
-          b.available
-            ? `  ${name.padEnd(7)} available  kernels=${b.kernels}  threads=${b.threads}`
-            : `  ${name.padEnd(7)} unavailable: ${b.error}`,
-        );
+        lines.push(b.available ? `  ${name.padEnd(7)} available  kernels=${b.kernels}  threads=${b.threads}` : `  ${name.padEnd(7)} unavailable: ${b.error}`);
       }
       process.stdout.write(lines.join('\n') + '\n');
     });

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
 import { dataDirectory } from '../data/corpus.js';
 import { PRESETS, type TrainConfig } from '../train/presets.js';

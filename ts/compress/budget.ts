@@ -90,12 +90,14 @@ export function allocateBits(
     'bitsPerParameter' in target ? (8 * totalBytes) / params <= target.bitsPerParameter + 1e-9 : totalBytes + overheadBytes <= target.fileBytes;
   let best: { choice: GroupCost[]; loss: number; bytes: number } | undefined;
   const [a, b, c] = BIT_GROUPS.map((g) => groups[g].candidates);
-  for (const x of a) for (const y of b) for (const z of c) {
-    const total = fpRestBytes + x.bytes + y.bytes + z.bytes;
-    if (!fits(total)) continue;
-    const loss = [x, y, z].reduce((s, k) => s + Math.max(0, k.perplexity - perplexityFp), 0);
-    if (!best || loss < best.loss - 1e-9 || (Math.abs(loss - best.loss) <= 1e-9 && total < best.bytes)) best = { choice: [x, y, z], loss, bytes: total };
-  }
+  for (const x of a)
+    for (const y of b)
+      for (const z of c) {
+        const total = fpRestBytes + x.bytes + y.bytes + z.bytes;
+        if (!fits(total)) continue;
+        const loss = [x, y, z].reduce((s, k) => s + Math.max(0, k.perplexity - perplexityFp), 0);
+        if (!best || loss < best.loss - 1e-9 || (Math.abs(loss - best.loss) <= 1e-9 && total < best.bytes)) best = { choice: [x, y, z], loss, bytes: total };
+      }
   if (!best) {
     const smallest = fpRestBytes + a[0].bytes + b[0].bytes + c[0].bytes;
     throw new QuireError(

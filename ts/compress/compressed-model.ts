@@ -75,7 +75,11 @@ export class CompressedModel extends Handle<RawCompressedModel> {
   /** Parses a compressed model file (`E_FORMAT` when it is not one or is corrupt). */
   static fromBytes(bytes: Uint8Array, options: BackendOption = {}): CompressedModel {
     const backend = loadBackend(options.backend);
-    return new CompressedModel(backend, guard(() => backend.raw.CompressedModel.fromBytes(bytes)), {});
+    return new CompressedModel(
+      backend,
+      guard(() => backend.raw.CompressedModel.fromBytes(bytes)),
+      {},
+    );
   }
 
   get header(): CompressedHeader {
@@ -98,6 +102,9 @@ export class CompressedModel extends Handle<RawCompressedModel> {
 
   /** A language model holding the dequantized weights `Q(W)` (and the masks). */
   toModel(): LanguageModel {
-    return new LanguageModel(this.backend, guard(() => this.raw.toModel()));
+    return new LanguageModel(
+      this.backend,
+      guard(() => this.raw.toModel()),
+    );
   }
 }

@@ -87,7 +87,9 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
       settings.bits = allocation.groups.lstm.chosen;
       settings.softmaxBits = allocation.groups.softmax.chosen;
       settings.embeddingBits = allocation.groups.embedding.chosen;
-      o.progress?.message(`size budget: LSTM ${settings.bits} bits, softmax ${settings.softmaxBits}, embedding ${settings.embeddingBits} (predicted ${allocation.bitsPerParameter.toFixed(3)} bits per parameter)`);
+      o.progress?.message(
+        `size budget: LSTM ${settings.bits} bits, softmax ${settings.softmaxBits}, embedding ${settings.embeddingBits} (predicted ${allocation.bitsPerParameter.toFixed(3)} bits per parameter)`,
+      );
     }
     const statePath = join(o.outDir, STATE_FILE);
     let resumed: ResumeState | undefined;
@@ -95,7 +97,8 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
       if (!o.resume) throw new QuireError('E_CONFIG', `${o.outDir} already holds a compress run: pass --resume to continue it, or choose another --out`);
       resumed = readState(statePath);
       const changed = changedSettings(settings, resumed.report.settings as unknown as CompressSettings);
-      if (changed.length) throw new QuireError('E_CONFIG', `cannot resume with changed settings (${changed.join('; ')}); rerun with the original ones or use another --out`);
+      if (changed.length)
+        throw new QuireError('E_CONFIG', `cannot resume with changed settings (${changed.join('; ')}); rerun with the original ones or use another --out`);
     }
     ensureDirectory(o.outDir);
     removeStaleTemporaries(o.outDir);
@@ -123,7 +126,12 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
       const losses = Object.entries(cm.losses);
       const record: IterationRecord = {
         iteration: t,
-        quantizationLoss: losses.reduce((a, [, l]) => a + l.error, 0) / Math.max(losses.reduce((a, [, l]) => a + l.norm, 0), Number.MIN_VALUE),
+        quantizationLoss:
+          losses.reduce((a, [, l]) => a + l.error, 0) /
+          Math.max(
+            losses.reduce((a, [, l]) => a + l.norm, 0),
+            Number.MIN_VALUE,
+          ),
         perMatrix: Object.fromEntries(losses.map(([n, l]) => [n, l.norm === 0 ? 0 : l.error / l.norm])),
         perplexityQuantized: evalValid(model),
         perplexityFp: retrain?.ppl ?? null,
@@ -147,11 +155,21 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
         perplexityValid: evalValid(model),
         perplexityTest: evaluatePerplexity(model, corpus.ids.test, settings.evalBatch, settings.steps).perplexity,
       };
-      const report: CompressReport = { format: 'quire-compress-report', version: 1, settings: { ...settings }, baseline, ...(allocation ? { allocation } : {}), iterations: [] };
+      const report: CompressReport = {
+        format: 'quire-compress-report',
+        version: 1,
+        settings: { ...settings },
+        baseline,
+        ...(allocation ? { allocation } : {}),
+        iterations: [],
+      };
       const { cm, record } = quantizeStep(0, t0, null);
       if (!Number.isFinite(record.perplexityQuantized) || !Number.isFinite(baseline.perplexityValid) || !Number.isFinite(baseline.perplexityTest)) {
         cm.dispose();
-        throw new QuireError('E_NONFINITE', `the model's perplexity is not finite (FP valid ${baseline.perplexityValid}, quantized ${record.perplexityQuantized}); nothing was written to ${o.outDir}`);
+        throw new QuireError(
+          'E_NONFINITE',
+          `the model's perplexity is not finite (FP valid ${baseline.perplexityValid}, quantized ${record.perplexityQuantized}); nothing was written to ${o.outDir}`,
+        );
       }
       state = { report, checkpoint: '', position: 0 };
       commit(o.outDir, state, cm, record);
@@ -197,7 +215,16 @@ function line(r: IterationRecord, fp: number): string {
  * a zero state) or `retrainSteps` windows continuing from window `position`; returns the next
  * position. Masks on the model keep pruned entries at 0.
  */
-async function retrain(model: LanguageModel, teacher: LanguageModel | null, batcher: Batcher, s: CompressSettings, lr: number, t: number, position: number, o: CompressOptions): Promise<number> {
+async function retrain(
+  model: LanguageModel,
+  teacher: LanguageModel | null,
+  batcher: Batcher,
+  s: CompressSettings,
+  lr: number,
+  t: number,
+  position: number,
+  o: CompressOptions,
+): Promise<number> {
   const total = s.retrainSteps ?? s.retrainEpochs * batcher.windows;
   const start = s.retrainSteps === null ? 0 : position;
   const t0 = performance.now();
@@ -210,35 +237,37 @@ async function retrain(model: LanguageModel, teacher: LanguageModel | null, batc
   model.setDropout(s.dropout);
   reset();
   try {
-  for (let i = 0; i < total; i++) {
-    const w = (start + i) % batcher.windows;
-    if (w === 0 && i > 0) reset();
-    const win = batcher.window(w);
-    let loss: number;
-    try {
-      loss = teacher ? model.trainStepDistilled(teacher, s.distill, win.inputs, win.targets, lr, s.clip) : model.trainStep(win.inputs, win.targets, lr, s.clip);
-    } catch (err) {
-      if (err instanceof QuireError && err.code === 'E_NONFINITE') throw diverged(o.outDir, t, `window ${i + 1}: ${err.message}`);
-      throw err;
+    for (let i = 0; i < total; i++) {
+      const w = (start + i) % batcher.windows;
+      if (w === 0 && i > 0) reset();
+      const win = batcher.window(w);
+      let loss: number;
+      try {
+        loss = teacher
+          ? model.trainStepDistilled(teacher, s.distill, win.inputs, win.targets, lr, s.clip)
+          : model.trainStep(win.inputs, win.targets, lr, s.clip);
+      } catch (err) {
+        if (err instanceof QuireError && err.code === 'E_NONFINITE') throw diverged(o.outDir, t, `window ${i + 1}: ${err.message}`);
+        throw err;
+      }
+      if (!Number.isFinite(Math.exp(loss))) throw diverged(o.outDir, t, `window ${i + 1}: loss ${loss}`);
+      lossSum += loss;
+      const rate = ((i + 1) * s.steps * s.batch) / Math.max((performance.now() - t0) / 1000, 1e-9);
+      o.progress?.update({
+        label: 'iteration',
+        epoch: t,
+        epochs: s.iterations,
+        window: i + 1,
+        windows: total,
+        loss: lossSum / (i + 1),
+        tokensPerSecond: rate,
+        etaSeconds: ((total - i - 1) * s.steps * s.batch) / rate,
+      });
+      await tick();
+      if (o.signal?.aborted) {
+        throw new QuireError('E_INTERRUPTED', `interrupted in iteration ${t}; the run in ${o.outDir} continues with --resume from iteration ${t}`);
+      }
     }
-    if (!Number.isFinite(Math.exp(loss))) throw diverged(o.outDir, t, `window ${i + 1}: loss ${loss}`);
-    lossSum += loss;
-    const rate = ((i + 1) * s.steps * s.batch) / Math.max((performance.now() - t0) / 1000, 1e-9);
-    o.progress?.update({
-      label: 'iteration',
-      epoch: t,
-      epochs: s.iterations,
-      window: i + 1,
-      windows: total,
-      loss: lossSum / (i + 1),
-      tokensPerSecond: rate,
-      etaSeconds: ((total - i - 1) * s.steps * s.batch) / rate,
-    });
-    await tick();
-    if (o.signal?.aborted) {
-      throw new QuireError('E_INTERRUPTED', `interrupted in iteration ${t}; the run in ${o.outDir} continues with --resume from iteration ${t}`);
-    }
-  }
   } finally {
     // The compressed model records the FP run's config; dropout is a retraining setting only.
     model.setDropout(dropout);

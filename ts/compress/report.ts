@@ -80,11 +80,23 @@ const f = (v: number | null | undefined, digits = 2) => (v === null || v === und
 export function reportMarkdown(r: CompressReport): string {
   const lines: string[] = ['# quire compress report', '', '## Settings', '', '| setting | value |', '|---|---|'];
   for (const [k, v] of Object.entries(r.settings)) lines.push(`| ${k} | ${typeof v === 'object' ? JSON.stringify(v) : String(v)} |`);
-  lines.push('', `Full-precision baseline: valid perplexity ${f(r.baseline.perplexityValid)}` +
-    (r.baseline.perplexityTest !== undefined ? `, test ${f(r.baseline.perplexityTest)}` : '') + '.', '');
-  lines.push('## Iterations', '', '| iteration | quantization loss | ppl quantized | ppl FP (after retraining) | learning rate | seconds |', '|---|---|---|---|---|---|');
+  lines.push(
+    '',
+    `Full-precision baseline: valid perplexity ${f(r.baseline.perplexityValid)}` +
+      (r.baseline.perplexityTest !== undefined ? `, test ${f(r.baseline.perplexityTest)}` : '') +
+      '.',
+    '',
+  );
+  lines.push(
+    '## Iterations',
+    '',
+    '| iteration | quantization loss | ppl quantized | ppl FP (after retraining) | learning rate | seconds |',
+    '|---|---|---|---|---|---|',
+  );
   for (const it of r.iterations) {
-    lines.push(`| ${it.iteration} | ${it.quantizationLoss.toFixed(5)} | ${f(it.perplexityQuantized)} | ${f(it.perplexityFp)} | ${it.learningRate === null ? '–' : it.learningRate.toPrecision(3)} | ${it.seconds.toFixed(1)} |`);
+    lines.push(
+      `| ${it.iteration} | ${it.quantizationLoss.toFixed(5)} | ${f(it.perplexityQuantized)} | ${f(it.perplexityFp)} | ${it.learningRate === null ? '–' : it.learningRate.toPrecision(3)} | ${it.seconds.toFixed(1)} |`,
+    );
   }
   const names = r.iterations.length ? Object.keys(r.iterations[0].perMatrix) : [];
   if (names.length) {
@@ -94,13 +106,27 @@ export function reportMarkdown(r: CompressReport): string {
   if (r.allocation) {
     const a = r.allocation;
     const target = 'bitsPerParameter' in a.target ? `${a.target.bitsPerParameter} bits per parameter` : `${a.target.fileBytes} bytes`;
-    lines.push('', '## Bit allocation', '', `Budget: ${target}. One-shot validation perplexity with only that group quantized (FP ${f(a.perplexityFp)}); chosen: least summed increase that fits (predicted ${a.bitsPerParameter.toFixed(3)} bits per parameter, ${a.predictedFileBytes} bytes).`, '',
-      `| group | weights | chosen bits | ${a.groups.lstm.candidates.map((c) => `${c.bits} bit${c.bits > 1 ? 's' : ''}: ppl / bytes`).join(' | ')} |`, `|---|---|---|${a.groups.lstm.candidates.map(() => '---|').join('')}`);
-    for (const [g, v] of Object.entries(a.groups)) lines.push(`| ${g} | ${v.weights} | ${v.chosen} | ${v.candidates.map((c) => `${f(c.perplexity)} / ${c.bytes}`).join(' | ')} |`);
+    lines.push(
+      '',
+      '## Bit allocation',
+      '',
+      `Budget: ${target}. One-shot validation perplexity with only that group quantized (FP ${f(a.perplexityFp)}); chosen: least summed increase that fits (predicted ${a.bitsPerParameter.toFixed(3)} bits per parameter, ${a.predictedFileBytes} bytes).`,
+      '',
+      `| group | weights | chosen bits | ${a.groups.lstm.candidates.map((c) => `${c.bits} bit${c.bits > 1 ? 's' : ''}: ppl / bytes`).join(' | ')} |`,
+      `|---|---|---|${a.groups.lstm.candidates.map(() => '---|').join('')}`,
+    );
+    for (const [g, v] of Object.entries(a.groups))
+      lines.push(`| ${g} | ${v.weights} | ${v.chosen} | ${v.candidates.map((c) => `${f(c.perplexity)} / ${c.bytes}`).join(' | ')} |`);
   }
   if (r.final) {
-    lines.push('', '## Final quantized model', '', '| valid ppl | test ppl | bits/quantized weight | bits/parameter (whole model) | model bytes | FP bytes | ratio |', '|---|---|---|---|---|---|---|',
-      `| ${f(r.final.perplexityValid)} | ${f(r.final.perplexityTest)} | ${r.final.bitsPerWeight.toFixed(3)} | ${f(r.final.bitsPerParameter, 3)} | ${r.final.modelBytes} | ${r.final.fpModelBytes} | ${(r.final.fpModelBytes / r.final.modelBytes).toFixed(2)}× |`);
+    lines.push(
+      '',
+      '## Final quantized model',
+      '',
+      '| valid ppl | test ppl | bits/quantized weight | bits/parameter (whole model) | model bytes | FP bytes | ratio |',
+      '|---|---|---|---|---|---|---|',
+      `| ${f(r.final.perplexityValid)} | ${f(r.final.perplexityTest)} | ${r.final.bitsPerWeight.toFixed(3)} | ${f(r.final.bitsPerParameter, 3)} | ${r.final.modelBytes} | ${r.final.fpModelBytes} | ${(r.final.fpModelBytes / r.final.modelBytes).toFixed(2)}× |`,
+    );
   }
   lines.push('', '![quantization loss](loss.svg)', '', '![perplexity](perplexity.svg)', '');
   return lines.join('\n');

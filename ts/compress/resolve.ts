@@ -15,7 +15,8 @@ export function resolveSettings(input: SettingsInput, src: FpSource): CompressSe
   const tc = src.trainConfig;
   const fromRun = <K extends 'clip' | 'steps' | 'batch' | 'evalBatch'>(k: K): number => {
     const v = given[k] ?? tc?.[k];
-    if (v === undefined) throw new QuireError('E_CONFIG', `${src.file} records no training settings: pass --${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`);
+    if (v === undefined)
+      throw new QuireError('E_CONFIG', `${src.file} records no training settings: pass --${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`);
     return v;
   };
   let lr = given.lr;

@@ -34,7 +34,7 @@ export interface CompressSettings {
   /** Learning rate of the first retraining; iteration t uses `lr · lrDecay^(t−1)`. */
   lr: number;
   lrDecay: number;
-  /** How `lr` was chosen: `fp-final×<factor>` or `given`. */
+  /** How `lr` was chosen: `fp-initial <rate> × <fraction> (...)` or `given`. */
   lrSource: string;
   /** Dropout on the non-recurrent connections during retraining (default: the FP run's). */
   dropout: number;
@@ -94,7 +94,8 @@ export function validateSettings(s: CompressSettings): void {
   if (s.retrainSteps !== null && !isInt(s.retrainSteps, 1)) throw bad(`retrainSteps must be an integer >= 1 (got ${s.retrainSteps})`);
   if (!(Number.isFinite(s.lr) && s.lr > 0)) throw bad(`lr must be a finite number > 0 (got ${s.lr})`);
   if (!(Number.isFinite(s.lrDecay) && s.lrDecay > 0 && s.lrDecay <= 1)) throw bad(`lrDecay must be in (0, 1] (got ${s.lrDecay})`);
-  if (s.targetBits !== null && !(Number.isFinite(s.targetBits) && s.targetBits >= 1 && s.targetBits <= 32)) throw bad(`targetBits must be a number from 1 to 32 (got ${s.targetBits})`);
+  if (s.targetBits !== null && !(Number.isFinite(s.targetBits) && s.targetBits >= 1 && s.targetBits <= 32))
+    throw bad(`targetBits must be a number from 1 to 32 (got ${s.targetBits})`);
   if (s.targetSize !== null && !isInt(s.targetSize, 1)) throw bad(`targetSize must be a positive integer number of bytes (got ${s.targetSize})`);
   if (s.targetBits !== null && s.targetSize !== null) throw bad('give targetBits or targetSize, not both');
   if ((s.targetBits !== null || s.targetSize !== null) && s.prune > 0) throw bad('a size budget (targetBits/targetSize) cannot be combined with pruning yet');

@@ -19,14 +19,23 @@ export function errnoCode(err: unknown): string | undefined {
 export function ioError(what: string, path: string, err: unknown): QuireError {
   const code = errnoCode(err);
   const reason =
-    code === 'ENOENT' ? 'no such file or directory'
-    : code === 'EISDIR' ? 'is a directory'
-    : code === 'ENOTDIR' ? 'a part of the path is not a directory'
-    : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
-    : code === 'EEXIST' ? 'already exists'
-    : code === 'ENOSPC' ? 'no space left on the device'
-    : code === 'EROFS' ? 'read-only file system'
-    : err instanceof Error ? err.message : String(err);
+    code === 'ENOENT'
+      ? 'no such file or directory'
+      : code === 'EISDIR'
+        ? 'is a directory'
+        : code === 'ENOTDIR'
+          ? 'a part of the path is not a directory'
+          : code === 'EACCES' || code === 'EPERM'
+            ? 'permission denied'
+            : code === 'EEXIST'
+              ? 'already exists'
+              : code === 'ENOSPC'
+                ? 'no space left on the device'
+                : code === 'EROFS'
+                  ? 'read-only file system'
+                  : err instanceof Error
+                    ? err.message
+                    : String(err);
   return new QuireError('E_IO', `cannot ${what} ${path}: ${reason}${code && !reason.includes(code) ? ` (${code})` : ''}`, { cause: err });
 }
 

@@ -104,7 +104,12 @@ export function validateTrainState(s: TrainState): void {
   if (s.window > 0 && s.lossTokens === 0) throw new Error('a mid-epoch state must have counted tokens');
   if (!Array.isArray(s.history) || s.history.length !== s.epoch) throw new Error(`history must list the ${JSON.stringify(s.epoch)} finished epochs`);
   s.history.forEach((r, i) => {
-    const ok = r && r.epoch === i + 1 && ['lr', 'trainLoss', 'trainPerplexity', 'validPerplexity', 'tokensPerSecond', 'seconds'].every((k) => isAmount((r as unknown as Record<string, unknown>)[k]));
+    const ok =
+      r &&
+      r.epoch === i + 1 &&
+      ['lr', 'trainLoss', 'trainPerplexity', 'validPerplexity', 'tokensPerSecond', 'seconds'].every((k) =>
+        isAmount((r as unknown as Record<string, unknown>)[k]),
+      );
     if (!ok) throw new Error(`history entry ${i + 1} is malformed`);
   });
 }

@@ -31,10 +31,63 @@ const base = { seed: 1, lr: 1, evalBatch: 10 };
 
 /** The presets: `tiny` for tests, `small`/`medium`/`large` as in Zaremba et al. (method.md §3). */
 export const PRESETS: Record<string, TrainConfig> = {
-  tiny: { ...base, preset: 'tiny', hidden: 16, layers: 2, steps: 5, batch: 4, initScale: 0.5, dropout: 0, epochs: 2, lrDecay: 0.5, decayAfter: 1, clip: 5, evalBatch: 4 },
-  small: { ...base, preset: 'small', hidden: 200, layers: 2, steps: 20, batch: 20, initScale: 0.1, dropout: 0, epochs: 13, lrDecay: 0.5, decayAfter: 4, clip: 5 },
-  medium: { ...base, preset: 'medium', hidden: 650, layers: 2, steps: 35, batch: 20, initScale: 0.05, dropout: 0.5, epochs: 39, lrDecay: 1 / 1.2, decayAfter: 6, clip: 5 },
-  large: { ...base, preset: 'large', hidden: 1500, layers: 2, steps: 35, batch: 20, initScale: 0.04, dropout: 0.65, epochs: 55, lrDecay: 1 / 1.15, decayAfter: 14, clip: 10 },
+  tiny: {
+    ...base,
+    preset: 'tiny',
+    hidden: 16,
+    layers: 2,
+    steps: 5,
+    batch: 4,
+    initScale: 0.5,
+    dropout: 0,
+    epochs: 2,
+    lrDecay: 0.5,
+    decayAfter: 1,
+    clip: 5,
+    evalBatch: 4,
+  },
+  small: {
+    ...base,
+    preset: 'small',
+    hidden: 200,
+    layers: 2,
+    steps: 20,
+    batch: 20,
+    initScale: 0.1,
+    dropout: 0,
+    epochs: 13,
+    lrDecay: 0.5,
+    decayAfter: 4,
+    clip: 5,
+  },
+  medium: {
+    ...base,
+    preset: 'medium',
+    hidden: 650,
+    layers: 2,
+    steps: 35,
+    batch: 20,
+    initScale: 0.05,
+    dropout: 0.5,
+    epochs: 39,
+    lrDecay: 1 / 1.2,
+    decayAfter: 6,
+    clip: 5,
+  },
+  large: {
+    ...base,
+    preset: 'large',
+    hidden: 1500,
+    layers: 2,
+    steps: 35,
+    batch: 20,
+    initScale: 0.04,
+    dropout: 0.65,
+    epochs: 55,
+    lrDecay: 1 / 1.15,
+    decayAfter: 14,
+    clip: 10,
+  },
 };
 
 /** A preset with overrides applied (undefined overrides are ignored); unknown presets are `E_CONFIG`. */
@@ -58,7 +111,16 @@ export function validateTrainConfig(c: TrainConfig, where = 'the training settin
   const bad = (msg: string) => new QuireError('E_CONFIG', `${where}: ${msg}`);
   if (c === null || typeof c !== 'object') throw bad('not an object');
   if (typeof c.preset !== 'string') throw bad(`preset must be a string (got ${JSON.stringify(c.preset)})`);
-  const ints: [keyof TrainConfig, number][] = [['hidden', 1], ['layers', 1], ['steps', 1], ['batch', 1], ['epochs', 1], ['evalBatch', 1], ['decayAfter', 0], ['seed', 0]];
+  const ints: [keyof TrainConfig, number][] = [
+    ['hidden', 1],
+    ['layers', 1],
+    ['steps', 1],
+    ['batch', 1],
+    ['epochs', 1],
+    ['evalBatch', 1],
+    ['decayAfter', 0],
+    ['seed', 0],
+  ];
   for (const [k, min] of ints) {
     const v = c[k];
     if (!Number.isSafeInteger(v) || (v as number) < min) throw bad(`${k} must be ${min ? 'a positive' : 'a non-negative'} integer (got ${JSON.stringify(v)})`);

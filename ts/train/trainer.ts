@@ -41,7 +41,10 @@ function resumeConfig(saved: TrainConfig, overrides: Partial<TrainConfig>): Trai
   for (const [k, v] of Object.entries(overrides)) {
     const key = k as keyof TrainConfig;
     if (v !== undefined && !RESUMABLE.includes(key) && saved[key] !== v) {
-      throw new QuireError('E_CONFIG', `cannot change '${k}' when resuming (checkpoint has ${saved[key]}, asked ${v}); only ${RESUMABLE.join(', ')} may change`);
+      throw new QuireError(
+        'E_CONFIG',
+        `cannot change '${k}' when resuming (checkpoint has ${saved[key]}, asked ${v}); only ${RESUMABLE.join(', ')} may change`,
+      );
     }
   }
   return { ...saved, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
@@ -52,7 +55,10 @@ function start(options: TrainOptions): { model: LanguageModel; state: TrainState
   const ckpt = join(options.outDir, CHECKPOINT_FILE);
   const existing = [CHECKPOINT_FILE, MODEL_FILE, LOG_FILE].filter((f) => isFile(join(options.outDir, f)));
   if (!options.resume && existing.length) {
-    throw new QuireError('E_CONFIG', `${options.outDir} already holds a training run (${existing.join(', ')}): pass --resume to continue it, or choose another --out`);
+    throw new QuireError(
+      'E_CONFIG',
+      `${options.outDir} already holds a training run (${existing.join(', ')}): pass --resume to continue it, or choose another --out`,
+    );
   }
   if (options.resume && !isFile(ckpt) && existing.length) {
     throw new QuireError('E_CONFIG', `${options.outDir} holds ${existing.join(', ')} but no ${CHECKPOINT_FILE} to resume from: choose another --out`);
@@ -107,8 +113,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     ensureDirectory(options.outDir);
     removeStaleTemporaries(options.outDir);
-    const writeLog = (extra: object[] = []) =>
-      writeFileAtomic(logPath, [...state.history, ...extra].map((r) => JSON.stringify(r) + '\n').join(''));
+    const writeLog = (extra: object[] = []) => writeFileAtomic(logPath, [...state.history, ...extra].map((r) => JSON.stringify(r) + '\n').join(''));
     if (state.epoch > 0) writeLog();
     for (let epoch = state.epoch + 1; epoch <= c.epochs; epoch++) {
       const lr = learningRate(c, epoch);
@@ -144,7 +149,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         if (options.signal?.aborted) {
           state.seconds += elapsed;
           saveModel(ckptPath, model, 'quire-checkpoint', corpus.vocabulary, state);
-          throw new QuireError('E_INTERRUPTED', `interrupted in epoch ${epoch} after window ${w + 1}/${batcher.windows}; checkpoint saved to ${ckptPath} (continue with --resume)`);
+          throw new QuireError(
+            'E_INTERRUPTED',
+            `interrupted in epoch ${epoch} after window ${w + 1}/${batcher.windows}; checkpoint saved to ${ckptPath} (continue with --resume)`,
+          );
         }
       }
       const seconds = state.seconds + (performance.now() - t0) / 1000;

@@ -19,8 +19,8 @@
 
 use crate::error::{check_finite, check_len, Error, Result};
 use crate::kernels::{self, bcq as k, KernelSet};
-use crate::quant::packed::{pack_codes, BinaryMatrix, TILE_ROWS};
 use crate::quant::greedy;
+use crate::quant::packed::{pack_codes, BinaryMatrix, TILE_ROWS};
 use crate::threads;
 use std::ops::Range;
 use std::sync::Mutex;
@@ -34,7 +34,9 @@ pub enum Kernel {
     LutF32,
     LutI8,
     /// Binarized activations with `activation_bits` (1..=8) greedy codes per vector.
-    Popcount { activation_bits: usize },
+    Popcount {
+        activation_bits: usize,
+    },
 }
 
 impl Kernel {
@@ -266,7 +268,12 @@ mod tests {
                 for r in 0..rows {
                     let err = (yb[r] as f64 - want[r]).abs();
                     let scale: f64 = m.dequantize()[r * cols..(r + 1) * cols].iter().zip(xb).map(|(a, b)| (a * b).abs() as f64).sum();
-                    assert!(err <= bound[r] + 1e-5 * (cols as f64).sqrt() * (1.0 + scale), "{kernel:?} {rows}×{cols} row {r}: {} vs {}", yb[r], want[r]);
+                    assert!(
+                        err <= bound[r] + 1e-5 * (cols as f64).sqrt() * (1.0 + scale),
+                        "{kernel:?} {rows}×{cols} row {r}: {} vs {}",
+                        yb[r],
+                        want[r]
+                    );
                 }
             }
         }
@@ -275,7 +282,9 @@ mod tests {
     #[test]
     fn kernels_match_the_dequantized_product() {
         let mut rng = Rng::new(21);
-        for (rows, cols, bits, group) in [(1, 1, 1, 0), (17, 65, 2, 0), (33, 200, 3, 64), (40, 650, 1, 0), (16, 130, 8, 128), (5, 2600, 2, 0)] {
+        for (rows, cols, bits, group) in
+            [(1, 1, 1, 0), (17, 65, 2, 0), (33, 200, 3, 64), (40, 650, 1, 0), (16, 130, 8, 128), (5, 2600, 2, 0)]
+        {
             let w = normal(rows * cols, &mut rng);
             let cfg = QuantConfig { group_size: group, ..QuantConfig::new(bits, Method::Alternating) };
             let m = quantize_rows(&w, rows, cols, &cfg, None).unwrap();

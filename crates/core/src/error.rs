@@ -89,9 +89,6 @@ pub fn check_len(what: &str, len: usize, expected: usize) -> Result<()> {
 pub fn check_finite(what: &str, values: &[f32]) -> Result<()> {
     match values.iter().position(|v| !v.is_finite()) {
         None => Ok(()),
-        Some(i) => Err(Error::non_finite(format!(
-            "{what} contains a non-finite value ({}) at index {i}",
-            values[i]
-        ))),
+        Some(i) => Err(Error::non_finite(format!("{what} contains a non-finite value ({}) at index {i}", values[i]))),
     }
 }

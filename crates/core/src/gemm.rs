@@ -43,15 +43,7 @@ pub struct GemmSpec {
 impl GemmSpec {
     /// Plain `C = A·B` with A m×k and B k×n.
     pub fn new(m: usize, n: usize, k: usize) -> Self {
-        GemmSpec {
-            m,
-            n,
-            k,
-            trans_a: false,
-            trans_b: false,
-            alpha: 1.0,
-            beta: 0.0,
-        }
+        GemmSpec { m, n, k, trans_a: false, trans_b: false, alpha: 1.0, beta: 0.0 }
     }
 }
 
@@ -66,12 +58,8 @@ pub const PAR_MIN_FLOPS: usize = 32 << 20;
 fn check_product(what: &str, len: usize, rows: usize, cols: usize) -> Result<()> {
     match rows.checked_mul(cols) {
         Some(want) if want == len => Ok(()),
-        Some(want) => Err(Error::shape(format!(
-            "gemm: {what} has length {len}, expected {rows}×{cols} = {want}"
-        ))),
-        None => Err(Error::shape(format!(
-            "gemm: {what} of {rows}×{cols} elements does not fit in memory"
-        ))),
+        Some(want) => Err(Error::shape(format!("gemm: {what} has length {len}, expected {rows}×{cols} = {want}"))),
+        None => Err(Error::shape(format!("gemm: {what} of {rows}×{cols} elements does not fit in memory"))),
     }
 }
 
@@ -79,15 +67,7 @@ fn check_product(what: &str, len: usize, rows: usize, cols: usize) -> Result<()>
 /// With `beta == 0` the old contents of C are ignored (NaN there does not propagate).
 /// A, B and C are distinct slices, so C never aliases the inputs.
 pub fn gemm(spec: &GemmSpec, a: &[f32], b: &[f32], c: &mut [f32]) -> Result<()> {
-    let GemmSpec {
-        m,
-        n,
-        k,
-        trans_a,
-        trans_b,
-        alpha,
-        beta,
-    } = *spec;
+    let GemmSpec { m, n, k, trans_a, trans_b, alpha, beta } = *spec;
     check_product("A", a.len(), m, k)?;
     check_product("B", b.len(), k, n)?;
     check_product("C", c.len(), m, n)?;
@@ -108,35 +88,11 @@ pub fn gemm(spec: &GemmSpec, a: &[f32], b: &[f32], c: &mut [f32]) -> Result<()> 
         gemv_split(kit, k, m, b, a, m, cp, alpha, beta);
     } else if n == 1 {
         // C = A·b with A's rows contiguous: one dot product per row of A (C as a 1×m row).
-        let d = Dots {
-            m: 1,
-            n: m,
-            k,
-            a: b.as_ptr(),
-            lda: k,
-            b: a.as_ptr(),
-            ldb: k,
-            c: cp.get(),
-            ldc: m,
-            alpha,
-            beta,
-        };
+        let d = Dots { m: 1, n: m, k, a: b.as_ptr(), lda: k, b: a.as_ptr(), ldb: k, c: cp.get(), ldc: m, alpha, beta };
         dots_split(kit, &d);
     } else if trans_b && (m == 1 || (!trans_a && m <= DOTS_MAX_M)) {
         // Rows of op(A) and of B (n×k) are contiguous: dot products, no transposing pack.
-        let d = Dots {
-            m,
-            n,
-            k,
-            a: a.as_ptr(),
-            lda: k,
-            b: b.as_ptr(),
-            ldb: k,
-            c: cp.get(),
-            ldc: n,
-            alpha,
-            beta,
-        };
+        let d = Dots { m, n, k, a: a.as_ptr(), lda: k, b: b.as_ptr(), ldb: k, c: cp.get(), ldc: n, alpha, beta };
         dots_split(kit, &d);
     } else {
         blocked_split(kit, spec, a, b, cp);
@@ -164,16 +120,8 @@ fn blocked_split(kit: &Kit, spec: &GemmSpec, a: &[f32], b: &[f32], c: CPtr) {
     let pr = Problem {
         k,
         n,
-        a: View {
-            data: a,
-            xs: a_xs,
-            ds: a_ds,
-        },
-        b: View {
-            data: b,
-            xs: b_xs,
-            ds: b_ds,
-        },
+        a: View { data: a, xs: a_xs, ds: a_ds },
+        b: View { data: b, xs: b_xs, ds: b_ds },
         alpha: spec.alpha,
         beta: spec.beta,
         c,
@@ -196,29 +144,10 @@ fn blocked_split(kit: &Kit, spec: &GemmSpec, a: &[f32], b: &[f32], c: CPtr) {
 /// `y[0..n] ← α·xᵀ·M + β·y` for M k×n with row stride `ld` ([`Kit::gemv_n`]), split over
 /// column ranges across threads.
 #[allow(clippy::too_many_arguments)]
-fn gemv_split(
-    kit: &Kit,
-    k: usize,
-    n: usize,
-    x: &[f32],
-    mat: &[f32],
-    ld: usize,
-    y: CPtr,
-    alpha: f32,
-    beta: f32,
-) {
+fn gemv_split(kit: &Kit, k: usize, n: usize, x: &[f32], mat: &[f32], ld: usize, y: CPtr, alpha: f32, beta: f32) {
     let min_chunk = PAR_MIN_FLOPS.div_ceil(2 * k).max(64);
     parallel_ranges(n, 64, min_chunk, |r| {
-        let g = Gemv {
-            k,
-            n: r.len(),
-            x: x.as_ptr(),
-            b: mat[r.start..].as_ptr(),
-            ldb: ld,
-            y: unsafe { y.get().add(r.start) },
-            alpha,
-            beta,
-        };
+        let g = Gemv { k, n: r.len(), x: x.as_ptr(), b: mat[r.start..].as_ptr(), ldb: ld, y: unsafe { y.get().add(r.start) }, alpha, beta };
         // SAFETY: lengths checked by `gemm`; `r` is within 0..n and disjoint across threads.
         unsafe { (kit.gemv_n)(&g) }
     });
@@ -227,34 +156,14 @@ fn gemv_split(
 /// [`Kit::dots`] over `d`, split over ranges of B rows (columns of C) across threads.
 fn dots_split(kit: &Kit, d: &Dots) {
     let (a, b, c) = (CPtr(d.a as *mut f32), CPtr(d.b as *mut f32), CPtr(d.c));
-    let &Dots {
-        m,
-        k,
-        lda,
-        ldb,
-        ldc,
-        alpha,
-        beta,
-        ..
-    } = d;
+    let &Dots { m, k, lda, ldb, ldc, alpha, beta, .. } = d;
     let min_chunk = PAR_MIN_FLOPS.div_ceil(2 * k * m).max(8);
     parallel_ranges(d.n, 8, min_chunk, |r| {
         // SAFETY: `d` describes valid memory (checked by `gemm`); the B rows and C columns
         // of `r` are within `d` and disjoint across threads.
         unsafe {
-            let part = Dots {
-                m,
-                n: r.len(),
-                k,
-                a: a.get(),
-                lda,
-                b: b.get().add(r.start * ldb),
-                ldb,
-                c: c.get().add(r.start),
-                ldc,
-                alpha,
-                beta,
-            };
+            let part =
+                Dots { m, n: r.len(), k, a: a.get(), lda, b: b.get().add(r.start * ldb), ldb, c: c.get().add(r.start), ldc, alpha, beta };
             (kit.dots)(&part)
         }
     });

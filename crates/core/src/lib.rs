@@ -3,11 +3,11 @@
 //! No binding code lives here: the napi (`crates/node`) and wasm (`crates/wasm`) crates
 //! convert arguments and map [`Error`] into their runtime's errors, nothing more.
 
+pub mod bcq;
+pub mod compress;
 pub mod error;
 pub mod format;
 pub mod gemm;
-pub mod bcq;
-pub mod compress;
 pub mod infer;
 pub mod kernels;
 pub mod lstm;

@@ -21,7 +21,8 @@ pub fn total(parts: &[Option<usize>]) -> Option<usize> {
 /// memory plus swap under Linux's default overcommit rule) fails here instead of aborting later.
 /// `None` means the size overflowed the address space.
 pub fn ensure_allocatable(bytes: Option<usize>, what: &str) -> Result<()> {
-    let refuse = |detail: String| Err(Error::config(format!("{what} needs {detail}, more than this machine can allocate; use smaller sizes")));
+    let refuse =
+        |detail: String| Err(Error::config(format!("{what} needs {detail}, more than this machine can allocate; use smaller sizes")));
     let Some(bytes) = bytes else {
         return refuse("more bytes than the address space holds".to_string());
     };
@@ -53,8 +54,12 @@ pub fn ensure_allocatable(bytes: Option<usize>, what: &str) -> Result<()> {
 pub fn try_zeros<T: Clone + Default>(n: usize, what: &str) -> Result<Vec<T>> {
     ensure_allocatable(bytes_of(n, std::mem::size_of::<T>()), what)?;
     let mut v = Vec::new();
-    v.try_reserve_exact(n)
-        .map_err(|_| Error::config(format!("{what} needs {}, more than this machine can allocate; use smaller sizes", human((n * std::mem::size_of::<T>()) as u64))))?;
+    v.try_reserve_exact(n).map_err(|_| {
+        Error::config(format!(
+            "{what} needs {}, more than this machine can allocate; use smaller sizes",
+            human((n * std::mem::size_of::<T>()) as u64)
+        ))
+    })?;
     v.resize(n, T::default());
     Ok(v)
 }

@@ -12,7 +12,7 @@ fn every_kernel_set_agrees_with_scalar_and_really_runs() {
     let (rows, cols) = (37, 777);
     let w: Vec<f32> = (0..rows * cols).map(|_| rng.normal()).collect();
     let x: Vec<f32> = (0..2 * cols).map(|_| rng.normal()).collect();
-    let mask: Vec<u8> = (0..rows * cols).map(|_| (rng.next_u64() % 3 != 0) as u8).collect();
+    let mask: Vec<u8> = (0..rows * cols).map(|_| !rng.next_u64().is_multiple_of(3) as u8).collect();
     let plain = quantize_rows(&w, rows, cols, &QuantConfig::new(3, Method::Greedy), None).unwrap();
     let cfg = QuantConfig { group_size: 128, ..QuantConfig::new(2, Method::Alternating) };
     let masked = quantize_rows(&w, rows, cols, &cfg, Some(&mask)).unwrap();

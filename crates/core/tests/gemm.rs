@@ -36,15 +36,7 @@ fn random(len: usize, rng: &mut Rng) -> Vec<f32> {
 /// Runs `spec` with the active set and checks it against the naive reference within the
 /// rounding bound `4·k·ε·(|α|·Σ|a||b| + |β|·|c|)` per element (both sides round differently).
 fn check(spec: GemmSpec, rng: &mut Rng) {
-    let GemmSpec {
-        m,
-        n,
-        k,
-        trans_a,
-        trans_b,
-        alpha,
-        beta,
-    } = spec;
+    let GemmSpec { m, n, k, trans_a, trans_b, alpha, beta } = spec;
     let a = random(m * k, rng);
     let b = random(k * n, rng);
     let c0 = random(m * n, rng);
@@ -60,16 +52,11 @@ fn check(spec: GemmSpec, rng: &mut Rng) {
                 let bv = if trans_b { b[j * k + p] } else { b[p * n + j] };
                 mag += (av as f64 * bv as f64).abs();
             }
-            let bound = 4.0
-                * (k as f64 + 2.0)
-                * f32::EPSILON as f64
-                * (alpha.abs() as f64 * mag + (beta as f64 * c0[i * n + j] as f64).abs())
-                + 1e-30;
+            let bound =
+                4.0 * (k as f64 + 2.0) * f32::EPSILON as f64 * (alpha.abs() as f64 * mag + (beta as f64 * c0[i * n + j] as f64).abs())
+                    + 1e-30;
             let (g, w) = (got[i * n + j] as f64, want[i * n + j] as f64);
-            assert!(
-                (g - w).abs() <= bound,
-                "{spec:?} at ({i},{j}): got {g}, reference {w}, bound {bound}"
-            );
+            assert!((g - w).abs() <= bound, "{spec:?} at ({i},{j}): got {g}, reference {w}, bound {bound}");
         }
     }
 }
@@ -101,29 +88,10 @@ fn every_kernel_set_matches_the_reference() {
     let mut rng = Rng::new(42);
     for_each_set(|set| {
         for &(m, n, k) in SHAPES {
-            for (ti, (trans_a, trans_b)) in
-                [(false, false), (true, false), (false, true), (true, true)]
-                    .into_iter()
-                    .enumerate()
-            {
+            for (ti, (trans_a, trans_b)) in [(false, false), (true, false), (false, true), (true, true)].into_iter().enumerate() {
                 let (alpha, beta) = [(1.0, 0.0), (0.5, 1.0), (-1.25, 0.75), (2.0, -0.5)][ti];
-                check(
-                    GemmSpec {
-                        m,
-                        n,
-                        k,
-                        trans_a,
-                        trans_b,
-                        alpha,
-                        beta,
-                    },
-                    &mut rng,
-                );
-                assert_eq!(
-                    kernels::last_used(),
-                    Some(set),
-                    "{m}x{n}x{k} did not run {set:?}"
-                );
+                check(GemmSpec { m, n, k, trans_a, trans_b, alpha, beta }, &mut rng);
+                assert_eq!(kernels::last_used(), Some(set), "{m}x{n}x{k} did not run {set:?}");
             }
         }
     });
@@ -169,15 +137,7 @@ fn result_does_not_depend_on_the_thread_count() {
         let a = random(m * k, &mut rng);
         let b = random(k * n, &mut rng);
         let c0 = random(m * n, &mut rng);
-        let spec = GemmSpec {
-            m,
-            n,
-            k,
-            trans_a,
-            trans_b,
-            alpha: 0.5,
-            beta: 0.25,
-        };
+        let spec = GemmSpec { m, n, k, trans_a, trans_b, alpha: 0.5, beta: 0.25 };
         let mut outs = Vec::new();
         for t in [1, 2, 3] {
             set_threads(t);
@@ -185,10 +145,7 @@ fn result_does_not_depend_on_the_thread_count() {
             gemm(&spec, &a, &b, &mut c).unwrap();
             outs.push(c);
         }
-        assert!(
-            outs[0] == outs[1] && outs[0] == outs[2],
-            "{m}x{n}x{k} differs across thread counts"
-        );
+        assert!(outs[0] == outs[1] && outs[0] == outs[2], "{m}x{n}x{k} differs across thread counts");
     }
     set_threads(2);
 }
@@ -197,13 +154,7 @@ fn result_does_not_depend_on_the_thread_count() {
 fn beta_zero_ignores_nan_in_c_on_every_path() {
     let _g = lock();
     let mut rng = Rng::new(5);
-    for &(m, n, k) in &[
-        (1, 50, 30),
-        (40, 1, 30),
-        (20, 100, 30),
-        (300, 100, 30),
-        (4, 5, 0),
-    ] {
+    for &(m, n, k) in &[(1, 50, 30), (40, 1, 30), (20, 100, 30), (300, 100, 30), (4, 5, 0)] {
         let a = random(m * k, &mut rng);
         let b = random(k * n, &mut rng);
         let mut c = vec![f32::NAN; m * n];
@@ -216,28 +167,9 @@ fn beta_zero_ignores_nan_in_c_on_every_path() {
 fn zero_alpha_or_depth_only_scales_c() {
     let _g = lock();
     let mut c = vec![2.0f32; 6];
-    gemm(
-        &GemmSpec {
-            alpha: 0.0,
-            beta: 0.5,
-            ..GemmSpec::new(2, 3, 1)
-        },
-        &[f32::NAN; 2],
-        &[1.0; 3],
-        &mut c,
-    )
-    .unwrap();
+    gemm(&GemmSpec { alpha: 0.0, beta: 0.5, ..GemmSpec::new(2, 3, 1) }, &[f32::NAN; 2], &[1.0; 3], &mut c).unwrap();
     assert_eq!(c, vec![1.0; 6]);
-    gemm(
-        &GemmSpec {
-            beta: 3.0,
-            ..GemmSpec::new(2, 3, 0)
-        },
-        &[],
-        &[],
-        &mut c,
-    )
-    .unwrap();
+    gemm(&GemmSpec { beta: 3.0, ..GemmSpec::new(2, 3, 0) }, &[], &[], &mut c).unwrap();
     assert_eq!(c, vec![3.0; 6]);
 }
 

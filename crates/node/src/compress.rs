@@ -2,11 +2,11 @@
 //! Rust-owned compressed model. Twin of `crates/wasm/src/compress.rs`.
 use crate::error::IntoNapi;
 use crate::model::LstmModel;
+use crate::slot::Slot;
 use napi::bindgen_prelude::{Float64Array, Uint8Array};
 use napi_derive::napi;
 use quire_core::compress::{self, CompressedModel as Core};
 use quire_core::format::{metadata_from_json, metadata_to_json};
-use crate::slot::Slot;
 
 #[napi]
 impl LstmModel {

@@ -18,15 +18,7 @@ pub fn gemm(
     beta: f64,
     c: Option<Float32Array>,
 ) -> napi::Result<Float32Array> {
-    let spec = GemmSpec {
-        m: m as usize,
-        n: n as usize,
-        k: k as usize,
-        trans_a,
-        trans_b,
-        alpha: alpha as f32,
-        beta: beta as f32,
-    };
+    let spec = GemmSpec { m: m as usize, n: n as usize, k: k as usize, trans_a, trans_b, alpha: alpha as f32, beta: beta as f32 };
     // Without a C input there is nothing to accumulate into: β is taken as 0.
     let (mut out, beta) = match c {
         Some(c) => (c.to_vec(), spec.beta),

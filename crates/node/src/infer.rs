@@ -2,11 +2,11 @@
 //! passes B token ids in and the B×V logits out. Twin of `crates/wasm/src/infer.rs`.
 use crate::error::IntoNapi;
 use crate::model::LstmModel;
+use crate::slot::Slot;
 use napi::bindgen_prelude::{Float32Array, Uint32Array, Uint8Array};
 use napi_derive::napi;
 use quire_core::format::metadata_to_json;
 use quire_core::infer::{Engine, LutKernel};
-use crate::slot::Slot;
 
 #[napi]
 pub struct InferenceEngine {

@@ -5,11 +5,11 @@
 // build does not link; without this every exported function is reported as dead there.
 #![cfg_attr(test, allow(dead_code))]
 
+mod compress;
 mod error;
 mod gemm;
 mod infer;
 mod info;
-mod compress;
 mod model;
-mod slot;
 mod quant;
+mod slot;

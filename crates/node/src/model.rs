@@ -1,11 +1,11 @@
 //! The LSTM language-model handle. Weights, gradients and state stay in Rust; only token
 //! windows, single tensors and file bytes cross. Twin of `crates/wasm/src/model.rs`.
 use crate::error::IntoNapi;
+use crate::slot::Slot;
 use napi::bindgen_prelude::{Float32Array, Uint32Array, Uint8Array};
 use napi_derive::napi;
 use quire_core::format::{metadata_from_json, metadata_to_json};
 use quire_core::lstm::{LstmConfig, LstmModel as Core};
-use crate::slot::Slot;
 use std::collections::BTreeMap;
 
 #[napi]
@@ -58,7 +58,15 @@ impl LstmModel {
 
     /// A training step distilled from `teacher` (weight `alpha` of the KL term).
     #[napi]
-    pub fn train_step_distilled(&mut self, teacher: &mut LstmModel, alpha: f64, inputs: Uint32Array, targets: Uint32Array, lr: f64, clip: f64) -> napi::Result<f64> {
+    pub fn train_step_distilled(
+        &mut self,
+        teacher: &mut LstmModel,
+        alpha: f64,
+        inputs: Uint32Array,
+        targets: Uint32Array,
+        lr: f64,
+        clip: f64,
+    ) -> napi::Result<f64> {
         let teacher = teacher.inner.get_mut()?;
         self.inner.get_mut()?.train_step_distilled(teacher, alpha as f32, &inputs, &targets, lr as f32, clip as f32).napi()
     }

@@ -1,10 +1,10 @@
 //! Binary-coding quantization and bit-packed products: a Rust-owned matrix handle.
 use crate::error::IntoNapi;
+use crate::slot::Slot;
 use napi::bindgen_prelude::{Float32Array, Uint32Array, Uint8Array};
 use napi_derive::napi;
 use quire_core::bcq::{matmul, Kernel};
 use quire_core::quant::{quantize_rows, BinaryMatrix, Method, QuantConfig};
-use crate::slot::Slot;
 
 /// A quantized matrix held by Rust; only inputs and results cross the boundary.
 #[napi]

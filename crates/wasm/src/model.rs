@@ -55,7 +55,15 @@ impl LstmModel {
 
     /// A training step distilled from `teacher` (weight `alpha` of the KL term).
     #[wasm_bindgen(js_name = trainStepDistilled)]
-    pub fn train_step_distilled(&mut self, teacher: &mut LstmModel, alpha: f64, inputs: &[u32], targets: &[u32], lr: f64, clip: f64) -> WasmResult<f64> {
+    pub fn train_step_distilled(
+        &mut self,
+        teacher: &mut LstmModel,
+        alpha: f64,
+        inputs: &[u32],
+        targets: &[u32],
+        lr: f64,
+        clip: f64,
+    ) -> WasmResult<f64> {
         self.inner.train_step_distilled(&mut teacher.inner, alpha as f32, inputs, targets, lr as f32, clip as f32).js()
     }
 

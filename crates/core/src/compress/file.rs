@@ -149,7 +149,12 @@ impl CompressedModel {
             }
         }
         if c.tensors.len() != expected {
-            let known = |n: &str| fp.iter().any(|(f, _, _)| f == n) || quantized.iter().any(|q| n.strip_prefix(q.name.as_str()).is_some_and(|s| [".planes", ".scales", ".mask"].contains(&s)));
+            let known = |n: &str| {
+                fp.iter().any(|(f, _, _)| f == n)
+                    || quantized
+                        .iter()
+                        .any(|q| n.strip_prefix(q.name.as_str()).is_some_and(|s| [".planes", ".scales", ".mask"].contains(&s)))
+            };
             let extra = c.tensors.keys().find(|n| !known(n)).cloned().unwrap_or_default();
             return Err(Error::format(format!("unexpected tensor '{extra}' in a compressed model")));
         }

@@ -10,7 +10,7 @@ pub mod prune;
 pub mod quantize;
 pub mod spec;
 
-pub use model::{CompressedModel, CompressionInfo, CompressedStats, QuantizedTensor};
+pub use model::{CompressedModel, CompressedStats, CompressionInfo, QuantizedTensor};
 pub use prune::{magnitude_masks, prune_model, PruneScope};
 pub use quantize::{quantize_tensor, QuantLoss};
 pub use spec::{header_json, parse_spec};

@@ -145,7 +145,11 @@ fn corrupt_compressed_files_are_format_errors() {
     assert!(e.message.contains("not a compressed"), "{}", e.message);
     let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     let header = String::from_utf8(bytes[8..8 + n].to_vec()).unwrap();
-    for (from, to) in [("\"version\":\"1\"", "\"version\":\"9\""), ("\\\"lstm.0.w_ih\\\":1", "\\\"lstm.0.w_ih\\\":2"), ("\"sparsity\":\"0\"", "\"sparsity\":\"2\"")] {
+    for (from, to) in [
+        ("\"version\":\"1\"", "\"version\":\"9\""),
+        ("\\\"lstm.0.w_ih\\\":1", "\\\"lstm.0.w_ih\\\":2"),
+        ("\"sparsity\":\"0\"", "\"sparsity\":\"2\""),
+    ] {
         assert!(header.contains(from), "{from}");
         let mut h = header.replacen(from, to, 1);
         while h.len() < n {

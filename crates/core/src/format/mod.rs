@@ -1,5 +1,5 @@
 //! The quire container: the safetensors layout shared by checkpoints, trained models and
-//! (later) compressed models.
+//! compressed models (`compress::file`).
 //!
 //! Layout: an 8-byte little-endian header length `N`, then `N` bytes of JSON
 //! `{"__metadata__": {string: string}, "<tensor>": {"dtype", "shape", "data_offsets": [begin, end]}}`,

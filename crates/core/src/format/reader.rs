@@ -40,8 +40,8 @@ pub fn read(bytes: &[u8]) -> Result<Container<'_>> {
         )));
     }
     let data_start = 8 + n as usize;
-    let header: Value = serde_json::from_slice(&bytes[8..data_start])
-        .map_err(|e| Error::format(format!("header is not valid JSON: {e}")))?;
+    let header: Value =
+        serde_json::from_slice(&bytes[8..data_start]).map_err(|e| Error::format(format!("header is not valid JSON: {e}")))?;
     let Value::Object(map) = header else {
         return Err(Error::format("header is not a JSON object"));
     };
@@ -82,8 +82,8 @@ fn parse_metadata(value: &Value) -> Result<BTreeMap<String, String>> {
 /// Returns (begin, end, dtype, shape) with the byte range relative to the data section.
 fn parse_entry(name: &str, value: &Value, data_len: usize) -> Result<(usize, usize, DType, Vec<usize>)> {
     let bad = |what: &str| Error::format(format!("tensor '{name}': {what}"));
-    let dtype = DType::parse(value.get("dtype").and_then(Value::as_str).ok_or_else(|| bad("missing dtype"))?)
-        .map_err(|e| bad(&e.message))?;
+    let dtype =
+        DType::parse(value.get("dtype").and_then(Value::as_str).ok_or_else(|| bad("missing dtype"))?).map_err(|e| bad(&e.message))?;
     let shape: Vec<usize> = value
         .get("shape")
         .and_then(Value::as_array)
@@ -99,10 +99,7 @@ fn parse_entry(name: &str, value: &Value, data_len: usize) -> Result<(usize, usi
         (Some(b), Some(e)) if b <= e && e <= data_len as u64 => (b as usize, e as usize),
         _ => return Err(bad(&format!("data_offsets {b}..{e} outside the {data_len}-byte data section"))),
     };
-    let bytes = shape
-        .iter()
-        .try_fold(dtype.size(), |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| bad("shape overflows"))?;
+    let bytes = shape.iter().try_fold(dtype.size(), |acc, &d| acc.checked_mul(d)).ok_or_else(|| bad("shape overflows"))?;
     if bytes != end - begin {
         return Err(bad(&format!("shape {shape:?} of {} needs {bytes} bytes, range holds {}", dtype.name(), end - begin)));
     }
@@ -112,22 +109,14 @@ fn parse_entry(name: &str, value: &Value, data_len: usize) -> Result<(usize, usi
 impl Container<'_> {
     /// A metadata entry, or `E_FORMAT` naming the missing key.
     pub fn meta(&self, key: &str) -> Result<&str> {
-        self.metadata
-            .get(key)
-            .map(String::as_str)
-            .ok_or_else(|| Error::format(format!("metadata '{key}' is missing")))
+        self.metadata.get(key).map(String::as_str).ok_or_else(|| Error::format(format!("metadata '{key}' is missing")))
     }
 
     /// The entry of a tensor that must exist with exactly this dtype and shape.
     pub fn expect(&self, name: &str, dtype: DType, shape: &[usize]) -> Result<&TensorEntry> {
         let t = self.tensors.get(name).ok_or_else(|| Error::format(format!("tensor '{name}' is missing")))?;
         if t.dtype != dtype || t.shape != shape {
-            return Err(Error::format(format!(
-                "tensor '{name}' is {} {:?}, expected {} {shape:?}",
-                t.dtype.name(),
-                t.shape,
-                dtype.name()
-            )));
+            return Err(Error::format(format!("tensor '{name}' is {} {:?}, expected {} {shape:?}", t.dtype.name(), t.shape, dtype.name())));
         }
         Ok(t)
     }

@@ -41,14 +41,11 @@ impl Writer {
         header.insert("__metadata__".into(), json!(self.metadata));
         let mut offset = 0usize;
         for (name, dtype, shape, bytes) in &self.entries {
-            header.insert(
-                name.clone(),
-                json!({"dtype": dtype.name(), "shape": shape, "data_offsets": [offset, offset + bytes.len()]}),
-            );
+            header.insert(name.clone(), json!({"dtype": dtype.name(), "shape": shape, "data_offsets": [offset, offset + bytes.len()]}));
             offset += bytes.len();
         }
         let mut text = Value::Object(header).to_string().into_bytes();
-        while text.len() % 8 != 0 {
+        while !text.len().is_multiple_of(8) {
             text.push(b' ');
         }
         let mut out = Vec::with_capacity(8 + text.len() + offset);

@@ -285,7 +285,7 @@ impl Engine {
     pub fn evaluate(&mut self, inputs: &[u32], targets: &[u32]) -> Result<f64> {
         check_len("targets", targets.len(), inputs.len())?;
         let b = self.batch;
-        if inputs.is_empty() || inputs.len() % b != 0 {
+        if inputs.is_empty() || !inputs.len().is_multiple_of(b) {
             return Err(Error::shape(format!("a window holds T·B tokens with B = {b} (the batch set by reset); got {}", inputs.len())));
         }
         let v = self.config.vocab as u32;

@@ -63,7 +63,8 @@ fn compress(m: &mut LstmModel, bits: usize, prune: bool) -> CompressedModel {
         prune_model(m, &lstm, 0.3, PruneScope::PerMatrix).unwrap();
     }
     let sel: Vec<(String, QuantConfig)> = names.iter().map(|n| (n.clone(), QuantConfig::new(bits, Method::Alternating))).collect();
-    let info = CompressionInfo { method: Method::Alternating, cycles: 2, group_size: 0, layers: "all".into(), sparsity: 0.0, fp_model_bytes: 1 };
+    let info =
+        CompressionInfo { method: Method::Alternating, cycles: 2, group_size: 0, layers: "all".into(), sparsity: 0.0, fp_model_bytes: 1 };
     let mut meta = BTreeMap::new();
     meta.insert("vocabulary".to_string(), "[]".to_string());
     CompressedModel::from_model(m, &sel, info, meta).unwrap().0
@@ -112,9 +113,11 @@ fn packed_engine_matches_the_dequantized_model() {
 fn packed_products_match_bcq_on_every_kernel_set() {
     let mut rng = Rng::new(9);
     let saved = kernels::active();
-    for (rows, cols, bits, group, batch) in [(1, 1, 1, 0, 1), (17, 65, 2, 0, 3), (33, 200, 3, 64, 2), (40, 650, 1, 0, 1), (20, 130, 2, 128, 5)] {
+    for (rows, cols, bits, group, batch) in
+        [(1, 1, 1, 0, 1), (17, 65, 2, 0, 3), (33, 200, 3, 64, 2), (40, 650, 1, 0, 1), (20, 130, 2, 128, 5)]
+    {
         let w: Vec<f32> = (0..rows * cols).map(|_| rng.normal()).collect();
-        let mask: Vec<u8> = (0..rows * cols).map(|_| (rng.next_u64() % 4 != 0) as u8).collect();
+        let mask: Vec<u8> = (0..rows * cols).map(|_| !rng.next_u64().is_multiple_of(4) as u8).collect();
         let cfg = QuantConfig { group_size: group, ..QuantConfig::new(bits, Method::Greedy) };
         for mk in [None, Some(mask.as_slice())] {
             let m = quantize_rows(&w, rows, cols, &cfg, mk).unwrap();
@@ -128,7 +131,10 @@ fn packed_products_match_bcq_on_every_kernel_set() {
                     let mut got = vec![f32::NAN; batch * rows];
                     packed_matmul(&m, &x, batch, &mut got, kernel, set, &mut s);
                     for (g, w) in got.iter().zip(&want) {
-                        assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()) * (cols as f32).sqrt(), "{set:?} {kernel:?} {rows}×{cols}: {g} vs {w}");
+                        assert!(
+                            (g - w).abs() <= 1e-5 * (1.0 + w.abs()) * (cols as f32).sqrt(),
+                            "{set:?} {kernel:?} {rows}×{cols}: {g} vs {w}"
+                        );
                     }
                 }
             }

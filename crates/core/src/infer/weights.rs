@@ -9,6 +9,8 @@ use crate::kernels::gemm::kit;
 use crate::kernels::KernelSet;
 use crate::quant::BinaryMatrix;
 
+// A matrix is one or the other for the engine's lifetime; boxing the packed case would only add a hop.
+#[allow(clippy::large_enum_variant)]
 pub enum Weight {
     Dense { rows: usize, cols: usize, data: Vec<f32> },
     Packed(BinaryMatrix),
@@ -27,7 +29,13 @@ impl Weight {
     pub fn bytes(&self) -> usize {
         match self {
             Weight::Dense { data, .. } => 4 * data.len(),
-            Weight::Packed(m) => 8 * m.planes().len() + 4 * m.scales().len() + 8 * m.mask().map_or(0, <[u64]>::len) + m.tiles().bytes.len() + 4 * m.tiles().scales.len(),
+            Weight::Packed(m) => {
+                8 * m.planes().len()
+                    + 4 * m.scales().len()
+                    + 8 * m.mask().map_or(0, <[u64]>::len)
+                    + m.tiles().bytes.len()
+                    + 4 * m.tiles().scales.len()
+            }
         }
     }
 

@@ -40,9 +40,7 @@ impl KernelSet {
             "avx2" => Ok(KernelSet::Avx2),
             "avx512" => Ok(KernelSet::Avx512),
             "simd128" => Ok(KernelSet::Simd128),
-            other => Err(Error::config(format!(
-                "unknown kernel set '{other}': use scalar, avx2, avx512 or simd128"
-            ))),
+            other => Err(Error::config(format!("unknown kernel set '{other}': use scalar, avx2, avx512 or simd128"))),
         }
     }
 
@@ -125,11 +123,8 @@ pub fn active() -> KernelSet {
     if let Some(k) = KernelSet::from_u8(ACTIVE.load(Ordering::Relaxed)) {
         return k;
     }
-    let chosen = std::env::var("QUIRE_KERNELS")
-        .ok()
-        .and_then(|v| KernelSet::parse(&v).ok())
-        .filter(|k| k.supported())
-        .unwrap_or_else(detect);
+    let chosen =
+        std::env::var("QUIRE_KERNELS").ok().and_then(|v| KernelSet::parse(&v).ok()).filter(|k| k.supported()).unwrap_or_else(detect);
     ACTIVE.store(chosen as u8, Ordering::Relaxed);
     chosen
 }
@@ -137,11 +132,7 @@ pub fn active() -> KernelSet {
 /// Forces a kernel set for all later calls. `E_CONFIG` if this machine cannot run it.
 pub fn force(set: KernelSet) -> Result<()> {
     if !set.supported() {
-        return Err(Error::config(format!(
-            "kernel set '{}' is not supported here (best available: '{}')",
-            set.name(),
-            detect().name()
-        )));
+        return Err(Error::config(format!("kernel set '{}' is not supported here (best available: '{}')", set.name(), detect().name())));
     }
     ACTIVE.store(set as u8, Ordering::Relaxed);
     Ok(())

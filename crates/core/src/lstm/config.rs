@@ -54,7 +54,10 @@ impl LstmConfig {
     /// `E_CONFIG` unless the parameters and their gradients (2 × 4 bytes each) can be allocated.
     pub fn check_memory(&self) -> Result<()> {
         let bytes = self.parameter_count().and_then(|n| crate::memory::bytes_of(n, 8));
-        crate::memory::ensure_allocatable(bytes, &format!("a model of vocabulary {}, {}×{} units (parameters and gradients)", self.vocab, self.layers, self.hidden))
+        crate::memory::ensure_allocatable(
+            bytes,
+            &format!("a model of vocabulary {}, {}×{} units (parameters and gradients)", self.vocab, self.layers, self.hidden),
+        )
     }
 
     /// Parses the JSON form (`{"vocab":…,"hidden":…,…}`); bad JSON or values are `E_CONFIG`.

@@ -59,12 +59,7 @@ impl LstmModel {
             for t in 0..steps {
                 let blk = b * hd;
                 let gates_t = &mut lc.gates[t * b * g4..(t + 1) * b * g4];
-                gemm(
-                    &GemmSpec { trans_b: true, beta: 1.0, ..GemmSpec::new(b, g4, hd) },
-                    &lc.h[t * blk..(t + 1) * blk],
-                    w_hh,
-                    gates_t,
-                )?;
+                gemm(&GemmSpec { trans_b: true, beta: 1.0, ..GemmSpec::new(b, g4, hd) }, &lc.h[t * blk..(t + 1) * blk], w_hh, gates_t)?;
                 let (c_lo, c_hi) = lc.c.split_at_mut((t + 1) * blk);
                 cell::forward_step(
                     hd,

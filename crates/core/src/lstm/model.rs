@@ -78,7 +78,10 @@ impl LstmModel {
         if !(1..=65536).contains(&batch) {
             return Err(Error::config(format!("batch must be in 1..=65536 (got {batch})")));
         }
-        let state = batch.checked_mul(self.config.hidden).and_then(|n| n.checked_mul(self.config.layers)).and_then(|n| crate::memory::bytes_of(n, 8));
+        let state = batch
+            .checked_mul(self.config.hidden)
+            .and_then(|n| n.checked_mul(self.config.layers))
+            .and_then(|n| crate::memory::bytes_of(n, 8));
         crate::memory::ensure_allocatable(state, &format!("the state of {batch} streams"))?;
         self.zero_state(batch);
         Ok(())
@@ -87,7 +90,7 @@ impl LstmModel {
     /// Validates a window: equal lengths, a positive multiple of B, ids `< V`; returns T.
     fn check_window(&self, inputs: &[u32], targets: &[u32]) -> Result<usize> {
         check_len("targets", targets.len(), inputs.len())?;
-        if inputs.is_empty() || inputs.len() % self.batch != 0 {
+        if inputs.is_empty() || !inputs.len().is_multiple_of(self.batch) {
             return Err(Error::shape(format!(
                 "a window holds T·B tokens with B = {} (the batch set by resetState); got {}",
                 self.batch,
@@ -159,7 +162,15 @@ impl LstmModel {
     /// teacher runs the window without dropout (its state carries too), and the gradient is that
     /// of `(1−α)·CE + α·KL(teacher ‖ self)` per token. Returns the data cross-entropy.
     #[allow(clippy::too_many_arguments)]
-    pub fn train_step_distilled(&mut self, teacher: &mut LstmModel, alpha: f32, inputs: &[u32], targets: &[u32], lr: f32, clip: f32) -> Result<f64> {
+    pub fn train_step_distilled(
+        &mut self,
+        teacher: &mut LstmModel,
+        alpha: f32,
+        inputs: &[u32],
+        targets: &[u32],
+        lr: f32,
+        clip: f32,
+    ) -> Result<f64> {
         self.check_window(inputs, targets)?;
         if !(0.0..=1.0).contains(&alpha) {
             return Err(Error::config(format!("distillation weight must be in [0, 1] (got {alpha})")));
@@ -213,9 +224,7 @@ impl LstmModel {
     }
 
     pub(super) fn index(&self, name: &str) -> Result<usize> {
-        self.params
-            .index_of(name)
-            .ok_or_else(|| Error::config(format!("no tensor '{name}' (have: {})", self.tensor_names().join(", "))))
+        self.params.index_of(name).ok_or_else(|| Error::config(format!("no tensor '{name}' (have: {})", self.tensor_names().join(", "))))
     }
 
     pub fn tensor_shape(&self, name: &str) -> Result<Vec<usize>> {

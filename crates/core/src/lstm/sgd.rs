@@ -9,7 +9,8 @@ impl LstmModel {
     pub(super) fn gradient_norm(&self) -> f64 {
         let hd = self.config.hidden;
         let ge = &self.grads.tensors[0].data;
-        let mut sq: f64 = self.ws.touched.iter().flat_map(|&t| &ge[t as usize * hd..(t as usize + 1) * hd]).map(|&g| (g as f64) * (g as f64)).sum();
+        let mut sq: f64 =
+            self.ws.touched.iter().flat_map(|&t| &ge[t as usize * hd..(t as usize + 1) * hd]).map(|&g| (g as f64) * (g as f64)).sum();
         for t in &self.grads.tensors[1..] {
             sq += t.data.iter().map(|&g| (g as f64) * (g as f64)).sum::<f64>();
         }

@@ -47,7 +47,14 @@ pub fn cross_entropy(logits: &mut [f32], vocab: usize, targets: &[u32], loss: &m
 }
 
 /// [`cross_entropy`] with optional distillation targets (see there).
-pub fn cross_entropy_with(logits: &mut [f32], vocab: usize, targets: &[u32], loss: &mut [f64], grad_scale: Option<f32>, teacher: Option<Teacher<'_>>) {
+pub fn cross_entropy_with(
+    logits: &mut [f32],
+    vocab: usize,
+    targets: &[u32],
+    loss: &mut [f64],
+    grad_scale: Option<f32>,
+    teacher: Option<Teacher<'_>>,
+) {
     let rows = targets.len();
     let lp = Shared(logits.as_mut_ptr());
     let lossp = Shared(loss.as_mut_ptr());

@@ -57,12 +57,7 @@ impl Workspace {
         let h = hidden;
         if self.logits.len() < rows * vocab || self.layers.len() < layers {
             let d = usize::from(dropout);
-            let per_row = total(&[
-                Some(layers * (h * (1 + d) + 4 * h + 3 * h)),
-                Some(h * (1 + d)),
-                Some(vocab),
-                Some(h + 4 * h),
-            ]);
+            let per_row = total(&[Some(layers * (h * (1 + d) + 4 * h + 3 * h)), Some(h * (1 + d)), Some(vocab), Some(h + 4 * h)]);
             let bytes = per_row.and_then(|r| r.checked_add(2)).and_then(|r| bytes_of(r, 4)).and_then(|r| r.checked_mul(rows));
             ensure_allocatable(bytes, &format!("a window of {rows} tokens (vocabulary {vocab}, {layers}×{h} units)"))?;
         }

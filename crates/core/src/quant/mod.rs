@@ -12,8 +12,8 @@ pub mod greedy;
 pub mod packed;
 pub mod refined;
 
-pub use packed::BinaryMatrix;
 use packed::pack_codes;
+pub use packed::BinaryMatrix;
 
 use crate::error::{check_finite, check_len, Error, Result};
 use crate::threads;
@@ -34,9 +34,7 @@ impl Method {
             "greedy" => Ok(Method::Greedy),
             "refined" => Ok(Method::Refined),
             "alternating" => Ok(Method::Alternating),
-            other => Err(Error::config(format!(
-                "unknown quantization method '{other}': use greedy, refined or alternating"
-            ))),
+            other => Err(Error::config(format!("unknown quantization method '{other}': use greedy, refined or alternating"))),
         }
     }
 }
@@ -68,10 +66,7 @@ impl QuantConfig {
             return Err(Error::config(format!("cycles must be at most 1000 (got {})", self.cycles)));
         }
         if !self.group_size.is_multiple_of(64) {
-            return Err(Error::config(format!(
-                "groupSize must be 0 (whole row) or a positive multiple of 64 (got {})",
-                self.group_size
-            )));
+            return Err(Error::config(format!("groupSize must be 0 (whole row) or a positive multiple of 64 (got {})", self.group_size)));
         }
         Ok(())
     }
@@ -88,13 +83,7 @@ pub(crate) fn level(c: u8, alphas: &[f32]) -> f32 {
 /// `mask` (same length, nonzero = keep) selects the masked variant: scales are fitted on the
 /// kept weights of each row/group only, and pruned positions dequantize to exactly 0.
 /// Errors: `E_CONFIG` (bad config), `E_SHAPE` (zero rows/cols, wrong lengths), `E_NONFINITE`.
-pub fn quantize_rows(
-    w: &[f32],
-    rows: usize,
-    cols: usize,
-    cfg: &QuantConfig,
-    mask: Option<&[u8]>,
-) -> Result<BinaryMatrix> {
+pub fn quantize_rows(w: &[f32], rows: usize, cols: usize, cfg: &QuantConfig, mask: Option<&[u8]>) -> Result<BinaryMatrix> {
     cfg.validate()?;
     if rows == 0 || cols == 0 {
         return Err(Error::shape(format!("cannot quantize a {rows}×{cols} matrix: rows and cols must be positive")));
@@ -262,7 +251,9 @@ mod tests {
     fn bad_input_is_an_error() {
         let w = gaussian(2, 3, 1);
         let code = |r: Result<BinaryMatrix>| r.err().map(|e| e.code);
-        let q = |bits, rows, cols, w: &[f32], mask: Option<&[u8]>| code(quantize_rows(w, rows, cols, &QuantConfig::new(bits, Method::Greedy), mask));
+        let q = |bits, rows, cols, w: &[f32], mask: Option<&[u8]>| {
+            code(quantize_rows(w, rows, cols, &QuantConfig::new(bits, Method::Greedy), mask))
+        };
         assert_eq!(q(0, 2, 3, &w, None), Some(ErrorCode::Config));
         assert_eq!(q(9, 2, 3, &w, None), Some(ErrorCode::Config));
         assert_eq!(q(1, 0, 3, &[], None), Some(ErrorCode::Shape));

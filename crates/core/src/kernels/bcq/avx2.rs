@@ -106,7 +106,9 @@ pub unsafe fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [
     assert!(gb.is_multiple_of(2) && b.is_multiple_of(2));
     let nib = _mm256_set1_epi8(0x0F);
     let ones = _mm256_set1_epi8(1);
-    let widen = |v: __m256i| _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(v)), _mm256_cvtepi16_epi32(_mm256_extracti128_si256::<1>(v)));
+    let widen = |v: __m256i| {
+        _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(v)), _mm256_cvtepi16_epi32(_mm256_extracti128_si256::<1>(v)))
+    };
     for g in 0..group_count(b, gb) {
         let end = ((g + 1) * gb).min(b);
         let mut c = g * gb;

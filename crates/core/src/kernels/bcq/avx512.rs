@@ -92,7 +92,9 @@ pub unsafe fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [
     assert!(gb.is_multiple_of(4) && b.is_multiple_of(4));
     let nib = _mm512_set1_epi8(0x0F);
     let ones = _mm512_set1_epi8(1);
-    let widen = |v: __m512i| _mm512_add_epi32(_mm512_cvtepi16_epi32(_mm512_castsi512_si256(v)), _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64::<1>(v)));
+    let widen = |v: __m512i| {
+        _mm512_add_epi32(_mm512_cvtepi16_epi32(_mm512_castsi512_si256(v)), _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64::<1>(v)))
+    };
     for g in 0..group_count(b, gb) {
         let end = ((g + 1) * gb).min(b);
         let mut c = g * gb;
@@ -164,7 +166,10 @@ unsafe fn segment_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32], pop
         }
         if i < end {
             let m: __mmask8 = (1u8 << (end - i)) - 1;
-            let v = _mm512_xor_si512(_mm512_maskz_loadu_epi64(m, w.as_ptr().add(i).cast()), _mm512_maskz_loadu_epi64(m, x.as_ptr().add(i).cast()));
+            let v = _mm512_xor_si512(
+                _mm512_maskz_loadu_epi64(m, w.as_ptr().add(i).cast()),
+                _mm512_maskz_loadu_epi64(m, x.as_ptr().add(i).cast()),
+            );
             acc = _mm512_add_epi64(acc, pop(v));
         }
         *o = _mm512_reduce_add_epi64(acc) as u32;

@@ -19,11 +19,11 @@
 //! kernels return exactly the scalar reference's integers; the f32 kernel may sum in another
 //! order (a few ulps per partial sum).
 
-pub mod scalar;
 #[cfg(target_arch = "x86_64")]
 pub mod avx2;
 #[cfg(target_arch = "x86_64")]
 pub mod avx512;
+pub mod scalar;
 #[cfg(target_arch = "wasm32")]
 pub mod simd128;
 
@@ -243,7 +243,16 @@ mod tests {
     fn popcount_matches_scalar() {
         let mut rng = Rng::new(7);
         for set in sets() {
-            for (words, gw, segs, planes) in [(1usize, 1usize, 1usize, 1usize), (3, 3, 2, 1), (7, 2, 3, 2), (8, 8, 1, 3), (9, 4, 4, 2), (41, 41, 5, 1), (33, 8, 2, 2), (130, 64, 3, 3)] {
+            for (words, gw, segs, planes) in [
+                (1usize, 1usize, 1usize, 1usize),
+                (3, 3, 2, 1),
+                (7, 2, 3, 2),
+                (8, 8, 1, 3),
+                (9, 4, 4, 2),
+                (41, 41, 5, 1),
+                (33, 8, 2, 2),
+                (130, 64, 3, 3),
+            ] {
                 let w: Vec<u64> = (0..words * segs).map(|_| rng.next_u64()).collect();
                 let x: Vec<u64> = (0..words * planes).map(|_| rng.next_u64()).collect();
                 let n = segs * planes * words.div_ceil(gw);

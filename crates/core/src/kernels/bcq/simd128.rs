@@ -194,7 +194,8 @@ fn segment_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
             }
             acc = i32x4_add(acc, u32x4_extadd_pairwise_u16x8(a16));
         }
-        let lanes = u32x4_extract_lane::<0>(acc) + u32x4_extract_lane::<1>(acc) + u32x4_extract_lane::<2>(acc) + u32x4_extract_lane::<3>(acc);
+        let lanes =
+            u32x4_extract_lane::<0>(acc) + u32x4_extract_lane::<1>(acc) + u32x4_extract_lane::<2>(acc) + u32x4_extract_lane::<3>(acc);
         let tail: u32 = wg[2 * pairs..].iter().zip(&xg[2 * pairs..]).map(|(a, b)| (a ^ b).count_ones()).sum();
         *o = lanes + tail;
     }

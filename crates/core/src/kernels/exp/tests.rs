@@ -16,4 +16,3 @@ fn scalar_matches_std_exp() {
     assert_eq!(scalar::exp(0.0), 1.0);
     assert!(scalar::exp(-1000.0) > 0.0 && scalar::exp(-1000.0) < 1.2e-38);
 }
-

@@ -51,37 +51,20 @@ impl CPtr {
 /// # Safety
 /// `pr.c` must be valid for the m×n C the views describe, with no other access to this
 /// rectangle during the call; the views must cover `rows`, `cols` and `0..k`.
-pub unsafe fn run(
-    kit: &Kit,
-    pr: &Problem,
-    rows: Range<usize>,
-    cols: Range<usize>,
-    ws: &mut Workspace,
-) {
+pub unsafe fn run(kit: &Kit, pr: &Problem, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) {
     let (mr, nr) = (kit.mr, kit.nr);
     let mc_max = rows.len().min(kit.mc);
     let kc_max = pr.k.min(kit.kc);
     let nc_max = cols.len().min(kit.nc);
     let direct = pr.b.xs == 1 && rows.len() <= kit.mc;
-    let (abuf, bbuf) = ws.buffers(
-        mc_max.div_ceil(mr) * mr * kc_max,
-        nc_max.div_ceil(nr) * nr * kc_max,
-    );
+    let (abuf, bbuf) = ws.buffers(mc_max.div_ceil(mr) * mr * kc_max, nc_max.div_ceil(nr) * nr * kc_max);
     for jc in cols.clone().step_by(kit.nc) {
         let nc = (cols.end - jc).min(kit.nc);
         let full = if direct { nc / nr * nr } else { 0 };
         for pc in (0..pr.k).step_by(kit.kc) {
             let kc = (pr.k - pc).min(kit.kc);
             let beta = if pc == 0 { pr.beta } else { 1.0 };
-            pack(
-                pr.b,
-                jc + full,
-                nc - full,
-                pc,
-                kc,
-                nr,
-                &mut bbuf[full * kc..],
-            );
+            pack(pr.b, jc + full, nc - full, pc, kc, nr, &mut bbuf[full * kc..]);
             for ic in rows.clone().step_by(kit.mc) {
                 let mc = (rows.end - ic).min(kit.mc);
                 pack(pr.a, ic, mc, pc, kc, mr, abuf);

@@ -91,11 +91,7 @@ unsafe fn tile<L: Lanes, const RA: usize, const RB: usize>(d: &Dots, i: usize, j
                 s += *a.add(q) * *b.add(q);
             }
             let cp = d.c.add((i + ia) * d.ldc + j + r);
-            *cp = if d.beta == 0.0 {
-                d.alpha * s
-            } else {
-                d.alpha * s + d.beta * *cp
-            };
+            *cp = if d.beta == 0.0 { d.alpha * s } else { d.alpha * s + d.beta * *cp };
         }
     }
 }

@@ -25,24 +25,13 @@ pub type GemvFn = unsafe fn(&Gemv);
 
 #[inline(always)]
 unsafe fn merge(y: *mut f32, r: f32, alpha: f32, beta: f32) {
-    *y = if beta == 0.0 {
-        alpha * r
-    } else {
-        alpha * r + beta * *y
-    };
+    *y = if beta == 0.0 { alpha * r } else { alpha * r + beta * *y };
 }
 
 #[inline(always)]
 unsafe fn merge_v<L: Lanes>(y: *mut f32, r: L::V, alpha: f32, beta: f32) {
     let r = L::mul(r, L::splat(alpha));
-    L::store(
-        y,
-        if beta == 0.0 {
-            r
-        } else {
-            L::fma(r, L::splat(beta), L::load(y))
-        },
-    );
+    L::store(y, if beta == 0.0 { r } else { L::fma(r, L::splat(beta), L::load(y)) });
 }
 
 /// `y[j] = α·Σ_p x[p]·B[p, j] + β·y[j]` with B k×n (rows of `n` used, stride `ldb`).

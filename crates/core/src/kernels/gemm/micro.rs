@@ -64,14 +64,7 @@ pub unsafe fn tile<L: Lanes, const MR: usize, const NV: usize>(t: &Tile) {
             for (v, &x) in row.iter().enumerate() {
                 let cp = cr.add(v * w);
                 let r = L::mul(x, alpha);
-                L::store(
-                    cp,
-                    if t.beta == 0.0 {
-                        r
-                    } else {
-                        L::fma(r, beta, L::load(cp))
-                    },
-                );
+                L::store(cp, if t.beta == 0.0 { r } else { L::fma(r, beta, L::load(cp)) });
             }
         }
         return;
@@ -87,11 +80,7 @@ pub unsafe fn tile<L: Lanes, const MR: usize, const NV: usize>(t: &Tile) {
         let cr = t.c.add(i * t.ldc);
         for j in 0..t.nr {
             let r = buf[i * nr_full + j];
-            *cr.add(j) = if t.beta == 0.0 {
-                r
-            } else {
-                r + t.beta * *cr.add(j)
-            };
+            *cr.add(j) = if t.beta == 0.0 { r } else { r + t.beta * *cr.add(j) };
         }
     }
 }

@@ -10,18 +10,7 @@ use super::lanes::Lanes;
 /// n×k when `trans_b`), C is m×n. Overwrites C when `beta == 0` (C may then hold NaN);
 /// otherwise accumulates. Lengths are the caller's responsibility (checked in [`crate::gemm`]).
 #[allow(clippy::too_many_arguments)]
-pub fn gemm(
-    m: usize,
-    n: usize,
-    k: usize,
-    trans_a: bool,
-    trans_b: bool,
-    alpha: f32,
-    a: &[f32],
-    b: &[f32],
-    beta: f32,
-    c: &mut [f32],
-) {
+pub fn gemm(m: usize, n: usize, k: usize, trans_a: bool, trans_b: bool, alpha: f32, a: &[f32], b: &[f32], beta: f32, c: &mut [f32]) {
     for i in 0..m {
         for j in 0..n {
             let mut acc = 0.0f32;
@@ -31,11 +20,7 @@ pub fn gemm(
                 acc += av * bv;
             }
             let cv = &mut c[i * n + j];
-            *cv = if beta == 0.0 {
-                alpha * acc
-            } else {
-                alpha * acc + beta * *cv
-            };
+            *cv = if beta == 0.0 { alpha * acc } else { alpha * acc + beta * *cv };
         }
     }
 }
