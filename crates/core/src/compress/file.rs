@@ -16,48 +16,15 @@
 //! (e.g. the vocabulary) and is carried through unchanged.
 
 use super::bits::{expand, squeeze, stream_words};
-use super::model::{CompressedModel, CompressionInfo, QuantizedTensor, GATE_ORDER};
+use super::model::{CompressedModel, CompressionInfo, QuantizedTensor, GATE_ORDER, RESERVED};
 use crate::error::{Error, Result};
 use crate::format::{read, Container, Writer};
-use crate::lstm::LstmConfig;
+use crate::lstm::{tensor_layout, LstmConfig};
 use crate::quant::{BinaryMatrix, Method};
 use std::collections::BTreeMap;
 
 pub const COMPRESSED_FORMAT: &str = "quire-compressed";
 pub const COMPRESSED_VERSION: &str = "1";
-const RESERVED: [&str; 11] =
-    ["format", "version", "config", "bits", "method", "cycles", "groupSize", "layers", "sparsity", "gateOrder", "fpModelBytes"];
-
-/// `E_CONFIG` if caller metadata uses a key the file format reserves.
-pub(super) fn check_metadata_keys(metadata: &BTreeMap<String, String>) -> Result<()> {
-    match metadata.keys().find(|k| RESERVED.contains(&k.as_str())) {
-        Some(k) => Err(Error::config(format!("metadata key '{k}' is reserved by the compressed format"))),
-        None => Ok(()),
-    }
-}
-
-/// Names and shapes of the tensors of a model with `config`, in model order (the layout of
-/// `crate::lstm`'s parameters; a test checks they agree).
-pub fn tensor_layout(config: &LstmConfig) -> Vec<(String, Vec<usize>)> {
-    let (v, h) = (config.vocab, config.hidden);
-    let mut out = vec![("embedding".to_string(), vec![v, h])];
-    for l in 0..config.layers {
-        out.push((format!("lstm.{l}.w_ih"), vec![4 * h, h]));
-        out.push((format!("lstm.{l}.w_hh"), vec![4 * h, h]));
-        out.push((format!("lstm.{l}.bias"), vec![4 * h]));
-    }
-    out.push(("softmax.weight".to_string(), vec![v, h]));
-    out.push(("softmax.bias".to_string(), vec![v]));
-    out
-}
-
-pub(super) fn method_name(m: Method) -> &'static str {
-    match m {
-        Method::Greedy => "greedy",
-        Method::Refined => "refined",
-        Method::Alternating => "alternating",
-    }
-}
 
 impl CompressedModel {
     /// The file bytes (layout in the module docs).
@@ -71,7 +38,7 @@ impl CompressedModel {
             .meta("version", COMPRESSED_VERSION)
             .meta("config", self.config.to_json())
             .meta("bits", serde_json::to_string(&bits).expect("map serialises"))
-            .meta("method", method_name(self.info.method))
+            .meta("method", self.info.method.name())
             .meta("cycles", self.info.cycles.to_string())
             .meta("groupSize", self.info.group_size.to_string())
             .meta("layers", self.info.layers.clone())

@@ -81,7 +81,7 @@ impl CompressedModel {
         info: CompressionInfo,
         metadata: BTreeMap<String, String>,
     ) -> Result<(CompressedModel, Vec<QuantLoss>)> {
-        super::file::check_metadata_keys(&metadata)?;
+        check_metadata_keys(&metadata)?;
         let names = model.tensor_names();
         for (i, (name, cfg)) in selection.iter().enumerate() {
             cfg.validate()?;
@@ -159,4 +159,16 @@ impl CompressedModel {
 /// The 0/1 bytes of a bit-packed mask (`⌈cols/64⌉` words per row, LSB = first column).
 fn unpack_mask(words: &[u64], rows: usize, cols: usize) -> Vec<u8> {
     crate::quant::packed::unpack_codes(words, rows, cols, 1)
+}
+
+/// Metadata keys the compressed file format writes itself (`compress::file`).
+pub(super) const RESERVED: [&str; 11] =
+    ["format", "version", "config", "bits", "method", "cycles", "groupSize", "layers", "sparsity", "gateOrder", "fpModelBytes"];
+
+/// `E_CONFIG` if caller metadata uses a key the file format reserves.
+fn check_metadata_keys(metadata: &BTreeMap<String, String>) -> Result<()> {
+    match metadata.keys().find(|k| RESERVED.contains(&k.as_str())) {
+        Some(k) => Err(Error::config(format!("metadata key '{k}' is reserved by the compressed format"))),
+        None => Ok(()),
+    }
 }

@@ -60,7 +60,7 @@ pub fn header_json(m: &CompressedModel) -> String {
         "format": super::file::COMPRESSED_FORMAT,
         "config": serde_json::to_value(&m.config).expect("config serialises"),
         "bits": bits,
-        "method": super::file::method_name(m.info.method),
+        "method": m.info.method.name(),
         "cycles": m.info.cycles,
         "groupSize": m.info.group_size,
         "layers": m.info.layers,

@@ -1,7 +1,7 @@
 //! Pruning, in-place quantization, retraining with masks and the compressed file.
 
-use super::file::tensor_layout;
 use super::*;
+use crate::lstm::tensor_layout;
 use crate::lstm::{LstmConfig, LstmModel};
 use crate::quant::{quantize_rows, Method, QuantConfig};
 use crate::rng::Rng;

@@ -27,4 +27,5 @@ mod tests;
 
 pub use config::LstmConfig;
 pub use model::LstmModel;
+pub use params::tensor_layout;
 pub use serialize::{FORMAT_VERSION, MODEL_FORMATS};

@@ -20,18 +20,25 @@ pub struct Params {
     pub layers: usize,
 }
 
+/// Names and shapes of the tensors of a model with `config`, in model (and file) order: the one
+/// source of the parameter layout, used by the model, its files, compressed files and the engine.
+pub fn tensor_layout(config: &LstmConfig) -> Vec<(String, Vec<usize>)> {
+    let (v, h) = (config.vocab, config.hidden);
+    let mut out = vec![("embedding".to_string(), vec![v, h])];
+    for l in 0..config.layers {
+        out.push((format!("lstm.{l}.w_ih"), vec![4 * h, h]));
+        out.push((format!("lstm.{l}.w_hh"), vec![4 * h, h]));
+        out.push((format!("lstm.{l}.bias"), vec![4 * h]));
+    }
+    out.push(("softmax.weight".to_string(), vec![v, h]));
+    out.push(("softmax.bias".to_string(), vec![v]));
+    out
+}
+
 impl Params {
-    /// All tensors zero, with the shapes `config` implies.
+    /// All tensors zero, with the shapes `config` implies ([`tensor_layout`]).
     pub fn zeros(config: &LstmConfig) -> Self {
-        let (v, h) = (config.vocab, config.hidden);
-        let mut tensors = vec![tensor("embedding", &[v, h])];
-        for l in 0..config.layers {
-            tensors.push(tensor(&format!("lstm.{l}.w_ih"), &[4 * h, h]));
-            tensors.push(tensor(&format!("lstm.{l}.w_hh"), &[4 * h, h]));
-            tensors.push(tensor(&format!("lstm.{l}.bias"), &[4 * h]));
-        }
-        tensors.push(tensor("softmax.weight", &[v, h]));
-        tensors.push(tensor("softmax.bias", &[v]));
+        let tensors = tensor_layout(config).into_iter().map(|(name, shape)| tensor(&name, &shape)).collect();
         Params { tensors, layers: config.layers }
     }
 

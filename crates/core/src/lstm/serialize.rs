@@ -64,7 +64,7 @@ impl LstmModel {
         }
         let config = LstmConfig::from_json(c.meta("config")?).map_err(|e| Error::format(e.message))?;
         // Every size below comes from the header: check the file holds it before allocating.
-        for (name, shape) in crate::compress::file::tensor_layout(&config) {
+        for (name, shape) in super::params::tensor_layout(&config) {
             c.expect(&name, DType::F32, &shape)?;
         }
         config.check_memory()?;

@@ -37,6 +37,15 @@ impl Method {
             other => Err(Error::config(format!("unknown quantization method '{other}': use greedy, refined or alternating"))),
         }
     }
+
+    /// The name [`Method::parse`] reads.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Greedy => "greedy",
+            Method::Refined => "refined",
+            Method::Alternating => "alternating",
+        }
+    }
 }
 
 /// Settings of one quantization.
