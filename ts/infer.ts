@@ -3,7 +3,7 @@ import type { Backend, RawInferenceEngine } from './backend/types.js';
 import { guard, QuireError } from './errors.js';
 import { Handle } from './handle.js';
 import { integerIn, tokenIds } from './args.js';
-import type { LanguageModel, ModelConfig } from './model.js';
+import { configFromRaw, type LanguageModel, type ModelConfig, type RawConfig } from './model.js';
 import type { BackendOption } from './options.js';
 
 /**
@@ -59,8 +59,7 @@ export class InferenceEngine extends Handle<RawInferenceEngine> {
   }
 
   get config(): ModelConfig {
-    const c = JSON.parse(this.raw.configJson()) as { vocab: number; hidden: number; layers: number; init_scale: number; dropout: number; seed: number };
-    return { vocab: c.vocab, hidden: c.hidden, layers: c.layers, initScale: c.init_scale, dropout: c.dropout, seed: c.seed };
+    return configFromRaw(JSON.parse(this.raw.configJson()) as RawConfig);
   }
 
   /** The file's string metadata (e.g. `vocabulary`). */

@@ -20,10 +20,16 @@ export interface ModelConfig {
   seed: number;
 }
 
+/** The facade's form of a config the core reports (the one conversion; every class uses it). */
+export function configFromRaw(c: RawConfig): ModelConfig {
+  return { vocab: c.vocab, hidden: c.hidden, layers: c.layers, initScale: c.init_scale, dropout: c.dropout, seed: c.seed };
+}
+
 /** `quire-checkpoint` holds training state; `quire-model` is the trained model. */
 export type ModelFormat = 'quire-checkpoint' | 'quire-model';
 
-interface RawConfig {
+/** A model config as the core writes it (JSON, snake_case). */
+export interface RawConfig {
   vocab: number;
   hidden: number;
   layers: number;
@@ -77,8 +83,7 @@ export class LanguageModel extends Handle<RawLstmModel> {
   }
 
   get config(): ModelConfig {
-    const c = JSON.parse(this.raw.configJson()) as RawConfig;
-    return { vocab: c.vocab, hidden: c.hidden, layers: c.layers, initScale: c.init_scale, dropout: c.dropout, seed: c.seed };
+    return configFromRaw(JSON.parse(this.raw.configJson()) as RawConfig);
   }
 
   /** String metadata of the file the model was loaded from (empty for a new model). */

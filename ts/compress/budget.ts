@@ -1,10 +1,8 @@
 import { QuireError } from '../errors.js';
 import { LanguageModel } from '../model.js';
 import { CompressedModel, type CompressionSpec } from './compressed-model.js';
+import { BIT_GROUPS, type BitGroup, groupTensors } from './layout.js';
 
-/** The three groups whose bits a budget chooses: all LSTM matrices, the softmax weight, the embedding. */
-export type BitGroup = 'lstm' | 'softmax' | 'embedding';
-export const BIT_GROUPS: readonly BitGroup[] = ['lstm', 'softmax', 'embedding'];
 /** Bits a budget may give a group. */
 export const BUDGET_BITS: readonly number[] = [1, 2, 3, 4];
 
@@ -30,13 +28,6 @@ export interface BitAllocation {
   predictedFileBytes: number;
   /** The objective: Σ over groups of the one-shot perplexity increase (lower is better). */
   predictedPerplexityIncrease: number;
-}
-
-/** The tensors of a group in a model with `layers` LSTM layers. */
-export function groupTensors(group: BitGroup, layers: number): string[] {
-  if (group === 'softmax') return ['softmax.weight'];
-  if (group === 'embedding') return ['embedding'];
-  return Array.from({ length: layers }, (_, l) => [`lstm.${l}.w_ih`, `lstm.${l}.w_hh`]).flat();
 }
 
 /**

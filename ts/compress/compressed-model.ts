@@ -2,7 +2,7 @@ import { loadBackend } from '../backend/loader.js';
 import type { Backend, RawCompressedModel } from '../backend/types.js';
 import { guard } from '../errors.js';
 import { Handle } from '../handle.js';
-import { LanguageModel, type ModelConfig } from '../model.js';
+import { configFromRaw, LanguageModel, type ModelConfig, type RawConfig } from '../model.js';
 import type { BackendOption } from '../options.js';
 import type { QuantMethod } from '../quantize.js';
 
@@ -25,7 +25,7 @@ export interface CompressionSpec {
 /** The header of a compressed model file with the sizes of its parts. */
 export interface CompressedHeader extends Omit<CompressionSpec, 'tensors'> {
   format: 'quire-compressed';
-  config: { vocab: number; hidden: number; layers: number; init_scale: number; dropout: number; seed: number };
+  config: RawConfig;
   bits: Record<string, number>;
   gateOrder: string;
   quantizedWeights: number;
@@ -87,8 +87,7 @@ export class CompressedModel extends Handle<RawCompressedModel> {
   }
 
   get config(): ModelConfig {
-    const c = this.header.config;
-    return { vocab: c.vocab, hidden: c.hidden, layers: c.layers, initScale: c.init_scale, dropout: c.dropout, seed: c.seed };
+    return configFromRaw(this.header.config);
   }
 
   /** Caller metadata stored in the file (e.g. `vocabulary`). */

@@ -1,6 +1,7 @@
 import { QuireError } from '../errors.js';
 import type { QuantMethod } from '../quantize.js';
 import type { PruneScope } from './masks.js';
+import { groupTensors } from './layout.js';
 
 /** Which matrices are quantized: the LSTM matrices, plus the softmax, plus the embedding. */
 export type LayerSelection = 'lstm' | 'lstm,softmax' | 'all';
@@ -112,12 +113,9 @@ export function validateSettings(s: CompressSettings): void {
 /** Tensor name → bits for a model with `layers` LSTM layers. */
 export function selectedTensors(s: CompressSettings, layers: number): Record<string, number> {
   const out: Record<string, number> = {};
-  for (let l = 0; l < layers; l++) {
-    out[`lstm.${l}.w_ih`] = s.bits;
-    out[`lstm.${l}.w_hh`] = s.bits;
-  }
-  if (s.layers !== 'lstm') out['softmax.weight'] = s.softmaxBits;
-  if (s.layers === 'all') out.embedding = s.embeddingBits;
+  for (const n of groupTensors('lstm', layers)) out[n] = s.bits;
+  if (s.layers !== 'lstm') for (const n of groupTensors('softmax', layers)) out[n] = s.softmaxBits;
+  if (s.layers === 'all') for (const n of groupTensors('embedding', layers)) out[n] = s.embeddingBits;
   return out;
 }
 
