@@ -22,9 +22,18 @@ export function parseBackendChoice(value: string, source = 'backend'): BackendCh
   throw new QuireError('E_CONFIG', `${source} must be auto, native or wasm (got '${value}')`);
 }
 
-/** The choice from `QUIRE_BACKEND`, if set (runtimes without `process.env` have none). */
+/**
+ * The choice from `QUIRE_BACKEND`, if set. Runtimes without `process.env` have none, and one that
+ * guards the environment (Deno without `--allow-env` throws `NotCapable` on the read) is treated
+ * as unset: a script needs no permission beyond reading its model and wasm files.
+ */
 function envChoice(): BackendChoice | undefined {
-  const v = nodeProcess()?.env?.QUIRE_BACKEND?.trim();
+  let v: string | undefined;
+  try {
+    v = nodeProcess()?.env?.QUIRE_BACKEND?.trim();
+  } catch {
+    v = undefined;
+  }
   return v ? parseBackendChoice(v, 'QUIRE_BACKEND') : undefined;
 }
 
