@@ -4,6 +4,7 @@ import { packageVersion } from '../backend/root.js';
 import { QuireError } from '../errors.js';
 import { errnoCode, ioError } from '../io/fs.js';
 import { registerCompress } from './compress.js';
+import { registerData } from './data.js';
 import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
 import { registerGenerate } from './generate.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerExport(program);
   registerCompress(program);
+  registerData(program);
   return program;
 }
 

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { QuireError } from '../errors.js';
 import { isDirectory, isFile, readRegularFile, statOrUndefined } from '../io/fs.js';
+import { cachedPtbDirectory } from './fetch.js';
 import { EOS, Vocabulary } from './vocabulary.js';
 
 export type Split = 'train' | 'valid' | 'test';
@@ -13,16 +14,25 @@ const WHERE =
   'Penn Treebank: the three files ptb.{train,valid,test}.txt from the Mikolov PTB archive ' +
   '(simple-examples.tgz, data/ folder); any whitespace-tokenised corpus works as {train,valid,test}.txt';
 
-/** The data directory: `--data`, else `$QUIRE_DATA`, else `./data/ptb`. */
+/**
+ * The data directory: `--data`, else `$QUIRE_DATA`, else `./data/ptb` when it exists, else the
+ * cache that `quire data ptb` fills (`$QUIRE_HOME/data/ptb`) when it exists, else `./data/ptb`
+ * (whose absence the reader reports with the command that fetches the data).
+ */
 export function dataDirectory(explicit?: string): string {
-  return resolve(explicit ?? process.env.QUIRE_DATA ?? join('data', 'ptb'));
+  const given = explicit ?? process.env.QUIRE_DATA;
+  if (given !== undefined) return resolve(given);
+  const local = resolve('data', 'ptb');
+  if (isDirectory(local)) return local;
+  const cache = cachedPtbDirectory();
+  return isDirectory(cache) ? cache : local;
 }
 
 /** Path of one split's file in `dir`; a missing directory or file is `E_DATA` naming what is expected. */
 export function splitFile(dir: string, split: Split): string {
   if (!isDirectory(dir)) {
     const what = statOrUndefined(dir) ? 'is not a directory' : 'does not exist';
-    throw new QuireError('E_DATA', `data directory ${dir} ${what}. Expected ${WHERE}. Pass --data DIR or set QUIRE_DATA.`);
+    throw new QuireError('E_DATA', `data directory ${dir} ${what}. Expected ${WHERE}. Fetch PTB with 'quire data ptb', or pass --data DIR or set QUIRE_DATA.`);
   }
   for (const name of LAYOUTS) {
     const f = join(dir, name(split));
@@ -31,7 +41,7 @@ export function splitFile(dir: string, split: Split): string {
       return f;
     }
   }
-  throw new QuireError('E_DATA', `no ${split} split in ${dir}: expected ptb.${split}.txt or ${split}.txt. ${WHERE}.`);
+  throw new QuireError('E_DATA', `no ${split} split in ${dir}: expected ptb.${split}.txt or ${split}.txt. ${WHERE}. Fetch PTB with 'quire data ptb'.`);
 }
 
 /** Whitespace tokens of a text, with `<eos>` after every non-empty line (Zaremba's PTB reading). */

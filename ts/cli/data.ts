@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { cachedPtbDirectory, fetchPtb, PTB_URL } from '../data/fetch.js';
+import { UsageError } from './usage.js';
+
+export function registerData(program: Command): void {
+  program
+    .command('data')
+    .description('fetch a corpus into the cache (or --dir) and verify its SHA-256 checksums')
+    .argument('<corpus>', "the corpus: 'ptb' (Penn Treebank, Mikolov's LM split: ptb.{train,valid,test}.txt)")
+    .option('--dir <dir>', `target folder (default: $QUIRE_HOME/data/ptb, i.e. ${cachedPtbDirectory()})`)
+    .option('--url <url>', `base URL of the three files (default: $QUIRE_PTB_URL, else ${PTB_URL})`)
+    .action(async (corpus: string, f: { dir?: string; url?: string }) => {
+      if (corpus !== 'ptb') throw new UsageError(`unknown corpus '${corpus}' (have: ptb)`);
+      const dir = await fetchPtb({
+        dir: f.dir,
+        url: f.url,
+        onFile: (name, what, bytes) =>
+          process.stderr.write(`${name}: ${what === 'present' ? 'already present, checksum ok' : `downloaded ${bytes} bytes, checksum ok`}\n`),
+      });
+      process.stdout.write(`${dir}\n`);
+    });
+}
