@@ -141,10 +141,8 @@ fn read_matrix(c: &Container<'_>, name: &str, shape: &[usize], k: usize, group_s
     let [rows, cols] = shape[..] else {
         return Err(Error::format(format!("tensor '{name}' is not a matrix and cannot be quantized")));
     };
-    if !(1..=8).contains(&k) {
-        return Err(Error::format(format!("tensor '{name}': bits must be 1 to 8 (got {k})")));
-    }
-    let group = if group_size == 0 || group_size >= cols { cols } else { group_size };
+    crate::quant::check_bits(k).map_err(|e| Error::format(format!("tensor '{name}': {}", e.message)))?;
+    let group = crate::quant::effective_group(group_size, cols);
     let planes = expand(&c.u64s(&format!("{name}.planes"), &[stream_words(rows * k, cols)])?, rows * k, cols)?;
     let scales = c.f32s(&format!("{name}.scales"), &[rows, cols.div_ceil(group), k])?;
     let mname = format!("{name}.mask");

@@ -48,6 +48,28 @@ impl Method {
     }
 }
 
+/// The most bits per weight a binary code may have.
+pub const MAX_BITS: usize = 8;
+
+/// `E_CONFIG` unless `bits` ∈ 1..=[`MAX_BITS`] (the one check of a bit count).
+pub fn check_bits(bits: usize) -> Result<()> {
+    if (1..=MAX_BITS).contains(&bits) {
+        Ok(())
+    } else {
+        Err(Error::config(format!("bits must be 1 to {MAX_BITS} (got {bits})")))
+    }
+}
+
+/// Columns per scale group of a `cols`-column matrix: `group_size` 0 (or ≥ cols) means the
+/// whole row (the one normalisation of a group size).
+pub fn effective_group(group_size: usize, cols: usize) -> usize {
+    if group_size == 0 || group_size >= cols {
+        cols
+    } else {
+        group_size
+    }
+}
+
 /// Settings of one quantization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QuantConfig {
@@ -68,9 +90,7 @@ impl QuantConfig {
 
     /// `E_CONFIG` unless bits ∈ 1..=8, cycles ≤ 1000 and the group size is 0 or a multiple of 64.
     pub fn validate(&self) -> Result<()> {
-        if !(1..=8).contains(&self.bits) {
-            return Err(Error::config(format!("bits must be 1 to 8 (got {})", self.bits)));
-        }
+        check_bits(self.bits)?;
         if self.cycles > 1000 {
             return Err(Error::config(format!("cycles must be at most 1000 (got {})", self.cycles)));
         }
@@ -104,7 +124,7 @@ pub fn quantize_rows(w: &[f32], rows: usize, cols: usize, cfg: &QuantConfig, mas
     }
     check_finite("weights", w)?;
     let k = cfg.bits;
-    let group = if cfg.group_size == 0 { cols } else { cfg.group_size.min(cols) };
+    let group = effective_group(cfg.group_size, cols);
     let groups = cols.div_ceil(group);
     let words = cols.div_ceil(64);
     let done = Mutex::new(Vec::new());

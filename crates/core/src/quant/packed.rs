@@ -98,13 +98,11 @@ impl BinaryMatrix {
         planes: &[u64],
         mask: Option<&[u64]>,
     ) -> Result<BinaryMatrix> {
-        if !(1..=8).contains(&bits) {
-            return Err(Error::config(format!("bits must be 1 to 8 (got {bits})")));
-        }
+        super::check_bits(bits)?;
         if rows == 0 || cols == 0 {
             return Err(Error::shape(format!("a {rows}×{cols} matrix is empty: rows and cols must be positive")));
         }
-        let group = if group_size == 0 || group_size >= cols { cols } else { group_size };
+        let group = super::effective_group(group_size, cols);
         if group != cols && group % 64 != 0 {
             return Err(Error::config(format!("group size must be a multiple of 64 (got {group_size})")));
         }
