@@ -103,7 +103,7 @@ impl BinaryMatrix {
             return Err(Error::shape(format!("a {rows}×{cols} matrix is empty: rows and cols must be positive")));
         }
         let group = super::effective_group(group_size, cols);
-        if group != cols && group % 64 != 0 {
+        if group != cols && !group.is_multiple_of(64) {
             return Err(Error::config(format!("group size must be a multiple of 64 (got {group_size})")));
         }
         let groups = cols.div_ceil(group);
