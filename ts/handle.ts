@@ -6,9 +6,17 @@ export interface RawHandle {
 }
 
 /**
- * Base of the facade classes that own a Rust object (a model, a compressed model, an engine).
- * One contract on both backends: `dispose()` frees the Rust memory at once (idempotent), and any
- * use afterwards is `E_STATE`, never a raw binding error or a silent success.
+ * Frees the Rust object of a facade that was garbage-collected without `dispose()`. Runtimes
+ * without `FinalizationRegistry` (older Cloudflare Workers compatibility dates) get none: there
+ * memory is released by `dispose()` only.
+ */
+const finalizer = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<RawHandle>((raw) => raw.free?.()) : undefined;
+
+/**
+ * Base of the facade classes that own a Rust object (a model, a compressed model, an engine, a
+ * quantized matrix). One contract on both backends: `dispose()` frees the Rust memory at once
+ * (idempotent), and any use afterwards is `E_STATE`, never a raw binding error or a silent
+ * success; an object dropped without `dispose()` is freed when collected.
  */
 export abstract class Handle<R extends RawHandle> {
   #raw: R | undefined;
@@ -17,6 +25,7 @@ export abstract class Handle<R extends RawHandle> {
   protected constructor(raw: R, kind: string) {
     this.#raw = raw;
     this.#kind = kind;
+    finalizer?.register(this, raw, this);
   }
 
   /** @internal The live binding object; `E_STATE` after `dispose()`. Sibling facades pass it to other bindings. */
@@ -33,7 +42,9 @@ export abstract class Handle<R extends RawHandle> {
   /** Releases the Rust memory now; later calls on this object are `E_STATE`. Idempotent. */
   dispose(): void {
     const raw = this.#raw;
+    if (raw === undefined) return;
     this.#raw = undefined;
-    raw?.free?.();
+    finalizer?.unregister(this);
+    raw.free?.();
   }
 }

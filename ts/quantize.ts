@@ -1,6 +1,7 @@
 import { loadBackend } from './backend/loader.js';
 import type { BackendName, RawQuantizedMatrix } from './backend/types.js';
 import { guard, QuireError } from './errors.js';
+import { Handle } from './handle.js';
 import type { BackendOption } from './options.js';
 
 /** Per-row binary-coding solvers (docs/method.md §1). */
@@ -36,8 +37,6 @@ export interface MatvecOptions {
 /** Largest batch of `matmul`. */
 export const MAX_BATCH = 64;
 
-const registry = new FinalizationRegistry<RawQuantizedMatrix>((raw) => raw.free?.());
-
 function checkCount(what: string, v: number | undefined, fallback: number): number {
   const n = v ?? fallback;
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
@@ -52,7 +51,7 @@ function checkCount(what: string, v: number | undefined, fallback: number): numb
  * binary-code format"). The memory is released by `dispose()` (then any use is `E_STATE`), or
  * when this object is garbage-collected.
  */
-export class QuantizedMatrix {
+export class QuantizedMatrix extends Handle<RawQuantizedMatrix> {
   readonly bits: number;
   readonly rows: number;
   readonly cols: number;
@@ -61,52 +60,36 @@ export class QuantizedMatrix {
   /** `‖W−Ŵ‖²/‖W‖²` against the quantized weights. */
   readonly relativeError: number;
   readonly backend: BackendName;
-  #raw: RawQuantizedMatrix | undefined;
 
   /** @internal use `quantize()`. */
   constructor(raw: RawQuantizedMatrix, backend: BackendName) {
-    this.#raw = raw;
+    super(raw, 'QuantizedMatrix');
     this.backend = backend;
     this.bits = raw.bits();
     this.rows = raw.rows();
     this.cols = raw.cols();
     this.groupSize = raw.groupSize();
     this.relativeError = raw.relativeError();
-    registry.register(this, raw, this);
-  }
-
-  /** @internal the live handle; `E_STATE` after `dispose()`. */
-  raw(): RawQuantizedMatrix {
-    if (!this.#raw) throw new QuireError('E_STATE', 'this QuantizedMatrix was disposed');
-    return this.#raw;
   }
 
   /** f32 scales, index `(r·groups + g)·bits + i`. */
   get scales(): Float32Array {
-    return guard(() => this.raw().scales());
+    return guard(() => this.raw.scales());
   }
 
   /** Bit-planes as u32 words: row-major then plane, `⌈cols/64⌉·2` words per row and plane, bit t of word w = column 32w+t, set = +1. */
   get planes(): Uint32Array {
-    return guard(() => this.raw().planes());
+    return guard(() => this.raw.planes());
   }
 
   /** Keep-mask bit-plane (same word layout, one plane per row), or null when unmasked. */
   get mask(): Uint32Array | null {
-    return guard(() => this.raw().mask()) ?? null;
+    return guard(() => this.raw.mask()) ?? null;
   }
 
   /** `Ŵ` as a row-major rows×cols array (pruned positions exactly 0). */
   dequantize(): Float32Array {
-    return guard(() => this.raw().dequantize());
-  }
-
-  /** Releases the backend memory now; later calls throw `E_STATE`. */
-  dispose(): void {
-    if (!this.#raw) return;
-    registry.unregister(this);
-    this.#raw.free?.();
-    this.#raw = undefined;
+    return guard(() => this.raw.dequantize());
   }
 }
 
@@ -137,7 +120,7 @@ export function matmul(q: QuantizedMatrix, x: Float32Array, batch: number, optio
   const b = checkCount('batch', batch, 1);
   const ka = checkCount('activationBits', options.activationBits, 2);
   if (!(x instanceof Float32Array)) throw new QuireError('E_CONFIG', 'x must be a Float32Array');
-  const raw = q.raw();
+  const raw = q.raw;
   const y = new Float32Array(b * q.rows);
   guard(() => raw.matmulInto(x, b, options.kernel ?? 'lut-i8', ka, y));
   return y;
