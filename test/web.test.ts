@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CompressedModel, EOS, gemm, InferenceEngine, LanguageModel } from '../ts/index.js';
+import { gemm, InferenceEngine } from '../ts/index.js';
+import { exampleModel, nodeWasmReference } from './edge-model.js';
 import { serve } from '../scripts/serve-examples.mjs';
 import { maxRelDiff } from './backends.js';
 
@@ -27,8 +27,7 @@ let browser: Browser;
 let server: { url: string; close(): Promise<void> };
 
 beforeAll(async () => {
-  // Always test the current sources: the bundle takes well under a second to build.
-  execFileSync('bash', ['scripts/build-web.sh'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // The bundle is rebuilt from the current sources once per run (test/global-setup.ts).
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: install Debian's chromium ('apt-get install -y chromium', or 'npm run setup' as root)`);
   }
@@ -58,17 +57,6 @@ const shape = await failure(() => q.gemm({ m: 2, n: 2, k: 2 }, new Float32Array(
 const after = Array.from(q.gemm({ m: 1, n: 1, k: 1 }, new Float32Array([5]), new Float32Array([7])));
 window.initProbe = { missing, garbage, early, first, second, product, shape, after, auto: q.loadBackend().name };
 </script>`;
-
-/** A small 1-bit compressed model whose vocabulary holds the example's prompt words. */
-function exampleModel(): Uint8Array {
-  const words = ['the', 'meaning', 'of', 'life', 'is', 'a', 'word', EOS, '<unk>'];
-  const m = LanguageModel.create({ vocab: words.length, hidden: 70, layers: 2, initScale: 0.4, dropout: 0, seed: 8 }, { backend: 'native' });
-  const tensors = { embedding: 1, 'lstm.0.w_ih': 1, 'lstm.0.w_hh': 1, 'lstm.1.w_ih': 1, 'lstm.1.w_hh': 1, 'softmax.weight': 1 };
-  const spec = { method: 'alternating' as const, cycles: 2, groupSize: 0, layers: 'all', sparsity: 0, fpModelBytes: 1, tensors };
-  const bytes = CompressedModel.fromModel(m, spec, { vocabulary: JSON.stringify(words) }).toBytes();
-  m.dispose();
-  return bytes;
-}
 
 /** Opens a page that records uncaught errors and console errors in `problems`. */
 async function openPage(problems: string[]): Promise<Page> {
@@ -156,5 +144,22 @@ describe('quire/web in Node (edge-style use of the bundle)', () => {
     const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i));
     const viaBundle = web.gemm({ m, n, k }, a, b, undefined, { backend: 'wasm' });
     expect(bits(viaBundle)).toEqual(bits(gemm({ m, n, k }, a, b, undefined, { backend: 'wasm' })));
+  });
+
+  it("a module Web Worker generates from a compressed model; its logits equal Node's wasm engine bit for bit", async () => {
+    const problems: string[] = [];
+    const page = await openPage(problems);
+    const model = exampleModel();
+    await page.route('**/examples/worker/model.qcomp', (route) => route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(model) }));
+    await page.goto(`${server.url}/examples/worker/`);
+    await page.waitForFunction(() => 'quireWorkerResult' in window);
+    // biome-ignore lint/suspicious/noExplicitAny: the page's global
+    const result = await page.evaluate(() => (window as any).quireWorkerResult);
+    expect(result.error).toBeUndefined();
+    expect(problems).toEqual([]);
+    const reference = nodeWasmReference(model);
+    expect(result.words).toEqual(reference.words);
+    expect(result.logits).toEqual(reference.logits);
+    await page.close();
   });
 });
