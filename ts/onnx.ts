@@ -1,9 +1,5 @@
-import { createRequire } from 'node:module';
-import type { onnx as OnnxNs } from 'onnx-proto';
 import type { LanguageModel } from './model.js';
-
-// onnx-proto is a CommonJS protobufjs module: load it through require.
-const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNs };
+import { ProtoWriter } from './protobuf.js';
 
 /** Opset of the exported graph (LSTM, Gather, MatMul, Add, Squeeze with axes as an input). */
 export const ONNX_OPSET = 17;
@@ -13,10 +9,27 @@ const ONNX_GATES = [0, 3, 1, 2];
 
 const FLOAT = 1;
 const INT64 = 7;
+const ATTRIBUTE_INT = 2;
 
-function floatTensor(name: string, dims: number[], values: Float32Array): OnnxNs.ITensorProto {
+// Field numbers of onnx.proto (ONNX IR): only the fields the export writes.
+/** TensorProto: dims 1, data_type 2, int64_data 7, name 8, raw_data 9. */
+function floatTensor(name: string, dims: number[], values: Float32Array): ProtoWriter {
   const copy = new Float32Array(values);
-  return { name, dims, dataType: FLOAT, rawData: new Uint8Array(copy.buffer) };
+  return new ProtoWriter().packedInts(1, dims).int(2, FLOAT).string(8, name).bytes(9, new Uint8Array(copy.buffer));
+}
+
+function int64Tensor(name: string, dims: number[], values: number[]): ProtoWriter {
+  return new ProtoWriter().packedInts(1, dims).int(2, INT64).packedInts(7, values).string(8, name);
+}
+
+/** NodeProto: input 1, output 2, name 3, op_type 4, attribute 5 (AttributeProto: name 1, i 3, type 20). */
+function node(opType: string, name: string, input: string[], output: string[], ints: Record<string, number> = {}): ProtoWriter {
+  const w = new ProtoWriter();
+  for (const i of input) w.string(1, i);
+  for (const o of output) w.string(2, o);
+  w.string(3, name).string(4, opType);
+  for (const [k, v] of Object.entries(ints)) w.message(5, new ProtoWriter().string(1, k).int(3, v).int(20, ATTRIBUTE_INT));
+  return w;
 }
 
 /** Rows of a `[4H, ·]` matrix or `[4H]` vector reordered from quire's gate order to ONNX's. */
@@ -27,11 +40,12 @@ function toOnnxGates(values: Float32Array): Float32Array {
   return out;
 }
 
-function valueInfo(name: string, elemType: number, dims: (number | string)[]): OnnxNs.IValueInfoProto {
-  return {
-    name,
-    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
-  };
+/** ValueInfoProto name 1, type 2 → TypeProto tensor_type 1 → elem_type 1, shape 2 → dim 1 → dim_value 1 | dim_param 2. */
+function valueInfo(name: string, elemType: number, dims: (number | string)[]): ProtoWriter {
+  const shape = new ProtoWriter();
+  for (const d of dims) shape.message(1, typeof d === 'number' ? new ProtoWriter().int(1, d) : new ProtoWriter().string(2, d));
+  const tensorType = new ProtoWriter().int(1, elemType).message(2, shape);
+  return new ProtoWriter().string(1, name).message(2, new ProtoWriter().message(1, tensorType));
 }
 
 /**
@@ -43,11 +57,11 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]): O
  */
 export function exportOnnx(model: LanguageModel): Uint8Array {
   const { vocab: v, hidden: h, layers } = model.config;
-  const init: OnnxNs.ITensorProto[] = [floatTensor('embedding', [v, h], model.getTensor('embedding'))];
-  const nodes: OnnxNs.INodeProto[] = [{ opType: 'Gather', input: ['embedding', 'tokens'], output: ['x.0'], name: 'embed' }];
+  const init = [floatTensor('embedding', [v, h], model.getTensor('embedding'))];
+  const nodes = [node('Gather', 'embed', ['embedding', 'tokens'], ['x.0'])];
   const inputs = [valueInfo('tokens', INT64, ['seq', 'batch'])];
   const outputs = [valueInfo('logits', FLOAT, ['seq', 'batch', v])];
-  init.push({ name: 'axis1', dims: [1], dataType: INT64, int64Data: [1] });
+  init.push(int64Tensor('axis1', [1], [1]));
   for (let l = 0; l < layers; l++) {
     const w = toOnnxGates(model.getTensor(`lstm.${l}.w_ih`));
     const r = toOnnxGates(model.getTensor(`lstm.${l}.w_hh`));
@@ -57,29 +71,22 @@ export function exportOnnx(model: LanguageModel): Uint8Array {
     inputs.push(valueInfo(`h0.${l}`, FLOAT, [1, 'batch', h]), valueInfo(`c0.${l}`, FLOAT, [1, 'batch', h]));
     outputs.push(valueInfo(`h.${l}`, FLOAT, [1, 'batch', h]), valueInfo(`c.${l}`, FLOAT, [1, 'batch', h]));
     nodes.push(
-      {
-        opType: 'LSTM',
-        name: `lstm.${l}`,
-        input: [`x.${l}`, `W.${l}`, `R.${l}`, `B.${l}`, '', `h0.${l}`, `c0.${l}`],
-        output: [`y.${l}`, `h.${l}`, `c.${l}`],
-        attribute: [{ name: 'hidden_size', type: 2, i: h }],
-      },
-      { opType: 'Squeeze', name: `squeeze.${l}`, input: [`y.${l}`, 'axis1'], output: [`x.${l + 1}`] },
+      node('LSTM', `lstm.${l}`, [`x.${l}`, `W.${l}`, `R.${l}`, `B.${l}`, '', `h0.${l}`, `c0.${l}`], [`y.${l}`, `h.${l}`, `c.${l}`], { hidden_size: h }),
+      node('Squeeze', `squeeze.${l}`, [`y.${l}`, 'axis1'], [`x.${l + 1}`]),
     );
   }
   const st = model.getTensor('softmax.weight');
   const transposed = new Float32Array(h * v);
   for (let i = 0; i < v; i++) for (let j = 0; j < h; j++) transposed[j * v + i] = st[i * h + j];
   init.push(floatTensor('softmax.weightT', [h, v], transposed), floatTensor('softmax.bias', [v], model.getTensor('softmax.bias')));
-  nodes.push(
-    { opType: 'MatMul', name: 'softmax.matmul', input: [`x.${layers}`, 'softmax.weightT'], output: ['z'] },
-    { opType: 'Add', name: 'softmax.bias', input: ['z', 'softmax.bias'], output: ['logits'] },
-  );
-  const proto = onnx.ModelProto.create({
-    irVersion: 8,
-    producerName: 'quire',
-    opsetImport: [{ domain: '', version: ONNX_OPSET }],
-    graph: { name: 'quire-lstm-lm', node: nodes, initializer: init, input: inputs, output: outputs },
-  });
-  return onnx.ModelProto.encode(proto).finish();
+  nodes.push(node('MatMul', 'softmax.matmul', [`x.${layers}`, 'softmax.weightT'], ['z']), node('Add', 'softmax.bias', ['z', 'softmax.bias'], ['logits']));
+  // GraphProto: node 1, name 2, initializer 5, input 11, output 12.
+  const graph = new ProtoWriter();
+  for (const n of nodes) graph.message(1, n);
+  graph.string(2, 'quire-lstm-lm');
+  for (const t of init) graph.message(5, t);
+  for (const i of inputs) graph.message(11, i);
+  for (const o of outputs) graph.message(12, o);
+  // ModelProto: ir_version 1, producer_name 2, graph 7, opset_import 8 (OperatorSetIdProto: domain 1, version 2).
+  return new ProtoWriter().int(1, 8).string(2, 'quire').message(7, graph).message(8, new ProtoWriter().string(1, '').int(2, ONNX_OPSET)).finish();
 }
