@@ -82,6 +82,7 @@ export function loadBackend(choice?: BackendChoice | Backend): Backend {
   for (const name of AUTO_ORDER) {
     try {
       selected = loadBackendNamed(name);
+      if (name === 'wasm' && causes.length > 0) fallbackNotice(causes[0]);
       return selected;
     } catch (err) {
       causes.push((err as QuireError).cause ?? err);
@@ -91,6 +92,16 @@ export function loadBackend(choice?: BackendChoice | Backend): Backend {
   throw new QuireError('E_BACKEND', `no quire backend could be loaded:\n${list}`, {
     cause: new AggregateError(causes, 'every backend failed to load'),
   });
+}
+
+/**
+ * One line on stderr when `auto` falls back from native to wasm in Node (where a native binary
+ * was expected), once per process. Browsers and edge runtimes, which never have one, stay quiet.
+ */
+function fallbackNotice(cause: unknown): void {
+  const proc = nodeProcess() as { getBuiltinModule?: unknown; stderr?: { write(s: string): void } } | undefined;
+  if (typeof proc?.getBuiltinModule !== 'function' || !proc.stderr) return;
+  proc.stderr.write(`quire: using the wasm backend (${messageOf(cause).split('\n')[0]})\n`);
 }
 
 /** The load error of a backend, or undefined when it loads. */
