@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gemm, InferenceEngine } from '../ts/index.js';
-import { exampleModel, nodeWasmReference } from './edge-model.js';
+import { EOS, gemm, InferenceEngine } from '../ts/index.js';
+import { exampleFpModel, exampleModel, nodeWasmReference } from './edge-model.js';
 import { serve } from '../scripts/serve-examples.mjs';
 import { maxRelDiff } from './backends.js';
 
@@ -160,6 +160,37 @@ describe('quire/web in Node (edge-style use of the bundle)', () => {
     const reference = nodeWasmReference(model);
     expect(result.words).toEqual(reference.words);
     expect(result.logits).toEqual(reference.logits);
+    await page.close();
+  });
+
+  it('the playground: a typed prompt streams greedy words from the compressed and the FP model side by side', async () => {
+    const problems: string[] = [];
+    const page = await openPage(problems);
+    const [compressed, fp] = [exampleModel(), exampleFpModel()];
+    await page.route('**/examples/web/model.qcomp', (route) => route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(compressed) }));
+    await page.route('**/examples/web/model.qmodel', (route) => route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(fp) }));
+    await page.goto(`${server.url}/examples/web/`);
+    await page.waitForSelector('#generate:not([disabled])');
+    await page.fill('#prompt', 'the meaning of life');
+    await page.selectOption('#mode', 'greedy');
+    await page.fill('#tokens', '12');
+    await page.click('#generate');
+    await page.waitForSelector('#model-model-qcomp[data-done="true"]');
+    await page.waitForSelector('#model-model-qmodel[data-done="true"]');
+    for (const [id, bytes] of [
+      ['#model-model-qcomp', compressed],
+      ['#model-model-qmodel', fp],
+    ] as const) {
+      const shown = await page.textContent(`${id} .out`);
+      const { words } = nodeWasmReference(bytes, 12, 'the meaning of life');
+      const expected = words.map((w, i) => (w === EOS ? '\n' : i > 0 && words[i - 1] === EOS ? w : ` ${w}`)).join('');
+      expect(shown).toBe(`the meaning of life${expected}`);
+      expect(await page.textContent(`${id} .speed`)).toMatch(/^12 words, \d+ words\/s/);
+    }
+    expect(await page.textContent('#model-model-qcomp .size')).toMatch(/1-bit matrices/);
+    expect(await page.textContent('#model-model-qmodel .size')).toMatch(/all FP32/);
+    expect(await page.textContent('#status')).toBe('Done.');
+    expect(problems).toEqual([]);
     await page.close();
   });
 });
