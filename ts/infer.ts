@@ -13,6 +13,7 @@ import type { BackendOption } from './options.js';
 export type InferenceKernel = 'lut-i8' | 'lut-f32';
 
 export interface InferenceOptions extends BackendOption {
+  /** Table kernel of the packed products (default `lut-i8`). */
   kernel?: InferenceKernel;
 }
 
