@@ -62,6 +62,67 @@ pub fn expand(stream: &[u64], segments: usize, cols: usize) -> Result<Vec<u64>> 
     Ok(out)
 }
 
+/// Weights a keep-mask keeps (set bits of `mask`, padded rows of `⌈cols/64⌉` words).
+pub fn kept(mask: &[u64]) -> usize {
+    mask.iter().map(|w| w.count_ones() as usize).sum()
+}
+
+/// The code bits of kept weights only, as one stream: for row `r`, plane `i`, the bits of the
+/// kept columns in order (LSB first); pruned weights need no code (they decode to 0 whatever
+/// it is), so a masked matrix stores `k` bits per kept weight, not per weight.
+pub fn pack_kept(planes: &[u64], mask: &[u64], rows: usize, k: usize, cols: usize) -> Vec<u64> {
+    let w = cols.div_ceil(64);
+    let mut out = vec![0u64; (k * kept(mask)).div_ceil(64)];
+    let mut pos = 0usize;
+    for r in 0..rows {
+        let m = &mask[r * w..(r + 1) * w];
+        for i in 0..k {
+            let p = &planes[(r * k + i) * w..(r * k + i + 1) * w];
+            for (&mw, &pw) in m.iter().zip(p) {
+                let mut bits = mw;
+                while bits != 0 {
+                    let t = bits.trailing_zeros();
+                    out[pos / 64] |= (pw >> t & 1) << (pos % 64);
+                    pos += 1;
+                    bits &= bits - 1;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Inverse of [`pack_kept`]: padded planes with the kept codes in place and pruned positions 0.
+/// `E_FORMAT` if the stream has the wrong length or bits set past its end.
+pub fn unpack_kept(stream: &[u64], mask: &[u64], rows: usize, k: usize, cols: usize) -> Result<Vec<u64>> {
+    let total = k * kept(mask);
+    if stream.len() != total.div_ceil(64) {
+        return Err(Error::format(format!("code stream has {} words, expected {}", stream.len(), total.div_ceil(64))));
+    }
+    if !total.is_multiple_of(64) && stream[stream.len() - 1] >> (total % 64) != 0 {
+        return Err(Error::format("code stream has bits set past its end (must be 0)"));
+    }
+    let w = cols.div_ceil(64);
+    let mut planes = vec![0u64; rows * k * w];
+    let mut pos = 0usize;
+    for r in 0..rows {
+        for i in 0..k {
+            for x in 0..w {
+                let mut bits = mask[r * w + x];
+                let mut word = 0u64;
+                while bits != 0 {
+                    let t = bits.trailing_zeros();
+                    word |= (stream[pos / 64] >> (pos % 64) & 1) << t;
+                    pos += 1;
+                    bits &= bits - 1;
+                }
+                planes[(r * k + i) * w + x] = word;
+            }
+        }
+    }
+    Ok(planes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +155,39 @@ mod tests {
                 assert!(expand(&bad, segments, cols).is_err());
             }
             assert!(expand(&stream[1..], segments, cols).is_err());
+        }
+    }
+
+    #[test]
+    fn kept_codes_round_trip_and_cost_k_bits_per_kept_weight() {
+        let mut r = Rng::new(9);
+        for (rows, cols, k) in [(3usize, 200usize, 1usize), (5, 65, 3), (2, 64, 2), (4, 1, 1)] {
+            let w = cols.div_ceil(64);
+            let mut planes = vec![0u64; rows * k * w];
+            let mut mask = vec![0u64; rows * w];
+            for j in 0..rows * cols {
+                let (row, col) = (j / cols, j % cols);
+                if r.below(2) == 1 {
+                    mask[row * w + col / 64] |= 1 << (col % 64);
+                }
+                for i in 0..k {
+                    if r.below(2) == 1 {
+                        planes[(row * k + i) * w + col / 64] |= 1 << (col % 64);
+                    }
+                }
+            }
+            let stream = pack_kept(&planes, &mask, rows, k, cols);
+            assert_eq!(stream.len(), (k * kept(&mask)).div_ceil(64));
+            let back = unpack_kept(&stream, &mask, rows, k, cols).unwrap();
+            for row in 0..rows {
+                for i in 0..k {
+                    for x in 0..w {
+                        let m = mask[row * w + x];
+                        assert_eq!(back[(row * k + i) * w + x], planes[(row * k + i) * w + x] & m);
+                    }
+                }
+            }
+            assert!(unpack_kept(&stream[..stream.len().saturating_sub(1)], &mask, rows, k, cols).is_err() || stream.is_empty());
         }
     }
 }

@@ -8,14 +8,17 @@
 //!   first), column `j` at offset `j`, set = +1; no per-row padding, trailing bits 0,
 //! - `W.scales` F32 `[rows, groups, k]`: `α_i` per row and group,
 //! - `W.mask` U64 `[⌈rows·cols/64⌉]` (pruned models only): bit `r·cols + j` set = weight kept;
-//!   pruned weights decode to exactly 0.
+//!   pruned weights decode to exactly 0,
+//! - with a mask, `W.codes` U64 `[⌈k·kept/64⌉]` replaces `W.planes` (version 2): the code bits of
+//!   the kept weights only, row by row, plane by plane, kept columns in order (see
+//!   [`super::bits::pack_kept`]), so 1 bit + 50 % pruning costs 0.5 + 1 bits per weight, not 2.
 //!
 //! Metadata (strings): `format`, `version`, `config` (the [`LstmConfig`] JSON), `bits` (JSON
 //! object: quantized tensor name → bits), `method`, `cycles`, `groupSize`, `layers`,
 //! `sparsity`, `gateOrder` ([`GATE_ORDER`]), `fpModelBytes`; any other key is caller metadata
 //! (e.g. the vocabulary) and is carried through unchanged.
 
-use super::bits::{expand, squeeze, stream_words};
+use super::bits::{expand, kept, pack_kept, squeeze, stream_words, unpack_kept};
 use super::model::{CompressedModel, CompressionInfo, QuantizedTensor, GATE_ORDER, RESERVED};
 use crate::error::{Error, Result};
 use crate::format::{read, Container, Writer};
@@ -24,7 +27,9 @@ use crate::quant::{BinaryMatrix, Method};
 use std::collections::BTreeMap;
 
 pub const COMPRESSED_FORMAT: &str = "quire-compressed";
-pub const COMPRESSED_VERSION: &str = "1";
+pub const COMPRESSED_VERSION: &str = "2";
+/// Versions this build reads: 1 stored the codes of pruned weights too (`W.planes` always).
+const READABLE_VERSIONS: [&str; 2] = ["1", "2"];
 
 impl CompressedModel {
     /// The file bytes (layout in the module docs).
@@ -52,11 +57,15 @@ impl CompressedModel {
             } else if let Some(q) = self.quantized.iter().find(|q| &q.name == name) {
                 let m = &q.matrix;
                 let (r, k, c) = (m.rows(), m.bits(), m.cols());
-                w.u64(&format!("{name}.planes"), &[stream_words(r * k, c)], &squeeze(m.planes(), r * k, c));
+                match m.mask() {
+                    None => w.u64(&format!("{name}.planes"), &[stream_words(r * k, c)], &squeeze(m.planes(), r * k, c)),
+                    Some(mask) => {
+                        let codes = pack_kept(m.planes(), mask, r, k, c);
+                        w.u64(&format!("{name}.codes"), &[codes.len()], &codes);
+                        w.u64(&format!("{name}.mask"), &[stream_words(r, c)], &squeeze(mask, r, c))
+                    }
+                };
                 w.f32(&format!("{name}.scales"), &[r, m.groups(), k], m.scales());
-                if let Some(mask) = m.mask() {
-                    w.u64(&format!("{name}.mask"), &[stream_words(r, c)], &squeeze(mask, r, c));
-                }
             }
         }
         w.finish()
@@ -72,8 +81,11 @@ impl CompressedModel {
             return Err(Error::format(format!("not a compressed quire model (format '{format}', expected '{COMPRESSED_FORMAT}')")));
         }
         let version = c.meta("version")?;
-        if version != COMPRESSED_VERSION {
-            return Err(Error::format(format!("unsupported compressed model version '{version}' (this build reads {COMPRESSED_VERSION})")));
+        if !READABLE_VERSIONS.contains(&version) {
+            return Err(Error::format(format!(
+                "unsupported compressed model version '{version}' (this build reads {})",
+                READABLE_VERSIONS.join(", ")
+            )));
         }
         let fmt = |e: Error| Error::format(e.message);
         let config = LstmConfig::from_json(c.meta("config")?).map_err(fmt)?;
@@ -120,7 +132,7 @@ impl CompressedModel {
                 fp.iter().any(|(f, _, _)| f == n)
                     || quantized
                         .iter()
-                        .any(|q| n.strip_prefix(q.name.as_str()).is_some_and(|s| [".planes", ".scales", ".mask"].contains(&s)))
+                        .any(|q| n.strip_prefix(q.name.as_str()).is_some_and(|s| [".planes", ".codes", ".scales", ".mask"].contains(&s)))
             };
             let extra = c.tensors.keys().find(|n| !known(n)).cloned().unwrap_or_default();
             return Err(Error::format(format!("unexpected tensor '{extra}' in a compressed model")));
@@ -143,12 +155,18 @@ fn read_matrix(c: &Container<'_>, name: &str, shape: &[usize], k: usize, group_s
     };
     crate::quant::check_bits(k).map_err(|e| Error::format(format!("tensor '{name}': {}", e.message)))?;
     let group = crate::quant::effective_group(group_size, cols);
-    let planes = expand(&c.u64s(&format!("{name}.planes"), &[stream_words(rows * k, cols)])?, rows * k, cols)?;
     let scales = c.f32s(&format!("{name}.scales"), &[rows, cols.div_ceil(group), k])?;
     let mname = format!("{name}.mask");
     let mask = match c.tensors.contains_key(&mname) {
         true => Some(expand(&c.u64s(&mname, &[stream_words(rows, cols)])?, rows, cols)?),
         false => None,
+    };
+    let cname = format!("{name}.codes");
+    let planes = match (&mask, c.tensors.contains_key(&cname)) {
+        // Version 2 with a mask: codes of the kept weights only.
+        (Some(m), true) => unpack_kept(&c.u64s(&cname, &[(k * kept(m)).div_ceil(64)])?, m, rows, k, cols)?,
+        (None, true) => return Err(Error::format(format!("tensor '{cname}' needs a mask '{mname}'"))),
+        (_, false) => expand(&c.u64s(&format!("{name}.planes"), &[stream_words(rows * k, cols)])?, rows * k, cols)?,
     };
     BinaryMatrix::from_parts(rows, cols, k, group_size, scales, &planes, mask.as_deref())
         .map_err(|e| Error::format(format!("quantized tensor '{name}': {}", e.message)))

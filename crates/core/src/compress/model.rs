@@ -146,7 +146,11 @@ impl CompressedModel {
             let m = &q.matrix;
             s.quantized_weights += m.rows() * m.cols();
             let stream = |segments| 8 * super::bits::stream_words(segments, m.cols());
-            s.quantized_bytes += stream(m.rows() * m.bits()) + 4 * m.scales().len() + m.mask().map_or(0, |_| stream(m.rows()));
+            let codes = match m.mask() {
+                None => stream(m.rows() * m.bits()),
+                Some(mask) => 8 * (m.bits() * super::bits::kept(mask)).div_ceil(64) + stream(m.rows()),
+            };
+            s.quantized_bytes += codes + 4 * m.scales().len();
         }
         for (_, _, v) in &self.fp {
             s.fp_params += v.len();

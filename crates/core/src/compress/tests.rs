@@ -124,9 +124,11 @@ fn compressed_file_round_trips_and_equals_q_of_w() {
     }
     let s = cm.stats();
     assert_eq!(s.quantized_weights, 4 * 280 * 70 + 13 * 70);
-    // Tight streams: 1-bit LSTM planes and masks (280·70 bits each, 307 words), one scale per
-    // row; 3-bit softmax (not pruned) planes (13·3·70 bits = 43 words).
-    assert_eq!(s.quantized_bytes, 4 * (8 * 307 * 2 + 4 * 280) + 8 * 43 + 4 * 3 * 13);
+    // Tight streams: 1-bit LSTM codes of the kept weights only (⌈kept/64⌉ words) and masks
+    // (280·70 bits, 307 words), one scale per row; 3-bit softmax (not pruned) planes (13·3·70
+    // bits = 43 words).
+    let codes: usize = names.iter().map(|n| 8 * m.mask(n).unwrap().unwrap().iter().filter(|&&k| k != 0).count().div_ceil(64)).sum();
+    assert_eq!(s.quantized_bytes, codes + 4 * (8 * 307 + 4 * 280) + 8 * 43 + 4 * 3 * 13);
     assert_eq!(s.fp_params, 13 * 70 + 2 * 280 + 13);
 }
 
@@ -146,7 +148,7 @@ fn corrupt_compressed_files_are_format_errors() {
     let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     let header = String::from_utf8(bytes[8..8 + n].to_vec()).unwrap();
     for (from, to) in [
-        ("\"version\":\"1\"", "\"version\":\"9\""),
+        ("\"version\":\"2\"", "\"version\":\"9\""),
         ("\\\"lstm.0.w_ih\\\":1", "\\\"lstm.0.w_ih\\\":2"),
         ("\"sparsity\":\"0\"", "\"sparsity\":\"2\""),
     ] {
