@@ -131,6 +131,12 @@ export class LanguageModel extends Handle<RawLstmModel> {
     return guard(() => this.raw.trainStepDistilled(teacher.raw, alpha, i, t, lr, clip));
   }
 
+  /** Restarts the PRNG of the dropout masks from `seed` (a non-negative safe integer). */
+  reseed(seed: number): void {
+    integerIn('seed', seed, 0, Number.MAX_SAFE_INTEGER);
+    guard(() => this.raw.reseed(seed));
+  }
+
   /** Dropout probability of later training steps (`[0, 1)`, else `E_CONFIG`). */
   setDropout(p: number): void {
     guard(() => this.raw.setDropout(p));

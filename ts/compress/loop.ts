@@ -233,8 +233,10 @@ async function retrain(
     model.resetState(s.batch);
     teacher?.resetState(s.batch);
   };
-  const dropout = model.config.dropout;
+  const { dropout, seed } = model.config;
   model.setDropout(s.dropout);
+  // Dropout masks drawn from a seed of the iteration: a resumed run draws the same ones.
+  model.reseed((seed % 1_000_000_007) * 1009 + t);
   reset();
   try {
     for (let i = 0; i < total; i++) {

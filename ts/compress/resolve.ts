@@ -1,6 +1,6 @@
 import { QuireError } from '../errors.js';
 import type { FpSource } from './load.js';
-import { DEFAULTS, DEFAULT_LR_FRACTION, validateSettings, type CompressSettings } from './settings.js';
+import { DEFAULT_LR_FRACTION, DEFAULT_RETRAIN_DROPOUT, DEFAULT_RETRAIN_STEPS, DEFAULTS, validateSettings, type CompressSettings } from './settings.js';
 
 /** Settings as given by the caller: anything left out takes its default or the FP run's value. */
 export type SettingsInput = Partial<Omit<CompressSettings, 'lrSource'>> & ({ bits: number } | { targetBits: number } | { targetSize: number });
@@ -26,6 +26,7 @@ export function resolveSettings(input: SettingsInput, src: FpSource): CompressSe
     lr = tc.lr * DEFAULT_LR_FRACTION;
     lrSource = `fp-initial ${tc.lr} × ${DEFAULT_LR_FRACTION} (fp-final was ${src.finalLr})`;
   }
+  const fpDropout = tc?.dropout ?? src.model.config.dropout;
   const budget = (given.targetBits ?? null) !== null || (given.targetSize ?? null) !== null;
   if (!budget && given.bits === undefined) throw new QuireError('E_CONFIG', 'give the bits (--bits) or a size budget (--target-bits / --target-size)');
   // With a budget the bits are chosen later (budget.ts); 1 is a placeholder until then.
@@ -37,13 +38,14 @@ export function resolveSettings(input: SettingsInput, src: FpSource): CompressSe
     embeddingBits: bits,
     targetBits: null,
     targetSize: null,
-    retrainSteps: null,
+    // Steps by default; an explicit --retrain-epochs means epochs.
+    retrainSteps: given.retrainEpochs !== undefined ? null : DEFAULT_RETRAIN_STEPS,
     limitTokens: null,
     ...given,
     ...(budget ? { layers: 'all' as const } : {}),
     lr,
     lrSource,
-    dropout: given.dropout ?? tc?.dropout ?? src.model.config.dropout,
+    dropout: given.dropout ?? (fpDropout > 0 ? fpDropout : DEFAULT_RETRAIN_DROPOUT),
     clip: fromRun('clip'),
     steps: fromRun('steps'),
     batch: fromRun('batch'),

@@ -72,6 +72,12 @@ impl LstmModel {
     }
 
     #[napi]
+    pub fn reseed(&mut self, seed: f64) -> napi::Result<()> {
+        self.inner.get_mut()?.reseed(seed as u64);
+        Ok(())
+    }
+
+    #[napi]
     pub fn set_dropout(&mut self, p: f64) -> napi::Result<()> {
         self.inner.get_mut()?.set_dropout(p as f32).napi()
     }

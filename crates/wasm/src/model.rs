@@ -67,6 +67,10 @@ impl LstmModel {
         self.inner.train_step_distilled(&mut teacher.inner, alpha as f32, inputs, targets, lr as f32, clip as f32).js()
     }
 
+    pub fn reseed(&mut self, seed: f64) {
+        self.inner.reseed(seed as u64);
+    }
+
     #[wasm_bindgen(js_name = setDropout)]
     pub fn set_dropout(&mut self, p: f64) -> WasmResult<()> {
         self.inner.set_dropout(p as f32).js()

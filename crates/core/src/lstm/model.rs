@@ -193,6 +193,12 @@ impl LstmModel {
         Ok(loss)
     }
 
+    /// Restarts the model's PRNG (the dropout masks of later training steps) from `seed`, so that
+    /// a run resumed from a file draws the same masks as the uninterrupted one.
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = Rng::new(seed);
+    }
+
     /// Sets the dropout probability used by later training steps (`[0, 1)`, else `E_CONFIG`);
     /// the compress loop retrains with a dropout of its own.
     pub fn set_dropout(&mut self, p: f32) -> Result<()> {
