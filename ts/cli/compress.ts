@@ -72,7 +72,7 @@ export function registerCompress(program: Command): void {
     .option('--dropout <p>', "dropout during retraining, in [0, 1) (default: the FP run's, or 0.3 when it used none)", finiteNumber)
     .option(
       '--distill <alpha>',
-      'distil from the FP model while retraining: loss (1-alpha)·CE + alpha·KL(FP || model), alpha in [0, 1] (default 0: off)',
+      'distil from the FP model while retraining: loss (1-alpha)·CE + alpha·KL(FP || model), alpha in [0, 1], 0 = off (default 0.5)',
       finiteNumber,
     )
     .option('--prune <p>', 'target sparsity of the quantized matrices, in [0, 1) (default 0)', finiteNumber)
