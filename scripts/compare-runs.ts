@@ -63,7 +63,7 @@ if (svg) {
       xLabel: 'iteration (0 = one-shot)',
       yLabel: 'valid perplexity',
       integerX: true,
-      logY: true,
+      logY: false,
       series: runs.map(({ name, report }) => ({ name, points: report.iterations.map((it) => ({ x: it.iteration, y: it.perplexityQuantized })) })),
       references: [{ name: 'FP model', y: base.perplexityValid }],
       width: 900,
