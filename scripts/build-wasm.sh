@@ -8,7 +8,7 @@
 # Then wasm-bindgen (the CLI, pinned to the crate's exact version) writes the ESM glue
 # (--target web: works in Node through initSync and in browsers/edge through init(url|bytes)),
 # wasm-opt is not run: binaryen 108 (Debian) emits a module whose externref table Node rejects,
-# and it does not change kernel speed (toolchain.md).
+# and it does not change kernel speed (measured when the build was set up).
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 TARGET=wasm32-unknown-unknown

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { matmul, matvec, quantize, QuireError, type QuantizedMatrix, type QuantMethod } from '../ts/index.js';
 import { BACKEND_NAMES, backend, gaussianArray, maxRelDiff, randomArray } from './backends.js';
 
-/** method.md §1: relative error on i.i.d. Gaussian 256×1024, per-row scales. */
+/** docs/method.md §1: relative error on i.i.d. Gaussian 256×1024, per-row scales. */
 const TABLE: Record<QuantMethod, number[]> = {
   greedy: [0.3634, 0.1305, 0.0585, 0.0331],
   refined: [0.3634, 0.125, 0.0505, 0.0246],

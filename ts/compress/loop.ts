@@ -59,7 +59,7 @@ export const checkpointName = (t: number) => `checkpoint-${t}.qcomp`;
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * The paper's iterative scheme (method.md §2). Iteration 0: [prune,] quantize the FP model
+ * The paper's iterative scheme (docs/method.md §2). Iteration 0: [prune,] quantize the FP model
  * (`W ← Q(W)`) and evaluate it — the one-shot baseline. Iteration t = 1..T: retrain all
  * parameters in full precision from the quantized values (pruned entries held at 0) at
  * `lr·lrDecay^(t−1)`, evaluate (`perplexityFp`), measure the loss of quantizing the retrained

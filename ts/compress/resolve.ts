@@ -6,7 +6,7 @@ import { DEFAULT_LR_FRACTION, DEFAULT_RETRAIN_DROPOUT, DEFAULT_RETRAIN_STEPS, DE
 export type SettingsInput = Partial<Omit<CompressSettings, 'lrSource'>> & ({ bits: number } | { targetBits: number } | { targetSize: number });
 
 /**
- * Completes and validates the settings (`E_CONFIG`). Defaults: method.md §2 values in
+ * Completes and validates the settings (`E_CONFIG`). Defaults: docs/method.md §2 values in
  * `DEFAULTS`; `lr` = the FP run's initial learning rate × `DEFAULT_LR_FRACTION`; clip, window and
  * streams from the FP run (an FP file without its training record needs them given).
  */

@@ -9,7 +9,7 @@ export const LAYER_SELECTIONS: readonly LayerSelection[] = ['lstm', 'lstm,softma
 export const METHODS: readonly QuantMethod[] = ['greedy', 'refined', 'alternating'];
 
 /**
- * Every setting of a compress run (method.md §2). All of them are recorded in the report; a
+ * Every setting of a compress run (docs/method.md §2). All of them are recorded in the report; a
  * resumed run must have the same ones.
  */
 export interface CompressSettings {

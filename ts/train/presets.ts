@@ -29,7 +29,7 @@ export interface TrainConfig {
 
 const base = { seed: 1, lr: 1, evalBatch: 10 };
 
-/** The presets: `tiny` for tests, `small`/`medium`/`large` as in Zaremba et al. (method.md §3). */
+/** The presets: `tiny` for tests, `small`/`medium`/`large` as in Zaremba et al. (docs/method.md §3). */
 export const PRESETS: Record<string, TrainConfig> = {
   tiny: {
     ...base,

@@ -214,7 +214,7 @@ mod tests {
         m.relative_error(w).unwrap()
     }
 
-    /// method.md's reference figures, i.i.d. Gaussian 256×1024, per-row scales.
+    /// docs/method.md §1's reference figures, i.i.d. Gaussian 256×1024, per-row scales.
     const TABLE: [(usize, f64, f64, f64); 4] =
         [(1, 0.3634, 0.3634, 0.3634), (2, 0.1305, 0.1250, 0.1183), (3, 0.0585, 0.0505, 0.0444), (4, 0.0331, 0.0246, 0.0194)];
 
