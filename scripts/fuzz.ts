@@ -15,7 +15,7 @@ for (let round = 1; round <= rounds; round++) {
     const n = fuzzFiles(backend, 2000, 1, round);
     console.log(`round ${round}/${rounds} ${backend}: ${n} mutated files read, every one valid or E_FORMAT`);
   }
-  await killAndResume(syntheticCorpus(3000, round), 8, round * 1000);
-  console.log(`round ${round}/${rounds}: 8 kills of training and of compression, resumed runs identical to uninterrupted ones`);
+  const k = await killAndResume(syntheticCorpus(3000, round), 8, round * 1000);
+  console.log(`round ${round}/${rounds}: ${k.train} kills of training and ${k.compress} of compression, resumed runs identical to uninterrupted ones`);
 }
 console.log(`fuzz: ${rounds} rounds passed in ${((performance.now() - t0) / 1000).toFixed(0)} s`);

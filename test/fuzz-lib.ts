@@ -157,14 +157,15 @@ async function runWithKills(args: string[], out: string, kills: number, seed: nu
  * time, and check the final files equal those of uninterrupted runs byte for byte and that no
  * temporary file is left behind.
  */
-export async function killAndResume(data: string, kills: number, seed: number): Promise<void> {
+export async function killAndResume(data: string, kills: number, seed: number): Promise<{ train: number; compress: number }> {
   const tmp = () => mkdtempSync(join(tmpdir(), 'quire-crash-'));
   const train = (out: string) => ['train', '--preset', 'tiny', '--data', data, '--out', out, '--epochs', '30', '--backend', 'native'];
   const reference = tmp();
   const ok = spawnSync(process.execPath, [...CLI, ...train(reference)], { encoding: 'utf8' });
   if (ok.status !== 0) throw new Error(ok.stderr);
   const killed = tmp();
-  if ((await runWithKills(train(killed), killed, kills, seed, /^epoch \d+\/\d+ lr/gm)) === 0) throw new Error('no kill landed during training');
+  const trainKills = await runWithKills(train(killed), killed, kills, seed, /^epoch \d+\/\d+ lr/gm);
+  if (trainKills === 0) throw new Error('no kill landed during training');
   compareRuns(reference, killed, ['model.qmodel', 'log.jsonl'], (f) => (f === 'log.jsonl' ? stripTimes : undefined));
 
   const compress = (out: string) => [
@@ -187,8 +188,10 @@ export async function killAndResume(data: string, kills: number, seed: number): 
   const cok = spawnSync(process.execPath, [...CLI, ...compress(cref)], { encoding: 'utf8' });
   if (cok.status !== 0) throw new Error(cok.stderr);
   const ckilled = tmp();
-  if ((await runWithKills(compress(ckilled), ckilled, kills, seed + 1, /^iteration \d+:/gm)) === 0) throw new Error('no kill landed during compression');
+  const compressKills = await runWithKills(compress(ckilled), ckilled, kills, seed + 1, /^iteration \d+:/gm);
+  if (compressKills === 0) throw new Error('no kill landed during compression');
   compareRuns(cref, ckilled, ['model.qcomp'], () => undefined);
+  return { train: trainKills, compress: compressKills };
 }
 
 /** Drops the wall-clock fields of log lines (the only part of a run that may differ). */
