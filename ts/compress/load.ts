@@ -3,13 +3,13 @@ import { Vocabulary } from '../data/vocabulary.js';
 import { QuireError } from '../errors.js';
 import { containerFormat } from '../io/container.js';
 import { isDirectory, isFile, readRegularFile } from '../io/fs.js';
-
-export { containerFormat };
 import type { LanguageModel } from '../model.js';
 import type { BackendOption } from '../options.js';
 import { CHECKPOINT_FILE, MODEL_FILE, loadModel, type LoadedModel } from '../train/checkpoint.js';
 import { learningRate, type TrainConfig } from '../train/presets.js';
 import { CompressedModel } from './compressed-model.js';
+
+export { containerFormat } from '../io/container.js';
 
 /** The compressed model written at the end of `quire compress`. */
 export const COMPRESSED_FILE = 'model.qcomp';

@@ -58,8 +58,9 @@ export async function fetchPtb(options: FetchOptions = {}): Promise<string> {
   removeStaleTemporaries(dir);
   for (const [name, expected] of Object.entries(PTB_FILES)) {
     const target = join(dir, name);
-    if (isFile(target) && sha256(readRegularFile(target, 'data file')) === expected) {
-      options.onFile?.(name, 'present', readRegularFile(target, 'data file').length);
+    const present = isFile(target) ? readRegularFile(target, 'data file') : undefined;
+    if (present && sha256(present) === expected) {
+      options.onFile?.(name, 'present', present.length);
       continue;
     }
     const url = new URL(name, base.endsWith('/') ? base : `${base}/`).href;
