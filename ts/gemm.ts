@@ -1,5 +1,5 @@
 import { loadBackend } from './backend/loader.js';
-import { floats } from './args.js';
+import { floats, integerIn } from './args.js';
 import { guard, QuireError } from './errors.js';
 import type { BackendOption } from './options.js';
 
@@ -25,12 +25,7 @@ export interface GemmSpec {
  * Wrong lengths give `E_SHAPE`; dimensions must be non-negative integers (`E_CONFIG`).
  */
 export function gemm(spec: GemmSpec, a: Float32Array, b: Float32Array, c?: Float32Array, options: BackendOption = {}): Float32Array {
-  for (const key of ['m', 'n', 'k'] as const) {
-    const v = spec[key];
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
-      throw new QuireError('E_CONFIG', `gemm: ${key} must be a non-negative integer (got ${v})`);
-    }
-  }
+  for (const key of ['m', 'n', 'k'] as const) integerIn(`gemm: ${key}`, spec[key], 0, 0xffffffff);
   if (spec.m * spec.n * 4 > 2 ** 32 - 1) {
     throw new QuireError('E_CONFIG', `gemm: a ${spec.m}×${spec.n} output exceeds the 4 GiB a JavaScript typed array can hold`);
   }

@@ -1,6 +1,7 @@
 import { loadBackend } from './backend/loader.js';
 import type { BackendName, RawQuantizedMatrix } from './backend/types.js';
 import { guard, QuireError } from './errors.js';
+import { integerIn } from './args.js';
 import { Handle } from './handle.js';
 import type { BackendOption } from './options.js';
 
@@ -37,13 +38,8 @@ export interface MatvecOptions {
 /** Largest batch of `matmul`. */
 export const MAX_BATCH = 64;
 
-function checkCount(what: string, v: number | undefined, fallback: number): number {
-  const n = v ?? fallback;
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
-    throw new QuireError('E_CONFIG', `${what} must be a non-negative integer (got ${v})`);
-  }
-  return n;
-}
+/** `v` (or `fallback` when omitted) as a count the bindings take (`E_CONFIG` otherwise). */
+const checkCount = (what: string, v: number | undefined, fallback: number): number => integerIn(what, v ?? fallback, 0, 0xffffffff);
 
 /**
  * A quantized matrix held by the backend (Rust-owned): `Ŵ = Σ_i α_i·b_i` per row and group.
