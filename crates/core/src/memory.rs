@@ -51,14 +51,14 @@ pub fn ensure_allocatable(bytes: Option<usize>, what: &str) -> Result<()> {
 }
 
 /// A zero-filled vector of `n` values, or `E_CONFIG` naming `what` when it cannot be allocated.
+/// One fallible allocation does the check (no separate probe): natively the allocator refuses
+/// what the OS will not give, on wasm32 the failed `memory.grow` does.
 pub fn try_zeros<T: Clone + Default>(n: usize, what: &str) -> Result<Vec<T>> {
-    ensure_allocatable(bytes_of(n, std::mem::size_of::<T>()), what)?;
     let mut v = Vec::new();
     v.try_reserve_exact(n).map_err(|_| {
-        Error::config(format!(
-            "{what} needs {}, more than this machine can allocate; use smaller sizes",
-            human((n * std::mem::size_of::<T>()) as u64)
-        ))
+        let detail =
+            bytes_of(n, std::mem::size_of::<T>()).map_or("more bytes than the address space holds".to_string(), |b| human(b as u64));
+        Error::config(format!("{what} needs {detail}, more than this machine can allocate; use smaller sizes"))
     })?;
     v.resize(n, T::default());
     Ok(v)
