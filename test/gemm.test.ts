@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gemm, QuireError, setThreads } from '../ts/index.js';
+import { gemm, measurePeak, QuireError, setThreads } from '../ts/index.js';
 import { BACKEND_NAMES, backend, maxRelDiff, randomArray } from './backends.js';
 
 /** Plain TypeScript reference in f64: α·op(A)·op(B) + β·C. */
@@ -105,6 +105,18 @@ describe('native threads', () => {
     const two = gemm(spec, a, b, c, { backend: 'native' });
     setThreads(before, 'native');
     expect(two).toEqual(one);
+  });
+});
+
+describe('measurePeak', () => {
+  it('reports a positive rate, the kernel set and the threads on both backends', () => {
+    for (const backend of ['native', 'wasm'] as const) {
+      const p = measurePeak(backend, 0.02);
+      expect(p.gflops).toBeGreaterThan(0.1);
+      expect(Number.isFinite(p.gflops)).toBe(true);
+      expect(p.kernels).toMatch(backend === 'wasm' ? /simd128/ : /avx2|avx512|scalar/);
+      expect(p.threads).toBeGreaterThanOrEqual(1);
+    }
   });
 });
 

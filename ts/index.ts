@@ -8,7 +8,7 @@ export { loadBackend, hasWasmSimd } from './backend/index.js';
 export type { Backend, BackendChoice, BackendName } from './backend/index.js';
 export type { BackendOption } from './options.js';
 export { gemm, type GemmSpec } from './gemm.js';
-export { info, setThreads, type QuireInfo, type BackendInfo } from './info.js';
+export { info, measurePeak, setThreads, type QuireInfo, type BackendInfo, type PeakRate } from './info.js';
 export { LanguageModel, type ModelConfig, type ModelFormat } from './model.js';
 export { Vocabulary, EOS, UNK } from './data/vocabulary.js';
 export { loadCorpus, dataDirectory, tokenize, type Corpus, type Split } from './data/corpus.js';

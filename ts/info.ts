@@ -50,3 +50,33 @@ export function setThreads(n: number, choice?: BackendChoice): number {
   const { raw } = loadBackend(choice);
   return guard(() => raw.setThreads(n));
 }
+
+/** The arithmetic peak of a backend as measured by {@link measurePeak}. */
+export interface PeakRate {
+  /** Billions of f32 flops per second over all the backend's threads. */
+  gflops: number;
+  threads: number;
+  kernels: string;
+}
+
+/**
+ * Measures a backend's arithmetic peak: independent multiply-add chains in registers on every
+ * thread of its kernel set, no memory traffic (about `seconds` of work, best of 3). No GEMM or
+ * training step can exceed it, so benchmarks report their rate as a fraction of it.
+ */
+export function measurePeak(choice?: BackendChoice, seconds = 0.3): PeakRate {
+  const { raw } = loadBackend(choice);
+  const time = (iters: number) => {
+    const t0 = performance.now();
+    const flops = guard(() => raw.fmaPeakProbe(iters));
+    return { flops, s: (performance.now() - t0) / 1000 };
+  };
+  let iters = 1 << 16;
+  for (let probe = time(iters); probe.s < seconds / 8 && iters < 1 << 30; probe = time(iters)) iters *= 4;
+  let best = 0;
+  for (let i = 0; i < 3; i++) {
+    const r = time(iters);
+    best = Math.max(best, r.flops / r.s / 1e9);
+  }
+  return { gflops: best, threads: guard(() => raw.getThreads()), kernels: guard(() => raw.kernelSet()) };
+}

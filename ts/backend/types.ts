@@ -21,6 +21,8 @@ export interface RawCore {
     beta: number,
     c?: Float32Array,
   ): Float32Array;
+  /** Runs the FMA-peak probe on every thread, `iters` rounds each; returns the flops done. */
+  fmaPeakProbe(iters: number): number;
   LstmModel: RawLstmModelClass;
   CompressedModel: RawCompressedModelClass;
   InferenceEngine: RawInferenceEngineClass;

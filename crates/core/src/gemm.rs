@@ -169,6 +169,25 @@ fn dots_split(kit: &Kit, d: &Dots) {
     });
 }
 
+/// Runs the active kernel set's arithmetic-peak probe ([`kernels::gemm::peak`]) on every
+/// thread (`iters` rounds each, capped at 2^30) and returns the flops performed: time the call
+/// to get the rate no product can exceed here.
+pub fn fma_peak_probe(iters: usize) -> f64 {
+    let kit = kit(kernels::active());
+    let iters = iters.min(1 << 30);
+    let t = crate::threads::threads();
+    let sink = std::sync::atomic::AtomicU32::new(0);
+    parallel_ranges(t, 1, 1, |r| {
+        for _ in r {
+            // SAFETY: the active set runs on this CPU.
+            let v = unsafe { (kit.fma_chains)(iters) };
+            sink.fetch_add(v.to_bits() & 1, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    kernels::mark_used(kit.set);
+    kernels::gemm::peak::flops(kit.lanes, iters) * t as f64
+}
+
 /// A zero `m×n` output for [`gemm`], or `E_CONFIG` when it overflows or cannot be allocated.
 pub fn zeroed_output(m: usize, n: usize) -> Result<Vec<f32>> {
     let count = m.checked_mul(n).ok_or_else(|| Error::config(format!("a {m}×{n} output overflows the address space")))?;

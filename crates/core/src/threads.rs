@@ -1,11 +1,18 @@
-//! Thread count and a scoped parallel-for over index ranges.
+//! Thread count and a parallel-for over index ranges on a persistent pool.
 //!
-//! Natively work is split across `threads()` OS threads with `std::thread::scope`
-//! (no pool: the products parallelised here are large enough that spawning is noise).
+//! Natively, [`parallel_ranges`] hands the chunks of a range to `threads() − 1` long-lived
+//! workers plus the calling thread. Workers are started on first use (and added when the thread
+//! count grows), spin briefly after each job so the next one — the recurrent step of a training
+//! window, a token step of the inference engine, both well under a millisecond — starts without a
+//! wake-up, then park. A call made while the pool is busy (from a worker, from inside a job, or
+//! from a second caller thread) runs on its own thread, so nesting never deadlocks.
 //! On wasm32 everything runs on the calling thread.
 
+use std::any::Any;
+use std::cell::Cell;
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
@@ -43,8 +50,10 @@ pub fn set_threads(n: usize) -> usize {
 }
 
 /// Splits `0..n` into at most `threads()` contiguous chunks whose starts are multiples of
-/// `align` (except the first), and runs `f` on each chunk, in parallel natively.
-/// `f` must be safe to call concurrently on disjoint ranges.
+/// `align` (except the first) and holding at least `min_chunk` indices each (except the last),
+/// and runs `f` on each chunk, in parallel natively. `f` must be safe to call concurrently on
+/// disjoint ranges. Which indices form a chunk depends only on `n`, `align`, `min_chunk` and
+/// the thread count; a panic in `f` is re-raised on the caller's thread once every chunk ended.
 pub fn parallel_ranges<F>(n: usize, align: usize, min_chunk: usize, f: F)
 where
     F: Fn(Range<usize>) + Sync,
@@ -56,24 +65,170 @@ where
         return;
     }
     let per = n.div_ceil(t).div_ceil(align) * align;
-    std::thread::scope(|scope| {
-        let mut start = 0;
-        let mut handles = Vec::new();
-        while start < n {
-            let end = (start + per).min(n);
-            if end == n {
-                f(start..end);
-            } else {
-                let f = &f;
-                handles.push(scope.spawn(move || f(start..end)));
-            }
-            start = end;
+    let chunks = n.div_ceil(per);
+    let chunk = |i: usize| i * per..((i + 1) * per).min(n);
+    if chunks <= 1 || IN_JOB.with(Cell::get) {
+        (0..chunks).for_each(|i| f(chunk(i)));
+        return;
+    }
+    let pool = pool();
+    let Ok(_busy) = pool.submit.try_lock() else {
+        // Another thread is driving the pool: do this call's work here rather than queue.
+        (0..chunks).for_each(|i| f(chunk(i)));
+        return;
+    };
+    pool.ensure_workers(threads() - 1);
+    let run = move |i: usize| f(chunk(i));
+    let dynamic: &(dyn Fn(usize) + Sync) = &run;
+    // SAFETY: the job's pointer outlives its use: this function does not return (nor unwind)
+    // before `done == chunks`, and a worker calls the function only for an index it claimed
+    // below `chunks`, counting it done afterwards.
+    let erased: &'static (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(dynamic) };
+    let job = Arc::new(Job { run: erased, chunks, next: AtomicUsize::new(0), done: AtomicUsize::new(0), panic: Mutex::new(None) });
+    pool.publish(job.clone());
+    IN_JOB.with(|c| c.set(true));
+    job.work();
+    IN_JOB.with(|c| c.set(false));
+    let mut spins = 0u32;
+    while job.done.load(Ordering::Acquire) < chunks {
+        spins += 1;
+        if spins < 1 << 14 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
         }
-        for h in handles {
-            // A panic in a worker is a bug in the core; surface it on the caller's thread.
-            if let Err(p) = h.join() {
-                std::panic::resume_unwind(p);
+    }
+    let panic = job.panic.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(p) = panic {
+        std::panic::resume_unwind(p);
+    }
+}
+
+thread_local! {
+    /// Set on pool workers and on a caller while it runs its share of a job.
+    static IN_JOB: Cell<bool> = const { Cell::new(false) };
+}
+
+/// One parallel-for: chunk indices are claimed from `next` by the caller and the workers.
+struct Job {
+    run: &'static (dyn Fn(usize) + Sync),
+    chunks: usize,
+    next: AtomicUsize,
+    done: AtomicUsize,
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
+}
+
+impl Job {
+    /// Claims and runs chunks until none is left.
+    fn work(&self) {
+        loop {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            if i >= self.chunks {
+                return;
+            }
+            if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.run)(i))) {
+                self.panic.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(p);
+            }
+            self.done.fetch_add(1, Ordering::Release);
+        }
+    }
+}
+
+struct Pool {
+    /// Held by the thread driving the pool for the duration of one job.
+    submit: Mutex<()>,
+    /// The current job, replaced by each submission.
+    job: Mutex<Option<Arc<Job>>>,
+    /// Bumped (under `job`'s lock) for every submission; workers compare with the last they saw.
+    generation: AtomicU64,
+    wake: Condvar,
+    workers: AtomicUsize,
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| Pool {
+        submit: Mutex::new(()),
+        job: Mutex::new(None),
+        generation: AtomicU64::new(0),
+        wake: Condvar::new(),
+        workers: AtomicUsize::new(0),
+    })
+}
+
+/// Spin iterations a worker waits for the next job before parking (tens of microseconds).
+const WORKER_SPINS: u32 = 1 << 15;
+
+impl Pool {
+    /// Starts workers until there are `want` of them (called by the submitting thread only).
+    fn ensure_workers(&'static self, want: usize) {
+        while self.workers.load(Ordering::Relaxed) < want {
+            let seen = self.generation.load(Ordering::Acquire);
+            let started = std::thread::Builder::new().name("quire-worker".into()).spawn(move || self.worker(seen));
+            if started.is_err() {
+                // No more threads to be had: the caller and the existing workers do the work.
+                return;
+            }
+            self.workers.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn publish(&self, job: Arc<Job>) {
+        let mut slot = self.job.lock().unwrap_or_else(|e| e.into_inner());
+        *slot = Some(job);
+        self.generation.fetch_add(1, Ordering::Release);
+        drop(slot);
+        self.wake.notify_all();
+    }
+
+    fn worker(&self, mut seen: u64) {
+        IN_JOB.with(|c| c.set(true));
+        loop {
+            let mut spins = 0;
+            while self.generation.load(Ordering::Acquire) == seen && spins < WORKER_SPINS {
+                std::hint::spin_loop();
+                spins += 1;
+            }
+            let mut slot = self.job.lock().unwrap_or_else(|e| e.into_inner());
+            while self.generation.load(Ordering::Acquire) == seen {
+                slot = self.wake.wait(slot).unwrap_or_else(|e| e.into_inner());
+            }
+            seen = self.generation.load(Ordering::Acquire);
+            let job = slot.clone();
+            drop(slot);
+            if let Some(job) = job {
+                job.work();
             }
         }
-    });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU32;
+
+    #[test]
+    fn every_index_once_in_order_within_chunks() {
+        for n in [0, 1, 7, 64, 1000, 4097] {
+            let hits: Vec<AtomicU32> = (0..n).map(|_| AtomicU32::new(0)).collect();
+            parallel_ranges(n, 8, 1, |r| r.for_each(|i| _ = hits[i].fetch_add(1, Ordering::Relaxed)));
+            assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn nested_calls_run_and_panics_reach_the_caller() {
+        let total = AtomicUsize::new(0);
+        parallel_ranges(100, 1, 1, |r| {
+            parallel_ranges(r.len(), 1, 1, |inner| _ = total.fetch_add(inner.len(), Ordering::Relaxed));
+        });
+        assert_eq!(total.load(Ordering::Relaxed), 100);
+        let caught = std::panic::catch_unwind(|| parallel_ranges(100, 1, 1, |r| assert!(!r.contains(&99), "boom")));
+        assert!(caught.is_err());
+        // The pool stays usable after a panic.
+        let sum = AtomicUsize::new(0);
+        parallel_ranges(100, 1, 1, |r| _ = sum.fetch_add(r.sum::<usize>(), Ordering::Relaxed));
+        assert_eq!(sum.load(Ordering::Relaxed), 4950);
+    }
 }

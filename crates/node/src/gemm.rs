@@ -27,3 +27,9 @@ pub fn gemm(
     core_gemm(&GemmSpec { beta, ..spec }, &a, &b, &mut out).napi()?;
     Ok(Float32Array::new(out))
 }
+
+/// Runs the arithmetic-peak probe on every thread (`iters` rounds each); returns the flops done.
+#[napi]
+pub fn fma_peak_probe(iters: u32) -> f64 {
+    quire_core::gemm::fma_peak_probe(iters as usize)
+}

@@ -26,3 +26,9 @@ pub fn gemm(
     core_gemm(&GemmSpec { beta, ..spec }, a, b, &mut out).js()?;
     Ok(out)
 }
+
+/// Runs the arithmetic-peak probe (`iters` rounds); returns the flops done.
+#[wasm_bindgen(js_name = fmaPeakProbe)]
+pub fn fma_peak_probe(iters: u32) -> f64 {
+    quire_core::gemm::fma_peak_probe(iters as usize)
+}

@@ -27,9 +27,15 @@ macro_rules! kit {
             super::dot::dots::<$lanes, { $ra }, { $rb }>(d)
         }
 
+        $(#[target_feature(enable = $feat)])?
+        unsafe fn fma_chains(iters: usize) -> f32 {
+            super::peak::fma_chains::<$lanes>(iters)
+        }
+
         pub static KIT: super::Kit = super::Kit {
             set: crate::kernels::KernelSet::$set,
             mr: $mr,
+            lanes: <$lanes as super::lanes::Lanes>::W,
             nr: $nv * <$lanes as super::lanes::Lanes>::W,
             kc: $kc,
             mc: $mc,
@@ -37,6 +43,7 @@ macro_rules! kit {
             tile,
             gemv_n,
             dots,
+            fma_chains,
         };
     };
 }
@@ -47,6 +54,7 @@ pub mod gemv;
 pub mod lanes;
 pub mod micro;
 pub mod pack;
+pub mod peak;
 pub mod scalar;
 pub mod workspace;
 
@@ -62,6 +70,8 @@ use super::KernelSet;
 /// The GEMM kernels of one kernel set and the blocking sizes tuned for them.
 pub struct Kit {
     pub set: KernelSet,
+    /// f32 lanes per register.
+    pub lanes: usize,
     /// Register tile rows (MR) and columns (NR).
     pub mr: usize,
     pub nr: usize,
@@ -74,6 +84,8 @@ pub struct Kit {
     pub gemv_n: gemv::GemvFn,
     /// `C ← α·A·Bᵀ + β·C` with rows of A and B contiguous along k ([`dot::dots`]).
     pub dots: dot::DotsFn,
+    /// [`peak::fma_chains`]: the arithmetic peak probe.
+    pub fma_chains: peak::FmaChainsFn,
 }
 
 /// The kit of `set`; sets this build cannot run map to the scalar kit (they are never active:
