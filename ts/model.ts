@@ -184,8 +184,8 @@ export class LanguageModel extends Handle<RawLstmModel> {
     return guard(() => this.raw.getGradient(name));
   }
 
-  /** The model in the quire container; `withState` includes the carried `(h, c)`. */
-  toBytes(format: ModelFormat, metadata: Record<string, string>, withState: boolean): Uint8Array {
+  /** The model in the quire container (a plain `quire-model` by default); `withState` includes the carried `(h, c)`. */
+  toBytes(format: ModelFormat = 'quire-model', metadata: Record<string, string> = {}, withState = false): Uint8Array {
     return guard(() => this.raw.toBytes(format, JSON.stringify(metadata), withState));
   }
 }

@@ -51,9 +51,10 @@ impl GemmSpec {
 /// B into packed panels: below it, packing B costs more than the product's arithmetic.
 pub const DOTS_MAX_M: usize = 64;
 
-/// Products below this many flops (2·m·n·k) run on the calling thread. Spawning a scoped
-/// thread costs about 50 µs here, while one AVX-512 core does 32 Mflop in about 150 µs.
-pub const PAR_MIN_FLOPS: usize = 32 << 20;
+/// Products below this many flops (2·m·n·k) run on the calling thread. Handing a chunk to a
+/// worker of the persistent pool (`threads.rs`) costs a few microseconds; 2 Mflop is 10–25 µs
+/// of one core.
+pub const PAR_MIN_FLOPS: usize = 2 << 20;
 
 fn check_product(what: &str, len: usize, rows: usize, cols: usize) -> Result<()> {
     match rows.checked_mul(cols) {

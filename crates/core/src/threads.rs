@@ -12,7 +12,7 @@ use std::any::Any;
 use std::cell::Cell;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
 
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
@@ -82,15 +82,14 @@ where
     let dynamic: &(dyn Fn(usize) + Sync) = &run;
     // SAFETY: the job's pointer outlives its use: this function does not return (nor unwind)
     // before `done == chunks`, and a worker calls the function only for an index it claimed
-    // below `chunks`, counting it done afterwards.
+    // below `chunks` under this job's generation, counting it done afterwards.
     let erased: &'static (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(dynamic) };
-    let job = Arc::new(Job { run: erased, chunks, next: AtomicUsize::new(0), done: AtomicUsize::new(0), panic: Mutex::new(None) });
-    pool.publish(job.clone());
+    let job = pool.publish(erased, chunks);
     IN_JOB.with(|c| c.set(true));
-    job.work();
+    pool.work(job);
     IN_JOB.with(|c| c.set(false));
     let mut spins = 0u32;
-    while job.done.load(Ordering::Acquire) < chunks {
+    while pool.done.load(Ordering::Acquire) < chunks {
         spins += 1;
         if spins < 1 << 14 {
             std::hint::spin_loop();
@@ -98,7 +97,7 @@ where
             std::thread::yield_now();
         }
     }
-    let panic = job.panic.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let panic = pool.panic.lock().unwrap_or_else(|e| e.into_inner()).take();
     if let Some(p) = panic {
         std::panic::resume_unwind(p);
     }
@@ -109,38 +108,29 @@ thread_local! {
     static IN_JOB: Cell<bool> = const { Cell::new(false) };
 }
 
-/// One parallel-for: chunk indices are claimed from `next` by the caller and the workers.
+/// One parallel-for as the workers see it. Chunk indices are claimed from `Pool::next`, which
+/// carries the job's generation in its high 32 bits, so a worker still holding an older job
+/// can never claim (nor run) a chunk of a newer one. Nothing is allocated per job.
+#[derive(Clone, Copy)]
 struct Job {
     run: &'static (dyn Fn(usize) + Sync),
     chunks: usize,
-    next: AtomicUsize,
-    done: AtomicUsize,
-    panic: Mutex<Option<Box<dyn Any + Send>>>,
-}
-
-impl Job {
-    /// Claims and runs chunks until none is left.
-    fn work(&self) {
-        loop {
-            let i = self.next.fetch_add(1, Ordering::Relaxed);
-            if i >= self.chunks {
-                return;
-            }
-            if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.run)(i))) {
-                self.panic.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(p);
-            }
-            self.done.fetch_add(1, Ordering::Release);
-        }
-    }
+    generation: u64,
 }
 
 struct Pool {
     /// Held by the thread driving the pool for the duration of one job.
     submit: Mutex<()>,
     /// The current job, replaced by each submission.
-    job: Mutex<Option<Arc<Job>>>,
+    job: Mutex<Option<Job>>,
     /// Bumped (under `job`'s lock) for every submission; workers compare with the last they saw.
     generation: AtomicU64,
+    /// `generation << 32 | next chunk index` of the current job.
+    next: AtomicU64,
+    /// Chunks of the current job that finished.
+    done: AtomicUsize,
+    /// The first panic of the current job's chunks.
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
     wake: Condvar,
     workers: AtomicUsize,
 }
@@ -151,6 +141,9 @@ fn pool() -> &'static Pool {
         submit: Mutex::new(()),
         job: Mutex::new(None),
         generation: AtomicU64::new(0),
+        next: AtomicU64::new(0),
+        done: AtomicUsize::new(0),
+        panic: Mutex::new(None),
         wake: Condvar::new(),
         workers: AtomicUsize::new(0),
     })
@@ -173,12 +166,36 @@ impl Pool {
         }
     }
 
-    fn publish(&self, job: Arc<Job>) {
+    /// Makes `run` over `chunks` the current job (the caller holds `submit`).
+    fn publish(&self, run: &'static (dyn Fn(usize) + Sync), chunks: usize) -> Job {
         let mut slot = self.job.lock().unwrap_or_else(|e| e.into_inner());
+        let generation = (self.generation.load(Ordering::Relaxed) + 1) & 0xFFFF_FFFF;
+        let job = Job { run, chunks, generation };
+        self.done.store(0, Ordering::Relaxed);
+        self.next.store(generation << 32, Ordering::Relaxed);
         *slot = Some(job);
-        self.generation.fetch_add(1, Ordering::Release);
+        self.generation.store(generation, Ordering::Release);
         drop(slot);
         self.wake.notify_all();
+        job
+    }
+
+    /// Claims and runs chunks of `job` until none is left (or a newer job replaced it).
+    fn work(&self, job: Job) {
+        loop {
+            let cur = self.next.load(Ordering::Acquire);
+            let i = (cur & 0xFFFF_FFFF) as usize;
+            if cur >> 32 != job.generation || i >= job.chunks {
+                return;
+            }
+            if self.next.compare_exchange_weak(cur, cur + 1, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+                continue;
+            }
+            if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (job.run)(i))) {
+                self.panic.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(p);
+            }
+            self.done.fetch_add(1, Ordering::Release);
+        }
     }
 
     fn worker(&self, mut seen: u64) {
@@ -194,10 +211,10 @@ impl Pool {
                 slot = self.wake.wait(slot).unwrap_or_else(|e| e.into_inner());
             }
             seen = self.generation.load(Ordering::Acquire);
-            let job = slot.clone();
+            let job = *slot;
             drop(slot);
             if let Some(job) = job {
-                job.work();
+                self.work(job);
             }
         }
     }

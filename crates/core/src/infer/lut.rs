@@ -7,7 +7,7 @@
 //! result scaled back by `1/s`).
 
 use crate::error::{Error, Result};
-use crate::kernels::bcq::{self as k, F32Tables};
+use crate::kernels::bcq::{self as k, streams};
 use crate::kernels::KernelSet;
 use crate::quant::packed::TILE_ROWS;
 use crate::quant::BinaryMatrix;
@@ -15,9 +15,12 @@ use crate::quant::BinaryMatrix;
 /// Which table kernel the packed products use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LutKernel {
-    /// int8 tables, 16 lookups per byte shuffle (fast; error bound in [`crate::bcq`]).
+    /// int8 tables, 16 lookups per byte shuffle (fast for one stream; error bound in [`crate::bcq`]).
     I8,
-    /// exact f32 tables (equal to the dequantized product up to summation order).
+    /// exact f32 tables interleaved over blocks of streams ([`streams`]): every weight load and
+    /// lookup serves a block of streams, the results are bit-identical on every ISA and
+    /// independent of the batch and the thread count (equal to the dequantized product up to
+    /// summation order).
     F32,
 }
 
@@ -47,8 +50,10 @@ pub struct LutScratch {
     groups: usize,
     /// One activation vector zero-padded to `8·bytes`.
     xp: Vec<f32>,
-    /// f32 tables per vector (`32·bytes` values each).
-    f32_tables: Vec<F32Tables>,
+    /// One stream block's activations transposed (`8·bytes × L`).
+    xt: Vec<f32>,
+    /// Interleaved f32 tables of every stream block (`32·bytes·L` values per block).
+    stream_tables: Vec<f32>,
     /// int8 tables per vector: `16·bytes` low-nibble then `16·bytes` high-nibble entries.
     i8_tables: Vec<i8>,
     /// `1/s` per vector (int8 tables).
@@ -66,7 +71,8 @@ impl LutScratch {
             batch,
             groups,
             xp: vec![0.0; 8 * bytes],
-            f32_tables: (0..batch).map(|_| F32Tables { values: vec![0.0; 32 * bytes], planed: Vec::with_capacity(128 * bytes) }).collect(),
+            xt: Vec::new(),
+            stream_tables: Vec::new(),
             i8_tables: vec![0; batch * 32 * bytes],
             step: vec![0.0; batch],
             fs: vec![0.0; groups * TILE_ROWS],
@@ -81,7 +87,7 @@ impl LutScratch {
         xp[..x.len()].copy_from_slice(x);
         xp[x.len()..].fill(0.0);
         match kernel {
-            LutKernel::F32 => self.f32_tables[b].fill(set, xp),
+            LutKernel::F32 => unreachable!("f32 tables are built per stream block"),
             LutKernel::I8 => {
                 let max = xp.chunks_exact(4).map(|q| q.iter().map(|v| v.abs()).sum::<f32>()).fold(0f32, f32::max);
                 let s = if max > 0.0 { 127.0 / max } else { 0.0 };
@@ -102,46 +108,145 @@ pub fn packed_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], k
     debug_assert!(batch <= s.batch && bytes <= s.bytes && groups <= s.groups);
     debug_assert!(x.len() == batch * cols && y.len() == batch * rows);
     let gb = if groups == 1 { bytes } else { m.group_size() / 8 };
+    if kernel == LutKernel::F32 {
+        return stream_matmul(m, x, batch, y, set, s, gb);
+    }
     for (b, xb) in x.chunks_exact(cols).enumerate() {
         s.tables(set, kernel, b, xb, bytes);
     }
     let kp = m.kernel_planes();
     let tiles = m.tiles();
     let plane_len = bytes * TILE_ROWS;
-    for t in 0..rows.div_ceil(TILE_ROWS) {
-        let nr = TILE_ROWS.min(rows - t * TILE_ROWS);
-        let acc = &mut s.acc[..batch * TILE_ROWS];
-        acc.fill(0.0);
-        for p in 0..kp.bits {
-            let tile = &tiles.bytes[(t * kp.bits + p) * plane_len..][..plane_len];
-            let scales = &tiles.scales[(t * kp.bits + p) * groups * TILE_ROWS..][..groups * TILE_ROWS];
-            for b in 0..batch {
-                let fs = &mut s.fs[..groups * TILE_ROWS];
-                match kernel {
-                    LutKernel::F32 => k::lut_f32(set, tile, &s.f32_tables[b], gb, fs),
-                    LutKernel::I8 => {
-                        let (lo, hi) = s.i8_tables[b * 32 * s.bytes..][..32 * bytes].split_at(16 * bytes);
-                        let is = &mut s.is[..groups * TILE_ROWS];
-                        k::lut_i8(set, tile, lo, hi, gb, is);
-                        for (f, &i) in fs.iter_mut().zip(is.iter()) {
-                            *f = i as f32;
+    let n_tiles = rows.div_ceil(TILE_ROWS);
+    // One tile's row sums (`groups·16` ints and floats) and accumulators (`batch·16`) per worker.
+    let (sums, accs) = (groups * TILE_ROWS, batch * TILE_ROWS);
+    let (i8_tables, steps) = (&s.i8_tables, &s.step);
+    let stride = 32 * s.bytes;
+    let run_tiles = |range: std::ops::Range<usize>, is: &mut [i32], fs: &mut [f32], acc: &mut [f32], out: Shared| {
+        for t in range {
+            let nr = TILE_ROWS.min(rows - t * TILE_ROWS);
+            acc.fill(0.0);
+            for p in 0..kp.bits {
+                let tile = &tiles.bytes[(t * kp.bits + p) * plane_len..][..plane_len];
+                let scales = &tiles.scales[(t * kp.bits + p) * groups * TILE_ROWS..][..groups * TILE_ROWS];
+                for b in 0..batch {
+                    let (lo, hi) = i8_tables[b * stride..][..32 * bytes].split_at(16 * bytes);
+                    k::lut_i8(set, tile, lo, hi, gb, is);
+                    for (f, &i) in fs.iter_mut().zip(is.iter()) {
+                        *f = i as f32;
+                    }
+                    let accb = &mut acc[b * TILE_ROWS..][..TILE_ROWS];
+                    for (sg, fg) in scales.chunks_exact(TILE_ROWS).zip(fs.chunks_exact(TILE_ROWS)) {
+                        for ((a, &sc), &f) in accb.iter_mut().zip(sg).zip(fg) {
+                            *a += sc * f;
                         }
                     }
                 }
-                let accb = &mut acc[b * TILE_ROWS..][..TILE_ROWS];
-                for (sg, fg) in scales.chunks_exact(TILE_ROWS).zip(fs.chunks_exact(TILE_ROWS)) {
-                    for ((a, &sc), &f) in accb.iter_mut().zip(sg).zip(fg) {
-                        *a += sc * f;
+            }
+            for (b, &scale) in steps.iter().enumerate().take(batch) {
+                for (r, a) in acc[b * TILE_ROWS..][..nr].iter().enumerate() {
+                    // SAFETY: `b < batch`, `t·16 + r < rows`: inside `y` (batch×rows); tiles are
+                    // disjoint between workers.
+                    unsafe { *out.get().add(b * rows + t * TILE_ROWS + r) = a * scale };
+                }
+            }
+        }
+    };
+    let out = Shared(y.as_mut_ptr());
+    if sums > WORKER_SUMS || accs > WORKER_SUMS {
+        // Too many scale groups for a worker's stack buffers: one thread, the scratch's buffers.
+        run_tiles(0..n_tiles, &mut s.is[..sums], &mut s.fs[..sums], &mut s.acc[..accs], out);
+        return;
+    }
+    // About 20 µs of table lookups per chunk at least, so splitting pays for the hand-off.
+    let min_tiles = (1 << 16) / (kp.bits * bytes * batch * TILE_ROWS).max(1);
+    crate::threads::parallel_ranges(n_tiles, 1, min_tiles.max(1), |range| {
+        let (mut is, mut fs, mut acc) = ([0i32; WORKER_SUMS], [0f32; WORKER_SUMS], [0f32; WORKER_SUMS]);
+        run_tiles(range, &mut is[..sums], &mut fs[..sums], &mut acc[..accs], out);
+    });
+}
+
+/// Row sums a worker keeps on its stack for one tile (groups·16 or batch·16 values).
+const WORKER_SUMS: usize = 2048;
+
+/// A raw pointer that may cross threads; each worker writes disjoint elements only.
+#[derive(Clone, Copy)]
+struct Shared(*mut f32);
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    /// The pointer (a method, so closures capture the `Sync` wrapper rather than its field).
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
+/// [`packed_matmul`] with the stream-parallel exact tables ([`streams`]): the tables of every
+/// block of `L` streams are built on the calling thread, then the row tiles are split across
+/// the worker pool, each tile read once for all blocks.
+fn stream_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], set: KernelSet, s: &mut LutScratch, gb: usize) {
+    let (rows, cols) = (m.rows(), m.cols());
+    let bytes = 8 * m.words_per_row();
+    let kit = streams::kit(set);
+    let lanes = kit.lanes;
+    let blocks = batch.div_ceil(lanes);
+    let (padded, table_len) = (8 * bytes, 32 * bytes * lanes);
+    if s.xt.len() < padded * lanes {
+        // Only when the kernel set (and so the block width) changed since the scratch was sized.
+        s.xt.resize(padded * lanes, 0.0);
+    }
+    if s.stream_tables.len() < blocks * table_len {
+        s.stream_tables.resize(blocks * table_len, 0.0);
+    }
+    for blk in 0..blocks {
+        let xt = &mut s.xt[..padded * lanes];
+        xt.fill(0.0);
+        for (lane, xb) in x.chunks_exact(cols).skip(blk * lanes).take(lanes).enumerate() {
+            for (c, &v) in xb.iter().enumerate() {
+                xt[c * lanes + lane] = v;
+            }
+        }
+        // SAFETY: `set` is supported (from `kernels::active()`); lengths as `build_tables` states.
+        unsafe { (kit.tables)(xt, padded, &mut s.stream_tables[blk * table_len..][..table_len]) };
+    }
+    let kp = m.kernel_planes();
+    let tiles = m.tiles();
+    let tables = &s.stream_tables[..blocks * table_len];
+    let out = Shared(y.as_mut_ptr());
+    let work_per_tile = kp.bits * bytes * blocks;
+    let calls = rows.div_ceil(TILE_ROWS).div_ceil(streams::TILES_PER_CALL);
+    let per_call = streams::TILES_PER_CALL * work_per_tile;
+    // About 20 µs of lookups per chunk at least (one call of 1-bit 650-column tiles is ~18 µs).
+    crate::threads::parallel_ranges(calls, 1, (2048 / per_call.max(1)).max(1), |range| {
+        let n = streams::TILES_PER_CALL * TILE_ROWS * 16;
+        let (mut acc, mut part) = ([0f32; streams::TILES_PER_CALL * TILE_ROWS * 16], [0f32; streams::TILES_PER_CALL * TILE_ROWS * 16]);
+        for call in range {
+            let first = call * streams::TILES_PER_CALL;
+            let count = streams::TILES_PER_CALL.min(rows.div_ceil(TILE_ROWS) - first);
+            for blk in 0..blocks {
+                let st = streams::StreamTiles {
+                    planes: tiles.bytes,
+                    scales: tiles.scales,
+                    first,
+                    count,
+                    bits: kp.bits,
+                    bytes,
+                    gb,
+                    tables: &tables[blk * table_len..][..table_len],
+                };
+                // SAFETY: as above; `acc` and `part` hold TILES_PER_CALL·16·16 ≥ count·16·L values.
+                unsafe { (kit.tiles)(&st, &mut acc[..n], &mut part[..n]) };
+                let row0 = first * TILE_ROWS;
+                for lane in 0..lanes.min(batch - blk * lanes) {
+                    let b = blk * lanes + lane;
+                    for r in 0..(count * TILE_ROWS).min(rows - row0) {
+                        // SAFETY: `b < batch` and `row0 + r < rows`, so the element is inside `y`
+                        // (batch×rows); row ranges are disjoint between workers.
+                        unsafe { *out.get().add(b * rows + row0 + r) = acc[r * lanes + lane] };
                     }
                 }
             }
         }
-        for b in 0..batch {
-            let scale = if kernel == LutKernel::I8 { s.step[b] } else { 1.0 };
-            let out = &mut y[b * rows + t * TILE_ROWS..][..nr];
-            for (o, a) in out.iter_mut().zip(&acc[b * TILE_ROWS..]) {
-                *o = a * scale;
-            }
-        }
-    }
+    });
 }

@@ -237,3 +237,42 @@ fn truncated_or_corrupted_files_are_format_errors() {
     let cm = compress(&mut m, 2, true);
     check_corruptions(&cm.to_bytes(), 2);
 }
+
+/// `lut-f32` runs the stream-parallel kernel: each stream's logits are bit-identical whatever
+/// the batch it shares a step with, the thread count and the kernel set.
+#[test]
+fn lut_f32_streams_do_not_depend_on_batch_threads_or_kernel_set() {
+    let mut m = trained(41, 72, 10);
+    let bytes = compress(&mut m, 2, true).to_bytes();
+    let saved_set = kernels::active();
+    let saved_threads = crate::threads::threads();
+    let batch = 11;
+    let tokens = |t: u32| -> Vec<u32> { (0..batch as u32).map(|b| (b * 7 + t * 3) % 41).collect() };
+    let run_batched = |threads: usize| -> Vec<Vec<f32>> {
+        crate::threads::set_threads(threads);
+        let mut e = Engine::from_bytes(&bytes, LutKernel::F32).unwrap();
+        e.reset(batch).unwrap();
+        (0..3).map(|t| e.step(&tokens(t)).unwrap().to_vec()).collect()
+    };
+    let mut reference: Option<Vec<Vec<f32>>> = None;
+    for set in [KernelSet::Scalar, KernelSet::Avx2, KernelSet::Avx512, KernelSet::Simd128].into_iter().filter(|s| s.supported()) {
+        kernels::force(set).unwrap();
+        for threads in [1, 2] {
+            let got = run_batched(threads);
+            match &reference {
+                None => reference = Some(got),
+                Some(want) => assert!(got == *want, "{set:?} with {threads} threads differs"),
+            }
+        }
+    }
+    let want = reference.unwrap();
+    for b in 0..batch {
+        let mut single = Engine::from_bytes(&bytes, LutKernel::F32).unwrap();
+        for (t, logits) in want.iter().enumerate() {
+            let row = single.step(&[tokens(t as u32)[b]]).unwrap();
+            assert!(row == &logits[b * 41..(b + 1) * 41], "stream {b} step {t} differs from its own batch-1 run");
+        }
+    }
+    kernels::force(saved_set).unwrap();
+    crate::threads::set_threads(saved_threads);
+}

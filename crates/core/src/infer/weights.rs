@@ -4,8 +4,7 @@
 //! allocating.
 
 use super::lut::{packed_matmul, LutKernel, LutScratch};
-use crate::kernels::gemm::dot::Dots;
-use crate::kernels::gemm::kit;
+use crate::gemm::{gemm, GemmSpec};
 use crate::kernels::KernelSet;
 use crate::quant::BinaryMatrix;
 
@@ -41,27 +40,14 @@ impl Weight {
 
     /// `y[b·rows..][..rows] = W·x[b·cols..][..cols]` for `b < batch` (overwrites `y`). Lengths
     /// are the caller's contract (`x`: batch×cols, `y`: batch×rows; `scratch` sized for this
-    /// matrix and batch). Dense products use the GEMM dot-product kernel of `set`.
+    /// matrix and batch). Dense products use the GEMM ([`crate::gemm::gemm`], threaded when large enough).
     pub fn matmul(&self, x: &[f32], batch: usize, y: &mut [f32], set: KernelSet, kernel: LutKernel, scratch: &mut LutScratch) {
         match self {
             Weight::Dense { rows, cols, data } => {
-                assert!(x.len() >= batch * cols && y.len() >= batch * rows && data.len() == rows * cols);
-                let d = Dots {
-                    m: batch,
-                    n: *rows,
-                    k: *cols,
-                    a: x.as_ptr(),
-                    lda: *cols,
-                    b: data.as_ptr(),
-                    ldb: *cols,
-                    c: y.as_mut_ptr(),
-                    ldc: *rows,
-                    alpha: 1.0,
-                    beta: 0.0,
-                };
-                // SAFETY: the assert above keeps every row of A, B and C that `d` names in bounds;
-                // C (`y`) is a distinct mutable slice, so it aliases neither A nor B.
-                unsafe { (kit(set).dots)(&d) };
+                // `Y = X·Wᵀ`: the dot-product path of the GEMM (rows of X and W contiguous), split
+                // across the worker pool when large enough; it allocates nothing.
+                let spec = GemmSpec { trans_b: true, ..GemmSpec::new(batch, *rows, *cols) };
+                gemm(&spec, &x[..batch * cols], data, &mut y[..batch * rows]).expect("engine buffers are sized for its matrices");
             }
             Weight::Packed(m) => packed_matmul(m, x, batch, y, kernel, set, scratch),
         }

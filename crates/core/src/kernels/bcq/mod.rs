@@ -26,6 +26,7 @@ pub mod avx512;
 pub mod scalar;
 #[cfg(target_arch = "wasm32")]
 pub mod simd128;
+pub mod streams;
 
 use super::KernelSet;
 
