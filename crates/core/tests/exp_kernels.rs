@@ -1,13 +1,12 @@
 //! Every kernel set of `exp_shift_sum` against the scalar twin on ragged lengths, forced one
 //! after the other (one test function: forcing is process-wide).
 
-use quire_core::kernels::{self, exp, KernelSet};
+use quire_core::kernels::{self, exp};
 use quire_core::rng::Rng;
 
 #[test]
 fn every_supported_set_matches_the_scalar_twin() {
-    let sets = [KernelSet::Scalar, KernelSet::Avx2, KernelSet::Avx512];
-    for set in sets.into_iter().filter(|s| s.supported()) {
+    for set in kernels::sets_to_test() {
         kernels::force(set).unwrap();
         for (i, n) in [0usize, 1, 3, 7, 8, 15, 16, 17, 33, 100, 10_000, 10_003].into_iter().enumerate() {
             let mut r = Rng::new(10 + i as u64);

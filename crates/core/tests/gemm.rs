@@ -18,13 +18,12 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Runs `f` with each kernel set this machine supports forced, then restores the default.
+/// Runs `f` with each kernel set this machine supports forced (`QUIRE_REQUIRE_KERNELS` makes a
+/// missing one fail), then restores the default.
 fn for_each_set(mut f: impl FnMut(KernelSet)) {
-    for set in [KernelSet::Scalar, KernelSet::Avx2, KernelSet::Avx512] {
-        if set.supported() {
-            kernels::force(set).unwrap();
-            f(set);
-        }
+    for set in kernels::sets_to_test() {
+        kernels::force(set).unwrap();
+        f(set);
     }
     kernels::force(kernels::detect()).unwrap();
 }

@@ -9,9 +9,9 @@
 //! pass (no dropout), one time step at a time.
 
 use super::cell;
-use super::lut::{LutKernel, LutScratch};
 use super::sample::{cross_entropy, Sampler};
 use super::weights::Weight;
+use crate::bcq::lut::{LutKernel, LutScratch};
 use crate::compress::CompressedModel;
 use crate::error::{check_len, Error, Result};
 use crate::format::read;
@@ -240,7 +240,6 @@ impl Engine {
         }
         let set = kernels::active();
         self.forward(tokens, set);
-        kernels::mark_used(set);
         self.has_logits = true;
         Ok(&self.logits)
     }
@@ -300,7 +299,6 @@ impl Engine {
                 sum += cross_entropy(row, t as usize);
             }
         }
-        kernels::mark_used(set);
         self.has_logits = true;
         Ok(sum / inputs.len() as f64)
     }

@@ -5,13 +5,12 @@
 
 mod cell;
 mod engine;
-mod lut;
 mod sample;
 mod weights;
 
 #[cfg(test)]
 mod tests;
 
+pub use crate::bcq::lut::LutKernel;
 pub use engine::{Engine, MAX_STREAMS};
-pub use lut::{packed_matmul, LutKernel, LutScratch};
 pub use sample::{cross_entropy, Sampler};

@@ -1,12 +1,12 @@
-//! The engine against the training model's own evaluation (FP and dequantized), the packed
-//! products against `crate::bcq` on every kernel set, sampling, validation, no allocation per
+//! The engine against the training model's own evaluation (FP and dequantized), the stream
+//! kernel's independence of batch, threads and kernel set, sampling, validation, no allocation per
 //! step, and every truncation / random bit flips of a model file.
 
 use super::*;
 use crate::compress::{prune_model, CompressedModel, CompressionInfo, PruneScope};
-use crate::kernels::{self, KernelSet};
+use crate::kernels;
 use crate::lstm::{LstmConfig, LstmModel};
-use crate::quant::{quantize_rows, Method, QuantConfig};
+use crate::quant::{Method, QuantConfig};
 use crate::rng::Rng;
 use crate::ErrorCode;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -107,40 +107,6 @@ fn packed_engine_matches_the_dequantized_model() {
         let ppl = fast.evaluate(&inp, &tgt).unwrap().exp();
         assert!(rel(ppl, want.exp()) < 0.005, "lut-i8 {bits} bits: perplexity {ppl} vs {}", want.exp());
     }
-}
-
-#[test]
-fn packed_products_match_bcq_on_every_kernel_set() {
-    let mut rng = Rng::new(9);
-    let saved = kernels::active();
-    for (rows, cols, bits, group, batch) in
-        [(1, 1, 1, 0, 1), (17, 65, 2, 0, 3), (33, 200, 3, 64, 2), (40, 650, 1, 0, 1), (20, 130, 2, 128, 5)]
-    {
-        let w: Vec<f32> = (0..rows * cols).map(|_| rng.normal()).collect();
-        let mask: Vec<u8> = (0..rows * cols).map(|_| !rng.next_u64().is_multiple_of(4) as u8).collect();
-        let cfg = QuantConfig { group_size: group, ..QuantConfig::new(bits, Method::Greedy) };
-        for mk in [None, Some(mask.as_slice())] {
-            let m = quantize_rows(&w, rows, cols, &cfg, mk).unwrap();
-            let x: Vec<f32> = (0..batch * cols).map(|_| rng.normal()).collect();
-            for set in [KernelSet::Scalar, KernelSet::Avx2, KernelSet::Avx512, KernelSet::Simd128].into_iter().filter(|s| s.supported()) {
-                kernels::force(set).unwrap();
-                for (kernel, bk) in [(LutKernel::F32, crate::bcq::Kernel::LutF32), (LutKernel::I8, crate::bcq::Kernel::LutI8)] {
-                    let mut want = vec![0f32; batch * rows];
-                    crate::bcq::matmul(&m, &x, batch, &mut want, bk).unwrap();
-                    let mut s = LutScratch::new(8 * cols.div_ceil(64), m.groups(), batch);
-                    let mut got = vec![f32::NAN; batch * rows];
-                    packed_matmul(&m, &x, batch, &mut got, kernel, set, &mut s);
-                    for (g, w) in got.iter().zip(&want) {
-                        assert!(
-                            (g - w).abs() <= 1e-5 * (1.0 + w.abs()) * (cols as f32).sqrt(),
-                            "{set:?} {kernel:?} {rows}×{cols}: {g} vs {w}"
-                        );
-                    }
-                }
-            }
-        }
-    }
-    kernels::force(saved).unwrap();
 }
 
 #[test]
@@ -255,7 +221,7 @@ fn lut_f32_streams_do_not_depend_on_batch_threads_or_kernel_set() {
         (0..3).map(|t| e.step(&tokens(t)).unwrap().to_vec()).collect()
     };
     let mut reference: Option<Vec<Vec<f32>>> = None;
-    for set in [KernelSet::Scalar, KernelSet::Avx2, KernelSet::Avx512, KernelSet::Simd128].into_iter().filter(|s| s.supported()) {
+    for set in kernels::sets_to_test() {
         kernels::force(set).unwrap();
         for threads in [1, 2] {
             let got = run_batched(threads);

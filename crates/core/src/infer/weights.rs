@@ -3,7 +3,7 @@
 //! and the decoding of one row (the embedding lookup), on the calling thread and without
 //! allocating.
 
-use super::lut::{packed_matmul, LutKernel, LutScratch};
+use crate::bcq::lut::{packed_matmul, LutKernel, LutScratch};
 use crate::gemm::{gemm, GemmSpec};
 use crate::kernels::KernelSet;
 use crate::quant::BinaryMatrix;

@@ -138,9 +138,58 @@ pub fn force(set: KernelSet) -> Result<()> {
     Ok(())
 }
 
-/// Records that a kernel of `set` ran; called by every dispatching kernel entry point.
+/// Records that a kernel of `set` ran; called by [`PerSet::get`], the one dispatch point.
+/// (Stores only on a change, so workers calling it per tile do not contend for the line.)
 pub fn mark_used(set: KernelSet) {
-    LAST_USED.store(set as u8, Ordering::Relaxed);
+    if LAST_USED.load(Ordering::Relaxed) != set as u8 {
+        LAST_USED.store(set as u8, Ordering::Relaxed);
+    }
+}
+
+/// Every kernel set, in order (scalar first).
+pub const ALL_SETS: [KernelSet; 4] = [KernelSet::Scalar, KernelSet::Avx2, KernelSet::Avx512, KernelSet::Simd128];
+
+/// The sets a test should exercise here: the supported ones. When `QUIRE_REQUIRE_KERNELS` lists
+/// sets (comma-separated, e.g. `avx512,avx2` on a CI machine that must test them), a listed set
+/// this machine lacks, or an unknown name, panics instead of being skipped silently.
+pub fn sets_to_test() -> Vec<KernelSet> {
+    if let Ok(list) = std::env::var("QUIRE_REQUIRE_KERNELS") {
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let set = KernelSet::parse(name).unwrap_or_else(|e| panic!("QUIRE_REQUIRE_KERNELS: {}", e.message));
+            assert!(set.supported(), "QUIRE_REQUIRE_KERNELS asks for '{name}', which this machine (or build) cannot run");
+        }
+    }
+    ALL_SETS.into_iter().filter(|s| s.supported()).collect()
+}
+
+/// A kernel family's table of entry points, one per kernel set this build holds: every family
+/// (GEMM, stream LUT, int8 LUT and popcount, exp) dispatches through one of these, selected by
+/// the set in force ([`active`]) and recorded as used in one place ([`PerSet::get`]).
+pub struct PerSet<T: 'static> {
+    pub scalar: &'static T,
+    #[cfg(target_arch = "x86_64")]
+    pub avx2: &'static T,
+    #[cfg(target_arch = "x86_64")]
+    pub avx512: &'static T,
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    pub simd128: &'static T,
+}
+
+impl<T> PerSet<T> {
+    /// The entry of `set`, recorded as used. Sets this build cannot run map to the scalar entry
+    /// (they are never active: [`force`] and [`active`] only select supported sets).
+    pub fn get(&self, set: KernelSet) -> &'static T {
+        mark_used(set);
+        match set {
+            #[cfg(target_arch = "x86_64")]
+            KernelSet::Avx512 => self.avx512,
+            #[cfg(target_arch = "x86_64")]
+            KernelSet::Avx2 => self.avx2,
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            KernelSet::Simd128 => self.simd128,
+            _ => self.scalar,
+        }
+    }
 }
 
 /// The set of the most recent kernel call, if any ran.

@@ -33,19 +33,6 @@ fn all_signs() -> [[__m256; 4]; 2] {
 }
 
 /// # Safety
-/// The CPU must support AVX2 and FMA; `t.len() ≥ 4·x.len()`.
-#[target_feature(enable = "avx2,fma")]
-pub unsafe fn build_tables(x: &[f32], t: &mut [f32]) {
-    let s = all_signs();
-    assert!(t.len() >= 4 * x.len());
-    for (j, xs) in x.chunks_exact(4).enumerate() {
-        for (h, sh) in s.iter().enumerate() {
-            _mm256_storeu_ps(t.as_mut_ptr().add(j * 16 + 8 * h), half_table(sh, xs));
-        }
-    }
-}
-
-/// # Safety
 /// As [`build_tables`]; `tlo`/`thi` hold `2·x.len()` entries.
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn build_tables_i8(x: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
@@ -60,39 +47,6 @@ pub unsafe fn build_tables_i8(x: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8])
     for (c, xs) in x.chunks_exact(8).enumerate() {
         _mm_storeu_si128(tlo.as_mut_ptr().add(c * 16).cast(), q16(&xs[..4]));
         _mm_storeu_si128(thi.as_mut_ptr().add(c * 16).cast(), q16(&xs[4..]));
-    }
-}
-
-/// 16-entry float lookup for 8 indices (low 4 bits used): two 8-entry permutes and a blend
-/// on bit 3.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-fn lookup16(idx: __m256i, t0: __m256, t1: __m256) -> __m256 {
-    let sel = _mm256_castsi256_ps(_mm256_slli_epi32::<28>(idx));
-    _mm256_blendv_ps(_mm256_permutevar8x32_ps(t0, idx), _mm256_permutevar8x32_ps(t1, idx), sel)
-}
-
-/// # Safety
-/// As [`build_tables`]; `t.len() ≥ 2·tile.len()`, `out.len() ≥ 16·groups`.
-#[target_feature(enable = "avx2,fma")]
-pub unsafe fn lut_f32(tile: &[u8], t: &[f32], gb: usize, out: &mut [f32]) {
-    let b = tile.len() / 16;
-    assert!(t.len() >= 32 * b && out.len() >= 16 * group_count(b, gb));
-    let (tp, tt) = (tile.as_ptr(), t.as_ptr());
-    for g in 0..group_count(b, gb) {
-        // [rows 0..8 low nibble, rows 0..8 high, rows 8..16 low, rows 8..16 high]
-        let mut acc = [_mm256_setzero_ps(); 4];
-        for c in g * gb..((g + 1) * gb).min(b) {
-            let (tl0, tl1) = (_mm256_loadu_ps(tt.add(2 * c * 16)), _mm256_loadu_ps(tt.add(2 * c * 16 + 8)));
-            let (th0, th1) = (_mm256_loadu_ps(tt.add(2 * c * 16 + 16)), _mm256_loadu_ps(tt.add(2 * c * 16 + 24)));
-            for h in 0..2 {
-                let idx = _mm256_cvtepu8_epi32(_mm_loadl_epi64(tp.add(c * 16 + 8 * h).cast()));
-                acc[2 * h] = _mm256_add_ps(acc[2 * h], lookup16(idx, tl0, tl1));
-                acc[2 * h + 1] = _mm256_add_ps(acc[2 * h + 1], lookup16(_mm256_srli_epi32::<4>(idx), th0, th1));
-            }
-        }
-        _mm256_storeu_ps(out.as_mut_ptr().add(g * 16), _mm256_add_ps(acc[0], acc[1]));
-        _mm256_storeu_ps(out.as_mut_ptr().add(g * 16 + 8), _mm256_add_ps(acc[2], acc[3]));
     }
 }
 

@@ -29,17 +29,6 @@ fn table(s: &[__m512; 4], xs: &[f32]) -> __m512 {
 }
 
 /// # Safety
-/// The CPU must support AVX-512 F/BW/VL/DQ; `t.len() ≥ 4·x.len()`.
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
-pub unsafe fn build_tables(x: &[f32], t: &mut [f32]) {
-    let s = [signs(0), signs(1), signs(2), signs(3)];
-    assert!(t.len() >= 4 * x.len());
-    for (j, xs) in x.chunks_exact(4).enumerate() {
-        _mm512_storeu_ps(t.as_mut_ptr().add(j * 16), table(&s, xs));
-    }
-}
-
-/// # Safety
 /// As [`build_tables`]; `tlo`/`thi` hold `2·x.len()` entries.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
 pub unsafe fn build_tables_i8(x: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
@@ -52,33 +41,6 @@ pub unsafe fn build_tables_i8(x: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8])
     for (c, xs) in x.chunks_exact(8).enumerate() {
         _mm_storeu_si128(tlo.as_mut_ptr().add(c * 16).cast(), q(table(&signs, &xs[..4])));
         _mm_storeu_si128(thi.as_mut_ptr().add(c * 16).cast(), q(table(&signs, &xs[4..])));
-    }
-}
-
-/// # Safety
-/// As [`build_tables`]; `t.len() ≥ 2·tile.len()`, `out.len() ≥ 16·groups`, `gb` a multiple of 8.
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
-pub unsafe fn lut_f32(tile: &[u8], t: &[f32], gb: usize, out: &mut [f32]) {
-    let b = tile.len() / 16;
-    assert!(t.len() >= 32 * b && out.len() >= 16 * group_count(b, gb) && gb.is_multiple_of(2));
-    let (tp, tt) = (tile.as_ptr(), t.as_ptr());
-    for g in 0..group_count(b, gb) {
-        let mut acc = [_mm512_setzero_ps(); 4];
-        let mut c = g * gb;
-        let end = ((g + 1) * gb).min(b);
-        while c < end {
-            for (u, pair) in acc.chunks_exact_mut(2).enumerate() {
-                let cc = c + u;
-                let idx = _mm512_cvtepu8_epi32(_mm_loadu_si128(tp.add(cc * 16).cast()));
-                let lo = _mm512_permutexvar_ps(idx, _mm512_loadu_ps(tt.add(2 * cc * 16)));
-                let hi = _mm512_permutexvar_ps(_mm512_srli_epi32::<4>(idx), _mm512_loadu_ps(tt.add((2 * cc + 1) * 16)));
-                pair[0] = _mm512_add_ps(pair[0], lo);
-                pair[1] = _mm512_add_ps(pair[1], hi);
-            }
-            c += 2;
-        }
-        let sum = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
-        _mm512_storeu_ps(out.as_mut_ptr().add(g * 16), sum);
     }
 }
 

@@ -24,7 +24,7 @@ pub mod avx2;
 #[cfg(target_arch = "x86_64")]
 pub mod avx512;
 pub mod scalar;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;
 pub mod streams;
 
@@ -36,94 +36,56 @@ pub fn group_count(b: usize, gb: usize) -> usize {
     b.div_ceil(gb)
 }
 
+/// `(x, s, tlo, thi)`: [`build_tables_i8`].
+pub type TablesI8Fn = unsafe fn(&[f32], f32, &mut [i8], &mut [i8]);
+/// `(tile, tlo, thi, gb, out)`: [`lut_i8`].
+pub type LutI8Fn = unsafe fn(&[u8], &[i8], &[i8], usize, &mut [i32]);
+/// `(w, x, words, gw, out)`: [`xor_popcount`].
+pub type PopcountFn = unsafe fn(&[u64], &[u64], usize, usize, &mut [u32]);
+
+/// The int8-table and popcount kernels of one set (entry points with the contracts below).
+pub struct BcqKit {
+    pub build_tables_i8: TablesI8Fn,
+    pub lut_i8: LutI8Fn,
+    pub xor_popcount: PopcountFn,
+}
+
+/// The kits of every set (AVX-512 picks VPOPCNTDQ or nibble lookups at run time).
+pub static KITS: super::PerSet<BcqKit> = super::PerSet {
+    scalar: &BcqKit { build_tables_i8: scalar::build_tables_i8, lut_i8: scalar::lut_i8, xor_popcount: scalar::xor_popcount },
+    #[cfg(target_arch = "x86_64")]
+    avx2: &BcqKit { build_tables_i8: avx2::build_tables_i8, lut_i8: avx2::lut_i8, xor_popcount: avx2::xor_popcount },
+    #[cfg(target_arch = "x86_64")]
+    avx512: &BcqKit { build_tables_i8: avx512::build_tables_i8, lut_i8: avx512::lut_i8, xor_popcount: avx512_xor_popcount },
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    simd128: &BcqKit { build_tables_i8: simd128::build_tables_i8, lut_i8: simd128::lut_i8, xor_popcount: simd128::xor_popcount },
+};
+
 /// Builds the int8 tables of `x` (`8B` values) with factor `s` into `tlo`/`thi` (`16B` each)
 /// directly, without materialising the f32 tables.
 pub fn build_tables_i8(set: KernelSet, x: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
-    match set {
-        // SAFETY: `set` comes from `kernels::active()`, which only yields supported sets.
-        #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx512 => unsafe { avx512::build_tables_i8(x, s, tlo, thi) },
-        #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx2 => unsafe { avx2::build_tables_i8(x, s, tlo, thi) },
-        #[cfg(target_arch = "wasm32")]
-        KernelSet::Simd128 => simd128::build_tables_i8(x, s, tlo, thi),
-        _ => scalar::build_tables_i8(x, s, tlo, thi),
-    }
-}
-
-/// The f32 tables in the layout `set`'s LUT kernel reads: the natural layout everywhere but
-/// simd128, which looks floats up byte by byte and wants each table as four 16-byte planes
-/// (plane `q` holds byte `q` of the 16 entries).
-pub struct F32Tables {
-    pub values: Vec<f32>,
-    pub planed: Vec<u8>,
-}
-
-impl F32Tables {
-    /// The tables of `x` (`8B` values): `values` (`2B·16` floats) for every set but simd128,
-    /// `planed` (`2B·64` bytes) for simd128.
-    pub fn new(set: KernelSet, x: &[f32]) -> F32Tables {
-        let mut t = F32Tables { values: Vec::new(), planed: Vec::new() };
-        t.fill(set, x);
-        t
-    }
-
-    /// Rebuilds the tables of `x` in place (no allocation once the buffers have this size).
-    pub fn fill(&mut self, set: KernelSet, x: &[f32]) {
-        match set {
-            #[cfg(target_arch = "wasm32")]
-            KernelSet::Simd128 => {
-                self.planed.resize(x.len() * 16, 0);
-                simd128::build_tables_planed(x, &mut self.planed);
-            }
-            _ => {
-                self.values.resize(x.len() * 4, 0.0);
-                match set {
-                    // SAFETY: see `build_tables_i8`.
-                    #[cfg(target_arch = "x86_64")]
-                    KernelSet::Avx512 => unsafe { avx512::build_tables(x, &mut self.values) },
-                    #[cfg(target_arch = "x86_64")]
-                    KernelSet::Avx2 => unsafe { avx2::build_tables(x, &mut self.values) },
-                    _ => scalar::build_tables(x, &mut self.values),
-                }
-            }
-        }
-    }
-}
-
-/// Exact-table kernel: `out[g·16 + r] = Σ_{c∈g} T_{2c}[lo(tile[c·16+r])] + T_{2c+1}[hi(..)]`.
-pub fn lut_f32(set: KernelSet, tile: &[u8], t: &F32Tables, gb: usize, out: &mut [f32]) {
-    match set {
-        // SAFETY: see `build_tables_i8`.
-        #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx512 => unsafe { avx512::lut_f32(tile, &t.values, gb, out) },
-        #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx2 => unsafe { avx2::lut_f32(tile, &t.values, gb, out) },
-        #[cfg(target_arch = "wasm32")]
-        KernelSet::Simd128 => simd128::lut_f32(tile, &t.planed, gb, out),
-        _ => scalar::lut_f32(tile, &t.values, gb, out),
-    }
+    // SAFETY: `set` comes from `kernels::active()`, which only yields supported sets.
+    unsafe { (KITS.get(set).build_tables_i8)(x, s, tlo, thi) }
 }
 
 /// int8-table kernel: `out[g·16 + r] = Σ_{c∈g} tlo[c·16 + lo(tile[c·16+r])] + thi[c·16 + hi(..)]`.
 pub fn lut_i8(set: KernelSet, tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
-    match set {
-        // SAFETY: see `build_tables_i8`.
-        #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx512 => unsafe { avx512::lut_i8(tile, tlo, thi, gb, out) },
-        #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx2 => unsafe { avx2::lut_i8(tile, tlo, thi, gb, out) },
-        #[cfg(target_arch = "wasm32")]
-        KernelSet::Simd128 => simd128::lut_i8(tile, tlo, thi, gb, out),
-        _ => scalar::lut_i8(tile, tlo, thi, gb, out),
-    }
+    // SAFETY: as above.
+    unsafe { (KITS.get(set).lut_i8)(tile, tlo, thi, gb, out) }
 }
 
-/// [`super::has_vpopcntdq`], detected once (the popcount kernel runs once per row).
+/// The AVX-512 popcount: VPOPCNTDQ where the CPU has it (detected once), else nibble lookups.
+///
+/// # Safety
+/// The CPU must support the AVX-512 set.
 #[cfg(target_arch = "x86_64")]
-fn vpopcntdq() -> bool {
+unsafe fn avx512_xor_popcount(w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32]) {
     static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *HAS.get_or_init(super::has_vpopcntdq)
+    if *HAS.get_or_init(super::has_vpopcntdq) {
+        avx512::xor_popcount_vpopcntdq(w, x, words, gw, out)
+    } else {
+        avx512::xor_popcount(w, x, words, gw, out)
+    }
 }
 
 /// Runs `f(segment, plane, out)` for every weight segment × activation plane, `out` being the
@@ -144,18 +106,8 @@ fn each_pair(w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32], mut
 /// `w_s XOR x_a` over the words of group `g` (`gw` words each, the last one ragged; `A` planes,
 /// `G = ⌈words/gw⌉` groups).
 pub fn xor_popcount(set: KernelSet, w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32]) {
-    match set {
-        // SAFETY: see `build_tables_i8`; VPOPCNTDQ is checked at run time.
-        #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx512 if vpopcntdq() => unsafe { avx512::xor_popcount_vpopcntdq(w, x, words, gw, out) },
-        #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx512 => unsafe { avx512::xor_popcount(w, x, words, gw, out) },
-        #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx2 => unsafe { avx2::xor_popcount(w, x, words, gw, out) },
-        #[cfg(target_arch = "wasm32")]
-        KernelSet::Simd128 => simd128::xor_popcount(w, x, words, gw, out),
-        _ => scalar::xor_popcount(w, x, words, gw, out),
-    }
+    // SAFETY: see `build_tables_i8`.
+    unsafe { (KITS.get(set).xor_popcount)(w, x, words, gw, out) }
 }
 
 #[cfg(test)]
@@ -164,7 +116,7 @@ mod tests {
     use crate::rng::Rng;
 
     fn sets() -> Vec<KernelSet> {
-        [KernelSet::Avx2, KernelSet::Avx512, KernelSet::Simd128].into_iter().filter(|s| s.supported()).collect()
+        crate::kernels::sets_to_test().into_iter().filter(|&s| s != KernelSet::Scalar).collect()
     }
 
     fn random_bytes(rng: &mut Rng, n: usize) -> Vec<u8> {
@@ -180,11 +132,6 @@ mod tests {
         for set in sets() {
             for &(b, _) in &SHAPES {
                 let x: Vec<f32> = (0..8 * b).map(|_| rng.normal() * 3.0).collect();
-                let want = F32Tables::new(KernelSet::Scalar, &x).values;
-                let got = F32Tables::new(set, &x);
-                if !got.values.is_empty() {
-                    assert_eq!(want, got.values, "{set:?} b={b}");
-                }
                 let s = 127.0 / 7.5;
                 let (mut wl, mut wh, mut gl, mut gh) = (vec![0i8; 16 * b], vec![0i8; 16 * b], vec![1i8; 16 * b], vec![1i8; 16 * b]);
                 scalar::build_tables_i8(&x, s, &mut wl, &mut wh);
@@ -202,27 +149,77 @@ mod tests {
     }
 
     #[test]
-    fn lut_kernels_match_scalar() {
+    fn lut_i8_matches_scalar() {
         let mut rng = Rng::new(6);
         for set in sets() {
             for &(b, gb) in &SHAPES {
                 let tile = random_bytes(&mut rng, 16 * b);
-                let x: Vec<f32> = (0..8 * b).map(|_| rng.normal()).collect();
                 let groups = group_count(b, gb);
-                let tf = F32Tables::new(set, &x);
-                let tref = F32Tables::new(KernelSet::Scalar, &x);
-                let (mut want, mut got) = (vec![0f32; 16 * groups], vec![f32::NAN; 16 * groups]);
-                scalar::lut_f32(&tile, &tref.values, gb, &mut want);
-                lut_f32(set, &tile, &tf, gb, &mut got);
-                for (w, g) in want.iter().zip(&got) {
-                    assert!((w - g).abs() <= 1e-5 * (1.0 + w.abs()) * (b as f32).sqrt(), "{set:?} b={b} gb={gb}: {w} vs {g}");
-                }
                 let tlo: Vec<i8> = (0..16 * b).map(|_| (rng.below(255) as i32 - 127) as i8).collect();
                 let thi: Vec<i8> = (0..16 * b).map(|_| (rng.below(255) as i32 - 127) as i8).collect();
                 let (mut wi, mut gi) = (vec![0i32; 16 * groups], vec![-1i32; 16 * groups]);
                 scalar::lut_i8(&tile, &tlo, &thi, gb, &mut wi);
                 lut_i8(set, &tile, &tlo, &thi, gb, &mut gi);
                 assert_eq!(wi, gi, "{set:?} b={b} gb={gb}");
+            }
+        }
+    }
+
+    /// The stream kernel of every set against the scalar set, bit for bit, and against the
+    /// plain formula of its module docs within rounding (4 streams: every set's block holds them).
+    #[test]
+    fn stream_kernel_is_bit_identical_on_every_set() {
+        let mut rng = Rng::new(8);
+        let n_streams = 4;
+        for &(b, gb) in &SHAPES[..6] {
+            for bits in [1, 3] {
+                let (groups, tiles) = (group_count(b, gb), 3);
+                let planes = random_bytes(&mut rng, tiles * bits * b * 16);
+                let scales: Vec<f32> = (0..tiles * bits * groups * 16).map(|_| rng.normal()).collect();
+                let x: Vec<Vec<f32>> = (0..n_streams).map(|_| (0..8 * b).map(|_| rng.normal()).collect()).collect();
+                // out[s][row] through the kit of one set.
+                let run = |kit: &streams::StreamKit| -> Vec<Vec<f32>> {
+                    let l = kit.lanes;
+                    let mut xt = vec![0f32; 8 * b * l];
+                    for (s, xs) in x.iter().enumerate() {
+                        for (c, &v) in xs.iter().enumerate() {
+                            xt[c * l + s] = v;
+                        }
+                    }
+                    let mut t = vec![0f32; 32 * b * l];
+                    // SAFETY: `kit` is of a supported set; lengths as the kernel states.
+                    unsafe { (kit.tables)(&xt, 8 * b, &mut t) };
+                    let (mut out, mut part) = (vec![f32::NAN; tiles * 16 * l], vec![f32::NAN; tiles * 16 * l]);
+                    let st =
+                        streams::StreamTiles { planes: &planes, scales: &scales, first: 0, count: tiles, bits, bytes: b, gb, tables: &t };
+                    // SAFETY: as above.
+                    unsafe { (kit.tiles)(&st, &mut out, &mut part) };
+                    (0..n_streams).map(|s| (0..tiles * 16).map(|r| out[r * l + s]).collect()).collect()
+                };
+                let want = run(&streams::scalar::KIT);
+                for (s, ys) in want.iter().enumerate() {
+                    for (r, &y) in ys.iter().enumerate() {
+                        let (t, rr) = (r / 16, r % 16);
+                        let mut f = 0f64;
+                        for p in 0..bits {
+                            for g in 0..groups {
+                                let mut part = 0f64;
+                                for c in g * gb..((g + 1) * gb).min(b) {
+                                    let byte = planes[(t * bits + p) * b * 16 + c * 16 + rr];
+                                    for q in 0..8 {
+                                        let v = x[s][8 * c + q] as f64;
+                                        part += if byte >> q & 1 == 1 { v } else { -v };
+                                    }
+                                }
+                                f += scales[((t * bits + p) * groups + g) * 16 + rr] as f64 * part;
+                            }
+                        }
+                        assert!((y as f64 - f).abs() <= 1e-4 * (1.0 + f.abs()) * (b as f64).sqrt(), "b={b} bits={bits}: {y} vs {f}");
+                    }
+                }
+                for set in sets() {
+                    assert!(run(streams::kit(set)) == want, "{set:?} b={b} gb={gb} bits={bits}");
+                }
             }
         }
     }

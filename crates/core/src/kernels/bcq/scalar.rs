@@ -21,15 +21,6 @@ fn entry(xs: &[f32], n: usize) -> f32 {
     acc
 }
 
-/// f32 tables: `t[j·16 + n]` = entry `n` of the table of `x[4j..4j+4]`.
-pub fn build_tables(x: &[f32], t: &mut [f32]) {
-    for (xs, tab) in x.chunks_exact(4).zip(t.chunks_exact_mut(16)) {
-        for (n, e) in tab.iter_mut().enumerate() {
-            *e = entry(xs, n);
-        }
-    }
-}
-
 /// int8 tables: `clamp(round_half_even(T·s), ±127)`; the table of `x[8c..8c+4]` goes to
 /// `tlo[16c..]`, that of `x[8c+4..8c+8]` to `thi[16c..]`.
 pub fn build_tables_i8(x: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
@@ -38,22 +29,6 @@ pub fn build_tables_i8(x: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
         for n in 0..16 {
             tlo[c * 16 + n] = q(entry(&xs[..4], n));
             thi[c * 16 + n] = q(entry(&xs[4..], n));
-        }
-    }
-}
-
-/// Exact-table partial sums per group and row (low nibble then high nibble, columns in order).
-pub fn lut_f32(tile: &[u8], t: &[f32], gb: usize, out: &mut [f32]) {
-    let b = tile.len() / 16;
-    for g in 0..super::group_count(b, gb) {
-        for r in 0..16 {
-            let mut acc = 0f32;
-            for c in g * gb..((g + 1) * gb).min(b) {
-                let v = tile[c * 16 + r] as usize;
-                acc += t[2 * c * 16 + (v & 15)];
-                acc += t[(2 * c + 1) * 16 + (v >> 4)];
-            }
-            out[g * 16 + r] = acc;
         }
     }
 }

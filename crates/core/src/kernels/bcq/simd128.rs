@@ -25,32 +25,6 @@ fn all_signs() -> [[v128; 4]; 4] {
     core::array::from_fn(|h| core::array::from_fn(|c| signs(h, c)))
 }
 
-/// f32 tables in byte planes: table `j` is 64 bytes at `out[64j..]`, plane `q` (16 bytes at
-/// `64j + 16q`) holding byte `q` (little-endian) of entries 0..16. Entries are computed like
-/// the scalar reference's, then transposed with byte shuffles.
-pub fn build_tables_planed(x: &[f32], out: &mut [u8]) {
-    let s = all_signs();
-    for (j, xs) in x.chunks_exact(4).enumerate() {
-        let [a, b, c, d] = [0, 1, 2, 3].map(|h| quarter_table(&s[h], xs));
-        // Planes 0 and 1 (resp. 2 and 3) of entries 0..8, then of entries 8..16.
-        let ab01 = i8x16_shuffle::<0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29>(a, b);
-        let ab23 = i8x16_shuffle::<2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31>(a, b);
-        let cd01 = i8x16_shuffle::<0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29>(c, d);
-        let cd23 = i8x16_shuffle::<2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31>(c, d);
-        let planes = [
-            i8x16_shuffle::<0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23>(ab01, cd01),
-            i8x16_shuffle::<8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31>(ab01, cd01),
-            i8x16_shuffle::<0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23>(ab23, cd23),
-            i8x16_shuffle::<8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31>(ab23, cd23),
-        ];
-        let dst = &mut out[64 * j..64 * j + 64];
-        for (q, p) in planes.iter().enumerate() {
-            // SAFETY: `dst` holds 64 bytes; this writes bytes 16q..16q+16.
-            unsafe { v128_store(dst.as_mut_ptr().add(16 * q).cast(), *p) };
-        }
-    }
-}
-
 /// int8 tables: `f32x4.nearest` rounds half to even like the scalar reference.
 pub fn build_tables_i8(x: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
     let signs = all_signs();
@@ -78,57 +52,6 @@ pub fn build_tables_i8(x: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
 #[inline]
 unsafe fn load(p: *const u8) -> v128 {
     v128_load(p.cast())
-}
-
-/// Looks up 16 floats (one per row) in the byte-planed table at `t` (64 bytes): returns rows
-/// 0..4, 4..8, 8..12, 12..16.
-///
-/// # Safety
-/// `t..t + 64` must be readable.
-#[inline]
-unsafe fn lookup16(t: *const u8, idx: v128) -> [v128; 4] {
-    let l0 = i8x16_swizzle(load(t), idx);
-    let l1 = i8x16_swizzle(load(t.add(16)), idx);
-    let l2 = i8x16_swizzle(load(t.add(32)), idx);
-    let l3 = i8x16_swizzle(load(t.add(48)), idx);
-    let p01l = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(l0, l1);
-    let p01h = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(l0, l1);
-    let p23l = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(l2, l3);
-    let p23h = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(l2, l3);
-    [
-        i8x16_shuffle::<0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23>(p01l, p23l),
-        i8x16_shuffle::<8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31>(p01l, p23l),
-        i8x16_shuffle::<0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23>(p01h, p23h),
-        i8x16_shuffle::<8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31>(p01h, p23h),
-    ]
-}
-
-/// Exact-table partial sums with byte-planed tables (`planed.len() ≥ 8·tile.len()`).
-pub fn lut_f32(tile: &[u8], planed: &[u8], gb: usize, out: &mut [f32]) {
-    let b = tile.len() / 16;
-    let groups = group_count(b, gb);
-    assert!(planed.len() >= 128 * b && out.len() >= 16 * groups);
-    let nib = u8x16_splat(0x0F);
-    let (tp, pp) = (tile.as_ptr(), planed.as_ptr());
-    for g in 0..groups {
-        let mut acc = [f32x4_splat(0.0); 4];
-        for c in g * gb..((g + 1) * gb).min(b) {
-            // SAFETY: c < b, so bytes 16c..16c+16 of the tile and 128c..128c+128 of the
-            // tables are in bounds (asserted above).
-            let (lo, hi) = unsafe {
-                let v = load(tp.add(c * 16));
-                (lookup16(pp.add(2 * c * 64), v128_and(v, nib)), lookup16(pp.add((2 * c + 1) * 64), v128_and(u16x8_shr(v, 4), nib)))
-            };
-            for q in 0..4 {
-                acc[q] = f32x4_add(f32x4_add(acc[q], lo[q]), hi[q]);
-            }
-        }
-        let o = &mut out[g * 16..g * 16 + 16];
-        for (q, a) in acc.iter().enumerate() {
-            // SAFETY: `o` holds 16 floats; each store writes 4 of them.
-            unsafe { v128_store(o.as_mut_ptr().add(4 * q).cast(), *a) };
-        }
-    }
 }
 
 /// int8-table partial sums; 16 rows per swizzle, pairs widened with `extadd_pairwise`.

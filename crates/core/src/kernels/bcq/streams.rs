@@ -181,16 +181,18 @@ stream_kit!(avx512, crate::kernels::gemm::avx512::Avx512, nv: 1, rows: 8, featur
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 stream_kit!(simd128, crate::kernels::gemm::simd128::Simd128, nv: 2, rows: 4);
 
-/// The stream kit of `set` (sets this build cannot run map to the scalar kit; they are never active).
+/// The stream kits of every set.
+pub static KITS: crate::kernels::PerSet<StreamKit> = crate::kernels::PerSet {
+    scalar: &scalar::KIT,
+    #[cfg(target_arch = "x86_64")]
+    avx2: &avx2::KIT,
+    #[cfg(target_arch = "x86_64")]
+    avx512: &avx512::KIT,
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    simd128: &simd128::KIT,
+};
+
+/// The stream kit of `set` (recorded as used).
 pub fn kit(set: crate::kernels::KernelSet) -> &'static StreamKit {
-    use crate::kernels::KernelSet;
-    match set {
-        #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx512 => &avx512::KIT,
-        #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx2 => &avx2::KIT,
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        KernelSet::Simd128 => &simd128::KIT,
-        _ => &scalar::KIT,
-    }
+    KITS.get(set)
 }

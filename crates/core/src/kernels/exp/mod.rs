@@ -20,7 +20,7 @@ pub mod simd128;
 #[cfg(test)]
 mod tests;
 
-use super::{active, mark_used, KernelSet};
+use super::active;
 
 /// The constants of the approximation, shared by every set.
 pub(crate) mod consts {
@@ -33,20 +33,20 @@ pub(crate) mod consts {
     pub const P: [f32; 6] = [1.987_569_1e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5e-1];
 }
 
+/// The exp kernel of every set.
+static KITS: super::PerSet<unsafe fn(&mut [f32], f32) -> f64> = super::PerSet {
+    scalar: &(scalar::exp_shift_sum as unsafe fn(&mut [f32], f32) -> f64),
+    #[cfg(target_arch = "x86_64")]
+    avx2: &(avx2::exp_shift_sum as unsafe fn(&mut [f32], f32) -> f64),
+    #[cfg(target_arch = "x86_64")]
+    avx512: &(avx512::exp_shift_sum as unsafe fn(&mut [f32], f32) -> f64),
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    simd128: &(simd128::exp_shift_sum as unsafe fn(&mut [f32], f32) -> f64),
+};
+
 /// `z[i] ← exp(z[i] − shift)` for all `i`; returns `Σ z[i]` after the update. Overwrites `z`;
 /// any length (SIMD sets finish the ragged tail with the scalar twin).
 pub fn exp_shift_sum(z: &mut [f32], shift: f32) -> f64 {
-    let set = active();
-    mark_used(set);
-    match set {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `active()` only returns sets this CPU supports.
-        KernelSet::Avx512 => unsafe { avx512::exp_shift_sum(z, shift) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above.
-        KernelSet::Avx2 => unsafe { avx2::exp_shift_sum(z, shift) },
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        KernelSet::Simd128 => simd128::exp_shift_sum(z, shift),
-        _ => scalar::exp_shift_sum(z, shift),
-    }
+    // SAFETY: `active()` only returns sets this CPU supports.
+    unsafe { (KITS.get(active()))(z, shift) }
 }

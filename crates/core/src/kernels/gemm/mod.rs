@@ -88,16 +88,18 @@ pub struct Kit {
     pub fma_chains: peak::FmaChainsFn,
 }
 
-/// The kit of `set`; sets this build cannot run map to the scalar kit (they are never active:
-/// [`super::force`] and [`super::active`] only select supported sets).
+/// The GEMM kits of every set.
+pub static KITS: super::PerSet<Kit> = super::PerSet {
+    scalar: &scalar::KIT,
+    #[cfg(target_arch = "x86_64")]
+    avx2: &avx2::KIT,
+    #[cfg(target_arch = "x86_64")]
+    avx512: &avx512::KIT,
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    simd128: &simd128::KIT,
+};
+
+/// The kit of `set` (recorded as used).
 pub fn kit(set: KernelSet) -> &'static Kit {
-    match set {
-        #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx512 => &avx512::KIT,
-        #[cfg(target_arch = "x86_64")]
-        KernelSet::Avx2 => &avx2::KIT,
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        KernelSet::Simd128 => &simd128::KIT,
-        _ => &scalar::KIT,
-    }
+    KITS.get(set)
 }

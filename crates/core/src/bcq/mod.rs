@@ -3,8 +3,9 @@
 //!
 //! `Ŵ·x = Σ_p Σ_g α_{r,g,p}·(b_{r,g,p}·x_g)`: each bit-plane gives ±1 dot products, scaled per
 //! row and group. Three kernels compute the ±1 dot products:
-//! - [`Kernel::LutF32`]: exact float lookup tables (one 16-entry table per 4 columns). Equal to
-//!   the dequantized float product up to f32 summation order.
+//! - [`Kernel::LutF32`]: exact float lookup tables (one 16-entry table per 4 columns),
+//!   interleaved over blocks of vectors ([`crate::kernels::bcq::streams`]). Equal to the
+//!   dequantized float product up to f32 summation order, and bit-identical on every ISA.
 //! - [`Kernel::LutI8`]: the same tables rounded to int8 (`Q = round(T·s)`, `s = 127/max_j Σ|x_j|`
 //!   over each group of 4 columns), looked up 16 at a time by byte shuffles and summed in
 //!   integers. Each looked-up entry is off by at most `1/(2s)` and one entry is looked up per
@@ -15,15 +16,19 @@
 //!   `x̂ = Σ_a β_a·c_a`, and `b·c_a = n − 2·popcount(b XOR c_a)`. The result is `Ŵ·x̂` up to f32
 //!   rounding, so `|y_r − (Ŵx)_r| ≤ ‖Ŵ_r‖₂·‖x − x̂‖₂`.
 //!
-//! Natively, large products are split over threads by row tiles.
+//! The LUT products live in [`lut`] (shared with the inference engine); natively, large products
+//! are split over the worker pool by row tiles.
 
 use crate::error::{check_finite, check_len, Error, Result};
 use crate::kernels::{self, bcq as k, KernelSet};
 use crate::quant::greedy;
-use crate::quant::packed::{pack_codes, BinaryMatrix, TILE_ROWS};
+use crate::quant::packed::{pack_codes, BinaryMatrix};
 use crate::threads;
 use std::ops::Range;
 use std::sync::Mutex;
+
+pub mod lut;
+pub use lut::{packed_matmul, LutKernel, LutScratch};
 
 /// Largest batch of [`matmul`].
 pub const MAX_BATCH: usize = 64;
@@ -73,10 +78,13 @@ pub fn matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], kernel: 
     check_finite("x", x)?;
     let set = kernels::active();
     match kernel {
-        Kernel::LutF32 | Kernel::LutI8 => lut(m, x, batch, y, set, kernel == Kernel::LutI8),
+        Kernel::LutF32 | Kernel::LutI8 => {
+            let lk = if kernel == Kernel::LutI8 { LutKernel::I8 } else { LutKernel::F32 };
+            let mut scratch = LutScratch::new(8 * m.words_per_row(), m.groups(), batch);
+            packed_matmul(m, x, batch, y, lk, set, &mut scratch);
+        }
         Kernel::Popcount { activation_bits } => popcount(m, x, batch, y, set, activation_bits),
     }
-    kernels::mark_used(set);
     Ok(())
 }
 
@@ -98,75 +106,6 @@ where
         all[start * out_per_unit..start * out_per_unit + out.len()].copy_from_slice(&out);
     }
     all
-}
-
-/// Lookup tables of one activation vector, in the form the chosen kernel reads.
-enum Tables {
-    F32(k::F32Tables),
-    I8 { lo: Vec<i8>, hi: Vec<i8>, step: f32 },
-}
-
-fn tables(set: KernelSet, x: &[f32], bytes: usize, int8: bool) -> Tables {
-    let mut xp = vec![0f32; 8 * bytes];
-    xp[..x.len()].copy_from_slice(x);
-    if !int8 {
-        return Tables::F32(k::F32Tables::new(set, &xp));
-    }
-    let max = xp.chunks_exact(4).map(|q| q.iter().map(|v| v.abs()).sum::<f32>()).fold(0f32, f32::max);
-    let s = if max > 0.0 { 127.0 / max } else { 0.0 };
-    let (mut lo, mut hi) = (vec![0i8; 16 * bytes], vec![0i8; 16 * bytes]);
-    k::build_tables_i8(set, &xp, s, &mut lo, &mut hi);
-    Tables::I8 { lo, hi, step: if s > 0.0 { 1.0 / s } else { 0.0 } }
-}
-
-fn lut(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], set: KernelSet, int8: bool) {
-    let (rows, cols) = (m.rows(), m.cols());
-    let kp = m.kernel_planes();
-    let bytes = 8 * m.words_per_row();
-    let gb = if m.groups() == 1 { bytes } else { m.group_size() / 8 };
-    let groups = m.groups();
-    let tiles = m.tiles();
-    let plane_len = bytes * TILE_ROWS;
-    let tabs: Vec<Tables> = x.chunks_exact(cols).map(|xb| tables(set, xb, bytes, int8)).collect();
-    let ntiles = rows.div_ceil(TILE_ROWS);
-    let out = parallel_collect(ntiles, kp.bits * bytes * TILE_ROWS * batch, TILE_ROWS * batch, |range| {
-        let mut out = vec![0f32; range.len() * TILE_ROWS * batch];
-        let mut fs = vec![0f32; groups * TILE_ROWS];
-        let mut is = vec![0i32; groups * TILE_ROWS];
-        for (ti, t) in range.enumerate() {
-            for (b, tab) in tabs.iter().enumerate() {
-                let acc = &mut out[(ti * batch + b) * TILE_ROWS..][..TILE_ROWS];
-                for p in 0..kp.bits {
-                    let tile = &tiles.bytes[(t * kp.bits + p) * plane_len..][..plane_len];
-                    let scales = &tiles.scales[(t * kp.bits + p) * groups * TILE_ROWS..][..groups * TILE_ROWS];
-                    match tab {
-                        Tables::F32(tf) => {
-                            k::lut_f32(set, tile, tf, gb, &mut fs);
-                            for (sg, fg) in scales.chunks_exact(TILE_ROWS).zip(fs.chunks_exact(TILE_ROWS)) {
-                                for ((a, &sc), &f) in acc.iter_mut().zip(sg).zip(fg) {
-                                    *a += sc * f;
-                                }
-                            }
-                        }
-                        Tables::I8 { lo, hi, step } => {
-                            k::lut_i8(set, tile, lo, hi, gb, &mut is);
-                            for (sg, ig) in scales.chunks_exact(TILE_ROWS).zip(is.chunks_exact(TILE_ROWS)) {
-                                for ((a, &sc), &i) in acc.iter_mut().zip(sg).zip(ig) {
-                                    *a += sc * (step * i as f32);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        out
-    });
-    for b in 0..batch {
-        for r in 0..rows {
-            y[b * rows + r] = out[((r / TILE_ROWS) * batch + b) * TILE_ROWS + r % TILE_ROWS];
-        }
-    }
 }
 
 fn popcount(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], set: KernelSet, ka: usize) {
