@@ -7,6 +7,22 @@
 //! Every kernel call records the set that really ran ([`last_used`]), so tests can verify a
 //! forced set was used.
 
+/// A [`PerSet`] of `<set>::$item` for the per-set modules `scalar`, `avx2`, `avx512` and
+/// `simd128` in scope (each compiled where its ISA exists).
+macro_rules! per_set_modules {
+    ($item:ident) => {
+        $crate::kernels::PerSet {
+            scalar: &scalar::$item,
+            #[cfg(target_arch = "x86_64")]
+            avx2: &avx2::$item,
+            #[cfg(target_arch = "x86_64")]
+            avx512: &avx512::$item,
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            simd128: &simd128::$item,
+        }
+    };
+}
+
 pub mod bcq;
 pub mod exp;
 pub mod gemm;

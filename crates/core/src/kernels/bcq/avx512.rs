@@ -137,3 +137,19 @@ unsafe fn segment_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32], pop
         *o = _mm512_reduce_add_epi64(acc) as u32;
     }
 }
+
+/// This set's kernels ([`super::BcqKit`]).
+pub static KIT: super::BcqKit = super::BcqKit { build_tables_i8, lut_i8, xor_popcount: xor_popcount_best };
+
+/// VPOPCNTDQ where the CPU has it (detected once), else nibble lookups.
+///
+/// # Safety
+/// The CPU must support the AVX-512 set.
+unsafe fn xor_popcount_best(w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32]) {
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *HAS.get_or_init(crate::kernels::has_vpopcntdq) {
+        xor_popcount_vpopcntdq(w, x, words, gw, out)
+    } else {
+        xor_popcount(w, x, words, gw, out)
+    }
+}

@@ -51,15 +51,7 @@ pub struct BcqKit {
 }
 
 /// The kits of every set (AVX-512 picks VPOPCNTDQ or nibble lookups at run time).
-pub static KITS: super::PerSet<BcqKit> = super::PerSet {
-    scalar: &BcqKit { build_tables_i8: scalar::build_tables_i8, lut_i8: scalar::lut_i8, xor_popcount: scalar::xor_popcount },
-    #[cfg(target_arch = "x86_64")]
-    avx2: &BcqKit { build_tables_i8: avx2::build_tables_i8, lut_i8: avx2::lut_i8, xor_popcount: avx2::xor_popcount },
-    #[cfg(target_arch = "x86_64")]
-    avx512: &BcqKit { build_tables_i8: avx512::build_tables_i8, lut_i8: avx512::lut_i8, xor_popcount: avx512_xor_popcount },
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    simd128: &BcqKit { build_tables_i8: simd128::build_tables_i8, lut_i8: simd128::lut_i8, xor_popcount: simd128::xor_popcount },
-};
+pub static KITS: super::PerSet<BcqKit> = per_set_modules!(KIT);
 
 /// Builds the int8 tables of `x` (`8B` values) with factor `s` into `tlo`/`thi` (`16B` each)
 /// directly, without materialising the f32 tables.
@@ -72,20 +64,6 @@ pub fn build_tables_i8(set: KernelSet, x: &[f32], s: f32, tlo: &mut [i8], thi: &
 pub fn lut_i8(set: KernelSet, tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
     // SAFETY: as above.
     unsafe { (KITS.get(set).lut_i8)(tile, tlo, thi, gb, out) }
-}
-
-/// The AVX-512 popcount: VPOPCNTDQ where the CPU has it (detected once), else nibble lookups.
-///
-/// # Safety
-/// The CPU must support the AVX-512 set.
-#[cfg(target_arch = "x86_64")]
-unsafe fn avx512_xor_popcount(w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32]) {
-    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    if *HAS.get_or_init(super::has_vpopcntdq) {
-        avx512::xor_popcount_vpopcntdq(w, x, words, gw, out)
-    } else {
-        avx512::xor_popcount(w, x, words, gw, out)
-    }
 }
 
 /// Runs `f(segment, plane, out)` for every weight segment × activation plane, `out` being the

@@ -56,3 +56,6 @@ pub fn xor_popcount(w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u3
         }
     });
 }
+
+/// This set's kernels ([`super::BcqKit`]).
+pub static KIT: super::BcqKit = super::BcqKit { build_tables_i8, lut_i8, xor_popcount };

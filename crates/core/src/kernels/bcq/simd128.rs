@@ -123,3 +123,6 @@ fn segment_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
         *o = lanes + tail;
     }
 }
+
+/// This set's kernels ([`super::BcqKit`]).
+pub static KIT: super::BcqKit = super::BcqKit { build_tables_i8, lut_i8, xor_popcount };

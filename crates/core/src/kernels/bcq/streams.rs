@@ -182,15 +182,7 @@ stream_kit!(avx512, crate::kernels::gemm::avx512::Avx512, nv: 1, rows: 8, featur
 stream_kit!(simd128, crate::kernels::gemm::simd128::Simd128, nv: 2, rows: 4);
 
 /// The stream kits of every set.
-pub static KITS: crate::kernels::PerSet<StreamKit> = crate::kernels::PerSet {
-    scalar: &scalar::KIT,
-    #[cfg(target_arch = "x86_64")]
-    avx2: &avx2::KIT,
-    #[cfg(target_arch = "x86_64")]
-    avx512: &avx512::KIT,
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    simd128: &simd128::KIT,
-};
+pub static KITS: crate::kernels::PerSet<StreamKit> = per_set_modules!(KIT);
 
 /// The stream kit of `set` (recorded as used).
 pub fn kit(set: crate::kernels::KernelSet) -> &'static StreamKit {

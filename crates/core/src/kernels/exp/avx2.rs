@@ -32,3 +32,6 @@ pub unsafe fn exp_shift_sum(z: &mut [f32], shift: f32) -> f64 {
     _mm256_storeu_ps(lanes.as_mut_ptr(), acc);
     lanes.iter().map(|&v| v as f64).sum::<f64>() + super::scalar::exp_shift_sum(chunks.into_remainder(), shift)
 }
+
+/// This set's entry point ([`super::ExpFn`]).
+pub static KIT: super::ExpFn = exp_shift_sum;

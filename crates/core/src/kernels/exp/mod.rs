@@ -33,16 +33,11 @@ pub(crate) mod consts {
     pub const P: [f32; 6] = [1.987_569_1e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5e-1];
 }
 
+/// An exp entry point (`z`, `shift`) → sum.
+pub type ExpFn = unsafe fn(&mut [f32], f32) -> f64;
+
 /// The exp kernel of every set.
-static KITS: super::PerSet<unsafe fn(&mut [f32], f32) -> f64> = super::PerSet {
-    scalar: &(scalar::exp_shift_sum as unsafe fn(&mut [f32], f32) -> f64),
-    #[cfg(target_arch = "x86_64")]
-    avx2: &(avx2::exp_shift_sum as unsafe fn(&mut [f32], f32) -> f64),
-    #[cfg(target_arch = "x86_64")]
-    avx512: &(avx512::exp_shift_sum as unsafe fn(&mut [f32], f32) -> f64),
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    simd128: &(simd128::exp_shift_sum as unsafe fn(&mut [f32], f32) -> f64),
-};
+static KITS: super::PerSet<ExpFn> = per_set_modules!(KIT);
 
 /// `z[i] ← exp(z[i] − shift)` for all `i`; returns `Σ z[i]` after the update. Overwrites `z`;
 /// any length (SIMD sets finish the ragged tail with the scalar twin).

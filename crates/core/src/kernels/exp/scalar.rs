@@ -25,3 +25,6 @@ pub fn exp_shift_sum(z: &mut [f32], shift: f32) -> f64 {
     }
     sum
 }
+
+/// This set's entry point ([`super::ExpFn`]).
+pub static KIT: super::ExpFn = exp_shift_sum;

@@ -30,3 +30,6 @@ pub fn exp_shift_sum(z: &mut [f32], shift: f32) -> f64 {
     let lanes = [f32x4_extract_lane::<0>(acc), f32x4_extract_lane::<1>(acc), f32x4_extract_lane::<2>(acc), f32x4_extract_lane::<3>(acc)];
     lanes.iter().map(|&v| v as f64).sum::<f64>() + super::scalar::exp_shift_sum(chunks.into_remainder(), shift)
 }
+
+/// This set's entry point ([`super::ExpFn`]).
+pub static KIT: super::ExpFn = exp_shift_sum;

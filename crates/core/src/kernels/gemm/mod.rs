@@ -89,15 +89,7 @@ pub struct Kit {
 }
 
 /// The GEMM kits of every set.
-pub static KITS: super::PerSet<Kit> = super::PerSet {
-    scalar: &scalar::KIT,
-    #[cfg(target_arch = "x86_64")]
-    avx2: &avx2::KIT,
-    #[cfg(target_arch = "x86_64")]
-    avx512: &avx512::KIT,
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    simd128: &simd128::KIT,
-};
+pub static KITS: super::PerSet<Kit> = per_set_modules!(KIT);
 
 /// The kit of `set` (recorded as used).
 pub fn kit(set: KernelSet) -> &'static Kit {
