@@ -3,7 +3,7 @@
  * (2×200) and medium (2×650) shapes with a 10k vocabulary, random weights.
  *
  * Engines, measured in one process with alternating rounds:
- * - quire native and quire wasm (`InferenceEngine`, single thread) on the FP32 model file and
+ * - quire native and quire wasm (`InferenceEngine`, one thread) on the FP32 model file and
  *   on compressed files with every matrix (embedding, LSTM, softmax) quantized to 1, 2 and 3
  *   bits (greedy solver; the int8-LUT kernel). One step = one `step([token])` call (ids in,
  *   the 10k logits out as a fresh Float32Array);
@@ -12,12 +12,14 @@
  *   previous step's h/c fed back.
  * `tokensPerSecond` = 1 / median step time (median over rounds of tinybench medians);
  * `speedupVsPeer` compares native rows with onnxruntime-node and wasm rows with onnxruntime-web.
+ * Then (not with --quick) many streams: batch 1/4/16/64 of the medium shape, native with all
+ * threads against onnxruntime-node with as many intra-op threads (see `streams`).
  * `modelBytes` is the file the engine loads (quire container or ONNX); `memoryBytes` the weights
  * as the quire engine holds them (packed planes + scales + kernel tiles), or the ONNX size.
  */
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
-import { CompressedModel, exportOnnx, InferenceEngine, LanguageModel, info, type CompressionSpec } from '../ts/index.js';
+import { CompressedModel, exportOnnx, InferenceEngine, type InferenceKernel, LanguageModel, info, setThreads, type CompressionSpec } from '../ts/index.js';
 import type { BenchArgs, BenchRow } from './main.js';
 import { medianMs, middle } from './util.js';
 
@@ -44,11 +46,11 @@ function median(fn: () => unknown, quick: boolean): Promise<number> {
 }
 
 /** A token step through an ONNX session: feeds the token and the previous state. */
-async function ortTask(engine: Engine, ort: typeof ortNode, onnx: Uint8Array, hidden: number, provider: string): Promise<Task> {
-  const session = await ort.InferenceSession.create(onnx, { executionProviders: [provider], intraOpNumThreads: 1, interOpNumThreads: 1 });
+async function ortTask(engine: Engine, ort: typeof ortNode, onnx: Uint8Array, hidden: number, provider: string, batch = 1, threads = 1): Promise<Task> {
+  const session = await ort.InferenceSession.create(onnx, { executionProviders: [provider], intraOpNumThreads: threads, interOpNumThreads: 1 });
   const state: Record<string, ortNode.Tensor> = {};
   for (let l = 0; l < LAYERS; l++) {
-    for (const p of ['h', 'c']) state[`${p}0.${l}`] = new ort.Tensor('float32', new Float32Array(hidden), [1, 1, hidden]);
+    for (const p of ['h', 'c']) state[`${p}0.${l}`] = new ort.Tensor('float32', new Float32Array(batch * hidden), [1, batch, hidden]);
   }
   let t = 0;
   return {
@@ -57,7 +59,9 @@ async function ortTask(engine: Engine, ort: typeof ortNode, onnx: Uint8Array, hi
     modelBytes: onnx.length,
     memoryBytes: onnx.length,
     step: async () => {
-      const tokens = new ort.Tensor('int64', BigInt64Array.of(BigInt(t++ % 10000)), [1, 1]);
+      const ids = BigInt64Array.from({ length: batch }, (_, b) => BigInt((t * 7 + b * 37) % 10000));
+      t++;
+      const tokens = new ort.Tensor('int64', ids, [1, batch]);
       const out = await session.run({ tokens, ...state });
       for (let l = 0; l < LAYERS; l++) {
         state[`h0.${l}`] = out[`h.${l}`];
@@ -69,18 +73,19 @@ async function ortTask(engine: Engine, ort: typeof ortNode, onnx: Uint8Array, hi
   };
 }
 
-function quireTask(bytes: Uint8Array, backend: 'native' | 'wasm', bits: number): Task {
-  const e = InferenceEngine.fromBytes(bytes, { backend });
-  e.resetState(1);
+function quireTask(bytes: Uint8Array, backend: 'native' | 'wasm', bits: number, batch = 1, kernel: InferenceKernel = 'lut-i8'): Task {
+  const e = InferenceEngine.fromBytes(bytes, { backend, kernel });
+  e.resetState(batch);
   let t = 0;
-  const token = new Uint32Array(1);
+  const token = new Uint32Array(batch);
   return {
     engine: backend === 'native' ? 'quire-native' : 'quire-wasm',
     bits,
     modelBytes: bytes.length,
     memoryBytes: e.weightBytes,
     step: () => {
-      token[0] = t++ % 10000;
+      for (let b = 0; b < batch; b++) token[b] = (t * 7 + b * 37) % 10000;
+      t++;
       return e.step(token);
     },
     dispose: () => e.dispose(),
@@ -107,6 +112,9 @@ export async function run({ quick }: BenchArgs): Promise<BenchRow[]> {
   );
   const rows: BenchRow[] = [];
   const rounds = quick ? 1 : 3;
+  // Batch 1 against onnxruntime's single intra-op thread: quire native on one thread too.
+  const threads = info().backends.native.threads ?? 1;
+  setThreads(1, 'native');
   for (const { shape, vocab, hidden } of SHAPES) {
     const model = LanguageModel.create({ vocab, hidden, layers: LAYERS, initScale: 0.1, dropout: 0, seed: 1 }, { backend: 'native' });
     const fp = model.toBytes('quire-model', {}, false);
@@ -144,7 +152,56 @@ export async function run({ quick }: BenchArgs): Promise<BenchRow[]> {
       await t.dispose();
     }
   }
+  setThreads(threads, 'native');
+  if (!quick || process.env.QUIRE_BENCH_STREAMS) rows.push(...(await streams(rounds)));
   const maxRss = process.resourceUsage().maxRSS * 1024;
   console.log(`peak resident memory of the whole run: ${(maxRss / 2 ** 20).toFixed(0)} MiB`);
+  return rows;
+}
+
+/**
+ * Many streams at once, medium shape, native with all threads (2 here) and onnxruntime-node with
+ * the same intra-op threads, batch 1/4/16/64: tokens/s = batch / median step time.
+ * `vsBatch1` is the engine's own batch-1 rate; `speedupVsPeer` compares with onnxruntime-node
+ * (FP32) at the same batch and threads.
+ */
+async function streams(rounds: number): Promise<BenchRow[]> {
+  const { vocab, hidden } = SHAPES[1];
+  const threads = info().backends.native.threads ?? 1;
+  const model = LanguageModel.create({ vocab, hidden, layers: LAYERS, initScale: 0.1, dropout: 0, seed: 1 }, { backend: 'native' });
+  const fp = model.toBytes('quire-model', {}, false);
+  const onnx = exportOnnx(model);
+  model.dispose();
+  const one = compressed(fp, 1);
+  const rows: BenchRow[] = [];
+  const base = new Map<string, number>();
+  for (const batch of [1, 4, 16, 64]) {
+    const tasks: [string, Task][] = [
+      ['onnxruntime-node fp32', await ortTask('onnxruntime-node', ortNode, onnx, hidden, 'cpu', batch, threads)],
+      ['quire-native fp32', quireTask(fp, 'native', 32, batch)],
+      ['quire-native 1-bit lut-i8', quireTask(one, 'native', 1, batch, 'lut-i8')],
+      ['quire-native 1-bit lut-f32', quireTask(one, 'native', 1, batch, 'lut-f32')],
+    ];
+    const samples = tasks.map(() => [] as number[]);
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, [, task]] of tasks.entries()) samples[i].push(await median(task.step, false));
+    }
+    const tps = samples.map((xs) => (1000 * batch) / middle(xs));
+    for (const [i, [name, t]] of tasks.entries()) {
+      if (batch === 1) base.set(name, tps[i]);
+      rows.push({
+        task: 'lstm-lm-streams',
+        shape: 'medium',
+        batch,
+        threads,
+        engine: name,
+        bits: t.bits,
+        tokensPerSecond: +tps[i].toFixed(1),
+        vsBatch1: +(tps[i] / (base.get(name) ?? tps[i])).toFixed(2),
+        speedupVsPeer: +(tps[i] / tps[0]).toFixed(2),
+      });
+      await t.dispose();
+    }
+  }
   return rows;
 }
