@@ -11,6 +11,9 @@ function files(backend: BackendName): { fp: Uint8Array; compressed: Uint8Array }
   prune(m, ['lstm.0.w_ih', 'lstm.0.w_hh'], 0.3);
   const tensors = { embedding: 2, 'lstm.0.w_ih': 2, 'lstm.0.w_hh': 2, 'softmax.weight': 1 };
   const cm = CompressedModel.fromModel(m, { method: 'greedy', cycles: 0, groupSize: 0, layers: 'all', sparsity: 0.3, fpModelBytes: fp.length, tensors }, meta);
+  // Losses arrive keyed by tensor name from the core (no reliance on an order across the binding).
+  expect(Object.keys(cm.losses).sort()).toEqual(Object.keys(tensors).sort());
+  for (const l of Object.values(cm.losses)) expect(l.error).toBeLessThanOrEqual(l.norm);
   const compressed = cm.toBytes();
   cm.dispose();
   m.dispose();

@@ -90,7 +90,8 @@ export interface RawLstmModelClass {
 
 /** A Rust-owned compressed model (crates/{node,wasm}/src/compress.rs). */
 export interface RawCompressedModel {
-  losses(): Float64Array | number[];
+  /** `{name: {error, norm}}` as JSON (`{}` for a loaded file). */
+  lossesJson(): string;
   toBytes(): Uint8Array;
   headerJson(): string;
   metadataJson(): string;

@@ -66,9 +66,7 @@ export class CompressedModel extends Handle<RawCompressedModel> {
    */
   static fromModel(model: LanguageModel, spec: CompressionSpec, metadata: Record<string, string>): CompressedModel {
     const raw = guard(() => model.backend.raw.CompressedModel.fromModel(model.raw, JSON.stringify(spec), JSON.stringify(metadata)));
-    const flat = Array.from(raw.losses());
-    const names = Object.keys(spec.tensors).sort();
-    const losses = Object.fromEntries(names.map((n, i) => [n, { error: flat[2 * i], norm: flat[2 * i + 1] }]));
+    const losses = JSON.parse(raw.lossesJson()) as Record<string, TensorLoss>;
     return new CompressedModel(model.backend, raw, losses);
   }
 

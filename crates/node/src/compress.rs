@@ -3,7 +3,7 @@
 use crate::error::IntoNapi;
 use crate::model::LstmModel;
 use crate::slot::Slot;
-use napi::bindgen_prelude::{Float64Array, Uint8Array};
+use napi::bindgen_prelude::Uint8Array;
 use napi_derive::napi;
 use quire_core::compress::{self, CompressedModel as Core};
 use quire_core::format::{metadata_from_json, metadata_to_json};
@@ -34,7 +34,8 @@ impl LstmModel {
 #[napi]
 pub struct CompressedModel {
     inner: Slot<Core>,
-    losses: Vec<f64>,
+    /// `{name: {error, norm}}` of the quantization that built it (`{}` when loaded).
+    losses_json: String,
 }
 
 #[napi]
@@ -46,19 +47,19 @@ impl CompressedModel {
         let (selection, info) = compress::parse_spec(&spec_json).napi()?;
         let metadata = metadata_from_json(&metadata_json).napi()?;
         let (inner, losses) = Core::from_model(model.inner.get_mut()?, &selection, info, metadata).napi()?;
-        Ok(CompressedModel { inner: Slot::new(inner), losses: losses.iter().flat_map(|l| [l.error, l.norm]).collect() })
+        Ok(CompressedModel { inner: Slot::new(inner), losses_json: compress::losses_json(&losses) })
     }
 
     /// Parses a compressed model file (`E_FORMAT` when malformed).
     #[napi(factory)]
     pub fn from_bytes(bytes: Uint8Array) -> napi::Result<CompressedModel> {
-        Ok(CompressedModel { inner: Slot::new(Core::from_bytes(&bytes).napi()?), losses: Vec::new() })
+        Ok(CompressedModel { inner: Slot::new(Core::from_bytes(&bytes).napi()?), losses_json: "{}".to_string() })
     }
 
-    /// `[error, norm]` pairs of the quantization that built it, in tensor-name order (empty when loaded).
+    /// `{name: {error, norm}}` of the quantization that built it (`{}` when loaded), as JSON.
     #[napi]
-    pub fn losses(&self) -> Float64Array {
-        Float64Array::new(self.losses.clone())
+    pub fn losses_json(&self) -> String {
+        self.losses_json.clone()
     }
 
     #[napi]

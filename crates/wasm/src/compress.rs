@@ -31,7 +31,8 @@ impl LstmModel {
 #[wasm_bindgen]
 pub struct CompressedModel {
     inner: Core,
-    losses: Vec<f64>,
+    /// `{name: {error, norm}}` of the quantization that built it (`{}` when loaded).
+    losses_json: String,
 }
 
 #[wasm_bindgen]
@@ -43,18 +44,19 @@ impl CompressedModel {
         let (selection, info) = compress::parse_spec(&spec_json).js()?;
         let metadata = metadata_from_json(&metadata_json).js()?;
         let (inner, losses) = Core::from_model(&mut model.inner, &selection, info, metadata).js()?;
-        Ok(CompressedModel { inner, losses: losses.iter().flat_map(|l| [l.error, l.norm]).collect() })
+        Ok(CompressedModel { inner, losses_json: compress::losses_json(&losses) })
     }
 
     /// Parses a compressed model file (`E_FORMAT` when malformed).
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(bytes: &[u8]) -> WasmResult<CompressedModel> {
-        Ok(CompressedModel { inner: Core::from_bytes(bytes).js()?, losses: Vec::new() })
+        Ok(CompressedModel { inner: Core::from_bytes(bytes).js()?, losses_json: "{}".to_string() })
     }
 
-    /// `[error, norm]` pairs of the quantization that built it, in tensor-name order (empty when loaded).
-    pub fn losses(&self) -> Vec<f64> {
-        self.losses.clone()
+    /// `{name: {error, norm}}` of the quantization that built it (`{}` when loaded), as JSON.
+    #[wasm_bindgen(js_name = lossesJson)]
+    pub fn losses_json(&self) -> String {
+        self.losses_json.clone()
     }
 
     #[wasm_bindgen(js_name = toBytes)]

@@ -12,7 +12,7 @@ pub mod spec;
 
 pub use model::{CompressedModel, CompressedStats, CompressionInfo, QuantizedTensor};
 pub use prune::{magnitude_masks, prune_model, PruneScope};
-pub use quantize::{quantize_tensor, QuantLoss};
+pub use quantize::{losses_json, quantize_tensor, QuantLoss};
 pub use spec::{header_json, parse_spec};
 
 #[cfg(test)]

@@ -73,14 +73,14 @@ impl CompressedStats {
 impl CompressedModel {
     /// Quantizes `selection` (tensor name → its config; masks set on the model are used) in
     /// place — the model's matrices become `Q(W)` — and assembles the compressed model from it.
-    /// Returns it with the loss of each selected tensor (in `selection` order).
+    /// Returns it with the loss of each selected tensor, keyed by tensor name.
     /// Errors: `E_CONFIG` (unknown/duplicate/1-D tensor, bad config, reserved metadata key).
     pub fn from_model(
         model: &mut LstmModel,
         selection: &[(String, QuantConfig)],
         info: CompressionInfo,
         metadata: BTreeMap<String, String>,
-    ) -> Result<(CompressedModel, Vec<QuantLoss>)> {
+    ) -> Result<(CompressedModel, BTreeMap<String, QuantLoss>)> {
         check_metadata_keys(&metadata)?;
         let names = model.tensor_names();
         for (i, (name, cfg)) in selection.iter().enumerate() {
@@ -93,11 +93,11 @@ impl CompressedModel {
             }
         }
         let mut quantized = Vec::new();
-        let mut losses = Vec::new();
+        let mut losses = BTreeMap::new();
         for (name, cfg) in selection {
             let (matrix, loss) = quantize_tensor(model, name, cfg)?;
             quantized.push(QuantizedTensor { name: name.clone(), matrix });
-            losses.push(loss);
+            losses.insert(name.clone(), loss);
         }
         let mut fp = Vec::new();
         for name in names.iter().filter(|n| !selection.iter().any(|(s, _)| s == *n)) {

@@ -7,10 +7,16 @@ use crate::quant::{quantize_rows, BinaryMatrix, QuantConfig};
 
 /// The quantization loss of one tensor: `error = ‖W − Q(W)‖²`, `norm = ‖W‖²` (f64 sums), so
 /// losses of several tensors combine as `Σ error / Σ norm`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct QuantLoss {
     pub error: f64,
     pub norm: f64,
+}
+
+/// `{"<tensor>": {"error": …, "norm": …}, …}`: the losses of [`crate::compress::CompressedModel::from_model`]
+/// as the bindings hand them to JS.
+pub fn losses_json(losses: &std::collections::BTreeMap<String, QuantLoss>) -> String {
+    serde_json::to_string(losses).expect("a map of numbers serialises")
 }
 
 impl QuantLoss {

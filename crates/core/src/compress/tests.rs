@@ -106,6 +106,7 @@ fn compressed_file_round_trips_and_equals_q_of_w() {
     meta.insert("vocabulary".to_string(), "[\"a\",\"b\"]".to_string());
     let (cm, losses) = CompressedModel::from_model(&mut m, &sel, info(0.5), meta).unwrap();
     assert_eq!(losses.len(), sel.len());
+    assert!(sel.iter().all(|(n, _)| losses.contains_key(n)));
     for ((n, cfg), w) in sel.iter().zip(&before) {
         let q = quantize_rows(w, w.len() / 70, 70, cfg, m.mask(n).unwrap()).unwrap();
         assert_eq!(m.get_tensor(n).unwrap(), q.dequantize(), "{n}");
