@@ -7,13 +7,24 @@ import { configFromRaw, type LanguageModel, type ModelConfig, type RawConfig } f
 import type { BackendOption } from './options.js';
 
 /**
- * Table kernel of the packed products: `lut-i8` (int8 tables, 16 lookups per byte shuffle; the
- * default) or `lut-f32` (exact f32 tables, equal to the dequantized model up to rounding).
+ * Kernel of the packed products: `lut-i8` (int8 tables, 32 lookups per byte shuffle; the
+ * default), `lut-f32` (exact f32 tables interleaved over blocks of streams: equal to the
+ * dequantized model up to rounding, each stream bit-identical whatever the batch, threads or
+ * ISA), or `popcount-a<k>` (XNOR/popcount with the input of every quantized matrix binarized into
+ * k = 1..8 greedy binary codes per step: Xu et al.'s W+A setting, which changes the model's
+ * outputs; see docs/benchmarks.md for where it pays).
  */
-export type InferenceKernel = 'lut-i8' | 'lut-f32';
+export type InferenceKernel = 'lut-i8' | 'lut-f32' | `popcount-a${1 | 2 | 3 | 4 | 5 | 6 | 7 | 8}`;
+
+/** The kernel names {@link InferenceKernel} allows, for CLI choices. */
+export const INFERENCE_KERNELS: readonly InferenceKernel[] = [
+  'lut-i8',
+  'lut-f32',
+  ...([1, 2, 3, 4, 5, 6, 7, 8] as const).map((k) => `popcount-a${k}` as const),
+];
 
 export interface InferenceOptions extends BackendOption {
-  /** Table kernel of the packed products (default `lut-i8`). */
+  /** Kernel of the packed products (default `lut-i8`). */
   kernel?: InferenceKernel;
 }
 

@@ -4,7 +4,7 @@ import { dataDirectory, loadCorpus, type Split } from '../data/corpus.js';
 import { containerFormat, loadAnyModel, readModelFile, resolveModelPath } from '../compress/load.js';
 import { isFile } from '../io/fs.js';
 import type { Vocabulary } from '../data/vocabulary.js';
-import type { InferenceKernel } from '../infer.js';
+import { INFERENCE_KERNELS, type InferenceKernel } from '../infer.js';
 import { loadEngine } from '../infer-file.js';
 import { evaluatePerplexity } from '../train/evaluate.js';
 import { positiveInt } from './usage.js';
@@ -54,7 +54,7 @@ export function registerEval(program: Command): void {
     .option('--batch <n>', 'streams', positiveInt, 10)
     .option('--steps <n>', 'steps per window', positiveInt, 35)
     .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
-    .addOption(new Option('--kernel <name>', 'packed kernel for compressed models').choices(['lut-i8', 'lut-f32']).default('lut-i8'))
+    .addOption(new Option('--kernel <name>', 'packed kernel for compressed models').choices([...INFERENCE_KERNELS]).default('lut-i8'))
     .option('--dequantize', 'evaluate a compressed model as the dequantized float model instead of through the packed kernels')
     .action((file: string, f: EvalFlags) => {
       const { model, vocabulary, engine } = open(file, f);

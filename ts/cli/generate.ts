@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
 import { EOS } from '../data/vocabulary.js';
 import { generateWords } from '../generate.js';
-import type { InferenceKernel } from '../infer.js';
+import { INFERENCE_KERNELS, type InferenceKernel } from '../infer.js';
 import { loadEngine } from '../infer-file.js';
 import { finiteNumber, nonNegativeInt, UsageError } from './usage.js';
 
@@ -26,7 +26,7 @@ export function registerGenerate(program: Command): void {
     .option('--temperature <t>', 'sampling temperature (0 = always the most likely word)', finiteNumber, 1)
     .option('--top-k <k>', 'sample among the k most likely words (0 = all)', nonNegativeInt, 0)
     .option('--seed <s>', 'sampler seed', nonNegativeInt, 0)
-    .addOption(new Option('--kernel <name>', 'packed kernel').choices(['lut-i8', 'lut-f32']).default('lut-i8'))
+    .addOption(new Option('--kernel <name>', 'packed kernel').choices([...INFERENCE_KERNELS]).default('lut-i8'))
     .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
     .action((file: string, f: GenerateFlags) => {
       if (f.temperature < 0) throw new UsageError(`--temperature must be >= 0 (got ${f.temperature})`);

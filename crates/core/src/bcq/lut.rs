@@ -22,22 +22,31 @@ pub enum LutKernel {
     /// independent of the batch and the thread count (equal to the dequantized product up to
     /// summation order).
     F32,
+    /// XNOR/popcount with the activations binarized per product into `k_a` (1..=8) greedy
+    /// binary codes (Xu et al.'s W+A setting): `b·x̂ = Σ_a β_a·(n − 2·popcount(b XOR c_a))`, so the
+    /// result is `Ŵ·x̂` for the binarized `x̂` (see [`crate::bcq::Kernel::Popcount`]). Allocates per product.
+    Popcount(u8),
 }
 
 impl LutKernel {
-    /// `lut-i8` or `lut-f32`; anything else is `E_CONFIG`.
+    /// `lut-i8`, `lut-f32` or `popcount-a<k>` (k = 1..8 activation bits); anything else is `E_CONFIG`.
     pub fn parse(name: &str) -> Result<LutKernel> {
+        let bad = || Error::config(format!("unknown inference kernel '{name}': use lut-i8, lut-f32 or popcount-a1 … popcount-a8"));
         match name {
             "lut-i8" => Ok(LutKernel::I8),
             "lut-f32" => Ok(LutKernel::F32),
-            other => Err(Error::config(format!("unknown inference kernel '{other}': use lut-i8 or lut-f32"))),
+            _ => match name.strip_prefix("popcount-a").and_then(|k| k.parse::<u8>().ok()) {
+                Some(k @ 1..=8) if name == format!("popcount-a{k}") => Ok(LutKernel::Popcount(k)),
+                _ => Err(bad()),
+            },
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub fn name(self) -> String {
         match self {
-            LutKernel::I8 => "lut-i8",
-            LutKernel::F32 => "lut-f32",
+            LutKernel::I8 => "lut-i8".into(),
+            LutKernel::F32 => "lut-f32".into(),
+            LutKernel::Popcount(k) => format!("popcount-a{k}"),
         }
     }
 }
@@ -87,7 +96,7 @@ impl LutScratch {
         xp[..x.len()].copy_from_slice(x);
         xp[x.len()..].fill(0.0);
         match kernel {
-            LutKernel::F32 => unreachable!("f32 tables are built per stream block"),
+            LutKernel::F32 | LutKernel::Popcount(_) => unreachable!("only the int8 kernel builds per-vector tables"),
             LutKernel::I8 => {
                 let max = xp.chunks_exact(4).map(|q| q.iter().map(|v| v.abs()).sum::<f32>()).fold(0f32, f32::max);
                 let s = if max > 0.0 { 127.0 / max } else { 0.0 };
@@ -108,8 +117,10 @@ pub fn packed_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], k
     debug_assert!(batch <= s.batch && bytes <= s.bytes && groups <= s.groups);
     debug_assert!(x.len() == batch * cols && y.len() == batch * rows);
     let gb = if groups == 1 { bytes } else { m.group_size() / 8 };
-    if kernel == LutKernel::F32 {
-        return stream_matmul(m, x, batch, y, set, s, gb);
+    match kernel {
+        LutKernel::F32 => return stream_matmul(m, x, batch, y, set, s, gb),
+        LutKernel::Popcount(ka) => return super::popcount(m, x, batch, y, set, ka as usize),
+        LutKernel::I8 => {}
     }
     for (b, xb) in x.chunks_exact(cols).enumerate() {
         s.tables(set, kernel, b, xb, bytes);

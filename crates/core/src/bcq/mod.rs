@@ -108,7 +108,8 @@ where
     all
 }
 
-fn popcount(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], set: KernelSet, ka: usize) {
+/// The popcount product (activations binarized per call; see [`Kernel::Popcount`]).
+pub(crate) fn popcount(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], set: KernelSet, ka: usize) {
     let (rows, cols, words, groups) = (m.rows(), m.cols(), m.words_per_row(), m.groups());
     let kp = m.kernel_planes();
     let gw = if groups == 1 { words } else { m.group_size() / 64 };

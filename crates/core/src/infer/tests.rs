@@ -242,3 +242,28 @@ fn lut_f32_streams_do_not_depend_on_batch_threads_or_kernel_set() {
     kernels::force(saved_set).unwrap();
     crate::threads::set_threads(saved_threads);
 }
+
+/// The popcount mode binarizes the input of every packed product: with 8 activation bits the
+/// model is nearly the exact one; with fewer it drifts further; names parse both ways.
+#[test]
+fn popcount_mode_approaches_the_exact_engine_as_activation_bits_grow() {
+    let mut m = trained(47, 64, 11);
+    let bytes = compress(&mut m, 2, false).to_bytes();
+    let (inp, tgt) = window(47, 2 * 24, 12);
+    let loss = |kernel: LutKernel| {
+        let mut e = Engine::from_bytes(&bytes, kernel).unwrap();
+        e.reset(2).unwrap();
+        e.evaluate(&inp, &tgt).unwrap()
+    };
+    let exact = loss(LutKernel::F32);
+    let (a1, a8) = (loss(LutKernel::Popcount(1)), loss(LutKernel::Popcount(8)));
+    assert!(rel(a8, exact) < 0.01, "8 activation bits: {a8} vs {exact}");
+    assert!((a1 - exact).abs() > (a8 - exact).abs(), "1 bit {a1}, 8 bits {a8}, exact {exact}");
+    for k in 1..=8u8 {
+        assert_eq!(LutKernel::parse(&format!("popcount-a{k}")).unwrap(), LutKernel::Popcount(k));
+        assert_eq!(LutKernel::Popcount(k).name(), format!("popcount-a{k}"));
+    }
+    for bad in ["popcount-a0", "popcount-a9", "popcount-a02", "popcount", "popcount-a"] {
+        assert_eq!(LutKernel::parse(bad).unwrap_err().code, ErrorCode::Config, "{bad}");
+    }
+}
