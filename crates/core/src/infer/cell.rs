@@ -1,6 +1,9 @@
 //! The LSTM cell of one inference step, written as branch-free element-wise passes over
-//! contiguous arrays so the compiler vectorizes them (SSE2 natively, simd128 on wasm): the
-//! library `exp`/`tanh` calls of [`crate::lstm`]'s cell cost as much as a packed product here.
+//! contiguous arrays so the compiler vectorizes them (SSE2 natively, simd128 on wasm).
+//! Why a second exp next to `kernels::exp` (the training cell's and the softmax's): this one is
+//! plain mul/add code compiled once for every target, so an engine step gives bit-identical
+//! outputs whatever the kernel set and native or wasm (tested for `lut-f32`), while
+//! `kernels::exp` uses each ISA's FMA and differs by a few ulps between sets.
 //!
 //! Same math as `lstm::cell::forward_step` (gate order i, f, g, o): `i = σ(z_i)`, `f = σ(z_f)`,
 //! `g = tanh(z_g)`, `o = σ(z_o)`, `c = f⊙c_prev + i⊙g`, `h = o⊙tanh(c)`, with

@@ -5,17 +5,19 @@
 //!
 //! One step, per stream `b` with token `x_b`: `h⁰ = E[x_b]`; for each layer `l`:
 //! `z = W_ih·h^{l} + W_hh·h_{t−1}^{l+1} + bias` (gate order i, f, g, o), the cell of
-//! [`crate::lstm`] (vectorized, see `cell.rs`); then `logits = W_s·h^{L} + b_s`. This is the model's evaluation forward
-//! pass (no dropout), one time step at a time.
+//! [`crate::lstm`] computed by `cell.rs` with an exp that is the same code on every ISA (so a
+//! step's outputs do not depend on the kernel set, see there); then `logits = W_s·h^{L} + b_s`.
+//! This is the model's evaluation forward pass (no dropout), one time step at a time.
 
 use super::cell;
-use super::sample::{cross_entropy, Sampler};
+use super::sample::Sampler;
 use super::weights::Weight;
 use crate::bcq::lut::{LutKernel, LutScratch};
 use crate::compress::CompressedModel;
 use crate::error::{check_len, Error, Result};
 use crate::format::read;
 use crate::kernels::{self, KernelSet};
+use crate::lstm::softmax::cross_entropy;
 use crate::lstm::{LstmConfig, LstmModel};
 use std::collections::BTreeMap;
 
@@ -44,6 +46,9 @@ pub struct Engine {
     c: Vec<Vec<f32>>,
     /// Layer input `B×H`, gates and recurrent product `B×4H`.
     x: Vec<f32>,
+    /// Logits consumed by the cross-entropy of `evaluate` (`B×V`) and its per-row losses.
+    ce_logits: Vec<f32>,
+    ce_loss: Vec<f64>,
     gates: Vec<f32>,
     rec: Vec<f32>,
     logits: Vec<f32>,
@@ -148,6 +153,8 @@ impl Engine {
             h: Vec::new(),
             c: Vec::new(),
             x: Vec::new(),
+            ce_logits: Vec::new(),
+            ce_loss: Vec::new(),
             gates: Vec::new(),
             rec: Vec::new(),
             logits: Vec::new(),
@@ -216,6 +223,8 @@ impl Engine {
         self.h = vec![vec![0.0; batch * h]; layers];
         self.c = vec![vec![0.0; batch * h]; layers];
         self.x = vec![0.0; batch * h];
+        self.ce_logits = vec![0.0; batch * v];
+        self.ce_loss = vec![0.0; batch];
         self.gates = vec![0.0; batch * 4 * h];
         self.rec = vec![0.0; batch * 4 * h];
         self.logits = vec![0.0; batch * v];
@@ -295,9 +304,11 @@ impl Engine {
         let mut sum = 0.0;
         for (inp, tgt) in inputs.chunks_exact(b).zip(targets.chunks_exact(b)) {
             self.forward(inp, set);
-            for (row, &t) in self.logits.chunks_exact(self.config.vocab).zip(tgt) {
-                sum += cross_entropy(row, t as usize);
-            }
+            // The training model's cross-entropy (vectorised exp, f64 sums) on a copy: the
+            // logits of the last step stay readable after `evaluate`.
+            self.ce_logits.copy_from_slice(&self.logits);
+            cross_entropy(&mut self.ce_logits, self.config.vocab, tgt, &mut self.ce_loss, None);
+            sum += self.ce_loss.iter().sum::<f64>();
         }
         self.has_logits = true;
         Ok(sum / inputs.len() as f64)

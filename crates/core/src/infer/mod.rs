@@ -13,4 +13,4 @@ mod tests;
 
 pub use crate::bcq::lut::LutKernel;
 pub use engine::{Engine, MAX_STREAMS};
-pub use sample::{cross_entropy, Sampler};
+pub use sample::Sampler;

@@ -1,16 +1,9 @@
-//! Decoding helpers over one row of logits `z` (V values): cross-entropy, top-k selection and
+//! Decoding helpers over one row of logits `z` (V values): top-k selection and
 //! temperature / top-k sampling with the core's seeded PRNG. Buffers are owned by the
 //! [`Sampler`] and sized once, so drawing allocates nothing.
 
 use crate::rng::Rng;
 use std::cmp::Ordering;
-
-/// `logsumexp(z) − z[target]` in f64 (max-shifted).
-pub fn cross_entropy(z: &[f32], target: usize) -> f64 {
-    let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    let sum: f64 = z.iter().map(|&v| ((v - max) as f64).exp()).sum();
-    sum.ln() + max as f64 - z[target] as f64
-}
 
 /// Larger logit first; equal logits by lower id.
 fn by_logit(z: &[f32]) -> impl Fn(&u32, &u32) -> Ordering + '_ {

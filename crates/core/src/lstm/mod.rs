@@ -19,7 +19,7 @@ mod model;
 mod params;
 mod serialize;
 mod sgd;
-mod softmax;
+pub(crate) mod softmax;
 mod workspace;
 
 #[cfg(test)]
