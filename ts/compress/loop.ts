@@ -8,6 +8,7 @@ import { ensureDirectory, isFile, readRegularFile, removeStaleTemporaries, statO
 import { LanguageModel } from '../model.js';
 import type { BackendOption } from '../options.js';
 import { evaluatePerplexity } from '../train/evaluate.js';
+import { runWindows } from '../train/windows.js';
 import type { Progress } from '../train/progress.js';
 import { CompressedModel, type CompressionSpec } from './compressed-model.js';
 import { COMPRESSED_FILE, loadFpModel } from './load.js';
@@ -228,49 +229,44 @@ async function retrain(
 ): Promise<number> {
   const total = s.retrainSteps ?? s.retrainEpochs * batcher.windows;
   const start = s.retrainSteps === null ? 0 : position;
-  const t0 = performance.now();
   let lossSum = 0;
-  const reset = () => {
-    model.resetState(s.batch);
-    teacher?.resetState(s.batch);
-  };
   const { dropout, seed } = model.config;
   model.setDropout(s.dropout);
   // Dropout masks drawn from a seed of the iteration: a resumed run draws the same ones.
   model.reseed((seed % 1_000_000_007) * 1009 + t);
-  reset();
+  model.resetState(s.batch);
+  teacher?.resetState(s.batch);
   try {
-    for (let i = 0; i < total; i++) {
-      const w = (start + i) % batcher.windows;
-      if (w === 0 && i > 0) reset();
-      const win = batcher.window(w);
-      let loss: number;
-      try {
-        loss = teacher
-          ? model.trainStepDistilled(teacher, s.distill, win.inputs, win.targets, lr, s.clip)
-          : model.trainStep(win.inputs, win.targets, lr, s.clip);
-      } catch (err) {
-        // The core rejects a non-finite loss, and one whose perplexity overflows, on both backends.
-        if (err instanceof QuireError && err.code === 'E_NONFINITE') throw diverged(o.outDir, t, `window ${i + 1}: ${err.message}`);
-        throw err;
-      }
-      lossSum += loss;
-      const rate = ((i + 1) * s.steps * s.batch) / Math.max((performance.now() - t0) / 1000, 1e-9);
-      o.progress?.update({
-        label: 'iteration',
-        epoch: t,
-        epochs: s.iterations,
-        window: i + 1,
-        windows: total,
-        loss: lossSum / (i + 1),
-        tokensPerSecond: rate,
-        etaSeconds: ((total - i - 1) * s.steps * s.batch) / rate,
-      });
-      await tick();
-      if (o.signal?.aborted) {
-        throw new QuireError('E_INTERRUPTED', `interrupted in iteration ${t}; the run in ${o.outDir} continues with --resume from iteration ${t}`);
-      }
-    }
+    await runWindows({
+      model,
+      teacher,
+      distill: s.distill,
+      batcher,
+      first: start,
+      count: total,
+      lr,
+      clip: s.clip,
+      resetAtWrap: { batch: s.batch },
+      diverged: (done, _w, message) => diverged(o.outDir, t, `window ${done + 1}: ${message}`),
+      afterWindow: async (done, _w, loss, rate) => {
+        lossSum += loss;
+        o.progress?.update({
+          label: 'iteration',
+          epoch: t,
+          epochs: s.iterations,
+          window: done,
+          windows: total,
+          loss: lossSum / done,
+          tokensPerSecond: rate,
+          etaSeconds: ((total - done) * s.steps * s.batch) / rate,
+        });
+        await tick();
+        if (o.signal?.aborted) {
+          throw new QuireError('E_INTERRUPTED', `interrupted in iteration ${t}; the run in ${o.outDir} continues with --resume from iteration ${t}`);
+        }
+        return false;
+      },
+    });
   } finally {
     // The compressed model records the FP run's config; dropout is a retraining setting only.
     model.setDropout(dropout);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Batcher } from '../data/batcher.js';
 import { loadCorpus, type Corpus } from '../data/corpus.js';
+import { runWindows } from './windows.js';
 import { QuireError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { ensureDirectory, isFile, removeStaleTemporaries } from '../io/fs.js';
@@ -119,42 +120,40 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const lr = learningRate(c, epoch);
       if (state.window === 0) model.resetState(c.batch);
       const t0 = performance.now();
-      const done0 = state.window;
-      for (let w = state.window; w < batcher.windows; w++) {
-        const win = batcher.window(w);
-        let loss: number;
-        try {
-          loss = model.trainStep(win.inputs, win.targets, lr, c.clip);
-        } catch (err) {
-          // The core rejects a non-finite loss, and one whose perplexity overflows, on both backends.
-          if (err instanceof QuireError && err.code === 'E_NONFINITE') throw diverged(`window ${w + 1}: ${err.message}`, epoch);
-          throw err;
-        }
-        state.lossSum += loss * win.inputs.length;
-        state.lossTokens += win.inputs.length;
-        state.window = w + 1;
-        options.onWindow?.(model, epoch, w + 1);
-        const elapsed = (performance.now() - t0) / 1000;
-        const rate = ((w + 1 - done0) * c.steps * c.batch) / Math.max(elapsed, 1e-9);
-        options.progress?.update({
-          epoch,
-          epochs: c.epochs,
-          window: w + 1,
-          windows: batcher.windows,
-          loss: state.lossSum / state.lossTokens,
-          tokensPerSecond: rate,
-          etaSeconds: ((batcher.windows - w - 1) * c.steps * c.batch) / rate,
-        });
-        await tick();
-        if (options.signal?.aborted) {
-          state.seconds += elapsed;
-          saveModel(ckptPath, model, 'quire-checkpoint', corpus.vocabulary, state);
-          throw new QuireError(
-            'E_INTERRUPTED',
-            `interrupted in epoch ${epoch} after window ${w + 1}/${batcher.windows}; checkpoint saved to ${ckptPath} (continue with --resume)`,
-          );
-        }
-      }
+      await runWindows({
+        model,
+        batcher,
+        first: state.window,
+        count: batcher.windows - state.window,
+        lr,
+        clip: c.clip,
+        diverged: (_, w, message) => diverged(`window ${w + 1}: ${message}`, epoch),
+        afterWindow: async (_done, w, loss, rate) => {
+          state.lossSum += loss * c.steps * c.batch;
+          state.lossTokens += c.steps * c.batch;
+          state.window = w + 1;
+          options.onWindow?.(model, epoch, w + 1);
+          options.progress?.update({
+            epoch,
+            epochs: c.epochs,
+            window: w + 1,
+            windows: batcher.windows,
+            loss: state.lossSum / state.lossTokens,
+            tokensPerSecond: rate,
+            etaSeconds: ((batcher.windows - w - 1) * c.steps * c.batch) / rate,
+          });
+          await tick();
+          if (options.signal?.aborted) {
+            state.seconds += (performance.now() - t0) / 1000;
+            saveModel(ckptPath, model, 'quire-checkpoint', corpus.vocabulary, state);
+            throw new QuireError(
+              'E_INTERRUPTED',
+              `interrupted in epoch ${epoch} after window ${w + 1}/${batcher.windows}; checkpoint saved to ${ckptPath} (continue with --resume)`,
+            );
+          }
+          return false;
+        },
+      });
       const seconds = state.seconds + (performance.now() - t0) / 1000;
       const trainLoss = state.lossSum / state.lossTokens;
       const valid = evaluatePerplexity(model, corpus.ids.valid, c.evalBatch, c.steps);
