@@ -1,7 +1,8 @@
 /**
  * The raw surface both bindings expose, name for name (crates/node and crates/wasm are kept
- * identical). Only code in ts/backend/ and the facade files touch it; calls go through
- * `guard()` so binding errors become `QuireError`s.
+ * identical; `npm test` type-checks both bindings' generated typings against this interface,
+ * test/raw-core.typecheck.ts). Only code in ts/backend/ and the facade files touch it; calls go
+ * through `guard()` so binding errors become `QuireError`s.
  */
 export interface RawCore {
   kernelSet(): string;
