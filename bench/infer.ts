@@ -12,11 +12,14 @@
  *   previous step's h/c fed back.
  * `tokensPerSecond` = 1 / median step time (median over rounds of tinybench medians);
  * `speedupVsPeer` compares native rows with onnxruntime-node and wasm rows with onnxruntime-web.
+ * With `--compressed DIR` (and `--run FP_RUN`): the trained models' rows instead (see `trained`).
  * Then (not with --quick) many streams: batch 1/4/16/64 of the medium shape, native with all
  * threads against onnxruntime-node with as many intra-op threads (see `streams`).
  * `modelBytes` is the file the engine loads (quire container or ONNX); `memoryBytes` the weights
  * as the quire engine holds them (packed planes + scales + kernel tiles), or the ONNX size.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { CompressedModel, exportOnnx, InferenceEngine, type InferenceKernel, LanguageModel, info, setThreads, type CompressionSpec } from '../ts/index.js';
@@ -104,7 +107,55 @@ function compressed(fp: Uint8Array, bits: number): Uint8Array {
   return bytes;
 }
 
-export async function run({ quick }: BenchArgs): Promise<BenchRow[]> {
+/**
+ * Trained models (`--run DIR` = the FP run, `--compressed DIR` = its `quire compress` outputs):
+ * batch 1, one thread, the FP file and each compressed file on both backends against
+ * onnxruntime on the FP model's ONNX export, each row with the test perplexity its run recorded
+ * (the compress report's `baseline` and `final`), so speed, size and quality are of one model.
+ */
+async function trained(fpRun: string, dirs: string[], quick: boolean, rounds: number): Promise<BenchRow[]> {
+  const fpBytes = new Uint8Array(readFileSync(join(fpRun, 'model.qmodel')));
+  const fp = LanguageModel.fromBytes(fpBytes, { backend: 'native' });
+  const { hidden } = fp.config;
+  const onnx = exportOnnx(fp);
+  fp.dispose();
+  const entries: { name: string; ppl: number | null; task: Task }[] = [];
+  const reports = dirs.map(
+    (d) => JSON.parse(readFileSync(join(d, 'report.json'), 'utf8')) as { baseline: { perplexityTest: number }; final: { perplexityTest: number } },
+  );
+  const fpPpl = reports[0]?.baseline.perplexityTest ?? null;
+  entries.push({ name: 'FP32 (ONNX export)', ppl: fpPpl, task: await ortTask('onnxruntime-node', ortNode, onnx, hidden, 'cpu') });
+  entries.push({ name: 'FP32 (ONNX export)', ppl: fpPpl, task: await ortTask('onnxruntime-web', ortWeb as unknown as typeof ortNode, onnx, hidden, 'wasm') });
+  for (const backend of ['native', 'wasm'] as const) entries.push({ name: `FP32 ${fpRun}`, ppl: fpPpl, task: quireTask(fpBytes, backend, 32) });
+  for (const [i, d] of dirs.entries()) {
+    const bytes = new Uint8Array(readFileSync(join(d, 'model.qcomp')));
+    for (const backend of ['native', 'wasm'] as const) entries.push({ name: d, ppl: reports[i].final.perplexityTest, task: quireTask(bytes, backend, 0) });
+  }
+  const samples = entries.map(() => [] as number[]);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, e] of entries.entries()) samples[i].push(await median(e.task.step, quick));
+  }
+  const tps = samples.map((xs) => 1000 / middle(xs));
+  const rows: BenchRow[] = [];
+  for (const [i, e] of entries.entries()) {
+    const native = e.task.engine === 'quire-native' || e.task.engine === 'onnxruntime-node';
+    const ref = tps[native ? 0 : 1];
+    rows.push({
+      task: 'trained-token-step',
+      model: e.name,
+      engine: e.task.engine,
+      testPerplexity: e.ppl === null ? null : +e.ppl.toFixed(2),
+      tokensPerSecond: +tps[i].toFixed(1),
+      speedupVsPeer: +(tps[i] / ref).toFixed(2),
+      modelBytes: e.task.modelBytes,
+      memoryBytes: e.task.memoryBytes,
+    });
+    await e.task.dispose();
+  }
+  return rows;
+}
+
+export async function run({ quick, run: fpRun, compressed: dirs }: BenchArgs): Promise<BenchRow[]> {
   ortWeb.env.wasm.numThreads = 1;
   const { backends } = info();
   console.log(
@@ -115,6 +166,12 @@ export async function run({ quick }: BenchArgs): Promise<BenchRow[]> {
   // Batch 1 against onnxruntime's single intra-op thread: quire native on one thread too.
   const threads = info().backends.native.threads ?? 1;
   setThreads(1, 'native');
+  if (dirs.length) {
+    // Trained models instead of the random-weight shapes.
+    rows.push(...(await trained(fpRun, dirs, quick, rounds)));
+    setThreads(threads, 'native');
+    return rows;
+  }
   for (const { shape, vocab, hidden } of SHAPES) {
     const model = LanguageModel.create({ vocab, hidden, layers: LAYERS, initScale: 0.1, dropout: 0, seed: 1 }, { backend: 'native' });
     const fp = model.toBytes('quire-model', {}, false);

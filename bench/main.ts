@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- SUITE ...] [--json FILE] [--quick] [--run DIR]`: runs benchmark suites (all when none is named)
+ * `npm run bench [-- SUITE ...] [--json FILE] [--quick] [--run DIR] [--compressed DIR ...]`: runs benchmark suites (all when none is named)
  * and prints a table per suite. Each suite is a file bench/<name>.ts exporting
  * `run(args): Promise<BenchRow[]>`; rows are also written as JSON with --json.
  */
@@ -16,6 +16,8 @@ export interface BenchArgs {
   quick: boolean;
   /** A trained run directory for the suites that use one (--run DIR; default runs/small). */
   run: string;
+  /** Compressed runs of that model (`quire compress --out` folders; --compressed DIR, repeatable). */
+  compressed: string[];
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -32,12 +34,14 @@ async function main(argv: string[]): Promise<void> {
   const names: string[] = [];
   let quick = false;
   let run = join('runs', 'small');
+  const compressed: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') jsonFile = argv[++i];
     else if (a === '--quick') quick = true;
     else if (a === '--run') run = argv[++i];
-    else if (a.startsWith('-')) throw new Error(`unknown option ${a} (use SUITE names, --json FILE, --quick, --run DIR)`);
+    else if (a === '--compressed') compressed.push(argv[++i]);
+    else if (a.startsWith('-')) throw new Error(`unknown option ${a} (use SUITE names, --json FILE, --quick, --run DIR, --compressed DIR)`);
     else names.push(a);
   }
   const available = suites();
@@ -47,7 +51,7 @@ async function main(argv: string[]): Promise<void> {
   for (const name of chosen) {
     const mod = (await import(`./${name}.ts`)) as { run(args: BenchArgs): Promise<BenchRow[]> };
     console.log(`\n## ${name}\n`);
-    const rows = await mod.run({ quick, run });
+    const rows = await mod.run({ quick, run, compressed });
     console.table(rows);
     for (const r of rows) all.push({ suite: name, ...r });
   }
