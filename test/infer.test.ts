@@ -88,6 +88,20 @@ describe.each(BACKEND_NAMES)('inference engine (%s)', (backend) => {
     exact.resetState(2);
     deq.resetState(2);
     expect(Math.abs(exact.evaluate(inputs, targets) - deq.evaluate(inputs, targets))).toBeLessThan(1e-4);
+    // XNOR/popcount: 8 activation bits come close to the exact model, 1 bit does not.
+    const pc = (k: 1 | 8) => {
+      const e = InferenceEngine.fromBytes(bytes, { backend, kernel: `popcount-a${k}` });
+      expect(e.kernel).toBe(`popcount-a${k}`);
+      e.resetState(2);
+      deq.resetState(2);
+      const gap = Math.abs(e.evaluate(inputs, targets) - deq.evaluate(inputs, targets));
+      e.dispose();
+      return gap;
+    };
+    const [a8, a1] = [pc(8), pc(1)];
+    expect(a8).toBeLessThan(0.02);
+    expect(a1).toBeGreaterThan(a8);
+    expect(() => InferenceEngine.fromBytes(bytes, { backend, kernel: 'popcount-a9' as 'popcount-a8' })).toThrow(expect.objectContaining({ code: 'E_CONFIG' }));
     for (const h of [engine, exact, deq, model]) h.dispose();
   });
 
