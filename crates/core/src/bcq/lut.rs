@@ -67,10 +67,8 @@ pub struct LutScratch {
     i8_tables: Vec<i8>,
     /// `1/s` per vector (int8 tables).
     step: Vec<f32>,
-    fs: Vec<f32>,
+    /// Integer row sums of one tile (`groups × 16`) when they do not fit a worker's stack.
     is: Vec<i32>,
-    /// Row accumulators of one tile: `batch × 16`.
-    acc: Vec<f32>,
 }
 
 impl LutScratch {
@@ -84,9 +82,7 @@ impl LutScratch {
             stream_tables: Vec::new(),
             i8_tables: vec![0; batch * 32 * bytes],
             step: vec![0.0; batch],
-            fs: vec![0.0; groups * TILE_ROWS],
             is: vec![0; groups * TILE_ROWS],
-            acc: vec![0.0; batch * TILE_ROWS],
         }
     }
 
@@ -129,55 +125,53 @@ pub fn packed_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], k
     let tiles = m.tiles();
     let plane_len = bytes * TILE_ROWS;
     let n_tiles = rows.div_ceil(TILE_ROWS);
-    // One tile's row sums (`groups·16` ints and floats) and accumulators (`batch·16`) per worker.
-    let (sums, accs) = (groups * TILE_ROWS, batch * TILE_ROWS);
+    // One tile's integer row sums (`groups·16`) per worker.
+    let sums = groups * TILE_ROWS;
     let (i8_tables, steps) = (&s.i8_tables, &s.step);
     let stride = 32 * s.bytes;
-    let run_tiles = |range: std::ops::Range<usize>, is: &mut [i32], fs: &mut [f32], acc: &mut [f32], out: Shared| {
+    // The entry point is selected once per product, not per tile.
+    let lut = k::KITS.get(set).lut_i8;
+    let run_tiles = |range: std::ops::Range<usize>, is: &mut [i32], out: Shared| {
         for t in range {
             let nr = TILE_ROWS.min(rows - t * TILE_ROWS);
-            acc.fill(0.0);
-            for p in 0..kp.bits {
-                let tile = &tiles.bytes[(t * kp.bits + p) * plane_len..][..plane_len];
-                let scales = &tiles.scales[(t * kp.bits + p) * groups * TILE_ROWS..][..groups * TILE_ROWS];
-                for b in 0..batch {
-                    let (lo, hi) = i8_tables[b * stride..][..32 * bytes].split_at(16 * bytes);
-                    k::lut_i8(set, tile, lo, hi, gb, is);
-                    for (f, &i) in fs.iter_mut().zip(is.iter()) {
-                        *f = i as f32;
-                    }
-                    let accb = &mut acc[b * TILE_ROWS..][..TILE_ROWS];
-                    for (sg, fg) in scales.chunks_exact(TILE_ROWS).zip(fs.chunks_exact(TILE_ROWS)) {
-                        for ((a, &sc), &f) in accb.iter_mut().zip(sg).zip(fg) {
-                            *a += sc * f;
+            for (b, &step) in steps.iter().enumerate().take(batch) {
+                let (lo, hi) = i8_tables[b * stride..][..32 * bytes].split_at(16 * bytes);
+                // Σ_p Σ_g α·(integer row sum), planes then groups in order.
+                let mut acc = [0f32; TILE_ROWS];
+                for p in 0..kp.bits {
+                    let tile = &tiles.bytes[(t * kp.bits + p) * plane_len..][..plane_len];
+                    let scales = &tiles.scales[(t * kp.bits + p) * groups * TILE_ROWS..][..groups * TILE_ROWS];
+                    // SAFETY: `set` is supported (from `kernels::active()`); lengths as `lut_i8` states.
+                    unsafe { lut(tile, lo, hi, gb, is) };
+                    for (sg, ig) in scales.chunks_exact(TILE_ROWS).zip(is.chunks_exact(TILE_ROWS)) {
+                        for ((a, &sc), &i) in acc.iter_mut().zip(sg).zip(ig) {
+                            *a += sc * i as f32;
                         }
                     }
                 }
-            }
-            for (b, &scale) in steps.iter().enumerate().take(batch) {
-                for (r, a) in acc[b * TILE_ROWS..][..nr].iter().enumerate() {
+                for (r, a) in acc[..nr].iter().enumerate() {
                     // SAFETY: `b < batch`, `t·16 + r < rows`: inside `y` (batch×rows); tiles are
                     // disjoint between workers.
-                    unsafe { *out.get().add(b * rows + t * TILE_ROWS + r) = a * scale };
+                    unsafe { *out.get().add(b * rows + t * TILE_ROWS + r) = a * step };
                 }
             }
         }
     };
     let out = Shared(y.as_mut_ptr());
-    if sums > WORKER_SUMS || accs > WORKER_SUMS {
-        // Too many scale groups for a worker's stack buffers: one thread, the scratch's buffers.
-        run_tiles(0..n_tiles, &mut s.is[..sums], &mut s.fs[..sums], &mut s.acc[..accs], out);
+    if sums > WORKER_SUMS {
+        // Too many scale groups for a worker's stack buffer: one thread, the scratch's buffer.
+        run_tiles(0..n_tiles, &mut s.is[..sums], out);
         return;
     }
     // About 20 µs of table lookups per chunk at least, so splitting pays for the hand-off.
     let min_tiles = (1 << 16) / (kp.bits * bytes * batch * TILE_ROWS).max(1);
     crate::threads::parallel_ranges(n_tiles, 1, min_tiles.max(1), |range| {
-        let (mut is, mut fs, mut acc) = ([0i32; WORKER_SUMS], [0f32; WORKER_SUMS], [0f32; WORKER_SUMS]);
-        run_tiles(range, &mut is[..sums], &mut fs[..sums], &mut acc[..accs], out);
+        let mut is = [0i32; WORKER_SUMS];
+        run_tiles(range, &mut is[..sums], out);
     });
 }
 
-/// Row sums a worker keeps on its stack for one tile (groups·16 or batch·16 values).
+/// Integer row sums a worker keeps on its stack for one tile (groups·16 values).
 const WORKER_SUMS: usize = 2048;
 
 /// A raw pointer that may cross threads; each worker writes disjoint elements only.
