@@ -18,7 +18,7 @@ use crate::error::{check_len, Error, Result};
 use crate::format::read;
 use crate::kernels::{self, KernelSet};
 use crate::lstm::softmax::cross_entropy;
-use crate::lstm::{LstmConfig, LstmModel};
+use crate::lstm::{tensor_layout, LstmConfig, LstmModel};
 use std::collections::BTreeMap;
 
 /// Largest number of streams per step.
@@ -122,16 +122,20 @@ impl Engine {
                 Weight::Packed(_) => Err(Error::format("a bias cannot be quantized")),
             }
         };
-        let embedding = take("embedding", &[v, h])?;
+        // The one parameter layout (`lstm::tensor_layout`), in its order: embedding,
+        // (w_ih, w_hh, bias) per layer, softmax weight and bias.
+        let mut weights =
+            tensor_layout(&config).into_iter().map(|(name, shape)| take(&name, &shape)).collect::<Result<Vec<_>>>()?.into_iter();
+        let mut next = || weights.next().expect("the layout names every tensor");
+        let embedding = next();
         let mut layers = Vec::new();
-        for l in 0..config.layers {
-            let w_ih = take(&format!("lstm.{l}.w_ih"), &[4 * h, h])?;
-            let w_hh = take(&format!("lstm.{l}.w_hh"), &[4 * h, h])?;
-            let bias = vector(take(&format!("lstm.{l}.bias"), &[4 * h])?)?;
+        for _ in 0..config.layers {
+            let (w_ih, w_hh) = (next(), next());
+            let bias = vector(next())?;
             layers.push(Layer { w_ih, w_hh, bias });
         }
-        let softmax = take("softmax.weight", &[v, h])?;
-        let softmax_bias = vector(take("softmax.bias", &[v])?)?;
+        let softmax = next();
+        let softmax_bias = vector(next())?;
         let groups = [&embedding, &softmax]
             .into_iter()
             .chain(layers.iter().flat_map(|l| [&l.w_ih, &l.w_hh]))
@@ -187,13 +191,9 @@ impl Engine {
 
     /// `(name, bits)` of every weight matrix (32 = full precision), in model order.
     pub fn bits(&self) -> Vec<(String, usize)> {
-        let mut out = vec![("embedding".to_string(), self.embedding.bits())];
-        for (l, layer) in self.layers.iter().enumerate() {
-            out.push((format!("lstm.{l}.w_ih"), layer.w_ih.bits()));
-            out.push((format!("lstm.{l}.w_hh"), layer.w_hh.bits()));
-        }
-        out.push(("softmax.weight".to_string(), self.softmax.bits()));
-        out
+        let matrices = std::iter::once(&self.embedding).chain(self.layers.iter().flat_map(|l| [&l.w_ih, &l.w_hh])).chain([&self.softmax]);
+        let names = tensor_layout(&self.config).into_iter().filter(|(_, shape)| shape.len() == 2).map(|(name, _)| name);
+        names.zip(matrices.map(Weight::bits)).collect()
     }
 
     /// [`Engine::bits`] as a JSON object `{"embedding": 32, "lstm.0.w_ih": 1, ...}`.
