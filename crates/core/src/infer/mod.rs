@@ -1,7 +1,7 @@
 //! Quantized inference: an [`Engine`] that loads a compressed (or full-precision) model file
 //! and runs the LSTM language model token by token for 1..=[`MAX_STREAMS`] streams, with the
 //! bit-packed LUT kernels for every quantized matrix and the f32 GEMM kernels elsewhere; plus
-//! seeded sampling and top-k helpers. A step allocates nothing and runs on the calling thread.
+//! seeded sampling and top-k helpers. A step allocates nothing on the calling thread; its products use the worker pool.
 
 mod cell;
 mod engine;

@@ -1,7 +1,7 @@
 //! One weight matrix of the inference engine: full precision (row-major `rows×cols`) or packed
-//! binary codes. Both offer the batched product `Y = X·Wᵀ` (each output row `Y[b] = W·X[b]`)
-//! and the decoding of one row (the embedding lookup), on the calling thread and without
-//! allocating.
+//! binary codes. Both offer the batched product `Y = X·Wᵀ` (each output row `Y[b] = W·X[b]`,
+//! split across the worker pool when large enough) and the decoding of one row (the embedding
+//! lookup), without allocating on the calling thread.
 
 use crate::bcq::lut::{packed_matmul, LutKernel, LutScratch};
 use crate::gemm::{gemm, GemmSpec};
