@@ -43,6 +43,12 @@ describe('quire CLI', () => {
     expect(out.selected).toBe('native');
     expect(out.backends.native).toMatchObject({ available: true });
     expect(out.backends.wasm).toMatchObject({ available: true, kernels: 'simd128' });
+    expect(out.peakGflops).toBeUndefined();
+  });
+
+  it('info --peak measures each backend', () => {
+    const out = JSON.parse(execFileSync('node', [...CLI, 'info', '--peak', '--json'], { encoding: 'utf8' }));
+    for (const b of ['native', 'wasm']) expect(out.peakGflops[b]).toBeGreaterThan(0.1);
   });
 
   it('QUIRE_BACKEND=wasm selects wasm', () => {

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
 import { describeModelFile } from '../compress/describe.js';
-import { info } from '../info.js';
+import { info, measurePeak } from '../info.js';
 
 export function registerInfo(program: Command): void {
   program
@@ -10,7 +10,8 @@ export function registerInfo(program: Command): void {
     .argument('[model]', 'a model file (FP, checkpoint or compressed) or run directory: size, bits per weight, compression ratio')
     .addOption(new Option('--backend <name>', 'backend to select (default: $QUIRE_BACKEND, else auto)').choices(['auto', 'native', 'wasm']))
     .option('--json', 'print JSON instead of text')
-    .action((model: string | undefined, opts: { backend?: BackendChoice; json?: boolean }) => {
+    .option('--peak', "also measure each backend's arithmetic peak (about a second; GFLOP/s of FMA chains on every thread)")
+    .action((model: string | undefined, opts: { backend?: BackendChoice; json?: boolean; peak?: boolean }) => {
       if (model !== undefined) {
         const d = describeModelFile(model, { backend: opts.backend });
         if (opts.json) {
@@ -34,13 +35,20 @@ export function registerInfo(program: Command): void {
         return;
       }
       const report = info(opts.backend);
+      const peaks: Record<string, number> = {};
+      if (opts.peak) {
+        for (const [name, b] of Object.entries(report.backends)) if (b.available) peaks[name] = +measurePeak(name as 'native' | 'wasm').gflops.toFixed(1);
+      }
       if (opts.json) {
-        process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+        process.stdout.write(JSON.stringify(opts.peak ? { ...report, peakGflops: peaks } : report, null, 2) + '\n');
         return;
       }
       const lines = [`quire ${report.version}`, `selected backend: ${report.selected ?? 'none'}`];
       for (const [name, b] of Object.entries(report.backends)) {
-        lines.push(b.available ? `  ${name.padEnd(7)} available  kernels=${b.kernels}  threads=${b.threads}` : `  ${name.padEnd(7)} unavailable: ${b.error}`);
+        const peak = peaks[name] === undefined ? '' : `  peak=${peaks[name]} GFLOP/s`;
+        lines.push(
+          b.available ? `  ${name.padEnd(7)} available  kernels=${b.kernels}  threads=${b.threads}${peak}` : `  ${name.padEnd(7)} unavailable: ${b.error}`,
+        );
       }
       process.stdout.write(lines.join('\n') + '\n');
     });
