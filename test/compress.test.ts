@@ -8,7 +8,7 @@ import { loadAnyModel } from '../ts/compress/load.js';
 import { getMask } from '../ts/compress/masks.js';
 import { validateReport, type CompressReport } from '../ts/compress/report.js';
 import { describeModelFile } from '../ts/compress/describe.js';
-import { QuireError, quantize, train, type LanguageModel } from '../ts/index.js';
+import { evaluatePerplexity, loadCorpus, loadEngine, QuireError, quantize, train, type LanguageModel } from '../ts/index.js';
 import { BACKEND_NAMES } from './backends.js';
 import { syntheticCorpus } from './corpus.js';
 
@@ -140,6 +140,29 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     expect(bytes(resumed.modelPath)).toEqual(bytes(byDefault.modelPath));
   }, 120_000);
 
+  it('--activation-bits retrains with quantized activations; the file runs on popcount-a<k> and gives the reported perplexity', async () => {
+    const r = await compress(options(backend, tmp(), { bits: 2, activationBits: 2, layers: 'lstm,softmax' }));
+    expect(r.report.settings).toMatchObject({ activationBits: 2 });
+    const plain = await compress(options(backend, tmp(), { bits: 2, layers: 'lstm,softmax' }));
+    expect(plain.report.settings.activationBits).toBeNull();
+    expect(readFileSync(r.modelPath).equals(readFileSync(plain.modelPath))).toBe(false);
+    const { engine, vocabulary } = loadEngine(r.modelPath, { backend });
+    try {
+      expect(engine.kernel).toBe('popcount-a2');
+      expect(engine.metadata.activation_bits).toBe('2');
+      const corpus = loadCorpus(data, { vocabulary });
+      const s = r.report.settings;
+      const ppl = evaluatePerplexity(engine, corpus.ids.test, s.evalBatch, s.steps).perplexity;
+      expect(ppl / r.report.final!.perplexityTest).toBeCloseTo(1, 4);
+    } finally {
+      engine.dispose();
+    }
+    // The FP-activation model runs on lut-i8 by default.
+    const other = loadEngine(plain.modelPath, { backend });
+    expect(other.engine.kernel).toBe('lut-i8');
+    other.engine.dispose();
+  }, 120_000);
+
   it('--target-bits chooses the bits per group from measured sensitivity, fits the budget and records why', async () => {
     const r = await compress(options(backend, tmp(), { targetBits: 5 }));
     const a = r.report.allocation!;
@@ -168,6 +191,7 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
       [{ bits: 0 }, /bits must be an integer from 1 to 8/],
       [{ prune: 1 }, /prune \(sparsity\) must be in \[0, 1\)/],
       [{ iterations: 0 }, /iterations must be an integer >= 1/],
+      [{ activationBits: 9 }, /activationBits must be an integer from 1 to 8/],
       [{ groupSize: 10 }, /groupSize/],
       [{ distill: 1.5 }, /distill must be in \[0, 1\]/],
       [{ dropout: 1 }, /dropout must be in \[0, 1\)/],

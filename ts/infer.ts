@@ -7,24 +7,26 @@ import { configFromRaw, type LanguageModel, type ModelConfig, type RawConfig } f
 import type { BackendOption } from './options.js';
 
 /**
- * Kernel of the packed products: `lut-i8` (int8 tables, 32 lookups per byte shuffle; the
- * default), `lut-f32` (exact f32 tables interleaved over blocks of streams: equal to the
+ * Kernel of the packed products: `auto` (the default: `popcount-a<k>` for a model retrained with
+ * k-bit activations, whose file records `activation_bits`, else `lut-i8`), `lut-i8` (int8
+ * tables, 32 lookups per byte shuffle), `lut-f32` (exact f32 tables interleaved over blocks of streams: equal to the
  * dequantized model up to rounding, each stream bit-identical whatever the batch, threads or
  * ISA), or `popcount-a<k>` (XNOR/popcount with the input of every quantized matrix binarized into
  * k = 1..8 greedy binary codes per step: Xu et al.'s W+A setting, which changes the model's
  * outputs; see docs/benchmarks.md for where it pays).
  */
-export type InferenceKernel = 'lut-i8' | 'lut-f32' | `popcount-a${1 | 2 | 3 | 4 | 5 | 6 | 7 | 8}`;
+export type InferenceKernel = 'auto' | 'lut-i8' | 'lut-f32' | `popcount-a${1 | 2 | 3 | 4 | 5 | 6 | 7 | 8}`;
 
 /** The kernel names {@link InferenceKernel} allows, for CLI choices. */
 export const INFERENCE_KERNELS: readonly InferenceKernel[] = [
+  'auto',
   'lut-i8',
   'lut-f32',
   ...([1, 2, 3, 4, 5, 6, 7, 8] as const).map((k) => `popcount-a${k}` as const),
 ];
 
 export interface InferenceOptions extends BackendOption {
-  /** Kernel of the packed products (default `lut-i8`). */
+  /** Kernel of the packed products (default `auto`). */
   kernel?: InferenceKernel;
 }
 
@@ -58,7 +60,7 @@ export class InferenceEngine extends Handle<RawInferenceEngine> {
     const backend = loadBackend(options.backend);
     return new InferenceEngine(
       backend,
-      guard(() => backend.raw.InferenceEngine.fromBytes(bytes, options.kernel ?? 'lut-i8')),
+      guard(() => backend.raw.InferenceEngine.fromBytes(bytes, options.kernel ?? 'auto')),
     );
   }
 
@@ -66,7 +68,7 @@ export class InferenceEngine extends Handle<RawInferenceEngine> {
   static fromModel(model: LanguageModel, options: Omit<InferenceOptions, 'backend'> = {}): InferenceEngine {
     return new InferenceEngine(
       model.backend,
-      guard(() => model.backend.raw.InferenceEngine.fromModel(model.raw, options.kernel ?? 'lut-i8')),
+      guard(() => model.backend.raw.InferenceEngine.fromModel(model.raw, options.kernel ?? 'auto')),
     );
   }
 

@@ -142,6 +142,18 @@ export class LanguageModel extends Handle<RawLstmModel> {
     guard(() => this.raw.setDropout(p));
   }
 
+  /**
+   * Straight-through activation quantization of later forward passes (training and evaluation),
+   * or off (`null`): the input of every LSTM matrix product (and of the softmax when
+   * `softmax`) is replaced per vector by its greedy `bits`-bit approximation, as the engine's
+   * `popcount-a<bits>` kernel does, and gradients pass through the quantizer unchanged.
+   * `bits` 1..=8, else `E_CONFIG`. A setting of this handle, not saved with the model.
+   */
+  setActivationQuant(quant: { bits: number; softmax: boolean } | null): void {
+    if (quant !== null) integerIn('activation bits', quant.bits, 1, 8);
+    guard(() => this.raw.setActivationQuant(quant?.bits ?? 0, quant?.softmax ?? false));
+  }
+
   /** Mean cross-entropy per token of a window without dropout; the state carries. */
   evaluate(inputs: Uint32Array, targets: Uint32Array): number {
     const [i, t] = [tokenIds('inputs', inputs), tokenIds('targets', targets)];

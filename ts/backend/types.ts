@@ -65,6 +65,8 @@ export interface RawLstmModel {
   trainStep(inputs: Uint32Array, targets: Uint32Array, lr: number, clip: number): number;
   trainStepDistilled(teacher: RawLstmModel, alpha: number, inputs: Uint32Array, targets: Uint32Array, lr: number, clip: number): number;
   setDropout(p: number): void;
+  /** `bits` 0 = off. */
+  setActivationQuant(bits: number, softmax: boolean): void;
   reseed(seed: number): void;
   evaluate(inputs: Uint32Array, targets: Uint32Array): number;
   gradients(inputs: Uint32Array, targets: Uint32Array): number;

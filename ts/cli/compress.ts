@@ -32,6 +32,7 @@ interface CompressFlags {
   dropout?: number;
   distill?: number;
   prune?: number;
+  activationBits?: number;
   pruneMask?: 'once' | 'each';
   pruneScope?: 'matrix' | 'global';
   steps?: number;
@@ -75,6 +76,11 @@ export function registerCompress(program: Command): void {
       'distil from the FP model while retraining: loss (1-alpha)·CE + alpha·KL(FP || model), alpha in [0, 1], 0 = off (default 0.5)',
       finiteNumber,
     )
+    .option(
+      '--activation-bits <k>',
+      'retrain with the activations quantized to k greedy bits per vector (straight-through; W+A); the model then runs on the popcount-a<k> kernel (1-8, default: FP activations)',
+      integer,
+    )
     .option('--prune <p>', 'target sparsity of the quantized matrices, in [0, 1) (default 0)', finiteNumber)
     .addOption(new Option('--prune-mask <when>', 'mask computed once, or each iteration (sparsity ramping to --prune)').choices(['once', 'each']))
     .addOption(new Option('--prune-scope <scope>', 'threshold per matrix or global').choices(['matrix', 'global']))
@@ -113,6 +119,7 @@ export function registerCompress(program: Command): void {
         batch: f.batch,
         evalBatch: f.evalBatch,
         limitTokens: f.limitTokens,
+        activationBits: f.activationBits,
       } as SettingsInput;
       const r = await withInterrupt('interrupted; the last finished iteration is saved (continue with --resume)', (signal) =>
         compress({ model, dataDir: dataDirectory(f.data), outDir: f.out, settings, resume: f.resume, backend: f.backend, signal, progress: new Progress() }),

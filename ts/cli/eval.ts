@@ -36,7 +36,7 @@ function open(file: string, f: EvalFlags): { model: Evaluable; vocabulary: Vocab
   const compressed = isFile(path) && containerFormat(readModelFile(path).bytes) === 'quire-compressed';
   if (compressed && !f.dequantize) {
     const { engine, vocabulary } = loadEngine(path, { backend: f.backend, kernel: f.kernel });
-    return { model: engine, vocabulary, engine: `packed ${f.kernel}` };
+    return { model: engine, vocabulary, engine: `packed ${engine.kernel}` };
   }
   const { model, vocabulary } = loadAnyModel(file, { backend: f.backend });
   return { model, vocabulary, engine: compressed ? 'dequantized f32' : 'f32' };
@@ -54,7 +54,11 @@ export function registerEval(program: Command): void {
     .option('--batch <n>', 'streams', positiveInt, 10)
     .option('--steps <n>', 'steps per window', positiveInt, 35)
     .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
-    .addOption(new Option('--kernel <name>', 'packed kernel for compressed models').choices([...INFERENCE_KERNELS]).default('lut-i8'))
+    .addOption(
+      new Option('--kernel <name>', 'packed kernel for compressed models (auto: the one the model was retrained for)')
+        .choices([...INFERENCE_KERNELS])
+        .default('auto'),
+    )
     .option('--dequantize', 'evaluate a compressed model as the dequantized float model instead of through the packed kernels')
     .action((file: string, f: EvalFlags) => {
       const { model, vocabulary, engine } = open(file, f);

@@ -26,7 +26,7 @@ export function registerGenerate(program: Command): void {
     .option('--temperature <t>', 'sampling temperature (0 = always the most likely word)', finiteNumber, 1)
     .option('--top-k <k>', 'sample among the k most likely words (0 = all)', nonNegativeInt, 0)
     .option('--seed <s>', 'sampler seed', nonNegativeInt, 0)
-    .addOption(new Option('--kernel <name>', 'packed kernel').choices([...INFERENCE_KERNELS]).default('lut-i8'))
+    .addOption(new Option('--kernel <name>', 'packed kernel (auto: the one the model was retrained for)').choices([...INFERENCE_KERNELS]).default('auto'))
     .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
     .action((file: string, f: GenerateFlags) => {
       if (f.temperature < 0) throw new UsageError(`--temperature must be >= 0 (got ${f.temperature})`);

@@ -77,13 +77,23 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
     const settings = resolveSettings(o.settings, src);
     const corpus = loadCorpus(o.dataDir, { limit: settings.limitTokens ?? undefined, vocabulary: src.vocabulary });
     const batcher = new Batcher(corpus.ids.train, settings.batch, settings.steps, false);
+    // W+A: from iteration 0 on, every forward pass (retraining, evaluation) sees quantized
+    // activations; the FP baseline and the size budget's sensitivities are measured without.
+    const activationQuant = settings.activationBits === null ? null : { bits: settings.activationBits, softmax: settings.layers !== 'lstm' };
     const evalValid = (m: LanguageModel) => evaluatePerplexity(m, corpus.ids.valid, settings.evalBatch, settings.steps).perplexity;
+    /** Recorded in every compressed file of the run: the engine's `auto` kernel reads it. */
+    const activationMeta: Record<string, string> = settings.activationBits === null ? {} : { activation_bits: String(settings.activationBits) };
     let allocation: BitAllocation | undefined;
     if (settings.targetBits !== null || settings.targetSize !== null) {
       o.progress?.message('size budget: measuring the sensitivity of the LSTM matrices, the softmax and the embedding to 1-4 bits');
       const target = settings.targetBits !== null ? { bitsPerParameter: settings.targetBits } : { fileBytes: settings.targetSize! };
       const base = { method: settings.method, cycles: settings.cycles, groupSize: settings.groupSize, sparsity: 0, fpModelBytes: src.fpModelBytes };
-      const metadata = { vocabulary: JSON.stringify(src.vocabulary.words), created_by: 'quire', compressIteration: String(settings.iterations) };
+      const metadata = {
+        vocabulary: JSON.stringify(src.vocabulary.words),
+        created_by: 'quire',
+        compressIteration: String(settings.iterations),
+        ...activationMeta,
+      };
       allocation = allocateBits(model, base, target, evalValid, metadata);
       settings.bits = allocation.groups.lstm.chosen;
       settings.softmaxBits = allocation.groups.softmax.chosen;
@@ -123,7 +133,7 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
         prune(model, Object.keys(tensors), sparsityAt(settings, t), settings.pruneScope);
       }
       o.onBeforeQuantize?.(model, t);
-      const cm = CompressedModel.fromModel(model, spec, { vocabulary, created_by: 'quire', compressIteration: String(t) });
+      const cm = CompressedModel.fromModel(model, spec, { vocabulary, created_by: 'quire', compressIteration: String(t), ...activationMeta });
       const losses = Object.entries(cm.losses);
       const record: IterationRecord = {
         iteration: t,
@@ -148,6 +158,7 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
       model.dispose();
       const ck = CompressedModel.fromBytes(readRegularFile(lastCheckpoint(o.outDir, state), 'compress checkpoint'), o);
       model = ck.toModel();
+      model.setActivationQuant(activationQuant);
       ck.dispose();
       o.progress?.message(`resuming after iteration ${state.report.iterations.length - 1} of ${settings.iterations}`);
     } else {
@@ -165,6 +176,7 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
         ...(allocation ? { allocation } : {}),
         iterations: [],
       };
+      model.setActivationQuant(activationQuant);
       const { cm, record } = quantizeStep(0, t0, null);
       if (!Number.isFinite(record.perplexityQuantized) || !Number.isFinite(baseline.perplexityValid) || !Number.isFinite(baseline.perplexityTest)) {
         cm.dispose();

@@ -41,6 +41,7 @@ export function resolveSettings(input: SettingsInput, src: FpSource): CompressSe
     // Steps by default; an explicit --retrain-epochs means epochs.
     retrainSteps: given.retrainEpochs !== undefined ? null : DEFAULT_RETRAIN_STEPS,
     limitTokens: null,
+    activationBits: null,
     ...given,
     ...(budget ? { layers: 'all' as const } : {}),
     lr,

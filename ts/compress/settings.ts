@@ -48,6 +48,12 @@ export interface CompressSettings {
   /** `once`: mask computed before iteration 0 at `prune`; `each`: recomputed before every quantization, sparsity ramping `prune·(t+1)/(T+1)`. */
   pruneMask: 'once' | 'each';
   pruneScope: PruneScope;
+  /**
+   * Activations quantized to this many greedy bits per vector in the forward pass of retraining
+   * and evaluation, straight-through gradients (the W+A setting; the file then runs on the
+   * `popcount-a<k>` kernel); null = FP activations (default).
+   */
+  activationBits: number | null;
   /** Truncated-BPTT window and streams for retraining and evaluation (the FP run's). */
   steps: number;
   batch: number;
@@ -119,6 +125,7 @@ export function validateSettings(s: CompressSettings): void {
   if (s.pruneMask !== 'once' && s.pruneMask !== 'each') throw bad(`pruneMask must be once or each (got ${s.pruneMask})`);
   if (s.pruneScope !== 'matrix' && s.pruneScope !== 'global') throw bad(`pruneScope must be matrix or global (got ${s.pruneScope})`);
   for (const k of ['steps', 'batch', 'evalBatch'] as const) if (!isInt(s[k], 1)) throw bad(`${k} must be a positive integer (got ${s[k]})`);
+  if (s.activationBits !== null && !isInt(s.activationBits, 1, 8)) throw bad(`activationBits must be an integer from 1 to 8 (got ${s.activationBits})`);
   if (s.limitTokens !== null && !isInt(s.limitTokens, 1)) throw bad(`limitTokens must be a positive integer (got ${s.limitTokens})`);
 }
 
@@ -144,5 +151,8 @@ export function learningRateAt(s: CompressSettings, t: number): number {
 /** The settings that differ between two runs (for refusing a changed `--resume`). */
 export function changedSettings(a: CompressSettings, b: CompressSettings): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof CompressSettings>;
-  return [...keys].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) => `${k}: ${JSON.stringify(b[k])} → ${JSON.stringify(a[k])}`);
+  // A setting missing from an older run's report had its default then: null.
+  return [...keys]
+    .filter((k) => JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null))
+    .map((k) => `${k}: ${JSON.stringify(b[k])} → ${JSON.stringify(a[k])}`);
 }

@@ -15,17 +15,16 @@ pub struct InferenceEngine {
 
 #[napi]
 impl InferenceEngine {
-    /// Loads a compressed or full-precision model file; `kernel` is `lut-i8` or `lut-f32`.
+    /// Loads a compressed or full-precision model file; `kernel` is `auto`, `lut-i8`, `lut-f32` or `popcount-a<k>`.
     #[napi(factory)]
     pub fn from_bytes(bytes: Uint8Array, kernel: String) -> napi::Result<InferenceEngine> {
-        let kernel = LutKernel::parse(&kernel).napi()?;
-        Ok(InferenceEngine { inner: Slot::new(Engine::from_bytes(&bytes, kernel).napi()?) })
+        Ok(InferenceEngine { inner: Slot::new(Engine::open(&bytes, &kernel).napi()?) })
     }
 
     /// An engine over the current (full-precision) weights of a model handle.
     #[napi(factory)]
     pub fn from_model(model: &LstmModel, kernel: String) -> napi::Result<InferenceEngine> {
-        let kernel = LutKernel::parse(&kernel).napi()?;
+        let kernel = LutKernel::parse_for(&kernel, &model.metadata).napi()?;
         Ok(InferenceEngine { inner: Slot::new(Engine::from_model(model.inner.get()?, model.metadata.clone(), kernel).napi()?) })
     }
 

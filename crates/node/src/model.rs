@@ -5,7 +5,7 @@ use crate::slot::Slot;
 use napi::bindgen_prelude::{Float32Array, Uint32Array, Uint8Array};
 use napi_derive::napi;
 use quire_core::format::{metadata_from_json, metadata_to_json};
-use quire_core::lstm::{LstmConfig, LstmModel as Core};
+use quire_core::lstm::{ActivationQuant, LstmConfig, LstmModel as Core};
 use std::collections::BTreeMap;
 
 #[napi]
@@ -80,6 +80,14 @@ impl LstmModel {
     #[napi]
     pub fn set_dropout(&mut self, p: f64) -> napi::Result<()> {
         self.inner.get_mut()?.set_dropout(p as f32).napi()
+    }
+
+    /// `bits` 0 turns activation quantization off.
+    #[napi]
+    pub fn set_activation_quant(&mut self, bits: u32, softmax: bool) -> napi::Result<()> {
+        let quant = if bits == 0 { None } else { Some(ActivationQuant::new(bits as usize, softmax).napi()?) };
+        self.inner.get_mut()?.set_activation_quant(quant);
+        Ok(())
     }
 
     #[napi]

@@ -13,17 +13,16 @@ pub struct InferenceEngine {
 
 #[wasm_bindgen]
 impl InferenceEngine {
-    /// Loads a compressed or full-precision model file; `kernel` is `lut-i8` or `lut-f32`.
+    /// Loads a compressed or full-precision model file; `kernel` is `auto`, `lut-i8`, `lut-f32` or `popcount-a<k>`.
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(bytes: &[u8], kernel: String) -> WasmResult<InferenceEngine> {
-        let kernel = LutKernel::parse(&kernel).js()?;
-        Ok(InferenceEngine { inner: Engine::from_bytes(bytes, kernel).js()? })
+        Ok(InferenceEngine { inner: Engine::open(bytes, &kernel).js()? })
     }
 
     /// An engine over the current (full-precision) weights of a model handle.
     #[wasm_bindgen(js_name = fromModel)]
     pub fn from_model(model: &LstmModel, kernel: String) -> WasmResult<InferenceEngine> {
-        let kernel = LutKernel::parse(&kernel).js()?;
+        let kernel = LutKernel::parse_for(&kernel, &model.metadata).js()?;
         Ok(InferenceEngine { inner: Engine::from_model(&model.inner, model.metadata.clone(), kernel).js()? })
     }
 

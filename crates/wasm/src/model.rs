@@ -2,7 +2,7 @@
 //! windows, single tensors and file bytes cross. Twin of `crates/node/src/model.rs`.
 use crate::error::{IntoJs, WasmResult};
 use quire_core::format::{metadata_from_json, metadata_to_json};
-use quire_core::lstm::{LstmConfig, LstmModel as Core};
+use quire_core::lstm::{ActivationQuant, LstmConfig, LstmModel as Core};
 use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 
@@ -74,6 +74,14 @@ impl LstmModel {
     #[wasm_bindgen(js_name = setDropout)]
     pub fn set_dropout(&mut self, p: f64) -> WasmResult<()> {
         self.inner.set_dropout(p as f32).js()
+    }
+
+    /// `bits` 0 turns activation quantization off.
+    #[wasm_bindgen(js_name = setActivationQuant)]
+    pub fn set_activation_quant(&mut self, bits: u32, softmax: bool) -> WasmResult<()> {
+        let quant = if bits == 0 { None } else { Some(ActivationQuant::new(bits as usize, softmax).js()?) };
+        self.inner.set_activation_quant(quant);
+        Ok(())
     }
 
     pub fn evaluate(&mut self, inputs: &[u32], targets: &[u32]) -> WasmResult<f64> {

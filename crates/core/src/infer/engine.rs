@@ -74,6 +74,13 @@ impl Engine {
         }
     }
 
+    /// [`Engine::from_bytes`] with the kernel named as [`LutKernel::parse_for`] reads it (`auto`:
+    /// the kernel the file's metadata asks for).
+    pub fn open(bytes: &[u8], kernel: &str) -> Result<Engine> {
+        let kernel = LutKernel::parse_for(kernel, &read(bytes)?.metadata)?;
+        Self::from_bytes(bytes, kernel)
+    }
+
     /// An engine over the full-precision weights of `model` (its carried state is not used).
     pub fn from_model(model: &LstmModel, metadata: BTreeMap<String, String>, kernel: LutKernel) -> Result<Engine> {
         let mut tensors = BTreeMap::new();

@@ -267,3 +267,32 @@ fn popcount_mode_approaches_the_exact_engine_as_activation_bits_grow() {
         assert_eq!(LutKernel::parse(bad).unwrap_err().code, ErrorCode::Config, "{bad}");
     }
 }
+
+/// Straight-through training evaluates the model the popcount engine runs: the dequantized
+/// model with its activations quantized (`k` greedy bits per product input, the softmax input
+/// included when the softmax is packed) gives the engine's loss, for every `k`.
+#[test]
+fn activation_quantized_model_is_the_popcount_engine() {
+    let mut m = trained(41, 56, 13);
+    let cm = compress(&mut m, 2, false);
+    let bytes = cm.to_bytes();
+    let (inp, tgt) = window(41, 2 * 18, 14);
+    for k in [1usize, 2, 3] {
+        let mut deq = cm.to_model().unwrap();
+        deq.set_activation_quant(Some(crate::lstm::ActivationQuant::new(k, true).unwrap()));
+        deq.reset_state(2).unwrap();
+        let want = deq.evaluate(&inp, &tgt).unwrap();
+        let mut e = Engine::from_bytes(&bytes, LutKernel::Popcount(k as u8)).unwrap();
+        e.reset(2).unwrap();
+        let got = e.evaluate(&inp, &tgt).unwrap();
+        assert!(rel(got, want) < 1e-4, "{k} activation bits: engine {got} vs model {want}");
+    }
+    // `auto` runs a file on the kernel its metadata was retrained for.
+    assert_eq!(Engine::open(&bytes, "auto").unwrap().kernel(), LutKernel::I8);
+    let mut tagged = compress(&mut m, 2, false);
+    tagged.metadata.insert(crate::bcq::lut::ACTIVATION_BITS_KEY.into(), "3".into());
+    assert_eq!(Engine::open(&tagged.to_bytes(), "auto").unwrap().kernel(), LutKernel::Popcount(3));
+    assert_eq!(Engine::open(&tagged.to_bytes(), "lut-f32").unwrap().kernel(), LutKernel::F32);
+    tagged.metadata.insert(crate::bcq::lut::ACTIVATION_BITS_KEY.into(), "9".into());
+    assert_eq!(Engine::open(&tagged.to_bytes(), "auto").err().map(|e| e.code), Some(ErrorCode::Format));
+}

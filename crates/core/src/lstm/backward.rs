@@ -18,7 +18,8 @@ fn column_sums(m: &[f32], cols: usize, out: &mut [f32]) {
 
 impl LstmModel {
     /// Back-propagates `ws.logits` (already holding `∂J/∂logits`) through the training-mode window that
-    /// [`LstmModel::forward`] just ran on `inputs`, overwriting every gradient tensor.
+    /// [`LstmModel::forward`] just ran on `inputs`, overwriting every gradient tensor. With
+    /// activation quantization, the gradients flow straight through the quantizers.
     /// The embedding gradient is kept sparse: rows touched by the previous window are zeroed,
     /// the touched rows of this window are listed in `ws.touched`.
     pub(super) fn backward(&mut self, inputs: &[u32]) -> Result<()> {
@@ -66,7 +67,9 @@ impl LstmModel {
             }
             let (wi, wh, bi) = layer_indices(l);
             let dg_all = &ws.d_gates[..rows * g4];
-            gemm(&GemmSpec { trans_a: true, ..GemmSpec::new(g4, hd, rows) }, dg_all, &lc.h[..rows * hd], self.grads.data_mut(wh))?;
+            // The recurrent product's input as the forward pass used it (quantized, when set).
+            let h_in = if self.activation_quant.is_some() { &lc.h_quant[..rows * hd] } else { &lc.h[..rows * hd] };
+            gemm(&GemmSpec { trans_a: true, ..GemmSpec::new(g4, hd, rows) }, dg_all, h_in, self.grads.data_mut(wh))?;
             gemm(&GemmSpec { trans_a: true, ..GemmSpec::new(g4, hd, rows) }, dg_all, &lc.x[..rows * hd], self.grads.data_mut(wi))?;
             column_sums(dg_all, g4, self.grads.data_mut(bi));
             gemm(&GemmSpec::new(rows, hd, g4), dg_all, self.params.w_ih(l), &mut ws.d_out[..rows * hd])?;

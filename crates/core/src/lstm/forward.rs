@@ -19,7 +19,8 @@ fn apply_dropout(rng: &mut Rng, p: f32, x: &mut [f32], mask: &mut [f32]) {
 impl LstmModel {
     /// Runs the forward pass for `inputs` (`T·B` ids, time-major, validated by the caller),
     /// leaving the activations in the workspace and the logits in `ws.logits[..T·B·V]`.
-    /// Dropout is applied when `train` and the config's dropout is positive. When `carry`,
+    /// Dropout is applied when `train` and the config's dropout is positive; activation
+    /// quantization (`activation_quant.rs`), when set, in both modes. When `carry`,
     /// the final `(h, c)` of every layer becomes the carried state.
     pub(super) fn forward(&mut self, inputs: &[u32], train: bool, carry: bool) -> Result<()> {
         let (hd, v, b) = (self.config.hidden, self.config.vocab, self.batch);
@@ -27,7 +28,8 @@ impl LstmModel {
         let steps = rows / b;
         let p = self.config.dropout;
         let dropout = train && p > 0.0;
-        self.ws.ensure(self.config.layers, hd, v, rows, b, dropout)?;
+        let aq = self.activation_quant;
+        self.ws.ensure(self.config.layers, hd, v, rows, b, dropout, aq.is_some())?;
         let emb = self.params.embedding();
         let x0 = &mut self.ws.layers[0].x;
         for (r, &tok) in inputs.iter().enumerate() {
@@ -39,8 +41,12 @@ impl LstmModel {
             apply_dropout(&mut self.rng, p, &mut lc.x[..rows * hd], &mut lc.x_mask[..rows * hd]);
         }
         for l in 0..self.config.layers {
-            let lc = &mut self.ws.layers[l];
+            let ws = &mut self.ws;
+            let lc = &mut ws.layers[l];
             let g4 = 4 * hd;
+            if let Some(q) = aq {
+                q.rows_in_place(&mut lc.x[..rows * hd], hd, &mut ws.quant_row);
+            }
             gemm(
                 &GemmSpec { trans_b: true, ..GemmSpec::new(rows, g4, hd) },
                 &lc.x[..rows * hd],
@@ -59,7 +65,14 @@ impl LstmModel {
             for t in 0..steps {
                 let blk = b * hd;
                 let gates_t = &mut lc.gates[t * b * g4..(t + 1) * b * g4];
-                gemm(&GemmSpec { trans_b: true, beta: 1.0, ..GemmSpec::new(b, g4, hd) }, &lc.h[t * blk..(t + 1) * blk], w_hh, gates_t)?;
+                let h_prev = match aq {
+                    Some(q) => {
+                        q.rows_into(&lc.h[t * blk..(t + 1) * blk], hd, &mut lc.h_quant[t * blk..(t + 1) * blk]);
+                        &lc.h_quant[t * blk..(t + 1) * blk]
+                    }
+                    None => &lc.h[t * blk..(t + 1) * blk],
+                };
+                gemm(&GemmSpec { trans_b: true, beta: 1.0, ..GemmSpec::new(b, g4, hd) }, h_prev, w_hh, gates_t)?;
                 let (c_lo, c_hi) = lc.c.split_at_mut((t + 1) * blk);
                 cell::forward_step(
                     hd,
@@ -84,6 +97,9 @@ impl LstmModel {
             if dropout {
                 apply_dropout(&mut self.rng, p, &mut next[..rows * hd], &mut mask[..rows * hd]);
             }
+        }
+        if let Some(q) = aq.filter(|q| q.softmax) {
+            q.rows_in_place(&mut self.ws.y[..rows * hd], hd, &mut self.ws.quant_row);
         }
         gemm(
             &GemmSpec { trans_b: true, ..GemmSpec::new(rows, v, hd) },

@@ -10,6 +10,7 @@
 //! window of `T×B` tokens (time-major: token `t·B + b` is step `t` of stream `b`) crosses the
 //! boundary, and the hidden state carries from one window to the next.
 
+mod activation_quant;
 mod backward;
 pub(crate) mod cell;
 mod config;
@@ -25,6 +26,7 @@ mod workspace;
 #[cfg(test)]
 mod tests;
 
+pub use activation_quant::ActivationQuant;
 pub use config::LstmConfig;
 pub use model::LstmModel;
 pub use params::tensor_layout;

@@ -1,5 +1,6 @@
 //! The model handle: parameters, gradients, carried state, PRNG and work buffers.
 
+use super::activation_quant::ActivationQuant;
 use super::config::LstmConfig;
 use super::params::Params;
 use super::softmax::{cross_entropy, cross_entropy_with, softmax_rows, Teacher};
@@ -25,6 +26,8 @@ pub struct LstmModel {
     pub(super) last_grad_norm: f64,
     /// Per tensor (same order as `params`), an optional 0/1 keep-mask (see `masks.rs`).
     pub(super) masks: Vec<Option<Vec<u8>>>,
+    /// Straight-through activation quantization of the forward pass, when set.
+    pub(super) activation_quant: Option<ActivationQuant>,
 }
 
 impl LstmModel {
@@ -53,6 +56,7 @@ impl LstmModel {
             has_grads: false,
             last_grad_norm: 0.0,
             masks,
+            activation_quant: None,
         };
         m.zero_state(1);
         m
@@ -207,6 +211,18 @@ impl LstmModel {
         }
         self.config.dropout = p;
         Ok(())
+    }
+
+    /// Quantizes the inputs of the matrix products in later forward passes (training and
+    /// evaluation) with straight-through gradients (see `activation_quant.rs`), or stops (`None`).
+    /// Like dropout it is a setting of the handle, not saved with the model.
+    pub fn set_activation_quant(&mut self, quant: Option<ActivationQuant>) {
+        self.activation_quant = quant;
+    }
+
+    /// The activation quantization in force.
+    pub fn activation_quant(&self) -> Option<ActivationQuant> {
+        self.activation_quant
     }
 
     /// Mean cross-entropy per token of a window without dropout; carries the state.

@@ -1,6 +1,6 @@
 //! Core-level checks of the model: finite-difference gradients, state carrying, files.
 
-use super::{LstmConfig, LstmModel};
+use super::{ActivationQuant, LstmConfig, LstmModel};
 use crate::rng::Rng;
 use std::collections::BTreeMap;
 
@@ -122,4 +122,66 @@ fn distillation_reduces_to_the_plain_step_and_to_zero_gradient() {
     assert!(student.set_dropout(1.0).is_err());
     student.set_dropout(0.3).unwrap();
     assert_eq!(student.config().dropout, 0.3);
+}
+
+/// Straight-through activation quantization: where the loss depends on a weight only through
+/// products whose quantized inputs do not depend on that weight, the gradient is exact. With one
+/// layer and a zero initial state, `W_ih` and the bias act on the quantized embedding rows (in
+/// a 1-step window), `W_hh` on the quantized `h_0`, which `W_hh` does not change (in a 2-step
+/// window), the softmax on the unquantized output: the backward pass must have used the
+/// quantized inputs for these to match finite differences.
+#[test]
+fn straight_through_gradients_are_exact_where_the_quantizer_is_constant() {
+    for (steps, names) in [(1, ["lstm.0.w_ih", "lstm.0.bias", "softmax.weight"]), (2, ["lstm.0.w_hh", "softmax.bias", "softmax.weight"])] {
+        let b = 2;
+        let mut m = LstmModel::new(LstmConfig { vocab: 9, hidden: 5, layers: 1, init_scale: 0.5, dropout: 0.0, seed: 4 }).unwrap();
+        m.set_activation_quant(Some(ActivationQuant::new(2, false).unwrap()));
+        m.reset_state(b).unwrap();
+        let (x, y) = window(10, b * steps, 9);
+        let snapshot = m.to_bytes("quire-checkpoint", &BTreeMap::new(), true).unwrap();
+        let plain = {
+            let (mut c, _) = LstmModel::from_bytes(&snapshot).unwrap();
+            c.gradients(&x, &y).unwrap()
+        };
+        let loss = m.gradients(&x, &y).unwrap();
+        assert_ne!(loss, plain, "the quantized forward pass must differ from the plain one");
+        let objective = |name: &str, w: &[f32]| {
+            let (mut c, _) = LstmModel::from_bytes(&snapshot).unwrap();
+            c.set_activation_quant(m.activation_quant());
+            c.set_tensor(name, w).unwrap();
+            c.gradients(&x, &y).unwrap() * steps as f64
+        };
+        for name in names {
+            let (g, w) = (m.get_gradient(name).unwrap(), m.get_tensor(name).unwrap());
+            let mut worst = 0.0f64;
+            for i in 0..w.len() {
+                let eps = 1e-2f32;
+                let mut p = w.clone();
+                p[i] = w[i] + eps;
+                let up = objective(name, &p);
+                p[i] = w[i] - eps;
+                let fd = (up - objective(name, &p)) / (2.0 * eps as f64);
+                worst = worst.max((fd - g[i] as f64).abs() / (1e-2 + fd.abs().max(g[i].abs() as f64)));
+            }
+            assert!(worst < 2e-2, "{steps} steps, {name}: worst relative gradient error {worst}");
+        }
+    }
+    assert!(ActivationQuant::new(0, false).is_err() && ActivationQuant::new(9, true).is_err());
+}
+
+/// The greedy approximation of an activation vector is the one the popcount kernel packs.
+#[test]
+fn activation_approximation_is_the_greedy_code() {
+    let mut r = Rng::new(8);
+    let x: Vec<f32> = (0..37).map(|_| r.uniform(-2.0, 2.0)).collect();
+    for bits in 1..=4 {
+        let (mut codes, mut alphas) = (vec![0u8; x.len()], vec![0f32; bits]);
+        crate::quant::greedy::solve(&x, &mut codes, &mut alphas);
+        let mut got = vec![0f32; x.len()];
+        crate::quant::greedy::approximate(&x, bits, &mut got);
+        for (j, g) in got.iter().enumerate() {
+            let want: f32 = (0..bits).map(|i| if codes[j] >> i & 1 == 1 { alphas[i] } else { -alphas[i] }).sum();
+            assert!((g - want).abs() <= 1e-5, "bits {bits}, entry {j}: {g} vs {want}");
+        }
+    }
 }

@@ -16,6 +16,9 @@ pub struct LayerCache {
     pub h: Vec<f32>,
     /// `tanh(c_t)`, `[T·B, H]`.
     pub tanh_c: Vec<f32>,
+    /// With activation quantization: the quantized `h_{−1}..h_{T−2}` that entered the recurrent
+    /// product, `[T·B, H]`; else empty.
+    pub h_quant: Vec<f32>,
 }
 
 /// All buffers of one forward/backward pass.
@@ -33,6 +36,8 @@ pub struct Workspace {
     pub d_out: Vec<f32>,
     /// Gradient w.r.t. the current layer's pre-activations, `[T·B, 4H]`.
     pub d_gates: Vec<f32>,
+    /// One row of scratch for the activation quantizer, `[H]`.
+    pub quant_row: Vec<f32>,
     /// Recurrent gradients carried backwards in time, `[B, H]` each.
     pub dh_next: Vec<f32>,
     pub dc_next: Vec<f32>,
@@ -53,11 +58,26 @@ fn fit(v: &mut Vec<f32>, n: usize) {
 impl Workspace {
     /// Makes every buffer large enough for `rows = T·B` rows (`batch = B`). Growing is checked
     /// against the memory that can be allocated first (`E_CONFIG` when a window is too large).
-    pub fn ensure(&mut self, layers: usize, hidden: usize, vocab: usize, rows: usize, batch: usize, dropout: bool) -> Result<()> {
+    /// `quant`: the recurrent inputs are quantized (activation quantization) and kept.
+    #[allow(clippy::too_many_arguments)]
+    pub fn ensure(
+        &mut self,
+        layers: usize,
+        hidden: usize,
+        vocab: usize,
+        rows: usize,
+        batch: usize,
+        dropout: bool,
+        quant: bool,
+    ) -> Result<()> {
         let h = hidden;
-        if self.logits.len() < rows * vocab || self.layers.len() < layers {
+        let hq = usize::from(quant);
+        if self.logits.len() < rows * vocab
+            || self.layers.len() < layers
+            || (quant && self.layers.iter().any(|l| l.h_quant.len() < rows * h))
+        {
             let d = usize::from(dropout);
-            let per_row = total(&[Some(layers * (h * (1 + d) + 4 * h + 3 * h)), Some(h * (1 + d)), Some(vocab), Some(h + 4 * h)]);
+            let per_row = total(&[Some(layers * (h * (1 + d + hq) + 4 * h + 3 * h)), Some(h * (1 + d)), Some(vocab), Some(h + 4 * h)]);
             let bytes = per_row.and_then(|r| r.checked_add(2)).and_then(|r| bytes_of(r, 4)).and_then(|r| r.checked_mul(rows));
             ensure_allocatable(bytes, &format!("a window of {rows} tokens (vocabulary {vocab}, {layers}×{h} units)"))?;
         }
@@ -71,7 +91,11 @@ impl Workspace {
             fit(&mut lc.c, (rows + batch) * h);
             fit(&mut lc.h, (rows + batch) * h);
             fit(&mut lc.tanh_c, rows * h);
+            if quant {
+                fit(&mut lc.h_quant, rows * h);
+            }
         }
+        fit(&mut self.quant_row, h);
         fit(&mut self.y, rows * h);
         if dropout {
             fit(&mut self.y_mask, rows * h);
