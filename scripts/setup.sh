@@ -58,7 +58,7 @@ fi
 
 # --- wasm-bindgen CLI, pinned to the crate's exact version (compiled from the crate registry) ---
 WB_VERSION="$(wasm_bindgen_version)"
-if ! { have wasm-bindgen && [ "$(wasm-bindgen --version | awk '{print $2}')" = "$WB_VERSION" ]; }; then
+if ! { have wasm-bindgen && have wasm-bindgen-test-runner && [ "$(wasm-bindgen --version | awk '{print $2}')" = "$WB_VERSION" ]; }; then
   say "installing wasm-bindgen-cli $WB_VERSION (compiles from source; a few minutes, once)"
   cargo install wasm-bindgen-cli --version "=$WB_VERSION" >&2
 fi

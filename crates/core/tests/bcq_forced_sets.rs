@@ -5,6 +5,8 @@ use quire_core::bcq::{matmul, Kernel};
 use quire_core::kernels::{self, KernelSet};
 use quire_core::quant::{quantize_rows, Method, QuantConfig};
 use quire_core::rng::Rng;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
 fn every_kernel_set_agrees_with_scalar_and_really_runs() {

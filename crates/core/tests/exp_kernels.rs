@@ -3,6 +3,8 @@
 
 use quire_core::kernels::{self, exp};
 use quire_core::rng::Rng;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
 fn every_supported_set_matches_the_scalar_twin() {

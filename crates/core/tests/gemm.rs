@@ -11,6 +11,8 @@ use quire_core::rng::Rng;
 use quire_core::threads::set_threads;
 use quire_core::ErrorCode;
 use std::sync::Mutex;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 static LOCK: Mutex<()> = Mutex::new(());
 

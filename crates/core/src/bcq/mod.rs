@@ -159,6 +159,8 @@ mod tests {
     use super::*;
     use crate::quant::{quantize_rows, Method, QuantConfig};
     use crate::rng::Rng;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn normal(n: usize, rng: &mut Rng) -> Vec<f32> {
         (0..n).map(|_| rng.normal()).collect()

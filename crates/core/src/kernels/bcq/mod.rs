@@ -92,6 +92,8 @@ pub fn xor_popcount(set: KernelSet, w: &[u64], x: &[u64], words: usize, gw: usiz
 mod tests {
     use super::*;
     use crate::rng::Rng;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn sets() -> Vec<KernelSet> {
         crate::kernels::sets_to_test().into_iter().filter(|&s| s != KernelSet::Scalar).collect()

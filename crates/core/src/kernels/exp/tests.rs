@@ -1,5 +1,7 @@
 use super::scalar;
 use crate::rng::Rng;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn row(n: usize, seed: u64) -> Vec<f32> {
     let mut r = Rng::new(seed);
