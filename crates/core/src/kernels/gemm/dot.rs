@@ -39,6 +39,16 @@ pub type DotsFn = unsafe fn(&Dots);
 /// The pointers of `d` must be valid for the rows, columns and strides it describes.
 #[inline(always)]
 pub unsafe fn dots<L: Lanes, const RA: usize, const RB: usize>(d: &Dots) {
+    if d.m == 1 {
+        // One row of A (batch-1 inference): nothing to reuse across rows of A, so B is read
+        // as one sequential stream, row after row, with four independent accumulators per
+        // row; measured ~10 % faster on the medium step's 53 MB of weights than interleaving
+        // RB rows (crates/core/examples/gemv_rate.rs).
+        for j in 0..d.n {
+            single_row::<L>(d, j);
+        }
+        return;
+    }
     let mut j = 0;
     while j + RB <= d.n {
         rows_of_a::<L, RA, RB>(d, j);
@@ -47,6 +57,32 @@ pub unsafe fn dots<L: Lanes, const RA: usize, const RB: usize>(d: &Dots) {
     for j in j..d.n {
         rows_of_a::<L, RA, 1>(d, j);
     }
+}
+
+/// `C[0, j]` for a single row of A: four accumulators over k in steps of `4·W`, then one
+/// accumulator over the remaining whole vectors, then scalars.
+#[inline(always)]
+unsafe fn single_row<L: Lanes>(d: &Dots, j: usize) {
+    let w = L::W;
+    let (a, b) = (d.a, d.b.add(j * d.ldb));
+    let mut acc = [L::zero(); 4];
+    let mut p = 0;
+    while p + 4 * w <= d.k {
+        for (q, s) in acc.iter_mut().enumerate() {
+            *s = L::fma(*s, L::load(a.add(p + q * w)), L::load(b.add(p + q * w)));
+        }
+        p += 4 * w;
+    }
+    while p + w <= d.k {
+        acc[0] = L::fma(acc[0], L::load(a.add(p)), L::load(b.add(p)));
+        p += w;
+    }
+    let mut s = L::hsum(L::add(L::add(acc[0], acc[1]), L::add(acc[2], acc[3])));
+    for q in p..d.k {
+        s += *a.add(q) * *b.add(q);
+    }
+    let cp = d.c.add(j);
+    *cp = if d.beta == 0.0 { d.alpha * s } else { d.alpha * s + d.beta * *cp };
 }
 
 /// All rows of A against B rows `j..j+RB`.
