@@ -36,6 +36,8 @@ type Engine = 'quire-native' | 'quire-wasm' | 'onnxruntime-node' | 'onnxruntime-
 
 interface Task {
   engine: Engine;
+  /** The packed kernel quire ran (`-` for onnxruntime and FP files). */
+  kernel: string;
   bits: number;
   modelBytes: number;
   memoryBytes: number;
@@ -58,6 +60,7 @@ async function ortTask(engine: Engine, ort: typeof ortNode, onnx: Uint8Array, hi
   let t = 0;
   return {
     engine,
+    kernel: '-',
     bits: 32,
     modelBytes: onnx.length,
     memoryBytes: onnx.length,
@@ -83,6 +86,7 @@ function quireTask(bytes: Uint8Array, backend: 'native' | 'wasm', bits: number, 
   const token = new Uint32Array(batch);
   return {
     engine: backend === 'native' ? 'quire-native' : 'quire-wasm',
+    kernel: bits === 32 ? '-' : e.kernel,
     bits,
     modelBytes: bytes.length,
     memoryBytes: e.weightBytes,
@@ -129,7 +133,13 @@ async function trained(fpRun: string, dirs: string[], quick: boolean, rounds: nu
   for (const backend of ['native', 'wasm'] as const) entries.push({ name: `FP32 ${fpRun}`, ppl: fpPpl, task: quireTask(fpBytes, backend, 32) });
   for (const [i, d] of dirs.entries()) {
     const bytes = new Uint8Array(readFileSync(join(d, 'model.qcomp')));
-    for (const backend of ['native', 'wasm'] as const) entries.push({ name: d, ppl: reports[i].final.perplexityTest, task: quireTask(bytes, backend, 0) });
+    // The kernel the file was compressed for (`auto`); a model retrained with quantized
+    // activations also gets a `lut-i8` row (speed only: that kernel computes another model).
+    for (const backend of ['native', 'wasm'] as const) {
+      const task = quireTask(bytes, backend, 0, 1, 'auto');
+      entries.push({ name: d, ppl: reports[i].final.perplexityTest, task });
+      if (task.kernel !== 'lut-i8') entries.push({ name: `${d} (speed only)`, ppl: null, task: quireTask(bytes, backend, 0, 1, 'lut-i8') });
+    }
   }
   const samples = entries.map(() => [] as number[]);
   for (let round = 0; round < rounds; round++) {
@@ -144,6 +154,7 @@ async function trained(fpRun: string, dirs: string[], quick: boolean, rounds: nu
       task: 'trained-token-step',
       model: e.name,
       engine: e.task.engine,
+      kernel: e.task.kernel,
       testPerplexity: e.ppl === null ? null : +e.ppl.toFixed(2),
       tokensPerSecond: +tps[i].toFixed(1),
       speedupVsPeer: +(tps[i] / ref).toFixed(2),

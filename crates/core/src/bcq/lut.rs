@@ -10,7 +10,8 @@
 use crate::error::{Error, Result};
 use crate::kernels::bcq::{self as k, streams};
 use crate::kernels::KernelSet;
-use crate::quant::packed::TILE_ROWS;
+use crate::quant::greedy;
+use crate::quant::packed::{pack_codes_into, TILE_ROWS};
 use crate::quant::BinaryMatrix;
 
 /// Which table kernel the packed products use.
@@ -25,7 +26,7 @@ pub enum LutKernel {
     F32,
     /// XNOR/popcount with the activations binarized per product into `k_a` (1..=8) greedy
     /// binary codes (Xu et al.'s W+A setting): `b·x̂ = Σ_a β_a·(n − 2·popcount(b XOR c_a))`, so the
-    /// result is `Ŵ·x̂` for the binarized `x̂` (see [`crate::bcq::Kernel::Popcount`]). Allocates per product.
+    /// result is `Ŵ·x̂` for the binarized `x̂` (see [`crate::bcq::Kernel::Popcount`]).
     Popcount(u8),
 }
 
@@ -90,6 +91,14 @@ pub struct LutScratch {
     step: Vec<f32>,
     /// Integer row sums of one tile (`groups × 16`) when they do not fit a worker's stack.
     is: Vec<i32>,
+    /// Popcount mode: each vector's activation planes (`k_a·bytes/8` words) and scales (`k_a`),
+    /// sized for 8 planes; one vector's greedy codes and residual (`8·bytes`) while binarizing.
+    act_planes: Vec<u64>,
+    act_scales: Vec<f32>,
+    act_codes: Vec<u8>,
+    act_residual: Vec<f32>,
+    /// Popcounts of one row when they do not fit a worker's stack.
+    act_counts: Vec<u32>,
 }
 
 impl LutScratch {
@@ -104,6 +113,11 @@ impl LutScratch {
             i8_tables: vec![0; batch * 32 * bytes],
             step: vec![0.0; batch],
             is: vec![0; groups * TILE_ROWS],
+            act_planes: Vec::new(),
+            act_scales: Vec::new(),
+            act_codes: Vec::new(),
+            act_residual: Vec::new(),
+            act_counts: Vec::new(),
         }
     }
 
@@ -136,7 +150,7 @@ pub fn packed_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], k
     let gb = if groups == 1 { bytes } else { m.group_size() / 8 };
     match kernel {
         LutKernel::F32 => return stream_matmul(m, x, batch, y, set, s, gb),
-        LutKernel::Popcount(ka) => return super::popcount(m, x, batch, y, set, ka as usize),
+        LutKernel::Popcount(ka) => return popcount_matmul(m, x, batch, y, set, s, ka as usize),
         LutKernel::I8 => {}
     }
     for (b, xb) in x.chunks_exact(cols).enumerate() {
@@ -191,6 +205,77 @@ pub fn packed_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], k
         run_tiles(range, &mut is[..sums], out);
     });
 }
+
+/// The XNOR/popcount product ([`LutKernel::Popcount`]): each vector is binarized into `ka`
+/// greedy codes (`x̂ = Σ_a β_a·c_a`, [`greedy::solve_with`]) and packed into planes in the
+/// scratch (grown on first use, then reused: no allocation per product), then
+/// `(Ŵx̂)_r = Σ_p Σ_a Σ_g α_{r,g,p}·β_a·(n_g − 2·popcount(b_{r,g,p} XOR c_{a,g}))`, row chunks
+/// split over the worker pool with their counts on the worker's stack.
+fn popcount_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], set: KernelSet, s: &mut LutScratch, ka: usize) {
+    let (rows, cols, words, groups) = (m.rows(), m.cols(), m.words_per_row(), m.groups());
+    let kp = m.kernel_planes();
+    let gw = if groups == 1 { words } else { m.group_size() / 64 };
+    // Room for 8 planes of `bytes/8` words per vector.
+    let plane_words = s.bytes;
+    let per_row = kp.bits * ka * groups;
+    if s.act_planes.len() < s.batch * plane_words {
+        s.act_planes.resize(s.batch * plane_words, 0);
+        s.act_scales.resize(s.batch * 8, 0.0);
+        s.act_codes.resize(8 * s.bytes, 0);
+        s.act_residual.resize(8 * s.bytes, 0.0);
+    }
+    for (b, xb) in x.chunks_exact(cols).enumerate() {
+        let (codes, betas) = (&mut s.act_codes[..cols], &mut s.act_scales[b * 8..][..ka]);
+        greedy::solve_with(xb, codes, betas, &mut s.act_residual[..cols]);
+        pack_codes_into(codes, 1, cols, ka, &mut s.act_planes[b * plane_words..][..ka * words]);
+    }
+    if per_row > WORKER_COUNTS && s.act_counts.len() < per_row {
+        s.act_counts.resize(per_row, 0);
+    }
+    let (planes, scales) = (&s.act_planes, &s.act_scales);
+    let chunk = (WORKER_COUNTS / per_row).clamp(1, TILE_ROWS);
+    let width = |g: usize| (((g + 1) * m.group_size()).min(cols) - g * m.group_size()) as f32;
+    let pop = k::KITS.get(set).xor_popcount;
+    let out = Shared(y.as_mut_ptr());
+    let run = |range: std::ops::Range<usize>, counts: &mut [u32]| {
+        for r0 in range.map(|c| c * chunk) {
+            let nr = chunk.min(rows - r0);
+            let w = &kp.planes[r0 * kp.bits * words..(r0 + nr) * kp.bits * words];
+            for b in 0..batch {
+                let (xw, betas) = (&planes[b * plane_words..][..ka * words], &scales[b * 8..][..ka]);
+                // SAFETY: `set` is supported (from `kernels::active()`); `counts` holds nr·per_row values.
+                unsafe { pop(w, xw, words, gw, counts) };
+                for (ri, c) in counts[..nr * per_row].chunks_exact(per_row).enumerate() {
+                    let alphas = &kp.scales[(r0 + ri) * groups * kp.bits..][..groups * kp.bits];
+                    let mut acc = 0f32;
+                    for p in 0..kp.bits {
+                        for (a, beta) in betas.iter().enumerate() {
+                            for g in 0..groups {
+                                acc += alphas[g * kp.bits + p] * beta * (width(g) - 2.0 * c[(p * ka + a) * groups + g] as f32);
+                            }
+                        }
+                    }
+                    // SAFETY: `b < batch`, `r0 + ri < rows`; workers own disjoint rows.
+                    unsafe { *out.get().add(b * rows + r0 + ri) = acc };
+                }
+            }
+        }
+    };
+    let chunks = rows.div_ceil(chunk);
+    if per_row > WORKER_COUNTS {
+        // More counts per row than a worker's stack buffer: one thread, the scratch's buffer.
+        return run(0..chunks, &mut s.act_counts[..per_row]);
+    }
+    // About 2M word-steps per piece keeps the hand-off negligible.
+    let min = (1usize << 21).div_ceil((chunk * kp.bits * ka * words * batch).max(1));
+    crate::threads::parallel_ranges(chunks, 1, min, |range| {
+        let mut counts = [0u32; WORKER_COUNTS];
+        run(range, &mut counts);
+    });
+}
+
+/// Popcounts a worker keeps on its stack for one chunk of rows (`rows·bits·k_a·groups` values).
+const WORKER_COUNTS: usize = 4096;
 
 /// Integer row sums a worker keeps on its stack for one tile (groups·16 values).
 const WORKER_SUMS: usize = 2048;

@@ -20,12 +20,8 @@
 //! are split over the worker pool by row tiles.
 
 use crate::error::{check_finite, check_len, Error, Result};
-use crate::kernels::{self, bcq as k, KernelSet};
-use crate::quant::greedy;
-use crate::quant::packed::{pack_codes, BinaryMatrix};
-use crate::threads;
-use std::ops::Range;
-use std::sync::Mutex;
+use crate::kernels;
+use crate::quant::packed::BinaryMatrix;
 
 pub mod lut;
 pub use lut::{packed_matmul, LutKernel, LutScratch};
@@ -77,81 +73,14 @@ pub fn matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], kernel: 
     check_len("y", y.len(), batch * m.rows())?;
     check_finite("x", x)?;
     let set = kernels::active();
-    match kernel {
-        Kernel::LutF32 | Kernel::LutI8 => {
-            let lk = if kernel == Kernel::LutI8 { LutKernel::I8 } else { LutKernel::F32 };
-            let mut scratch = LutScratch::new(8 * m.words_per_row(), m.groups(), batch);
-            packed_matmul(m, x, batch, y, lk, set, &mut scratch);
-        }
-        Kernel::Popcount { activation_bits } => popcount(m, x, batch, y, set, activation_bits),
-    }
+    let lk = match kernel {
+        Kernel::LutF32 => LutKernel::F32,
+        Kernel::LutI8 => LutKernel::I8,
+        Kernel::Popcount { activation_bits } => LutKernel::Popcount(activation_bits as u8),
+    };
+    let mut scratch = LutScratch::new(8 * m.words_per_row(), m.groups(), batch);
+    packed_matmul(m, x, batch, y, lk, set, &mut scratch);
     Ok(())
-}
-
-/// Runs `f` on chunks of `0..n` units, in parallel when `cost_per_unit·n` is large, and
-/// collects each chunk's output (`out_per_unit` values per unit) into one vector in order.
-fn parallel_collect<F>(n: usize, cost_per_unit: usize, out_per_unit: usize, f: F) -> Vec<f32>
-where
-    F: Fn(Range<usize>) -> Vec<f32> + Sync,
-{
-    // About 2M byte-steps per chunk keeps thread start-up (tens of µs) negligible.
-    let min_chunk = (1usize << 21).div_ceil(cost_per_unit.max(1));
-    let parts = Mutex::new(Vec::new());
-    threads::parallel_ranges(n, 1, min_chunk, |range| {
-        let out = f(range.clone());
-        parts.lock().unwrap_or_else(|p| p.into_inner()).push((range.start, out));
-    });
-    let mut all = vec![0f32; n * out_per_unit];
-    for (start, out) in parts.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        all[start * out_per_unit..start * out_per_unit + out.len()].copy_from_slice(&out);
-    }
-    all
-}
-
-/// The popcount product (activations binarized per call; see [`Kernel::Popcount`]).
-pub(crate) fn popcount(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], set: KernelSet, ka: usize) {
-    let (rows, cols, words, groups) = (m.rows(), m.cols(), m.words_per_row(), m.groups());
-    let kp = m.kernel_planes();
-    let gw = if groups == 1 { words } else { m.group_size() / 64 };
-    let widths: Vec<f32> = (0..groups).map(|g| (((g + 1) * m.group_size()).min(cols) - g * m.group_size()) as f32).collect();
-    // Greedy binary codes of each activation vector: x̂ = Σ_a β_a·c_a.
-    let acts: Vec<(Vec<u64>, Vec<f32>)> = x
-        .chunks_exact(cols)
-        .map(|xb| {
-            let mut codes = vec![0u8; cols];
-            let mut betas = vec![0f32; ka];
-            greedy::solve(xb, &mut codes, &mut betas);
-            (pack_codes(&codes, 1, cols, ka), betas)
-        })
-        .collect();
-    let out = parallel_collect(rows, kp.bits * ka * words * 8 * batch, batch, |range| {
-        let mut out = vec![0f32; range.len() * batch];
-        let per_row = kp.bits * ka * groups;
-        let mut pc = vec![0u32; range.len() * per_row];
-        let w = &kp.planes[range.start * kp.bits * words..range.end * kp.bits * words];
-        for (b, (xw, betas)) in acts.iter().enumerate() {
-            k::xor_popcount(set, w, xw, words, gw, &mut pc);
-            for (ri, counts) in pc.chunks_exact(per_row).enumerate() {
-                let scales = &kp.scales[(range.start + ri) * groups * kp.bits..][..groups * kp.bits];
-                let mut acc = 0f32;
-                for p in 0..kp.bits {
-                    for (a, beta) in betas.iter().enumerate() {
-                        for g in 0..groups {
-                            let dot = widths[g] - 2.0 * counts[(p * ka + a) * groups + g] as f32;
-                            acc += scales[g * kp.bits + p] * beta * dot;
-                        }
-                    }
-                }
-                out[ri * batch + b] = acc;
-            }
-        }
-        out
-    });
-    for b in 0..batch {
-        for r in 0..rows {
-            y[b * rows + r] = out[r * batch + b];
-        }
-    }
 }
 
 #[cfg(test)]
@@ -188,14 +117,14 @@ mod tests {
     fn binarized(x: &[f32], ka: usize) -> Vec<f32> {
         let mut codes = vec![0u8; x.len()];
         let mut betas = vec![0f32; ka];
-        greedy::solve(x, &mut codes, &mut betas);
+        crate::quant::greedy::solve(x, &mut codes, &mut betas);
         codes.iter().map(|&c| crate::quant::level(c, &betas)).collect()
     }
 
     fn check_all_kernels(m: &BinaryMatrix, rng: &mut Rng, batch: usize) {
         let x = normal(batch * m.cols(), rng);
         let (rows, cols) = (m.rows(), m.cols());
-        for kernel in [Kernel::LutF32, Kernel::LutI8, Kernel::Popcount { activation_bits: 2 }] {
+        for kernel in [Kernel::LutF32, Kernel::LutI8, Kernel::Popcount { activation_bits: 2 }, Kernel::Popcount { activation_bits: 8 }] {
             let mut y = vec![f32::NAN; batch * rows];
             matmul(m, &x, batch, &mut y, kernel).unwrap();
             for b in 0..batch {
@@ -225,7 +154,8 @@ mod tests {
     fn kernels_match_the_dequantized_product() {
         let mut rng = Rng::new(21);
         for (rows, cols, bits, group) in
-            [(1, 1, 1, 0), (17, 65, 2, 0), (33, 200, 3, 64), (40, 650, 1, 0), (16, 130, 8, 128), (5, 2600, 2, 0)]
+            // (3, 4480, 8, 64) with 8 activation bits: more popcounts per row (8·8·70) than a worker's stack buffer.
+            [(1, 1, 1, 0), (17, 65, 2, 0), (33, 200, 3, 64), (40, 650, 1, 0), (16, 130, 8, 128), (5, 2600, 2, 0), (3, 4480, 8, 64)]
         {
             let w = normal(rows * cols, &mut rng);
             let cfg = QuantConfig { group_size: group, ..QuantConfig::new(bits, Method::Alternating) };
@@ -267,7 +197,7 @@ mod tests {
         let w = normal(rows * cols, &mut rng);
         let m = quantize_rows(&w, rows, cols, &QuantConfig::new(2, Method::Refined), None).unwrap();
         let x = normal(batch * cols, &mut rng);
-        for kernel in [Kernel::LutF32, Kernel::LutI8, Kernel::Popcount { activation_bits: 2 }] {
+        for kernel in [Kernel::LutF32, Kernel::LutI8, Kernel::Popcount { activation_bits: 2 }, Kernel::Popcount { activation_bits: 8 }] {
             let mut y = vec![0f32; batch * rows];
             matmul(&m, &x, batch, &mut y, kernel).unwrap();
             for b in [0, 31, 63] {

@@ -1,8 +1,9 @@
 //! [`Engine`]: runs an LSTM language model token by token for `B` streams. Quantized matrices
 //! (LSTM, softmax, embedding) stay packed and go through the LUT kernels; the others use the
-//! f32 dot-product GEMM kernel. Everything a step touches is allocated by [`Engine::reset`]:
-//! [`Engine::step`] allocates nothing on the calling thread (with the `lut-i8` and `lut-f32` kernels);
-//! its products split their rows across the worker pool (`crate::threads`).
+//! f32 dot-product GEMM kernel. Everything a step touches is allocated by [`Engine::reset`] or,
+//! for the kernels' lazily sized buffers (stream tables, activation planes), by the first step:
+//! later [`Engine::step`]s allocate nothing on the calling thread (tested for every kernel); its
+//! products split their rows across the worker pool (`crate::threads`).
 //!
 //! One step, per stream `b` with token `x_b`: `h⁰ = E[x_b]`; for each layer `l`:
 //! `z = W_ih·h^{l} + W_hh·h_{t−1}^{l+1} + bias` (gate order i, f, g, o), the cell of

@@ -112,20 +112,23 @@ fn packed_engine_matches_the_dequantized_model() {
 #[test]
 fn a_step_allocates_nothing_and_marks_its_kernel_set() {
     let mut m = trained(29, 64, 5);
-    let cm = compress(&mut m, 2, true);
-    let mut e = Engine::from_compressed(cm, LutKernel::I8).unwrap();
-    e.reset(4).unwrap();
-    e.step(&[1, 2, 3, 4]).unwrap();
-    let mut out = [0u32; 4];
-    e.sample(0.8, 5, &mut out).unwrap();
-    let before = allocations();
-    for t in 0..10u32 {
-        e.step(&[t % 29, (t + 1) % 29, 5, 6]).unwrap();
-        e.sample(1.0, 0, &mut out).unwrap();
-        e.sample(0.5, 3, &mut out).unwrap();
+    let bytes = compress(&mut m, 2, true).to_bytes();
+    for kernel in [LutKernel::I8, LutKernel::F32, LutKernel::Popcount(2)] {
+        let mut e = Engine::from_bytes(&bytes, kernel).unwrap();
+        e.reset(4).unwrap();
+        // The first step sizes the kernel's lazily grown buffers (stream tables, activation planes).
+        e.step(&[1, 2, 3, 4]).unwrap();
+        let mut out = [0u32; 4];
+        e.sample(0.8, 5, &mut out).unwrap();
+        let before = allocations();
+        for t in 0..10u32 {
+            e.step(&[t % 29, (t + 1) % 29, 5, 6]).unwrap();
+            e.sample(1.0, 0, &mut out).unwrap();
+            e.sample(0.5, 3, &mut out).unwrap();
+        }
+        assert_eq!(allocations(), before, "{kernel:?}: step/sample allocated");
+        assert_eq!(kernels::last_used(), Some(kernels::active()));
     }
-    assert_eq!(allocations(), before, "step/sample allocated");
-    assert_eq!(kernels::last_used(), Some(kernels::active()));
 }
 
 #[test]

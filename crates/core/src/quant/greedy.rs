@@ -39,9 +39,14 @@ pub fn approximate(x: &[f32], bits: usize, out: &mut [f32]) {
 /// Greedy codes and scales of the dense segment `w` (length ≥ 1): overwrites `codes`
 /// (bit `i` of `codes[j]` is `b_i[j] = +1`) and `alphas` (`bits` entries).
 pub fn solve(w: &[f32], codes: &mut [u8], alphas: &mut [f32]) {
-    let mut r = w.to_vec();
+    solve_with(w, codes, alphas, &mut w.to_vec());
+}
+
+/// [`solve`] with the residual in `r` (the length of `w`; overwritten), without allocating.
+pub fn solve_with(w: &[f32], codes: &mut [u8], alphas: &mut [f32], r: &mut [f32]) {
+    r.copy_from_slice(w);
     codes.fill(0);
     for (i, a) in alphas.iter_mut().enumerate() {
-        *a = add_bit(&mut r, codes, i);
+        *a = add_bit(r, codes, i);
     }
 }

@@ -57,8 +57,14 @@ pub struct KernelPlanes<'a> {
 
 /// Packs per-weight codes (bit `i` of `codes[r·cols + j]` = plane `i`) into planes.
 pub fn pack_codes(codes: &[u8], rows: usize, cols: usize, bits: usize) -> Vec<u64> {
+    let mut planes = vec![0u64; rows * bits * cols.div_ceil(64)];
+    pack_codes_into(codes, rows, cols, bits, &mut planes);
+    planes
+}
+
+/// [`pack_codes`] into `planes` (`rows·bits·⌈cols/64⌉` words, overwritten), without allocating.
+pub fn pack_codes_into(codes: &[u8], rows: usize, cols: usize, bits: usize, planes: &mut [u64]) {
     let words = cols.div_ceil(64);
-    let mut planes = vec![0u64; rows * bits * words];
     for (r, row) in codes.chunks(cols).enumerate().take(rows) {
         for i in 0..bits {
             let plane = &mut planes[(r * bits + i) * words..][..words];
@@ -67,7 +73,6 @@ pub fn pack_codes(codes: &[u8], rows: usize, cols: usize, bits: usize) -> Vec<u6
             }
         }
     }
-    planes
 }
 
 /// Inverse of [`pack_codes`].
