@@ -154,6 +154,11 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
       const s = r.report.settings;
       const ppl = evaluatePerplexity(engine, corpus.ids.test, s.evalBatch, s.steps).perplexity;
       expect(ppl / r.report.final!.perplexityTest).toBeCloseTo(1, 4);
+      // The dequantized model quantizes its activations as the file says: the same perplexity.
+      const { model } = loadAnyModel(r.modelPath, { backend });
+      const deq = evaluatePerplexity(model, corpus.ids.test, s.evalBatch, s.steps).perplexity;
+      model.dispose();
+      expect(deq / r.report.final!.perplexityTest).toBeCloseTo(1, 4);
     } finally {
       engine.dispose();
     }

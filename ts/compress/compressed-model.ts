@@ -97,11 +97,19 @@ export class CompressedModel extends Handle<RawCompressedModel> {
     return guard(() => this.raw.toBytes());
   }
 
-  /** A language model holding the dequantized weights `Q(W)` (and the masks). */
+  /**
+   * A language model holding the dequantized weights `Q(W)` (and the masks). For a file
+   * retrained with quantized activations (metadata `activation_bits`, `quire compress
+   * --activation-bits`) the model quantizes them the same way (`setActivationQuant`), so it
+   * computes what the engine's `popcount-a<k>` kernel computes.
+   */
   toModel(): LanguageModel {
-    return new LanguageModel(
+    const model = new LanguageModel(
       this.backend,
       guard(() => this.raw.toModel()),
     );
+    const bits = this.metadata.activation_bits;
+    if (bits !== undefined) model.setActivationQuant({ bits: Number(bits), softmax: (this.header.bits['softmax.weight'] ?? 32) < 32 });
+    return model;
   }
 }

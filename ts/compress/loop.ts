@@ -157,8 +157,8 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
       state = resumed;
       model.dispose();
       const ck = CompressedModel.fromBytes(readRegularFile(lastCheckpoint(o.outDir, state), 'compress checkpoint'), o);
+      // (with the run's activation quantization, recorded in the checkpoint's metadata)
       model = ck.toModel();
-      model.setActivationQuant(activationQuant);
       ck.dispose();
       o.progress?.message(`resuming after iteration ${state.report.iterations.length - 1} of ${settings.iterations}`);
     } else {
