@@ -1,8 +1,7 @@
 //! wasm simd128 binary-coding kernels, twins of `scalar.rs` (same contracts; see the module
 //! docs of `kernels::bcq`). Byte lookups use `i8x16.swizzle`: the int8 kernel looks 16 rows up
-//! per instruction; the exact kernel looks floats up byte-plane by byte-plane (tables given
-//! as four 16-byte planes each, see `F32Tables`) and reassembles them with byte shuffles.
-//! Popcount uses `i8x16.popcnt`.
+//! per instruction. Popcount uses `i8x16.popcnt`. (The exact f32 kernel is the stream kernel,
+//! `streams.rs`, one body for every ISA.)
 
 use super::group_count;
 use core::arch::wasm32::*;
