@@ -89,8 +89,6 @@ pub struct LutScratch {
     i8_tables: Vec<i8>,
     /// `1/s` per vector (int8 tables).
     step: Vec<f32>,
-    /// Integer row sums of one tile (`groups × 16`) when they do not fit a worker's stack.
-    is: Vec<i32>,
     /// Popcount mode: each vector's activation planes (`k_a·bytes/8` words) and scales (`k_a`),
     /// sized for 8 planes; one vector's greedy codes and residual (`8·bytes`) while binarizing.
     act_planes: Vec<u64>,
@@ -112,7 +110,6 @@ impl LutScratch {
             stream_tables: Vec::new(),
             i8_tables: vec![0; batch * 32 * bytes],
             step: vec![0.0; batch],
-            is: vec![0; groups * TILE_ROWS],
             act_planes: Vec::new(),
             act_scales: Vec::new(),
             act_codes: Vec::new(),
@@ -160,50 +157,44 @@ pub fn packed_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], k
     let tiles = m.tiles();
     let plane_len = bytes * TILE_ROWS;
     let n_tiles = rows.div_ceil(TILE_ROWS);
-    // One tile's integer row sums (`groups·16`) per worker.
-    let sums = groups * TILE_ROWS;
     let (i8_tables, steps) = (&s.i8_tables, &s.step);
     let stride = 32 * s.bytes;
+    let tile_scales = groups * TILE_ROWS;
     // The entry point is selected once per product, not per tile.
-    let lut = k::KITS.get(set).lut_i8;
-    let run_tiles = |range: std::ops::Range<usize>, is: &mut [i32], out: Shared| {
-        for t in range {
-            let nr = TILE_ROWS.min(rows - t * TILE_ROWS);
-            for (b, &step) in steps.iter().enumerate().take(batch) {
-                let (lo, hi) = i8_tables[b * stride..][..32 * bytes].split_at(16 * bytes);
-                // Σ_p Σ_g α·(integer row sum), planes then groups in order.
-                let mut acc = [0f32; TILE_ROWS];
-                for p in 0..kp.bits {
-                    let tile = &tiles.bytes[(t * kp.bits + p) * plane_len..][..plane_len];
-                    let scales = &tiles.scales[(t * kp.bits + p) * groups * TILE_ROWS..][..groups * TILE_ROWS];
-                    // SAFETY: `set` is supported (from `kernels::active()`); lengths as `lut_i8` states.
-                    unsafe { lut(tile, lo, hi, gb, is) };
-                    for (sg, ig) in scales.chunks_exact(TILE_ROWS).zip(is.chunks_exact(TILE_ROWS)) {
-                        for ((a, &sc), &i) in acc.iter_mut().zip(sg).zip(ig) {
-                            *a += sc * i as f32;
-                        }
-                    }
-                }
-                for (r, a) in acc[..nr].iter().enumerate() {
-                    // SAFETY: `b < batch`, `t·16 + r < rows`: inside `y` (batch×rows); tiles are
-                    // disjoint between workers.
-                    unsafe { *out.get().add(b * rows + t * TILE_ROWS + r) = a * step };
+    let lut = k::KITS.get(set).lut_i8_tiles;
+    // Tiles `range` for every vector: the fused kernel writes whole tiles of 16 rows straight
+    // into `y`; a last tile with fewer rows goes through a 16-row buffer.
+    let run_tiles = |range: std::ops::Range<usize>, out: Shared| {
+        let full = range.start..range.end.min(rows / TILE_ROWS).max(range.start);
+        for (b, &step) in steps.iter().enumerate().take(batch) {
+            let (lo, hi) = i8_tables[b * stride..][..32 * bytes].split_at(16 * bytes);
+            let codes = |r: &std::ops::Range<usize>| &tiles.bytes[r.start * kp.bits * plane_len..r.end * kp.bits * plane_len];
+            let scales = |r: &std::ops::Range<usize>| &tiles.scales[r.start * kp.bits * tile_scales..r.end * kp.bits * tile_scales];
+            if !full.is_empty() {
+                // SAFETY: rows `16·full.start..16·full.end` of vector `b` lie inside `y` (batch×rows);
+                // workers own disjoint tile ranges.
+                let y_b =
+                    unsafe { std::slice::from_raw_parts_mut(out.get().add(b * rows + full.start * TILE_ROWS), full.len() * TILE_ROWS) };
+                // SAFETY: `set` is supported (from `kernels::active()`); lengths as `lut_i8_tiles` states.
+                unsafe { lut(codes(&full), scales(&full), kp.bits, lo, hi, gb, step, y_b) };
+            }
+            if full.end < range.end {
+                let last = full.end..range.end;
+                let mut buf = [0f32; TILE_ROWS];
+                // SAFETY: as above, one tile.
+                unsafe { lut(codes(&last), scales(&last), kp.bits, lo, hi, gb, step, &mut buf) };
+                let nr = rows - last.start * TILE_ROWS;
+                for (r, v) in buf[..nr].iter().enumerate() {
+                    // SAFETY: `b < batch`, `16·last.start + r < rows`: inside `y`, owned by this worker.
+                    unsafe { *out.get().add(b * rows + last.start * TILE_ROWS + r) = *v };
                 }
             }
         }
     };
     let out = Shared(y.as_mut_ptr());
-    if sums > WORKER_SUMS {
-        // Too many scale groups for a worker's stack buffer: one thread, the scratch's buffer.
-        run_tiles(0..n_tiles, &mut s.is[..sums], out);
-        return;
-    }
     // About 20 µs of table lookups per chunk at least, so splitting pays for the hand-off.
     let min_tiles = (1 << 16) / (kp.bits * bytes * batch * TILE_ROWS).max(1);
-    crate::threads::parallel_ranges(n_tiles, 1, min_tiles.max(1), |range| {
-        let mut is = [0i32; WORKER_SUMS];
-        run_tiles(range, &mut is[..sums], out);
-    });
+    crate::threads::parallel_ranges(n_tiles, 1, min_tiles.max(1), |range| run_tiles(range, out));
 }
 
 /// The XNOR/popcount product ([`LutKernel::Popcount`]): each vector is binarized into `ka`
@@ -276,9 +267,6 @@ fn popcount_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], set
 
 /// Popcounts a worker keeps on its stack for one chunk of rows (`rows·bits·k_a·groups` values).
 const WORKER_COUNTS: usize = 4096;
-
-/// Integer row sums a worker keeps on its stack for one tile (groups·16 values).
-const WORKER_SUMS: usize = 2048;
 
 /// A raw pointer that may cross threads; each worker writes disjoint elements only.
 #[derive(Clone, Copy)]

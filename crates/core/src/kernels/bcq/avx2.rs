@@ -50,6 +50,40 @@ pub unsafe fn build_tables_i8(x: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8])
     }
 }
 
+/// Integer sums of byte-columns `c0..end` of one tile: rows 0..8 and rows 8..16 (i32).
+///
+/// # Safety
+/// AVX2; bytes `16·c0..16·end` of `tile`, `tlo` and `thi` readable; `end − c0` even.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn group_sums(tile: *const u8, tlo: *const i8, thi: *const i8, c0: usize, end: usize) -> (__m256i, __m256i) {
+    let nib = _mm256_set1_epi8(0x0F);
+    let ones = _mm256_set1_epi8(1);
+    let widen = |v: __m256i| {
+        _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(v)), _mm256_cvtepi16_epi32(_mm256_extracti128_si256::<1>(v)))
+    };
+    let mut c = c0;
+    let (mut a32, mut b32) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+    while c < end {
+        // i16 lanes gain at most 2·127 per step: flush to i32 every 128 steps.
+        let stop = (c + 2 * 128).min(end);
+        let (mut a16, mut b16) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+        while c < stop {
+            let v = _mm256_loadu_si256(tile.add(c * 16).cast());
+            let lo = _mm256_and_si256(v, nib);
+            let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(v), nib);
+            let ql = _mm256_shuffle_epi8(_mm256_loadu_si256(tlo.add(c * 16).cast()), lo);
+            let qh = _mm256_shuffle_epi8(_mm256_loadu_si256(thi.add(c * 16).cast()), hi);
+            a16 = _mm256_add_epi16(a16, _mm256_maddubs_epi16(ones, _mm256_unpacklo_epi8(ql, qh)));
+            b16 = _mm256_add_epi16(b16, _mm256_maddubs_epi16(ones, _mm256_unpackhi_epi8(ql, qh)));
+            c += 2;
+        }
+        a32 = _mm256_add_epi32(a32, widen(a16));
+        b32 = _mm256_add_epi32(b32, widen(b16));
+    }
+    (a32, b32)
+}
+
 /// # Safety
 /// As [`build_tables`]; `tlo`/`thi` hold `tile.len()` entries, `out.len() ≥ 16·groups`,
 /// `gb` and `tile.len()/16` even.
@@ -58,34 +92,41 @@ pub unsafe fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [
     let b = tile.len() / 16;
     assert!(tlo.len() >= 16 * b && thi.len() >= 16 * b && out.len() >= 16 * group_count(b, gb));
     assert!(gb.is_multiple_of(2) && b.is_multiple_of(2));
-    let nib = _mm256_set1_epi8(0x0F);
-    let ones = _mm256_set1_epi8(1);
-    let widen = |v: __m256i| {
-        _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(v)), _mm256_cvtepi16_epi32(_mm256_extracti128_si256::<1>(v)))
-    };
     for g in 0..group_count(b, gb) {
-        let end = ((g + 1) * gb).min(b);
-        let mut c = g * gb;
-        let (mut a32, mut b32) = (_mm256_setzero_si256(), _mm256_setzero_si256());
-        while c < end {
-            // i16 lanes gain at most 2·127 per step: flush to i32 every 128 steps.
-            let stop = (c + 2 * 128).min(end);
-            let (mut a16, mut b16) = (_mm256_setzero_si256(), _mm256_setzero_si256());
-            while c < stop {
-                let v = _mm256_loadu_si256(tile.as_ptr().add(c * 16).cast());
-                let lo = _mm256_and_si256(v, nib);
-                let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(v), nib);
-                let ql = _mm256_shuffle_epi8(_mm256_loadu_si256(tlo.as_ptr().add(c * 16).cast()), lo);
-                let qh = _mm256_shuffle_epi8(_mm256_loadu_si256(thi.as_ptr().add(c * 16).cast()), hi);
-                a16 = _mm256_add_epi16(a16, _mm256_maddubs_epi16(ones, _mm256_unpacklo_epi8(ql, qh)));
-                b16 = _mm256_add_epi16(b16, _mm256_maddubs_epi16(ones, _mm256_unpackhi_epi8(ql, qh)));
-                c += 2;
-            }
-            a32 = _mm256_add_epi32(a32, widen(a16));
-            b32 = _mm256_add_epi32(b32, widen(b16));
-        }
+        let (a32, b32) = group_sums(tile.as_ptr(), tlo.as_ptr(), thi.as_ptr(), g * gb, ((g + 1) * gb).min(b));
         _mm256_storeu_si256(out.as_mut_ptr().add(g * 16).cast(), a32);
         _mm256_storeu_si256(out.as_mut_ptr().add(g * 16 + 8).cast(), b32);
+    }
+}
+
+/// Whole tiles with their scales, fused (see `kernels::bcq::lut_i8_tiles`): each group's
+/// integer sums are converted and scaled in registers, 16 rows in two f32 accumulators.
+///
+/// # Safety
+/// AVX2 + FMA; lengths as `kernels::bcq::lut_i8_tiles` states, `gb` and `b` even.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn lut_i8_tiles(tiles: &[u8], scales: &[f32], bits: usize, tlo: &[i8], thi: &[i8], gb: usize, step: f32, out: &mut [f32]) {
+    let n = out.len() / 16;
+    let b = tiles.len() / (16 * bits * n.max(1));
+    let groups = group_count(b, gb);
+    assert!(tiles.len() == 16 * b * bits * n && scales.len() >= 16 * groups * bits * n);
+    assert!(tlo.len() >= 16 * b && thi.len() >= 16 * b && gb.is_multiple_of(2) && b.is_multiple_of(2));
+    let sv = _mm256_set1_ps(step);
+    for t in 0..n {
+        let (mut f0, mut f1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        for p in 0..bits {
+            let tile = tiles.as_ptr().add((t * bits + p) * 16 * b);
+            let sc = scales.as_ptr().add((t * bits + p) * groups * 16);
+            for g in 0..groups {
+                let (a32, b32) = group_sums(tile, tlo.as_ptr(), thi.as_ptr(), g * gb, ((g + 1) * gb).min(b));
+                // Separate multiply and add, as the scalar reference.
+                f0 = _mm256_add_ps(f0, _mm256_mul_ps(_mm256_loadu_ps(sc.add(g * 16)), _mm256_cvtepi32_ps(a32)));
+                f1 = _mm256_add_ps(f1, _mm256_mul_ps(_mm256_loadu_ps(sc.add(g * 16 + 8)), _mm256_cvtepi32_ps(b32)));
+            }
+        }
+        _mm256_storeu_ps(out.as_mut_ptr().add(t * 16), _mm256_mul_ps(f0, sv));
+        _mm256_storeu_ps(out.as_mut_ptr().add(t * 16 + 8), _mm256_mul_ps(f1, sv));
     }
 }
 
@@ -124,4 +165,4 @@ unsafe fn segment_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
 }
 
 /// This set's kernels ([`super::BcqKit`]).
-pub static KIT: super::BcqKit = super::BcqKit { build_tables_i8, lut_i8, xor_popcount };
+pub static KIT: super::BcqKit = super::BcqKit { build_tables_i8, lut_i8, lut_i8_tiles, xor_popcount };

@@ -139,7 +139,17 @@ unsafe fn segment_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32], pop
 }
 
 /// This set's kernels ([`super::BcqKit`]).
-pub static KIT: super::BcqKit = super::BcqKit { build_tables_i8, lut_i8, xor_popcount: xor_popcount_best };
+/// Whole tiles with their scales (see `kernels::bcq::lut_i8_tiles`), group by group.
+///
+/// # Safety
+/// The CPU must support AVX-512 F/BW/VL/DQ.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn lut_i8_tiles(tiles: &[u8], scales: &[f32], bits: usize, tlo: &[i8], thi: &[i8], gb: usize, step: f32, out: &mut [f32]) {
+    super::tiles_by_group(|t, l, h, g, o| unsafe { lut_i8(t, l, h, g, o) }, tiles, scales, bits, tlo, thi, gb, step, out)
+}
+
+pub static KIT: super::BcqKit = super::BcqKit { build_tables_i8, lut_i8, lut_i8_tiles, xor_popcount: xor_popcount_best };
 
 /// VPOPCNTDQ where the CPU has it (detected once), else nibble lookups.
 ///

@@ -40,6 +40,8 @@ pub fn group_count(b: usize, gb: usize) -> usize {
 pub type TablesI8Fn = unsafe fn(&[f32], f32, &mut [i8], &mut [i8]);
 /// `(tile, tlo, thi, gb, out)`: [`lut_i8`].
 pub type LutI8Fn = unsafe fn(&[u8], &[i8], &[i8], usize, &mut [i32]);
+/// `(tiles, scales, bits, tlo, thi, gb, step, out)`: [`lut_i8_tiles`].
+pub type LutTilesFn = unsafe fn(&[u8], &[f32], usize, &[i8], &[i8], usize, f32, &mut [f32]);
 /// `(w, x, words, gw, out)`: [`xor_popcount`].
 pub type PopcountFn = unsafe fn(&[u64], &[u64], usize, usize, &mut [u32]);
 
@@ -47,6 +49,7 @@ pub type PopcountFn = unsafe fn(&[u64], &[u64], usize, usize, &mut [u32]);
 pub struct BcqKit {
     pub build_tables_i8: TablesI8Fn,
     pub lut_i8: LutI8Fn,
+    pub lut_i8_tiles: LutTilesFn,
     pub xor_popcount: PopcountFn,
 }
 
@@ -64,6 +67,69 @@ pub fn build_tables_i8(set: KernelSet, x: &[f32], s: f32, tlo: &mut [i8], thi: &
 pub fn lut_i8(set: KernelSet, tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
     // SAFETY: as above.
     unsafe { (KITS.get(set).lut_i8)(tile, tlo, thi, gb, out) }
+}
+
+/// The int8-table product of whole tiles, scales applied: with `n = out.len()/16` tiles of
+/// `bits` planes of `b` byte-columns (tile `t`, plane `p` at `tiles[(t·bits + p)·16b..]`, its
+/// scales at `scales[(t·bits + p)·G·16..]`, group-major `[g·16 + r]`, `G = ⌈b/gb⌉`),
+/// `out[t·16 + r] = (Σ_p Σ_g scale·(f32)S_{t,p,g,r})·step` where `S` is [`lut_i8`]'s integer
+/// sum, accumulated from 0 in that order with separate multiplies and adds (so every set gives
+/// the same bits).
+#[allow(clippy::too_many_arguments)]
+pub fn lut_i8_tiles(
+    set: KernelSet,
+    tiles: &[u8],
+    scales: &[f32],
+    bits: usize,
+    tlo: &[i8],
+    thi: &[i8],
+    gb: usize,
+    step: f32,
+    out: &mut [f32],
+) {
+    // SAFETY: see `build_tables_i8`.
+    unsafe { (KITS.get(set).lut_i8_tiles)(tiles, scales, bits, tlo, thi, gb, step, out) }
+}
+
+/// [`lut_i8_tiles`] from a set's [`lut_i8`], one group at a time (16 integer sums on the stack);
+/// sets without a fused kernel use it.
+///
+/// # Safety
+/// `lut` must be safe to call on this CPU; lengths as [`lut_i8_tiles`] states.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn tiles_by_group(
+    lut: impl Fn(&[u8], &[i8], &[i8], usize, &mut [i32]),
+    tiles: &[u8],
+    scales: &[f32],
+    bits: usize,
+    tlo: &[i8],
+    thi: &[i8],
+    gb: usize,
+    step: f32,
+    out: &mut [f32],
+) {
+    let n = out.len() / 16;
+    let b = tiles.len() / (16 * bits * n.max(1));
+    let groups = group_count(b, gb);
+    assert!(tiles.len() == 16 * b * bits * n && scales.len() >= 16 * groups * bits * n);
+    for (t, o) in out.chunks_exact_mut(16).enumerate() {
+        let mut acc = [0f32; 16];
+        for p in 0..bits {
+            let (tile, sc) = (&tiles[(t * bits + p) * 16 * b..][..16 * b], &scales[(t * bits + p) * groups * 16..][..groups * 16]);
+            for g in 0..groups {
+                let cols = g * gb..((g + 1) * gb).min(b);
+                let mut sums = [0i32; 16];
+                lut(&tile[16 * cols.start..16 * cols.end], &tlo[16 * cols.start..], &thi[16 * cols.start..], gb, &mut sums);
+                for ((a, &s), &i) in acc.iter_mut().zip(&sc[g * 16..g * 16 + 16]).zip(&sums) {
+                    *a += s * i as f32;
+                }
+            }
+        }
+        for (o, a) in o.iter_mut().zip(acc) {
+            *o = a * step;
+        }
+    }
 }
 
 /// Runs `f(segment, plane, out)` for every weight segment × activation plane, `out` being the
@@ -141,6 +207,44 @@ mod tests {
                 scalar::lut_i8(&tile, &tlo, &thi, gb, &mut wi);
                 lut_i8(set, &tile, &tlo, &thi, gb, &mut gi);
                 assert_eq!(wi, gi, "{set:?} b={b} gb={gb}");
+            }
+        }
+    }
+
+    /// The fused tile kernel: every set gives the scalar set's floats bit for bit, and the
+    /// scalar set is the formula of its contract over [`lut_i8`]'s integer sums.
+    #[test]
+    fn lut_i8_tiles_matches_scalar_and_the_formula() {
+        let mut rng = Rng::new(16);
+        for &(b, gb) in &SHAPES[..6] {
+            for (bits, n) in [(1, 1), (2, 3), (3, 2)] {
+                let groups = group_count(b, gb);
+                let tiles = random_bytes(&mut rng, n * bits * 16 * b);
+                let scales: Vec<f32> = (0..n * bits * groups * 16).map(|_| rng.uniform(-0.1, 0.1)).collect();
+                let tlo: Vec<i8> = (0..16 * b).map(|_| (rng.below(255) as i32 - 127) as i8).collect();
+                let thi: Vec<i8> = (0..16 * b).map(|_| (rng.below(255) as i32 - 127) as i8).collect();
+                let mut want = vec![f32::NAN; 16 * n];
+                scalar::lut_i8_tiles(&tiles, &scales, bits, &tlo, &thi, gb, 0.37, &mut want);
+                for t in 0..n {
+                    let mut acc = [0f32; 16];
+                    for p in 0..bits {
+                        let mut sums = vec![0i32; 16 * groups];
+                        scalar::lut_i8(&tiles[(t * bits + p) * 16 * b..][..16 * b], &tlo, &thi, gb, &mut sums);
+                        // Group-major (`g·16 + r`): each row sums its groups in order.
+                        for (i, (&s, &sc)) in sums.iter().zip(&scales[(t * bits + p) * groups * 16..][..groups * 16]).enumerate() {
+                            acc[i % 16] += sc * s as f32;
+                        }
+                    }
+                    for r in 0..16 {
+                        assert_eq!(want[t * 16 + r].to_bits(), (acc[r] * 0.37).to_bits(), "formula b={b} gb={gb} bits={bits} t={t} r={r}");
+                    }
+                }
+                for set in sets() {
+                    let mut got = vec![f32::NAN; 16 * n];
+                    lut_i8_tiles(set, &tiles, &scales, bits, &tlo, &thi, gb, 0.37, &mut got);
+                    let same = got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(same, "{set:?} b={b} gb={gb} bits={bits}: {got:?} vs {want:?}");
+                }
             }
         }
     }

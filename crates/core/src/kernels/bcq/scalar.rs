@@ -58,4 +58,11 @@ pub fn xor_popcount(w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u3
 }
 
 /// This set's kernels ([`super::BcqKit`]).
-pub static KIT: super::BcqKit = super::BcqKit { build_tables_i8, lut_i8, xor_popcount };
+/// Whole tiles with their scales (see `kernels::bcq::lut_i8_tiles`), group by group.
+#[allow(clippy::too_many_arguments)]
+pub fn lut_i8_tiles(tiles: &[u8], scales: &[f32], bits: usize, tlo: &[i8], thi: &[i8], gb: usize, step: f32, out: &mut [f32]) {
+    // SAFETY: the scalar kernel runs everywhere.
+    unsafe { super::tiles_by_group(lut_i8, tiles, scales, bits, tlo, thi, gb, step, out) }
+}
+
+pub static KIT: super::BcqKit = super::BcqKit { build_tables_i8, lut_i8, lut_i8_tiles, xor_popcount };

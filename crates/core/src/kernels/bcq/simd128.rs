@@ -53,41 +53,84 @@ unsafe fn load(p: *const u8) -> v128 {
     v128_load(p.cast())
 }
 
+/// Integer sums of byte-columns `c0..end` of one tile, rows `4q..4q+4` in element `q` (i32).
+///
+/// # Safety
+/// Bytes `16·c0..16·end` of `tile`, `tlo` and `thi` readable.
+#[inline]
+unsafe fn group_sums(tp: *const u8, lp: *const u8, hp: *const u8, c0: usize, end: usize) -> [v128; 4] {
+    let nib = u8x16_splat(0x0F);
+    let mut c = c0;
+    let mut acc32 = [i32x4_splat(0); 4];
+    while c < end {
+        // i16 lanes gain at most 2·127 per step: flush to i32 every 128 steps.
+        let stop = (c + 128).min(end);
+        let (mut a16, mut b16) = (i16x8_splat(0), i16x8_splat(0));
+        while c < stop {
+            let (v, tl, th) = (load(tp.add(c * 16)), load(lp.add(c * 16)), load(hp.add(c * 16)));
+            let ql = i8x16_swizzle(tl, v128_and(v, nib));
+            let qh = i8x16_swizzle(th, v128_and(u16x8_shr(v, 4), nib));
+            let u0 = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(ql, qh);
+            let u1 = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(ql, qh);
+            a16 = i16x8_add(a16, i16x8_extadd_pairwise_i8x16(u0));
+            b16 = i16x8_add(b16, i16x8_extadd_pairwise_i8x16(u1));
+            c += 1;
+        }
+        acc32[0] = i32x4_add(acc32[0], i32x4_extend_low_i16x8(a16));
+        acc32[1] = i32x4_add(acc32[1], i32x4_extend_high_i16x8(a16));
+        acc32[2] = i32x4_add(acc32[2], i32x4_extend_low_i16x8(b16));
+        acc32[3] = i32x4_add(acc32[3], i32x4_extend_high_i16x8(b16));
+    }
+    acc32
+}
+
 /// int8-table partial sums; 16 rows per swizzle, pairs widened with `extadd_pairwise`.
 pub fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
     let b = tile.len() / 16;
     let groups = group_count(b, gb);
     assert!(tlo.len() >= 16 * b && thi.len() >= 16 * b && out.len() >= 16 * groups);
-    let nib = u8x16_splat(0x0F);
     let (tp, lp, hp) = (tile.as_ptr(), tlo.as_ptr().cast::<u8>(), thi.as_ptr().cast::<u8>());
     for g in 0..groups {
-        let end = ((g + 1) * gb).min(b);
-        let mut c = g * gb;
-        let mut acc32 = [i32x4_splat(0); 4];
-        while c < end {
-            // i16 lanes gain at most 2·127 per step: flush to i32 every 128 steps.
-            let stop = (c + 128).min(end);
-            let (mut a16, mut b16) = (i16x8_splat(0), i16x8_splat(0));
-            while c < stop {
-                // SAFETY: c < b, so bytes 16c..16c+16 of the tile and tables are in bounds.
-                let (v, tl, th) = unsafe { (load(tp.add(c * 16)), load(lp.add(c * 16)), load(hp.add(c * 16))) };
-                let ql = i8x16_swizzle(tl, v128_and(v, nib));
-                let qh = i8x16_swizzle(th, v128_and(u16x8_shr(v, 4), nib));
-                let u0 = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(ql, qh);
-                let u1 = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(ql, qh);
-                a16 = i16x8_add(a16, i16x8_extadd_pairwise_i8x16(u0));
-                b16 = i16x8_add(b16, i16x8_extadd_pairwise_i8x16(u1));
-                c += 1;
-            }
-            acc32[0] = i32x4_add(acc32[0], i32x4_extend_low_i16x8(a16));
-            acc32[1] = i32x4_add(acc32[1], i32x4_extend_high_i16x8(a16));
-            acc32[2] = i32x4_add(acc32[2], i32x4_extend_low_i16x8(b16));
-            acc32[3] = i32x4_add(acc32[3], i32x4_extend_high_i16x8(b16));
-        }
+        // SAFETY: the group's columns lie inside the tile and the tables (asserted above).
+        let acc32 = unsafe { group_sums(tp, lp, hp, g * gb, ((g + 1) * gb).min(b)) };
         let o = &mut out[g * 16..g * 16 + 16];
         for (q, a) in acc32.iter().enumerate() {
             // SAFETY: `o` holds 16 i32s; each store writes 4 of them.
             unsafe { v128_store(o.as_mut_ptr().add(4 * q).cast(), *a) };
+        }
+    }
+}
+
+/// Whole tiles with their scales, fused (see `kernels::bcq::lut_i8_tiles`): each group's
+/// integer sums are converted and scaled in registers, 16 rows in four f32 accumulators.
+#[allow(clippy::too_many_arguments)]
+pub fn lut_i8_tiles(tiles: &[u8], scales: &[f32], bits: usize, tlo: &[i8], thi: &[i8], gb: usize, step: f32, out: &mut [f32]) {
+    let n = out.len() / 16;
+    let b = tiles.len() / (16 * bits * n.max(1));
+    let groups = group_count(b, gb);
+    assert!(tiles.len() == 16 * b * bits * n && scales.len() >= 16 * groups * bits * n);
+    assert!(tlo.len() >= 16 * b && thi.len() >= 16 * b);
+    let (lp, hp) = (tlo.as_ptr().cast::<u8>(), thi.as_ptr().cast::<u8>());
+    let sv = f32x4_splat(step);
+    for (t, o) in out.chunks_exact_mut(16).enumerate() {
+        let mut f = [f32x4_splat(0.0); 4];
+        for p in 0..bits {
+            let tp = tiles[(t * bits + p) * 16 * b..].as_ptr();
+            let sc = &scales[(t * bits + p) * groups * 16..][..groups * 16];
+            for g in 0..groups {
+                // SAFETY: the group's columns lie inside this plane and the tables (asserted above).
+                let acc32 = unsafe { group_sums(tp, lp, hp, g * gb, ((g + 1) * gb).min(b)) };
+                for (q, (fq, a)) in f.iter_mut().zip(acc32).enumerate() {
+                    // SAFETY: `sc` holds 16 floats per group.
+                    let s = unsafe { v128_load(sc.as_ptr().add(g * 16 + 4 * q).cast()) };
+                    // Separate multiply and add, as the scalar reference.
+                    *fq = f32x4_add(*fq, f32x4_mul(s, f32x4_convert_i32x4(a)));
+                }
+            }
+        }
+        for (q, fq) in f.iter().enumerate() {
+            // SAFETY: `o` holds 16 floats; each store writes 4 of them.
+            unsafe { v128_store(o.as_mut_ptr().add(4 * q).cast(), f32x4_mul(*fq, sv)) };
         }
     }
 }
@@ -124,4 +167,4 @@ fn segment_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
 }
 
 /// This set's kernels ([`super::BcqKit`]).
-pub static KIT: super::BcqKit = super::BcqKit { build_tables_i8, lut_i8, xor_popcount };
+pub static KIT: super::BcqKit = super::BcqKit { build_tables_i8, lut_i8, lut_i8_tiles, xor_popcount };
