@@ -97,6 +97,8 @@ pub struct LutScratch {
     act_residual: Vec<f32>,
     /// Popcounts of one row when they do not fit a worker's stack.
     act_counts: Vec<u32>,
+    /// Columns per scale group (`n_g`) of the current product.
+    act_widths: Vec<f32>,
 }
 
 impl LutScratch {
@@ -115,6 +117,7 @@ impl LutScratch {
             act_codes: Vec::new(),
             act_residual: Vec::new(),
             act_counts: Vec::new(),
+            act_widths: Vec::new(),
         }
     }
 
@@ -223,9 +226,14 @@ fn popcount_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], set
     if per_row > WORKER_COUNTS && s.act_counts.len() < per_row {
         s.act_counts.resize(per_row, 0);
     }
-    let (planes, scales) = (&s.act_planes, &s.act_scales);
+    if s.act_widths.len() < groups {
+        s.act_widths.resize(groups, 0.0);
+    }
+    for (g, w) in s.act_widths[..groups].iter_mut().enumerate() {
+        *w = (((g + 1) * m.group_size()).min(cols) - g * m.group_size()) as f32;
+    }
+    let (planes, scales, widths) = (&s.act_planes, &s.act_scales, &s.act_widths[..groups]);
     let chunk = (WORKER_COUNTS / per_row).clamp(1, TILE_ROWS);
-    let width = |g: usize| (((g + 1) * m.group_size()).min(cols) - g * m.group_size()) as f32;
     let pop = k::KITS.get(set).xor_popcount;
     let out = Shared(y.as_mut_ptr());
     let run = |range: std::ops::Range<usize>, counts: &mut [u32]| {
@@ -239,10 +247,10 @@ fn popcount_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], set
                 for (ri, c) in counts[..nr * per_row].chunks_exact(per_row).enumerate() {
                     let alphas = &kp.scales[(r0 + ri) * groups * kp.bits..][..groups * kp.bits];
                     let mut acc = 0f32;
-                    for p in 0..kp.bits {
-                        for (a, beta) in betas.iter().enumerate() {
-                            for g in 0..groups {
-                                acc += alphas[g * kp.bits + p] * beta * (width(g) - 2.0 * c[(p * ka + a) * groups + g] as f32);
+                    for (p, cp) in c.chunks_exact(ka * groups).enumerate() {
+                        for (beta, ca) in betas.iter().zip(cp.chunks_exact(groups)) {
+                            for (g, (&n, &count)) in widths.iter().zip(ca).enumerate() {
+                                acc += alphas[g * kp.bits + p] * beta * (n - 2.0 * count as f32);
                             }
                         }
                     }

@@ -83,7 +83,8 @@ impl KernelSet {
 
 #[cfg(target_arch = "x86_64")]
 fn has_avx2() -> bool {
-    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    // POPCNT comes with every AVX2 CPU; the set's popcount kernel uses it.
+    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("popcnt")
 }
 #[cfg(not(target_arch = "x86_64"))]
 fn has_avx2() -> bool {

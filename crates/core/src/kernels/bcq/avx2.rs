@@ -1,7 +1,7 @@
 //! AVX2 binary-coding kernels, twins of `scalar.rs` (same contracts; see the module docs of
-//! `kernels::bcq`). The exact kernel looks 16-entry float tables up with two `vpermps` and a
-//! blend on bit 3 (8 rows per register); the int8 kernel uses `vpshufb` on 2 byte-columns ×
-//! 16 rows per register; popcount is nibble lookups + `vpsadbw`.
+//! `kernels::bcq`). The int8 kernel uses `vpshufb` on 2 byte-columns × 16 rows per register;
+//! popcount uses the scalar `popcnt` instruction. (The exact f32 kernel is the stream kernel,
+//! `streams.rs`, one body for every ISA.)
 
 use super::group_count;
 use std::arch::x86_64::*;
@@ -130,38 +130,19 @@ pub unsafe fn lut_i8_tiles(tiles: &[u8], scales: &[f32], bits: usize, tlo: &[i8]
     }
 }
 
-/// Popcounts of `w XOR x` per segment, activation plane and group (see `kernels::bcq`).
+/// Popcounts of `w XOR x` per segment, activation plane and group (see `kernels::bcq`), with
+/// the scalar `popcnt` instruction: rows of a few words (650 columns are 11) leave a 256-bit
+/// nibble-lookup loop mostly in its tails, and `popcnt` retires 64 bits per instruction.
 ///
 /// # Safety
-/// The CPU must support AVX2.
-#[target_feature(enable = "avx2,fma")]
+/// The CPU must support AVX2 and POPCNT (the set's detection checks both).
+#[target_feature(enable = "avx2,fma,popcnt")]
 pub unsafe fn xor_popcount(w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32]) {
-    super::each_pair(w, x, words, gw, out, |ws, xs, o| segment_popcount(ws, xs, gw, o));
-}
-
-/// Nibble-lookup popcount + `vpsadbw` of one segment against one plane, per group.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn segment_popcount(w: &[u64], x: &[u64], gw: usize, out: &mut [u32]) {
-    let table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-    let nib = _mm256_set1_epi8(0x0F);
-    assert!(x.len() >= w.len() && out.len() >= w.len().div_ceil(gw));
-    for (g, o) in out.iter_mut().enumerate().take(w.len().div_ceil(gw)) {
-        let (start, end) = (g * gw, ((g + 1) * gw).min(w.len()));
-        let mut acc = _mm256_setzero_si256();
-        let mut i = start;
-        while i + 4 <= end {
-            let v = _mm256_xor_si256(_mm256_loadu_si256(w.as_ptr().add(i).cast()), _mm256_loadu_si256(x.as_ptr().add(i).cast()));
-            let lo = _mm256_shuffle_epi8(table, _mm256_and_si256(v, nib));
-            let hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16::<4>(v), nib));
-            acc = _mm256_add_epi64(acc, _mm256_sad_epu8(_mm256_add_epi8(lo, hi), _mm256_setzero_si256()));
-            i += 4;
+    super::each_pair(w, x, words, gw, out, |ws, xs, o| {
+        for (o, (wg, xg)) in o.iter_mut().zip(ws.chunks(gw).zip(xs.chunks(gw))) {
+            *o = wg.iter().zip(xg).map(|(a, b)| (a ^ b).count_ones()).sum();
         }
-        let mut lanes = [0u64; 4];
-        _mm256_storeu_si256(lanes.as_mut_ptr().cast(), acc);
-        let tail: u32 = (i..end).map(|j| (w[j] ^ x[j]).count_ones()).sum();
-        *o = lanes.iter().sum::<u64>() as u32 + tail;
-    }
+    });
 }
 
 /// This set's kernels ([`super::BcqKit`]).
