@@ -83,6 +83,7 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     expect(d.compressed!.bits).toEqual({ 'lstm.0.w_hh': 1, 'lstm.0.w_ih': 1, 'lstm.1.w_hh': 1, 'lstm.1.w_ih': 1, 'softmax.weight': 2 });
     expect(d.compressed!.masked.sort()).toEqual([...LSTM, 'softmax.weight']);
     expect(d.compressed!.compressionRatio).toBeGreaterThan(1);
+    expect(d.compressed!.activationBits).toBeNull();
   }, 120_000);
 
   it('--prune-mask each ramps the sparsity to the target with nested masks; global scope prunes across matrices', async () => {
@@ -150,6 +151,7 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     try {
       expect(engine.kernel).toBe('popcount-a2');
       expect(engine.metadata.activation_bits).toBe('2');
+      expect(describeModelFile(r.modelPath, { backend }).compressed!.activationBits).toBe(2);
       const corpus = loadCorpus(data, { vocabulary });
       const s = r.report.settings;
       const ppl = evaluatePerplexity(engine, corpus.ids.test, s.evalBatch, s.steps).perplexity;

@@ -30,6 +30,8 @@ export function registerInfo(program: Command): void {
             `  ${c.quantizedWeights} quantized weights at ${c.bitsPerQuantizedWeight.toFixed(3)} bits per weight (scales and masks included); ${c.fpParams} FP parameters`,
             `  compression ratio vs the FP file (${c.fpModelBytes} bytes): ${c.compressionRatio.toFixed(2)}×`,
           );
+          if (c.activationBits !== null)
+            lines.push(`  retrained with ${c.activationBits}-bit activations: runs on the popcount-a${c.activationBits} kernel by default`);
         }
         process.stdout.write(lines.join('\n') + '\n');
         return;
