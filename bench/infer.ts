@@ -11,7 +11,8 @@
  *   running `exportOnnx()` of the same FP32 model: one `session.run` with the token and the
  *   previous step's h/c fed back.
  * `tokensPerSecond` = 1 / median step time (median over rounds of tinybench medians);
- * `speedupVsPeer` compares native rows with onnxruntime-node and wasm rows with onnxruntime-web.
+ * `speedupVsPeer` compares native rows with onnxruntime-node and wasm rows with onnxruntime-web;
+ * `speedupRange` is the smallest and largest per-round ratio (`--rounds N`, default 3).
  * With `--compressed DIR` (and `--run FP_RUN`): the trained models' rows instead (see `trained`).
  * Then (not with --quick) many streams: batch 1/4/16/64 of the medium shape, native with all
  * threads against onnxruntime-node with as many intra-op threads (see `streams`).
@@ -43,6 +44,12 @@ interface Task {
   memoryBytes: number;
   step: () => unknown;
   dispose: () => Promise<void> | void;
+}
+
+/** The smallest and largest per-round speed-up (peer's step time / this one's, same round). */
+function roundRange(peerMs: number[], ms: number[]): string {
+  const r = ms.map((m, k) => peerMs[k] / m);
+  return `${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)}`;
 }
 
 /** Median latency in ms of one step (tinybench). */
@@ -150,6 +157,7 @@ async function trained(fpRun: string, dirs: string[], quick: boolean, rounds: nu
   for (const [i, e] of entries.entries()) {
     const native = e.task.engine === 'quire-native' || e.task.engine === 'onnxruntime-node';
     const ref = tps[native ? 0 : 1];
+    const speedupRange = roundRange(samples[native ? 0 : 1], samples[i]);
     rows.push({
       task: 'trained-token-step',
       model: e.name,
@@ -158,6 +166,7 @@ async function trained(fpRun: string, dirs: string[], quick: boolean, rounds: nu
       testPerplexity: e.ppl === null ? null : +e.ppl.toFixed(2),
       tokensPerSecond: +tps[i].toFixed(1),
       speedupVsPeer: +(tps[i] / ref).toFixed(2),
+      speedupRange,
       modelBytes: e.task.modelBytes,
       memoryBytes: e.task.memoryBytes,
     });
@@ -166,14 +175,14 @@ async function trained(fpRun: string, dirs: string[], quick: boolean, rounds: nu
   return rows;
 }
 
-export async function run({ quick, run: fpRun, compressed: dirs }: BenchArgs): Promise<BenchRow[]> {
+export async function run({ quick, run: fpRun, compressed: dirs, rounds: given }: BenchArgs): Promise<BenchRow[]> {
   ortWeb.env.wasm.numThreads = 1;
   const { backends } = info();
   console.log(
     `quire kernels native:${backends.native.kernels} wasm:${backends.wasm.kernels}; onnxruntime-node ${ortNode.env.versions.node ?? '?'}, onnxruntime-web ${ortWeb.env.versions.web ?? '?'}`,
   );
   const rows: BenchRow[] = [];
-  const rounds = quick ? 1 : 3;
+  const rounds = given ?? (quick ? 1 : 3);
   // Batch 1 against onnxruntime's single intra-op thread: quire native on one thread too.
   const threads = info().backends.native.threads ?? 1;
   setThreads(1, 'native');
@@ -203,9 +212,10 @@ export async function run({ quick, run: fpRun, compressed: dirs }: BenchArgs): P
       for (const [i, task] of tasks.entries()) samples[i].push(await median(task.step, quick));
     }
     const tps = samples.map((xs) => 1000 / middle(xs));
-    const peer = (e: Engine) => tps[tasks.findIndex((t) => t.engine === e)];
+    const peerIndex = (e: Engine) => tasks.findIndex((t) => t.engine === e);
     for (const [i, t] of tasks.entries()) {
-      const ref = t.engine === 'quire-native' || t.engine === 'onnxruntime-node' ? peer('onnxruntime-node') : peer('onnxruntime-web');
+      const j = t.engine === 'quire-native' || t.engine === 'onnxruntime-node' ? peerIndex('onnxruntime-node') : peerIndex('onnxruntime-web');
+      const ref = tps[j];
       rows.push({
         task: 'lstm-lm-token-step',
         shape,
@@ -214,6 +224,7 @@ export async function run({ quick, run: fpRun, compressed: dirs }: BenchArgs): P
         bits: t.bits,
         tokensPerSecond: +tps[i].toFixed(1),
         speedupVsPeer: +(tps[i] / ref).toFixed(2),
+        speedupRange: roundRange(samples[j], samples[i]),
         modelBytes: t.modelBytes,
         memoryBytes: t.memoryBytes,
       });

@@ -18,6 +18,8 @@ export interface BenchArgs {
   run: string;
   /** Compressed runs of that model (`quire compress --out` folders; --compressed DIR, repeatable). */
   compressed: string[];
+  /** Alternating rounds for the suites that take them (--rounds N; default 3, 1 with --quick). */
+  rounds?: number;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -35,13 +37,17 @@ async function main(argv: string[]): Promise<void> {
   let quick = false;
   let run = join('runs', 'small');
   const compressed: string[] = [];
+  let rounds: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') jsonFile = argv[++i];
     else if (a === '--quick') quick = true;
     else if (a === '--run') run = argv[++i];
     else if (a === '--compressed') compressed.push(argv[++i]);
-    else if (a.startsWith('-')) throw new Error(`unknown option ${a} (use SUITE names, --json FILE, --quick, --run DIR, --compressed DIR)`);
+    else if (a === '--rounds') {
+      rounds = Number(argv[++i]);
+      if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error(`--rounds needs a positive integer (got ${argv[i]})`);
+    } else if (a.startsWith('-')) throw new Error(`unknown option ${a} (use SUITE names, --json FILE, --quick, --run DIR, --compressed DIR, --rounds N)`);
     else names.push(a);
   }
   const available = suites();
@@ -51,7 +57,7 @@ async function main(argv: string[]): Promise<void> {
   for (const name of chosen) {
     const mod = (await import(`./${name}.ts`)) as { run(args: BenchArgs): Promise<BenchRow[]> };
     console.log(`\n## ${name}\n`);
-    const rows = await mod.run({ quick, run, compressed });
+    const rows = await mod.run({ quick, run, compressed, rounds });
     console.table(rows);
     for (const r of rows) all.push({ suite: name, ...r });
   }
