@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gemm, measurePeak, QuireError, setThreads } from '../ts/index.js';
+import { DenseMatrix, gemm, measurePeak, QuireError, setThreads } from '../ts/index.js';
 import { BACKEND_NAMES, backend, maxRelDiff, randomArray } from './backends.js';
 
 /** Plain TypeScript reference in f64: α·op(A)·op(B) + β·C. */
@@ -50,6 +50,35 @@ describe.each(BACKEND_NAMES)('gemm on %s', (name) => {
         const want = reference(m, n, k, transA, transB, 0.75, a, b, -0.5, c);
         expect(maxRelDiff(got, want)).toBeLessThan(1e-4 * Math.sqrt(k));
       }
+  });
+
+  it('a resident DenseMatrix gives the gemm result, checks shapes, and is unusable after dispose', () => {
+    const [rows, cols, batch] = [37, 650, 3];
+    const w = randomArray(rows * cols, 11);
+    const x = randomArray(batch * cols, 12);
+    const m = DenseMatrix.fromArray(w, rows, cols, { backend: be });
+    expect([m.rows, m.cols, m.backend]).toEqual([rows, cols, name]);
+    const got = m.matmul(x, batch);
+    const want = reference(batch, rows, cols, false, true, 1, x, w, 0);
+    expect(maxRelDiff(got, want)).toBeLessThan(1e-4 * Math.sqrt(cols));
+    const one = m.matvec(x.subarray(0, cols));
+    expect(maxRelDiff(one, want.subarray(0, rows))).toBeLessThan(1e-4 * Math.sqrt(cols));
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as QuireError).code;
+      }
+      return 'no error';
+    };
+    expect(code(() => m.matmul(x, 2))).toBe('E_SHAPE');
+    expect(code(() => DenseMatrix.fromArray(w, rows + 1, cols, { backend: be }))).toBe('E_SHAPE');
+    expect(code(() => DenseMatrix.fromArray(new Float32Array([1, Number.NaN]), 1, 2, { backend: be }))).toBe('E_NONFINITE');
+    expect(code(() => DenseMatrix.fromArray(w, 0, cols, { backend: be }))).toBe('E_CONFIG');
+    // Still usable after errors, then disposed for good.
+    expect(Array.from(m.matvec(x.subarray(0, cols)))).toEqual(Array.from(one));
+    m.dispose();
+    expect(code(() => m.matvec(x.subarray(0, cols)))).toBe('E_STATE');
   });
 
   it('ignores NaN in C when beta is 0, and does not modify inputs', () => {

@@ -1,4 +1,6 @@
 import { loadBackend } from './backend/loader.js';
+import type { BackendName, RawDenseMatrix } from './backend/types.js';
+import { Handle } from './handle.js';
 import { floats, integerIn } from './args.js';
 import { guard, QuireError } from './errors.js';
 import type { BackendOption } from './options.js';
@@ -32,4 +34,50 @@ export function gemm(spec: GemmSpec, a: Float32Array, b: Float32Array, c?: Float
   const [fa, fb, fc] = [floats('a', a), floats('b', b), c === undefined || c === null ? undefined : floats('c', c)];
   const { raw } = loadBackend(options.backend);
   return guard(() => raw.gemm(spec.m, spec.n, spec.k, !!spec.transA, !!spec.transB, spec.alpha ?? 1, fa, fb, spec.beta ?? 0, fc));
+}
+
+/**
+ * A full-precision matrix `W` (row-major, rows × cols) kept where the kernels run: in wasm memory
+ * on the wasm backend, on the native heap natively. `gemm()` copies both operands into the core on
+ * every call; a product with a `DenseMatrix` copies only its input and output, which is what
+ * serving one weight matrix many times (a GEMV per token) needs. `dispose()` frees it now.
+ */
+export class DenseMatrix extends Handle<RawDenseMatrix> {
+  readonly rows: number;
+  readonly cols: number;
+  readonly backend: BackendName;
+
+  private constructor(raw: RawDenseMatrix, backend: BackendName) {
+    super(raw, 'DenseMatrix');
+    this.backend = backend;
+    this.rows = raw.rows();
+    this.cols = raw.cols();
+  }
+
+  /** Copies `weights` (`rows·cols` finite values) into the backend. `E_SHAPE` on a wrong length, `E_NONFINITE` on NaN/∞. */
+  static fromArray(weights: Float32Array, rows: number, cols: number, options: BackendOption = {}): DenseMatrix {
+    integerIn('rows', rows, 1, 0xffffffff);
+    integerIn('cols', cols, 1, 0xffffffff);
+    const w = floats('weights', weights);
+    const be = loadBackend(options.backend);
+    return new DenseMatrix(
+      guard(() => be.raw.DenseMatrix.fromArray(w, rows, cols)),
+      be.name,
+    );
+  }
+
+  /** `Y[b] = W·X[b]` for `batch` row-major vectors (`x`: batch×cols): returns batch×rows values. */
+  matmul(x: Float32Array, batch = 1): Float32Array {
+    integerIn('batch', batch, 1, 0xffffffff);
+    const xs = floats('x', x);
+    const raw = this.raw;
+    const y = new Float32Array(batch * this.rows);
+    guard(() => raw.matmulInto(xs, batch, y));
+    return y;
+  }
+
+  /** `y = W·x`. */
+  matvec(x: Float32Array): Float32Array {
+    return this.matmul(x, 1);
+  }
 }

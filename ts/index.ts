@@ -7,7 +7,7 @@ export { QuireError, type ErrorCode } from './errors.js';
 export { loadBackend, hasWasmSimd } from './backend/index.js';
 export type { Backend, BackendChoice, BackendName } from './backend/index.js';
 export type { BackendOption } from './options.js';
-export { gemm, type GemmSpec } from './gemm.js';
+export { DenseMatrix, gemm, type GemmSpec } from './gemm.js';
 export { info, measurePeak, setThreads, type QuireInfo, type BackendInfo, type PeakRate } from './info.js';
 export { LanguageModel, type ModelConfig, type ModelFormat } from './model.js';
 export { Vocabulary, EOS, UNK } from './data/vocabulary.js';

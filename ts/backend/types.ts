@@ -27,6 +27,7 @@ export interface RawCore {
   LstmModel: RawLstmModelClass;
   CompressedModel: RawCompressedModelClass;
   InferenceEngine: RawInferenceEngineClass;
+  DenseMatrix: { fromArray(weights: Float32Array, rows: number, cols: number): RawDenseMatrix };
   QuantizedMatrix: {
     quantize(
       weights: Float32Array,
@@ -39,6 +40,14 @@ export interface RawCore {
       mask?: Uint8Array | null,
     ): RawQuantizedMatrix;
   };
+}
+
+/** A Rust-owned f32 matrix (dense.rs in both binding crates). */
+export interface RawDenseMatrix {
+  rows(): number;
+  cols(): number;
+  matmulInto(x: Float32Array, batch: number, y: Float32Array): void;
+  free(): void;
 }
 
 /** A Rust-owned quantized matrix (quant.rs in both binding crates). */

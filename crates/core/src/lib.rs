@@ -5,6 +5,7 @@
 
 pub mod bcq;
 pub mod compress;
+pub mod dense;
 pub mod error;
 pub mod format;
 pub mod gemm;

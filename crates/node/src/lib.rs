@@ -6,6 +6,7 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod compress;
+mod dense;
 mod error;
 mod gemm;
 mod infer;

@@ -2,6 +2,7 @@
 //! here has a twin with the same name and semantics in `crates/node`.
 
 mod compress;
+mod dense;
 mod error;
 mod gemm;
 mod infer;
