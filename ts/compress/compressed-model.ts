@@ -28,6 +28,8 @@ export interface CompressedHeader extends Omit<CompressionSpec, 'tensors'> {
   config: RawConfig;
   bits: Record<string, number>;
   gateOrder: string;
+  /** Activation bits the model was retrained with (`--activation-bits`), or null. */
+  activationBits: number | null;
   quantizedWeights: number;
   /** Bytes of planes + scales + masks. */
   quantizedBytes: number;
@@ -99,17 +101,14 @@ export class CompressedModel extends Handle<RawCompressedModel> {
 
   /**
    * A language model holding the dequantized weights `Q(W)` (and the masks). For a file
-   * retrained with quantized activations (metadata `activation_bits`, `quire compress
-   * --activation-bits`) the model quantizes them the same way (`setActivationQuant`), so it
+   * retrained with quantized activations (`header.activationBits`, `quire compress
+   * --activation-bits`) the model quantizes them the same way (the core sets it), so it
    * computes what the engine's `popcount-a<k>` kernel computes.
    */
   toModel(): LanguageModel {
-    const model = new LanguageModel(
+    return new LanguageModel(
       this.backend,
       guard(() => this.raw.toModel()),
     );
-    const bits = this.metadata.activation_bits;
-    if (bits !== undefined) model.setActivationQuant({ bits: Number(bits), softmax: (this.header.bits['softmax.weight'] ?? 32) < 32 });
-    return model;
   }
 }

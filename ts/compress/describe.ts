@@ -13,11 +13,7 @@ export interface ModelFileInfo {
   /** File bits per model parameter (everything included: header, scales, masks, FP tensors). */
   bitsPerParameter: number;
   /** Compressed files only: the header, bits per quantized weight (scales and masks included), ratio vs the FP file. */
-  compressed?: CompressedHeader & {
-    compressionRatio: number;
-    /** Bits per activation vector the model was retrained with (`--activation-bits`), or null. */
-    activationBits: number | null;
-  };
+  compressed?: CompressedHeader & { compressionRatio: number };
 }
 
 /**
@@ -43,9 +39,7 @@ export function describeModelFile(path: string, options: BackendOption = {}): Mo
   try {
     const h = cm.header;
     const parameters = h.quantizedWeights + h.fpParams;
-    const a = cm.metadata.activation_bits;
-    const compressed = { ...h, compressionRatio: h.fpModelBytes / size, activationBits: a === undefined ? null : Number(a) };
-    return { file, format, bytes: size, parameters, bitsPerParameter: (8 * size) / parameters, compressed };
+    return { file, format, bytes: size, parameters, bitsPerParameter: (8 * size) / parameters, compressed: { ...h, compressionRatio: h.fpModelBytes / size } };
   } finally {
     cm.dispose();
   }

@@ -6,7 +6,7 @@ use crate::slot::Slot;
 use napi::bindgen_prelude::{Float32Array, Uint32Array, Uint8Array};
 use napi_derive::napi;
 use quire_core::format::metadata_to_json;
-use quire_core::infer::{Engine, LutKernel};
+use quire_core::infer::{kernel_for, Engine};
 
 #[napi]
 pub struct InferenceEngine {
@@ -24,7 +24,7 @@ impl InferenceEngine {
     /// An engine over the current (full-precision) weights of a model handle.
     #[napi(factory)]
     pub fn from_model(model: &LstmModel, kernel: String) -> napi::Result<InferenceEngine> {
-        let kernel = LutKernel::parse_for(&kernel, &model.metadata).napi()?;
+        let kernel = kernel_for(&kernel, &model.metadata).napi()?;
         Ok(InferenceEngine { inner: Slot::new(Engine::from_model(model.inner.get()?, model.metadata.clone(), kernel).napi()?) })
     }
 

@@ -3,7 +3,7 @@
 use crate::error::{IntoJs, WasmResult};
 use crate::model::LstmModel;
 use quire_core::format::metadata_to_json;
-use quire_core::infer::{Engine, LutKernel};
+use quire_core::infer::{kernel_for, Engine};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -22,7 +22,7 @@ impl InferenceEngine {
     /// An engine over the current (full-precision) weights of a model handle.
     #[wasm_bindgen(js_name = fromModel)]
     pub fn from_model(model: &LstmModel, kernel: String) -> WasmResult<InferenceEngine> {
-        let kernel = LutKernel::parse_for(&kernel, &model.metadata).js()?;
+        let kernel = kernel_for(&kernel, &model.metadata).js()?;
         Ok(InferenceEngine { inner: Engine::from_model(&model.inner, model.metadata.clone(), kernel).js()? })
     }
 

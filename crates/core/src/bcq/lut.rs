@@ -30,9 +30,6 @@ pub enum LutKernel {
     Popcount(u8),
 }
 
-/// Metadata of a compressed model retrained with quantized activations: their bits per vector.
-pub const ACTIVATION_BITS_KEY: &str = "activation_bits";
-
 impl LutKernel {
     /// `lut-i8`, `lut-f32` or `popcount-a<k>` (k = 1..8 activation bits); anything else is `E_CONFIG`.
     pub fn parse(name: &str) -> Result<LutKernel> {
@@ -43,23 +40,6 @@ impl LutKernel {
             _ => match name.strip_prefix("popcount-a").and_then(|k| k.parse::<u8>().ok()) {
                 Some(k @ 1..=8) if name == format!("popcount-a{k}") => Ok(LutKernel::Popcount(k)),
                 _ => Err(bad()),
-            },
-        }
-    }
-
-    /// [`LutKernel::parse`], or for `auto` the kernel a model file was compressed for:
-    /// `popcount-a<k>` when its metadata `activation_bits` is `k` (retrained with quantized
-    /// activations, `quire compress --activation-bits`), else `lut-i8`. `E_FORMAT` when that
-    /// entry is not 1..=8.
-    pub fn parse_for(name: &str, metadata: &std::collections::BTreeMap<String, String>) -> Result<LutKernel> {
-        if name != "auto" {
-            return Self::parse(name);
-        }
-        match metadata.get(ACTIVATION_BITS_KEY) {
-            None => Ok(LutKernel::I8),
-            Some(k) => match k.parse::<u8>() {
-                Ok(k @ 1..=8) => Ok(LutKernel::Popcount(k)),
-                _ => Err(Error::format(format!("metadata '{ACTIVATION_BITS_KEY}' must be 1 to 8 (got '{k}')"))),
             },
         }
     }

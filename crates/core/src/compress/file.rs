@@ -138,6 +138,7 @@ impl CompressedModel {
             return Err(Error::format(format!("unexpected tensor '{extra}' in a compressed model")));
         }
         let metadata = c.metadata.iter().filter(|(k, _)| !RESERVED.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+        super::model::activation_bits(&metadata)?;
         Ok(CompressedModel { config, info, metadata, fp, quantized })
     }
 }

@@ -10,7 +10,7 @@ pub mod prune;
 pub mod quantize;
 pub mod spec;
 
-pub use model::{CompressedModel, CompressedStats, CompressionInfo, QuantizedTensor};
+pub use model::{activation_bits, CompressedModel, CompressedStats, CompressionInfo, QuantizedTensor, ACTIVATION_BITS_KEY};
 pub use prune::{magnitude_masks, prune_model, PruneScope};
 pub use quantize::{losses_json, quantize_tensor, QuantLoss};
 pub use spec::{header_json, parse_spec};

@@ -6,12 +6,27 @@
 
 use super::quantize::{quantize_tensor, QuantLoss};
 use crate::error::{Error, Result};
-use crate::lstm::{LstmConfig, LstmModel};
+use crate::lstm::{ActivationQuant, LstmConfig, LstmModel};
 use crate::quant::{BinaryMatrix, Method, QuantConfig};
 use std::collections::BTreeMap;
 
 /// Gate order of every `[4H, ·]` LSTM matrix and `[4H]` bias (rows `0..H` = input gate, ...).
 pub const GATE_ORDER: &str = "i,f,g,o";
+
+/// Caller metadata of a model retrained with quantized activations (`quire compress
+/// --activation-bits`): their greedy bits per vector.
+pub const ACTIVATION_BITS_KEY: &str = "activation_bits";
+
+/// The activation bits `metadata` records, if any; `E_FORMAT` unless 1..=8.
+pub fn activation_bits(metadata: &BTreeMap<String, String>) -> Result<Option<usize>> {
+    match metadata.get(ACTIVATION_BITS_KEY) {
+        None => Ok(None),
+        Some(k) => match k.parse::<usize>() {
+            Ok(k @ 1..=8) => Ok(Some(k)),
+            _ => Err(Error::format(format!("metadata '{ACTIVATION_BITS_KEY}' must be 1 to 8 (got '{k}')"))),
+        },
+    }
+}
 
 /// How the model was compressed (recorded in the file header).
 #[derive(Debug, Clone, PartialEq)]
@@ -74,7 +89,8 @@ impl CompressedModel {
     /// Quantizes `selection` (tensor name → its config; masks set on the model are used) in
     /// place — the model's matrices become `Q(W)` — and assembles the compressed model from it.
     /// Returns it with the loss of each selected tensor, keyed by tensor name.
-    /// Errors: `E_CONFIG` (unknown/duplicate/1-D tensor, bad config, reserved metadata key).
+    /// Errors: `E_CONFIG` (unknown/duplicate/1-D tensor, bad config, reserved metadata key,
+    /// activation bits outside 1..=8).
     pub fn from_model(
         model: &mut LstmModel,
         selection: &[(String, QuantConfig)],
@@ -82,6 +98,7 @@ impl CompressedModel {
         metadata: BTreeMap<String, String>,
     ) -> Result<(CompressedModel, BTreeMap<String, QuantLoss>)> {
         check_metadata_keys(&metadata)?;
+        activation_bits(&metadata).map_err(|e| Error::config(e.message))?;
         let names = model.tensor_names();
         for (i, (name, cfg)) in selection.iter().enumerate() {
             cfg.validate()?;
@@ -132,10 +149,21 @@ impl CompressedModel {
         Ok(())
     }
 
-    /// A new model with this config (its PRNG seeded from the config) holding the dequantized weights.
+    /// The activation quantization the model was retrained with ([`ACTIVATION_BITS_KEY`]): the
+    /// LSTM products' inputs, and the softmax input when the softmax is quantized, as the
+    /// engine's `popcount-a<k>` kernel binarizes every packed product's input.
+    pub fn activation_quant(&self) -> Result<Option<ActivationQuant>> {
+        let softmax = self.quantized.iter().any(|q| q.name == "softmax.weight");
+        activation_bits(&self.metadata)?.map(|bits| ActivationQuant::new(bits, softmax)).transpose()
+    }
+
+    /// A new model with this config (its PRNG seeded from the config) holding the dequantized
+    /// weights, quantizing its activations as the model was retrained ([`Self::activation_quant`]),
+    /// so that it computes what the packed engine computes.
     pub fn to_model(&self) -> Result<LstmModel> {
         let mut model = LstmModel::new(self.config.clone())?;
         self.dequantize_into(&mut model)?;
+        model.set_activation_quant(self.activation_quant()?);
         Ok(model)
     }
 

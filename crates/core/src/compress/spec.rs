@@ -51,7 +51,8 @@ pub fn parse_spec(text: &str) -> Result<(Vec<(String, QuantConfig)>, Compression
 
 /// `{"format", "config", "bits": {name: k}, "method", "cycles", "groupSize", "layers",
 /// "sparsity", "gateOrder", "fpModelBytes", "quantizedWeights", "quantizedBytes", "fpParams",
-/// "fpBytes", "bitsPerQuantizedWeight", "masked": [names]}` of a compressed model.
+/// "fpBytes", "bitsPerQuantizedWeight", "masked": [names], "activationBits": k | null}` of a
+/// compressed model.
 pub fn header_json(m: &CompressedModel) -> String {
     let s = m.stats();
     let bits: BTreeMap<&str, usize> = m.quantized.iter().map(|q| (q.name.as_str(), q.matrix.bits())).collect();
@@ -73,6 +74,8 @@ pub fn header_json(m: &CompressedModel) -> String {
         "fpBytes": s.fp_bytes,
         "bitsPerQuantizedWeight": s.bits_per_quantized_weight(),
         "masked": masked,
+        // Validated when the model was built or read, so an error cannot occur here.
+        "activationBits": super::activation_bits(&m.metadata).ok().flatten(),
     })
     .to_string()
 }

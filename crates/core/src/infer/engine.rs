@@ -23,6 +23,19 @@ use crate::lstm::softmax::cross_entropy;
 use crate::lstm::{tensor_layout, LstmConfig, LstmModel};
 use std::collections::BTreeMap;
 
+/// [`LutKernel::parse`], or for `auto` the kernel a model was compressed for: `popcount-a<k>` when
+/// its metadata records `k` activation bits ([`crate::compress::activation_bits`]; retrained with
+/// quantized activations), else `lut-i8`. `E_FORMAT` when that entry is not 1..=8.
+pub fn kernel_for(name: &str, metadata: &BTreeMap<String, String>) -> Result<LutKernel> {
+    if name != "auto" {
+        return LutKernel::parse(name);
+    }
+    Ok(match crate::compress::activation_bits(metadata)? {
+        Some(k) => LutKernel::Popcount(k as u8),
+        None => LutKernel::I8,
+    })
+}
+
 /// Largest number of streams per step.
 pub const MAX_STREAMS: usize = 64;
 
@@ -75,10 +88,10 @@ impl Engine {
         }
     }
 
-    /// [`Engine::from_bytes`] with the kernel named as [`LutKernel::parse_for`] reads it (`auto`:
-    /// the kernel the file's metadata asks for).
+    /// [`Engine::from_bytes`] with the kernel named as [`kernel_for`] reads it (`auto`: the
+    /// kernel the file's metadata asks for).
     pub fn open(bytes: &[u8], kernel: &str) -> Result<Engine> {
-        let kernel = LutKernel::parse_for(kernel, &read(bytes)?.metadata)?;
+        let kernel = kernel_for(kernel, &read(bytes)?.metadata)?;
         Self::from_bytes(bytes, kernel)
     }
 

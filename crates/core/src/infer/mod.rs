@@ -12,5 +12,5 @@ mod weights;
 mod tests;
 
 pub use crate::bcq::lut::LutKernel;
-pub use engine::{Engine, MAX_STREAMS};
+pub use engine::{kernel_for, Engine, MAX_STREAMS};
 pub use sample::Sampler;

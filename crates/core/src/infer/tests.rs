@@ -293,9 +293,12 @@ fn activation_quantized_model_is_the_popcount_engine() {
     // `auto` runs a file on the kernel its metadata was retrained for.
     assert_eq!(Engine::open(&bytes, "auto").unwrap().kernel(), LutKernel::I8);
     let mut tagged = compress(&mut m, 2, false);
-    tagged.metadata.insert(crate::bcq::lut::ACTIVATION_BITS_KEY.into(), "3".into());
+    tagged.metadata.insert(crate::compress::ACTIVATION_BITS_KEY.into(), "3".into());
     assert_eq!(Engine::open(&tagged.to_bytes(), "auto").unwrap().kernel(), LutKernel::Popcount(3));
     assert_eq!(Engine::open(&tagged.to_bytes(), "lut-f32").unwrap().kernel(), LutKernel::F32);
-    tagged.metadata.insert(crate::bcq::lut::ACTIVATION_BITS_KEY.into(), "9".into());
+    // The dequantized model quantizes its activations as the file says (the softmax is packed here).
+    let want = Some(crate::lstm::ActivationQuant::new(3, true).unwrap());
+    assert_eq!(CompressedModel::from_bytes(&tagged.to_bytes()).unwrap().to_model().unwrap().activation_quant(), want);
+    tagged.metadata.insert(crate::compress::ACTIVATION_BITS_KEY.into(), "9".into());
     assert_eq!(Engine::open(&tagged.to_bytes(), "auto").err().map(|e| e.code), Some(ErrorCode::Format));
 }

@@ -108,9 +108,7 @@ pub unsafe fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn lut_i8_tiles(tiles: &[u8], scales: &[f32], bits: usize, tlo: &[i8], thi: &[i8], gb: usize, step: f32, out: &mut [f32]) {
     let n = out.len() / 16;
-    let b = tiles.len() / (16 * bits * n.max(1));
-    let groups = group_count(b, gb);
-    assert!(tiles.len() == 16 * b * bits * n && scales.len() >= 16 * groups * bits * n);
+    let (b, groups) = super::tile_dims(tiles, scales, bits, out.len(), gb);
     assert!(tlo.len() >= 16 * b && thi.len() >= 16 * b && gb.is_multiple_of(2) && b.is_multiple_of(2));
     let sv = _mm256_set1_ps(step);
     for t in 0..n {
@@ -138,11 +136,7 @@ pub unsafe fn lut_i8_tiles(tiles: &[u8], scales: &[f32], bits: usize, tlo: &[i8]
 /// The CPU must support AVX2 and POPCNT (the set's detection checks both).
 #[target_feature(enable = "avx2,fma,popcnt")]
 pub unsafe fn xor_popcount(w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32]) {
-    super::each_pair(w, x, words, gw, out, |ws, xs, o| {
-        for (o, (wg, xg)) in o.iter_mut().zip(ws.chunks(gw).zip(xs.chunks(gw))) {
-            *o = wg.iter().zip(xg).map(|(a, b)| (a ^ b).count_ones()).sum();
-        }
-    });
+    super::xor_popcount_words(w, x, words, gw, out);
 }
 
 /// This set's kernels ([`super::BcqKit`]).

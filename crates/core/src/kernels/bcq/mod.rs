@@ -91,6 +91,27 @@ pub fn lut_i8_tiles(
     unsafe { (KITS.get(set).lut_i8_tiles)(tiles, scales, bits, tlo, thi, gb, step, out) }
 }
 
+/// Byte-columns `b` per plane and scale groups of a [`lut_i8_tiles`] call with `out_len` outputs
+/// (`out_len/16` tiles); asserts that `tiles` holds exactly that many tiles and `scales` enough.
+pub(crate) fn tile_dims(tiles: &[u8], scales: &[f32], bits: usize, out_len: usize, gb: usize) -> (usize, usize) {
+    let n = out_len / 16;
+    let b = tiles.len() / (16 * bits * n.max(1));
+    let groups = group_count(b, gb);
+    assert!(tiles.len() == 16 * b * bits * n && scales.len() >= 16 * groups * bits * n);
+    (b, groups)
+}
+
+/// Popcounts of `w XOR x` per segment, activation plane and group with `u64::count_ones`: the
+/// body of the scalar and AVX2 kernels (inlined into the AVX2 one, which enables `popcnt`).
+#[inline(always)]
+pub(crate) fn xor_popcount_words(w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32]) {
+    each_pair(w, x, words, gw, out, |ws, xs, o| {
+        for (o, (wg, xg)) in o.iter_mut().zip(ws.chunks(gw).zip(xs.chunks(gw))) {
+            *o = wg.iter().zip(xg).map(|(a, b)| (a ^ b).count_ones()).sum();
+        }
+    });
+}
+
 /// [`lut_i8_tiles`] from a set's [`lut_i8`], one group at a time (16 integer sums on the stack);
 /// sets without a fused kernel use it.
 ///
@@ -109,10 +130,7 @@ pub(crate) unsafe fn tiles_by_group(
     step: f32,
     out: &mut [f32],
 ) {
-    let n = out.len() / 16;
-    let b = tiles.len() / (16 * bits * n.max(1));
-    let groups = group_count(b, gb);
-    assert!(tiles.len() == 16 * b * bits * n && scales.len() >= 16 * groups * bits * n);
+    let (b, groups) = tile_dims(tiles, scales, bits, out.len(), gb);
     for (t, o) in out.chunks_exact_mut(16).enumerate() {
         let mut acc = [0f32; 16];
         for p in 0..bits {

@@ -50,11 +50,7 @@ pub fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
 
 /// Popcounts of `w XOR x` per segment, activation plane and group (see `kernels::bcq`).
 pub fn xor_popcount(w: &[u64], x: &[u64], words: usize, gw: usize, out: &mut [u32]) {
-    super::each_pair(w, x, words, gw, out, |ws, xs, o| {
-        for (o, (wg, xg)) in o.iter_mut().zip(ws.chunks(gw).zip(xs.chunks(gw))) {
-            *o = wg.iter().zip(xg).map(|(a, b)| (a ^ b).count_ones()).sum();
-        }
-    });
+    super::xor_popcount_words(w, x, words, gw, out);
 }
 
 /// This set's kernels ([`super::BcqKit`]).

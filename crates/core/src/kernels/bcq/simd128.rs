@@ -105,10 +105,7 @@ pub fn lut_i8(tile: &[u8], tlo: &[i8], thi: &[i8], gb: usize, out: &mut [i32]) {
 /// integer sums are converted and scaled in registers, 16 rows in four f32 accumulators.
 #[allow(clippy::too_many_arguments)]
 pub fn lut_i8_tiles(tiles: &[u8], scales: &[f32], bits: usize, tlo: &[i8], thi: &[i8], gb: usize, step: f32, out: &mut [f32]) {
-    let n = out.len() / 16;
-    let b = tiles.len() / (16 * bits * n.max(1));
-    let groups = group_count(b, gb);
-    assert!(tiles.len() == 16 * b * bits * n && scales.len() >= 16 * groups * bits * n);
+    let (b, groups) = super::tile_dims(tiles, scales, bits, out.len(), gb);
     assert!(tlo.len() >= 16 * b && thi.len() >= 16 * b);
     let (lp, hp) = (tlo.as_ptr().cast::<u8>(), thi.as_ptr().cast::<u8>());
     let sv = f32x4_splat(step);
