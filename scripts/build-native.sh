@@ -7,8 +7,8 @@ have cargo || die "cargo not found: install Rust (https://rustup.rs) or run 'npm
 [ -x node_modules/.bin/napi ] || die "@napi-rs/cli is missing: run 'npm install' (or 'npm run setup')"
 say "building native addon (release)"
 mkdir -p build/native
-node_modules/.bin/napi build --release --manifest-path crates/node/Cargo.toml \
-  --package-json-path crates/node/package.json --output-dir build/native \
+node_modules/.bin/napi build --release --manifest-path crates/binding/Cargo.toml \
+  --package-json-path crates/binding/package.json --output-dir build/native \
   --dts quire.d.ts --no-dts-header >&2
 [ -f build/native/quire.node ] || die "napi build did not produce build/native/quire.node"
 say "native addon: build/native/quire.node"

@@ -8,8 +8,8 @@
 # and it does not change kernel speed (measured when the build was set up).
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-wasm_cargo std,panic_abort build --release -p quire-wasm
-WASM_OUT="$CARGO_TARGET_DIR/$WASM_TARGET/release/quire_wasm.wasm"
+wasm_cargo std,panic_abort build --release -p quire-binding
+WASM_OUT="$CARGO_TARGET_DIR/$WASM_TARGET/release/quire_binding.wasm"
 require_wasm_bindgen
 
 rm -rf build/wasm && mkdir -p build/wasm

@@ -5,7 +5,7 @@ say() { printf '\033[1mquire:\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31mquire: error:\033[0m %s\n' "$*" >&2; exit 1; }
 have() { command -v "$1" >/dev/null 2>&1; }
 # The exact wasm-bindgen version the wasm crate pins (its CLI must match it).
-wasm_bindgen_version() { sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' "$ROOT/crates/wasm/Cargo.toml"; }
+wasm_bindgen_version() { sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' "$ROOT/crates/binding/Cargo.toml"; }
 
 # `wasm_cargo CRATES-TO-BUILD-STD ARGS...`: runs `cargo ARGS --target wasm32-unknown-unknown`
 # on the first toolchain route that can (in its own target dir, target/wasm):

@@ -1,6 +1,6 @@
 /**
- * The raw surface both bindings expose, name for name (crates/node and crates/wasm are kept
- * identical; `npm test` type-checks both bindings' generated typings against this interface,
+ * The raw surface both bindings expose, name for name (crates/binding writes each function once;
+ * `#[export]` emits it for napi-rs and for wasm-bindgen); `npm test` type-checks both bindings' generated typings against this interface,
  * test/raw-core.typecheck.ts). Only code in ts/backend/ and the facade files touch it; calls go
  * through `guard()` so binding errors become `QuireError`s.
  */
@@ -42,7 +42,7 @@ export interface RawCore {
   };
 }
 
-/** A Rust-owned f32 matrix (dense.rs in both binding crates). */
+/** A Rust-owned f32 matrix (crates/binding/src/dense.rs). */
 export interface RawDenseMatrix {
   rows(): number;
   cols(): number;
@@ -50,7 +50,7 @@ export interface RawDenseMatrix {
   free(): void;
 }
 
-/** A Rust-owned quantized matrix (quant.rs in both binding crates). */
+/** A Rust-owned quantized matrix (crates/binding/src/quant.rs). */
 export interface RawQuantizedMatrix {
   bits(): number;
   rows(): number;
@@ -65,7 +65,7 @@ export interface RawQuantizedMatrix {
   free(): void;
 }
 
-/** The Rust LSTM language-model handle (crates/{node,wasm}/src/model.rs). */
+/** The Rust LSTM language-model handle (crates/binding/src/model.rs). */
 export interface RawLstmModel {
   metadataJson(): string;
   configJson(): string;
@@ -87,11 +87,11 @@ export interface RawLstmModel {
   setTensor(name: string, data: Float32Array): void;
   getGradient(name: string): Float32Array;
   toBytes(format: string, extraJson: string, withState: boolean): Uint8Array;
-  /** Keep-masks and pruning (crates/{node,wasm}/src/compress.rs). */
+  /** Keep-masks and pruning (crates/binding/src/compress.rs). */
   setMask(name: string, mask: Uint8Array | null): void;
   getMask(name: string): Uint8Array | null | undefined;
   prune(names: string[], sparsity: number, scope: string): void;
-  /** wasm only: releases the Rust memory now instead of at garbage collection. */
+  /** Releases the Rust memory now instead of at garbage collection. */
   free(): void;
 }
 
@@ -100,7 +100,7 @@ export interface RawLstmModelClass {
   fromBytes(bytes: Uint8Array): RawLstmModel;
 }
 
-/** A Rust-owned compressed model (crates/{node,wasm}/src/compress.rs). */
+/** A Rust-owned compressed model (crates/binding/src/compress.rs). */
 export interface RawCompressedModel {
   /** `{name: {error, norm}}` as JSON (`{}` for a loaded file). */
   lossesJson(): string;
@@ -116,7 +116,7 @@ export interface RawCompressedModelClass {
   fromBytes(bytes: Uint8Array): RawCompressedModel;
 }
 
-/** The Rust inference engine (crates/{node,wasm}/src/infer.rs). */
+/** The Rust inference engine (crates/binding/src/infer.rs). */
 export interface RawInferenceEngine {
   configJson(): string;
   metadataJson(): string;

@@ -1,9 +1,10 @@
-use crate::error::{IntoJs, WasmResult};
+//! The general matrix product and the arithmetic-peak probe.
+use quire_binding_macro::export;
 use quire_core::gemm::{gemm as core_gemm, GemmSpec};
-use wasm_bindgen::prelude::*;
+use quire_core::Result;
 
 /// `C ← α·op(A)·op(B) + β·C`; returns the new C (the input `c` is not modified).
-#[wasm_bindgen]
+#[export]
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(
     m: u32,
@@ -15,20 +16,20 @@ pub fn gemm(
     a: &[f32],
     b: &[f32],
     beta: f64,
-    c: Option<Vec<f32>>,
-) -> WasmResult<Vec<f32>> {
+    c: Option<&[f32]>,
+) -> Result<Vec<f32>> {
     let spec = GemmSpec { m: m as usize, n: n as usize, k: k as usize, trans_a, trans_b, alpha: alpha as f32, beta: beta as f32 };
     // Without a C input there is nothing to accumulate into: β is taken as 0.
     let (mut out, beta) = match c {
-        Some(c) => (c, spec.beta),
-        None => (quire_core::gemm::zeroed_output(spec.m, spec.n).js()?, 0.0),
+        Some(c) => (c.to_vec(), spec.beta),
+        None => (quire_core::gemm::zeroed_output(spec.m, spec.n)?, 0.0),
     };
-    core_gemm(&GemmSpec { beta, ..spec }, a, b, &mut out).js()?;
+    core_gemm(&GemmSpec { beta, ..spec }, a, b, &mut out)?;
     Ok(out)
 }
 
-/// Runs the arithmetic-peak probe (`iters` rounds); returns the flops done.
-#[wasm_bindgen(js_name = fmaPeakProbe)]
+/// Runs the arithmetic-peak probe on every thread (`iters` rounds each); returns the flops done.
+#[export]
 pub fn fma_peak_probe(iters: u32) -> f64 {
     quire_core::gemm::fma_peak_probe(iters as usize)
 }

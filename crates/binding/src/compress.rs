@@ -1,0 +1,83 @@
+//! Compression: keep-masks, pruning and in-place quantization on the model handle, and the
+//! Rust-owned compressed model.
+use crate::model::LstmModel;
+use crate::slot::Slot;
+use quire_binding_macro::export;
+use quire_core::compress::{self, CompressedModel as Core};
+use quire_core::format::{metadata_from_json, metadata_to_json};
+use quire_core::Result;
+
+#[export]
+impl LstmModel {
+    /// Sets (`mask`, nonzero = keep) or clears (`null`) a tensor's keep-mask.
+    pub fn set_mask(&mut self, name: String, mask: Option<&[u8]>) -> Result<()> {
+        self.inner.get_mut()?.set_mask(&name, mask)
+    }
+
+    /// The 0/1 keep-mask of a tensor, or `null`.
+    pub fn get_mask(&self, name: String) -> Result<Option<Vec<u8>>> {
+        Ok(self.inner.get()?.mask(&name)?.map(|m| m.to_vec()))
+    }
+
+    /// Magnitude-prunes `names` to `sparsity` (`scope`: `matrix` or `global`) and installs the masks.
+    pub fn prune(&mut self, names: Vec<String>, sparsity: f64, scope: String) -> Result<()> {
+        let scope = compress::PruneScope::parse(&scope)?;
+        compress::prune_model(self.inner.get_mut()?, &names, sparsity, scope)
+    }
+}
+
+/// A compressed model (packed binary codes + FP tensors) held by Rust.
+#[export]
+pub struct CompressedModel {
+    inner: Slot<Core>,
+    /// `{name: {error, norm}}` of the quantization that built it (`{}` when loaded).
+    losses_json: String,
+}
+
+#[export]
+impl CompressedModel {
+    /// Quantizes the spec's tensors of `model` in place (they become `Q(W)`) and assembles the
+    /// compressed model; `metadata_json` is carried into the file (string values).
+    pub fn from_model(model: &mut LstmModel, spec_json: String, metadata_json: String) -> Result<CompressedModel> {
+        let (selection, info) = compress::parse_spec(&spec_json)?;
+        let metadata = metadata_from_json(&metadata_json)?;
+        let (inner, losses) = Core::from_model(model.inner.get_mut()?, &selection, info, metadata)?;
+        Ok(CompressedModel { inner: Slot::new(inner), losses_json: compress::losses_json(&losses) })
+    }
+
+    /// Parses a compressed model file (`E_FORMAT` when malformed).
+    pub fn from_bytes(bytes: &[u8]) -> Result<CompressedModel> {
+        Ok(CompressedModel { inner: Slot::new(Core::from_bytes(bytes)?), losses_json: "{}".to_string() })
+    }
+
+    /// `{name: {error, norm}}` of the quantization that built it (`{}` when loaded), as JSON.
+    pub fn losses_json(&self) -> String {
+        self.losses_json.clone()
+    }
+
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        Ok(self.inner.get()?.to_bytes())
+    }
+
+    /// Compression metadata and part sizes as JSON (see `quire_core::compress::spec`).
+    pub fn header_json(&self) -> Result<String> {
+        Ok(compress::header_json(self.inner.get()?))
+    }
+
+    /// Caller metadata carried in the file (e.g. the vocabulary), as JSON.
+    pub fn metadata_json(&self) -> Result<String> {
+        Ok(metadata_to_json(&self.inner.get()?.metadata))
+    }
+
+    /// A model holding the dequantized weights (and the masks), with the file's metadata.
+    pub fn to_model(&self) -> Result<LstmModel> {
+        let inner = self.inner.get()?;
+        Ok(LstmModel { inner: Slot::new(inner.to_model()?), metadata: inner.metadata.clone() })
+    }
+
+    /// Releases the compressed model's memory now; any later call is `E_STATE`.
+    #[export(node)]
+    pub fn free(&mut self) {
+        self.inner.free();
+    }
+}
