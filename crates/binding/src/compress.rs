@@ -1,10 +1,10 @@
 //! Compression: keep-masks, pruning and in-place quantization on the model handle, and the
 //! Rust-owned compressed model.
+use crate::json::{header_json, losses_json, metadata_from_json, metadata_to_json, parse_spec};
 use crate::model::LstmModel;
 use crate::slot::Slot;
 use quire_binding_macro::export;
 use quire_core::compress::{self, CompressedModel as Core};
-use quire_core::format::{metadata_from_json, metadata_to_json};
 use quire_core::Result;
 
 #[export]
@@ -39,10 +39,10 @@ impl CompressedModel {
     /// Quantizes the spec's tensors of `model` in place (they become `Q(W)`) and assembles the
     /// compressed model; `metadata_json` is carried into the file (string values).
     pub fn from_model(model: &mut LstmModel, spec_json: String, metadata_json: String) -> Result<CompressedModel> {
-        let (selection, info) = compress::parse_spec(&spec_json)?;
+        let (selection, info) = parse_spec(&spec_json)?;
         let metadata = metadata_from_json(&metadata_json)?;
         let (inner, losses) = Core::from_model(model.inner.get_mut()?, &selection, info, metadata)?;
-        Ok(CompressedModel { inner: Slot::new(inner), losses_json: compress::losses_json(&losses) })
+        Ok(CompressedModel { inner: Slot::new(inner), losses_json: losses_json(&losses) })
     }
 
     /// Parses a compressed model file (`E_FORMAT` when malformed).
@@ -59,9 +59,9 @@ impl CompressedModel {
         Ok(self.inner.get()?.to_bytes())
     }
 
-    /// Compression metadata and part sizes as JSON (see `quire_core::compress::spec`).
+    /// Compression metadata and part sizes as JSON (see `json.rs`).
     pub fn header_json(&self) -> Result<String> {
-        Ok(compress::header_json(self.inner.get()?))
+        Ok(header_json(self.inner.get()?))
     }
 
     /// Caller metadata carried in the file (e.g. the vocabulary), as JSON.

@@ -1,9 +1,9 @@
 //! The inference engine handle: weights (packed or FP), state and buffers stay in Rust; a step
 //! passes B token ids in and the B×V logits out.
+use crate::json::{bits_json, metadata_to_json};
 use crate::model::LstmModel;
 use crate::slot::Slot;
 use quire_binding_macro::export;
-use quire_core::format::metadata_to_json;
 use quire_core::infer::{kernel_for, Engine};
 use quire_core::Result;
 
@@ -39,7 +39,7 @@ impl InferenceEngine {
 
     /// `{"embedding": 32, "lstm.0.w_ih": 1, ...}`: bits per weight matrix (32 = full precision).
     pub fn bits_json(&self) -> Result<String> {
-        Ok(self.inner.get()?.bits_json())
+        Ok(bits_json(self.inner.get()?.bits()))
     }
 
     pub fn weight_bytes(&self) -> Result<f64> {

@@ -1,8 +1,8 @@
 //! The LSTM language-model handle. Weights, gradients and state stay in Rust; only token
 //! windows, single tensors and file bytes cross.
+use crate::json::{metadata_from_json, metadata_to_json};
 use crate::slot::Slot;
 use quire_binding_macro::export;
-use quire_core::format::{metadata_from_json, metadata_to_json};
 use quire_core::lstm::{ActivationQuant, LstmConfig, LstmModel as Core};
 use quire_core::Result;
 use std::collections::BTreeMap;

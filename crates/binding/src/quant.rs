@@ -2,9 +2,13 @@
 use crate::slot::Slot;
 use quire_binding_macro::export;
 use quire_core::bcq::{matmul, Kernel};
-use quire_core::quant::packed::words_to_u32;
 use quire_core::quant::{quantize_rows, BinaryMatrix, Method, QuantConfig};
 use quire_core::Result;
+
+/// u64 words as twice as many little-endian u32 words (low half first): the JS view of planes.
+fn words_to_u32(words: &[u64]) -> Vec<u32> {
+    words.iter().flat_map(|&w| [w as u32, (w >> 32) as u32]).collect()
+}
 
 /// A quantized matrix held by Rust; only inputs and results cross the boundary.
 #[export]

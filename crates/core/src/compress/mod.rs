@@ -8,12 +8,11 @@ pub mod file;
 pub mod model;
 pub mod prune;
 pub mod quantize;
-pub mod spec;
 
+pub use model::GATE_ORDER;
 pub use model::{activation_bits, CompressedModel, CompressedStats, CompressionInfo, QuantizedTensor, ACTIVATION_BITS_KEY};
 pub use prune::{magnitude_masks, prune_model, PruneScope};
-pub use quantize::{losses_json, quantize_tensor, QuantLoss};
-pub use spec::{header_json, parse_spec};
+pub use quantize::{quantize_tensor, QuantLoss};
 
 #[cfg(test)]
 mod tests;

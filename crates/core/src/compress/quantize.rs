@@ -13,12 +13,6 @@ pub struct QuantLoss {
     pub norm: f64,
 }
 
-/// `{"<tensor>": {"error": …, "norm": …}, …}`: the losses of [`crate::compress::CompressedModel::from_model`]
-/// as the bindings hand them to JS.
-pub fn losses_json(losses: &std::collections::BTreeMap<String, QuantLoss>) -> String {
-    serde_json::to_string(losses).expect("a map of numbers serialises")
-}
-
 impl QuantLoss {
     /// `error / norm` (0 for an all-zero tensor).
     pub fn relative(&self) -> f64 {

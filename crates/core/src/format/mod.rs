@@ -7,11 +7,9 @@
 //! [`read`] validates everything before it allocates; every failure is `E_FORMAT`.
 
 mod dtype;
-mod metadata;
 mod reader;
 mod writer;
 
 pub use dtype::DType;
-pub use metadata::{metadata_from_json, metadata_to_json};
 pub use reader::{read, Container, TensorEntry};
 pub use writer::Writer;

@@ -218,11 +218,6 @@ impl Engine {
         names.zip(matrices.map(Weight::bits)).collect()
     }
 
-    /// [`Engine::bits`] as a JSON object `{"embedding": 32, "lstm.0.w_ih": 1, ...}`.
-    pub fn bits_json(&self) -> String {
-        serde_json::to_string(&self.bits().into_iter().collect::<BTreeMap<_, _>>()).expect("map serialises")
-    }
-
     /// Bytes of the weights as held in memory (packed matrices with their kernel layout).
     pub fn weight_bytes(&self) -> usize {
         let vectors: usize = self.layers.iter().map(|l| 4 * l.bias.len()).sum::<usize>() + 4 * self.softmax_bias.len();

@@ -320,8 +320,3 @@ impl BinaryMatrix {
         Ok(if den == 0.0 { 0.0 } else { num / den })
     }
 }
-
-/// u64 words as twice as many little-endian u32 words (low half first): the JS view.
-pub fn words_to_u32(words: &[u64]) -> Vec<u32> {
-    words.iter().flat_map(|&w| [w as u32, (w >> 32) as u32]).collect()
-}

@@ -1,16 +1,37 @@
-//! The JSON forms in which compression requests and file headers cross the bindings.
+//! The JSON forms in which requests and answers cross the boundary (the core works on typed
+//! values; these are the binding's business).
 //!
-//! Spec (request): `{"method": "alternating", "cycles": 2, "groupSize": 0, "layers": "lstm",
-//! "sparsity": 0.5, "fpModelBytes": 18600000, "tensors": {"lstm.0.w_ih": 1, ...}}` — the
-//! tensors to quantize with their bits; method, cycles and group size apply to all of them.
-//! Header (answer of [`header_json`]): the file's compression metadata plus its part sizes.
+//! Spec (request of `CompressedModel.fromModel`): `{"method": "alternating", "cycles": 2,
+//! "groupSize": 0, "layers": "lstm", "sparsity": 0.5, "fpModelBytes": 18600000, "tensors":
+//! {"lstm.0.w_ih": 1, ...}}` — the tensors to quantize with their bits; method, cycles and group
+//! size apply to all of them. Header (answer of [`header_json`]): the file's compression metadata
+//! plus its part sizes. Metadata: a JSON object of strings.
 
-use super::model::{CompressedModel, CompressionInfo, GATE_ORDER};
-use crate::error::{Error, Result};
-use crate::quant::{Method, QuantConfig};
+use quire_core::compress::{self, CompressedModel, CompressionInfo, QuantLoss, GATE_ORDER};
+use quire_core::quant::{Method, QuantConfig};
+use quire_core::{Error, Result};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
+
+/// Parses a JSON object whose values are all strings (`E_CONFIG` otherwise).
+pub fn metadata_from_json(text: &str) -> Result<BTreeMap<String, String>> {
+    serde_json::from_str(text).map_err(|e| Error::config(format!("metadata must be a JSON object of strings: {e}")))
+}
+
+pub fn metadata_to_json(map: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(map).expect("string map serialises")
+}
+
+/// `{"<tensor>": {"error": …, "norm": …}, …}`: the losses of `CompressedModel::from_model`.
+pub fn losses_json(losses: &BTreeMap<String, QuantLoss>) -> String {
+    serde_json::to_string(losses).expect("a map of numbers serialises")
+}
+
+/// `{"embedding": 32, "lstm.0.w_ih": 1, ...}`: an engine's bits per weight matrix.
+pub fn bits_json(bits: Vec<(String, usize)>) -> String {
+    serde_json::to_string(&bits.into_iter().collect::<BTreeMap<_, _>>()).expect("map serialises")
+}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -29,7 +50,7 @@ struct Spec {
 pub fn parse_spec(text: &str) -> Result<(Vec<(String, QuantConfig)>, CompressionInfo)> {
     let s: Spec = serde_json::from_str(text).map_err(|e| Error::config(format!("compression spec: {e}")))?;
     let method = Method::parse(&s.method)?;
-    super::prune::check_sparsity(s.sparsity)?;
+    compress::prune::check_sparsity(s.sparsity)?;
     let selection = s
         .tensors
         .into_iter()
@@ -58,7 +79,7 @@ pub fn header_json(m: &CompressedModel) -> String {
     let bits: BTreeMap<&str, usize> = m.quantized.iter().map(|q| (q.name.as_str(), q.matrix.bits())).collect();
     let masked: Vec<&str> = m.quantized.iter().filter(|q| q.matrix.mask().is_some()).map(|q| q.name.as_str()).collect();
     json!({
-        "format": super::file::COMPRESSED_FORMAT,
+        "format": compress::file::COMPRESSED_FORMAT,
         "config": serde_json::to_value(&m.config).expect("config serialises"),
         "bits": bits,
         "method": m.info.method.name(),
@@ -75,7 +96,7 @@ pub fn header_json(m: &CompressedModel) -> String {
         "bitsPerQuantizedWeight": s.bits_per_quantized_weight(),
         "masked": masked,
         // Validated when the model was built or read, so an error cannot occur here.
-        "activationBits": super::activation_bits(&m.metadata).ok().flatten(),
+        "activationBits": compress::activation_bits(&m.metadata).ok().flatten(),
     })
     .to_string()
 }
