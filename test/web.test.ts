@@ -63,7 +63,7 @@ async function openPage(problems: string[]): Promise<Page> {
   const page = await browser.newPage();
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
   page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+    if (msg.type() === 'error') problems.push(`console error: ${msg.text()} (${msg.location().url})`);
   });
   return page;
 }
@@ -82,7 +82,9 @@ describe('quire/web in headless Chromium', () => {
       return { result: w.quireResult, error: w.quireError };
     });
     expect(error).toBeUndefined();
-    expect(problems).toEqual([]);
+    // The page also looks for an optional full-precision model; Chromium logs its 404 (when the
+    // log arrives before this check), which is the page working as designed.
+    expect(problems.filter((p) => !p.includes('404') || !p.endsWith('/examples/web/model.qmodel)'))).toEqual([]);
     expect(result.core).toEqual({ backend: 'wasm', kernels: 'simd128', threads: 1 });
 
     const { spec, a, b, c } = result.gemm;
