@@ -7,7 +7,7 @@
 use super::quantize::{quantize_tensor, QuantLoss};
 use crate::error::{Error, Result};
 use crate::lstm::{ActivationQuant, LstmConfig, LstmModel};
-use crate::quant::{BinaryMatrix, Method, QuantConfig};
+use crate::quant::{check_bits, BinaryMatrix, Method, QuantConfig, MAX_BITS};
 use std::collections::BTreeMap;
 
 /// Gate order of every `[4H, ·]` LSTM matrix and `[4H]` bias (rows `0..H` = input gate, ...).
@@ -17,13 +17,13 @@ pub const GATE_ORDER: &str = "i,f,g,o";
 /// --activation-bits`): their greedy bits per vector.
 pub const ACTIVATION_BITS_KEY: &str = "activation_bits";
 
-/// The activation bits `metadata` records, if any; `E_FORMAT` unless 1..=8.
+/// The activation bits `metadata` records, if any; `E_FORMAT` unless they pass [`check_bits`].
 pub fn activation_bits(metadata: &BTreeMap<String, String>) -> Result<Option<usize>> {
     match metadata.get(ACTIVATION_BITS_KEY) {
         None => Ok(None),
         Some(k) => match k.parse::<usize>() {
-            Ok(k @ 1..=8) => Ok(Some(k)),
-            _ => Err(Error::format(format!("metadata '{ACTIVATION_BITS_KEY}' must be 1 to 8 (got '{k}')"))),
+            Ok(bits) if check_bits(bits).is_ok() => Ok(Some(bits)),
+            _ => Err(Error::format(format!("metadata '{ACTIVATION_BITS_KEY}' must be 1 to {MAX_BITS} (got '{k}')"))),
         },
     }
 }

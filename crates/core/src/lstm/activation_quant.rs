@@ -8,23 +8,21 @@
 //! estimator), so the model learns to live with the quantized activations.
 
 use crate::error::{Error, Result};
-use crate::quant::greedy;
+use crate::quant::{check_bits, greedy};
 
 /// Which products see quantized inputs, and with how many bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ActivationQuant {
-    /// Greedy codes per activation vector, 1..=8.
+    /// Greedy codes per activation vector, 1..=[`crate::quant::MAX_BITS`].
     pub bits: usize,
     /// Whether the softmax input is quantized too (when the softmax weight is).
     pub softmax: bool,
 }
 
 impl ActivationQuant {
-    /// `E_CONFIG` unless `bits` is 1..=8.
+    /// `E_CONFIG` unless `bits` passes [`check_bits`].
     pub fn new(bits: usize, softmax: bool) -> Result<ActivationQuant> {
-        if !(1..=8).contains(&bits) {
-            return Err(Error::config(format!("activation bits must be 1 to 8 (got {bits})")));
-        }
+        check_bits(bits).map_err(|e| Error::config(format!("activation {}", e.message)))?;
         Ok(ActivationQuant { bits, softmax })
     }
 
