@@ -1,7 +1,10 @@
 /**
  * quire: train LSTM language models, compress them with retraining-based iterative
- * binary-coding quantization, run them with bit-packed kernels. This is the one public facade;
- * nothing outside ts/backend/ touches a binding.
+ * binary-coding quantization, run them with bit-packed kernels. This is the one public facade.
+ * A binding (the `RawCore` of ts/backend/types.ts) is reached only through the typed wrappers
+ * exported here (LanguageModel, InferenceEngine, CompressedModel, QuantizedMatrix, DenseMatrix,
+ * gemm, info, the mask functions), every call through `guard()`, every handle a `Handle`
+ * (ts/handle.ts).
  */
 export { QuireError, type ErrorCode } from './errors.js';
 export { loadBackend, hasWasmSimd } from './backend/index.js';
