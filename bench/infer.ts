@@ -179,7 +179,7 @@ export async function run({ quick, run: fpRun, compressed: dirs, rounds: given }
   ortWeb.env.wasm.numThreads = 1;
   const { backends } = info();
   console.log(
-    `quire kernels native:${backends.native.kernels} wasm:${backends.wasm.kernels}; onnxruntime-node ${ortNode.env.versions.node ?? '?'}, onnxruntime-web ${ortWeb.env.versions.web ?? '?'}`,
+    `quire kernels native:${backends.native.kernels} wasm:${backends.wasm.kernels}${backends.wasm.relaxedSimd ? ' (relaxed-SIMD module)' : ''}; onnxruntime-node ${ortNode.env.versions.node ?? '?'}, onnxruntime-web ${ortWeb.env.versions.web ?? '?'}`,
   );
   const rows: BenchRow[] = [];
   const rounds = given ?? (quick ? 1 : 3);

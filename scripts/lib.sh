@@ -18,7 +18,8 @@ wasm_cargo() {
   local build_std="$1"; shift
   # A target dir of its own: the wasm route may use another rustc than the host build, and
   # sharing one dir would make each route rebuild the other's host artifacts every time.
-  export CARGO_TARGET_DIR="$ROOT/target/wasm"
+  # WASM_TARGET_DIR overrides it for a second flavour of the module (other RUSTFLAGS).
+  export CARGO_TARGET_DIR="${WASM_TARGET_DIR:-$ROOT/target/wasm}"
   if have rustc && [ -d "$(rustc --print target-libdir --target $WASM_TARGET 2>/dev/null)" ]; then
     say "wasm: rustup route (wasm32 target installed)"
     cargo "$@" --target $WASM_TARGET >&2

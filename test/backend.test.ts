@@ -21,6 +21,18 @@ describe('backend loader', () => {
     expect(report.backends.wasm).toMatchObject({ available: true, kernels: 'simd128', threads: 1 });
   });
 
+  it('loads the relaxed-SIMD wasm module where relaxed SIMD validates, unless QUIRE_WASM_RELAXED=0', () => {
+    const script = "import('./ts/index.ts').then((q) => console.log(q.info().backends.wasm.relaxedSimd))";
+    const run = (flags: string[], env: Record<string, string> = {}) =>
+      spawnSync('node', [...flags, '--import', 'tsx', '-e', script], { encoding: 'utf8', env: { ...process.env, ...env } });
+    // Node 22+ validates relaxed SIMD as is; Node 20 behind a V8 flag.
+    const flags = run([]).stdout.trim() === 'true' ? [] : ['--experimental-wasm-relaxed-simd'];
+    const relaxed = run(flags);
+    expect(relaxed.stderr).toBe('');
+    expect(relaxed.stdout.trim()).toBe('true');
+    expect(run(flags, { QUIRE_WASM_RELAXED: '0' }).stdout.trim()).toBe('false');
+  });
+
   it('rejects an unknown QUIRE_BACKEND with E_CONFIG', () => {
     const saved = process.env.QUIRE_BACKEND;
     process.env.QUIRE_BACKEND = 'gpu';

@@ -8,6 +8,8 @@ export interface BackendInfo {
   /** Kernel set in force: native `avx512 | avx2 | scalar` (chosen at run time), wasm `simd128`. */
   kernels?: string;
   threads?: number;
+  /** wasm: whether the relaxed-SIMD module runs (native: false). */
+  relaxedSimd?: boolean;
   error?: string;
 }
 
@@ -32,6 +34,7 @@ export function info(choice?: BackendChoice): QuireInfo {
       available: true,
       kernels: guard(() => raw.kernelSet()),
       threads: guard(() => raw.getThreads()),
+      relaxedSimd: guard(() => raw.relaxedSimd()),
     };
   }
   let selected: BackendName | null = null;

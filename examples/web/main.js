@@ -159,7 +159,7 @@ async function main() {
     const sum = product.c.reduce((acc, x) => acc + x, 0);
     show({
       backend: core.backend,
-      kernels: core.kernels,
+      kernels: core.relaxedSimd ? `${core.kernels} (relaxed SIMD)` : core.kernels,
       threads: core.threads,
       [`gemm ${product.spec.m}×${product.spec.k} · ${product.spec.k}×${product.spec.n}`]: `sum of C = ${sum.toFixed(6)}, ${product.ms.toFixed(2)} ms`,
       model: model ? `model.qcomp, ${model.bytes} bytes, prompt + 30 words in ${model.ms.toFixed(1)} ms` : 'none served',

@@ -1,6 +1,6 @@
 import { QuireError } from '../errors.js';
 import { loadNativeCore } from './native.js';
-import { nodeProcess } from './node-builtins.js';
+import { envVar, nodeProcess } from './node-builtins.js';
 import type { Backend, BackendChoice, BackendName, RawCore } from './types.js';
 import { loadWasmCore } from './wasm.js';
 
@@ -22,18 +22,9 @@ export function parseBackendChoice(value: string, source = 'backend'): BackendCh
   throw new QuireError('E_CONFIG', `${source} must be auto, native or wasm (got '${value}')`);
 }
 
-/**
- * The choice from `QUIRE_BACKEND`, if set. Runtimes without `process.env` have none, and one that
- * guards the environment (Deno without `--allow-env` throws `NotCapable` on the read) is treated
- * as unset: a script needs no permission beyond reading its model and wasm files.
- */
+/** The choice from `QUIRE_BACKEND`, if set (see `envVar` for runtimes that guard it). */
 function envChoice(): BackendChoice | undefined {
-  let v: string | undefined;
-  try {
-    v = nodeProcess()?.env?.QUIRE_BACKEND?.trim();
-  } catch {
-    v = undefined;
-  }
+  const v = envVar('QUIRE_BACKEND')?.trim();
   return v ? parseBackendChoice(v, 'QUIRE_BACKEND') : undefined;
 }
 

@@ -21,6 +21,19 @@ export function nodeProcess(): NodeProcessLike | undefined {
 }
 
 /**
+ * The environment variable `name`, or undefined. Runtimes without `process.env` have none, and
+ * one that guards the environment (Deno without `--allow-env` throws `NotCapable` on the read)
+ * counts as unset: a script needs no permission beyond reading its model and wasm files.
+ */
+export function envVar(name: string): string | undefined {
+  try {
+    return nodeProcess()?.env?.[name];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The Node module `id`. Outside Node (browsers, workers, edge runtimes) or on Node < 20.16 it
  * throws an error that says `purpose` needs Node.js.
  */

@@ -6,6 +6,8 @@
  */
 export interface RawCore {
   kernelSet(): string;
+  /** True for the relaxed-SIMD wasm module. */
+  relaxedSimd(): boolean;
   lastKernelSet(): string | null | undefined;
   forceKernelSet(name: string): string;
   getThreads(): number;

@@ -1,12 +1,13 @@
 import { nodeBuiltin, nodeProcess } from './node-builtins.js';
 import { packageRoot } from './root.js';
-import { assertWasmSimd } from './simd-probe.js';
+import { assertWasmSimd, useRelaxedSimd } from './simd-probe.js';
 import type { RawCore } from './types.js';
 
 const PURPOSE = 'loading the wasm core synchronously';
 
 /**
- * Loads the wasm core synchronously in Node (the CommonJS glue in `build/wasm/node/`), after
+ * Loads the wasm core synchronously in Node (the CommonJS glue in `build/wasm/node/`, or in
+ * `build/wasm/node-relaxed/` where relaxed SIMD validates and that build exists), after
  * checking that this runtime has WebAssembly SIMD. Browsers and edge runtimes cannot load
  * synchronously: there `await init()` from `quire/web` registers the wasm backend instead.
  */
@@ -18,7 +19,8 @@ export function loadWasmCore(): RawCore {
   const { existsSync } = nodeBuiltin('node:fs', PURPOSE);
   const { join } = nodeBuiltin('node:path', PURPOSE);
   const { createRequire } = nodeBuiltin('node:module', PURPOSE);
-  const glue = join(packageRoot(), 'build', 'wasm', 'node', 'quire_wasm.js');
+  const relaxed = join(packageRoot(), 'build', 'wasm', 'node-relaxed', 'quire_wasm.js');
+  const glue = useRelaxedSimd() && existsSync(relaxed) ? relaxed : join(packageRoot(), 'build', 'wasm', 'node', 'quire_wasm.js');
   if (!existsSync(glue)) {
     throw new Error(`wasm core not built: ${glue} is missing (run 'npm run setup' or 'npm run build:wasm')`);
   }

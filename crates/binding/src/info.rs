@@ -8,6 +8,12 @@ pub fn kernel_set() -> String {
     kernels::active().name().to_string()
 }
 
+/// Whether this is the relaxed-SIMD wasm module (false natively and for the simd128 module).
+#[export]
+pub fn relaxed_simd() -> bool {
+    kernels::relaxed_simd()
+}
+
 /// The kernel set of the most recent kernel call, or null.
 #[export]
 pub fn last_kernel_set() -> Option<String> {

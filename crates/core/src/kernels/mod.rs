@@ -135,6 +135,12 @@ pub fn detect() -> KernelSet {
     }
 }
 
+/// Whether this build's simd128 kernels use relaxed SIMD (the wasm module built with
+/// `+relaxed-simd`; always false natively).
+pub const fn relaxed_simd() -> bool {
+    cfg!(all(target_arch = "wasm32", target_feature = "relaxed-simd"))
+}
+
 /// The set in force: forced, else `QUIRE_KERNELS` (if valid and supported), else [`detect`].
 pub fn active() -> KernelSet {
     if let Some(k) = KernelSet::from_u8(ACTIVE.load(Ordering::Relaxed)) {
