@@ -1,7 +1,8 @@
 //! quire-core: the pure-Rust compute core of quire.
 //!
-//! No binding code lives here: the napi (`crates/node`) and wasm (`crates/wasm`) crates
-//! convert arguments and map [`Error`] into their runtime's errors, nothing more.
+//! No binding code lives here, and no JS-facing form (JSON, u32 word views): the binding
+//! (`crates/binding`, one source for napi-rs and wasm-bindgen) converts arguments and maps
+//! [`Error`] into its runtime's errors, nothing more.
 
 pub mod bcq;
 pub mod compress;
