@@ -1,9 +1,9 @@
 /**
- * The raw surface both bindings expose, name for name (crates/binding writes each function once;
- * `#[export]` emits it for napi-rs and for wasm-bindgen); `npm test` type-checks both generated
- * typings against this interface,
- * test/raw-core.typecheck.ts). Only code in ts/backend/ and the facade files touch it; calls go
- * through `guard()` so binding errors become `QuireError`s.
+ * The raw surface both bindings expose, name for name: crates/binding writes each function once
+ * and `#[export]` emits it for napi-rs and for wasm-bindgen; `npm test` type-checks both
+ * generated typings against this interface (test/raw-core.typecheck.ts). Only code in
+ * ts/backend/ and the facade's typed wrappers touch it; calls go through `guard()` so binding
+ * errors become `QuireError`s.
  */
 export interface RawCore {
   kernelSet(): string;
