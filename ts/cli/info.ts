@@ -49,7 +49,9 @@ export function registerInfo(program: Command): void {
       for (const [name, b] of Object.entries(report.backends)) {
         const peak = peaks[name] === undefined ? '' : `  peak=${peaks[name]} GFLOP/s`;
         lines.push(
-          b.available ? `  ${name.padEnd(7)} available  kernels=${b.kernels}${b.relaxedSimd ? ' (relaxed-SIMD module)' : ''}  threads=${b.threads}${peak}` : `  ${name.padEnd(7)} unavailable: ${b.error}`,
+          b.available
+            ? `  ${name.padEnd(7)} available  kernels=${b.kernels}${b.relaxedSimd ? ' (relaxed-SIMD module)' : ''}  threads=${b.threads}${peak}`
+            : `  ${name.padEnd(7)} unavailable: ${b.error}`,
         );
       }
       process.stdout.write(lines.join('\n') + '\n');
