@@ -1,40 +1,19 @@
 import { envVar } from './node-builtins.js';
 
-/**
- * A 29-byte module whose only function uses a v128 instruction (i8x16.splat + drop).
- * `WebAssembly.validate` accepts it only where WebAssembly SIMD is supported.
- */
-const SIMD_PROBE = new Uint8Array([
-  0x00,
-  0x61,
-  0x73,
-  0x6d,
-  0x01,
-  0x00,
-  0x00,
-  0x00, // magic, version
-  0x01,
-  0x04,
-  0x01,
-  0x60,
-  0x00,
-  0x00, // type section: () -> ()
-  0x03,
-  0x02,
-  0x01,
-  0x00, // function section
-  0x0a,
-  0x09,
-  0x01,
-  0x07,
-  0x00,
-  0x41,
-  0x00,
-  0xfd,
-  0x0f,
-  0x1a,
-  0x0b, // code: i32.const 0; i8x16.splat; drop; end
-]);
+/** A module with one `() -> ()` function whose body is `code` (no locals; `end` appended). */
+function oneFunctionModule(code: number[]): Uint8Array<ArrayBuffer> {
+  const body = [0x00, ...code, 0x0b];
+  // biome-ignore format: one line per section
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+    0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type section: () -> ()
+    0x03, 0x02, 0x01, 0x00, // function section
+    0x0a, body.length + 2, 0x01, body.length, ...body, // code section
+  ]);
+}
+
+/** `WebAssembly.validate` accepts this only where WebAssembly SIMD is supported. */
+const SIMD_PROBE = oneFunctionModule([0x41, 0x00, 0xfd, 0x0f, 0x1a]); // i32.const 0; i8x16.splat; drop
 
 /** Whether this runtime supports WebAssembly SIMD (simd128). */
 export function hasWasmSimd(): boolean {
@@ -52,18 +31,11 @@ export function assertWasmSimd(): void {
 }
 
 /**
- * A 36-byte module whose only function uses `i8x16.relaxed_swizzle`: `WebAssembly.validate`
- * accepts it only where relaxed SIMD is supported (V8 ≥ 11.4: Chrome/Edge 114+, Deno,
- * workerd, Node 22+; Node 20 only with `--experimental-wasm-relaxed-simd`).
+ * `WebAssembly.validate` accepts this only where relaxed SIMD is supported (V8 ≥ 11.4:
+ * Chrome/Edge 114+, Deno, workerd, Node 22+; Node 20 only with `--experimental-wasm-relaxed-simd`):
+ * i32.const 0; i8x16.splat; i32.const 0; i8x16.splat; i8x16.relaxed_swizzle; drop.
  */
-// biome-ignore format: one line per section
-const RELAXED_PROBE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
-  0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type section: () -> ()
-  0x03, 0x02, 0x01, 0x00, // function section
-  // code: i32.const 0; i8x16.splat; i32.const 0; i8x16.splat; i8x16.relaxed_swizzle; drop; end
-  0x0a, 0x10, 0x01, 0x0e, 0x00, 0x41, 0x00, 0xfd, 0x0f, 0x41, 0x00, 0xfd, 0x0f, 0xfd, 0x80, 0x02, 0x1a, 0x0b,
-]);
+const RELAXED_PROBE = oneFunctionModule([0x41, 0x00, 0xfd, 0x0f, 0x41, 0x00, 0xfd, 0x0f, 0xfd, 0x80, 0x02, 0x1a]);
 
 /**
  * Whether the relaxed-SIMD module should be loaded here: the runtime validates relaxed SIMD,

@@ -27,34 +27,22 @@ pub fn pack(src: View, x0: usize, xn: usize, d0: usize, dn: usize, width: usize,
         let panel = &mut out[t * dn * width..(t + 1) * dn * width];
         let live = (xn - t * width).min(width);
         let xt = x0 + t * width;
-        if src.xs == 1 && live == width {
-            let (data, ds) = (src.data, src.ds);
-            match width {
-                4 => full_panel::<4>(data, xt, ds, d0, panel),
-                6 => full_panel::<6>(data, xt, ds, d0, panel),
-                8 => full_panel::<8>(data, xt, ds, d0, panel),
-                10 => full_panel::<10>(data, xt, ds, d0, panel),
-                16 => full_panel::<16>(data, xt, ds, d0, panel),
-                32 => full_panel::<32>(data, xt, ds, d0, panel),
-                _ => full_panel_any(data, xt, ds, d0, width, panel),
-            }
-        } else if src.xs == 1 {
+        // Full panels of the kernels' widths: copies and transposes of a constant width.
+        let done = live == width
+            && match (src.xs, src.ds) {
+                (1, ds) => with_panel_width!(width, full_panel(src.data, xt, ds, d0, panel)),
+                (xs, 1) => with_panel_width!(width, gather_panel(src.data, xt, xs, d0, dn, panel)),
+                _ => false,
+            };
+        if done {
+            continue;
+        }
+        if src.xs == 1 {
             for d in 0..dn {
                 let s = xt + (d0 + d) * src.ds;
                 let row = &mut panel[d * width..(d + 1) * width];
                 row[..live].copy_from_slice(&src.data[s..s + live]);
                 row[live..].fill(0.0);
-            }
-        } else if src.ds == 1 && live == width {
-            let data = src.data;
-            match width {
-                4 => gather_panel::<4>(data, xt, src.xs, d0, dn, panel),
-                6 => gather_panel::<6>(data, xt, src.xs, d0, dn, panel),
-                8 => gather_panel::<8>(data, xt, src.xs, d0, dn, panel),
-                10 => gather_panel::<10>(data, xt, src.xs, d0, dn, panel),
-                16 => gather_panel::<16>(data, xt, src.xs, d0, dn, panel),
-                32 => gather_panel::<32>(data, xt, src.xs, d0, dn, panel),
-                _ => strided(src, xt, d0, dn, width, live, panel),
             }
         } else {
             strided(src, xt, d0, dn, width, live, panel);
@@ -62,22 +50,31 @@ pub fn pack(src: View, x0: usize, xn: usize, d0: usize, dn: usize, width: usize,
     }
 }
 
-/// A full panel whose rows are contiguous in `data` (row `d` at `xt + (d0 + d)·ds`), for the
-/// kernels' panel widths: a constant `W` makes each row an inline copy (a library `memmove`
-/// per 4–32 floats cost about 8 % of a small-preset training step).
+/// `$f::<W>(args)` and `true` when `$width` is one of the kernels' panel widths (`MR`/`NR` of
+/// every kit), else `false`: a constant width turns each row into inline moves.
+macro_rules! with_panel_width {
+    ($width:expr, $f:ident($($arg:expr),*)) => {
+        match $width {
+            4 => { $f::<4>($($arg),*); true }
+            6 => { $f::<6>($($arg),*); true }
+            8 => { $f::<8>($($arg),*); true }
+            10 => { $f::<10>($($arg),*); true }
+            16 => { $f::<16>($($arg),*); true }
+            32 => { $f::<32>($($arg),*); true }
+            _ => false,
+        }
+    };
+}
+use with_panel_width;
+
+/// A full panel whose rows are contiguous in `data` (row `d` at `xt + (d0 + d)·ds`): a constant
+/// `W` makes each row an inline copy (a library `memmove` per 4–32 floats cost about 8 % of a
+/// small-preset training step).
 #[inline(always)]
 fn full_panel<const W: usize>(data: &[f32], xt: usize, ds: usize, d0: usize, panel: &mut [f32]) {
     for (d, row) in panel.chunks_exact_mut(W).enumerate() {
         let s = xt + (d0 + d) * ds;
         row.copy_from_slice(&data[s..s + W]);
-    }
-}
-
-/// [`full_panel`] for any other width.
-fn full_panel_any(data: &[f32], xt: usize, ds: usize, d0: usize, width: usize, panel: &mut [f32]) {
-    for (d, row) in panel.chunks_exact_mut(width).enumerate() {
-        let s = xt + (d0 + d) * ds;
-        row.copy_from_slice(&data[s..s + width]);
     }
 }
 
