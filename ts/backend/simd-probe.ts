@@ -1,6 +1,9 @@
 import { envVar } from './node-builtins.js';
 
-/** A module with one `() -> ()` function whose body is `code` (no locals; `end` appended). */
+/**
+ * A module with one `() -> ()` function whose body is `code` (no locals; `end` appended). The
+ * section and body sizes are written as one LEB128 byte each, so `code` must be at most 123 bytes.
+ */
 function oneFunctionModule(code: number[]): Uint8Array<ArrayBuffer> {
   const body = [0x00, ...code, 0x0b];
   // biome-ignore format: one line per section
