@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -7,6 +9,8 @@ export default defineConfig({
     // Native addons and large wasm memories: one process per file, no worker threads.
     pool: 'forks',
     testTimeout: 120_000,
+    // Encoded corpora are cached under $QUIRE_HOME: tests keep theirs out of the user's cache.
+    env: { QUIRE_HOME: process.env.QUIRE_HOME ?? join(tmpdir(), 'quire-test-home') },
     hookTimeout: 120_000,
   },
 });

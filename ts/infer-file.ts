@@ -1,10 +1,9 @@
-import { readModelFile, vocabularyOf } from './compress/load.js';
-import type { Vocabulary } from './data/vocabulary.js';
+import { readModelFile } from './compress/load.js';
 import { InferenceEngine, type InferenceOptions } from './infer.js';
+import { type ModelText, textOf } from './train/checkpoint.js';
 
-export interface LoadedEngine {
+export interface LoadedEngine extends ModelText {
   engine: InferenceEngine;
-  vocabulary: Vocabulary;
   /** The file read. */
   file: string;
   /** Its size in bytes. */
@@ -13,13 +12,13 @@ export interface LoadedEngine {
 
 /**
  * Loads a model file (compressed, FP model or checkpoint; a run directory picks its model file)
- * into an inference engine with its vocabulary. Missing file `E_IO`, corrupt `E_FORMAT`.
+ * into an inference engine with its vocabulary and tokenizer. Missing file `E_IO`, corrupt `E_FORMAT`.
  */
 export function loadEngine(path: string, options: InferenceOptions = {}): LoadedEngine {
   const { file, bytes } = readModelFile(path);
   const engine = InferenceEngine.fromBytes(bytes, options);
   try {
-    return { engine, vocabulary: vocabularyOf(engine.metadata, engine.config.vocab, file), file, fileBytes: bytes.length };
+    return { engine, ...textOf(engine.metadata, engine.config.vocab, file), file, fileBytes: bytes.length };
   } catch (err) {
     engine.dispose();
     throw err;

@@ -1,9 +1,13 @@
 import { type Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
-import { dataDirectory, loadCorpus, type Split } from '../data/corpus.js';
+import { dataDirectory, type Split } from '../data/corpus.js';
+import { encodeCorpus, openSplit } from '../data/encoded-corpus.js';
+import type { TokenFile } from '../data/token-source.js';
+import type { ModelText } from '../train/checkpoint.js';
+import { Progress } from '../train/progress.js';
+import { reporting } from '../train/trainer.js';
 import { containerFormat, loadAnyModel, readModelFile, resolveModelPath } from '../compress/load.js';
 import { isFile } from '../io/fs.js';
-import type { Vocabulary } from '../data/vocabulary.js';
 import { INFERENCE_KERNELS, type InferenceKernel } from '../infer.js';
 import { loadEngine } from '../infer-file.js';
 import { evaluatePerplexity } from '../train/evaluate.js';
@@ -31,15 +35,15 @@ interface Evaluable {
  * A compressed model runs on the inference engine (packed kernels) unless `dequantize` asks for
  * the float model holding `Q(W)`; FP models and checkpoints run on the training model.
  */
-function open(file: string, f: EvalFlags): { model: Evaluable; vocabulary: Vocabulary; engine: string } {
+function open(file: string, f: EvalFlags): ModelText & { model: Evaluable; engine: string } {
   const path = resolveModelPath(file);
   const compressed = isFile(path) && containerFormat(readModelFile(path).bytes) === 'quire-compressed';
   if (compressed && !f.dequantize) {
-    const { engine, vocabulary } = loadEngine(path, { backend: f.backend, kernel: f.kernel });
-    return { model: engine, vocabulary, engine: `packed ${engine.kernel}` };
+    const { engine, vocabulary, tokenizer } = loadEngine(path, { backend: f.backend, kernel: f.kernel });
+    return { model: engine, vocabulary, tokenizer, engine: `packed ${engine.kernel}` };
   }
-  const { model, vocabulary } = loadAnyModel(file, { backend: f.backend });
-  return { model, vocabulary, engine: compressed ? 'dequantized f32' : 'f32' };
+  const { model, vocabulary, tokenizer } = loadAnyModel(file, { backend: f.backend });
+  return { model, vocabulary, tokenizer, engine: compressed ? 'dequantized f32' : 'f32' };
 }
 
 export function registerEval(program: Command): void {
@@ -61,13 +65,17 @@ export function registerEval(program: Command): void {
     )
     .option('--dequantize', 'evaluate a compressed model as the dequantized float model instead of through the packed kernels')
     .action((file: string, f: EvalFlags) => {
-      const { model, vocabulary, engine } = open(file, f);
+      const { model, vocabulary, tokenizer, engine } = open(file, f);
+      let source: TokenFile | undefined;
       try {
-        const corpus = loadCorpus(dataDirectory(f.data), { limit: f.limitTokens, vocabulary });
-        const r = evaluatePerplexity(model, corpus.ids[f.split], f.batch, f.steps);
+        const progress = new Progress();
+        const corpus = encodeCorpus(dataDirectory(f.data), { vocabulary, tokenizer, ...reporting(progress) });
+        source = openSplit(corpus, f.split, f.limitTokens);
+        const r = evaluatePerplexity(model, source, f.batch, f.steps);
         const out = { perplexity: r.perplexity, tokens: r.tokens, split: f.split, engine };
         process.stdout.write(f.json ? JSON.stringify(out) + '\n' : `${f.split} perplexity ${r.perplexity.toFixed(2)} over ${r.tokens} tokens (${engine})\n`);
       } finally {
+        source?.close();
         model.dispose();
       }
     });

@@ -1,11 +1,10 @@
 import { dirname, join } from 'node:path';
-import { Vocabulary } from '../data/vocabulary.js';
 import { QuireError } from '../errors.js';
 import { containerFormat } from '../io/container.js';
 import { isDirectory, isFile, readRegularFile } from '../io/fs.js';
 import type { LanguageModel } from '../model.js';
 import type { BackendOption } from '../options.js';
-import { CHECKPOINT_FILE, MODEL_FILE, loadModel, type LoadedModel } from '../train/checkpoint.js';
+import { CHECKPOINT_FILE, MODEL_FILE, loadModel, type LoadedModel, type ModelText, textMetadata, textOf } from '../train/checkpoint.js';
 import { learningRate, type TrainConfig } from '../train/presets.js';
 import { CompressedModel } from './compressed-model.js';
 
@@ -31,20 +30,6 @@ export function readModelFile(path: string): { file: string; bytes: Uint8Array }
   return { file, bytes: readRegularFile(file, 'model file') };
 }
 
-/** The `vocabulary` metadata of a model file as a Vocabulary of `size` words (else `E_FORMAT`). */
-export function vocabularyOf(metadata: Record<string, string>, size: number, file: string): Vocabulary {
-  let words: unknown;
-  try {
-    words = JSON.parse(metadata.vocabulary ?? 'null');
-  } catch {
-    words = null;
-  }
-  if (!Array.isArray(words) || words.length !== size || !words.every((w) => typeof w === 'string')) {
-    throw new QuireError('E_FORMAT', `${file}: the vocabulary metadata is missing or does not match the model's ${size} words`);
-  }
-  return new Vocabulary(words as string[]);
-}
-
 /**
  * Loads any model file for evaluation: a full-precision model or checkpoint, or a compressed
  * model (dequantized: its matrices hold `Q(W)`). Missing file `E_IO`, corrupt `E_FORMAT`.
@@ -54,8 +39,8 @@ export function loadAnyModel(path: string, options: BackendOption = {}): LoadedM
   if (containerFormat(bytes) !== 'quire-compressed') return loadModel(file, options, bytes);
   const compressed = CompressedModel.fromBytes(bytes, options);
   try {
-    const vocabulary = vocabularyOf(compressed.metadata, compressed.config.vocab, file);
-    return { model: compressed.toModel(), vocabulary };
+    const text = textOf(compressed.metadata, compressed.config.vocab, file);
+    return { model: compressed.toModel(), ...text };
   } finally {
     compressed.dispose();
   }
@@ -95,9 +80,9 @@ export function loadFpModel(path: string, options: BackendOption = {}): FpSource
     ckpt.model.dispose();
   }
   const finalLr = training ? (training.history.at(-1)?.lr ?? learningRate(training.config, training.config.epochs)) : undefined;
-  return { ...loaded, file, trainConfig: training?.config, finalLr, fpModelBytes: fpBytes(loaded.model, loaded.vocabulary) };
+  return { ...loaded, file, trainConfig: training?.config, finalLr, fpModelBytes: fpBytes(loaded.model, loaded) };
 }
 
-function fpBytes(model: LanguageModel, vocabulary: Vocabulary): number {
-  return model.toBytes('quire-model', { vocabulary: JSON.stringify(vocabulary.words), created_by: 'quire' }, false).length;
+function fpBytes(model: LanguageModel, text: ModelText): number {
+  return model.toBytes('quire-model', { ...textMetadata(text), created_by: 'quire' }, false).length;
 }

@@ -8,6 +8,7 @@ import { ensureDirectory, isFile, readRegularFile, removeStaleTemporaries, statO
 import { LanguageModel } from '../model.js';
 import type { BackendOption } from '../options.js';
 import { evaluatePerplexity } from '../train/evaluate.js';
+import { textMetadata } from '../train/checkpoint.js';
 import { runWindows } from '../train/windows.js';
 import type { Progress } from '../train/progress.js';
 import { CompressedModel, type CompressionSpec } from './compressed-model.js';
@@ -75,7 +76,7 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
   let teacher: LanguageModel | null = null;
   try {
     const settings = resolveSettings(o.settings, src);
-    const corpus = loadCorpus(o.dataDir, { limit: settings.limitTokens ?? undefined, vocabulary: src.vocabulary });
+    const corpus = loadCorpus(o.dataDir, { limit: settings.limitTokens ?? undefined, vocabulary: src.vocabulary, tokenizer: src.tokenizer });
     const batcher = new Batcher(corpus.ids.train, settings.batch, settings.steps, false);
     // W+A: from iteration 0 on, every forward pass (retraining, evaluation) sees quantized
     // activations; the FP baseline and the size budget's sensitivities are measured without.
@@ -89,7 +90,7 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
       const target = settings.targetBits !== null ? { bitsPerParameter: settings.targetBits } : { fileBytes: settings.targetSize! };
       const base = { method: settings.method, cycles: settings.cycles, groupSize: settings.groupSize, sparsity: 0, fpModelBytes: src.fpModelBytes };
       const metadata = {
-        vocabulary: JSON.stringify(src.vocabulary.words),
+        ...textMetadata(src),
         created_by: 'quire',
         compressIteration: String(settings.iterations),
         ...activationMeta,
@@ -123,7 +124,7 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
       fpModelBytes: src.fpModelBytes,
       tensors,
     };
-    const vocabulary = JSON.stringify(src.vocabulary.words);
+    const textMeta = textMetadata(src);
     // The FP model as it was loaded: the teacher of distillation (a copy: `model` is quantized in place).
     teacher = settings.distill > 0 ? LanguageModel.fromBytes(src.model.toBytes('quire-model', {}, false), o) : null;
 
@@ -133,7 +134,7 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
         prune(model, Object.keys(tensors), sparsityAt(settings, t), settings.pruneScope);
       }
       o.onBeforeQuantize?.(model, t);
-      const cm = CompressedModel.fromModel(model, spec, { vocabulary, created_by: 'quire', compressIteration: String(t), ...activationMeta });
+      const cm = CompressedModel.fromModel(model, spec, { ...textMeta, created_by: 'quire', compressIteration: String(t), ...activationMeta });
       const losses = Object.entries(cm.losses);
       const record: IterationRecord = {
         iteration: t,

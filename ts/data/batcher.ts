@@ -1,4 +1,5 @@
 import { QuireError } from '../errors.js';
+import { arraySource, type TokenSource } from './token-source.js';
 
 /** One truncated-BPTT window: `steps·batch` ids, time-major (index `t·batch + b`). */
 export interface Window {
@@ -15,14 +16,18 @@ export interface Window {
  */
 export class Batcher {
   readonly streamLength: number;
+  private readonly ids: TokenSource;
+  private readonly scratch: Uint32Array;
 
   constructor(
-    private readonly ids: Uint32Array,
+    ids: Uint32Array | TokenSource,
     readonly batch: number,
     readonly steps: number,
     /** Whether a shorter last window is produced (evaluation) or dropped (training). */
     readonly partial: boolean,
   ) {
+    this.ids = ids instanceof Uint32Array ? arraySource(ids) : ids;
+    this.scratch = new Uint32Array(steps + 1);
     this.streamLength = Math.floor(ids.length / batch);
     if (this.streamLength < 2) {
       throw new QuireError('E_DATA', `${ids.length} tokens are too few for batch ${batch}: need at least ${2 * batch}`);
@@ -49,11 +54,12 @@ export class Batcher {
     const steps = Math.min(this.steps, len - 1 - start);
     const inputs = new Uint32Array(steps * b);
     const targets = new Uint32Array(steps * b);
-    for (let t = 0; t < steps; t++) {
-      for (let s = 0; s < b; s++) {
-        const at = s * len + start + t;
-        inputs[t * b + s] = this.ids[at];
-        targets[t * b + s] = this.ids[at + 1];
+    const run = this.scratch.subarray(0, steps + 1);
+    for (let s = 0; s < b; s++) {
+      this.ids.read(s * len + start, run);
+      for (let t = 0; t < steps; t++) {
+        inputs[t * b + s] = run[t];
+        targets[t * b + s] = run[t + 1];
       }
     }
     return { inputs, targets, steps };

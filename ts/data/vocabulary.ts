@@ -1,33 +1,137 @@
 import { QuireError } from '../errors.js';
+import { EOS, UNK } from './tokenizer.js';
 
-/** End-of-sentence token appended to every line. */
-export const EOS = '<eos>';
-/** Token that out-of-vocabulary words map to. */
-export const UNK = '<unk>';
+export { EOS, UNK };
+
+/** Metadata key of the vocabulary in model files: the words joined by `\n` (one JSON encoding, by the container). */
+export const WORDS_KEY = 'words';
+/** The older key: a JSON array of the words inside the metadata string (read, never written). */
+const LEGACY_KEY = 'vocabulary';
+
+/** Default bound of a vocabulary built from a corpus: PTB's size, which keeps a softmax step fast on any corpus. */
+export const DEFAULT_VOCAB_SIZE = 10_000;
+
+// A word is non-empty and holds no whitespace or control character (so `\n` can join words).
+const BAD_WORD = /[\s\p{Cc}]/u;
+
+/** How a bounded vocabulary was chosen from a corpus's counts. */
+export interface VocabularyStats {
+  /** Distinct words in the corpus (`<eos>` included). */
+  distinct: number;
+  /** Distinct words left out, read as `<unk>`. */
+  foldedWords: number;
+  /** Tokens of the left-out words, and all tokens counted. */
+  foldedTokens: number;
+  tokens: number;
+}
 
 /**
- * Word ↔ id mapping. Built from the training split: words sorted by descending count, ties by
- * code-point order, `<unk>` added at the end if the corpus has none (PTB has 10,000 words
- * including `<eos>` and `<unk>`).
+ * Word ↔ id mapping. Built from the training split's counts: words sorted by descending count,
+ * ties by code-point order, `<unk>` added at the end if the corpus has none (PTB has 10,000 words
+ * including `<eos>` and `<unk>`). Words are non-empty and hold no whitespace or control
+ * characters; a list with duplicates or such words is `E_FORMAT`.
  */
 export class Vocabulary {
   private readonly index: Map<string, number>;
 
   constructor(readonly words: readonly string[]) {
-    this.index = new Map(words.map((w, i) => [w, i]));
-    if (this.index.size !== words.length) throw new QuireError('E_DATA', 'vocabulary has duplicate words');
+    if (!Array.isArray(words)) throw new QuireError('E_FORMAT', 'a vocabulary is an array of words');
+    this.index = new Map();
+    for (let i = 0; i < words.length; i++) {
+      const w = words[i];
+      if (typeof w !== 'string' || w.length === 0 || BAD_WORD.test(w)) {
+        throw new QuireError('E_FORMAT', `vocabulary word ${i} (${JSON.stringify(w)}) is empty or holds whitespace or a control character`);
+      }
+      if (this.index.has(w)) throw new QuireError('E_FORMAT', `vocabulary has the word ${JSON.stringify(w)} twice (ids ${this.index.get(w)} and ${i})`);
+      this.index.set(w, i);
+    }
   }
 
-  static fromTokens(tokens: Iterable<string>): Vocabulary {
+  static fromTokens(tokens: Iterable<string>, bound: { vocabSize?: number; minCount?: number } = {}): Vocabulary {
     const counts = new Map<string, number>();
     for (const t of tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
-    const words = [...counts.keys()].sort((a, b) => counts.get(b)! - counts.get(a)! || (a < b ? -1 : a > b ? 1 : 0));
-    if (!counts.has(UNK)) words.push(UNK);
-    return new Vocabulary(words);
+    return Vocabulary.fromCounts(counts.keys(), (w) => counts.get(w)!, bound).vocabulary;
+  }
+
+  /**
+   * The vocabulary of a corpus from its distinct `words` and their counts: the `vocabSize`
+   * most frequent words (0: no bound) that occur at least `minCount` times, `<unk>` always
+   * among them (last when the corpus has none, or when it fell outside the bound).
+   */
+  static fromCounts(
+    words: Iterable<string>,
+    count: (word: string) => number,
+    bound: { vocabSize?: number; minCount?: number } = {},
+  ): { vocabulary: Vocabulary; stats: VocabularyStats } {
+    const vocabSize = bound.vocabSize ?? 0;
+    const minCount = bound.minCount ?? 1;
+    if (!Number.isSafeInteger(vocabSize) || vocabSize < 0 || vocabSize === 1) {
+      throw new QuireError('E_CONFIG', `vocabulary size must be 0 (no bound) or an integer >= 2 (got ${vocabSize})`);
+    }
+    if (!Number.isSafeInteger(minCount) || minCount < 1) throw new QuireError('E_CONFIG', `minimum count must be an integer >= 1 (got ${minCount})`);
+    const all = [...words];
+    const sorted = all.filter((w) => w === UNK || count(w) >= minCount);
+    sorted.sort((a, b) => count(b) - count(a) || (a < b ? -1 : a > b ? 1 : 0));
+    const limit = vocabSize === 0 ? Number.POSITIVE_INFINITY : vocabSize;
+    let kept = sorted.length > limit ? sorted.slice(0, limit) : sorted;
+    if (!kept.includes(UNK)) kept = [...kept.slice(0, Math.min(kept.length, limit - 1)), UNK];
+    const vocabulary = new Vocabulary(kept);
+    let tokens = 0;
+    let foldedTokens = 0;
+    let foldedWords = 0;
+    for (const w of all) {
+      const c = count(w);
+      tokens += c;
+      if (!vocabulary.index.has(w)) {
+        foldedWords++;
+        foldedTokens += c;
+      }
+    }
+    return { vocabulary, stats: { distinct: all.length, foldedWords, foldedTokens, tokens } };
+  }
+
+  /**
+   * The vocabulary stored in a model file's metadata: `words` (newline-joined), or the older
+   * `vocabulary` JSON array; it must have `size` words. Anything else is `E_FORMAT` naming `file`.
+   */
+  static fromMetadata(metadata: Readonly<Record<string, string>>, size: number, file = 'the model'): Vocabulary {
+    let words: unknown;
+    if (typeof metadata[WORDS_KEY] === 'string') {
+      words = metadata[WORDS_KEY] === '' ? [] : metadata[WORDS_KEY].split('\n');
+    } else {
+      try {
+        words = JSON.parse(metadata[LEGACY_KEY] ?? 'null');
+      } catch {
+        words = null;
+      }
+    }
+    if (!Array.isArray(words) || words.length !== size) {
+      throw new QuireError('E_FORMAT', `${file}: the vocabulary metadata is missing or does not match the model's ${size} words`);
+    }
+    try {
+      return new Vocabulary(words);
+    } catch (err) {
+      throw new QuireError('E_FORMAT', `${file}: ${err instanceof Error ? err.message : err}`);
+    }
+  }
+
+  /** The metadata entries that store this vocabulary in a model file. */
+  toMetadata(): Record<string, string> {
+    return { [WORDS_KEY]: this.words.join('\n') };
   }
 
   get size(): number {
     return this.words.length;
+  }
+
+  /** Id of `word`, or undefined. */
+  id(word: string): number | undefined {
+    return this.index.get(word);
+  }
+
+  /** Whether every word and its id equal `other`'s. */
+  equals(other: Vocabulary): boolean {
+    return this.words.length === other.words.length && this.words.every((w, i) => w === other.words[i]);
   }
 
   /** Ids of `tokens`; unknown words become `<unk>` (`E_DATA` if the vocabulary lacks it). */

@@ -58,12 +58,12 @@ export function isFile(path: string): boolean {
 }
 
 /**
- * Reads a whole regular file. A missing path, a directory, a FIFO or device (which could block
- * forever), or a file larger than `maxBytes` is `E_IO` naming the path; the file is opened
- * non-blocking and checked again after opening, so a swap between the check and the open is
- * caught too.
+ * Opens a regular file for reading: a missing path, a directory, a FIFO or device (which could
+ * block forever) is `E_IO` naming the path; the file is opened non-blocking and checked again
+ * after opening, so a swap between the check and the open is caught too. Returns the descriptor
+ * (the caller closes it) and the size.
  */
-export function readRegularFile(path: string, what = 'file', maxBytes = 2 ** 32): Buffer {
+export function openRegularFile(path: string, what = 'file'): { fd: number; size: number } {
   const st = statOrUndefined(path);
   if (!st) throw new QuireError('E_IO', `no ${what} at ${path}`);
   if (!st.isFile()) throw new QuireError('E_IO', `${path} is not a regular file (${kindOf(st)}); expected a ${what}`);
@@ -73,18 +73,33 @@ export function readRegularFile(path: string, what = 'file', maxBytes = 2 ** 32)
   } catch (err) {
     throw ioError(`read ${what}`, path, err);
   }
+  const fst = fstatSync(fd);
+  if (!fst.isFile()) {
+    closeSync(fd);
+    throw new QuireError('E_IO', `${path} is not a regular file (${kindOf(fst)}); expected a ${what}`);
+  }
+  return { fd, size: fst.size };
+}
+
+/** Reads up to `length` bytes at `position` into `buffer[offset…]`, retrying short reads; returns the bytes read (fewer only at the end of the file). */
+export function readFully(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buffer, offset + done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+/** Reads a whole regular file (checked as {@link openRegularFile} does); more than `maxBytes` is `E_IO`. */
+export function readRegularFile(path: string, what = 'file', maxBytes = 2 ** 32): Buffer {
+  const { fd, size } = openRegularFile(path, what);
   try {
-    const fst = fstatSync(fd);
-    if (!fst.isFile()) throw new QuireError('E_IO', `${path} is not a regular file (${kindOf(fst)}); expected a ${what}`);
-    if (fst.size > maxBytes) throw new QuireError('E_IO', `${path} is ${fst.size} bytes, more than the ${maxBytes} a ${what} may have`);
-    const out = Buffer.allocUnsafe(fst.size);
-    let off = 0;
-    while (off < out.length) {
-      const n = readSync(fd, out, off, out.length - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return off === out.length ? out : out.subarray(0, off);
+    if (size > maxBytes) throw new QuireError('E_IO', `${path} is ${size} bytes, more than the ${maxBytes} a ${what} may have`);
+    const out = Buffer.allocUnsafe(size);
+    const n = readFully(fd, out, 0, size, 0);
+    return n === out.length ? out : out.subarray(0, n);
   } catch (err) {
     if (err instanceof QuireError) throw err;
     throw ioError(`read ${what}`, path, err);

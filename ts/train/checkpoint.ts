@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { TOKENIZER_KEY, type TokenizerSpec, tokenizerFromMetadata } from '../data/tokenizer.js';
 import { Vocabulary } from '../data/vocabulary.js';
 import { QuireError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -37,21 +38,35 @@ export interface TrainState {
   history: EpochRecord[];
 }
 
-/** Metadata keys quire's TypeScript side adds to model files (the core adds format, version, config, batch). */
-const VOCAB_KEY = 'vocabulary';
+/** Metadata key of the trainer state (besides the vocabulary and tokenizer; the core adds format, version, config, batch). */
 const TRAINING_KEY = 'training';
 
-/** Writes a model file atomically: the vocabulary always, the trainer state for checkpoints. */
-export function saveModel(path: string, model: LanguageModel, format: ModelFormat, vocabulary: Vocabulary, state?: TrainState): void {
-  const meta: Record<string, string> = { [VOCAB_KEY]: JSON.stringify(vocabulary.words), created_by: 'quire' };
+/** What turns a model's ids into text and back: stored in every model file quire writes. */
+export interface ModelText {
+  vocabulary: Vocabulary;
+  tokenizer: TokenizerSpec;
+}
+
+/** The metadata entries that store `text` (vocabulary words and tokenizer spec). */
+export function textMetadata(text: ModelText): Record<string, string> {
+  return { ...text.vocabulary.toMetadata(), [TOKENIZER_KEY]: JSON.stringify(text.tokenizer) };
+}
+
+/** The vocabulary (of `size` words) and tokenizer stored in a model file's metadata; `E_FORMAT` naming `file` when malformed. */
+export function textOf(metadata: Readonly<Record<string, string>>, size: number, file: string): ModelText {
+  return { vocabulary: Vocabulary.fromMetadata(metadata, size, file), tokenizer: tokenizerFromMetadata(metadata, file) };
+}
+
+/** Writes a model file atomically: the vocabulary and tokenizer always, the trainer state for checkpoints. */
+export function saveModel(path: string, model: LanguageModel, format: ModelFormat, text: ModelText, state?: TrainState): void {
+  const meta: Record<string, string> = { ...textMetadata(text), created_by: 'quire' };
   if (state) meta[TRAINING_KEY] = JSON.stringify(state);
   writeFileAtomic(path, model.toBytes(format, meta, format === 'quire-checkpoint' && state !== undefined && state.window > 0));
 }
 
 /** A model file read back: the model, its vocabulary and (for checkpoints) the trainer state. */
-export interface LoadedModel {
+export interface LoadedModel extends ModelText {
   model: LanguageModel;
-  vocabulary: Vocabulary;
   training?: TrainState;
 }
 
@@ -75,9 +90,12 @@ export function loadModel(path: string, options: BackendOption = {}, bytes?: Uin
       throw new QuireError('E_FORMAT', `${file}: metadata '${key}' is not valid JSON`);
     }
   };
-  const words = parse<string[]>(VOCAB_KEY);
-  if (!Array.isArray(words) || words.length !== model.config.vocab || !words.every((w) => typeof w === 'string')) {
-    throw new QuireError('E_FORMAT', `${file}: the vocabulary metadata is missing or does not match the model's ${model.config.vocab} words`);
+  let text: ModelText;
+  try {
+    text = textOf(meta, model.config.vocab, file);
+  } catch (err) {
+    model.dispose();
+    throw err;
   }
   const training = parse<TrainState>(TRAINING_KEY);
   if (training !== undefined) {
@@ -88,7 +106,7 @@ export function loadModel(path: string, options: BackendOption = {}, bytes?: Uin
       throw new QuireError('E_FORMAT', `${file}: the training state is invalid (${err instanceof Error ? err.message : err})`);
     }
   }
-  return { model, vocabulary: new Vocabulary(words), training };
+  return { model, ...text, training };
 }
 
 const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;

@@ -1,4 +1,5 @@
 import { Batcher } from '../data/batcher.js';
+import type { TokenSource } from '../data/token-source.js';
 import type { LanguageModel } from '../model.js';
 
 export interface Evaluation {
@@ -14,7 +15,12 @@ export interface Evaluation {
  * streams and windows of `steps` (state carried across windows, zeroed at the start; the last
  * window may be shorter so every usable token counts). Leaves the model's state reset to `batch`.
  */
-export function evaluatePerplexity(model: Pick<LanguageModel, 'resetState' | 'evaluate'>, ids: Uint32Array, batch: number, steps: number): Evaluation {
+export function evaluatePerplexity(
+  model: Pick<LanguageModel, 'resetState' | 'evaluate'>,
+  ids: Uint32Array | TokenSource,
+  batch: number,
+  steps: number,
+): Evaluation {
   const batcher = new Batcher(ids, batch, steps, true);
   model.resetState(batch);
   let sum = 0;

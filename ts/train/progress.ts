@@ -57,6 +57,28 @@ export class Progress {
     }
   }
 
+  /**
+   * Progress of a task measured in bytes (reading a corpus): `label`, share done, MB/s since
+   * `startedMs` (a `performance.now()` time) and the time left at that rate.
+   */
+  task(label: string, done: number, total: number, startedMs: number): void {
+    const now = performance.now() / 1000;
+    const tty = !!this.out.isTTY;
+    if (now - this.last < (tty ? 0.1 : Math.min(this.intervalSeconds, 10)) && done < total) return;
+    this.last = now;
+    const seconds = Math.max(now - startedMs / 1000, 1e-9);
+    const rate = done / seconds;
+    const mb = (n: number) => (n / 1e6).toFixed(n < 1e7 ? 1 : 0);
+    const pct = total > 0 ? Math.min(100, (100 * done) / total) : 100;
+    const text = `${label} ${mb(done)}/${mb(total)} MB (${pct.toFixed(0)} %) ${mb(rate)} MB/s eta ${clock((total - done) / rate)}`;
+    if (tty) {
+      this.out.write(`\r\x1b[2K${text}`);
+      this.open = true;
+    } else {
+      this.out.write(`${text}\n`);
+    }
+  }
+
   /** Prints a message on its own line (ending an in-place line first). */
   message(text: string): void {
     if (this.open) this.out.write('\n');

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Batcher } from '../data/batcher.js';
-import { loadCorpus, type Corpus } from '../data/corpus.js';
+import { type EncodedCorpus, encodeCorpus, type EncodeOptions, openSplit } from '../data/encoded-corpus.js';
+import type { TokenizerSpec } from '../data/tokenizer.js';
 import { runWindows } from './windows.js';
 import { QuireError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -18,6 +19,8 @@ export interface TrainOptions extends BackendOption {
   /** Overrides of preset fields. On resume only schedule fields may differ from the checkpoint. */
   overrides?: Partial<TrainConfig>;
   dataDir: string;
+  /** How the corpus becomes tokens (a new run; a resumed run uses its checkpoint's tokenizer and vocabulary). */
+  corpus?: CorpusSettings;
   outDir: string;
   /** Continue from `outDir/checkpoint.qckpt` when it exists. */
   resume?: boolean;
@@ -26,6 +29,19 @@ export interface TrainOptions extends BackendOption {
   progress?: Progress;
   /** Called after every training window (tests use it to interrupt or perturb a run). */
   onWindow?: (model: LanguageModel, epoch: number, window: number) => void;
+}
+
+/** Tokenizer and vocabulary bound of a new run (see {@link encodeCorpus}). */
+export interface CorpusSettings {
+  tokenizer?: TokenizerSpec;
+  vocabSize?: number;
+  minCount?: number;
+}
+
+/** The encoding options that report to `progress` (reading rate, the vocabulary note). */
+export function reporting(progress: Progress | undefined): Pick<EncodeOptions, 'progress' | 'note'> {
+  if (!progress) return {};
+  return { progress: (label, done, total, t0) => progress.task(label, done, total, t0), note: (text) => progress.message(text) };
 }
 
 export interface TrainResult {
@@ -52,7 +68,7 @@ function resumeConfig(saved: TrainConfig, overrides: Partial<TrainConfig>): Trai
 }
 
 /** Starts a run, or picks up the checkpoint of a stopped one. */
-function start(options: TrainOptions): { model: LanguageModel; state: TrainState; corpus: Corpus } {
+function start(options: TrainOptions): { model: LanguageModel; state: TrainState; corpus: EncodedCorpus } {
   const ckpt = join(options.outDir, CHECKPOINT_FILE);
   const existing = [CHECKPOINT_FILE, MODEL_FILE, LOG_FILE].filter((f) => isFile(join(options.outDir, f)));
   if (!options.resume && existing.length) {
@@ -69,14 +85,12 @@ function start(options: TrainOptions): { model: LanguageModel; state: TrainState
     if (!loaded.training) throw new QuireError('E_FORMAT', `${ckpt} holds no training state`);
     const config = resumeConfig(loaded.training.config, options.overrides ?? {});
     validateTrainConfig(config);
-    const corpus = loadCorpus(options.dataDir, { limit: config.limitTokens });
-    const same = corpus.vocabulary.words.length === loaded.vocabulary.words.length && corpus.vocabulary.words.every((w, i) => w === loaded.vocabulary.words[i]);
-    if (!same) throw new QuireError('E_DATA', `the data in ${options.dataDir} has a different vocabulary than the checkpoint ${ckpt}`);
+    const corpus = encodeCorpus(options.dataDir, { vocabulary: loaded.vocabulary, tokenizer: loaded.tokenizer, ...reporting(options.progress) });
     return { model: loaded.model, state: { ...loaded.training, config }, corpus };
   }
   const config = resolveConfig(options.preset, options.overrides);
   validateTrainConfig(config);
-  const corpus = loadCorpus(options.dataDir, { limit: config.limitTokens });
+  const corpus = encodeCorpus(options.dataDir, { ...options.corpus, ...reporting(options.progress) });
   const model = LanguageModel.create(
     { vocab: corpus.vocabulary.size, hidden: config.hidden, layers: config.layers, initScale: config.initScale, dropout: config.dropout, seed: config.seed },
     options,
@@ -103,7 +117,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const c = state.config;
   const ckptPath = join(options.outDir, CHECKPOINT_FILE);
   const logPath = join(options.outDir, LOG_FILE);
-  const batcher = new Batcher(corpus.ids.train, c.batch, c.steps, false);
+  const sources = {
+    train: openSplit(corpus, 'train', c.limitTokens),
+    valid: openSplit(corpus, 'valid', c.limitTokens),
+    test: openSplit(corpus, 'test', c.limitTokens),
+  };
+  const text = { vocabulary: corpus.vocabulary, tokenizer: corpus.tokenizer };
+  const batcher = new Batcher(sources.train, c.batch, c.steps, false);
   const diverged = (what: string, epoch: number) => {
     const kept = isFile(ckptPath) ? `the last good checkpoint ${ckptPath} is kept (continue with --resume and a lower --lr)` : 'no checkpoint was written yet';
     return new QuireError('E_NONFINITE', `epoch ${epoch}: ${what}; training diverged (learning rate too high?); ${kept}`);
@@ -145,7 +165,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           await tick();
           if (options.signal?.aborted) {
             state.seconds += (performance.now() - t0) / 1000;
-            saveModel(ckptPath, model, 'quire-checkpoint', corpus.vocabulary, state);
+            saveModel(ckptPath, model, 'quire-checkpoint', text, state);
             throw new QuireError(
               'E_INTERRUPTED',
               `interrupted in epoch ${epoch} after window ${w + 1}/${batcher.windows}; checkpoint saved to ${ckptPath} (continue with --resume)`,
@@ -156,7 +176,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       });
       const seconds = state.seconds + (performance.now() - t0) / 1000;
       const trainLoss = state.lossSum / state.lossTokens;
-      const valid = evaluatePerplexity(model, corpus.ids.valid, c.evalBatch, c.steps);
+      const valid = evaluatePerplexity(model, sources.valid, c.evalBatch, c.steps);
       if (!Number.isFinite(valid.perplexity)) throw diverged(`validation perplexity ${valid.perplexity}`, epoch);
       const record: EpochRecord = {
         epoch,
@@ -168,20 +188,21 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         seconds,
       };
       Object.assign(state, { epoch, window: 0, lossSum: 0, lossTokens: 0, seconds: 0, history: [...state.history, record] });
-      saveModel(ckptPath, model, 'quire-checkpoint', corpus.vocabulary, state);
+      saveModel(ckptPath, model, 'quire-checkpoint', text, state);
       writeLog();
       options.progress?.message(
         `epoch ${epoch}/${c.epochs} lr ${lr.toPrecision(4)} train ppl ${record.trainPerplexity.toFixed(2)} valid ppl ${valid.perplexity.toFixed(2)} ${Math.round(record.tokensPerSecond)} tok/s ${seconds.toFixed(0)} s`,
       );
     }
-    const test = evaluatePerplexity(model, corpus.ids.test, c.evalBatch, c.steps);
+    const test = evaluatePerplexity(model, sources.test, c.evalBatch, c.steps);
     if (!Number.isFinite(test.perplexity)) throw diverged(`test perplexity ${test.perplexity}`, c.epochs);
     writeLog([{ split: 'test', perplexity: test.perplexity, tokens: test.tokens }]);
     const modelPath = join(options.outDir, MODEL_FILE);
-    saveModel(modelPath, model, 'quire-model', corpus.vocabulary);
+    saveModel(modelPath, model, 'quire-model', text);
     options.progress?.message(`test ppl ${test.perplexity.toFixed(2)} (${test.tokens} tokens); model written to ${modelPath}`);
     return { config: c, history: state.history, test, modelPath };
   } finally {
     model.dispose();
+    for (const f of Object.values(sources)) f.close();
   }
 }

@@ -1,0 +1,364 @@
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { QuireError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { ensureDirectory, ioError, isFile, readFully, readRegularFile, statOrUndefined, TMP_PREFIX } from '../io/fs.js';
+import { SPLITS, type Split, splitFile } from './splits.js';
+import { quireHome } from './fetch.js';
+import { readLines } from './text-file.js';
+import { TokenFile } from './token-source.js';
+import { EOS, Tokenizer, type TokenizerSpec, validateTokenizerSpec } from './tokenizer.js';
+import { DEFAULT_VOCAB_SIZE, UNK, Vocabulary, type VocabularyStats } from './vocabulary.js';
+
+/** Version of the cache layout; a cache of another version is rebuilt. */
+const CACHE_VERSION = 1;
+const META_FILE = 'corpus.json';
+
+/** How a corpus becomes token ids. */
+export interface EncodeOptions {
+  tokenizer?: TokenizerSpec;
+  /** Encode with this vocabulary (a model's) instead of building one from the training split. */
+  vocabulary?: Vocabulary;
+  /** Bound of a built vocabulary: the N most frequent words (0: every word); default 10,000. */
+  vocabSize?: number;
+  /** Words seen fewer times are `<unk>` in a built vocabulary (default 1). */
+  minCount?: number;
+  /** Cache root (default `$QUIRE_HOME/corpora`). */
+  cacheDir?: string;
+  /** Progress of reading: `label` (what is being done), bytes done and total, start time (`performance.now()`). */
+  progress?: (label: string, done: number, total: number, startedMs: number) => void;
+  /** One-line notes for the user (the vocabulary bound, a rebuilt cache). */
+  note?: (text: string) => void;
+}
+
+/** One split's token file and counts. */
+export interface EncodedSplit {
+  file: string;
+  /** Token ids in the file (`<eos>` included). */
+  tokens: number;
+  /** Words of the text (`<eos>` counted as a word, as in PTB perplexities): the denominator of per-word perplexity. */
+  words: number;
+}
+
+/** What the cache folder's `corpus.json` records. */
+interface CorpusMeta {
+  version: number;
+  key: string;
+  tokenizer: TokenizerSpec;
+  sources: Record<Split, { path: string; bytes: number }>;
+  splits: Record<Split, { tokens: number; words: number }>;
+  stats: VocabularyStats | null;
+}
+
+/**
+ * A corpus encoded to token files: the vocabulary, the tokenizer, one `.bin` of u32 ids per
+ * split (cached under `$QUIRE_HOME/corpora`, keyed by the split files' paths, sizes and
+ * modification times and by the tokenizer and vocabulary settings) and how the vocabulary was
+ * bounded. `open(split)` streams a split's ids.
+ */
+export interface EncodedCorpus {
+  dataDir: string;
+  cacheDir: string;
+  vocabulary: Vocabulary;
+  tokenizer: TokenizerSpec;
+  splits: Record<Split, EncodedSplit>;
+  /** How the vocabulary was bounded (null when a given vocabulary was used). */
+  stats: VocabularyStats | null;
+  /** Whether the token files were already cached. */
+  cached: boolean;
+}
+
+/** Opens a split's token file, limited to its first `limit` ids (the caller closes it). */
+export function openSplit(corpus: EncodedCorpus, split: Split, limit?: number): TokenFile {
+  return new TokenFile(corpus.splits[split].file, limit);
+}
+
+/** All ids of a split in memory (small corpora, tests). */
+export function splitIds(corpus: EncodedCorpus, split: Split, limit?: number): Uint32Array {
+  const f = openSplit(corpus, split, limit);
+  try {
+    return f.toArray();
+  } finally {
+    f.close();
+  }
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Encodes the corpus in `dataDir` (its train, valid and test splits) to token files, or reuses
+ * the cached ones when neither the files nor the settings changed. Memory is bounded by the
+ * vocabulary and one chunk of text, not by the corpus: the training split is read once (words
+ * get provisional ids in order of appearance while they are counted), the vocabulary is chosen
+ * from the counts, the provisional ids are mapped to final ones, then the other splits are read
+ * once with the final vocabulary. Writes are atomic (a folder renamed into place), so a killed
+ * run or two runs at once never leave a partial cache.
+ */
+export function encodeCorpus(dataDir: string, options: EncodeOptions = {}): EncodedCorpus {
+  const tokenizer = validateTokenizerSpec(options.tokenizer ?? { splitter: 'words', lowercase: false });
+  const vocabSize = options.vocabSize ?? DEFAULT_VOCAB_SIZE;
+  const minCount = options.minCount ?? 1;
+  const files = Object.fromEntries(SPLITS.map((s) => [s, splitFile(dataDir, s)])) as Record<Split, string>;
+  const sources = Object.fromEntries(
+    SPLITS.map((s) => {
+      const st = statOrUndefined(files[s]);
+      return [s, { path: files[s], bytes: st?.size ?? 0, mtimeMs: st?.mtimeMs ?? 0 }];
+    }),
+  ) as Record<Split, { path: string; bytes: number; mtimeMs: number }>;
+  const key = sha256(
+    JSON.stringify({
+      version: CACHE_VERSION,
+      sources,
+      tokenizer,
+      vocabulary: options.vocabulary ? sha256(options.vocabulary.words.join('\n')) : { vocabSize, minCount },
+    }),
+  );
+  const root = options.cacheDir ?? join(quireHome(), 'corpora');
+  const cacheDir = join(
+    root,
+    `${
+      basename(dataDir)
+        .replace(/[^\w.-]/g, '_')
+        .slice(0, 40) || 'corpus'
+    }-${key.slice(0, 16)}`,
+  );
+  const cached = readCache(cacheDir, key, options.vocabulary);
+  if (cached) return { dataDir, cacheDir, ...cached, cached: true };
+
+  ensureDirectory(root);
+  removeStaleBuilds(root);
+  const tmp = join(root, `${TMP_PREFIX}${basename(cacheDir)}-${process.pid}-${Date.now()}`);
+  ensureDirectory(tmp);
+  try {
+    const built = build(tmp, files, tokenizer, options, { vocabSize, minCount });
+    const meta: CorpusMeta = {
+      version: CACHE_VERSION,
+      key,
+      tokenizer,
+      sources: Object.fromEntries(SPLITS.map((s) => [s, { path: sources[s].path, bytes: sources[s].bytes }])) as CorpusMeta['sources'],
+      splits: Object.fromEntries(SPLITS.map((s) => [s, { tokens: built.splits[s].tokens, words: built.splits[s].words }])) as CorpusMeta['splits'],
+      stats: built.stats,
+    };
+    writeFileAtomic(join(tmp, 'vocabulary.txt'), built.vocabulary.words.join('\n'));
+    writeFileAtomic(join(tmp, META_FILE), JSON.stringify(meta, null, 1));
+    try {
+      renameSync(tmp, cacheDir);
+    } catch {
+      // Another process finished the same cache first (the rename onto a non-empty folder fails): use theirs.
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  const done = readCache(cacheDir, key, options.vocabulary);
+  if (!done) throw new QuireError('E_IO', `the encoded corpus in ${cacheDir} could not be read back`);
+  return { dataDir, cacheDir, ...done, cached: false };
+}
+
+/** Removes build folders of encoders that are no longer running. */
+function removeStaleBuilds(root: string): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = name.startsWith(TMP_PREFIX) ? /-(\d+)-\d+$/.exec(name) : null;
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ESRCH') rmSync(join(root, name), { recursive: true, force: true });
+    }
+  }
+}
+
+/** The cache in `dir` when it is complete and of `key`, else undefined. */
+function readCache(dir: string, key: string, given?: Vocabulary): Omit<EncodedCorpus, 'dataDir' | 'cacheDir' | 'cached'> | undefined {
+  const metaPath = join(dir, META_FILE);
+  if (!isFile(metaPath)) return undefined;
+  let meta: CorpusMeta;
+  let vocabulary: Vocabulary;
+  try {
+    meta = JSON.parse(readRegularFile(metaPath, 'corpus cache').toString('utf8')) as CorpusMeta;
+    if (meta.version !== CACHE_VERSION || meta.key !== key) return undefined;
+    const words = readRegularFile(join(dir, 'vocabulary.txt'), 'corpus vocabulary').toString('utf8');
+    vocabulary = given ?? new Vocabulary(words.split('\n'));
+    if (given && words !== given.words.join('\n')) return undefined;
+  } catch {
+    return undefined;
+  }
+  const splits = {} as Record<Split, EncodedSplit>;
+  for (const s of SPLITS) {
+    const file = join(dir, `${s}.bin`);
+    if (statOrUndefined(file)?.size !== meta.splits[s].tokens * 4) return undefined;
+    splits[s] = { file, ...meta.splits[s] };
+  }
+  return { vocabulary, tokenizer: meta.tokenizer, splits, stats: meta.stats };
+}
+
+/** Buffered writer of u32 ids to a file. */
+class IdWriter {
+  private readonly fd: number;
+  private readonly buf = new Uint32Array(1 << 18);
+  private used = 0;
+  count = 0;
+
+  constructor(readonly path: string) {
+    try {
+      this.fd = openSync(path, 'w');
+    } catch (err) {
+      throw ioError('write', path, err);
+    }
+  }
+
+  push(id: number): void {
+    this.buf[this.used++] = id;
+    this.count++;
+    if (this.used === this.buf.length) this.flush();
+  }
+
+  private flush(): void {
+    const bytes = new Uint8Array(this.buf.buffer, 0, this.used * 4);
+    try {
+      let off = 0;
+      while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
+    } catch (err) {
+      throw ioError('write', this.path, err);
+    }
+    this.used = 0;
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
+/** Streams the ids of a u32 file in blocks. */
+function forEachIdBlock(path: string, block: (ids: Uint32Array) => void): void {
+  const fd = openSync(path, 'r');
+  try {
+    const bytes = Buffer.alloc(1 << 20);
+    const ids = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+    for (let pos = 0; ; ) {
+      const n = readFully(fd, bytes, 0, bytes.length, pos);
+      if (n === 0) break;
+      block(ids.subarray(0, n / 4));
+      pos += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Calls `word(w)` for every word of a split's text and `word(EOS)` after every non-empty line; returns the file's bytes. */
+function readWords(file: string, split: Split, tokenizer: Tokenizer, word: (w: string) => void, options: EncodeOptions): number {
+  const t0 = performance.now();
+  let lineHasWords = false;
+  const label = `reading ${split} (${basename(file)})`;
+  return readLines(
+    file,
+    `${split} split`,
+    (text, ends) => {
+      for (const w of tokenizer.words(text)) {
+        word(w);
+        lineHasWords = true;
+      }
+      if (ends && lineHasWords) {
+        word(EOS);
+        lineHasWords = false;
+      }
+    },
+    options.progress && ((done, total) => options.progress?.(label, done, total, t0)),
+  );
+}
+
+function build(
+  dir: string,
+  files: Record<Split, string>,
+  spec: TokenizerSpec,
+  options: EncodeOptions,
+  bound: { vocabSize: number; minCount: number },
+): { vocabulary: Vocabulary; splits: Record<Split, EncodedSplit>; stats: VocabularyStats | null } {
+  const tokenizer = new Tokenizer(spec);
+  const splits = {} as Record<Split, EncodedSplit>;
+  let vocabulary = options.vocabulary;
+  let stats: VocabularyStats | null = null;
+  if (!vocabulary) {
+    // Training split: provisional ids in order of first appearance, counted as they come.
+    const provisional = new Map<string, number>();
+    let counts = new Float64Array(1 << 16);
+    const pidFile = join(dir, 'train.pids');
+    const pids = new IdWriter(pidFile);
+    readWords(
+      files.train,
+      'train',
+      tokenizer,
+      (w) => {
+        let id = provisional.get(w);
+        if (id === undefined) {
+          id = provisional.size;
+          provisional.set(w, id);
+          if (id === counts.length) {
+            const grown = new Float64Array(counts.length * 2);
+            grown.set(counts);
+            counts = grown;
+          }
+        }
+        counts[id]++;
+        pids.push(id);
+      },
+      options,
+    );
+    pids.close();
+    if (pids.count < 2) throw new QuireError('E_DATA', `the train split ${files.train} has fewer than 2 tokens`);
+    const chosen = Vocabulary.fromCounts(provisional.keys(), (w) => counts[provisional.get(w)!], bound);
+    vocabulary = chosen.vocabulary;
+    stats = chosen.stats;
+    if (stats.foldedWords > 0) {
+      options.note?.(
+        `vocabulary: the ${vocabulary.size.toLocaleString('en')} most frequent of ${stats.distinct.toLocaleString('en')} distinct words; ` +
+          `${stats.foldedWords.toLocaleString('en')} rarer words read as ${UNK} (${((100 * stats.foldedTokens) / stats.tokens).toFixed(2)} % of tokens). ` +
+          'Change with --vocab-size N / --min-count C.',
+      );
+    }
+    const finalId = new Uint32Array(provisional.size);
+    const unk = vocabulary.id(UNK)!;
+    for (const [w, p] of provisional) finalId[p] = vocabulary.id(w) ?? unk;
+    provisional.clear();
+    const out = new IdWriter(join(dir, 'train.bin'));
+    forEachIdBlock(pidFile, (ids) => {
+      for (let i = 0; i < ids.length; i++) out.push(finalId[ids[i]]);
+    });
+    out.close();
+    rmSync(pidFile, { force: true });
+    splits.train = { file: out.path, tokens: out.count, words: out.count };
+  }
+  const v = vocabulary;
+  const unk = v.id(UNK);
+  for (const s of SPLITS) {
+    if (splits[s]) continue;
+    const out = new IdWriter(join(dir, `${s}.bin`));
+    readWords(
+      files[s],
+      s,
+      tokenizer,
+      (w) => {
+        const id = v.id(w) ?? unk;
+        if (id === undefined) throw new QuireError('E_DATA', `word '${w}' of the ${s} split is not in the vocabulary, which has no ${UNK}`);
+        out.push(id);
+      },
+      options,
+    );
+    out.close();
+    if (out.count < 2) throw new QuireError('E_DATA', `the ${s} split ${files[s]} has fewer than 2 tokens`);
+    splits[s] = { file: out.path, tokens: out.count, words: out.count };
+  }
+  return { vocabulary: v, splits, stats };
+}

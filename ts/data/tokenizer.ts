@@ -1,0 +1,100 @@
+import { QuireError } from '../errors.js';
+
+/** End-of-sentence token appended to every line. */
+export const EOS = '<eos>';
+/** Token that out-of-vocabulary words map to. */
+export const UNK = '<unk>';
+
+/**
+ * How text becomes words:
+ * - `words`: split at whitespace (the PTB convention: the corpus is already tokenised);
+ * - `text`: raw text, split into runs of letters (with marks and inner apostrophes), numbers (with
+ *   inner `.`/`,`) and single other characters (punctuation, symbols), Unicode-aware.
+ * Control characters never reach a word: they separate words like spaces (a tokenizer never
+ * produces them, so vocabularies and terminals never see them).
+ */
+export type Splitter = 'words' | 'text';
+export const SPLITTERS: readonly Splitter[] = ['words', 'text'];
+
+/** The settings that turn a line of text into tokens; stored in model files and corpus caches. */
+export interface TokenizerSpec {
+  splitter: Splitter;
+  lowercase: boolean;
+}
+
+export const DEFAULT_TOKENIZER: TokenizerSpec = { splitter: 'words', lowercase: false };
+
+// Whitespace, C0/C1 controls, and Unicode line/paragraph separators split words.
+const SEPARATORS = /[\s\p{Cc}]+/u;
+const TEXT_TOKEN = /\p{L}[\p{L}\p{M}]*(?:['’]\p{L}[\p{L}\p{M}]*)*|\p{N}+(?:[.,]\p{N}+)*|[^\s\p{Cc}\p{L}\p{N}]/gu;
+const LINE_BREAKS = /\r\n?|\n/;
+// Punctuation that attaches to the previous / next word when `text` tokens are joined back.
+const CLOSING = /^[.,;:!?%)\]}»”’…]$/u;
+const OPENING = /^[([{«“‘$£€¿¡]$/u;
+
+/** Throws `E_CONFIG` unless `v` is a valid tokenizer spec; returns it typed. */
+export function validateTokenizerSpec(v: unknown, where = 'tokenizer'): TokenizerSpec {
+  const o = v as Partial<TokenizerSpec> | null;
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new QuireError('E_FORMAT', `${where} must be an object`);
+  if (!SPLITTERS.includes(o.splitter as Splitter))
+    throw new QuireError('E_FORMAT', `${where}.splitter must be one of ${SPLITTERS.join(', ')} (got ${JSON.stringify(o.splitter)})`);
+  if (typeof o.lowercase !== 'boolean') throw new QuireError('E_FORMAT', `${where}.lowercase must be true or false`);
+  return { splitter: o.splitter as Splitter, lowercase: o.lowercase };
+}
+
+/** Turns lines of text into words and words back into text, per a {@link TokenizerSpec}. Pure: runs on every runtime. */
+export class Tokenizer {
+  constructor(readonly spec: TokenizerSpec = DEFAULT_TOKENIZER) {}
+
+  /** The words of one line (no line breaks inside), without `<eos>`. */
+  words(line: string): string[] {
+    const text = this.spec.lowercase ? line.toLowerCase() : line;
+    if (this.spec.splitter === 'text') return text.match(TEXT_TOKEN) ?? [];
+    const out = text.split(SEPARATORS);
+    if (out.length && out[0] === '') out.shift();
+    if (out.length && out[out.length - 1] === '') out.pop();
+    return out;
+  }
+
+  /** Tokens of a text: the words of every non-empty line, each line followed by `<eos>` (Zaremba's PTB reading). */
+  tokenize(text: string): string[] {
+    const out: string[] = [];
+    for (const line of text.split(LINE_BREAKS)) {
+      const words = this.words(line);
+      if (words.length === 0) continue;
+      for (const w of words) out.push(w);
+      out.push(EOS);
+    }
+    return out;
+  }
+
+  /** Text of a sequence of words (no `<eos>`): spaces between words, none before closing or after opening punctuation for `text`. */
+  join(words: readonly string[]): string {
+    if (this.spec.splitter === 'words') return words.join(' ');
+    let out = '';
+    for (const w of words) {
+      const glue = out === '' || CLOSING.test(w) || OPENING.test(out[out.length - 1]) ? '' : ' ';
+      out += glue + w;
+    }
+    return out;
+  }
+}
+
+/** Whitespace tokens of a text with `<eos>` after every non-empty line (the `words` tokenizer). */
+export function tokenize(text: string): string[] {
+  return new Tokenizer().tokenize(text);
+}
+
+/** Metadata key of the tokenizer spec in model files (JSON; absent in older files, which used `words`). */
+export const TOKENIZER_KEY = 'tokenizer';
+
+/** The tokenizer stored in a model file's metadata (`words` when absent); a malformed one is `E_FORMAT` naming `file`. */
+export function tokenizerFromMetadata(metadata: Readonly<Record<string, string>>, file = 'the model'): TokenizerSpec {
+  const text = metadata[TOKENIZER_KEY];
+  if (text === undefined) return DEFAULT_TOKENIZER;
+  try {
+    return validateTokenizerSpec(JSON.parse(text));
+  } catch (err) {
+    throw new QuireError('E_FORMAT', `${file}: metadata 'tokenizer' is invalid (${err instanceof Error ? err.message : err})`);
+  }
+}
