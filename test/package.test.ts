@@ -49,7 +49,7 @@ function project(...packages: string[]): string {
 const GENERATE = `import { readFileSync } from 'node:fs';
 import { generateWords, InferenceEngine, Vocabulary } from 'quire';
 const engine = InferenceEngine.fromBytes(readFileSync(process.argv[2]));
-const vocabulary = new Vocabulary(JSON.parse(engine.metadata.vocabulary));
+const vocabulary = Vocabulary.fromMetadata(engine.metadata, engine.config.vocab);
 const words = [...generateWords(engine, vocabulary, { prompt: 'the meaning of', tokens: 8, temperature: 0 })];
 console.log(JSON.stringify({ backend: engine.backend.name, words }));
 `;

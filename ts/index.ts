@@ -13,13 +13,17 @@ export type { BackendOption } from './options.js';
 export { DenseMatrix, gemm, type GemmSpec } from './gemm.js';
 export { info, measurePeak, setThreads, type QuireInfo, type BackendInfo, type PeakRate } from './info.js';
 export { LanguageModel, type ModelConfig, type ModelFormat } from './model.js';
-export { Vocabulary, EOS, UNK } from './data/vocabulary.js';
+export { Vocabulary, EOS, UNK, DEFAULT_VOCAB_SIZE, type VocabularyStats } from './data/vocabulary.js';
 export { loadCorpus, dataDirectory, tokenize, type Corpus, type Split } from './data/corpus.js';
+export { Tokenizer, SPLITTERS, type Splitter, type TokenizerSpec } from './data/tokenizer.js';
+export { encodeCorpus, openSplit, splitIds, type EncodedCorpus, type EncodedSplit, type EncodeOptions } from './data/encoded-corpus.js';
+export { TokenFile, arraySource, type TokenSource } from './data/token-source.js';
+export { readLines } from './data/text-file.js';
 export { Batcher, type Window } from './data/batcher.js';
 export { PRESETS, resolveConfig, learningRate, type TrainConfig } from './train/presets.js';
 export { train, type TrainOptions, type TrainResult } from './train/trainer.js';
 export { evaluatePerplexity, type Evaluation } from './train/evaluate.js';
-export { loadModel, saveModel, type LoadedModel, type TrainState, type EpochRecord } from './train/checkpoint.js';
+export { loadModel, saveModel, textMetadata, textOf, type ModelText, type LoadedModel, type TrainState, type EpochRecord } from './train/checkpoint.js';
 export { Progress, type ProgressState } from './train/progress.js';
 export {
   quantize,

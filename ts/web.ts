@@ -32,6 +32,7 @@ export {
 export { InferenceEngine, MAX_STREAMS, type InferenceKernel, type InferenceOptions, type SampleOptions } from './infer.js';
 export { generateWords, type GenerateOptions } from './generate.js';
 export { Vocabulary, EOS, UNK } from './data/vocabulary.js';
+export { Tokenizer, type TokenizerSpec, tokenizerFromMetadata } from './data/tokenizer.js';
 export type { WasmSource } from './backend/wasm-web.js';
 
 /** What `init()` loaded: always the wasm backend, with its kernel set (`simd128`) and threads (1). */

@@ -11,7 +11,7 @@
 export function greedy(quire, modelBytes, { prompt = 'the meaning of', tokens = 8 } = {}) {
   const engine = quire.InferenceEngine.fromBytes(modelBytes);
   try {
-    const vocabulary = new quire.Vocabulary(JSON.parse(engine.metadata.vocabulary));
+    const vocabulary = quire.Vocabulary.fromMetadata(engine.metadata, engine.config.vocab);
     const words = [...quire.generateWords(engine, vocabulary, { prompt, tokens, temperature: 0 })];
     // generateWords feeds every word but the last back; feed it too, for the next-word logits.
     const logits = engine.step(vocabulary.encode(words.slice(-1)));

@@ -47,7 +47,7 @@ async function runModel() {
   const start = performance.now();
   const engine = InferenceEngine.fromBytes(bytes);
   try {
-    const vocabulary = new Vocabulary(JSON.parse(engine.metadata.vocabulary));
+    const vocabulary = Vocabulary.fromMetadata(engine.metadata, engine.config.vocab);
     engine.resetState(1);
     let logits;
     for (const id of vocabulary.encode([EOS, ...PROMPT.split(' ')])) logits = engine.step([id]);
@@ -82,7 +82,7 @@ async function loadModels() {
     if (!response.ok) throw new Error(`${file}: HTTP ${response.status}`);
     const bytes = new Uint8Array(await response.arrayBuffer());
     const engine = InferenceEngine.fromBytes(bytes);
-    const vocabulary = new Vocabulary(JSON.parse(engine.metadata.vocabulary));
+    const vocabulary = Vocabulary.fromMetadata(engine.metadata, engine.config.vocab);
     models.push({ name, file, bytes: bytes.length, engine, vocabulary });
   }
   return models;

@@ -144,6 +144,8 @@ export function encodeCorpus(dataDir: string, options: EncodeOptions = {}): Enco
     };
     writeFileAtomic(join(tmp, 'vocabulary.txt'), built.vocabulary.words.join('\n'));
     writeFileAtomic(join(tmp, META_FILE), JSON.stringify(meta, null, 1));
+    // A cache folder that is there but did not read back (truncated, another version) is replaced.
+    if (statOrUndefined(cacheDir)) rmSync(cacheDir, { recursive: true, force: true });
     try {
       renameSync(tmp, cacheDir);
     } catch {
@@ -275,7 +277,7 @@ function readWords(file: string, split: Split, tokenizer: Tokenizer, word: (w: s
         lineHasWords = false;
       }
     },
-    options.progress && ((done, total) => options.progress?.(label, done, total, t0)),
+    { progress: options.progress && ((done, total) => options.progress?.(label, done, total, t0)) },
   );
 }
 

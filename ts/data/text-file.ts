@@ -42,22 +42,29 @@ function completePrefix(b: Uint8Array): number {
 /**
  * Streams the text of a UTF-8 file line by line in chunks of {@link CHUNK_BYTES}, never holding
  * the whole file: `line(text, ends)` gets each line without its break (`\n`, `\r\n` or a lone
- * `\r`); `ends` is false for the leading parts of a line longer than 16 M characters, which is
+ * `\r`); `ends` is false for the leading parts of a line longer than `maxLine` (16 M) characters, which is
  * handed over in parts cut at whitespace. A byte-order mark is dropped. A NUL byte (a binary
  * file) or invalid UTF-8 is `E_DATA` naming the file and the byte offset; `progress(bytes, total)`
- * is called after every chunk. Returns the file's size in bytes.
+ * is called after every chunk. `chunkBytes` (tests) overrides the chunk size. Returns the file's size in bytes.
  */
-export function readLines(file: string, what: string, line: (text: string, ends: boolean) => void, progress?: (bytes: number, total: number) => void): number {
+export function readLines(
+  file: string,
+  what: string,
+  line: (text: string, ends: boolean) => void,
+  options: { progress?: (bytes: number, total: number) => void; chunkBytes?: number; maxLine?: number } = {},
+): number {
+  const { progress, chunkBytes = CHUNK_BYTES, maxLine = MAX_PENDING } = options;
   const { fd, size } = openRegularFile(file, what);
   try {
-    const buf = Buffer.allocUnsafe(CHUNK_BYTES + 4);
+    const buf = Buffer.allocUnsafe(chunkBytes + 4);
     let carry = 0; // bytes of an incomplete UTF-8 sequence kept at buf[0…carry)
     let pos = 0; // file offset of buf[carry]
     let pending = '';
+    let first = true; // no text decoded yet: a leading byte-order mark is dropped
     for (;;) {
       let n: number;
       try {
-        n = readFully(fd, buf, carry, CHUNK_BYTES, pos);
+        n = readFully(fd, buf, carry, chunkBytes, pos);
       } catch (err) {
         throw ioError(`read ${what}`, file, err);
       }
@@ -71,11 +78,18 @@ export function readLines(file: string, what: string, line: (text: string, ends:
       } catch {
         throw invalidUtf8(file, pos - carry + firstInvalidUtf8(data.subarray(0, whole)));
       }
-      if (pos === 0 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      const parts = (pending + text).split(LINE_BREAKS);
-      pending = parts.pop() ?? '';
+      if (first && text.length) {
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+        first = false;
+      }
+      // A `\r` at the end of a chunk may be the first half of `\r\n`: it waits for the next chunk.
+      let joined = pending + text;
+      const heldCr = n > 0 && joined.endsWith('\r');
+      if (heldCr) joined = joined.slice(0, -1);
+      const parts = joined.split(LINE_BREAKS);
+      pending = (parts.pop() ?? '') + (heldCr ? '\r' : '');
       for (const p of parts) line(p, true);
-      if (pending.length > MAX_PENDING) {
+      if (pending.length > maxLine) {
         const cut = Math.max(pending.lastIndexOf(' '), pending.lastIndexOf('\t'));
         const at = cut > 0 ? cut : pending.length;
         line(pending.slice(0, at), false);

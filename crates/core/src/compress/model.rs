@@ -98,6 +98,7 @@ impl CompressedModel {
         metadata: BTreeMap<String, String>,
     ) -> Result<(CompressedModel, BTreeMap<String, QuantLoss>)> {
         check_metadata_keys(&metadata)?;
+        crate::format::check_metadata_fits(&metadata)?;
         activation_bits(&metadata).map_err(|e| Error::config(e.message))?;
         let names = model.tensor_names();
         for (i, (name, cfg)) in selection.iter().enumerate() {

@@ -12,4 +12,4 @@ mod writer;
 
 pub use dtype::DType;
 pub use reader::{read, Container, TensorEntry};
-pub use writer::Writer;
+pub use writer::{check_metadata_fits, Writer};

@@ -22,7 +22,7 @@ pub struct Container<'a> {
 }
 
 /// Largest header accepted (the JSON of any quire file is far smaller; a huge length means corruption).
-const MAX_HEADER: u64 = 100 << 20;
+pub(crate) const MAX_HEADER: u64 = 100 << 20;
 
 /// Validates `bytes` as a container: header length inside the file, JSON object, string
 /// metadata, known dtypes, `product(shape) × size == end − begin`, ranges inside the data
@@ -193,5 +193,16 @@ mod tests {
         let mut huge = bytes.clone();
         huge[..8].copy_from_slice(&u64::MAX.to_le_bytes());
         assert_eq!(read(&huge).unwrap_err().code, crate::ErrorCode::Format);
+    }
+
+    #[test]
+    fn writers_refuse_metadata_that_readers_would_refuse() {
+        let mut meta = BTreeMap::new();
+        meta.insert("words".to_string(), "w\n".repeat(40 << 20));
+        let err = super::super::check_metadata_fits(&meta).unwrap_err();
+        assert_eq!(err.code, crate::error::ErrorCode::Config);
+        assert!(err.message.contains("'words'"), "{}", err.message);
+        meta.insert("words".to_string(), "w\n".repeat(1 << 20));
+        assert!(super::super::check_metadata_fits(&meta).is_ok());
     }
 }

@@ -1,6 +1,8 @@
 //! Builds a container in memory: tensors are appended in order, metadata is a string map.
 
 use super::dtype::DType;
+use super::reader::MAX_HEADER;
+use crate::error::{Error, Result};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -56,4 +58,22 @@ impl Writer {
         }
         out
     }
+}
+
+/// Room left in a header for the tensor entries (a few hundred names with dtype, shape, offsets).
+const TENSOR_ENTRIES_RESERVE: usize = 1 << 20;
+
+/// Checks, before anything is written, that `metadata` leaves a header every reader accepts
+/// (at most 100 MiB with the tensor entries): a file quire writes, quire reads. `E_CONFIG`
+/// naming the largest entry otherwise.
+pub fn check_metadata_fits(metadata: &BTreeMap<String, String>) -> Result<()> {
+    let size = serde_json::to_string(metadata).map(|s| s.len()).unwrap_or(usize::MAX);
+    if (size.saturating_add(TENSOR_ENTRIES_RESERVE) as u64) <= MAX_HEADER {
+        return Ok(());
+    }
+    let (key, value) = metadata.iter().max_by_key(|(_, v)| v.len()).map(|(k, v)| (k.as_str(), v.len())).unwrap_or(("", 0));
+    Err(Error::config(format!(
+        "the metadata would take {size} bytes of the file header, above the {MAX_HEADER} bytes readers accept \
+         (largest entry '{key}': {value} bytes); a smaller vocabulary (--vocab-size) keeps it readable"
+    )))
 }

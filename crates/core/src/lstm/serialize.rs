@@ -30,6 +30,7 @@ impl LstmModel {
         if let Some(k) = extra.keys().find(|k| RESERVED.contains(&k.as_str())) {
             return Err(Error::config(format!("metadata key '{k}' is reserved")));
         }
+        crate::format::check_metadata_fits(extra)?;
         let mut w = Writer::new();
         for (k, v) in extra {
             w.meta(k, v.clone());

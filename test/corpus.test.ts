@@ -1,0 +1,197 @@
+import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { encodeCorpus, LanguageModel, loadModel, QuireError, readLines, saveModel, splitIds, Tokenizer, tokenize, Vocabulary } from '../ts/index.js';
+import { BACKEND_NAMES, rng } from './backends.js';
+
+const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
+
+/** A corpus folder with the given split texts (valid/test default to train's). */
+function corpus(train: string | Buffer, valid: string | Buffer = train, test: string | Buffer = valid): string {
+  const dir = tmp('quire-text-');
+  writeFileSync(join(dir, 'train.txt'), train);
+  writeFileSync(join(dir, 'valid.txt'), valid);
+  writeFileSync(join(dir, 'test.txt'), test);
+  return dir;
+}
+
+/** Every line of a file through readLines with a tiny chunk size (every boundary case is met). */
+function lines(file: string, chunkBytes: number): string[] {
+  const out: string[] = [];
+  let part = '';
+  readLines(
+    file,
+    'test file',
+    (t, ends) => {
+      part += t;
+      if (ends) {
+        out.push(part);
+        part = '';
+      }
+    },
+    { chunkBytes },
+  );
+  return out;
+}
+
+function error(f: () => unknown): QuireError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(QuireError);
+    return e as QuireError;
+  }
+  throw new Error('expected an error');
+}
+
+describe('streaming text reader', () => {
+  const text = 'é€𝄞 a\r\nbb ü\rccc\n\nlast 𝄞 line';
+  const file = join(corpus(text), 'train.txt');
+
+  it('gives the same lines for every chunk size, multi-byte characters cut anywhere, and CR, CRLF and LF alike', () => {
+    const want = text.split(/\r\n?|\n/);
+    for (const chunk of [1, 2, 3, 5, 7, 64]) expect(lines(file, chunk)).toEqual(want);
+    const crOnly = join(corpus('a b\rc d\r'), 'train.txt');
+    expect(lines(crOnly, 4)).toEqual(['a b', 'c d']);
+    expect(tokenize('a b\rc d\r')).toEqual(tokenize('a b\nc d\n'));
+    expect(tokenize('a b\r\nc d')).toEqual(['a', 'b', '<eos>', 'c', 'd', '<eos>']);
+  });
+
+  it('drops a byte-order mark and reports a NUL byte or invalid UTF-8 with its exact offset, whatever the chunking', () => {
+    const bom = join(corpus(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('x y\n')])), 'train.txt');
+    expect(lines(bom, 2)).toEqual(['x y']);
+    const bad = Buffer.concat([Buffer.from('abc déf\n'), Buffer.from([0xc3, 0x28]), Buffer.from(' tail')]);
+    const badFile = join(corpus(bad), 'train.txt');
+    for (const chunk of [1, 3, 4, 100]) expect(error(() => lines(badFile, chunk)).message).toMatch(/not valid UTF-8: bad byte sequence at offset 9\b/);
+    const cut = join(corpus(Buffer.concat([Buffer.from('ab '), Buffer.from([0xe2, 0x82])])), 'train.txt');
+    expect(error(() => lines(cut, 2)).message).toMatch(/offset 3\b/);
+    const nul = join(corpus(Buffer.from('ab\ncd\0e')), 'train.txt');
+    expect(error(() => lines(nul, 2)).message).toMatch(/NUL byte at offset 5\b/);
+  });
+
+  it('hands a line longer than the limit over in parts cut at whitespace, so the words are the same', () => {
+    const long = Array.from({ length: 200 }, (_, i) => `w${i}`).join(' ');
+    const f = join(corpus(`${long}\nend`), 'train.txt');
+    const parts: [string, boolean][] = [];
+    readLines(f, 'test', (t, ends) => parts.push([t, ends]), { chunkBytes: 64, maxLine: 100 });
+    expect(parts.length).toBeGreaterThan(3);
+    const first = parts.slice(0, -1);
+    expect(first.filter(([, e]) => e).length).toBe(1);
+    expect(new Tokenizer().words(first.map(([t]) => t).join(' '))).toEqual(long.split(' '));
+  });
+});
+
+describe('tokenizers', () => {
+  it('words: whitespace and control characters separate words, so no word ever holds one', () => {
+    const t = new Tokenizer({ splitter: 'words', lowercase: false });
+    expect(t.words('  The\tcat\u00a0sat \x1b]0;pwned\x07\x1b[2J ok\u0085x ')).toEqual(['The', 'cat', 'sat', ']0;pwned', '[2J', 'ok', 'x']);
+  });
+
+  it('text: Unicode words, numbers and punctuation, joined back without spaces before closing marks', () => {
+    const t = new Tokenizer({ splitter: 'text', lowercase: true });
+    const words = t.words('Hello, World! It’s 3.14 — naïve café (déjà-vu) 東京 😀.');
+    expect(words).toEqual(['hello', ',', 'world', '!', 'it’s', '3.14', '—', 'naïve', 'café', '(', 'déjà', '-', 'vu', ')', '東京', '😀', '.']);
+    expect(t.join(['hello', ',', 'world', '!', '(', 'yes', ')'])).toBe('hello, world! (yes)');
+  });
+});
+
+describe('encoded corpus', () => {
+  const home = tmp('quire-cache-');
+
+  it('bounds the vocabulary to the most frequent words, says what was folded, and encodes exactly as the in-memory reference', () => {
+    const r = rng(3);
+    const zipf = () => `w${Math.floor(1 / (r() + 1e-3))}`;
+    const text = Array.from({ length: 400 }, () => Array.from({ length: 8 }, zipf).join(' ')).join('\n');
+    const dir = corpus(text);
+    const notes: string[] = [];
+    const c = encodeCorpus(dir, { vocabSize: 6, cacheDir: home, note: (n) => notes.push(n) });
+    const tokens = tokenize(text);
+    const counts = new Map<string, number>();
+    for (const w of tokens) counts.set(w, (counts.get(w) ?? 0) + 1);
+    const top5 = [...counts.keys()].sort((a, b) => counts.get(b)! - counts.get(a)! || (a < b ? -1 : 1)).slice(0, 5);
+    expect(c.vocabulary.words).toEqual([...top5, '<unk>']);
+    expect(Array.from(splitIds(c, 'train'))).toEqual(Array.from(c.vocabulary.encode(tokens)));
+    expect(c.stats?.distinct).toBe(counts.size);
+    const folded = [...counts].filter(([w]) => !top5.includes(w));
+    expect(c.stats?.foldedWords).toBe(folded.length);
+    expect(c.stats?.foldedTokens).toBe(folded.reduce((s, [, n]) => s + n, 0));
+    expect(notes.join('\n')).toMatch(new RegExp(`${folded.length} rarer words read as <unk> \\(\\d+\\.\\d\\d % of tokens\\)`));
+    const min = encodeCorpus(dir, { vocabSize: 0, minCount: 20, cacheDir: home });
+    expect(min.vocabulary.words.filter((w) => w !== '<unk>').every((w) => counts.get(w)! >= 20)).toBe(true);
+  });
+
+  it('reuses its cache until a split file or a setting changes', () => {
+    const dir = corpus('a b c\nb c\n');
+    const first = encodeCorpus(dir, { cacheDir: home });
+    expect(first.cached).toBe(false);
+    expect(encodeCorpus(dir, { cacheDir: home }).cached).toBe(true);
+    expect(encodeCorpus(dir, { cacheDir: home, tokenizer: { splitter: 'words', lowercase: true } }).cached).toBe(false);
+    writeFileSync(join(dir, 'train.txt'), 'a b c d\nb c\n');
+    utimesSync(join(dir, 'train.txt'), new Date(), new Date(Date.now() + 5000));
+    const changed = encodeCorpus(dir, { cacheDir: home });
+    expect(changed.cached).toBe(false);
+    expect(changed.vocabulary.words).toContain('d');
+    // A cache whose token file was truncated is rebuilt, not read.
+    writeFileSync(changed.splits.valid.file, Buffer.alloc(3));
+    expect(encodeCorpus(dir, { cacheDir: home }).cached).toBe(false);
+  });
+
+  it('encodes with a given vocabulary (a model’s), unknown words as <unk>, and refuses a vocabulary without <unk>', () => {
+    const dir = corpus('x y z\n');
+    const v = new Vocabulary(['x', '<eos>', '<unk>']);
+    const c = encodeCorpus(dir, { vocabulary: v, cacheDir: home });
+    expect(Array.from(splitIds(c, 'test'))).toEqual([0, 2, 2, 1]);
+    expect(error(() => encodeCorpus(dir, { vocabulary: new Vocabulary(['x', '<eos>']), cacheDir: home })).code).toBe('E_DATA');
+  });
+
+  it('names a missing split, and leaves no partial cache behind a failure', () => {
+    const dir = corpus('a b\n', 'c d\n', Buffer.from([0x61, 0xff]));
+    expect(error(() => encodeCorpus(dir, { cacheDir: home })).code).toBe('E_DATA');
+    expect(readdirSync(home).filter((n) => n.startsWith('.quire-tmp-'))).toEqual([]);
+    rmSync(join(dir, 'valid.txt'));
+    expect(error(() => encodeCorpus(dir, { cacheDir: home })).message).toMatch(/no valid split/);
+  });
+});
+
+describe.each(BACKEND_NAMES)('a model file always reads back (%s)', (backend) => {
+  it('a 1,000,000-word vocabulary with quotes, backslashes and non-ASCII words round-trips', () => {
+    const words = Array.from({ length: 1_000_000 }, (_, i) => (i % 3 === 0 ? `"w\\${i}` : i % 3 === 1 ? `ü${i}` : `w${i}`));
+    words[0] = '<eos>';
+    words[1] = '<unk>';
+    const model = LanguageModel.create({ vocab: words.length, hidden: 2, layers: 1, initScale: 0.1, dropout: 0, seed: 1 }, { backend });
+    const dir = tmp('quire-big-vocab-');
+    const path = join(dir, 'model.qmodel');
+    try {
+      saveModel(path, model, 'quire-model', { vocabulary: new Vocabulary(words), tokenizer: { splitter: 'text', lowercase: true } });
+    } finally {
+      model.dispose();
+    }
+    const back = loadModel(path, { backend });
+    expect(back.vocabulary.size).toBe(1_000_000);
+    expect(back.vocabulary.words[999_999]).toBe(words[999_999]);
+    expect(back.vocabulary.words[3]).toBe('"w\\3');
+    expect(back.tokenizer).toEqual({ splitter: 'text', lowercase: true });
+    back.model.dispose();
+  });
+
+  it('a writer refuses metadata its readers would refuse (E_CONFIG, nothing written), and readers refuse bad vocabularies with E_FORMAT', () => {
+    const model = LanguageModel.create({ vocab: 4, hidden: 2, layers: 1, initScale: 0.1, dropout: 0, seed: 1 }, { backend });
+    try {
+      expect(error(() => model.toBytes('quire-model', { words: 'x'.repeat(101 << 20) }, false)).code).toBe('E_CONFIG');
+      const dir = tmp('quire-dup-');
+      for (const bad of [
+        ['a', 'b', 'a', '<unk>'],
+        ['a', '', 'b', '<unk>'],
+        ['a', 'b c', 'd', '<unk>'],
+        ['a', 'b\x1b', 'd', '<unk>'],
+      ]) {
+        const path = join(dir, 'm.qmodel');
+        writeFileSync(path, model.toBytes('quire-model', { vocabulary: JSON.stringify(bad) }, false));
+        expect(error(() => loadModel(path, { backend })).code).toBe('E_FORMAT');
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+});
