@@ -1,6 +1,6 @@
 /**
  * What the CLI prints from a model file reaches the user's terminal: control characters and
- * bidi overrides in vocabulary words (or prompt words named in a warning) are shown as visible
+ * bidi controls in vocabulary words, prompt words and error messages are shown as visible
  * escapes, never sent raw; and a reader that stops early (`| head -c 20`) ends the command
  * quietly with exit 0 (issue 20).
  */
@@ -23,16 +23,30 @@ const cli = (args: string[], env: Record<string, string> = {}) =>
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
-/** Words that retitle the terminal and clear it, start a C1 CSI, reverse the text that follows. */
-const HOSTILE = ['\u001b]0;pwned\u0007\u001b[2J', '\u009b31m', 'abc\u202edcba', 'x\u007fy', '\u2066iso\u2069', 'tab\there'];
-const WORDS = [EOS, '<unk>', 'plain', ...HOSTILE];
+/**
+ * Words a model file may hold (its loader refuses whitespace and \p{Cc} controls, not format
+ * characters): bidi embeddings, overrides and isolates, which reorder what the terminal shows.
+ */
+const BIDI = ['abc\u202edcba', '\u2066iso\u2069', 'r\u202bl', 'x\u202ay'];
+/**
+ * Words that would start a C1 CSI, or retitle the terminal and clear it: such a file is refused,
+ * and the refusal names the first (JSON-quoted, which leaves C1 raw).
+ */
+const CONTROL = ['\u009b31m', '\u001b]0;pwned\u0007\u001b[2J'];
+
+function modelFile(words: string[]): string {
+  const m = LanguageModel.create({ vocab: words.length, hidden: 8, layers: 1, initScale: 0.1, dropout: 0, seed: 3 }, { backend: 'native' });
+  const file = join(mkdtempSync(join(tmpdir(), 'quire-output-')), 'model.qmodel');
+  writeFileSync(file, m.toBytes('quire-model', { vocabulary: JSON.stringify(words) }, false));
+  m.dispose();
+  return file;
+}
 
 let model = '';
+let refused = '';
 beforeAll(() => {
-  const m = LanguageModel.create({ vocab: WORDS.length, hidden: 8, layers: 1, initScale: 0.1, dropout: 0, seed: 3 }, { backend: 'native' });
-  model = join(mkdtempSync(join(tmpdir(), 'quire-output-')), 'model.qmodel');
-  writeFileSync(model, m.toBytes('quire-model', { vocabulary: JSON.stringify(WORDS) }, false));
-  m.dispose();
+  model = modelFile([EOS, '<unk>', 'plain', ...BIDI]);
+  refused = modelFile([EOS, '<unk>', 'plain', ...CONTROL]);
 });
 
 describe('printable', () => {
@@ -51,13 +65,20 @@ describe('printable', () => {
 
 describe('quire generate on a model with hostile words', () => {
   it('prints vocabulary words, the prompt and warnings with their control characters escaped', () => {
-    const g = cli(['generate', model, '--prompt', 'plain \u001b[2Jzap', '--tokens', '60', '--seed', '1', '--backend', 'native']);
+    const g = cli(['generate', model, '--prompt', 'plain \u001b[2Jzap\u009b1m', '--tokens', '60', '--seed', '1', '--backend', 'native']);
     expect(g.status, g.stderr).toBe(0);
     expect(g.stdout).not.toMatch(UNSAFE);
-    expect(g.stdout.startsWith('plain \\x1b[2Jzap')).toBe(true);
-    // The model drew hostile words, and they arrived as visible escapes.
-    expect(g.stdout).toMatch(/\\x1b\]0;pwned\\x07\\x1b\[2J|\\u009b31m|abc\\u202edcba|x\\u007fy|\\u2066iso\\u2069|tab\\x09here/);
-    expect(g.stderr).toContain("'\\x1b[2Jzap' is not in the vocabulary");
+    expect(g.stdout.startsWith('plain \\x1b[2Jzap\\u009b1m')).toBe(true);
+    // The model drew words with bidi controls, and they arrived as visible escapes.
+    expect(g.stdout).toMatch(/abc\\u202edcba|\\u2066iso\\u2069|r\\u202bl|x\\u202ay/);
+    expect(g.stderr).toContain("'\\x1b[2Jzap\\u009b1m' is not in the vocabulary");
+    expect(g.stderr).not.toMatch(UNSAFE);
+  });
+
+  it('a model whose words hold control characters is refused, and the refusal shows them escaped', () => {
+    const g = cli(['generate', refused, '--tokens', '5', '--backend', 'native']);
+    expect(g.status).toBe(1);
+    expect(g.stderr).toMatch(/E_FORMAT.*\\u009b31m/);
     expect(g.stderr).not.toMatch(UNSAFE);
   });
 
