@@ -8,6 +8,7 @@ import { Progress } from '../train/progress.js';
 import { withInterrupt } from './interrupt.js';
 import { finiteNumber, nonNegativeInt, positiveInt, UsageError } from './usage.js';
 import type { SettingsInput } from '../compress/resolve.js';
+import { writeOut } from './stdout.js';
 
 interface CompressFlags {
   data?: string;
@@ -124,7 +125,7 @@ export function registerCompress(program: Command): void {
       const r = await withInterrupt('interrupted; the last finished iteration is saved (continue with --resume)', (signal) =>
         compress({ model, dataDir: dataDirectory(f.data), outDir: f.out, settings, resume: f.resume, backend: f.backend, signal, progress: new Progress() }),
       );
-      process.stdout.write(
+      writeOut(
         JSON.stringify({
           model: r.modelPath,
           final: r.report.final,

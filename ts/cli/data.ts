@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { cachedPtbDirectory, fetchPtb, PTB_URL } from '../data/fetch.js';
 import { UsageError } from './usage.js';
+import { writeOut } from './stdout.js';
 
 export function registerData(program: Command): void {
   program
@@ -17,6 +18,6 @@ export function registerData(program: Command): void {
         onFile: (name, what, bytes) =>
           process.stderr.write(`${name}: ${what === 'present' ? 'already present, checksum ok' : `downloaded ${bytes} bytes, checksum ok`}\n`),
       });
-      process.stdout.write(`${dir}\n`);
+      writeOut(`${dir}\n`);
     });
 }

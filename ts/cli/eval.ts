@@ -12,6 +12,8 @@ import { INFERENCE_KERNELS, type InferenceKernel } from '../infer.js';
 import { loadEngine } from '../infer-file.js';
 import { evaluatePerplexity } from '../train/evaluate.js';
 import { positiveInt } from './usage.js';
+import { printable } from './printable.js';
+import { writeOut } from './stdout.js';
 
 interface EvalFlags {
   data?: string;
@@ -73,7 +75,7 @@ export function registerEval(program: Command): void {
         source = openSplit(corpus, f.split, f.limitTokens);
         const r = evaluatePerplexity(model, source, f.batch, f.steps);
         const out = { perplexity: r.perplexity, tokens: r.tokens, split: f.split, engine };
-        process.stdout.write(f.json ? JSON.stringify(out) + '\n' : `${f.split} perplexity ${r.perplexity.toFixed(2)} over ${r.tokens} tokens (${engine})\n`);
+        writeOut(printable(f.json ? JSON.stringify(out) : `${f.split} perplexity ${r.perplexity.toFixed(2)} over ${r.tokens} tokens (${engine})`) + '\n');
       } finally {
         source?.close();
         model.dispose();

@@ -4,6 +4,7 @@ import { loadAnyModel } from '../compress/load.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { exportOnnx } from '../onnx.js';
 import { UsageError } from './usage.js';
+import { writeOut } from './stdout.js';
 
 export function registerExport(program: Command): void {
   program
@@ -18,7 +19,7 @@ export function registerExport(program: Command): void {
       try {
         const bytes = exportOnnx(model);
         writeFileAtomic(f.onnx, bytes);
-        process.stdout.write(`wrote ${f.onnx} (${bytes.length} bytes, opset 17)\n`);
+        writeOut(`wrote ${f.onnx} (${bytes.length} bytes, opset 17)\n`);
       } finally {
         model.dispose();
       }

@@ -4,6 +4,8 @@ import { EOS } from '../data/vocabulary.js';
 import { generateWords } from '../generate.js';
 import { INFERENCE_KERNELS, type InferenceKernel } from '../infer.js';
 import { loadEngine } from '../infer-file.js';
+import { printable } from './printable.js';
+import { writeOut } from './stdout.js';
 import { finiteNumber, nonNegativeInt, UsageError } from './usage.js';
 
 interface GenerateFlags {
@@ -32,19 +34,21 @@ export function registerGenerate(program: Command): void {
       if (f.temperature < 0) throw new UsageError(`--temperature must be >= 0 (got ${f.temperature})`);
       const { engine, vocabulary } = loadEngine(file, { backend: f.backend, kernel: f.kernel });
       try {
-        const onUnknown = (w: string) => process.stderr.write(`quire: warning: '${w}' is not in the vocabulary; using <unk>\n`);
-        if (f.prompt) process.stdout.write(f.prompt);
+        // Words come from the model file and the prompt: printed through `printable`, so a
+        // vocabulary word holding escape sequences cannot drive the terminal.
+        const onUnknown = (w: string) => process.stderr.write(`quire: warning: '${printable(w)}' is not in the vocabulary; using <unk>\n`);
+        if (f.prompt) writeOut(printable(f.prompt));
         let lineStart = !f.prompt;
         for (const word of generateWords(engine, vocabulary, { ...f, tokens: f.tokens, onUnknown })) {
           if (word === EOS) {
-            process.stdout.write('\n');
+            writeOut('\n');
             lineStart = true;
           } else {
-            process.stdout.write(lineStart ? word : ` ${word}`);
+            writeOut(lineStart ? printable(word) : ` ${printable(word)}`);
             lineStart = false;
           }
         }
-        if (!lineStart) process.stdout.write('\n');
+        if (!lineStart) writeOut('\n');
       } finally {
         engine.dispose();
       }

@@ -2,6 +2,8 @@ import { type Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
 import { describeModelFile } from '../compress/describe.js';
 import { info, measurePeak } from '../info.js';
+import { printableLines } from './printable.js';
+import { writeOut } from './stdout.js';
 
 export function registerInfo(program: Command): void {
   program
@@ -15,7 +17,8 @@ export function registerInfo(program: Command): void {
       if (model !== undefined) {
         const d = describeModelFile(model, { backend: opts.backend });
         if (opts.json) {
-          process.stdout.write(JSON.stringify(d, null, 2) + '\n');
+          // Strings of the file's header are the file's: printed through `printable`.
+          writeOut(printableLines(JSON.stringify(d, null, 2)) + '\n');
           return;
         }
         const lines = [
@@ -33,7 +36,7 @@ export function registerInfo(program: Command): void {
           if (c.activationBits !== null)
             lines.push(`  retrained with ${c.activationBits}-bit activations: runs on the popcount-a${c.activationBits} kernel by default`);
         }
-        process.stdout.write(lines.join('\n') + '\n');
+        writeOut(printableLines(lines.join('\n')) + '\n');
         return;
       }
       const report = info(opts.backend);
@@ -42,7 +45,7 @@ export function registerInfo(program: Command): void {
         for (const [name, b] of Object.entries(report.backends)) if (b.available) peaks[name] = +measurePeak(name as 'native' | 'wasm').gflops.toFixed(1);
       }
       if (opts.json) {
-        process.stdout.write(JSON.stringify(opts.peak ? { ...report, peakGflops: peaks } : report, null, 2) + '\n');
+        writeOut(JSON.stringify(opts.peak ? { ...report, peakGflops: peaks } : report, null, 2) + '\n');
         return;
       }
       const lines = [`quire ${report.version}`, `selected backend: ${report.selected ?? 'none'}`];
@@ -54,6 +57,6 @@ export function registerInfo(program: Command): void {
             : `  ${name.padEnd(7)} unavailable: ${b.error}`,
         );
       }
-      process.stdout.write(lines.join('\n') + '\n');
+      writeOut(lines.join('\n') + '\n');
     });
 }

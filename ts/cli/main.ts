@@ -9,12 +9,16 @@ import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
 import { registerGenerate } from './generate.js';
 import { registerInfo } from './info.js';
+import { printableLines } from './printable.js';
+import { guardStdio, StdoutClosed } from './stdout.js';
 import { registerTrain } from './train.js';
 import { UsageError } from './usage.js';
 
 /**
- * The `quire` command line. Exit codes: 0 success, 1 runtime failure (a QuireError with its
- * code), 2 usage error (unknown command or option, bad value), 130 interrupted.
+ * The `quire` command line. Exit codes: 0 success (also when the reader of stdout stopped early,
+ * as with `| head`), 1 runtime failure (a QuireError with its code), 2 usage error (unknown
+ * command or option, bad value), 130 interrupted. Messages go through `printableLines`: a value
+ * they name cannot drive the terminal.
  */
 export function buildProgram(): Command {
   const program = new Command('quire')
@@ -24,6 +28,7 @@ export function buildProgram(): Command {
     )
     .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(printableLines(text)) })
     .exitOverride();
   registerInfo(program);
   registerTrain(program);
@@ -41,30 +46,32 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {
+    if (err instanceof StdoutClosed) return 0;
     if (err instanceof CommanderError) {
       // --help and --version end with code 0; everything else commander rejects is usage.
       return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof UsageError) {
-      process.stderr.write(`quire: ${err.message}\n(run with --help for usage)\n`);
+      process.stderr.write(`quire: ${printableLines(err.message)}\n(run with --help for usage)\n`);
       return 2;
     }
     if (err instanceof QuireError) {
-      process.stderr.write(`quire: ${err.code}: ${err.message}\n`);
+      process.stderr.write(`quire: ${err.code}: ${printableLines(err.message)}\n`);
       return err.code === 'E_INTERRUPTED' ? 130 : 1;
     }
     const path = (err as { path?: unknown } | null)?.path;
     if (errnoCode(err) && typeof path === 'string') {
       // A file-system failure that no module turned into a QuireError still names its path.
       const e = ioError((err as { syscall?: string }).syscall ?? 'access', path, err);
-      process.stderr.write(`quire: ${e.code}: ${e.message}\n`);
+      process.stderr.write(`quire: ${e.code}: ${printableLines(e.message)}\n`);
       return 1;
     }
-    process.stderr.write(`quire: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.stderr.write(`quire: unexpected error: ${printableLines(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
     return 1;
   }
 }
 
+guardStdio();
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

@@ -8,6 +8,7 @@ import { Progress } from '../train/progress.js';
 import { train } from '../train/trainer.js';
 import { withInterrupt } from './interrupt.js';
 import { finiteNumber, nonNegativeInt, positiveInt } from './usage.js';
+import { writeOut } from './stdout.js';
 
 interface TrainFlags {
   preset: string;
@@ -104,6 +105,6 @@ export function registerTrain(program: Command): void {
           progress: new Progress(),
         }),
       );
-      process.stdout.write(JSON.stringify({ test: { perplexity: result.test.perplexity, tokens: result.test.tokens }, model: result.modelPath }) + '\n');
+      writeOut(JSON.stringify({ test: { perplexity: result.test.perplexity, tokens: result.test.tokens }, model: result.modelPath }) + '\n');
     });
 }
