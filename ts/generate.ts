@@ -1,10 +1,13 @@
+import { Tokenizer, type TokenizerSpec } from './data/tokenizer.js';
 import { EOS, UNK, type Vocabulary } from './data/vocabulary.js';
 import { QuireError } from './errors.js';
 import type { InferenceEngine, SampleOptions } from './infer.js';
 
 export interface GenerateOptions extends SampleOptions {
-  /** Words to condition on (whitespace-separated; unknown words become `<unk>`). */
+  /** Text to condition on, split by `tokenizer` (unknown words become `<unk>`). */
   prompt?: string;
+  /** How the prompt is split into words (the model's tokenizer; default: at whitespace). */
+  tokenizer?: TokenizerSpec;
   /** Words to generate (default 50). */
   tokens?: number;
   /** Sampler seed (default 0): the same seed, model and backend give the same text. */
@@ -22,7 +25,7 @@ export function* generateWords(engine: InferenceEngine, vocabulary: Vocabulary, 
   const count = options.tokens ?? 50;
   if (!Number.isSafeInteger(count) || count < 0) throw new QuireError('E_CONFIG', `tokens must be a non-negative integer (got ${count})`);
   const known = new Set(vocabulary.words);
-  const words = (options.prompt ?? '').split(/\s+/).filter((w) => w.length > 0);
+  const words = new Tokenizer(options.tokenizer).words(options.prompt ?? '');
   for (const w of words) if (!known.has(w)) options.onUnknown?.(w);
   if (words.some((w) => !known.has(w)) && !known.has(UNK)) {
     throw new QuireError('E_DATA', `the prompt has words outside the vocabulary, which has no ${UNK}`);

@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
+import { Tokenizer } from '../data/tokenizer.js';
 import { EOS } from '../data/vocabulary.js';
 import { generateWords } from '../generate.js';
 import { INFERENCE_KERNELS, type InferenceKernel } from '../infer.js';
@@ -32,23 +33,24 @@ export function registerGenerate(program: Command): void {
     .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
     .action((file: string, f: GenerateFlags) => {
       if (f.temperature < 0) throw new UsageError(`--temperature must be >= 0 (got ${f.temperature})`);
-      const { engine, vocabulary } = loadEngine(file, { backend: f.backend, kernel: f.kernel });
+      const { engine, vocabulary, tokenizer } = loadEngine(file, { backend: f.backend, kernel: f.kernel });
+      const text = new Tokenizer(tokenizer);
       try {
         // Words come from the model file and the prompt: printed through `printable`, so a
         // vocabulary word holding escape sequences cannot drive the terminal.
         const onUnknown = (w: string) => process.stderr.write(`quire: warning: '${printable(w)}' is not in the vocabulary; using <unk>\n`);
         if (f.prompt) writeOut(printable(f.prompt));
-        let lineStart = !f.prompt;
-        for (const word of generateWords(engine, vocabulary, { ...f, tokens: f.tokens, onUnknown })) {
+        let prev = f.prompt ? text.words(f.prompt).at(-1) : undefined;
+        for (const word of generateWords(engine, vocabulary, { ...f, tokens: f.tokens, tokenizer, onUnknown })) {
           if (word === EOS) {
             writeOut('\n');
-            lineStart = true;
+            prev = undefined;
           } else {
-            writeOut(lineStart ? printable(word) : ` ${printable(word)}`);
-            lineStart = false;
+            writeOut(text.glue(prev, word) + printable(word));
+            prev = word;
           }
         }
-        if (!lineStart) writeOut('\n');
+        if (prev !== undefined) writeOut('\n');
       } finally {
         engine.dispose();
       }

@@ -68,13 +68,20 @@ export class Tokenizer {
     return out;
   }
 
-  /** Text of a sequence of words (no `<eos>`): spaces between words, none before closing or after opening punctuation for `text`. */
+  /** What goes between `prev` (undefined at a line start) and `next` when words are written as text: a space, or nothing before closing and after opening punctuation (`text`). */
+  glue(prev: string | undefined, next: string): string {
+    if (prev === undefined) return '';
+    if (this.spec.splitter === 'words') return ' ';
+    return CLOSING.test(next) || OPENING.test(prev) ? '' : ' ';
+  }
+
+  /** Text of a sequence of words (no `<eos>`). */
   join(words: readonly string[]): string {
-    if (this.spec.splitter === 'words') return words.join(' ');
     let out = '';
+    let prev: string | undefined;
     for (const w of words) {
-      const glue = out === '' || CLOSING.test(w) || OPENING.test(out[out.length - 1]) ? '' : ' ';
-      out += glue + w;
+      out += this.glue(prev, w) + w;
+      prev = w;
     }
     return out;
   }
