@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeCorpus, LanguageModel, loadModel, QuireError, readLines, saveModel, splitIds, Tokenizer, tokenize, Vocabulary } from '../ts/index.js';
-import { BACKEND_NAMES, rng } from './backends.js';
+import { BACKEND_NAMES, backend, rng } from './backends.js';
 
 const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
 
@@ -193,5 +193,61 @@ describe.each(BACKEND_NAMES)('a model file always reads back (%s)', (backend) =>
     } finally {
       model.dispose();
     }
+  });
+});
+
+describe.each(BACKEND_NAMES)('the Rust word counter (%s)', (name) => {
+  it('numbers words exactly as the TypeScript tokenizer splits them, whatever the chunking and line endings', () => {
+    const r = rng(7);
+    const pieces = [
+      'a',
+      'B',
+      'é',
+      'ÉTÉ',
+      'Σίσυφος',
+      '東京',
+      '😀',
+      ' ',
+      '\t',
+      '\u00a0',
+      '\u2003',
+      '\u3000',
+      '\ufeff',
+      '\x1b',
+      '\x85',
+      '\n',
+      '\r\n',
+      '\r',
+      '\u2028',
+      'x.y',
+      "it's",
+    ];
+    const text = Array.from({ length: 3000 }, () => pieces[Math.floor(r() * pieces.length)]).join('');
+    const bytes = Buffer.from(text);
+    for (const lowercase of [false, true]) {
+      const js = new Tokenizer({ splitter: 'words', lowercase });
+      const tokens = js.tokenize(text);
+      const index = new Map<string, number>([['<eos>', 0]]);
+      const want = tokens.map((w) => {
+        if (!index.has(w)) index.set(w, index.size);
+        return index.get(w)!;
+      });
+      for (const chunk of [1, 5, 64, bytes.length]) {
+        const raw = backend(name).raw.WordCounter.create(lowercase);
+        const got: number[] = [];
+        for (let p = 0; p < bytes.length; p += chunk) got.push(...raw.feed(bytes.subarray(p, p + chunk), false));
+        got.push(...raw.feed(new Uint8Array(0), true));
+        expect(got).toEqual(want);
+        expect(raw.words().split('\n')).toEqual([...index.keys()]);
+        raw.free();
+      }
+    }
+  });
+
+  it('reports a bad byte as E_DATA and stays usable', () => {
+    const raw = backend(name).raw.WordCounter.create(false);
+    expect(() => raw.feed(Buffer.from([0x61, 0x20, 0xff, 0x0a]), true)).toThrowError(/\[E_DATA\] not valid UTF-8: bad byte sequence at offset 2/);
+    expect(Array.from(raw.feed(Buffer.from('b c\n'), true))).toEqual([1, 2, 0]);
+    raw.free();
   });
 });

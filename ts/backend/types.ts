@@ -31,6 +31,7 @@ export interface RawCore {
   CompressedModel: RawCompressedModelClass;
   InferenceEngine: RawInferenceEngineClass;
   DenseMatrix: { fromArray(weights: Float32Array, rows: number, cols: number): RawDenseMatrix };
+  WordCounter: { create(lowercase: boolean): RawWordCounter };
   QuantizedMatrix: {
     quantize(
       weights: Float32Array,
@@ -50,6 +51,14 @@ export interface RawDenseMatrix {
   rows(): number;
   cols(): number;
   matmulInto(x: Float32Array, batch: number, y: Float32Array): void;
+  free(): void;
+}
+
+/** The corpus encoder's word counter (crates/binding/src/words.rs). */
+export interface RawWordCounter {
+  feed(bytes: Uint8Array, last: boolean): Uint32Array;
+  words(): string;
+  counts(): Uint32Array;
   free(): void;
 }
 

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { QuireError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { ensureDirectory, ioError, isFile, readFully, readRegularFile, statOrUndefined, TMP_PREFIX } from '../io/fs.js';
+import { loadBackend } from '../backend/index.js';
+import { guard, QuireError } from '../errors.js';
+import { ensureDirectory, ioError, isFile, openRegularFile, readFully, readRegularFile, statOrUndefined, TMP_PREFIX } from '../io/fs.js';
 import { SPLITS, type Split, splitFile } from './splits.js';
 import { quireHome } from './fetch.js';
-import { readLines } from './text-file.js';
+import { CHUNK_BYTES, readLines } from './text-file.js';
 import { TokenFile } from './token-source.js';
 import { EOS, Tokenizer, type TokenizerSpec, validateTokenizerSpec } from './tokenizer.js';
 import { DEFAULT_VOCAB_SIZE, UNK, Vocabulary, type VocabularyStats } from './vocabulary.js';
@@ -225,15 +226,29 @@ class IdWriter {
     if (this.used === this.buf.length) this.flush();
   }
 
+  pushAll(ids: Uint32Array): void {
+    if (this.used + ids.length > this.buf.length) this.flush();
+    if (ids.length > this.buf.length) {
+      this.write(new Uint8Array(ids.buffer, ids.byteOffset, ids.length * 4));
+    } else {
+      this.buf.set(ids, this.used);
+      this.used += ids.length;
+    }
+    this.count += ids.length;
+  }
+
   private flush(): void {
-    const bytes = new Uint8Array(this.buf.buffer, 0, this.used * 4);
+    this.write(new Uint8Array(this.buf.buffer, 0, this.used * 4));
+    this.used = 0;
+  }
+
+  private write(bytes: Uint8Array): void {
     try {
       let off = 0;
       while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
     } catch (err) {
       throw ioError('write', this.path, err);
     }
-    this.used = 0;
   }
 
   close(): void {
@@ -259,26 +274,130 @@ function forEachIdBlock(path: string, block: (ids: Uint32Array) => void): void {
   }
 }
 
-/** Calls `word(w)` for every word of a split's text and `word(EOS)` after every non-empty line; returns the file's bytes. */
-function readWords(file: string, split: Split, tokenizer: Tokenizer, word: (w: string) => void, options: EncodeOptions): number {
+/**
+ * Numbers the words of the splits in order of first appearance (provisional ids, `<eos>` = 0)
+ * and counts them: the Rust word counter for the `words` splitter (the hot loop for large
+ * corpora), the TypeScript tokenizer for `text`.
+ */
+interface Numbering {
+  /** Streams one split's file; `emit` gets its provisional ids block by block. */
+  read(file: string, split: Split, emit: (ids: Uint32Array) => void): void;
+  /** Distinct words so far, in id order, and how often each was seen. */
+  words(): string[];
+  counts(): ArrayLike<number>;
+  dispose(): void;
+}
+
+function progressOf(options: EncodeOptions, split: Split, file: string): ((done: number, total: number) => void) | undefined {
   const t0 = performance.now();
-  let lineHasWords = false;
   const label = `reading ${split} (${basename(file)})`;
-  return readLines(
-    file,
-    `${split} split`,
-    (text, ends) => {
-      for (const w of tokenizer.words(text)) {
-        word(w);
-        lineHasWords = true;
-      }
-      if (ends && lineHasWords) {
-        word(EOS);
-        lineHasWords = false;
+  return options.progress && ((done, total) => options.progress?.(label, done, total, t0));
+}
+
+/** The `text` splitter (and any other) in TypeScript: lines from {@link readLines}, a Map of words. */
+function scriptNumbering(spec: TokenizerSpec, options: EncodeOptions): Numbering {
+  const tokenizer = new Tokenizer(spec);
+  const index = new Map<string, number>([[EOS, 0]]);
+  let counts = new Float64Array(1 << 16);
+  const block = new Uint32Array(1 << 16);
+  return {
+    read(file, split, emit) {
+      let used = 0;
+      const push = (id: number) => {
+        counts[id]++;
+        block[used++] = id;
+        if (used === block.length) {
+          emit(block);
+          used = 0;
+        }
+      };
+      let lineHasWords = false;
+      readLines(
+        file,
+        `${split} split`,
+        (text, ends) => {
+          for (const w of tokenizer.words(text)) {
+            let id = index.get(w);
+            if (id === undefined) {
+              id = index.size;
+              index.set(w, id);
+              if (id === counts.length) {
+                const grown = new Float64Array(counts.length * 2);
+                grown.set(counts);
+                counts = grown;
+              }
+            }
+            push(id);
+            lineHasWords = true;
+          }
+          if (ends && lineHasWords) {
+            push(0);
+            lineHasWords = false;
+          }
+        },
+        { progress: progressOf(options, split, file) },
+      );
+      if (used) emit(block.subarray(0, used));
+    },
+    words: () => [...index.keys()],
+    counts: () => counts.slice(0, index.size),
+    dispose: () => index.clear(),
+  };
+}
+
+/** The `words` splitter in Rust: raw chunks cross once as bytes and come back as ids. */
+function nativeNumbering(spec: TokenizerSpec, options: EncodeOptions): Numbering {
+  const raw = guard(() => loadBackend().raw.WordCounter.create(spec.lowercase));
+  let live = true;
+  return {
+    read(file, split, emit) {
+      const { fd, size } = openRegularFile(file, `${split} split`);
+      const progress = progressOf(options, split, file);
+      try {
+        const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+        for (let pos = 0; ; ) {
+          let n: number;
+          try {
+            n = readFully(fd, buf, 0, buf.length, pos);
+          } catch (err) {
+            throw ioError(`read ${split} split`, file, err);
+          }
+          pos += n;
+          try {
+            emit(guard(() => raw.feed(buf.subarray(0, n), n === 0)));
+          } catch (err) {
+            if (err instanceof QuireError && err.code === 'E_DATA') {
+              const hint = err.message.includes('UTF-8') ? ' (convert it to UTF-8, e.g. with iconv)' : '';
+              throw new QuireError('E_DATA', `${file} is ${err.message}${hint}`);
+            }
+            throw err;
+          }
+          if (n === 0) break;
+          progress?.(pos, size);
+        }
+      } finally {
+        closeSync(fd);
       }
     },
-    { progress: options.progress && ((done, total) => options.progress?.(label, done, total, t0)) },
-  );
+    words: () => guard(() => raw.words()).split('\n'),
+    counts: () => guard(() => raw.counts()),
+    dispose: () => {
+      if (live) raw.free();
+      live = false;
+    },
+  };
+}
+
+/** Maps every id of the u32 file `from` through `map` into a new token file `to`; returns how many. */
+function remap(from: string, to: string, map: Uint32Array): number {
+  const out = new IdWriter(to);
+  forEachIdBlock(from, (ids) => {
+    for (let i = 0; i < ids.length; i++) ids[i] = map[ids[i]];
+    out.pushAll(ids);
+  });
+  out.close();
+  rmSync(from, { force: true });
+  return out.count;
 }
 
 function build(
@@ -288,79 +407,50 @@ function build(
   options: EncodeOptions,
   bound: { vocabSize: number; minCount: number },
 ): { vocabulary: Vocabulary; splits: Record<Split, EncodedSplit>; stats: VocabularyStats | null } {
-  const tokenizer = new Tokenizer(spec);
-  const splits = {} as Record<Split, EncodedSplit>;
-  let vocabulary = options.vocabulary;
-  let stats: VocabularyStats | null = null;
-  if (!vocabulary) {
-    // Training split: provisional ids in order of first appearance, counted as they come.
-    const provisional = new Map<string, number>();
-    let counts = new Float64Array(1 << 16);
-    const pidFile = join(dir, 'train.pids');
-    const pids = new IdWriter(pidFile);
-    readWords(
-      files.train,
-      'train',
-      tokenizer,
-      (w) => {
-        let id = provisional.get(w);
-        if (id === undefined) {
-          id = provisional.size;
-          provisional.set(w, id);
-          if (id === counts.length) {
-            const grown = new Float64Array(counts.length * 2);
-            grown.set(counts);
-            counts = grown;
-          }
-        }
-        counts[id]++;
-        pids.push(id);
-      },
-      options,
-    );
-    pids.close();
-    if (pids.count < 2) throw new QuireError('E_DATA', `the train split ${files.train} has fewer than 2 tokens`);
-    const chosen = Vocabulary.fromCounts(provisional.keys(), (w) => counts[provisional.get(w)!], bound);
-    vocabulary = chosen.vocabulary;
-    stats = chosen.stats;
-    if (stats.foldedWords > 0) {
-      options.note?.(
-        `vocabulary: the ${vocabulary.size.toLocaleString('en')} most frequent of ${stats.distinct.toLocaleString('en')} distinct words; ` +
-          `${stats.foldedWords.toLocaleString('en')} rarer words read as ${UNK} (${((100 * stats.foldedTokens) / stats.tokens).toFixed(2)} % of tokens). ` +
-          'Change with --vocab-size N / --min-count C.',
-      );
+  const numbering = spec.splitter === 'words' ? nativeNumbering(spec, options) : scriptNumbering(spec, options);
+  try {
+    // 1. Every split to provisional ids; the vocabulary counts are the training split's.
+    let trainCounts: ArrayLike<number> = [];
+    for (const s of SPLITS) {
+      const out = new IdWriter(join(dir, `${s}.pids`));
+      numbering.read(files[s], s, (ids) => out.pushAll(ids));
+      out.close();
+      if (out.count < 2) throw new QuireError('E_DATA', `the ${s} split ${files[s]} has fewer than 2 tokens`);
+      if (s === 'train') trainCounts = numbering.counts();
     }
-    const finalId = new Uint32Array(provisional.size);
-    const unk = vocabulary.id(UNK)!;
-    for (const [w, p] of provisional) finalId[p] = vocabulary.id(w) ?? unk;
-    provisional.clear();
-    const out = new IdWriter(join(dir, 'train.bin'));
-    forEachIdBlock(pidFile, (ids) => {
-      for (let i = 0; i < ids.length; i++) out.push(finalId[ids[i]]);
+    const words = numbering.words();
+    numbering.dispose();
+    // 2. The vocabulary: the given one, or the training split's most frequent words.
+    let vocabulary = options.vocabulary;
+    let stats: VocabularyStats | null = null;
+    if (!vocabulary) {
+      const chosen = Vocabulary.fromCounts(words.slice(0, trainCounts.length), trainCounts, bound);
+      vocabulary = chosen.vocabulary;
+      stats = chosen.stats;
+      if (stats.foldedWords > 0) {
+        options.note?.(
+          `vocabulary: the ${vocabulary.size.toLocaleString('en')} most frequent of ${stats.distinct.toLocaleString('en')} distinct words; ` +
+            `${stats.foldedWords.toLocaleString('en')} rarer words read as ${UNK} (${((100 * stats.foldedTokens) / stats.tokens).toFixed(2)} % of tokens). ` +
+            'Change with --vocab-size N / --min-count C.',
+        );
+      }
+    }
+    // 3. Provisional ids to final ones.
+    const unk = vocabulary.id(UNK);
+    const finalId = new Uint32Array(words.length);
+    words.forEach((w, p) => {
+      const id = vocabulary.id(w) ?? unk;
+      if (id === undefined) throw new QuireError('E_DATA', `the word '${w}' of the corpus is not in the vocabulary, which has no ${UNK}`);
+      finalId[p] = id;
     });
-    out.close();
-    rmSync(pidFile, { force: true });
-    splits.train = { file: out.path, tokens: out.count, words: out.count };
+    const splits = {} as Record<Split, EncodedSplit>;
+    for (const s of SPLITS) {
+      const file = join(dir, `${s}.bin`);
+      const tokens = remap(join(dir, `${s}.pids`), file, finalId);
+      splits[s] = { file, tokens, words: tokens };
+    }
+    return { vocabulary, splits, stats };
+  } finally {
+    numbering.dispose();
   }
-  const v = vocabulary;
-  const unk = v.id(UNK);
-  for (const s of SPLITS) {
-    if (splits[s]) continue;
-    const out = new IdWriter(join(dir, `${s}.bin`));
-    readWords(
-      files[s],
-      s,
-      tokenizer,
-      (w) => {
-        const id = v.id(w) ?? unk;
-        if (id === undefined) throw new QuireError('E_DATA', `word '${w}' of the ${s} split is not in the vocabulary, which has no ${UNK}`);
-        out.push(id);
-      },
-      options,
-    );
-    out.close();
-    if (out.count < 2) throw new QuireError('E_DATA', `the ${s} split ${files[s]} has fewer than 2 tokens`);
-    splits[s] = { file: out.path, tokens: out.count, words: out.count };
-  }
-  return { vocabulary: v, splits, stats };
 }

@@ -97,9 +97,9 @@ export function readLines(
       }
       buf.copy(buf, 0, whole, data.length);
       carry = data.length - whole;
+      if (n === 0) break;
       pos += n;
       progress?.(pos, size);
-      if (n === 0) break;
     }
     if (pending.length) line(pending, true);
     return pos;

@@ -50,17 +50,18 @@ export class Vocabulary {
   static fromTokens(tokens: Iterable<string>, bound: { vocabSize?: number; minCount?: number } = {}): Vocabulary {
     const counts = new Map<string, number>();
     for (const t of tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
-    return Vocabulary.fromCounts(counts.keys(), (w) => counts.get(w)!, bound).vocabulary;
+    return Vocabulary.fromCounts([...counts.keys()], [...counts.values()], bound).vocabulary;
   }
 
   /**
-   * The vocabulary of a corpus from its distinct `words` and their counts: the `vocabSize`
-   * most frequent words (0: no bound) that occur at least `minCount` times, `<unk>` always
-   * among them (last when the corpus has none, or when it fell outside the bound).
+   * The vocabulary of a corpus from its distinct `words` and their `counts` (same order): the
+   * `vocabSize` most frequent words (0: no bound) that occur at least `minCount` times, ties in
+   * code-point order, `<unk>` always among them (last when the corpus has none, or when it fell
+   * outside the bound). Words with a zero count are not part of the corpus.
    */
   static fromCounts(
-    words: Iterable<string>,
-    count: (word: string) => number,
+    words: readonly string[],
+    counts: ArrayLike<number>,
     bound: { vocabSize?: number; minCount?: number } = {},
   ): { vocabulary: Vocabulary; stats: VocabularyStats } {
     const vocabSize = bound.vocabSize ?? 0;
@@ -69,25 +70,28 @@ export class Vocabulary {
       throw new QuireError('E_CONFIG', `vocabulary size must be 0 (no bound) or an integer >= 2 (got ${vocabSize})`);
     }
     if (!Number.isSafeInteger(minCount) || minCount < 1) throw new QuireError('E_CONFIG', `minimum count must be an integer >= 1 (got ${minCount})`);
-    const all = [...words];
-    const sorted = all.filter((w) => w === UNK || count(w) >= minCount);
-    sorted.sort((a, b) => count(b) - count(a) || (a < b ? -1 : a > b ? 1 : 0));
+    const order: number[] = [];
+    for (let i = 0; i < words.length; i++) if (counts[i] > 0 && (counts[i] >= minCount || words[i] === UNK)) order.push(i);
+    order.sort((a, b) => counts[b] - counts[a] || (words[a] < words[b] ? -1 : words[a] > words[b] ? 1 : 0));
     const limit = vocabSize === 0 ? Number.POSITIVE_INFINITY : vocabSize;
-    let kept = sorted.length > limit ? sorted.slice(0, limit) : sorted;
+    let kept = (order.length > limit ? order.slice(0, limit) : order).map((i) => words[i]);
     if (!kept.includes(UNK)) kept = [...kept.slice(0, Math.min(kept.length, limit - 1)), UNK];
     const vocabulary = new Vocabulary(kept);
     let tokens = 0;
     let foldedTokens = 0;
     let foldedWords = 0;
-    for (const w of all) {
-      const c = count(w);
+    let distinct = 0;
+    for (let i = 0; i < words.length; i++) {
+      const c = counts[i];
+      if (c === 0) continue;
+      distinct++;
       tokens += c;
-      if (!vocabulary.index.has(w)) {
+      if (!vocabulary.index.has(words[i])) {
         foldedWords++;
         foldedTokens += c;
       }
     }
-    return { vocabulary, stats: { distinct: all.length, foldedWords, foldedTokens, tokens } };
+    return { vocabulary, stats: { distinct, foldedWords, foldedTokens, tokens } };
   }
 
   /**

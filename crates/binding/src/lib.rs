@@ -17,3 +17,4 @@ mod json;
 mod model;
 mod quant;
 mod slot;
+mod words;

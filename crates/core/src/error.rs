@@ -18,6 +18,8 @@ pub enum ErrorCode {
     Io,
     /// A call is not valid in the object's current state.
     State,
+    /// Input data (a corpus) is not what it must be: not UTF-8 text, a NUL byte.
+    Data,
 }
 
 impl ErrorCode {
@@ -30,6 +32,7 @@ impl ErrorCode {
             ErrorCode::Format => "E_FORMAT",
             ErrorCode::Io => "E_IO",
             ErrorCode::State => "E_STATE",
+            ErrorCode::Data => "E_DATA",
         }
     }
 }

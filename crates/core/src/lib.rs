@@ -17,5 +17,6 @@ pub mod memory;
 pub mod quant;
 pub mod rng;
 pub mod threads;
+pub mod words;
 
 pub use error::{Error, ErrorCode, Result};
