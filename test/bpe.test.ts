@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createContext, runInContext } from 'node:vm';
+import { buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { BPE_CACHE_WORDS, BpeEncoder, type BpeModel, decodePieces, trainBpe, validateBpeModel, WORD_START } from '../ts/data/bpe.js';
 import { QuireError } from '../ts/errors.js';
@@ -157,6 +159,9 @@ describe('trainBpe', () => {
     calls.length = 0;
     trainBpe(new Map([['ab', 2]]), { merges: 1000, onProgress: (done, total) => calls.push([done, total]) });
     expect(calls.at(-1)).toEqual([2, 1000]);
+    calls.length = 0;
+    trainBpe(counts, { merges: 0, onProgress: (done, total) => calls.push([done, total]) });
+    expect(calls).toEqual([[0, 0]]);
     expect(m.merges).toHaveLength(1000);
   });
 
@@ -293,5 +298,32 @@ describe('validateBpeModel', () => {
     expect(validateBpeModel(json)).toEqual(model);
     expect(validateBpeModel({ merges: json })).toEqual(model);
     expect(validateBpeModel([['😀', '👍']])).toEqual({ merges: [['😀', '👍']] });
+  });
+});
+
+describe('portability', () => {
+  it('bundles without Node built-ins (platform neutral) and trains and encodes identically in a bare JS context', () => {
+    const bundle = buildSync({
+      entryPoints: [join(import.meta.dirname, '..', 'ts', 'data', 'bpe.ts')],
+      bundle: true,
+      platform: 'neutral',
+      format: 'iife',
+      globalName: 'bpe',
+      write: false,
+    });
+    const { counts, test } = load('unicode');
+    // A fresh realm with only the language built-ins: no process, require, Buffer or TextEncoder.
+    const context = createContext({ input: JSON.stringify({ counts: [...counts], test }) });
+    runInContext(bundle.outputFiles[0].text, context);
+    expect(runInContext('typeof process + typeof require + typeof Buffer', context)).toBe('undefinedundefinedundefined');
+    const script = `const { counts, test } = JSON.parse(input);
+      const model = bpe.trainBpe(new Map(counts), { merges: 150 });
+      const encoder = new bpe.BpeEncoder(model);
+      JSON.stringify({ model, pieces: test.map((l) => l.split(' ').flatMap((w) => encoder.encodeWord(w))) })`;
+    const there = JSON.parse(runInContext(script, context) as string) as { model: BpeModel; pieces: string[][] };
+    const model = trainBpe(counts, { merges: 150 });
+    const encoder = new BpeEncoder(model);
+    expect(there.model).toEqual(model);
+    expect(there.pieces).toEqual(test.map((l) => encodeLine(encoder, l)));
   });
 });

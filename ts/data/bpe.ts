@@ -14,9 +14,9 @@
  *   single code points get ids in code-point order and each merge result the next id when first
  *   formed (a result formed again by a later merge keeps its id) — Hugging Face's BpeTrainer rule,
  *   so both learn the same merges. Training stops after `merges` merges or when no pair occurs
- *   `minPairCount` times. A pair is merged at most once: when a result formed a second time recreates
- *   an already merged pair (rare), those occurrences stay apart in training rather than producing a
- *   duplicate merge (Hugging Face would list the merge twice);
+ *   `minPairCount` times. A pair is merged at most once: should a result formed a second time (by
+ *   another merge) recreate an already merged pair — not seen in our tests — those occurrences stay
+ *   apart in training rather than producing a duplicate merge (Hugging Face would repeat the merge);
  * - encoding applies merges by rank, lowest first, leftmost first among equal ranks (GPT-2 and
  *   Hugging Face BPE). Characters never seen in training stay single-code-point pieces.
  */
@@ -35,17 +35,16 @@ export interface TrainBpeOptions {
   merges: number;
   /** Stop when no pair occurs this often (default 2: a pair seen once is not worth a piece). */
   minPairCount?: number;
-  /** Called every ~0.5 % of `merges` and at the end with (merges learned, `merges`). */
+  /** Called every ~0.5 % of `merges` and once at the end with (merges learned, `merges`). */
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Symbol ids are below 2^26, so `a * 2^26 + b` is an exact (safe-integer) key of a pair. */
-const SHIFT = 2 ** 26;
+/**
+ * Symbol ids are below `MAX_SYMBOLS`, so `a * width + b` (width: a bound on the number of symbols)
+ * is an exact key of a pair; for up to ~32,000 symbols it is a small integer, which Maps hash fastest.
+ */
+const MAX_SYMBOLS = 2 ** 26;
 const WHITESPACE = /\s/u;
-
-function pairKey(a: number, b: number): number {
-  return a * SHIFT + b;
-}
 
 function codePointOrder(a: string, b: string): number {
   return a.codePointAt(0)! - b.codePointAt(0)!;
@@ -84,6 +83,8 @@ export function trainBpe(counts: ReadonlyMap<string, number>, options: TrainBpeO
     wordTotal++;
   }
   const symbols = [...charSet].sort(codePointOrder);
+  const width = symbols.length + target;
+  if (width > MAX_SYMBOLS) throw new QuireError('E_CONFIG', `BPE training is limited to ${MAX_SYMBOLS} symbols (characters + merges): use fewer merges`);
   const symbolId = new Map<string, number>(symbols.map((s, i) => [s, i]));
   const syms = new Int32Array(totalSymbols);
   const wordStart = new Int32Array(wordTotal);
@@ -116,7 +117,7 @@ export function trainBpe(counts: ReadonlyMap<string, number>, options: TrainBpeO
   let step = 0;
 
   const pairOf = (a: number, b: number): number => {
-    const key = pairKey(a, b);
+    const key = a * width + b;
     let p = pairIndex.get(key);
     if (p === undefined) {
       p = pairA.length;
@@ -142,7 +143,7 @@ export function trainBpe(counts: ReadonlyMap<string, number>, options: TrainBpeO
     }
   };
   const removePair = (a: number, b: number, count: number): void => {
-    pairCount[pairIndex.get(pairKey(a, b))!] -= count;
+    pairCount[pairIndex.get(a * width + b)!] -= count;
   };
 
   for (let w = 0; w < wordTotal; w++) {
@@ -220,7 +221,6 @@ export function trainBpe(counts: ReadonlyMap<string, number>, options: TrainBpeO
     let merged = symbolId.get(text);
     if (merged === undefined) {
       merged = symbols.length;
-      if (merged >= SHIFT) throw new QuireError('E_CONFIG', `BPE training exceeds ${SHIFT} symbols: use fewer merges`);
       symbols.push(text);
       symbolId.set(text, merged);
     }
@@ -259,13 +259,45 @@ export function trainBpe(counts: ReadonlyMap<string, number>, options: TrainBpeO
     grown.length = 0;
     if (onProgress && merges.length % progressEvery === 0) onProgress(merges.length, target);
   }
-  if (onProgress && merges.length % progressEvery !== 0) onProgress(merges.length, target);
+  if (onProgress && (merges.length === 0 || merges.length % progressEvery !== 0)) onProgress(merges.length, target);
   return { merges };
 }
 
 /** Words kept by a `BpeEncoder`'s cache; the cache is emptied when it reaches this size. */
 export const BPE_CACHE_WORDS = 65_536;
 const POS = 2 ** 32;
+
+/** Pushes `key` onto the binary min-heap `heap`. */
+function minHeapPush(heap: number[], key: number): void {
+  let i = heap.length;
+  heap.push(key);
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (heap[parent] <= key) break;
+    heap[i] = heap[parent];
+    i = parent;
+  }
+  heap[i] = key;
+}
+
+/** Removes and returns the smallest key of the non-empty binary min-heap `heap`. */
+function minHeapPop(heap: number[]): number {
+  const top = heap[0];
+  const last = heap.pop()!;
+  const n = heap.length;
+  if (n === 0) return top;
+  let i = 0;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= n) break;
+    const m = l + 1 < n && heap[l + 1] < heap[l] ? l + 1 : l;
+    if (last <= heap[m]) break;
+    heap[i] = heap[m];
+    i = m;
+  }
+  heap[i] = last;
+  return top;
+}
 
 /**
  * Applies a model's merges to words: repeatedly the adjacent pair of lowest rank, leftmost first
@@ -277,16 +309,20 @@ export class BpeEncoder {
   private readonly pieceId = new Map<string, number>();
   private readonly rank = new Map<number, number>();
   private readonly result: Int32Array;
+  /** Number of distinct pieces in the merges (the pair-key multiplier). */
+  private readonly width: number;
   private readonly cache = new Map<string, readonly string[]>();
 
   constructor(model: BpeModel) {
     const { merges } = validateBpeModel(model);
     if (merges.length >= 2 ** 21) throw new QuireError('E_CONFIG', `a BPE model has at most ${2 ** 21 - 1} merges (got ${merges.length})`);
     this.result = new Int32Array(merges.length);
+    const sides = merges.map(([a, b]) => [this.intern(a), this.intern(b)]);
     merges.forEach(([a, b], r) => {
-      this.rank.set(pairKey(this.intern(a), this.intern(b)), r);
       this.result[r] = this.intern(a + b);
     });
+    this.width = this.pieces.length;
+    sides.forEach(([a, b], r) => this.rank.set(a * this.width + b, r));
   }
 
   private intern(piece: string): number {
@@ -300,7 +336,7 @@ export class BpeEncoder {
   }
 
   private rankOf(a: number, b: number): number {
-    return a < 0 || b < 0 ? -1 : (this.rank.get(pairKey(a, b)) ?? -1);
+    return a < 0 || b < 0 ? -1 : (this.rank.get(a * this.width + b) ?? -1);
   }
 
   /** The pieces of `word` (a fresh array). */
@@ -321,37 +357,11 @@ export class BpeEncoder {
     const heap: number[] = [];
     const push = (pos: number): void => {
       const r = this.rankOf(ids[pos], ids[next[pos]]);
-      if (r < 0) return;
-      heap.push(r * POS + pos);
-      let i = heap.length - 1;
-      while (i > 0) {
-        const parent = (i - 1) >> 1;
-        if (heap[parent] <= heap[i]) break;
-        [heap[parent], heap[i]] = [heap[i], heap[parent]];
-        i = parent;
-      }
-    };
-    const pop = (): number => {
-      const top = heap[0];
-      const last = heap.pop()!;
-      if (heap.length > 0) {
-        heap[0] = last;
-        let i = 0;
-        for (;;) {
-          const l = 2 * i + 1;
-          if (l >= heap.length) break;
-          const r = l + 1;
-          const m = r < heap.length && heap[r] < heap[l] ? r : l;
-          if (heap[i] <= heap[m]) break;
-          [heap[i], heap[m]] = [heap[m], heap[i]];
-          i = m;
-        }
-      }
-      return top;
+      if (r >= 0) minHeapPush(heap, r * POS + pos);
     };
     for (let k = 0; k + 1 < n; k++) push(k);
     while (heap.length > 0) {
-      const key = pop();
+      const key = minHeapPop(heap);
       const r = Math.floor(key / POS);
       const pos = key - r * POS;
       const q = next[pos];
