@@ -138,6 +138,8 @@ describe('trainBpe', () => {
       [WORD_START, 'ab'],
     ]);
     expect(trainBpe(new Map([['ab', 2]]), { merges: 10, minPairCount: 3 }).merges).toEqual([]);
+    // An unbounded budget: train until no pair occurs minPairCount times.
+    expect(trainBpe(new Map([['ab', 2]]), { merges: Number.MAX_SAFE_INTEGER }).merges).toHaveLength(2);
     expect(trainBpe(new Map([['ab', 1]]), { merges: 10, minPairCount: 1 }).merges).toHaveLength(2);
     expect(
       trainBpe(
