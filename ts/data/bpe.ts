@@ -35,7 +35,7 @@ export interface TrainBpeOptions {
   merges: number;
   /** Stop when no pair occurs this often (default 2: a pair seen once is not worth a piece). */
   minPairCount?: number;
-  /** Called every ~0.5 % of `merges` and once at the end with (merges learned, `merges`). */
+  /** Called every ~0.5 % of `merges` (of the merges the words allow, if fewer) and once at the end, with (merges learned, `merges`). */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -85,7 +85,8 @@ export function trainBpe(counts: ReadonlyMap<string, number>, options: TrainBpeO
   }
   const symbols = [...charSet].sort(codePointOrder);
   // Each merge removes at least one symbol from the words, so at most totalSymbols - wordTotal happen.
-  const width = symbols.length + Math.min(target, totalSymbols - wordTotal);
+  const possible = Math.min(target, totalSymbols - wordTotal);
+  const width = symbols.length + possible;
   if (width > MAX_SYMBOLS) throw new QuireError('E_CONFIG', `BPE training is limited to ${MAX_SYMBOLS} symbols (characters + merges): use fewer merges`);
   const symbolId = new Map<string, number>(symbols.map((s, i) => [s, i]));
   const syms = new Int32Array(totalSymbols);
@@ -211,7 +212,7 @@ export function trainBpe(counts: ReadonlyMap<string, number>, options: TrainBpeO
 
   const merges: [string, string][] = [];
   const seen = new Int32Array(wordTotal).fill(-1);
-  const progressEvery = Math.max(1, Math.floor(target / 200));
+  const progressEvery = Math.max(1, Math.floor(possible / 200));
   while (merges.length < target && heapCount.length > 0) {
     const queued = heapCount[0];
     const p = heapPair[0];
