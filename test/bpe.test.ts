@@ -329,3 +329,96 @@ describe('portability', () => {
     expect(there.pieces).toEqual(test.map((l) => encodeLine(encoder, l)));
   });
 });
+
+/** Seeded uniform [0, 1) (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `s` with every occurrence of `a`, `b` merged, left to right. */
+function mergeAll(s: string[], a: string, b: string): string[] {
+  const t: string[] = [];
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === a && s[i + 1] === b) {
+      t.push(a + b);
+      i++;
+    } else t.push(s[i]);
+  }
+  return t;
+}
+
+/** Textbook BPE training: recount every pair after every merge (same tie rule as trainBpe). */
+function naiveTrain(counts: Map<string, number>, merges: number, minPairCount: number): [string, string][] {
+  const words = [...counts].map(([w, c]) => ({ s: [WORD_START, ...w], c }));
+  const chars = [...new Set(words.flatMap((w) => w.s))].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
+  const id = new Map(chars.map((ch, i) => [ch, i]));
+  const out: [string, string][] = [];
+  while (out.length < merges) {
+    const pairs = new Map<string, { a: string; b: string; n: number }>();
+    for (const { s, c } of words) {
+      for (let i = 0; i + 1 < s.length; i++) {
+        const key = JSON.stringify([s[i], s[i + 1]]);
+        const e = pairs.get(key) ?? { a: s[i], b: s[i + 1], n: 0 };
+        e.n += c;
+        pairs.set(key, e);
+      }
+    }
+    let best: { a: string; b: string; n: number } | undefined;
+    for (const e of pairs.values()) {
+      const better = !best || e.n > best.n || (e.n === best.n && (id.get(e.a)! < id.get(best.a)! || (e.a === best.a && id.get(e.b)! < id.get(best.b)!)));
+      if (better) best = e;
+    }
+    if (!best || best.n < minPairCount) break;
+    const { a, b } = best;
+    out.push([a, b]);
+    if (!id.has(a + b)) id.set(a + b, id.size);
+    for (const w of words) w.s = mergeAll(w.s, a, b);
+  }
+  return out;
+}
+
+/** GPT-2's encoding loop: merge every occurrence of the lowest-rank pair, left to right, until none applies. */
+function naiveEncode(merges: [string, string][], word: string): string[] {
+  const rank = new Map(merges.map(([a, b], r) => [JSON.stringify([a, b]), r]));
+  let s = [WORD_START, ...word];
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i + 1 < s.length; i++) {
+      const r = rank.get(JSON.stringify([s[i], s[i + 1]]));
+      if (r !== undefined && (best < 0 || r < best)) best = r;
+    }
+    if (best < 0) return s;
+    s = mergeAll(s, ...merges[best]);
+  }
+}
+
+describe('against textbook implementations (seeded random corpora)', () => {
+  it('trainBpe learns what recounting every pair after every merge learns; BpeEncoder encodes as the GPT-2 loop', () => {
+    const uniform = rng(7);
+    const alphabets = ['ab', 'abc', 'aab', 'xyz😀é'];
+    for (let trial = 0; trial < 150; trial++) {
+      const letters = [...alphabets[trial % alphabets.length]];
+      const counts = new Map<string, number>();
+      const distinct = 1 + Math.floor(uniform() * 12);
+      for (let k = 0; k < distinct; k++) {
+        let w = '';
+        const length = Math.floor(uniform() * 9);
+        for (let i = 0; i < length; i++) w += letters[Math.floor(uniform() * letters.length)];
+        counts.set(w, 1 + Math.floor(uniform() * 5));
+      }
+      const minPairCount = 1 + Math.floor(uniform() * 3);
+      const merges = Math.floor(uniform() * 40);
+      const model = trainBpe(counts, { merges, minPairCount });
+      expect(model.merges, JSON.stringify({ counts: [...counts], merges, minPairCount })).toEqual(naiveTrain(counts, merges, minPairCount));
+      const encoder = new BpeEncoder(model);
+      for (const w of [...counts.keys(), letters.join('').repeat(3), 'q' + letters.join('')])
+        expect(encoder.encodeWord(w)).toEqual(naiveEncode(model.merges, w));
+    }
+  });
+});
