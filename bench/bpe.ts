@@ -15,17 +15,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpeEncoder, trainBpe } from '../ts/data/bpe.js';
 import { dataDirectory } from '../ts/index.js';
+import { rng } from '../test/backends.js';
 import type { BenchArgs, BenchRow } from './main.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `distinct` distinct words with Zipf-like counts (seeded). */
 export function syntheticCounts(distinct: number, seed = 21): Map<string, number> {

@@ -10,6 +10,7 @@ import { buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { BPE_CACHE_WORDS, BpeEncoder, type BpeModel, decodePieces, trainBpe, validateBpeModel, WORD_START } from '../ts/data/bpe.js';
 import { QuireError } from '../ts/errors.js';
+import { rng } from './backends.js';
 
 const GOLDEN = join(import.meta.dirname, 'golden', 'bpe');
 
@@ -329,17 +330,6 @@ describe('portability', () => {
     expect(there.pieces).toEqual(test.map((l) => encodeLine(encoder, l)));
   });
 });
-
-/** Seeded uniform [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `s` with every occurrence of `a`, `b` merged, left to right. */
 function mergeAll(s: string[], a: string, b: string): string[] {
