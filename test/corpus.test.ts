@@ -116,7 +116,7 @@ describe('encoded corpus', () => {
     const folded = [...counts].filter(([w]) => !top5.includes(w));
     expect(c.stats?.foldedWords).toBe(folded.length);
     expect(c.stats?.foldedTokens).toBe(folded.reduce((s, [, n]) => s + n, 0));
-    expect(notes.join('\n')).toMatch(new RegExp(`${folded.length} rarer words read as <unk> \\(\\d+\\.\\d\\d % of tokens\\)`));
+    expect(notes.join('\n')).toMatch(new RegExp(`${folded.length} rarer ones read as <unk> \\(\\d+\\.\\d\\d % of tokens\\)`));
     const min = encodeCorpus(dir, { vocabSize: 0, minCount: 20, cacheDir: home });
     expect(min.vocabulary.words.filter((w) => w !== '<unk>').every((w) => counts.get(w)! >= 20)).toBe(true);
   });
@@ -249,5 +249,40 @@ describe.each(BACKEND_NAMES)('the Rust word counter (%s)', (name) => {
     expect(() => raw.feed(Buffer.from([0x61, 0x20, 0xff, 0x0a]), true)).toThrowError(/\[E_DATA\] not valid UTF-8: bad byte sequence at offset 2/);
     expect(Array.from(raw.feed(Buffer.from('b c\n'), true))).toEqual([1, 2, 0]);
     raw.free();
+  });
+});
+
+describe('subword corpora', () => {
+  it('learns byte-pair pieces from the training words, encodes every split to pieces that read back as its text, and counts words for per-word perplexity', () => {
+    const r = rng(11);
+    const stems = ['run', 'walk', 'talk', 'jump', 'play', 'work', 'read', 'sing'];
+    const ends = ['', 's', 'ed', 'ing', 'er', 'ers'];
+    const line = () => Array.from({ length: 6 }, () => stems[Math.floor(r() * 8)] + ends[Math.floor(r() * 6)]).join(' ');
+    const train = Array.from({ length: 300 }, line).join('\n');
+    const test = ['walkers sing', 'zebra jumped'].join('\n');
+    const dir = corpus(train, train, test);
+    const notes: string[] = [];
+    const c = encodeCorpus(dir, { subwords: true, vocabSize: 40, cacheDir: tmp('quire-bpe-cache-'), note: (n) => notes.push(n) });
+    expect(c.tokenizer.subwords?.merges.length).toBeGreaterThan(0);
+    expect(c.vocabulary.size).toBeLessThanOrEqual(40);
+    expect(notes.join('\n')).toMatch(/subwords: \d+ merges learned/);
+    const t = new Tokenizer(c.tokenizer);
+    const ids = Array.from(splitIds(c, 'train'));
+    const lines: string[][] = [[]];
+    for (const id of ids) {
+      const piece = c.vocabulary.words[id];
+      if (piece === '<eos>') lines.push([]);
+      else lines[lines.length - 1].push(piece);
+    }
+    expect(lines.slice(0, -1).map((l) => t.join(l))).toEqual(train.split('\n'));
+    expect(c.splits.train.words).toBe(tokenize(train).length);
+    expect(c.splits.train.tokens).toBeGreaterThan(c.splits.train.words);
+    // Unseen characters ('z', 'b') are <unk> pieces; the test split still counts 4 words + 2 <eos>.
+    expect(c.splits.test.words).toBe(6);
+    expect(Array.from(splitIds(c, 'test')).map((i) => c.vocabulary.words[i])).toContain('<unk>');
+    // The same corpus with the learned tokenizer and vocabulary (a model's) encodes identically.
+    const again = encodeCorpus(dir, { tokenizer: c.tokenizer, vocabulary: c.vocabulary, cacheDir: tmp('quire-bpe-cache-') });
+    expect(Array.from(splitIds(again, 'test'))).toEqual(Array.from(splitIds(c, 'test')));
+    expect(error(() => encodeCorpus(dir, { subwords: true, vocabSize: 0, cacheDir: tmp('quire-bpe-cache-') })).code).toBe('E_CONFIG');
   });
 });

@@ -25,7 +25,7 @@ export function* generateWords(engine: InferenceEngine, vocabulary: Vocabulary, 
   const count = options.tokens ?? 50;
   if (!Number.isSafeInteger(count) || count < 0) throw new QuireError('E_CONFIG', `tokens must be a non-negative integer (got ${count})`);
   const known = new Set(vocabulary.words);
-  const words = new Tokenizer(options.tokenizer).words(options.prompt ?? '');
+  const words = new Tokenizer(options.tokenizer).tokens(options.prompt ?? '');
   for (const w of words) if (!known.has(w)) options.onUnknown?.(w);
   if (words.some((w) => !known.has(w)) && !known.has(UNK)) {
     throw new QuireError('E_DATA', `the prompt has words outside the vocabulary, which has no ${UNK}`);

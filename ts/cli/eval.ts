@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
 import { dataDirectory, type Split } from '../data/corpus.js';
-import { encodeCorpus, openSplit } from '../data/encoded-corpus.js';
+import { encodeCorpus, openSplit, tokensPerWord } from '../data/encoded-corpus.js';
 import type { TokenFile } from '../data/token-source.js';
 import type { ModelText } from '../train/checkpoint.js';
 import { Progress } from '../train/progress.js';
@@ -73,8 +73,8 @@ export function registerEval(program: Command): void {
         const progress = new Progress();
         const corpus = encodeCorpus(dataDirectory(f.data), { vocabulary, tokenizer, ...reporting(progress) });
         source = openSplit(corpus, f.split, f.limitTokens);
-        const r = evaluatePerplexity(model, source, f.batch, f.steps);
-        const out = { perplexity: r.perplexity, tokens: r.tokens, split: f.split, engine };
+        const r = evaluatePerplexity(model, source, f.batch, f.steps, tokensPerWord(corpus, f.split));
+        const out = { perplexity: r.perplexity, tokenPerplexity: r.tokenPerplexity, tokens: r.tokens, split: f.split, engine };
         writeOut(printable(f.json ? JSON.stringify(out) : `${f.split} perplexity ${r.perplexity.toFixed(2)} over ${r.tokens} tokens (${engine})`) + '\n');
       } finally {
         source?.close();

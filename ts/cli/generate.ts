@@ -40,13 +40,13 @@ export function registerGenerate(program: Command): void {
         // vocabulary word holding escape sequences cannot drive the terminal.
         const onUnknown = (w: string) => process.stderr.write(`quire: warning: '${printable(w)}' is not in the vocabulary; using <unk>\n`);
         if (f.prompt) writeOut(printable(f.prompt));
-        let prev = f.prompt ? text.words(f.prompt).at(-1) : undefined;
+        let prev = f.prompt ? text.tokens(f.prompt).at(-1) : undefined;
         for (const word of generateWords(engine, vocabulary, { ...f, tokens: f.tokens, tokenizer, onUnknown })) {
           if (word === EOS) {
             writeOut('\n');
             prev = undefined;
           } else {
-            writeOut(text.glue(prev, word) + printable(word));
+            writeOut(text.glue(prev, word) + printable(text.display(word)));
             prev = word;
           }
         }

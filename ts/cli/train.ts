@@ -30,7 +30,7 @@ interface TrainFlags {
   decayAfter?: number;
   clip?: number;
   evalBatch?: number;
-  tokenizer: Splitter;
+  tokenizer: Splitter | 'bpe';
   lowercase?: boolean;
   vocabSize: number;
   minCount: number;
@@ -45,9 +45,9 @@ export function registerTrain(program: Command): void {
     .addOption(
       new Option(
         '--tokenizer <kind>',
-        'how text becomes words: words (split at whitespace: pre-tokenised text such as PTB), text (raw text: words, numbers, punctuation)',
+        'how text becomes tokens: words (split at whitespace: pre-tokenised text such as PTB), text (raw text: words, numbers, punctuation), bpe (subword pieces learned from the corpus: --vocab-size of them)',
       )
-        .choices([...SPLITTERS])
+        .choices([...SPLITTERS, 'bpe'])
         .default('words'),
     )
     .option('--lowercase', 'lowercase the text before splitting it')
@@ -97,7 +97,12 @@ export function registerTrain(program: Command): void {
           preset: f.preset,
           overrides,
           dataDir: dataDirectory(f.data),
-          corpus: { tokenizer: { splitter: f.tokenizer, lowercase: !!f.lowercase }, vocabSize: f.vocabSize, minCount: f.minCount },
+          corpus: {
+            tokenizer: { splitter: f.tokenizer === 'bpe' ? 'words' : f.tokenizer, lowercase: !!f.lowercase },
+            subwords: f.tokenizer === 'bpe',
+            vocabSize: f.vocabSize,
+            minCount: f.minCount,
+          },
           outDir: f.out ?? `runs/${f.preset}`,
           resume: f.resume,
           backend: f.backend,

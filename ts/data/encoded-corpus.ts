@@ -7,6 +7,7 @@ import { guard, QuireError } from '../errors.js';
 import { ensureDirectory, ioError, isFile, openRegularFile, readFully, readRegularFile, statOrUndefined, TMP_PREFIX } from '../io/fs.js';
 import { SPLITS, type Split, splitFile } from './splits.js';
 import { quireHome } from './fetch.js';
+import { type BpeModel, trainBpe, WORD_START } from './bpe.js';
 import { CHUNK_BYTES, readLines } from './text-file.js';
 import { TokenFile } from './token-source.js';
 import { EOS, Tokenizer, type TokenizerSpec, validateTokenizerSpec } from './tokenizer.js';
@@ -27,8 +28,10 @@ export interface EncodeOptions {
   minCount?: number;
   /** Cache root (default `$QUIRE_HOME/corpora`). */
   cacheDir?: string;
-  /** Progress of reading: `label` (what is being done), bytes done and total, start time (`performance.now()`). */
-  progress?: (label: string, done: number, total: number, startedMs: number) => void;
+  /** Learn byte-pair-encoding subwords (about `vocabSize` pieces) unless `tokenizer` already holds merges. */
+  subwords?: boolean;
+  /** Progress: `label` (what is being done), done and total (bytes, or merges), start time (`performance.now()`). */
+  progress?: (label: string, done: number, total: number, startedMs: number, unit?: 'bytes' | 'merges') => void;
   /** One-line notes for the user (the vocabulary bound, a rebuilt cache). */
   note?: (text: string) => void;
 }
@@ -75,6 +78,12 @@ export function openSplit(corpus: EncodedCorpus, split: Split, limit?: number): 
   return new TokenFile(corpus.splits[split].file, limit);
 }
 
+/** A split's tokens per word (1 unless tokens are subword pieces): the factor from per-token to per-word perplexity. */
+export function tokensPerWord(corpus: EncodedCorpus, split: Split): number {
+  const s = corpus.splits[split];
+  return s.words > 0 ? s.tokens / s.words : 1;
+}
+
 /** All ids of a split in memory (small corpora, tests). */
 export function splitIds(corpus: EncodedCorpus, split: Split, limit?: number): Uint32Array {
   const f = openSplit(corpus, split, limit);
@@ -114,6 +123,7 @@ export function encodeCorpus(dataDir: string, options: EncodeOptions = {}): Enco
       version: CACHE_VERSION,
       sources,
       tokenizer,
+      subwords: !tokenizer.subwords && !!options.subwords,
       vocabulary: options.vocabulary ? sha256(options.vocabulary.words.join('\n')) : { vocabSize, minCount },
     }),
   );
@@ -138,7 +148,7 @@ export function encodeCorpus(dataDir: string, options: EncodeOptions = {}): Enco
     const meta: CorpusMeta = {
       version: CACHE_VERSION,
       key,
-      tokenizer,
+      tokenizer: built.tokenizer,
       sources: Object.fromEntries(SPLITS.map((s) => [s, { path: sources[s].path, bytes: sources[s].bytes }])) as CorpusMeta['sources'],
       splits: Object.fromEntries(SPLITS.map((s) => [s, { tokens: built.splits[s].tokens, words: built.splits[s].words }])) as CorpusMeta['splits'],
       stats: built.stats,
@@ -202,7 +212,7 @@ function readCache(dir: string, key: string, given?: Vocabulary): Omit<EncodedCo
     if (statOrUndefined(file)?.size !== meta.splits[s].tokens * 4) return undefined;
     splits[s] = { file, ...meta.splits[s] };
   }
-  return { vocabulary, tokenizer: meta.tokenizer, splits, stats: meta.stats };
+  return { vocabulary, tokenizer: validateTokenizerSpec(meta.tokenizer), splits, stats: meta.stats };
 }
 
 /** Buffered writer of u32 ids to a file. */
@@ -400,13 +410,41 @@ function remap(from: string, to: string, map: Uint32Array): number {
   return out.count;
 }
 
+/** Replaces every word id of the u32 file `from` by its pieces' ids (`ids[start[p] … start[p+1]]`) in a new token file `to`. */
+function expand(from: string, to: string, start: Uint32Array, ids: Uint32Array): { words: number; tokens: number } {
+  const out = new IdWriter(to);
+  let words = 0;
+  forEachIdBlock(from, (block) => {
+    words += block.length;
+    for (let i = 0; i < block.length; i++) out.pushAll(ids.subarray(start[block[i]], start[block[i] + 1]));
+  });
+  out.close();
+  rmSync(from, { force: true });
+  return { words, tokens: out.count };
+}
+
+/** Learns byte-pair merges from the training words so that pieces fill about `vocabSize` ids (with `<eos>`, `<unk>` and the characters). */
+function learnSubwords(words: string[], trainCounts: ArrayLike<number>, vocabSize: number, options: EncodeOptions): BpeModel {
+  if (vocabSize === 0) throw new QuireError('E_CONFIG', 'subwords need a vocabulary size (--vocab-size N, e.g. 8000)');
+  const counts = new Map<string, number>();
+  const alphabet = new Set<string>([WORD_START]);
+  for (let p = 1; p < trainCounts.length; p++) {
+    if (trainCounts[p] === 0) continue;
+    counts.set(words[p], trainCounts[p]);
+    for (const ch of words[p]) alphabet.add(ch);
+  }
+  const merges = Math.max(0, vocabSize - 2 - alphabet.size);
+  const t0 = performance.now();
+  return trainBpe(counts, { merges, onProgress: options.progress && ((done, total) => options.progress?.('learning subwords', done, total, t0, 'merges')) });
+}
+
 function build(
   dir: string,
   files: Record<Split, string>,
   spec: TokenizerSpec,
   options: EncodeOptions,
   bound: { vocabSize: number; minCount: number },
-): { vocabulary: Vocabulary; splits: Record<Split, EncodedSplit>; stats: VocabularyStats | null } {
+): { vocabulary: Vocabulary; tokenizer: TokenizerSpec; splits: Record<Split, EncodedSplit>; stats: VocabularyStats | null } {
   const numbering = spec.splitter === 'words' ? nativeNumbering(spec, options) : scriptNumbering(spec, options);
   try {
     // 1. Every split to provisional ids; the vocabulary counts are the training split's.
@@ -420,36 +458,69 @@ function build(
     }
     const words = numbering.words();
     numbering.dispose();
-    // 2. The vocabulary: the given one, or the training split's most frequent words.
+    // 2. Subwords: the given merges (a model's), or merges learned from the training words.
+    let tokenizer = spec;
+    if (!spec.subwords && options.subwords) tokenizer = { ...spec, subwords: learnSubwords(words, trainCounts, bound.vocabSize, options) };
+    const text = new Tokenizer(tokenizer);
+    const piecesOf = (p: number) => (p === 0 ? [EOS] : text.pieces(words[p]));
+    // 3. The vocabulary: the given one, or the training split's most frequent words (or pieces).
     let vocabulary = options.vocabulary;
     let stats: VocabularyStats | null = null;
     if (!vocabulary) {
-      const chosen = Vocabulary.fromCounts(words.slice(0, trainCounts.length), trainCounts, bound);
+      let chosen: { vocabulary: Vocabulary; stats: VocabularyStats };
+      if (tokenizer.subwords) {
+        const pieceCounts = new Map<string, number>();
+        for (let p = 0; p < trainCounts.length; p++) {
+          if (trainCounts[p] > 0) for (const piece of piecesOf(p)) pieceCounts.set(piece, (pieceCounts.get(piece) ?? 0) + trainCounts[p]);
+        }
+        chosen = Vocabulary.fromCounts([...pieceCounts.keys()], [...pieceCounts.values()], bound);
+        options.note?.(
+          `subwords: ${tokenizer.subwords.merges.length.toLocaleString('en')} merges learned from ${trainCounts.length.toLocaleString('en')} distinct words; ` +
+            `${chosen.vocabulary.size.toLocaleString('en')} pieces.`,
+        );
+      } else {
+        chosen = Vocabulary.fromCounts(words.slice(0, trainCounts.length), trainCounts, bound);
+      }
       vocabulary = chosen.vocabulary;
       stats = chosen.stats;
       if (stats.foldedWords > 0) {
         options.note?.(
-          `vocabulary: the ${vocabulary.size.toLocaleString('en')} most frequent of ${stats.distinct.toLocaleString('en')} distinct words; ` +
-            `${stats.foldedWords.toLocaleString('en')} rarer words read as ${UNK} (${((100 * stats.foldedTokens) / stats.tokens).toFixed(2)} % of tokens). ` +
+          `vocabulary: the ${vocabulary.size.toLocaleString('en')} most frequent of ${stats.distinct.toLocaleString('en')} distinct ${tokenizer.subwords ? 'pieces' : 'words'}; ` +
+            `${stats.foldedWords.toLocaleString('en')} rarer ones read as ${UNK} (${((100 * stats.foldedTokens) / stats.tokens).toFixed(2)} % of tokens). ` +
             'Change with --vocab-size N / --min-count C.',
         );
       }
     }
-    // 3. Provisional ids to final ones.
+    // 4. Provisional word ids to final token ids (a word expands to its pieces with subwords).
     const unk = vocabulary.id(UNK);
-    const finalId = new Uint32Array(words.length);
-    words.forEach((w, p) => {
+    const idOf = (w: string) => {
       const id = vocabulary.id(w) ?? unk;
       if (id === undefined) throw new QuireError('E_DATA', `the word '${w}' of the corpus is not in the vocabulary, which has no ${UNK}`);
-      finalId[p] = id;
-    });
+      return id;
+    };
     const splits = {} as Record<Split, EncodedSplit>;
-    for (const s of SPLITS) {
-      const file = join(dir, `${s}.bin`);
-      const tokens = remap(join(dir, `${s}.pids`), file, finalId);
-      splits[s] = { file, tokens, words: tokens };
+    if (!tokenizer.subwords) {
+      const finalId = Uint32Array.from(words, idOf);
+      for (const s of SPLITS) {
+        const file = join(dir, `${s}.bin`);
+        const tokens = remap(join(dir, `${s}.pids`), file, finalId);
+        splits[s] = { file, tokens, words: tokens };
+      }
+    } else {
+      const start = new Uint32Array(words.length + 1);
+      const flat: number[] = [];
+      for (let p = 0; p < words.length; p++) {
+        for (const piece of piecesOf(p)) flat.push(idOf(piece));
+        start[p + 1] = flat.length;
+      }
+      const ids = Uint32Array.from(flat);
+      for (const s of SPLITS) {
+        const file = join(dir, `${s}.bin`);
+        const count = expand(join(dir, `${s}.pids`), file, start, ids);
+        splits[s] = { file, tokens: count.tokens, words: count.words };
+      }
     }
-    return { vocabulary, splits, stats };
+    return { vocabulary, tokenizer, splits, stats };
   } finally {
     numbering.dispose();
   }

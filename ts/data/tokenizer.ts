@@ -1,4 +1,5 @@
 import { QuireError } from '../errors.js';
+import { type BpeModel, BpeEncoder, validateBpeModel, WORD_START } from './bpe.js';
 
 /** End-of-sentence token appended to every line. */
 export const EOS = '<eos>';
@@ -20,6 +21,8 @@ export const SPLITTERS: readonly Splitter[] = ['words', 'text'];
 export interface TokenizerSpec {
   splitter: Splitter;
   lowercase: boolean;
+  /** Subwords: each word becomes byte-pair-encoding pieces (`▁` marks a word's start); absent: whole words. */
+  subwords?: BpeModel;
 }
 
 export const DEFAULT_TOKENIZER: TokenizerSpec = { splitter: 'words', lowercase: false };
@@ -39,12 +42,34 @@ export function validateTokenizerSpec(v: unknown, where = 'tokenizer'): Tokenize
   if (!SPLITTERS.includes(o.splitter as Splitter))
     throw new QuireError('E_FORMAT', `${where}.splitter must be one of ${SPLITTERS.join(', ')} (got ${JSON.stringify(o.splitter)})`);
   if (typeof o.lowercase !== 'boolean') throw new QuireError('E_FORMAT', `${where}.lowercase must be true or false`);
-  return { splitter: o.splitter as Splitter, lowercase: o.lowercase };
+  const spec: TokenizerSpec = { splitter: o.splitter as Splitter, lowercase: o.lowercase };
+  if (o.subwords !== undefined) spec.subwords = validateBpeModel(o.subwords);
+  return spec;
 }
 
 /** Turns lines of text into words and words back into text, per a {@link TokenizerSpec}. Pure: runs on every runtime. */
 export class Tokenizer {
-  constructor(readonly spec: TokenizerSpec = DEFAULT_TOKENIZER) {}
+  private readonly bpe: BpeEncoder | undefined;
+
+  constructor(readonly spec: TokenizerSpec = DEFAULT_TOKENIZER) {
+    this.bpe = spec.subwords ? new BpeEncoder(spec.subwords) : undefined;
+  }
+
+  /** The model's tokens for one word: its subword pieces, or the word itself. */
+  pieces(word: string): string[] {
+    return this.bpe ? this.bpe.encodeWord(word) : [word];
+  }
+
+  /** The model's tokens of one line (no `<eos>`): the words, split into pieces with subwords. */
+  tokens(line: string): string[] {
+    const words = this.words(line);
+    return this.bpe ? words.flatMap((w) => this.bpe!.encodeWord(w)) : words;
+  }
+
+  /** How a token reads as text: a subword piece without its word-start marker. */
+  display(token: string): string {
+    return this.bpe && token.startsWith(WORD_START) ? token.slice(WORD_START.length) : token;
+  }
 
   /** The words of one line (no line breaks inside), without `<eos>`. */
   words(line: string): string[] {
@@ -71,6 +96,11 @@ export class Tokenizer {
   /** What goes between `prev` (undefined at a line start) and `next` when words are written as text: a space, or nothing before closing and after opening punctuation (`text`). */
   glue(prev: string | undefined, next: string): string {
     if (prev === undefined) return '';
+    if (this.bpe) return next.startsWith(WORD_START) ? this.glueWords(prev, next.slice(WORD_START.length)) : '';
+    return this.glueWords(prev, next);
+  }
+
+  private glueWords(prev: string, next: string): string {
     if (this.spec.splitter === 'words') return ' ';
     return CLOSING.test(next) || OPENING.test(prev) ? '' : ' ';
   }
@@ -80,7 +110,7 @@ export class Tokenizer {
     let out = '';
     let prev: string | undefined;
     for (const w of words) {
-      out += this.glue(prev, w) + w;
+      out += this.glue(prev, w) + this.display(w);
       prev = w;
     }
     return out;

@@ -3,7 +3,10 @@ import type { TokenSource } from '../data/token-source.js';
 import type { LanguageModel } from '../model.js';
 
 export interface Evaluation {
+  /** Perplexity per word: `exp(total NLL / words)`, which equals the per-token one unless tokens are subword pieces. */
   perplexity: number;
+  /** Perplexity per token, `exp(loss)`. */
+  tokenPerplexity: number;
   /** Mean cross-entropy, nats per token. */
   loss: number;
   /** Tokens predicted. */
@@ -11,7 +14,9 @@ export interface Evaluation {
 }
 
 /**
- * Perplexity `exp(mean CE)` of `model` on `ids`, without dropout, with `batch` contiguous
+ * Perplexity of `model` on `ids`, per word (`tokensPerWord`: the split's tokens over its words,
+ * 1 for word tokenizers; subword models and word models then compare on one scale) and per token
+ * `exp(mean CE)`, without dropout, with `batch` contiguous
  * streams and windows of `steps` (state carried across windows, zeroed at the start; the last
  * window may be shorter so every usable token counts). Leaves the model's state reset to `batch`.
  */
@@ -20,6 +25,7 @@ export function evaluatePerplexity(
   ids: Uint32Array | TokenSource,
   batch: number,
   steps: number,
+  tokensPerWord = 1,
 ): Evaluation {
   const batcher = new Batcher(ids, batch, steps, true);
   model.resetState(batch);
@@ -32,5 +38,5 @@ export function evaluatePerplexity(
     tokens += n;
   }
   const loss = sum / tokens;
-  return { perplexity: Math.exp(loss), loss, tokens };
+  return { perplexity: Math.exp(loss * tokensPerWord), tokenPerplexity: Math.exp(loss), loss, tokens };
 }

@@ -61,7 +61,7 @@ export class Progress {
    * Progress of a task measured in bytes (reading a corpus): `label`, share done, MB/s since
    * `startedMs` (a `performance.now()` time) and the time left at that rate.
    */
-  task(label: string, done: number, total: number, startedMs: number): void {
+  task(label: string, done: number, total: number, startedMs: number, unit: 'bytes' | 'merges' = 'bytes'): void {
     const now = performance.now() / 1000;
     const tty = !!this.out.isTTY;
     if (now - this.last < (tty ? 0.1 : Math.min(this.intervalSeconds, 10)) && done < total) return;
@@ -70,7 +70,11 @@ export class Progress {
     const rate = done / seconds;
     const mb = (n: number) => (n / 1e6).toFixed(n < 1e7 ? 1 : 0);
     const pct = total > 0 ? Math.min(100, (100 * done) / total) : 100;
-    const text = `${label} ${mb(done)}/${mb(total)} MB (${pct.toFixed(0)} %) ${mb(rate)} MB/s eta ${clock((total - done) / rate)}`;
+    const amount =
+      unit === 'bytes'
+        ? `${mb(done)}/${mb(total)} MB (${pct.toFixed(0)} %) ${mb(rate)} MB/s`
+        : `${done.toLocaleString('en')}/${total.toLocaleString('en')} ${unit} (${pct.toFixed(0)} %) ${Math.round(rate)}/s`;
+    const text = `${label} ${amount} eta ${clock((total - done) / rate)}`;
     if (tty) {
       this.out.write(`\r\x1b[2K${text}`);
       this.open = true;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Batcher } from '../data/batcher.js';
-import { type EncodedCorpus, encodeCorpus, type EncodeOptions, openSplit } from '../data/encoded-corpus.js';
+import { type EncodedCorpus, encodeCorpus, type EncodeOptions, openSplit, tokensPerWord } from '../data/encoded-corpus.js';
 import type { TokenizerSpec } from '../data/tokenizer.js';
 import { runWindows } from './windows.js';
 import { QuireError } from '../errors.js';
@@ -34,6 +34,8 @@ export interface TrainOptions extends BackendOption {
 /** Tokenizer and vocabulary bound of a new run (see {@link encodeCorpus}). */
 export interface CorpusSettings {
   tokenizer?: TokenizerSpec;
+  /** Learn byte-pair-encoding subwords (about `vocabSize` pieces). */
+  subwords?: boolean;
   vocabSize?: number;
   minCount?: number;
 }
@@ -41,7 +43,7 @@ export interface CorpusSettings {
 /** The encoding options that report to `progress` (reading rate, the vocabulary note). */
 export function reporting(progress: Progress | undefined): Pick<EncodeOptions, 'progress' | 'note'> {
   if (!progress) return {};
-  return { progress: (label, done, total, t0) => progress.task(label, done, total, t0), note: (text) => progress.message(text) };
+  return { progress: (label, done, total, t0, unit) => progress.task(label, done, total, t0, unit), note: (text) => progress.message(text) };
 }
 
 export interface TrainResult {
@@ -176,13 +178,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       });
       const seconds = state.seconds + (performance.now() - t0) / 1000;
       const trainLoss = state.lossSum / state.lossTokens;
-      const valid = evaluatePerplexity(model, sources.valid, c.evalBatch, c.steps);
+      const valid = evaluatePerplexity(model, sources.valid, c.evalBatch, c.steps, tokensPerWord(corpus, 'valid'));
       if (!Number.isFinite(valid.perplexity)) throw diverged(`validation perplexity ${valid.perplexity}`, epoch);
       const record: EpochRecord = {
         epoch,
         lr,
         trainLoss,
-        trainPerplexity: Math.exp(trainLoss),
+        trainPerplexity: Math.exp(trainLoss * tokensPerWord(corpus, 'train')),
         validPerplexity: valid.perplexity,
         tokensPerSecond: batcher.tokens / seconds,
         seconds,
@@ -194,7 +196,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         `epoch ${epoch}/${c.epochs} lr ${lr.toPrecision(4)} train ppl ${record.trainPerplexity.toFixed(2)} valid ppl ${valid.perplexity.toFixed(2)} ${Math.round(record.tokensPerSecond)} tok/s ${seconds.toFixed(0)} s`,
       );
     }
-    const test = evaluatePerplexity(model, sources.test, c.evalBatch, c.steps);
+    const test = evaluatePerplexity(model, sources.test, c.evalBatch, c.steps, tokensPerWord(corpus, 'test'));
     if (!Number.isFinite(test.perplexity)) throw diverged(`test perplexity ${test.perplexity}`, c.epochs);
     writeLog([{ split: 'test', perplexity: test.perplexity, tokens: test.tokens }]);
     const modelPath = join(options.outDir, MODEL_FILE);
