@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- corpus [--quick]`: encoding a large raw corpus to token files. Writes a
  * synthetic long-tailed corpus (1 GB; 100 MB with --quick) of English-like words drawn from a
- * Zipf-like law over 3 million types, then encodes it in a child process (default settings:
+ * Zipf-like law over 3 million types (`writeCorpus`), then encodes it in a child process (default settings:
  * `words` tokenizer, 10,000-word vocabulary, a fresh cache) and reports the rate (MB/s of text)
  * and the child's peak resident memory. Targets: ≥ 50 MB/s, ≤ 600 MB for 1 GB.
  */
@@ -11,10 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchArgs, BenchRow } from './main.js';
 
-const TYPES = 3_000_000;
-
 /** A word for type `i`: letters from a fixed hash, 2-12 characters, rarer types longer. */
-function wordOf(i: number): string {
+export function wordOf(i: number): string {
   let h = (i + 1) * 2654435761;
   const len = 2 + Math.min(10, Math.floor(Math.log2(i + 2) / 2) + (i % 3));
   let w = '';
@@ -25,8 +23,8 @@ function wordOf(i: number): string {
   return w;
 }
 
-/** Writes `bytes` of text to `file`: lines of 5-24 words, word types drawn as ⌊TYPES^u⌋ (a 1/x law). */
-function writeCorpus(file: string, bytes: number, seed: number): void {
+/** Writes `bytes` of text to `file`: lines of 5-24 words, word types drawn as ⌊types^u⌋ (a 1/x law). */
+export function writeCorpus(file: string, bytes: number, seed: number, types = 3_000_000): void {
   let s = seed >>> 0;
   const rand = () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -44,7 +42,7 @@ function writeCorpus(file: string, bytes: number, seed: number): void {
       const n = 5 + Math.floor(rand() * 20);
       const line: string[] = [];
       for (let k = 0; k < n; k++) {
-        const type = Math.floor(TYPES ** rand()) - 1;
+        const type = Math.floor(types ** rand()) - 1;
         let w = cache.get(type);
         if (w === undefined) {
           w = wordOf(type);
