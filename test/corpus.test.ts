@@ -2,7 +2,19 @@ import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeCorpus, LanguageModel, loadModel, QuireError, readLines, saveModel, splitIds, Tokenizer, tokenize, Vocabulary } from '../ts/index.js';
+import {
+  describeModelFile,
+  encodeCorpus,
+  LanguageModel,
+  loadModel,
+  QuireError,
+  readLines,
+  saveModel,
+  splitIds,
+  Tokenizer,
+  tokenize,
+  Vocabulary,
+} from '../ts/index.js';
 import { BACKEND_NAMES, backend, rng } from './backends.js';
 
 const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
@@ -189,6 +201,7 @@ describe.each(BACKEND_NAMES)('a model file always reads back (%s)', (backend) =>
         const path = join(dir, 'm.qmodel');
         writeFileSync(path, model.toBytes('quire-model', { vocabulary: JSON.stringify(bad) }, false));
         expect(error(() => loadModel(path, { backend })).code).toBe('E_FORMAT');
+        expect(error(() => describeModelFile(path, { backend })).code).toBe('E_FORMAT');
       }
     } finally {
       model.dispose();

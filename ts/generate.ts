@@ -26,10 +26,11 @@ export function* generateWords(engine: InferenceEngine, vocabulary: Vocabulary, 
   if (!Number.isSafeInteger(count) || count < 0) throw new QuireError('E_CONFIG', `tokens must be a non-negative integer (got ${count})`);
   const known = new Set(vocabulary.words);
   const words = new Tokenizer(options.tokenizer).tokens(options.prompt ?? '');
-  for (const w of words) if (!known.has(w)) options.onUnknown?.(w);
-  if (words.some((w) => !known.has(w)) && !known.has(UNK)) {
-    throw new QuireError('E_DATA', `the prompt has words outside the vocabulary, which has no ${UNK}`);
+  const unknown = words.filter((w) => !known.has(w));
+  if (unknown.length && !known.has(UNK)) {
+    throw new QuireError('E_DATA', `the prompt has words outside the vocabulary (${unknown.slice(0, 3).join(', ')}), which has no ${UNK}`);
   }
+  for (const w of unknown) options.onUnknown?.(w);
   const context = vocabulary.encode(known.has(EOS) ? [EOS, ...words] : words);
   engine.resetState(1);
   engine.seed(options.seed ?? 0);

@@ -2,6 +2,7 @@ import { QuireError } from '../errors.js';
 import { LanguageModel } from '../model.js';
 import type { BackendOption } from '../options.js';
 import { CompressedModel, type CompressedHeader } from './compressed-model.js';
+import { textOf } from '../train/checkpoint.js';
 import { containerFormat, readModelFile } from './load.js';
 
 /** What `quire info MODEL` prints about a model file. */
@@ -12,6 +13,9 @@ export interface ModelFileInfo {
   parameters: number;
   /** File bits per model parameter (everything included: header, scales, masks, FP tensors). */
   bitsPerParameter: number;
+  /** Vocabulary size and how text becomes its tokens (`words`, `text`, `… + N subword merges`, `, lowercase`). */
+  vocabulary: number;
+  tokenizer: string;
   /** Compressed files only: the header, bits per quantized weight (scales and masks included), ratio vs the FP file. */
   compressed?: CompressedHeader & { compressionRatio: number };
 }
@@ -30,7 +34,7 @@ export function describeModelFile(path: string, options: BackendOption = {}): Mo
     const model = LanguageModel.fromBytes(bytes, options);
     try {
       const parameters = model.parameterCount;
-      return { file, format, bytes: size, parameters, bitsPerParameter: (8 * size) / parameters };
+      return { file, format, bytes: size, parameters, bitsPerParameter: (8 * size) / parameters, ...textInfo(model.metadata, model.config.vocab, file) };
     } finally {
       model.dispose();
     }
@@ -39,8 +43,23 @@ export function describeModelFile(path: string, options: BackendOption = {}): Mo
   try {
     const h = cm.header;
     const parameters = h.quantizedWeights + h.fpParams;
-    return { file, format, bytes: size, parameters, bitsPerParameter: (8 * size) / parameters, compressed: { ...h, compressionRatio: h.fpModelBytes / size } };
+    return {
+      file,
+      format,
+      bytes: size,
+      parameters,
+      bitsPerParameter: (8 * size) / parameters,
+      ...textInfo(cm.metadata, cm.config.vocab, file),
+      compressed: { ...h, compressionRatio: h.fpModelBytes / size },
+    };
   } finally {
     cm.dispose();
   }
+}
+
+/** The vocabulary and tokenizer of a model file, validated (`E_FORMAT`) and described. */
+function textInfo(metadata: Readonly<Record<string, string>>, size: number, file: string): { vocabulary: number; tokenizer: string } {
+  const { vocabulary, tokenizer: t } = textOf(metadata, size, file);
+  const subwords = t.subwords ? ` + ${t.subwords.merges.length} subword merges` : '';
+  return { vocabulary: vocabulary.size, tokenizer: `${t.splitter}${subwords}${t.lowercase ? ', lowercase' : ''}` };
 }
