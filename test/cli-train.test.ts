@@ -25,6 +25,23 @@ describe('quire train / quire eval', () => {
     expect(r.perplexity).toBeLessThan(22);
   });
 
+  it('--tie trains a tied model: info says so and eval reads it on both backends', () => {
+    const out = mkdtempSync(join(tmpdir(), 'quire-cli-'));
+    const t = run('train', '--preset', 'tiny', '--tie', '--data', data, '--out', out, '--epochs', '1', '--backend', 'native', '--limit-tokens', '2000');
+    expect(t.status, t.stderr).toBe(0);
+    const { model } = loadModel(out);
+    expect(model.config.tied).toBe(true);
+    model.dispose();
+    const i = run('info', join(out, 'model.qmodel'));
+    expect(i.status, i.stderr).toBe(0);
+    expect(i.stdout).toContain('embedding tied to the softmax');
+    for (const backend of ['native', 'wasm']) {
+      const e = run('eval', out, '--data', data, '--split', 'test', '--json', '--backend', backend, '--limit-tokens', '2000');
+      expect(e.status, e.stderr).toBe(0);
+      expect(JSON.parse(e.stdout).perplexity).toBeLessThan(22);
+    }
+  });
+
   it('exits 2 on bad options and 1 with E_DATA when the data is missing', () => {
     expect(run('train', '--epochs', '0').status).toBe(2);
     expect(run('train', '--preset', 'huge').status).toBe(2);

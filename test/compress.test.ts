@@ -15,11 +15,15 @@ import { syntheticCorpus } from './corpus.js';
 const data = syntheticCorpus(2000, 7);
 const tmp = () => mkdtempSync(join(tmpdir(), 'quire-compress-'));
 let fpDir = '';
+/** The same FP run with the embedding tied to the softmax. */
+let tiedDir = '';
 
 beforeAll(async () => {
   fpDir = tmp();
+  tiedDir = tmp();
   await train({ preset: 'tiny', overrides: { epochs: 2, hidden: 24 }, dataDir: data, outDir: fpDir, backend: 'native' });
-}, 120_000);
+  await train({ preset: 'tiny', overrides: { epochs: 2, hidden: 24, tie: true }, dataDir: data, outDir: tiedDir, backend: 'native' });
+}, 240_000);
 
 const LSTM = ['lstm.0.w_hh', 'lstm.0.w_ih', 'lstm.1.w_hh', 'lstm.1.w_ih'];
 
@@ -175,16 +179,16 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     const a = r.report.allocation!;
     expect(a.target).toEqual({ bitsPerParameter: 5 });
     for (const g of ['lstm', 'softmax', 'embedding'] as const) {
-      expect(a.groups[g].candidates.map((c) => c.bits)).toEqual([1, 2, 3, 4]);
+      expect(a.groups[g]!.candidates.map((c) => c.bits)).toEqual([1, 2, 3, 4]);
       // More bits never cost fewer bytes.
-      const bytes = a.groups[g].candidates.map((c) => c.bytes);
+      const bytes = a.groups[g]!.candidates.map((c) => c.bytes);
       expect([...bytes].sort((x, y) => x - y)).toEqual(bytes);
     }
     expect(r.report.settings).toMatchObject({
       layers: 'all',
-      bits: a.groups.lstm.chosen,
-      softmaxBits: a.groups.softmax.chosen,
-      embeddingBits: a.groups.embedding.chosen,
+      bits: a.groups.lstm!.chosen,
+      softmaxBits: a.groups.softmax!.chosen,
+      embeddingBits: a.groups.embedding!.chosen,
     });
     // The prediction is the core's own byte count: the exported model has exactly that size per parameter.
     expect(r.report.final!.bitsPerParameter).toBeCloseTo(a.bitsPerParameter, 9);
@@ -192,6 +196,45 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     const size = await compress(options(backend, tmp(), { targetSize: r.report.final!.modelBytes + 2000 }));
     expect(size.report.final!.modelBytes).toBeLessThanOrEqual(r.report.final!.modelBytes + 2000);
   }, 120_000);
+
+  it('a tied model: --target-bits allocates the shared matrix as one group, quantized once; the engine equals the dequantized model', async () => {
+    const r = await compress({ ...options(backend, tmp(), { targetBits: 5 }), model: tiedDir });
+    const a = r.report.allocation!;
+    expect(Object.keys(a.groups)).toEqual(['lstm', 'embedding']);
+    expect(r.report.settings).toMatchObject({ layers: 'all', bits: a.groups.lstm!.chosen, embeddingBits: a.groups.embedding!.chosen });
+    expect(r.report.settings.softmaxBits).toBe(r.report.settings.embeddingBits);
+    expect(r.report.final!.bitsPerParameter).toBeCloseTo(a.bitsPerParameter, 9);
+    expect(readFileSync(join(r.modelPath, '..', 'report.md'), 'utf8')).toContain('| embedding = softmax (tied) |');
+    const d = describeModelFile(r.modelPath, { backend });
+    expect(d.tied).toBe(true);
+    expect(Object.keys(d.compressed!.bits).sort()).toEqual(['embedding', ...LSTM]);
+    // One matrix, quantized once: serving the lookup and the softmax, dequantized and packed alike.
+    const { model } = loadAnyModel(r.modelPath, { backend });
+    const { engine, vocabulary } = loadEngine(r.modelPath, { backend, kernel: 'lut-f32' });
+    try {
+      expect(model.config.tied).toBe(true);
+      expect(model.tensorNames()).not.toContain('softmax.weight');
+      expect(a.groups.embedding!.weights).toBe(model.tensorShape('embedding').reduce((x, y) => x * y));
+      expect(engine.bits.embedding).toBe(r.report.settings.embeddingBits);
+      expect(Object.keys(engine.bits)).not.toContain('softmax.weight');
+      const corpus = loadCorpus(data, { vocabulary });
+      const s = r.report.settings;
+      const want = evaluatePerplexity(model, corpus.ids.test, s.evalBatch, s.steps).perplexity;
+      expect(want / r.report.final!.perplexityTest).toBeCloseTo(1, 6);
+      expect(evaluatePerplexity(engine, corpus.ids.test, s.evalBatch, s.steps).perplexity / want).toBeCloseTo(1, 4);
+    } finally {
+      engine.dispose();
+      model.dispose();
+    }
+    // --layers lstm,softmax selects the shared matrix too, at the softmax bits; differing bits for its two roles are refused.
+    const sm = await compress({ ...options(backend, tmp(), { layers: 'lstm,softmax', softmaxBits: 3, iterations: 1, retrainSteps: 5 }), model: tiedDir });
+    expect(describeModelFile(sm.modelPath, { backend }).compressed!.bits.embedding).toBe(3);
+    await rejects(
+      compress({ ...options(backend, join(tmp(), 'run'), { layers: 'all', softmaxBits: 2, embeddingBits: 3 }), model: tiedDir }),
+      'E_CONFIG',
+      /ties its embedding to its softmax/,
+    );
+  }, 240_000);
 
   it('rejects bad settings and non-FP files before writing anything', async () => {
     const cases: [Partial<CompressOptions['settings']>, RegExp][] = [

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CompressedModel, generateWords, InferenceEngine, LanguageModel, QuireError, Vocabulary, type BackendName, type CompressionSpec } from '../ts/index.js';
-import { BACKEND_NAMES, rng } from './backends.js';
+import { BACKEND_NAMES, maxRelDiff, rng } from './backends.js';
 import { syntheticCorpus } from './corpus.js';
 
 const V = 23;
@@ -19,8 +19,8 @@ function stream(n: number, seed: number): Uint32Array {
 }
 
 /** A small 2-layer model trained a little, so its predictions are not flat. */
-function trainedModel(backend: BackendName): LanguageModel {
-  const m = LanguageModel.create({ vocab: V, hidden: 40, layers: 2, initScale: 0.3, dropout: 0, seed: 3 }, { backend });
+function trainedModel(backend: BackendName, tied = false): LanguageModel {
+  const m = LanguageModel.create({ vocab: V, hidden: 40, layers: 2, initScale: 0.3, dropout: 0, seed: 3, tied }, { backend });
   const ids = stream(2 * 16 * 12 + 2, 1);
   m.resetState(2);
   for (let w = 0; w < 12; w++) {
@@ -32,7 +32,8 @@ function trainedModel(backend: BackendName): LanguageModel {
 }
 
 function compressedBytes(model: LanguageModel, bits: number): Uint8Array {
-  const tensors: Record<string, number> = { embedding: bits, 'softmax.weight': bits };
+  // A tied model's shared matrix is its embedding: quantized once.
+  const tensors: Record<string, number> = model.config.tied ? { embedding: bits } : { embedding: bits, 'softmax.weight': bits };
   for (let l = 0; l < 2; l++) Object.assign(tensors, { [`lstm.${l}.w_ih`]: bits, [`lstm.${l}.w_hh`]: bits });
   const spec: CompressionSpec = { method: 'alternating', cycles: 2, groupSize: 0, layers: 'all', sparsity: 0, fpModelBytes: 1, tensors };
   const cm = CompressedModel.fromModel(model, spec, { vocabulary: JSON.stringify(WORDS) });
@@ -103,6 +104,47 @@ describe.each(BACKEND_NAMES)('inference engine (%s)', (backend) => {
     expect(a1).toBeGreaterThan(a8);
     expect(() => InferenceEngine.fromBytes(bytes, { backend, kernel: 'popcount-a9' as 'popcount-a8' })).toThrow(expect.objectContaining({ code: 'E_CONFIG' }));
     for (const h of [engine, exact, deq, model]) h.dispose();
+  });
+
+  it('runs a tied model: step logits equal the training model (FP) and the dequantized model (packed, one shared matrix)', () => {
+    const model = trainedModel(backend, true);
+    const { inputs, targets } = window(2, 12, 7);
+    /** The model's logits of each step, from its own evaluation of one-token windows. */
+    const logitsOf = (run: (tokens: Uint32Array) => Float32Array) => Array.from({ length: 12 }, (_, t) => run(inputs.subarray(2 * t, 2 * t + 2)));
+    const fp = InferenceEngine.fromModel(model, { kernel: 'lut-f32' });
+    expect(Object.keys(fp.bits).sort()).toEqual(['embedding', 'lstm.0.w_hh', 'lstm.0.w_ih', 'lstm.1.w_hh', 'lstm.1.w_ih']);
+    fp.resetState(2);
+    model.resetState(2);
+    const want = model.evaluate(inputs, targets);
+    expect(Math.abs(fp.evaluate(inputs, targets) - want) / want).toBeLessThan(1e-5);
+    // Logits step by step against an untied copy whose softmax weight is the embedding.
+    const copy = LanguageModel.create({ ...model.config, tied: false }, { backend });
+    for (const n of model.tensorNames()) copy.setTensor(n, model.getTensor(n));
+    copy.setTensor('softmax.weight', model.getTensor('embedding'));
+    const untied = InferenceEngine.fromModel(copy, { kernel: 'lut-f32' });
+    fp.resetState(2);
+    untied.resetState(2);
+    const a = logitsOf((x) => fp.step(x).slice());
+    const b = logitsOf((x) => untied.step(x).slice());
+    a.forEach((row, t) => expect(Array.from(row), `step ${t}`).toEqual(Array.from(b[t])));
+    const bytes = compressedBytes(model, 2);
+    const cm = CompressedModel.fromBytes(bytes, { backend });
+    expect(Object.keys(cm.header.bits)).not.toContain('softmax.weight');
+    const deq = cm.toModel();
+    const packed = InferenceEngine.fromBytes(bytes, { backend, kernel: 'lut-f32' });
+    expect(new Set(Object.values(packed.bits))).toEqual(new Set([2]));
+    expect(deq.config.tied).toBe(true);
+    deq.resetState(2);
+    packed.resetState(2);
+    expect(Math.abs(packed.evaluate(inputs, targets) - deq.evaluate(inputs, targets))).toBeLessThan(1e-4);
+    // The FP engine over the dequantized weights gives the packed engine's logits.
+    const deqEngine = InferenceEngine.fromModel(deq, { kernel: 'lut-f32' });
+    deqEngine.resetState(2);
+    packed.resetState(2);
+    const p = logitsOf((x) => packed.step(x).slice());
+    const d = logitsOf((x) => deqEngine.step(x).slice());
+    p.forEach((row, t) => expect(maxRelDiff(row, d[t]), `step ${t}`).toBeLessThan(1e-4));
+    for (const h of [fp, untied, packed, deqEngine, cm, deq, copy, model]) h.dispose();
   });
 
   it('steps B streams, samples deterministically per seed and stays usable after errors', () => {

@@ -15,7 +15,7 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 /**
  * Independent f64 forward pass from the documented layout: `x = E[id]`, per layer
- * `z = W_ih·x + W_hh·h + b` with gate rows (i, f, g, o), softmax over `W_s·h + b_s`.
+ * `z = W_ih·x + W_hh·h + b` with gate rows (i, f, g, o), softmax over `W_s·h + b_s` (`W_s = E` when tied).
  * Returns the mean cross-entropy of a window starting from zero state.
  */
 function referenceLoss(model: LanguageModel, inputs: Uint32Array, targets: Uint32Array, batch: number): number {
@@ -25,7 +25,7 @@ function referenceLoss(model: LanguageModel, inputs: Uint32Array, targets: Uint3
   const Wi = [...Array(L).keys()].map((l) => t(`lstm.${l}.w_ih`));
   const Wh = [...Array(L).keys()].map((l) => t(`lstm.${l}.w_hh`));
   const Bs = [...Array(L).keys()].map((l) => t(`lstm.${l}.bias`));
-  const Ws = t('softmax.weight');
+  const Ws = model.config.tied ? E : t('softmax.weight');
   const bs = t('softmax.bias');
   const h = [...Array(L)].map(() => [...Array(batch)].map(() => new Array(H).fill(0)));
   const c = [...Array(L)].map(() => [...Array(batch)].map(() => new Array(H).fill(0)));
@@ -62,9 +62,15 @@ describe.each(BACKEND_NAMES)('LanguageModel on %s', (name) => {
    * from a snapshot taken before the analytic pass (weights, carried state and PRNG), so the
    * dropout masks are the same and the check covers dropout too.
    */
-  it.each([0, 0.3])('gradients of every tensor match central finite differences (dropout %s)', (dropout) => {
+  // Tied: the embedding is the softmax weight too, so its gradient must be the sum of both roles'.
+  it.each([
+    [0, false],
+    [0.3, false],
+    [0, true],
+    [0.3, true],
+  ])('gradients of every tensor match central finite differences (dropout %s, tied %s)', (dropout, tied) => {
     const [steps, batch] = [3, 2];
-    const m = LanguageModel.create({ ...CONFIG, dropout }, { backend: be });
+    const m = LanguageModel.create({ ...CONFIG, dropout, tied }, { backend: be });
     const { inputs, targets } = window(steps, batch, CONFIG.vocab, 11);
     m.resetState(batch);
     const snapshot = m.toBytes('quire-checkpoint', {}, true);
@@ -76,7 +82,7 @@ describe.each(BACKEND_NAMES)('LanguageModel on %s', (name) => {
       c.dispose();
       return j;
     };
-    expect(m.tensorNames()).toHaveLength(3 + 3 * CONFIG.layers);
+    expect(m.tensorNames()).toHaveLength(3 + 3 * CONFIG.layers - (tied ? 1 : 0));
     for (const tensor of m.tensorNames()) {
       const g = m.getGradient(tensor);
       const w = m.getTensor(tensor);
@@ -96,8 +102,8 @@ describe.each(BACKEND_NAMES)('LanguageModel on %s', (name) => {
     m.dispose();
   });
 
-  it('gives the same loss as an independent TypeScript forward pass', () => {
-    const m = LanguageModel.create({ ...CONFIG, vocab: 13, hidden: 6, layers: 3 }, { backend: be });
+  it.each([false, true])('gives the same loss as an independent TypeScript forward pass (tied %s)', (tied) => {
+    const m = LanguageModel.create({ ...CONFIG, vocab: 13, hidden: 6, layers: 3, tied }, { backend: be });
     const batch = 3;
     const { inputs, targets } = window(5, batch, 13, 4);
     m.resetState(batch);
@@ -138,12 +144,40 @@ describe.each(BACKEND_NAMES)('LanguageModel on %s', (name) => {
     const copy = LanguageModel.fromBytes(m.toBytes('quire-checkpoint', { note: 'x' }, true), { backend: be });
     expect(copy.metadata.note).toBe('x');
     expect(copy.metadata.format).toBe('quire-checkpoint');
-    expect(copy.config).toEqual({ ...CONFIG, dropout: expect.closeTo(0.3, 6) });
+    expect(copy.config).toEqual({ ...CONFIG, tied: false, dropout: expect.closeTo(0.3, 6) });
     expect(copy.trainStep(a.inputs, a.targets, 1, 5)).toBe(m.trainStep(a.inputs, a.targets, 1, 5));
     const bare = LanguageModel.fromBytes(m.toBytes('quire-model', {}, false), { backend: be });
     expect(bare.batch).toBe(1);
     expect(Array.from(bare.getTensor('embedding'))).toEqual(Array.from(m.getTensor('embedding')));
     for (const x of [m, copy, bare]) x.dispose();
+  });
+
+  it('ties the embedding to the softmax: no softmax.weight, V·H fewer parameters, trains, identical bytes round trip', () => {
+    const tied = LanguageModel.create({ ...CONFIG, tied: true }, { backend: be });
+    const untied = LanguageModel.create(CONFIG, { backend: be });
+    expect(tied.config.tied).toBe(true);
+    expect(untied.config.tied).toBe(false);
+    expect(untied.parameterCount - tied.parameterCount).toBe(CONFIG.vocab * CONFIG.hidden);
+    expect(tied.tensorNames()).not.toContain('softmax.weight');
+    expect(() => tied.getTensor('softmax.weight')).toThrow(expect.objectContaining({ code: 'E_CONFIG' }));
+    const learner = LanguageModel.create({ ...CONFIG, hidden: 8, tied: true }, { backend: be });
+    learner.resetState(2);
+    const { inputs, targets } = window(5, 2, CONFIG.vocab, 8);
+    const first = learner.trainStep(inputs, targets, 1, 5);
+    let last = first;
+    for (let i = 0; i < 30; i++) last = learner.trainStep(inputs, targets, 1, 5);
+    expect(last).toBeLessThan(0.8 * first);
+    learner.dispose();
+    tied.resetState(2);
+    tied.trainStep(inputs, targets, 1, 5);
+    const bytes = tied.toBytes('quire-checkpoint', { note: 'x' }, true);
+    const back = LanguageModel.fromBytes(bytes, { backend: be });
+    expect(back.config).toEqual({ ...CONFIG, tied: true });
+    expect(back.toBytes('quire-checkpoint', { note: 'x' }, true)).toEqual(bytes);
+    expect(() => LanguageModel.create({ ...CONFIG, tied: 'yes' as unknown as boolean }, { backend: be })).toThrow(
+      expect.objectContaining({ code: 'E_CONFIG', message: expect.stringContaining('tied must be true or false') }),
+    );
+    for (const x of [tied, untied, back]) x.dispose();
   });
 });
 

@@ -10,8 +10,8 @@ import { BACKEND_NAMES, maxRelDiff } from './backends.js';
 const V = 19;
 const H = 12;
 
-function model(backend: BackendName): LanguageModel {
-  return LanguageModel.create({ vocab: V, hidden: H, layers: 2, initScale: 0.6, dropout: 0, seed: 11 }, { backend });
+function model(backend: BackendName, tied = false): LanguageModel {
+  return LanguageModel.create({ vocab: V, hidden: H, layers: 2, initScale: 0.6, dropout: 0, seed: 11, tied }, { backend });
 }
 
 /** Runs `tokens` (time-major `[seq, batch]`) through the ONNX session from a zero state. */
@@ -35,19 +35,34 @@ function quireLogits(engine: InferenceEngine, tokens: number[], seq: number, bat
 
 const TOKENS = [3, 7, 1, 18, 0, 5, 5, 12, 9, 2, 4, 16];
 
+/** The ONNX graph of `m` gives quire's logits for one long stream and for three short ones. */
+async function expectOnnxMatches(onnx: Uint8Array, m: LanguageModel): Promise<void> {
+  const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1 });
+  const engine = InferenceEngine.fromModel(m, { kernel: 'lut-f32' });
+  for (const [seq, batch] of [
+    [12, 1],
+    [4, 3],
+  ]) {
+    const want = quireLogits(engine, TOKENS, seq, batch);
+    expect(maxRelDiff(await onnxLogits(session, TOKENS, seq, batch), want)).toBeLessThan(1e-4);
+  }
+  engine.dispose();
+  await session.release();
+}
+
 describe.each(BACKEND_NAMES)('ONNX export (%s)', (backend) => {
   it("runs in onnxruntime-node and matches quire's logits (gate order converted)", async () => {
     const m = model(backend);
-    const session = await ort.InferenceSession.create(exportOnnx(m), { intraOpNumThreads: 1 });
-    const engine = InferenceEngine.fromModel(m, { kernel: 'lut-f32' });
-    for (const [seq, batch] of [
-      [12, 1],
-      [4, 3],
-    ]) {
-      const want = quireLogits(engine, TOKENS, seq, batch);
-      expect(maxRelDiff(await onnxLogits(session, TOKENS, seq, batch), want)).toBeLessThan(1e-4);
-    }
-    await session.release();
+    await expectOnnxMatches(exportOnnx(m), m);
+  });
+
+  it('exports a tied model with its one matrix stored once (the softmax multiplies by its transpose)', async () => {
+    const m = model(backend, true);
+    const onnx = exportOnnx(m);
+    // The untied export of the same shape holds one more V·H float matrix (the tied one a Transpose node instead).
+    const untied = exportOnnx(model(backend));
+    expect(untied.length - onnx.length).toBeGreaterThan(4 * V * H - 64);
+    await expectOnnxMatches(onnx, m);
   });
 });
 

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Batcher, loadCorpus, loadModel, QuireError, train, type TrainOptions } from '../ts/index.js';
+import { Batcher, LanguageModel, loadCorpus, loadModel, QuireError, train, type TrainOptions } from '../ts/index.js';
 import { BACKEND_NAMES, backend } from './backends.js';
 import { syntheticCorpus } from './corpus.js';
 
@@ -102,6 +102,26 @@ describe.each(BACKEND_NAMES)('trainer on %s', (name) => {
     }
     expect(resumed.test.perplexity).toBeCloseTo(full.test.perplexity, 4);
     await expect(train(base(out, { resume: true, overrides: { hidden: 8 } }))).rejects.toMatchObject({ code: 'E_CONFIG' });
+  });
+
+  it('trains a tied model (--tie): it learns, V·H fewer parameters, the checkpoint records tie and resuming cannot change it', async () => {
+    const out = outDir();
+    const r = await train(base(out, { overrides: { epochs: 2, tie: true } }));
+    expect(r.config.tie).toBe(true);
+    expect(r.history[1].validPerplexity).toBeLessThan(r.history[0].validPerplexity);
+    expect(r.history[1].validPerplexity).toBeLessThan(12);
+    const { model } = loadModel(out, { backend: be });
+    expect(model.config.tied).toBe(true);
+    const untied = LanguageModel.create({ ...model.config, tied: false }, { backend: be });
+    expect(untied.parameterCount - model.parameterCount).toBe(model.config.vocab * model.config.hidden);
+    untied.dispose();
+    expect(model.tensorNames()).not.toContain('softmax.weight');
+    expect(loadModel(join(out, 'checkpoint.qckpt'), { backend: be }).training?.config.tie).toBe(true);
+    await expect(train(base(out, { resume: true, overrides: { epochs: 3, tie: false } }))).rejects.toMatchObject({
+      code: 'E_CONFIG',
+      message: expect.stringContaining("cannot change 'tie'"),
+    });
+    model.dispose();
   });
 
   it('stops on a non-finite loss with E_NONFINITE and keeps the last good checkpoint', async () => {

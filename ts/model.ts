@@ -18,11 +18,17 @@ export interface ModelConfig {
   dropout: number;
   /** Seed of the model's PRNG (initialisation and dropout masks). */
   seed: number;
+  /**
+   * Tied embeddings (Press & Wolf 2017): one `[V, H]` matrix is the embedding and the softmax
+   * weight (no `softmax.weight` tensor; the softmax keeps its bias), `V·H` fewer parameters.
+   * Default false; a model's `config` always states it.
+   */
+  tied?: boolean;
 }
 
 /** The facade's form of a config the core reports (the one conversion; every class uses it). */
 export function configFromRaw(c: RawConfig): ModelConfig {
-  return { vocab: c.vocab, hidden: c.hidden, layers: c.layers, initScale: c.init_scale, dropout: c.dropout, seed: c.seed };
+  return { vocab: c.vocab, hidden: c.hidden, layers: c.layers, initScale: c.init_scale, dropout: c.dropout, seed: c.seed, tied: c.tied ?? false };
 }
 
 /** `quire-checkpoint` holds training state; `quire-model` is the trained model. */
@@ -36,13 +42,16 @@ export interface RawConfig {
   init_scale: number;
   dropout: number;
   seed: number;
+  /** Absent (false) in untied models' files. */
+  tied?: boolean;
 }
 
 /**
  * An LSTM language model held by the Rust core: embedding → `layers` LSTM layers (gate order
  * i, f, g, o) → softmax. Weights, gradients and the carried hidden state stay in Rust; each call
  * passes one window of `T·B` token ids, time-major (`t·B + b`). Tensor names: `embedding`,
- * `lstm.<l>.w_ih`, `lstm.<l>.w_hh`, `lstm.<l>.bias`, `softmax.weight`, `softmax.bias`.
+ * `lstm.<l>.w_ih`, `lstm.<l>.w_hh`, `lstm.<l>.bias`, `softmax.weight` (absent when `tied`: the
+ * embedding is then the softmax weight), `softmax.bias`.
  */
 export class LanguageModel extends Handle<RawLstmModel> {
   /** @internal Wraps a raw handle (sibling facades such as `ts/compress/` create models this way). */
@@ -59,6 +68,9 @@ export class LanguageModel extends Handle<RawLstmModel> {
     if (!Number.isSafeInteger(config.seed) || config.seed < 0) {
       throw new QuireError('E_CONFIG', `seed must be a non-negative integer (got ${config.seed})`);
     }
+    if (config.tied !== undefined && typeof config.tied !== 'boolean') {
+      throw new QuireError('E_CONFIG', `tied must be true or false (got ${JSON.stringify(config.tied)})`);
+    }
     const json = JSON.stringify({
       vocab: config.vocab,
       hidden: config.hidden,
@@ -66,6 +78,7 @@ export class LanguageModel extends Handle<RawLstmModel> {
       init_scale: config.initScale,
       dropout: config.dropout,
       seed: config.seed,
+      tied: config.tied ?? false,
     } satisfies RawConfig);
     return new LanguageModel(
       backend,

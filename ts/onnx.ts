@@ -1,7 +1,7 @@
 import type { LanguageModel } from './model.js';
 import { ProtoWriter } from './protobuf.js';
 
-/** Opset of the exported graph (LSTM, Gather, MatMul, Add, Squeeze with axes as an input). */
+/** Opset of the exported graph (LSTM, Gather, MatMul, Add, Squeeze with axes as an input, Transpose). */
 export const ONNX_OPSET = 17;
 
 /** quire's gate blocks are i, f, g, o; ONNX's LSTM wants i, o, f, c (c = quire's g). */
@@ -53,10 +53,11 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]): P
  * `LSTM` node per layer (W = w_ih, R = w_hh with gate blocks reordered to i, o, f, c; B = bias
  * then zeros, since quire has one bias per gate) → MatMul(softmaxᵀ) + bias → `logits`
  * `[seq, batch, V]`. The state is explicit: inputs `h0.<l>`, `c0.<l>` and outputs `h.<l>`,
- * `c.<l>` (each `[1, batch, H]`), so a runtime can step token by token.
+ * `c.<l>` (each `[1, batch, H]`), so a runtime can step token by token. A tied model stores its
+ * one matrix once: the softmax multiplies by `Transpose(embedding)`.
  */
 export function exportOnnx(model: LanguageModel): Uint8Array {
-  const { vocab: v, hidden: h, layers } = model.config;
+  const { vocab: v, hidden: h, layers, tied } = model.config;
   const init = [floatTensor('embedding', [v, h], model.getTensor('embedding'))];
   const nodes = [node('Gather', 'embed', ['embedding', 'tokens'], ['x.0'])];
   const inputs = [valueInfo('tokens', INT64, ['seq', 'batch'])];
@@ -75,10 +76,16 @@ export function exportOnnx(model: LanguageModel): Uint8Array {
       node('Squeeze', `squeeze.${l}`, [`y.${l}`, 'axis1'], [`x.${l + 1}`]),
     );
   }
-  const st = model.getTensor('softmax.weight');
-  const transposed = new Float32Array(h * v);
-  for (let i = 0; i < v; i++) for (let j = 0; j < h; j++) transposed[j * v + i] = st[i * h + j];
-  init.push(floatTensor('softmax.weightT', [h, v], transposed), floatTensor('softmax.bias', [v], model.getTensor('softmax.bias')));
+  if (tied) {
+    // Transpose without `perm` reverses the axes: [V, H] → [H, V].
+    nodes.push(node('Transpose', 'softmax.tied', ['embedding'], ['softmax.weightT']));
+  } else {
+    const st = model.getTensor('softmax.weight');
+    const transposed = new Float32Array(h * v);
+    for (let i = 0; i < v; i++) for (let j = 0; j < h; j++) transposed[j * v + i] = st[i * h + j];
+    init.push(floatTensor('softmax.weightT', [h, v], transposed));
+  }
+  init.push(floatTensor('softmax.bias', [v], model.getTensor('softmax.bias')));
   nodes.push(node('MatMul', 'softmax.matmul', [`x.${layers}`, 'softmax.weightT'], ['z']), node('Add', 'softmax.bias', ['z', 'softmax.bias'], ['logits']));
   // GraphProto: node 1, name 2, initializer 5, input 11, output 12.
   const graph = new ProtoWriter();

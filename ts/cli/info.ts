@@ -22,7 +22,7 @@ export function registerInfo(program: Command): void {
           return;
         }
         const lines = [
-          `${d.file}: ${d.format}, ${d.bytes} bytes, ${d.parameters} parameters, ${d.bitsPerParameter.toFixed(3)} bits per parameter (whole file); vocabulary ${d.vocabulary} (${d.tokenizer})`,
+          `${d.file}: ${d.format}, ${d.bytes} bytes, ${d.parameters} parameters, ${d.bitsPerParameter.toFixed(3)} bits per parameter (whole file); vocabulary ${d.vocabulary} (${d.tokenizer})${d.tied ? '; embedding tied to the softmax' : ''}`,
         ];
         const c = d.compressed;
         if (c) {

@@ -30,6 +30,7 @@ interface TrainFlags {
   decayAfter?: number;
   clip?: number;
   evalBatch?: number;
+  tie?: boolean;
   tokenizer: Splitter | 'bpe';
   lowercase?: boolean;
   vocabSize: number;
@@ -75,6 +76,7 @@ export function registerTrain(program: Command): void {
     .option('--decay-after <n>', 'epochs at the initial learning rate', nonNegativeInt)
     .option('--clip <x>', 'global gradient-norm clip (0: none)', finiteNumber)
     .option('--eval-batch <n>', 'streams for validation/test evaluation', positiveInt)
+    .option('--tie', 'tie the embedding to the softmax weight: one shared matrix, V·H fewer parameters (Press & Wolf 2017)')
     .action(async (f: TrainFlags) => {
       const overrides: Partial<TrainConfig> = {
         epochs: f.epochs,
@@ -91,6 +93,7 @@ export function registerTrain(program: Command): void {
         decayAfter: f.decayAfter,
         clip: f.clip,
         evalBatch: f.evalBatch,
+        tie: f.tie,
       };
       const result = await withInterrupt('interrupted, saving a checkpoint...', (signal) =>
         train({

@@ -1,7 +1,7 @@
 import { QuireError } from '../errors.js';
 import { LanguageModel } from '../model.js';
 import { CompressedModel, type CompressionSpec } from './compressed-model.js';
-import { BIT_GROUPS, type BitGroup, groupTensors } from './layout.js';
+import { type BitGroup, bitGroups, groupTensors } from './layout.js';
 
 /** Bits a budget may give a group. */
 export const BUDGET_BITS: readonly number[] = [1, 2, 3, 4];
@@ -21,8 +21,8 @@ export interface BitAllocation {
   target: { bitsPerParameter: number } | { fileBytes: number };
   /** FP validation perplexity the sensitivities are measured against. */
   perplexityFp: number;
-  /** Per group: the bits chosen and the measured cost of each candidate. */
-  groups: Record<BitGroup, { chosen: number; weights: number; candidates: GroupCost[] }>;
+  /** Per group of the model (no `softmax` when tied: the `embedding` group is the shared matrix): the bits chosen and the measured cost of each candidate. */
+  groups: Partial<Record<BitGroup, { chosen: number; weights: number; candidates: GroupCost[] }>>;
   /** Predicted whole-model bits per parameter and bytes of the chosen combination. */
   bitsPerParameter: number;
   predictedFileBytes: number;
@@ -31,12 +31,13 @@ export interface BitAllocation {
 }
 
 /**
- * Chooses the bits of the LSTM matrices, the softmax and the embedding for a size budget from
- * measured sensitivity: each group is quantized alone (one shot, with the run's solver) at 1–4
- * bits and the validation perplexity measured; then the combination with the least summed
- * perplexity increase whose whole model (quantized groups with their scales, FP biases) fits the
- * budget is chosen (4³ combinations, searched exhaustively). `E_CONFIG` when even 1 bit
- * everywhere does not fit.
+ * Chooses the bits of the LSTM matrices, the softmax and the embedding (a tied model: the LSTM
+ * matrices and the one shared embedding/softmax matrix) for a size budget from measured
+ * sensitivity: each group is quantized alone (one shot, with the run's solver) at 1–4 bits and the
+ * validation perplexity measured; then the combination with the least summed perplexity increase
+ * whose whole model (quantized groups with their scales, FP biases) fits the budget is chosen (4³
+ * combinations, 4² when tied, searched exhaustively). `E_CONFIG` when even 1 bit everywhere does
+ * not fit.
  *
  * `evaluate` measures validation perplexity; `metadata` is what the file will carry (the
  * vocabulary), so that the header's size counts against a `fileBytes` target exactly.
@@ -48,17 +49,18 @@ export function allocateBits(
   evaluate: (m: LanguageModel) => number,
   metadata: Record<string, string>,
 ): BitAllocation {
-  const layers = model.config.layers;
+  const shape = model.config;
+  const present = bitGroups(shape);
   const params = model.parameterCount;
   const bytes = model.toBytes('quire-model', {}, false);
   const perplexityFp = evaluate(model);
   const groups = {} as BitAllocation['groups'];
   let groupWeights = 0;
   // The file's non-tensor bytes (header JSON, metadata): the largest seen, plus room for the
-  // header to name all three groups at once.
+  // header to name all groups at once.
   let overheadBytes = 0;
-  for (const g of BIT_GROUPS) {
-    const names = groupTensors(g, layers);
+  for (const g of present) {
+    const names = groupTensors(g, shape);
     const weights = names.reduce((a, n) => a + model.tensorShape(n).reduce((p, d) => p * d, 1), 0);
     groupWeights += weights;
     const candidates = BUDGET_BITS.map((bits) => {
@@ -80,23 +82,23 @@ export function allocateBits(
   const fits = (totalBytes: number) =>
     'bitsPerParameter' in target ? (8 * totalBytes) / params <= target.bitsPerParameter + 1e-9 : totalBytes + overheadBytes <= target.fileBytes;
   let best: { choice: GroupCost[]; loss: number; bytes: number } | undefined;
-  const [a, b, c] = BIT_GROUPS.map((g) => groups[g].candidates);
-  for (const x of a)
-    for (const y of b)
-      for (const z of c) {
-        const total = fpRestBytes + x.bytes + y.bytes + z.bytes;
-        if (!fits(total)) continue;
-        const loss = [x, y, z].reduce((s, k) => s + Math.max(0, k.perplexity - perplexityFp), 0);
-        if (!best || loss < best.loss - 1e-9 || (Math.abs(loss - best.loss) <= 1e-9 && total < best.bytes)) best = { choice: [x, y, z], loss, bytes: total };
-      }
+  const lists = present.map((g) => groups[g]!.candidates);
+  // Every combination, one candidate per group, in the order of the groups (lexicographic).
+  const combinations = lists.reduce<GroupCost[][]>((acc, list) => acc.flatMap((prefix) => list.map((k) => [...prefix, k])), [[]]);
+  for (const choice of combinations) {
+    const total = choice.reduce((s, k) => s + k.bytes, fpRestBytes);
+    if (!fits(total)) continue;
+    const loss = choice.reduce((s, k) => s + Math.max(0, k.perplexity - perplexityFp), 0);
+    if (!best || loss < best.loss - 1e-9 || (Math.abs(loss - best.loss) <= 1e-9 && total < best.bytes)) best = { choice, loss, bytes: total };
+  }
   if (!best) {
-    const smallest = fpRestBytes + a[0].bytes + b[0].bytes + c[0].bytes;
+    const smallest = lists.reduce((s, list) => s + list[0].bytes, fpRestBytes);
     throw new QuireError(
       'E_CONFIG',
       `the budget is too small: 1 bit everywhere needs ${((8 * smallest) / params).toFixed(3)} bits per parameter (${smallest + overheadBytes} bytes with the file's header)`,
     );
   }
-  BIT_GROUPS.forEach((g, i) => (groups[g].chosen = best!.choice[i].bits));
+  present.forEach((g, i) => (groups[g]!.chosen = best!.choice[i].bits));
   return {
     target,
     perplexityFp,

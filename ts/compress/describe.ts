@@ -1,5 +1,5 @@
 import { QuireError } from '../errors.js';
-import { LanguageModel } from '../model.js';
+import { LanguageModel, type ModelConfig } from '../model.js';
 import type { BackendOption } from '../options.js';
 import { CompressedModel, type CompressedHeader } from './compressed-model.js';
 import { textOf } from '../train/checkpoint.js';
@@ -16,6 +16,8 @@ export interface ModelFileInfo {
   /** Vocabulary size and how text becomes its tokens (`words`, `text`, `… + N subword merges`, `, lowercase`). */
   vocabulary: number;
   tokenizer: string;
+  /** Whether the embedding is tied to the softmax weight (one shared matrix). */
+  tied: boolean;
   /** Compressed files only: the header, bits per quantized weight (scales and masks included), ratio vs the FP file. */
   compressed?: CompressedHeader & { compressionRatio: number };
 }
@@ -33,8 +35,7 @@ export function describeModelFile(path: string, options: BackendOption = {}): Mo
     // The whole file is validated (shapes, sizes, truncation), not just its header.
     const model = LanguageModel.fromBytes(bytes, options);
     try {
-      const parameters = model.parameterCount;
-      return { file, format, bytes: size, parameters, bitsPerParameter: (8 * size) / parameters, ...textInfo(model.metadata, model.config.vocab, file) };
+      return common(model.parameterCount, model.metadata, model.config);
     } finally {
       model.dispose();
     }
@@ -42,18 +43,22 @@ export function describeModelFile(path: string, options: BackendOption = {}): Mo
   const cm = CompressedModel.fromBytes(bytes, options);
   try {
     const h = cm.header;
-    const parameters = h.quantizedWeights + h.fpParams;
+    return { ...common(h.quantizedWeights + h.fpParams, cm.metadata, cm.config), compressed: { ...h, compressionRatio: h.fpModelBytes / size } };
+  } finally {
+    cm.dispose();
+  }
+
+  /** What every model file reports: sizes, text, tying. */
+  function common(parameters: number, metadata: Readonly<Record<string, string>>, config: ModelConfig): ModelFileInfo {
     return {
       file,
-      format,
+      format: format!,
       bytes: size,
       parameters,
       bitsPerParameter: (8 * size) / parameters,
-      ...textInfo(cm.metadata, cm.config.vocab, file),
-      compressed: { ...h, compressionRatio: h.fpModelBytes / size },
+      ...textInfo(metadata, config.vocab, file),
+      tied: config.tied ?? false,
     };
-  } finally {
-    cm.dispose();
   }
 }
 

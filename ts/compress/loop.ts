@@ -14,6 +14,7 @@ import type { Progress } from '../train/progress.js';
 import { CompressedModel, type CompressionSpec } from './compressed-model.js';
 import { COMPRESSED_FILE, loadFpModel } from './load.js';
 import { allocateBits, type BitAllocation } from './budget.js';
+import type { BitGroup } from './layout.js';
 import { prune } from './masks.js';
 import { reportMarkdown, reportPlots, validateReport, type CompressReport, type IterationRecord } from './report.js';
 import { resolveSettings, type SettingsInput } from './resolve.js';
@@ -86,7 +87,8 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
     const activationMeta: Record<string, string> = settings.activationBits === null ? {} : { activation_bits: String(settings.activationBits) };
     let allocation: BitAllocation | undefined;
     if (settings.targetBits !== null || settings.targetSize !== null) {
-      o.progress?.message('size budget: measuring the sensitivity of the LSTM matrices, the softmax and the embedding to 1-4 bits');
+      const groupsText = model.config.tied ? 'the LSTM matrices and the shared embedding/softmax' : 'the LSTM matrices, the softmax and the embedding';
+      o.progress?.message(`size budget: measuring the sensitivity of ${groupsText} to 1-4 bits`);
       const target = settings.targetBits !== null ? { bitsPerParameter: settings.targetBits } : { fileBytes: settings.targetSize! };
       const base = { method: settings.method, cycles: settings.cycles, groupSize: settings.groupSize, sparsity: 0, fpModelBytes: src.fpModelBytes };
       const metadata = {
@@ -96,12 +98,15 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
         ...activationMeta,
       };
       allocation = allocateBits(model, base, target, evalValid, metadata);
-      settings.bits = allocation.groups.lstm.chosen;
-      settings.softmaxBits = allocation.groups.softmax.chosen;
-      settings.embeddingBits = allocation.groups.embedding.chosen;
-      o.progress?.message(
-        `size budget: LSTM ${settings.bits} bits, softmax ${settings.softmaxBits}, embedding ${settings.embeddingBits} (predicted ${allocation.bitsPerParameter.toFixed(3)} bits per parameter)`,
-      );
+      const chosen = (g: BitGroup) => allocation!.groups[g]!.chosen;
+      settings.bits = chosen('lstm');
+      settings.embeddingBits = chosen('embedding');
+      // A tied model's softmax weight is its embedding: one group, one bit count.
+      settings.softmaxBits = model.config.tied ? settings.embeddingBits : chosen('softmax');
+      const rest = model.config.tied
+        ? `shared embedding/softmax ${settings.embeddingBits}`
+        : `softmax ${settings.softmaxBits}, embedding ${settings.embeddingBits}`;
+      o.progress?.message(`size budget: LSTM ${settings.bits} bits, ${rest} (predicted ${allocation.bitsPerParameter.toFixed(3)} bits per parameter)`);
     }
     const statePath = join(o.outDir, STATE_FILE);
     let resumed: ResumeState | undefined;
@@ -114,7 +119,7 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
     }
     ensureDirectory(o.outDir);
     removeStaleTemporaries(o.outDir);
-    const tensors = selectedTensors(settings, model.config.layers);
+    const tensors = selectedTensors(settings, model.config);
     const spec: CompressionSpec = {
       method: settings.method,
       cycles: settings.cycles,

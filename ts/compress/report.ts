@@ -112,11 +112,13 @@ export function reportMarkdown(r: CompressReport): string {
       '',
       `Budget: ${target}. One-shot validation perplexity with only that group quantized (FP ${f(a.perplexityFp)}); chosen: least summed increase that fits (predicted ${a.bitsPerParameter.toFixed(3)} bits per parameter, ${a.predictedFileBytes} bytes).`,
       '',
-      `| group | weights | chosen bits | ${a.groups.lstm.candidates.map((c) => `${c.bits} bit${c.bits > 1 ? 's' : ''}: ppl / bytes`).join(' | ')} |`,
-      `|---|---|---|${a.groups.lstm.candidates.map(() => '---|').join('')}`,
+      `| group | weights | chosen bits | ${a.groups.lstm!.candidates.map((c) => `${c.bits} bit${c.bits > 1 ? 's' : ''}: ppl / bytes`).join(' | ')} |`,
+      `|---|---|---|${a.groups.lstm!.candidates.map(() => '---|').join('')}`,
     );
+    // A tied model has no softmax group: its embedding group is the shared matrix.
+    const label = (g: string) => (g === 'embedding' && !a.groups.softmax ? 'embedding = softmax (tied)' : g);
     for (const [g, v] of Object.entries(a.groups))
-      lines.push(`| ${g} | ${v.weights} | ${v.chosen} | ${v.candidates.map((c) => `${f(c.perplexity)} / ${c.bytes}`).join(' | ')} |`);
+      lines.push(`| ${label(g)} | ${v.weights} | ${v.chosen} | ${v.candidates.map((c) => `${f(c.perplexity)} / ${c.bytes}`).join(' | ')} |`);
   }
   if (r.final) {
     lines.push(

@@ -31,6 +31,16 @@ export function resolveSettings(input: SettingsInput, src: FpSource): CompressSe
   if (!budget && given.bits === undefined) throw new QuireError('E_CONFIG', 'give the bits (--bits) or a size budget (--target-bits / --target-size)');
   // With a budget the bits are chosen later (budget.ts); 1 is a placeholder until then.
   const bits = given.bits ?? 1;
+  // A tied model has one embedding/softmax matrix: one bit count, from either setting.
+  if (src.model.config.tied) {
+    if (given.softmaxBits !== undefined && given.embeddingBits !== undefined && given.softmaxBits !== given.embeddingBits)
+      throw new QuireError(
+        'E_CONFIG',
+        `the model ties its embedding to its softmax (one matrix): give the same softmaxBits and embeddingBits, or only one (got ${given.softmaxBits} and ${given.embeddingBits})`,
+      );
+    const shared = given.embeddingBits ?? given.softmaxBits;
+    if (shared !== undefined) Object.assign(given, { softmaxBits: shared, embeddingBits: shared });
+  }
   const s: CompressSettings = {
     ...DEFAULTS,
     bits,

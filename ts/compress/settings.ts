@@ -1,7 +1,7 @@
 import { QuireError } from '../errors.js';
 import type { QuantMethod } from '../quantize.js';
 import type { PruneScope } from './masks.js';
-import { groupTensors } from './layout.js';
+import { type GroupShape, groupTensors } from './layout.js';
 
 /** Which matrices are quantized: the LSTM matrices, plus the softmax, plus the embedding. */
 export type LayerSelection = 'lstm' | 'lstm,softmax' | 'all';
@@ -15,7 +15,7 @@ export const METHODS: readonly QuantMethod[] = ['greedy', 'refined', 'alternatin
 export interface CompressSettings {
   /** Bits of the LSTM matrices. */
   bits: number;
-  /** Bits of the softmax weight and of the embedding when selected (default: `bits`). */
+  /** Bits of the softmax weight and of the embedding when selected (default: `bits`); equal for a tied model (one shared matrix). */
   softmaxBits: number;
   embeddingBits: number;
   method: QuantMethod;
@@ -129,12 +129,15 @@ export function validateSettings(s: CompressSettings): void {
   if (s.limitTokens !== null && !isInt(s.limitTokens, 1)) throw bad(`limitTokens must be a positive integer (got ${s.limitTokens})`);
 }
 
-/** Tensor name → bits for a model with `layers` LSTM layers. */
-export function selectedTensors(s: CompressSettings, layers: number): Record<string, number> {
+/**
+ * Tensor name → bits for a model of `shape`. A tied model's shared matrix is selected with the
+ * softmax (`lstm,softmax` or `all`), at `embeddingBits` (which resolve makes equal to `softmaxBits`).
+ */
+export function selectedTensors(s: CompressSettings, shape: GroupShape): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const n of groupTensors('lstm', layers)) out[n] = s.bits;
-  if (s.layers !== 'lstm') for (const n of groupTensors('softmax', layers)) out[n] = s.softmaxBits;
-  if (s.layers === 'all') for (const n of groupTensors('embedding', layers)) out[n] = s.embeddingBits;
+  for (const n of groupTensors('lstm', shape)) out[n] = s.bits;
+  if (s.layers !== 'lstm') for (const n of groupTensors('softmax', shape)) out[n] = s.softmaxBits;
+  if (s.layers === 'all' || (shape.tied && s.layers !== 'lstm')) for (const n of groupTensors('embedding', shape)) out[n] = s.embeddingBits;
   return out;
 }
 

@@ -25,6 +25,8 @@ export interface TrainConfig {
   evalBatch: number;
   /** Use only the first N tokens of each split (all when undefined). */
   limitTokens?: number;
+  /** Tie the embedding to the softmax weight (one shared matrix; `--tie`). Untied when undefined. */
+  tie?: boolean;
 }
 
 const base = { seed: 1, lr: 1, evalBatch: 10 };
@@ -129,6 +131,7 @@ export function validateTrainConfig(c: TrainConfig, where = 'the training settin
     if (typeof c[k] !== 'number' || !Number.isFinite(c[k]) || c[k] < 0) throw bad(`${k} must be a finite number >= 0 (got ${JSON.stringify(c[k])})`);
   }
   if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout < 1)) throw bad(`dropout must be in [0, 1) (got ${JSON.stringify(c.dropout)})`);
+  if (c.tie !== undefined && typeof c.tie !== 'boolean') throw bad(`tie must be true or false (got ${JSON.stringify(c.tie)})`);
   if (c.limitTokens !== undefined && c.limitTokens !== null && !(Number.isSafeInteger(c.limitTokens) && c.limitTokens >= 1)) {
     throw bad(`limitTokens must be a positive integer (got ${JSON.stringify(c.limitTokens)})`);
   }

@@ -59,11 +59,10 @@ const RESUMABLE: (keyof TrainConfig)[] = ['epochs', 'lr', 'lrDecay', 'decayAfter
 function resumeConfig(saved: TrainConfig, overrides: Partial<TrainConfig>): TrainConfig {
   for (const [k, v] of Object.entries(overrides)) {
     const key = k as keyof TrainConfig;
-    if (v !== undefined && !RESUMABLE.includes(key) && saved[key] !== v) {
-      throw new QuireError(
-        'E_CONFIG',
-        `cannot change '${k}' when resuming (checkpoint has ${saved[key]}, asked ${v}); only ${RESUMABLE.join(', ')} may change`,
-      );
+    // A checkpoint from before `tie` existed is untied.
+    const was = key === 'tie' ? (saved.tie ?? false) : saved[key];
+    if (v !== undefined && !RESUMABLE.includes(key) && was !== v) {
+      throw new QuireError('E_CONFIG', `cannot change '${k}' when resuming (checkpoint has ${was}, asked ${v}); only ${RESUMABLE.join(', ')} may change`);
     }
   }
   return { ...saved, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
@@ -94,7 +93,15 @@ function start(options: TrainOptions): { model: LanguageModel; state: TrainState
   validateTrainConfig(config);
   const corpus = encodeCorpus(options.dataDir, { ...options.corpus, ...reporting(options.progress) });
   const model = LanguageModel.create(
-    { vocab: corpus.vocabulary.size, hidden: config.hidden, layers: config.layers, initScale: config.initScale, dropout: config.dropout, seed: config.seed },
+    {
+      vocab: corpus.vocabulary.size,
+      hidden: config.hidden,
+      layers: config.layers,
+      initScale: config.initScale,
+      dropout: config.dropout,
+      seed: config.seed,
+      tied: config.tie ?? false,
+    },
     options,
   );
   return { model, state: { config, epoch: 0, window: 0, lossSum: 0, lossTokens: 0, seconds: 0, history: [] }, corpus };

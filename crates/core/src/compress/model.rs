@@ -127,13 +127,15 @@ impl CompressedModel {
 
     /// Writes every tensor into `model` (FP values; `Q(W)` for quantized ones) and installs the
     /// quantized tensors' masks (so retraining keeps pruned entries at 0); clears other masks.
-    /// `E_CONFIG` when the model's config differs in shape (vocab, hidden, layers).
+    /// `E_CONFIG` when the model's config differs in shape (vocab, hidden, layers, tied).
     pub fn dequantize_into(&self, model: &mut LstmModel) -> Result<()> {
         let c = model.config();
-        if (c.vocab, c.hidden, c.layers) != (self.config.vocab, self.config.hidden, self.config.layers) {
+        let (mine, theirs) =
+            ((c.vocab, c.hidden, c.layers, c.tied), (self.config.vocab, self.config.hidden, self.config.layers, self.config.tied));
+        if mine != theirs {
             return Err(Error::config(format!(
-                "model shape (vocab {}, hidden {}, layers {}) differs from the compressed model's ({}, {}, {})",
-                c.vocab, c.hidden, c.layers, self.config.vocab, self.config.hidden, self.config.layers
+                "model shape (vocab {}, hidden {}, layers {}, tied {}) differs from the compressed model's ({}, {}, {}, {})",
+                mine.0, mine.1, mine.2, mine.3, theirs.0, theirs.1, theirs.2, theirs.3
             )));
         }
         for (name, _, values) in &self.fp {
@@ -152,9 +154,11 @@ impl CompressedModel {
 
     /// The activation quantization the model was retrained with ([`ACTIVATION_BITS_KEY`]): the
     /// LSTM products' inputs, and the softmax input when the softmax is quantized, as the
-    /// engine's `popcount-a<k>` kernel binarizes every packed product's input.
+    /// engine's `popcount-a<k>` kernel binarizes every packed product's input. A tied model's
+    /// softmax is quantized when its embedding is.
     pub fn activation_quant(&self) -> Result<Option<ActivationQuant>> {
-        let softmax = self.quantized.iter().any(|q| q.name == "softmax.weight");
+        let weight = if self.config.tied { "embedding" } else { "softmax.weight" };
+        let softmax = self.quantized.iter().any(|q| q.name == weight);
         activation_bits(&self.metadata)?.map(|bits| ActivationQuant::new(bits, softmax)).transpose()
     }
 

@@ -9,7 +9,7 @@ use crate::ErrorCode;
 use std::collections::BTreeMap;
 
 fn tiny() -> LstmModel {
-    LstmModel::new(LstmConfig { vocab: 13, hidden: 70, layers: 2, init_scale: 0.3, dropout: 0.0, seed: 5 }).unwrap()
+    LstmModel::new(LstmConfig { vocab: 13, hidden: 70, layers: 2, init_scale: 0.3, dropout: 0.0, seed: 5, tied: false }).unwrap()
 }
 
 fn lstm_names(m: &LstmModel) -> Vec<String> {
@@ -167,4 +167,46 @@ fn corrupt_compressed_files_are_format_errors() {
     assert_eq!(CompressedModel::from_model(&mut m, &sel, info(0.0), meta).err().unwrap().code, ErrorCode::Config);
     let dup = vec![sel[0].clone(), sel[0].clone()];
     assert_eq!(CompressedModel::from_model(&mut m, &dup, info(0.0), BTreeMap::new()).err().unwrap().code, ErrorCode::Config);
+}
+
+/// A tied model compresses its shared matrix once (one quantized `embedding`, no
+/// `softmax.weight`); the file round-trips, and the packed engine computes what the dequantized
+/// model computes, the one packed matrix serving the lookup and the softmax product.
+#[test]
+fn tied_model_compresses_the_shared_matrix_once() {
+    let mut m =
+        LstmModel::new(LstmConfig { vocab: 13, hidden: 70, layers: 2, init_scale: 0.3, dropout: 0.0, seed: 5, tied: true }).unwrap();
+    train_a_bit(&mut m, 5);
+    let mut sel: Vec<(String, QuantConfig)> = lstm_names(&m).into_iter().map(|n| (n, QuantConfig::new(2, Method::Alternating))).collect();
+    sel.push(("embedding".into(), QuantConfig::new(3, Method::Alternating)));
+    let (cm, _) = CompressedModel::from_model(&mut m, &sel, info(0.0), BTreeMap::new()).unwrap();
+    assert!(cm.fp.iter().all(|(n, _, _)| n != "softmax.weight" && n != "embedding"));
+    assert_eq!(cm.stats().quantized_weights, 4 * 280 * 70 + 13 * 70);
+    assert_eq!(cm.stats().fp_params, 2 * 280 + 13);
+    let bytes = cm.to_bytes();
+    let back = CompressedModel::from_bytes(&bytes).unwrap();
+    assert!(back.config.tied);
+    assert_eq!(back.to_bytes(), bytes);
+    let mut deq = back.to_model().unwrap();
+    for n in m.tensor_names() {
+        assert_eq!(deq.get_tensor(&n).unwrap(), m.get_tensor(&n).unwrap(), "{n}");
+    }
+    let mut r = Rng::new(9);
+    let ids: Vec<u32> = (0..2 * 12 + 1).map(|_| r.below(13) as u32).collect();
+    deq.reset_state(2).unwrap();
+    let want = deq.evaluate(&ids[..24], &ids[1..]).unwrap();
+    let mut engine = crate::infer::Engine::from_bytes(&bytes, crate::infer::LutKernel::F32).unwrap();
+    let bits: Vec<(String, usize)> = engine.bits();
+    assert_eq!(bits[0], ("embedding".to_string(), 3));
+    assert_eq!(bits.len(), 5, "{bits:?}");
+    engine.reset(2).unwrap();
+    let got = engine.evaluate(&ids[..24], &ids[1..]).unwrap();
+    assert!((got - want).abs() <= 1e-5 * want.abs(), "{got} vs {want}");
+    // An untied model of the same shape cannot take the tied weights.
+    assert_eq!(back.dequantize_into(&mut tiny()).unwrap_err().code, ErrorCode::Config);
+    // With activation bits, the softmax input of a tied model with a quantized embedding is quantized too.
+    let mut meta = BTreeMap::new();
+    meta.insert(ACTIVATION_BITS_KEY.to_string(), "2".to_string());
+    let (cm, _) = CompressedModel::from_model(&mut m, &sel, info(0.0), meta).unwrap();
+    assert!(cm.activation_quant().unwrap().unwrap().softmax);
 }

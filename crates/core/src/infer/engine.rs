@@ -8,7 +8,8 @@
 //! One step, per stream `b` with token `x_b`: `h⁰ = E[x_b]`; for each layer `l`:
 //! `z = W_ih·h^{l} + W_hh·h_{t−1}^{l+1} + bias` (gate order i, f, g, o), the cell of
 //! [`crate::lstm`] computed by `cell.rs` with an exp that is the same code on every ISA (so a
-//! step's outputs do not depend on the kernel set, see there); then `logits = W_s·h^{L} + b_s`.
+//! step's outputs do not depend on the kernel set, see there); then `logits = W_s·h^{L} + b_s`,
+//! where a tied model's `W_s` is its embedding `E` (one matrix, packed once when quantized).
 //! This is the model's evaluation forward pass (no dropout), one time step at a time.
 
 use super::cell;
@@ -53,7 +54,8 @@ pub struct Engine {
     kernel: LutKernel,
     embedding: Weight,
     layers: Vec<Layer>,
-    softmax: Weight,
+    /// The softmax weight; `None` when tied to the embedding (which then serves both).
+    softmax: Option<Weight>,
     softmax_bias: Vec<f32>,
     batch: usize,
     /// Carried `h` and `c` per layer, `B×H` each.
@@ -145,7 +147,7 @@ impl Engine {
             }
         };
         // The one parameter layout (`lstm::tensor_layout`), in its order: embedding,
-        // (w_ih, w_hh, bias) per layer, softmax weight and bias.
+        // (w_ih, w_hh, bias) per layer, softmax weight (unless tied) and bias.
         let mut weights =
             tensor_layout(&config).into_iter().map(|(name, shape)| take(&name, &shape)).collect::<Result<Vec<_>>>()?.into_iter();
         let mut next = || weights.next().expect("the layout names every tensor");
@@ -156,10 +158,10 @@ impl Engine {
             let bias = vector(next())?;
             layers.push(Layer { w_ih, w_hh, bias });
         }
-        let softmax = next();
+        let softmax = if config.tied { None } else { Some(next()) };
         let softmax_bias = vector(next())?;
-        let groups = [&embedding, &softmax]
-            .into_iter()
+        let groups = std::iter::once(&embedding)
+            .chain(&softmax)
             .chain(layers.iter().flat_map(|l| [&l.w_ih, &l.w_hh]))
             .map(|w| match w {
                 Weight::Packed(m) => m.groups(),
@@ -213,7 +215,7 @@ impl Engine {
 
     /// `(name, bits)` of every weight matrix (32 = full precision), in model order.
     pub fn bits(&self) -> Vec<(String, usize)> {
-        let matrices = std::iter::once(&self.embedding).chain(self.layers.iter().flat_map(|l| [&l.w_ih, &l.w_hh])).chain([&self.softmax]);
+        let matrices = std::iter::once(&self.embedding).chain(self.layers.iter().flat_map(|l| [&l.w_ih, &l.w_hh])).chain(&self.softmax);
         let names = tensor_layout(&self.config).into_iter().filter(|(_, shape)| shape.len() == 2).map(|(name, _)| name);
         names.zip(matrices.map(Weight::bits)).collect()
     }
@@ -221,8 +223,8 @@ impl Engine {
     /// Bytes of the weights as held in memory (packed matrices with their kernel layout).
     pub fn weight_bytes(&self) -> usize {
         let vectors: usize = self.layers.iter().map(|l| 4 * l.bias.len()).sum::<usize>() + 4 * self.softmax_bias.len();
-        let mats: usize = [&self.embedding, &self.softmax]
-            .into_iter()
+        let mats: usize = std::iter::once(&self.embedding)
+            .chain(&self.softmax)
             .chain(self.layers.iter().flat_map(|l| [&l.w_ih, &l.w_hh]))
             .map(Weight::bytes)
             .sum();
@@ -287,7 +289,8 @@ impl Engine {
             cell::step(hd, &mut self.gates, &mut self.c[l], &mut self.h[l]);
             self.x.copy_from_slice(&self.h[l]);
         }
-        self.softmax.matmul(&self.x, b, &mut self.logits, set, kernel, &mut self.scratch);
+        let softmax = self.softmax.as_ref().unwrap_or(&self.embedding);
+        softmax.matmul(&self.x, b, &mut self.logits, set, kernel, &mut self.scratch);
         for row in self.logits.chunks_exact_mut(self.config.vocab) {
             for (z, bias) in row.iter_mut().zip(&self.softmax_bias) {
                 *z += bias;

@@ -21,7 +21,9 @@ impl LstmModel {
     /// [`LstmModel::forward`] just ran on `inputs`, overwriting every gradient tensor. With
     /// activation quantization, the gradients flow straight through the quantizers.
     /// The embedding gradient is kept sparse: rows touched by the previous window are zeroed,
-    /// the touched rows of this window are listed in `ws.touched`.
+    /// the touched rows of this window are listed in `ws.touched`. A tied embedding is the
+    /// softmax weight too: its gradient is dense, the softmax-weight gradient (written first)
+    /// plus the lookup gradient of the input rows, and `ws.touched` stays empty.
     pub(super) fn backward(&mut self, inputs: &[u32]) -> Result<()> {
         let (hd, v, b, layers) = (self.config.hidden, self.config.vocab, self.batch, self.config.layers);
         let rows = inputs.len();
@@ -29,7 +31,8 @@ impl LstmModel {
         let g4 = 4 * hd;
         let dropout = self.config.dropout > 0.0;
         let ws = &mut self.ws;
-        let (sw, sb) = softmax_indices(layers);
+        let tied = self.config.tied;
+        let (sw, sb) = softmax_indices(layers, tied);
         gemm(
             &GemmSpec { trans_a: true, ..GemmSpec::new(v, hd, rows) },
             &ws.logits[..rows * v],
@@ -85,7 +88,7 @@ impl LstmModel {
         ws.touched.clear();
         for (r, &tok) in inputs.iter().enumerate() {
             let t = tok as usize;
-            if !ws.seen[t] {
+            if !tied && !ws.seen[t] {
                 ws.seen[t] = true;
                 ws.touched.push(tok);
             }

@@ -19,6 +19,16 @@ pub struct LstmConfig {
     pub dropout: f32,
     /// Seed of the model's PRNG (initialisation, then dropout masks).
     pub seed: u64,
+    /// Tied embeddings (Press & Wolf 2017; Inan et al. 2017): one `[V, H]` matrix is both the
+    /// embedding and the softmax weight (the model has no `softmax.weight` tensor; the softmax
+    /// keeps its own bias). Absent from the JSON of an untied model, so files without the key
+    /// read as untied and untied configs serialise as before.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub tied: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl LstmConfig {
@@ -43,12 +53,14 @@ impl LstmConfig {
     }
 
     /// Parameters of a model with this config (`None` if the count overflows): embedding and
-    /// softmax `V·H` each, softmax bias `V`, per layer `4H·H` twice and `4H`.
+    /// softmax `V·H` each (one shared `V·H` when tied), softmax bias `V`, per layer `4H·H`
+    /// twice and `4H`.
     pub fn parameter_count(&self) -> Option<usize> {
         let (v, h) = (self.vocab, self.hidden);
         let vh = v.checked_mul(h)?;
         let layer = h.checked_mul(h)?.checked_mul(8)?.checked_add(4 * h)?;
-        vh.checked_mul(2)?.checked_add(v)?.checked_add(layer.checked_mul(self.layers)?)
+        let matrices = if self.tied { 1 } else { 2 };
+        vh.checked_mul(matrices)?.checked_add(v)?.checked_add(layer.checked_mul(self.layers)?)
     }
 
     /// `E_CONFIG` unless the parameters and their gradients (2 × 4 bytes each) can be allocated.

@@ -13,11 +13,13 @@ pub struct Tensor {
 
 /// Index of each tensor in [`Params::tensors`]; the order is also the initialisation and
 /// file order: `embedding [V,H]`, then per layer `l`: `lstm.l.w_ih [4H,H]`,
-/// `lstm.l.w_hh [4H,H]`, `lstm.l.bias [4H]`, then `softmax.weight [V,H]`, `softmax.bias [V]`.
+/// `lstm.l.w_hh [4H,H]`, `lstm.l.bias [4H]`, then `softmax.weight [V,H]` (absent when the
+/// embedding is tied to the softmax: the embedding is then the softmax weight), `softmax.bias [V]`.
 #[derive(Debug, Clone)]
 pub struct Params {
     pub tensors: Vec<Tensor>,
     pub layers: usize,
+    pub tied: bool,
 }
 
 /// Names and shapes of the tensors of a model with `config`, in model (and file) order: the one
@@ -30,7 +32,9 @@ pub fn tensor_layout(config: &LstmConfig) -> Vec<(String, Vec<usize>)> {
         out.push((format!("lstm.{l}.w_hh"), vec![4 * h, h]));
         out.push((format!("lstm.{l}.bias"), vec![4 * h]));
     }
-    out.push(("softmax.weight".to_string(), vec![v, h]));
+    if !config.tied {
+        out.push(("softmax.weight".to_string(), vec![v, h]));
+    }
     out.push(("softmax.bias".to_string(), vec![v]));
     out
 }
@@ -39,7 +43,7 @@ impl Params {
     /// All tensors zero, with the shapes `config` implies ([`tensor_layout`]).
     pub fn zeros(config: &LstmConfig) -> Self {
         let tensors = tensor_layout(config).into_iter().map(|(name, shape)| tensor(&name, &shape)).collect();
-        Params { tensors, layers: config.layers }
+        Params { tensors, layers: config.layers, tied: config.tied }
     }
 
     /// Uniform `[−s, s]` initialisation of every tensor, in tensor order, from `rng`.
@@ -63,11 +67,12 @@ impl Params {
     pub fn bias(&self, l: usize) -> &[f32] {
         &self.tensors[3 + 3 * l].data
     }
+    /// The softmax weight `[V, H]`: the embedding when tied.
     pub fn softmax_weight(&self) -> &[f32] {
-        &self.tensors[1 + 3 * self.layers].data
+        &self.tensors[softmax_indices(self.layers, self.tied).0].data
     }
     pub fn softmax_bias(&self) -> &[f32] {
-        &self.tensors[2 + 3 * self.layers].data
+        &self.tensors[softmax_indices(self.layers, self.tied).1].data
     }
 
     /// Mutable view of tensor `i` (indices as in the type's doc).
@@ -93,6 +98,11 @@ pub fn layer_indices(l: usize) -> (usize, usize, usize) {
     (1 + 3 * l, 2 + 3 * l, 3 + 3 * l)
 }
 
-pub fn softmax_indices(layers: usize) -> (usize, usize) {
-    (1 + 3 * layers, 2 + 3 * layers)
+/// Indices of the tensor holding the softmax weight (the embedding, 0, when `tied`) and of the softmax bias.
+pub fn softmax_indices(layers: usize, tied: bool) -> (usize, usize) {
+    if tied {
+        (0, 1 + 3 * layers)
+    } else {
+        (1 + 3 * layers, 2 + 3 * layers)
+    }
 }

@@ -4,13 +4,18 @@ use super::model::LstmModel;
 use crate::error::{Error, Result};
 
 impl LstmModel {
-    /// Global L2 norm of the gradients of the last backward pass (f64 accumulation; only the
-    /// touched embedding rows can be non-zero, so only those are visited).
+    /// Index of the first tensor whose gradient is dense: 1 when only the touched embedding rows
+    /// can be non-zero (only those are visited), 0 when the embedding is tied to the softmax.
+    fn first_dense(&self) -> usize {
+        usize::from(!self.config.tied)
+    }
+
+    /// Global L2 norm of the gradients of the last backward pass (f64 accumulation).
     pub(super) fn gradient_norm(&self) -> f64 {
         let hd = self.config.hidden;
         let ge = &self.grads.tensors[0].data;
         let mut sq: f64 = self.ws.touched.iter().map(|&t| sum_squares(&ge[t as usize * hd..(t as usize + 1) * hd])).sum();
-        for t in &self.grads.tensors[1..] {
+        for t in &self.grads.tensors[self.first_dense()..] {
             sq += sum_squares(&t.data);
         }
         sq.sqrt()
@@ -28,7 +33,7 @@ impl LstmModel {
         }
         let s = if clip > 0.0 && norm > clip as f64 { (clip as f64 / norm) as f32 } else { 1.0 };
         let step = lr * s;
-        let hd = self.config.hidden;
+        let (hd, dense) = (self.config.hidden, self.first_dense());
         let (grads, params) = (&self.grads, &mut self.params);
         for &t in &self.ws.touched {
             let r = t as usize * hd..(t as usize + 1) * hd;
@@ -36,7 +41,7 @@ impl LstmModel {
                 *p -= step * g;
             }
         }
-        for (pt, gt) in params.tensors[1..].iter_mut().zip(&grads.tensors[1..]) {
+        for (pt, gt) in params.tensors[dense..].iter_mut().zip(&grads.tensors[dense..]) {
             for (p, g) in pt.data.iter_mut().zip(&gt.data) {
                 *p -= step * g;
             }

@@ -5,7 +5,11 @@ use crate::rng::Rng;
 use std::collections::BTreeMap;
 
 fn tiny(dropout: f32) -> LstmModel {
-    LstmModel::new(LstmConfig { vocab: 11, hidden: 6, layers: 2, init_scale: 0.5, dropout, seed: 3 }).unwrap()
+    tiny_tied(dropout, false)
+}
+
+fn tiny_tied(dropout: f32, tied: bool) -> LstmModel {
+    LstmModel::new(LstmConfig { vocab: 11, hidden: 6, layers: 2, init_scale: 0.5, dropout, seed: 3, tied }).unwrap()
 }
 
 fn window(seed: u64, n: usize, v: u64) -> (Vec<u32>, Vec<u32>) {
@@ -16,10 +20,11 @@ fn window(seed: u64, n: usize, v: u64) -> (Vec<u32>, Vec<u32>) {
 
 /// Central differences of `J = T · mean CE` for every parameter. Each evaluation starts from a
 /// copy of the model made before the analytic pass (same weights, state and PRNG, hence the same
-/// dropout masks), so the check covers dropout too.
-fn check_gradients(dropout: f32) {
+/// dropout masks), so the check covers dropout too. With `tied` the embedding is also the
+/// softmax weight: perturbing it moves both, so its gradient must be the sum of the two.
+fn check_gradients(dropout: f32, tied: bool) {
     let (b, t) = (2, 4);
-    let mut m = tiny(dropout);
+    let mut m = tiny_tied(dropout, tied);
     m.reset_state(b).unwrap();
     let (x, y) = window(9, b * t, 11);
     let snapshot = m.to_bytes("quire-checkpoint", &BTreeMap::new(), true).unwrap();
@@ -43,18 +48,78 @@ fn check_gradients(dropout: f32) {
             let fd = (up - down) / (2.0 * eps as f64);
             worst = worst.max((fd - g[i] as f64).abs() / (1e-2 + fd.abs().max(g[i].abs() as f64)));
         }
-        assert!(worst < 2e-2, "dropout {dropout}, {name}: worst relative gradient error {worst}");
+        assert!(worst < 2e-2, "dropout {dropout}, tied {tied}, {name}: worst relative gradient error {worst}");
     }
 }
 
 #[test]
 fn gradients_match_finite_differences() {
-    check_gradients(0.0);
+    check_gradients(0.0, false);
 }
 
 #[test]
 fn gradients_with_dropout_match_finite_differences() {
-    check_gradients(0.3);
+    check_gradients(0.3, false);
+}
+
+#[test]
+fn tied_gradients_match_finite_differences() {
+    check_gradients(0.0, true);
+    check_gradients(0.3, true);
+}
+
+/// A tied model: no `softmax.weight` tensor, `V·H` fewer parameters, the embedding acting as the
+/// softmax weight (the logits of an untied model whose softmax weight is a copy of its embedding),
+/// training lowers the loss, and its file round-trips byte for byte with `tied` in its config.
+#[test]
+fn tied_model_shares_the_embedding_with_the_softmax() {
+    let (untied, mut tied) = (tiny_tied(0.0, false), tiny_tied(0.0, true));
+    assert!(!tied.tensor_names().contains(&"softmax.weight".to_string()));
+    assert_eq!(tied.tensor_names().len() + 1, untied.tensor_names().len());
+    assert_eq!(untied.parameter_count() - tied.parameter_count(), 11 * 6);
+    assert_eq!(Some(tied.parameter_count()), tied.config().parameter_count());
+    assert_eq!(tied.get_tensor("softmax.weight").unwrap_err().code, crate::ErrorCode::Config);
+    // The same function as an untied model holding the tied one's weights, the embedding copied.
+    let mut copy = tiny_tied(0.0, false);
+    for name in tied.tensor_names() {
+        copy.set_tensor(&name, &tied.get_tensor(&name).unwrap()).unwrap();
+    }
+    copy.set_tensor("softmax.weight", &tied.get_tensor("embedding").unwrap()).unwrap();
+    let (x, y) = window(6, 2 * 5, 11);
+    tied.reset_state(2).unwrap();
+    copy.reset_state(2).unwrap();
+    assert_eq!(tied.evaluate(&x, &y).unwrap(), copy.evaluate(&x, &y).unwrap());
+    // Its embedding gradient is the untied copy's embedding + softmax-weight gradients.
+    tied.gradients(&x, &y).unwrap();
+    copy.gradients(&x, &y).unwrap();
+    let (ge, gs) = (copy.get_gradient("embedding").unwrap(), copy.get_gradient("softmax.weight").unwrap());
+    for ((g, e), s) in tied.get_gradient("embedding").unwrap().iter().zip(&ge).zip(&gs) {
+        assert!((g - (e + s)).abs() <= 1e-5 * (1.0 + g.abs()), "{g} vs {e} + {s}");
+    }
+    let first = tied.train_step(&x, &y, 1.0, 5.0).unwrap();
+    let mut last = first;
+    for _ in 0..30 {
+        last = tied.train_step(&x, &y, 1.0, 5.0).unwrap();
+    }
+    assert!(last < first * 0.8, "loss {first} -> {last}");
+    let bytes = tied.to_bytes("quire-checkpoint", &BTreeMap::new(), true).unwrap();
+    let (back, _) = LstmModel::from_bytes(&bytes).unwrap();
+    assert!(back.config().tied);
+    assert_eq!(back.to_bytes("quire-checkpoint", &BTreeMap::new(), true).unwrap(), bytes);
+}
+
+/// `tied` is absent from an untied config's JSON (files written before it read unchanged, and
+/// untied files are byte-identical to theirs); a wrong type is `E_CONFIG`.
+#[test]
+fn tied_flag_in_the_config_json() {
+    let untied = tiny(0.0).config().to_json();
+    assert!(!untied.contains("tied"), "{untied}");
+    assert!(!LstmConfig::from_json(&untied).unwrap().tied);
+    let tied = tiny_tied(0.0, true).config().to_json();
+    assert!(tied.contains("\"tied\":true"), "{tied}");
+    assert!(LstmConfig::from_json(&tied).unwrap().tied);
+    let bad = untied.replace('}', ",\"tied\":1}");
+    assert_eq!(LstmConfig::from_json(&bad).unwrap_err().code, crate::ErrorCode::Config);
 }
 
 #[test]
@@ -134,7 +199,8 @@ fn distillation_reduces_to_the_plain_step_and_to_zero_gradient() {
 fn straight_through_gradients_are_exact_where_the_quantizer_is_constant() {
     for (steps, names) in [(1, ["lstm.0.w_ih", "lstm.0.bias", "softmax.weight"]), (2, ["lstm.0.w_hh", "softmax.bias", "softmax.weight"])] {
         let b = 2;
-        let mut m = LstmModel::new(LstmConfig { vocab: 9, hidden: 5, layers: 1, init_scale: 0.5, dropout: 0.0, seed: 4 }).unwrap();
+        let mut m =
+            LstmModel::new(LstmConfig { vocab: 9, hidden: 5, layers: 1, init_scale: 0.5, dropout: 0.0, seed: 4, tied: false }).unwrap();
         m.set_activation_quant(Some(ActivationQuant::new(2, false).unwrap()));
         m.reset_state(b).unwrap();
         let (x, y) = window(10, b * steps, 9);
