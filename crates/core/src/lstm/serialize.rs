@@ -68,6 +68,11 @@ impl LstmModel {
         for (name, shape) in super::params::tensor_layout(&config) {
             c.expect(&name, DType::F32, &shape)?;
         }
+        if config.tied && c.tensors.contains_key("softmax.weight") {
+            return Err(Error::format(
+                "the config says tied (the embedding is the softmax weight) but the file holds a 'softmax.weight' tensor",
+            ));
+        }
         config.check_memory()?;
         let mut params = Params::zeros(&config);
         for t in &mut params.tensors {

@@ -108,6 +108,27 @@ fn tied_model_shares_the_embedding_with_the_softmax() {
     assert_eq!(back.to_bytes("quire-checkpoint", &BTreeMap::new(), true).unwrap(), bytes);
 }
 
+/// An untied file whose config is edited to say tied still holds its `softmax.weight`: `E_FORMAT`,
+/// not a model that silently drops its softmax weight.
+#[test]
+fn a_tied_config_with_a_softmax_weight_is_a_format_error() {
+    let bytes = tiny(0.0).to_bytes("quire-model", &BTreeMap::new(), false).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = String::from_utf8(bytes[8..8 + n].to_vec()).unwrap();
+    let from = "\\\"seed\\\":3}";
+    assert!(header.contains(from), "{header}");
+    let mut h = header.replacen(from, "\\\"seed\\\":3,\\\"tied\\\":true}", 1);
+    while !h.len().is_multiple_of(8) {
+        h.push(' ');
+    }
+    let mut edited = (h.len() as u64).to_le_bytes().to_vec();
+    edited.extend_from_slice(h.as_bytes());
+    edited.extend_from_slice(&bytes[8 + n..]);
+    let e = LstmModel::from_bytes(&edited).unwrap_err();
+    assert_eq!(e.code, crate::ErrorCode::Format);
+    assert!(e.message.contains("softmax.weight"), "{}", e.message);
+}
+
 /// `tied` is absent from an untied config's JSON (files written before it read unchanged, and
 /// untied files are byte-identical to theirs); a wrong type is `E_CONFIG`.
 #[test]
