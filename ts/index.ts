@@ -45,5 +45,6 @@ export { DEFAULTS as COMPRESS_DEFAULTS, type CompressSettings, type LayerSelecti
 export { validateReport, type CompressReport, type IterationRecord } from './compress/report.js';
 export { InferenceEngine, MAX_STREAMS, type InferenceKernel, type InferenceOptions, type SampleOptions } from './infer.js';
 export { generateWords, type GenerateOptions } from './generate.js';
+export { Predictor, PredictionSession, type Suggestion } from './predict.js';
 export { loadEngine, type LoadedEngine } from './infer-file.js';
 export { exportOnnx, ONNX_OPSET } from './onnx.js';

@@ -2,7 +2,7 @@ import { loadBackend } from './backend/loader.js';
 import type { Backend, RawInferenceEngine } from './backend/types.js';
 import { guard, QuireError } from './errors.js';
 import { Handle } from './handle.js';
-import { integerIn, tokenIds } from './args.js';
+import { floats, integerIn, tokenIds } from './args.js';
 import { configFromRaw, type LanguageModel, type ModelConfig, type RawConfig } from './model.js';
 import type { BackendOption } from './options.js';
 
@@ -136,5 +136,18 @@ export class InferenceEngine extends Handle<RawInferenceEngine> {
     integerIn('k', k, 1, 0xffffffff);
     integerIn('stream', stream, 0, this.batch - 1);
     return guard(() => Uint32Array.from(this.raw.topK(stream, k)));
+  }
+
+  /** The carried state of `stream`: per layer `h`, then per layer `c` (`2·layers·hidden` values). */
+  state(stream = 0): Float32Array {
+    integerIn('stream', stream, 0, this.batch - 1);
+    return guard(() => this.raw.state(stream));
+  }
+
+  /** Replaces the carried state of `stream` (as {@link state} gives it; `E_SHAPE` / `E_NONFINITE` otherwise); the last logits are dropped. */
+  setState(state: Float32Array, stream = 0): void {
+    integerIn('stream', stream, 0, this.batch - 1);
+    const s = floats('state', state);
+    guard(() => this.raw.setState(stream, s));
   }
 }

@@ -31,6 +31,7 @@ export {
 } from './quantize.js';
 export { InferenceEngine, MAX_STREAMS, type InferenceKernel, type InferenceOptions, type SampleOptions } from './infer.js';
 export { generateWords, type GenerateOptions } from './generate.js';
+export { Predictor, PredictionSession, type Suggestion } from './predict.js';
 export { Vocabulary, EOS, UNK } from './data/vocabulary.js';
 export { Tokenizer, type TokenizerSpec, tokenizerFromMetadata } from './data/tokenizer.js';
 export type { WasmSource } from './backend/wasm-web.js';

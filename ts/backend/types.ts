@@ -142,6 +142,8 @@ export interface RawInferenceEngine {
   evaluate(inputs: Uint32Array, targets: Uint32Array): number;
   sample(temperature: number, topK: number): Uint32Array;
   topK(stream: number, k: number): Uint32Array;
+  state(stream: number): Float32Array;
+  setState(stream: number, state: Float32Array): void;
   free(): void;
 }
 

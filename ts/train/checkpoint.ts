@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import { TOKENIZER_KEY, type TokenizerSpec, tokenizerFromMetadata } from '../data/tokenizer.js';
-import { Vocabulary } from '../data/vocabulary.js';
+import { type ModelText, textMetadata, textOf } from '../data/model-text.js';
+
+export { type ModelText, textMetadata, textOf };
 import { QuireError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { isDirectory, isFile, readRegularFile } from '../io/fs.js';
@@ -40,22 +41,6 @@ export interface TrainState {
 
 /** Metadata key of the trainer state (besides the vocabulary and tokenizer; the core adds format, version, config, batch). */
 const TRAINING_KEY = 'training';
-
-/** What turns a model's ids into text and back: stored in every model file quire writes. */
-export interface ModelText {
-  vocabulary: Vocabulary;
-  tokenizer: TokenizerSpec;
-}
-
-/** The metadata entries that store `text` (vocabulary words and tokenizer spec). */
-export function textMetadata(text: ModelText): Record<string, string> {
-  return { ...text.vocabulary.toMetadata(), [TOKENIZER_KEY]: JSON.stringify(text.tokenizer) };
-}
-
-/** The vocabulary (of `size` words) and tokenizer stored in a model file's metadata; `E_FORMAT` naming `file` when malformed. */
-export function textOf(metadata: Readonly<Record<string, string>>, size: number, file: string): ModelText {
-  return { vocabulary: Vocabulary.fromMetadata(metadata, size, file), tokenizer: tokenizerFromMetadata(metadata, file) };
-}
 
 /** Writes a model file atomically: the vocabulary and tokenizer always, the trainer state for checkpoints. */
 export function saveModel(path: string, model: LanguageModel, format: ModelFormat, text: ModelText, state?: TrainState): void {

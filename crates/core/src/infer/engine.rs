@@ -295,6 +295,38 @@ impl Engine {
         }
     }
 
+    /// The carried state of stream `b`: for each layer its `h`, then for each layer its `c`
+    /// (`2·L·H` values). `E_CONFIG` for `b ≥ B`.
+    pub fn state(&self, b: usize) -> Result<Vec<f32>> {
+        self.check_stream(b)?;
+        let hd = self.config.hidden;
+        Ok(self.h.iter().chain(&self.c).flat_map(|s| s[b * hd..(b + 1) * hd].iter().copied()).collect())
+    }
+
+    /// Replaces the carried state of stream `b` by `state` (as [`Engine::state`] gives it); the
+    /// last logits are dropped. `E_SHAPE` for a wrong length, `E_NONFINITE` for NaN or ∞,
+    /// `E_CONFIG` for `b ≥ B`; on error nothing changes.
+    pub fn set_state(&mut self, b: usize, state: &[f32]) -> Result<()> {
+        self.check_stream(b)?;
+        let (hd, layers) = (self.config.hidden, self.config.layers);
+        check_len("state", state.len(), 2 * layers * hd)?;
+        if state.iter().any(|v| !v.is_finite()) {
+            return Err(Error::non_finite("the state holds NaN or infinity"));
+        }
+        for (dst, src) in self.h.iter_mut().chain(self.c.iter_mut()).zip(state.chunks_exact(hd)) {
+            dst[b * hd..(b + 1) * hd].copy_from_slice(src);
+        }
+        self.has_logits = false;
+        Ok(())
+    }
+
+    fn check_stream(&self, b: usize) -> Result<()> {
+        if b >= self.batch {
+            return Err(Error::config(format!("stream {b} does not exist (batch {})", self.batch)));
+        }
+        Ok(())
+    }
+
     /// The logits of the last step (`E_STATE` before the first step after a reset).
     pub fn logits(&self) -> Result<&[f32]> {
         if self.has_logits {
@@ -351,9 +383,7 @@ impl Engine {
     /// The `k` largest logits of stream `b` of the last step, as ids in decreasing order
     /// (ties: lower id first). `E_STATE` before a step, `E_CONFIG` for `b ≥ B`.
     pub fn top_k(&mut self, b: usize, k: usize) -> Result<Vec<u32>> {
-        if b >= self.batch {
-            return Err(Error::config(format!("stream {b} does not exist (batch {})", self.batch)));
-        }
+        self.check_stream(b)?;
         self.logits()?;
         let v = self.config.vocab;
         let row = &self.logits[b * v..(b + 1) * v];

@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { CompressedModel, InferenceEngine, LanguageModel, Predictor, QuireError, textMetadata, Vocabulary } from '../ts/index.js';
+import { BACKEND_NAMES } from './backends.js';
+
+const WORDS = ['the', 'then', 'there', 'they', 'cat', 'cats', 'sat', 'on', 'mat', 'a', '<eos>', '<unk>'];
+const text = { vocabulary: new Vocabulary(WORDS), tokenizer: { splitter: 'words' as const, lowercase: true } };
+
+function modelBytes(compressed: boolean): Uint8Array {
+  const m = LanguageModel.create({ vocab: WORDS.length, hidden: 24, layers: 2, initScale: 0.6, dropout: 0, seed: 5 }, { backend: 'native' });
+  try {
+    if (!compressed) return m.toBytes('quire-model', textMetadata(text), false);
+    const tensors = { embedding: 2, 'lstm.0.w_ih': 2, 'lstm.0.w_hh': 2, 'lstm.1.w_ih': 2, 'lstm.1.w_hh': 2, 'softmax.weight': 2 };
+    const cm = CompressedModel.fromModel(
+      m,
+      { method: 'alternating', cycles: 2, groupSize: 0, layers: 'all', sparsity: 0, fpModelBytes: 1, tensors },
+      textMetadata(text),
+    );
+    const bytes = cm.toBytes();
+    cm.dispose();
+    return bytes;
+  } finally {
+    m.dispose();
+  }
+}
+
+/** Next-token probabilities after `<eos>` + `words`, computed with the plain engine API. */
+function reference(bytes: Uint8Array, backend: 'native' | 'wasm', words: string[]): Float32Array {
+  const e = InferenceEngine.fromBytes(bytes, { backend });
+  e.resetState(1);
+  let z = e.step([WORDS.indexOf('<eos>')]);
+  for (const w of words) z = e.step([WORDS.indexOf(w)]);
+  e.dispose();
+  const max = Math.max(...z);
+  const p = z.map((v) => Math.exp(v - max));
+  const sum = p.reduce((a, b) => a + b, 0);
+  return p.map((v) => v / sum);
+}
+
+function error(f: () => unknown): QuireError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(QuireError);
+    return e as QuireError;
+  }
+  throw new Error('expected an error');
+}
+
+describe.each(BACKEND_NAMES)('Predictor (%s)', (backend) => {
+  for (const compressed of [false, true]) {
+    const bytes = modelBytes(compressed);
+    const kind = compressed ? 'a 2-bit model' : 'an FP model';
+
+    it(`suggests the model's most likely next words and completions, specials left out (${kind})`, () => {
+      const p = Predictor.fromBytes(bytes, { backend });
+      const s = p.session();
+      s.feed('The cat ');
+      const want = reference(bytes, backend, ['the', 'cat']);
+      const ranked = WORDS.map((w, id) => ({ w, id, p: want[id] }))
+        .filter((x) => !x.w.startsWith('<'))
+        .sort((a, b) => b.p - a.p || a.id - b.id);
+      const next = s.next(4);
+      expect(next.map((x) => x.word)).toEqual(ranked.slice(0, 4).map((x) => x.w));
+      next.forEach((x, i) => expect(x.probability).toBeCloseTo(ranked[i].p, 6));
+      expect(s.next(20, { specials: true }).map((x) => x.word)).toContain('<eos>');
+      s.feed('The cat Th');
+      expect(s.prefix).toBe('th');
+      const completions = s.complete(undefined, 10);
+      expect(completions.map((x) => x.word).sort()).toEqual(['the', 'then', 'there', 'they']);
+      expect(completions.map((x) => x.probability)).toEqual([...completions.map((x) => x.probability)].sort((a, b) => b - a));
+      expect(s.complete('zz')).toEqual([]);
+      p.dispose();
+    });
+
+    it(`feeds only new words, replays an edited text, and keeps sessions apart (${kind})`, () => {
+      const p = Predictor.fromBytes(bytes, { backend });
+      const a = p.session();
+      const b = p.session();
+      a.feed('the cat sat ');
+      b.feed('a mat ');
+      a.feed('the cat sat on ');
+      const fresh = p.session();
+      fresh.feed('the cat sat on ');
+      expect(Array.from(a.probabilities())).toEqual(Array.from(fresh.probabilities()));
+      for (const [x, y] of a.probabilities().entries()) expect(y).toBeCloseTo(reference(bytes, backend, ['the', 'cat', 'sat', 'on'])[x], 6);
+      // An edited text (a word deleted) is replayed from the start.
+      a.feed('the sat ');
+      const edited = p.session();
+      edited.feed('the sat ');
+      expect(Array.from(a.probabilities())).toEqual(Array.from(edited.probabilities()));
+      // Session b was not disturbed by a's steps.
+      const b2 = p.session();
+      b2.feed('a mat ');
+      expect(Array.from(b.probabilities())).toEqual(Array.from(b2.probabilities()));
+      p.dispose();
+    });
+
+    it(`moves a session between predictors as versioned bytes (${kind})`, () => {
+      const p = Predictor.fromBytes(bytes, { backend });
+      const s = p.session();
+      s.feed('the cat ');
+      const saved = s.state();
+      const other = Predictor.fromBytes(bytes, { backend: backend === 'native' ? 'wasm' : 'native' });
+      const t = other.session();
+      t.restore(saved);
+      t.feed('sat on ');
+      s.feed('the cat sat on ');
+      const [ps, pt] = [s.probabilities(), t.probabilities()];
+      for (let i = 0; i < ps.length; i++) expect(pt[i]).toBeCloseTo(ps[i], 5);
+      expect(error(() => t.restore(saved.subarray(0, 10))).code).toBe('E_FORMAT');
+      const wrong = saved.slice();
+      wrong[8] ^= 1;
+      expect(error(() => t.restore(wrong)).message).toMatch(/another model/);
+      const nan = saved.slice();
+      new DataView(nan.buffer).setFloat32(24, Number.NaN, true);
+      expect(error(() => t.restore(nan)).code).toBe('E_FORMAT');
+      expect(error(() => s.next(0)).code).toBe('E_CONFIG');
+      p.dispose();
+      other.dispose();
+    });
+  }
+
+  it('the engine state round-trips, and a bad state is refused with the engine unchanged', () => {
+    const e = InferenceEngine.fromBytes(modelBytes(false), { backend });
+    e.resetState(1);
+    e.step([0]);
+    e.step([4]);
+    const st = e.state();
+    expect(st.length).toBe(2 * 2 * 24);
+    const z1 = e.step([6]);
+    e.setState(st);
+    expect(Array.from(e.step([6]))).toEqual(Array.from(z1));
+    expect(error(() => e.setState(st.subarray(1))).code).toBe('E_SHAPE');
+    expect(error(() => e.setState(st.map(() => Number.NaN))).code).toBe('E_NONFINITE');
+    expect(error(() => e.state(1)).code).toBe('E_CONFIG');
+    e.dispose();
+  });
+});
