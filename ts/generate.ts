@@ -26,8 +26,9 @@ export function* generateWords(engine: InferenceEngine, vocabulary: Vocabulary, 
   if (!Number.isSafeInteger(count) || count < 0) throw new QuireError('E_CONFIG', `tokens must be a non-negative integer (got ${count})`);
   const known = new Set(vocabulary.words);
   const words = new Tokenizer(options.tokenizer).words(options.prompt ?? '');
-  for (const w of words) if (!known.has(w)) options.onUnknown?.(w);
-  if (words.some((w) => !known.has(w)) && !known.has(UNK)) {
+  const unknown = words.filter((w) => !known.has(w));
+  for (const w of unknown) options.onUnknown?.(w);
+  if (unknown.length > 0 && !known.has(UNK)) {
     throw new QuireError('E_DATA', `the prompt has words outside the vocabulary, which has no ${UNK}`);
   }
   const context = vocabulary.encode(known.has(EOS) ? [EOS, ...words] : words);
@@ -40,4 +41,10 @@ export function* generateWords(engine: InferenceEngine, vocabulary: Vocabulary, 
     yield vocabulary.words[next];
     if (i + 1 < count) engine.step([next]);
   }
+}
+
+/** The words of `prompt` (split by `tokenizer`) missing from `vocabulary`: they become `<unk>`. In order, repeats included. */
+export function unknownWords(vocabulary: Vocabulary, prompt: string | undefined, tokenizer?: TokenizerSpec): string[] {
+  const known = new Set(vocabulary.words);
+  return new Tokenizer(tokenizer).words(prompt ?? '').filter((w) => !known.has(w));
 }
