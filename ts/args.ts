@@ -158,13 +158,15 @@ export function flag(name: string, value: unknown, fallback = false): boolean {
   return value;
 }
 
-/** An object of string values (file metadata), else `E_CONFIG` naming the key. */
+/** An object of string values (file metadata; an undefined value is an absent key), else `E_CONFIG` naming the key. */
 export function stringRecord(name: string, value: unknown): Record<string, string> {
-  const o = objectArg(name, value as object | undefined) as Record<string, unknown>;
-  for (const [k, v] of Object.entries(o)) {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(objectArg(name, value as object | undefined))) {
+    if (v === undefined) continue;
     if (typeof v !== 'string') throw new QuireError('E_CONFIG', `${name}['${k}'] must be a string (got ${describe(v)})`);
+    out[k] = v;
   }
-  return o as Record<string, string>;
+  return out;
 }
 
 /** An options object (undefined = `{}`), else `E_CONFIG`. */

@@ -66,5 +66,6 @@ export function unknownSummary(words: string[], shown = 5): string {
   const count = words.length === distinct.length ? `${words.length}` : `${words.length} (${distinct.length} distinct)`;
   const list = distinct.slice(0, shown).map((w) => `'${printable(w.length > 30 ? `${w.slice(0, 30)}…` : w)}'`);
   const more = distinct.length > shown ? ` and ${distinct.length - shown} more` : '';
-  return `${count} prompt word${words.length === 1 ? ' is' : 's are'} not in the vocabulary and become <unk>: ${list.join(', ')}${more}`;
+  const verbs = words.length === 1 ? ' is not in the vocabulary and becomes' : 's are not in the vocabulary and become';
+  return `${count} prompt word${verbs} <unk>: ${list.join(', ')}${more}`;
 }
