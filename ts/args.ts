@@ -61,6 +61,15 @@ function plainView<T>(name: string, value: ArrayBufferView, ctor: new (buffer: A
   return new ctor(bufferOf.call(value) as ArrayBufferLike, offsetOf.call(value) as number, lengthOf.call(value) as number);
 }
 
+/** `Array.isArray` that answers false for a revoked Proxy instead of throwing a TypeError. */
+function isArray(value: unknown): value is unknown[] {
+  try {
+    return Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
 /** The length of a plain array (perhaps a Proxy): a safe size, else `E_SHAPE`. */
 function arrayLength(name: string, list: unknown[]): number {
   const n = list.length;
@@ -77,7 +86,7 @@ export function tokenIds(name: string, value: unknown): Uint32Array {
   const kind = kindOf(value);
   if (kind === 'Uint32Array') return plainView(name, value as Uint32Array, Uint32Array);
   if (kind !== undefined) live(name, value as ArrayBufferView);
-  if (Array.isArray(value) || kind !== undefined) {
+  if (isArray(value) || kind !== undefined) {
     const list = value as ArrayLike<unknown>;
     const n = kind === undefined ? arrayLength(name, value as unknown[]) : (lengthOf.call(value) as number);
     const out = allocate(name, n, Uint32Array);
@@ -103,7 +112,7 @@ export function floats(name: string, value: unknown): Float32Array {
   if (kind === 'Float32Array') return plainView(name, value as Float32Array, Float32Array);
   const numeric = kind !== undefined && kind !== 'BigInt64Array' && kind !== 'BigUint64Array';
   if (numeric) live(name, value as ArrayBufferView);
-  if (Array.isArray(value) || numeric) {
+  if (isArray(value) || numeric) {
     const list = value as ArrayLike<unknown>;
     const n = numeric ? (lengthOf.call(value) as number) : arrayLength(name, value as unknown[]);
     const out = allocate(name, n, Float32Array);
