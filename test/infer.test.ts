@@ -169,7 +169,7 @@ describe('quire generate / quire eval on a compressed model', () => {
     writeFileSync(file, compressedBytes(trainedModel('native'), 2));
     const g = run('generate', file, '--prompt', 'w1 zebra', '--tokens', '15', '--top-k', '5', '--seed', '3', '--backend', 'wasm');
     expect(g.status, g.stderr).toBe(0);
-    expect(g.stderr).toMatch(/'zebra' is not in the vocabulary; using <unk>/);
+    expect(g.stderr).toMatch(/1 prompt word is not in the vocabulary and becomes <unk>: 'zebra'/);
     expect(g.stdout.startsWith('w1 zebra')).toBe(true);
     expect(g.stdout.trim().split(/\s+/).length).toBeGreaterThan(2);
     expect(run('generate', file, '--temperature', '-1').status).toBe(2);

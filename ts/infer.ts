@@ -2,8 +2,8 @@ import { loadBackend } from './backend/loader.js';
 import type { Backend, RawInferenceEngine } from './backend/types.js';
 import { guard, QuireError } from './errors.js';
 import { Handle } from './handle.js';
-import { floats, integerIn, tokenIds } from './args.js';
-import { configFromRaw, type LanguageModel, type ModelConfig, type RawConfig } from './model.js';
+import { bytes as byteArg, describe, floats, integerIn, numberIn, objectArg, text, tokenIds } from './args.js';
+import { configFromRaw, LanguageModel, type ModelConfig, type RawConfig } from './model.js';
 import type { BackendOption } from './options.js';
 
 /**
@@ -41,6 +41,9 @@ export interface SampleOptions {
 /** The largest number of streams an engine steps at once. */
 export const MAX_STREAMS = 64;
 
+/** The largest sampling temperature: the largest f32, what the core computes with. */
+export const MAX_TEMPERATURE = 3.4028234663852886e38;
+
 /**
  * Runs an LSTM language model token by token for 1..64 streams. Loaded from a compressed file,
  * every quantized matrix (LSTM, softmax, embedding) stays bit-packed and goes through the LUT
@@ -48,27 +51,38 @@ export const MAX_STREAMS = 64;
  * Rust; a step passes B token ids in and returns the B×V logits (row b = stream b).
  */
 export class InferenceEngine extends Handle<RawInferenceEngine> {
-  private constructor(
-    readonly backend: Backend,
-    raw: RawInferenceEngine,
-  ) {
+  readonly #backend: Backend;
+
+  private constructor(backend: Backend, raw: RawInferenceEngine) {
     super(raw, 'InferenceEngine');
+    this.#backend = backend;
+  }
+
+  /** The backend that runs the engine. */
+  get backend(): Backend {
+    return this.live(this.#backend);
   }
 
   /** Loads a `quire-compressed`, `quire-model` or `quire-checkpoint` file (`E_FORMAT` when corrupt). */
   static fromBytes(bytes: Uint8Array, options: InferenceOptions = {}): InferenceEngine {
-    const backend = loadBackend(options.backend);
+    const b = byteArg('bytes', bytes);
+    const o = objectArg('options', options);
+    const kernel = text('kernel', o.kernel ?? 'auto');
+    const backend = loadBackend(o.backend);
     return new InferenceEngine(
       backend,
-      guard(() => backend.raw.InferenceEngine.fromBytes(bytes, options.kernel ?? 'auto')),
+      guard(() => backend.raw.InferenceEngine.fromBytes(b, kernel)),
     );
   }
 
   /** An engine over a model's current full-precision weights (on the model's backend). */
   static fromModel(model: LanguageModel, options: Omit<InferenceOptions, 'backend'> = {}): InferenceEngine {
+    if (!(model instanceof LanguageModel)) throw new QuireError('E_CONFIG', `model must be a LanguageModel (got ${describe(model)})`);
+    const kernel = text('kernel', objectArg('options', options).kernel ?? 'auto');
+    const raw = model.raw;
     return new InferenceEngine(
       model.backend,
-      guard(() => model.backend.raw.InferenceEngine.fromModel(model.raw, options.kernel ?? 'auto')),
+      guard(() => model.backend.raw.InferenceEngine.fromModel(raw, kernel)),
     );
   }
 
@@ -108,8 +122,9 @@ export class InferenceEngine extends Handle<RawInferenceEngine> {
 
   /** Seeds the sampler (a non-negative safe integer). */
   seed(seed: number): void {
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new QuireError('E_CONFIG', `seed must be a non-negative integer (got ${seed})`);
-    this.raw.seed(seed);
+    const raw = this.raw;
+    integerIn('seed', seed, 0, Number.MAX_SAFE_INTEGER);
+    guard(() => raw.seed(seed));
   }
 
   /** Feeds one token per stream; returns the B×V logits. Ids out of range or a wrong count: `E_SHAPE`. */
@@ -126,9 +141,11 @@ export class InferenceEngine extends Handle<RawInferenceEngine> {
 
   /** The next token of every stream, drawn from the last step's logits with the seeded sampler. */
   sample(options: SampleOptions = {}): Uint32Array {
-    const topK = options.topK ?? 0;
-    if (!Number.isSafeInteger(topK) || topK < 0) throw new QuireError('E_CONFIG', `topK must be a non-negative integer (got ${topK})`);
-    return guard(() => Uint32Array.from(this.raw.sample(options.temperature ?? 1, topK)));
+    const raw = this.raw;
+    const o = objectArg('options', options);
+    const topK = integerIn('topK', o.topK ?? 0, 0, 0xffffffff);
+    const temperature = numberIn('temperature', o.temperature ?? 1, 0, MAX_TEMPERATURE);
+    return guard(() => Uint32Array.from(raw.sample(temperature, topK)));
   }
 
   /** Ids of the k largest logits of `stream` in the last step, most likely first. */

@@ -5,6 +5,7 @@ import { loadCorpus, type Corpus } from '../data/corpus.js';
 import { QuireError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { ensureDirectory, isFile, readRegularFile, removeStaleTemporaries, statOrUndefined } from '../io/fs.js';
+import { withRunLock } from '../io/run-lock.js';
 import { LanguageModel } from '../model.js';
 import type { BackendOption } from '../options.js';
 import { evaluatePerplexity } from '../train/evaluate.js';
@@ -68,9 +69,14 @@ const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
  * weights, quantize, evaluate (`perplexityQuantized`). The quantization of iteration T is the
  * exported model. After every iteration the model (`checkpoint-<t>.qcomp`, which holds exactly
  * the quantized weights and masks), `state.json` and the report files are written atomically.
- * All settings, the model and the data are validated before anything is written.
+ * All settings, the model and the data are validated before anything is written. The run holds
+ * the folder's lock (`.quire-lock`): a second writer of the same folder is `E_STATE`.
  */
 export async function compress(o: CompressOptions): Promise<CompressResult> {
+  return withRunLock(o.outDir, () => run(o));
+}
+
+async function run(o: CompressOptions): Promise<CompressResult> {
   const src = loadFpModel(o.model, o);
   let model = src.model;
   let teacher: LanguageModel | null = null;

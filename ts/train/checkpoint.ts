@@ -86,6 +86,10 @@ export function loadModel(path: string, options: BackendOption = {}, bytes?: Uin
   if (training !== undefined) {
     try {
       validateTrainState(training);
+      const { hidden, layers } = model.config;
+      if (training.config.hidden !== hidden || training.config.layers !== layers) {
+        throw new Error(`it describes ${training.config.layers} layers of ${training.config.hidden} units, the model has ${layers} of ${hidden}`);
+      }
     } catch (err) {
       model.dispose();
       throw new QuireError('E_FORMAT', `${file}: the training state is invalid (${err instanceof Error ? err.message : err})`);

@@ -6,6 +6,7 @@ import { runWindows } from './windows.js';
 import { QuireError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { ensureDirectory, isFile, removeStaleTemporaries } from '../io/fs.js';
+import { withRunLock } from '../io/run-lock.js';
 import { LanguageModel } from '../model.js';
 import type { BackendOption } from '../options.js';
 import { CHECKPOINT_FILE, LOG_FILE, MODEL_FILE, loadModel, saveModel, type EpochRecord, type TrainState } from './checkpoint.js';
@@ -112,9 +113,14 @@ const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
  * that its perplexity overflows) stops with `E_NONFINITE`, keeping the last checkpoint; an abort
  * saves a mid-epoch checkpoint and rejects with `E_INTERRUPTED`. A folder that already holds a
  * run is refused (`E_CONFIG`) unless `resume` is set; nothing is written before every setting,
- * the checkpoint and the data are validated.
+ * the checkpoint and the data are validated. The run holds the folder's lock (`.quire-lock`) from
+ * start to end: a second writer of the same folder is `E_STATE` naming this process.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
+  return withRunLock(options.outDir, () => run(options));
+}
+
+async function run(options: TrainOptions): Promise<TrainResult> {
   const { model, state, corpus } = start(options);
   const c = state.config;
   const ckptPath = join(options.outDir, CHECKPOINT_FILE);

@@ -9,8 +9,8 @@ pub mod model;
 pub mod prune;
 pub mod quantize;
 
-pub use model::GATE_ORDER;
 pub use model::{activation_bits, CompressedModel, CompressedStats, CompressionInfo, QuantizedTensor, ACTIVATION_BITS_KEY};
+pub use model::{check_gate_order, GATE_ORDER};
 pub use prune::{magnitude_masks, prune_model, PruneScope};
 pub use quantize::{quantize_tensor, QuantLoss};
 

@@ -19,7 +19,7 @@ use crate::compress::CompressedModel;
 use crate::error::{check_len, Error, Result};
 use crate::format::read;
 use crate::kernels::{self, KernelSet};
-use crate::lstm::softmax::cross_entropy;
+use crate::lstm::softmax::{cross_entropy, finite_loss};
 use crate::lstm::{tensor_layout, LstmConfig, LstmModel};
 use std::collections::BTreeMap;
 
@@ -338,7 +338,8 @@ impl Engine {
 
     /// Mean cross-entropy (nats per token) of a window of `T·B` tokens, time-major
     /// (`inputs[t·B + b]` is step `t` of stream `b`, predicting `targets[t·B + b]`); the state
-    /// carries. `E_SHAPE` for lengths that are not a positive multiple of B or ids out of range.
+    /// carries. `E_SHAPE` for lengths that are not a positive multiple of B or ids out of range;
+    /// `E_NONFINITE` for a non-finite loss.
     pub fn evaluate(&mut self, inputs: &[u32], targets: &[u32]) -> Result<f64> {
         check_len("targets", targets.len(), inputs.len())?;
         let b = self.batch;
@@ -360,7 +361,7 @@ impl Engine {
             sum += self.ce_loss.iter().sum::<f64>();
         }
         self.has_logits = true;
-        Ok(sum / inputs.len() as f64)
+        finite_loss(sum / inputs.len() as f64)
     }
 
     /// Draws the next token of every stream from the last logits: `softmax(z/temperature)`

@@ -1,7 +1,17 @@
 //! Softmax cross-entropy fused with its gradient, row-parallel.
 
+use crate::error::{Error, Result};
 use crate::kernels::exp::exp_shift_sum;
 use crate::threads::parallel_ranges;
+
+/// An evaluation's mean loss, or `E_NONFINITE` when it is NaN or infinite (diverged or corrupted
+/// weights): the same answer on every backend, never a NaN handed back as a result.
+pub fn finite_loss(loss: f64) -> Result<f64> {
+    if loss.is_finite() {
+        return Ok(loss);
+    }
+    Err(Error::non_finite(format!("evaluation loss is {loss}: the model's outputs are not finite (diverged or corrupted weights)")))
+}
 
 /// Overwrites each row of `logits [rows, V]` with its softmax (row-parallel).
 pub fn softmax_rows(logits: &mut [f32], vocab: usize) {
