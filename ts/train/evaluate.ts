@@ -40,7 +40,8 @@ export function evaluatePerplexity(
       sum += model.evaluate(w.inputs, w.targets) * n;
     } catch (err) {
       // A diverged model: its perplexity is not finite, which callers report with what they keep.
-      if (err instanceof QuireError && err.code === 'E_NONFINITE') return { perplexity: Number.NaN, loss: Number.NaN, tokens: tokens + n };
+      if (err instanceof QuireError && err.code === 'E_NONFINITE')
+        return { perplexity: Number.NaN, tokenPerplexity: Number.NaN, loss: Number.NaN, tokens: tokens + n };
       throw err;
     }
     tokens += n;
