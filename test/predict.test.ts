@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CompressedModel, InferenceEngine, LanguageModel, Predictor, QuireError, textMetadata, Vocabulary } from '../ts/index.js';
 import { BACKEND_NAMES } from './backends.js';
@@ -134,5 +138,37 @@ describe.each(BACKEND_NAMES)('Predictor (%s)', (backend) => {
     expect(error(() => e.setState(st.map(() => Number.NaN))).code).toBe('E_NONFINITE');
     expect(error(() => e.state(1)).code).toBe('E_CONFIG');
     e.dispose();
+  });
+});
+
+describe('quire suggest', () => {
+  it('prints the same suggestions and completions as the Predictor, as JSON and as text', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'quire-suggest-')), 'm.qcomp');
+    const bytes = modelBytes(true);
+    writeFileSync(file, bytes);
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'ts/cli/main.ts', 'suggest', file, '--backend', 'native', ...args], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const p = Predictor.fromBytes(bytes, { backend: 'native' });
+    const s = p.session();
+    s.feed('the cat ');
+    const j = run('--prompt', 'the cat ', '-k', '4', '--json');
+    expect(j.status, j.stderr).toBe(0);
+    const out = JSON.parse(j.stdout);
+    expect(out.next.map((x: { word: string }) => x.word)).toEqual(s.next(4).map((x) => x.word));
+    expect(out.completions).toEqual([]);
+    s.feed('the cat th');
+    const t = run('--prompt', 'the cat th');
+    expect(t.status, t.stderr).toBe(0);
+    expect(t.stdout).toBe(
+      `complete 'th': ${s
+        .complete(undefined, 3)
+        .map((x) => `${x.word} (${(100 * x.probability).toFixed(1)} %)`)
+        .join('  ')}\n`,
+    );
+    expect(run('--prompt', 'x', '-k', '0').status).toBe(2);
+    p.dispose();
   });
 });

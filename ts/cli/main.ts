@@ -9,6 +9,7 @@ import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
 import { registerGenerate } from './generate.js';
 import { registerInfo } from './info.js';
+import { registerSuggest } from './suggest.js';
 import { printableLines } from './printable.js';
 import { guardStdio, StdoutClosed } from './stdout.js';
 import { registerTrain } from './train.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerEval(program);
   registerGenerate(program);
+  registerSuggest(program);
   registerExport(program);
   registerCompress(program);
   registerData(program);
