@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CompressedModel, InferenceEngine, LanguageModel, Predictor, QuireError, textMetadata, Vocabulary } from '../ts/index.js';
+import { CompressedModel, InferenceEngine, LanguageModel, Predictor, QuireError, suggestionQuality, textMetadata, Vocabulary } from '../ts/index.js';
 import { BACKEND_NAMES } from './backends.js';
 
 const WORDS = ['the', 'then', 'there', 'they', 'cat', 'cats', 'sat', 'on', 'mat', 'a', '<eos>', '<unk>'];
@@ -169,6 +169,53 @@ describe('quire suggest', () => {
         .join('  ')}\n`,
     );
     expect(run('--prompt', 'x', '-k', '0').status).toBe(2);
+    p.dispose();
+  });
+});
+
+describe.each(BACKEND_NAMES)('suggestion quality (%s)', (backend) => {
+  it('top-1, top-3 and keystroke savings equal a brute-force count over the same steps', () => {
+    const bytes = modelBytes(true);
+    const p = Predictor.fromBytes(bytes, { backend });
+    const ids = Uint32Array.from({ length: 61 }, (_, i) => (i * 7 + (i % 3)) % WORDS.length);
+    const q = suggestionQuality(p, ids, 3);
+    // Reference: the same 3 streams stepped with the plain engine, every word ranked by sorting.
+    const e = InferenceEngine.fromBytes(bytes, { backend });
+    e.resetState(3);
+    const len = Math.floor(ids.length / 3);
+    let [n, t1, t3, saved, chars] = [0, 0, 0, 0, 0];
+    const rank = (z: Float32Array, prefix: string) =>
+      WORDS.map((w, id) => ({ w, id }))
+        .filter((x) => !x.w.startsWith('<') && x.w.startsWith(prefix))
+        .sort((a, b) => z[b.id] - z[a.id] || a.id - b.id)
+        .slice(0, 3)
+        .map((x) => x.id);
+    for (let t = 0; t < len - 1; t++) {
+      const z = e.step([0, 1, 2].map((s) => ids[s * len + t]));
+      for (let s = 0; s < 3; s++) {
+        const target = ids[s * len + t + 1];
+        const word = WORDS[target];
+        if (word.startsWith('<')) continue;
+        const row = z.subarray(s * WORDS.length, (s + 1) * WORDS.length);
+        n++;
+        chars += word.length;
+        const top = rank(row, '');
+        if (top[0] === target) t1++;
+        if (top.includes(target)) t3++;
+        for (let typed = 0; typed < word.length; typed++) {
+          if (rank(row, word.slice(0, typed)).includes(target)) {
+            saved += word.length - typed;
+            break;
+          }
+        }
+      }
+    }
+    e.dispose();
+    expect(q.words).toBe(n);
+    expect(q.top1).toBeCloseTo(t1 / n, 12);
+    expect(q.top3).toBeCloseTo(t3 / n, 12);
+    expect(q.keystrokeSavings).toBeCloseTo(saved / chars, 12);
+    expect(q.top3).toBeGreaterThan(0);
     p.dispose();
   });
 });

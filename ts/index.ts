@@ -46,5 +46,6 @@ export { validateReport, type CompressReport, type IterationRecord } from './com
 export { InferenceEngine, MAX_STREAMS, type InferenceKernel, type InferenceOptions, type SampleOptions } from './infer.js';
 export { generateWords, type GenerateOptions } from './generate.js';
 export { Predictor, PredictionSession, type Suggestion } from './predict.js';
+export { suggestionQuality, type SuggestionQuality } from './suggest-quality.js';
 export { loadEngine, type LoadedEngine } from './infer-file.js';
 export { exportOnnx, ONNX_OPSET } from './onnx.js';
