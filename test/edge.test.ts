@@ -92,7 +92,46 @@ describe("edge runtimes run the compressed model like Node's wasm engine, bit fo
   }
 });
 
-describe('stateless suggestions in workerd (examples/cloudflare/suggest-worker.js)', () => {
+describe('stateless suggestions in workerd (examples/cloudflare/suggest-worker.js) and Deno (examples/deno/suggest-server.ts)', () => {
+  it("Deno serves POST /suggest like Node's Predictor, with read access to the model and the wasm only and net access to 127.0.0.1", async () => {
+    const port = await freePort();
+    const env: Record<string, string | undefined> = { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' };
+    const child = spawn(
+      BIN('deno'),
+      [
+        'run',
+        '--no-prompt',
+        `--allow-read=${modelPath},${join(ROOT, 'dist', 'web')}`,
+        '--allow-net=127.0.0.1',
+        'examples/deno/suggest-server.ts',
+        modelPath,
+        String(port),
+      ],
+      { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    try {
+      let answer: { next: { word: string }[] } | undefined;
+      for (let i = 0; i < 200 && answer === undefined; i++) {
+        answer = await fetch(`http://127.0.0.1:${port}/suggest`, { method: 'POST', body: JSON.stringify({ text: 'the meaning of ' }) }).then(
+          (r) => r.json(),
+          () => undefined,
+        );
+        if (answer === undefined) await new Promise((r) => setTimeout(r, 100));
+        if (child.exitCode !== null) break;
+      }
+      expect(answer, `deno: ${stderr}`).toBeDefined();
+      const node = Predictor.fromBytes(readFileSync(modelPath), { backend: 'wasm' });
+      const s = node.session();
+      s.feed('the meaning of ');
+      expect(answer?.next.map((x) => x.word)).toEqual(s.next(3).map((x) => x.word));
+      node.dispose();
+    } finally {
+      child.kill();
+    }
+  }, 60_000);
+
   it("POST /suggest answers as Node's Predictor does, and a text sent in two requests through the returned state equals one request", async () => {
     const work = mkdtempSync(join(tmpdir(), 'quire-workerd-suggest-'));
     for (const [from, to] of [
