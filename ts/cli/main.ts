@@ -8,6 +8,7 @@ import { registerData } from './data.js';
 import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
 import { registerGenerate } from './generate.js';
+import { registerImport } from './import.js';
 import { registerInfo } from './info.js';
 import { printableLines } from './printable.js';
 import { guardStdio, StdoutClosed } from './stdout.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerGenerate(program);
   registerExport(program);
+  registerImport(program);
   registerCompress(program);
   registerData(program);
   return program;
