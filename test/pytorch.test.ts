@@ -178,6 +178,26 @@ describe.each(BACKEND_NAMES)('PyTorch state dicts (%s)', (backend: BackendName) 
     }
   });
 
+  it('answers every corrupted golden file with a model or E_FORMAT', () => {
+    const bytes = golden('lstm-2x16.safetensors');
+    const r = rng(backend === 'native' ? 1 : 2);
+    const n = Number(bytes.readBigUInt64LE(0));
+    for (let trial = 0; trial < 200; trial++) {
+      const edited = Buffer.from(bytes);
+      // Mostly the header (where a flip changes names, shapes and offsets), sometimes the weights.
+      const at = trial % 4 === 0 ? Math.floor(r() * bytes.length) : Math.floor(r() * (8 + n));
+      edited[at] = Math.floor(r() * 256);
+      try {
+        importStateDict(edited, 'fuzz', { backend }).dispose();
+      } catch (err) {
+        expect(err instanceof QuireError && err.code === 'E_FORMAT', String(err)).toBe(true);
+      }
+    }
+    const empty = new Map([['encoder.weight', { dtype: 'F32', shape: [0, 16], data: new Uint8Array(0) }]]);
+    for (const [k, t] of readSafetensors(bytes).tensors) if (k !== 'encoder.weight') empty.set(k, t);
+    expect(formatError(() => importStateDict(writeSafetensors(empty), 'empty', { backend })).code).toBe('E_FORMAT');
+  });
+
   it('drops the module. prefix of a DistributedDataParallel state dict and the biases PyTorch may leave out', () => {
     const base = readSafetensors(golden('lstm-2x16.safetensors')).tensors;
     const wrapped = new Map([...base].map(([k, v]) => [`module.${k}`, v]));
@@ -235,6 +255,24 @@ describe.each(BACKEND_NAMES)('PyTorch state dicts (%s)', (backend: BackendName) 
 const CLI = ['--import', 'tsx', 'ts/cli/main.ts'];
 const cli = (args: string[]) => spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
 
+/** A corpus in the golden model's words (w02 … w49), under `dir`/corpus. */
+function goldenCorpus(dir: string): string {
+  const r = rng(5);
+  const text = (lines: number) =>
+    Array.from({ length: lines }, () =>
+      Array.from({ length: 3 + Math.floor(r() * 6) }, () => `w${String(2 + Math.floor(r() * 48)).padStart(2, '0')}`).join(' '),
+    ).join('\n');
+  const data = join(dir, 'corpus');
+  mkdirSync(data);
+  for (const [split, lines] of [
+    ['train', 200],
+    ['valid', 40],
+    ['test', 40],
+  ] as const)
+    writeFileSync(join(data, `${split}.txt`), `${text(lines)}\n`);
+  return data;
+}
+
 describe('quire import / export --format safetensors', () => {
   it('imports a PyTorch state dict that eval, generate and compress accept, and exports it back', () => {
     const dir = tmp();
@@ -242,20 +280,7 @@ describe('quire import / export --format safetensors', () => {
     const imported = cli(['import', join(GOLDEN, 'lstm-2x16.safetensors'), '--vocab', join(GOLDEN, 'vocabulary.txt'), '-o', model, '--backend', 'native']);
     expect([imported.status, imported.stderr]).toEqual([0, '']);
     expect(imported.stdout).toContain('2 × 16 LSTM, 50 words');
-    // A corpus in the golden model's words.
-    const r = rng(5);
-    const text = (lines: number) =>
-      Array.from({ length: lines }, () =>
-        Array.from({ length: 3 + Math.floor(r() * 6) }, () => `w${String(2 + Math.floor(r() * 48)).padStart(2, '0')}`).join(' '),
-      ).join('\n');
-    const data = join(dir, 'corpus');
-    mkdirSync(data);
-    for (const [split, lines] of [
-      ['train', 200],
-      ['valid', 40],
-      ['test', 40],
-    ] as const)
-      writeFileSync(join(data, `${split}.txt`), `${text(lines)}\n`);
+    const data = goldenCorpus(dir);
     const env = ['--data', data];
     const evaluated = cli(['eval', model, ...env, '--json', '--backend', 'native']);
     expect(evaluated.status).toBe(0);
@@ -322,6 +347,20 @@ describe('quire import / export --format safetensors', () => {
     expect(readFileSync(join(dir, 'b.qmodel')).equals(readFileSync(model))).toBe(true);
   });
 
+  it('data encode prints the cache folder of the encoded corpus: vocabulary.txt and u32 token files', () => {
+    const data = goldenCorpus(tmp());
+    const first = cli(['data', 'encode', '--data', data, '--vocab-size', '30']);
+    expect(first.status).toBe(0);
+    const folder = first.stdout.trim();
+    expect(cli(['data', 'encode', '--data', data, '--vocab-size', '30']).stdout.trim()).toBe(folder);
+    const words = readFileSync(join(folder, 'vocabulary.txt'), 'utf8').split('\n');
+    expect(words).toHaveLength(30);
+    const ids = new Uint32Array(new Uint8Array(readFileSync(join(folder, 'train.bin'))).buffer);
+    const firstLine = readFileSync(join(data, 'train.txt'), 'utf8').split('\n')[0].split(' ');
+    expect(Array.from(ids.subarray(0, firstLine.length + 1), (id) => words[id])).toEqual([...firstLine.map((w) => (words.includes(w) ? w : '<unk>')), '<eos>']);
+    expect(cli(['data', 'encode', '--data', join(data, 'missing')]).stderr).toContain('E_DATA');
+  });
+
   it('refuses what it cannot import or export with the documented codes', () => {
     const dir = tmp();
     const vocab = join(GOLDEN, 'vocabulary.txt');
@@ -357,5 +396,26 @@ describe.skipIf(!PEER).each(BACKEND_NAMES)('PyTorch runs an exported quire model
     m.resetState(batch);
     expect(Math.abs(m.evaluate(Uint32Array.from(window.inputs), Uint32Array.from(window.targets)) - torch.loss)).toBeLessThan(1e-5);
     m.dispose();
+  });
+});
+
+describe.skipIf(!PEER)('examples/pytorch/train.py under torchrun (QUIRE_PEER_PYTHON)', () => {
+  it('trains on the encoded corpus with 2 DDP processes and writes a model quire imports with the same perplexity', () => {
+    const dir = tmp();
+    const data = goldenCorpus(dir);
+    const corpus = cli(['data', 'encode', '--data', data]).stdout.trim();
+    const out = join(dir, 'run');
+    const run = spawnSync(
+      PEER as string,
+      ['-m', 'torch.distributed.run', '--nproc-per-node', '2', 'examples/pytorch/train.py', '--corpus', corpus, '--preset', 'tiny', '--out', out],
+      { encoding: 'utf8', timeout: 300_000 },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const torchPpl = JSON.parse(run.stdout.trim().split('\n').at(-1) as string).testPerplexity as number;
+    const imported = cli(['import', join(out, 'model.safetensors'), '--vocab', join(out, 'model.vocab.txt'), '--tokenizer', join(out, 'model.tokenizer.json')]);
+    expect([imported.status, imported.stderr]).toEqual([0, '']);
+    // The tiny preset evaluates with 4 streams of 5 steps, as train.py does.
+    const evaluated = cli(['eval', join(out, 'model.qmodel'), '--data', data, '--json', '--batch', '4', '--steps', '5']);
+    expect(Math.abs(JSON.parse(evaluated.stdout).perplexity / torchPpl - 1)).toBeLessThan(1e-5);
   });
 });

@@ -111,7 +111,14 @@ export function importStateDict(bytes: Uint8Array, file: string, options: Backen
   }
   weights.set('softmax.weight', values('decoder.weight', [v, h]));
   weights.set('softmax.bias', values('decoder.bias', [v], true));
-  const model = LanguageModel.create(config, options);
+  let model: LanguageModel;
+  try {
+    model = LanguageModel.create(config, options);
+  } catch (err) {
+    // Sizes out of quire's range (an empty vocabulary, 0 units, too many layers).
+    if (err instanceof QuireError && err.code === 'E_CONFIG') fail(`a model of ${v} words, ${layers} × ${h} units: ${err.message}`);
+    throw err;
+  }
   try {
     for (const [name, w] of weights) model.setTensor(name, w);
   } catch (err) {

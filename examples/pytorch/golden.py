@@ -3,6 +3,7 @@ and the logits and loss PyTorch computes for a fixed input; `npm test` checks qu
 without PyTorch (test/pytorch.test.ts).
 
     python examples/pytorch/golden.py [OUT_DIR]
+    node_modules/.bin/biome format --write test/golden/pytorch   # the JSON as the repository formats it
 """
 
 import json
