@@ -47,3 +47,5 @@ export { InferenceEngine, MAX_STREAMS, type InferenceKernel, type InferenceOptio
 export { generateWords, type GenerateOptions } from './generate.js';
 export { loadEngine, type LoadedEngine } from './infer-file.js';
 export { exportOnnx, ONNX_OPSET } from './onnx.js';
+export { exportStateDict, importStateDict, compressedCodes, pytorchNames } from './pytorch.js';
+export { readSafetensors, writeSafetensors, type RawTensor, type Safetensors } from './io/safetensors.js';

@@ -127,8 +127,9 @@ export function writeSafetensors(tensors: ReadonlyMap<string, RawTensor>, metada
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.length] };
     offset += t.data.length;
   }
-  let text = Buffer.from(JSON.stringify(header));
-  if (text.length % 8 !== 0) text = Buffer.concat([text, Buffer.alloc(8 - (text.length % 8), ' ')]);
+  const json = JSON.stringify(header);
+  const unpadded = new TextEncoder().encode(json).length;
+  const text = new TextEncoder().encode(json + ' '.repeat((8 - (unpadded % 8)) % 8));
   const out = new Uint8Array(8 + text.length + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(text.length), true);
   out.set(text, 8);
