@@ -8,6 +8,7 @@ import { registerData } from './data.js';
 import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
 import { registerGenerate } from './generate.js';
+import { registerImport } from './import.js';
 import { registerInfo } from './info.js';
 import { registerSuggest } from './suggest.js';
 import { printableLines } from './printable.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerSuggest(program);
   registerExport(program);
+  registerImport(program);
   registerCompress(program);
   registerData(program);
   return program;
