@@ -6,6 +6,8 @@
 import { init, Predictor } from '../../dist/web/quire.js';
 
 const K = 3;
+/** The model shipped with the repository (examples/models/README.md says how it was made). */
+const SHIPPED = '../models/ptb-small-2b.qcomp';
 const status = document.querySelector('#status');
 const chips = document.querySelector('#chips');
 const input = document.querySelector('#text');
@@ -18,7 +20,9 @@ function insert(text, prefix, word) {
 
 async function main() {
   await init();
-  const response = await fetch(new URL('./model.qcomp', import.meta.url));
+  // A model copied next to the page wins; else the small PTB model shipped in examples/models/.
+  let response = await fetch(new URL('./model.qcomp', import.meta.url));
+  if (response.status === 404) response = await fetch(new URL(SHIPPED, import.meta.url));
   if (!response.ok) throw new Error(`model.qcomp: HTTP ${response.status} (copy a model from 'quire compress' next to this page)`);
   const bytes = new Uint8Array(await response.arrayBuffer());
   const predictor = Predictor.fromBytes(bytes);
