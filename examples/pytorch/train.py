@@ -131,9 +131,17 @@ def main():
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["clip"])
             opt.step()
             loss_sum += loss.item()
+        seconds = time.time() - start_time  # training only: evaluation is not counted
         if rank == 0:
             valid_ppl = math.exp(evaluate(model, valid, steps, device))
-            record = {"epoch": epoch, "lr": lr, "trainPerplexity": math.exp(loss_sum / max(windows, 1)), "validPerplexity": valid_ppl, "seconds": time.time() - start_time}
+            record = {
+                "epoch": epoch,
+                "lr": lr,
+                "trainPerplexity": math.exp(loss_sum / max(windows, 1)),
+                "validPerplexity": valid_ppl,
+                "seconds": seconds,
+                "tokensPerSecond": windows * steps * cfg["batch"] / seconds,
+            }
             print(json.dumps(record), flush=True)
             log.write(json.dumps(record) + "\n")
     if rank == 0:
