@@ -5,7 +5,7 @@
  * solver and bit-width. Times are medians of repeated
  * samples; ratios compare medians measured side by side.
  */
-import { gemm, matmul, matvec, quantize, type BackendName, type MatvecKernel } from '../ts/index.js';
+import { gemm, matmul, matvec, quantize, type BackendName, type Kernel } from '../ts/index.js';
 import type { BenchArgs, BenchRow } from './main.js';
 
 const SHAPES: [number, number][] = [
@@ -15,7 +15,7 @@ const SHAPES: [number, number][] = [
   [800, 200],
   [10000, 200],
 ];
-const KERNELS: [string, MatvecKernel, number][] = [
+const KERNELS: [string, Kernel, number][] = [
   ['lut-i8', 'lut-i8', 0],
   ['lut-f32', 'lut-f32', 0],
   ['popcount-a1', 'popcount', 1],

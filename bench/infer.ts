@@ -23,7 +23,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
-import { CompressedModel, exportOnnx, InferenceEngine, type InferenceKernel, LanguageModel, info, setThreads, type CompressionSpec } from '../ts/index.js';
+import { CompressedModel, exportOnnx, InferenceEngine, type Kernel, LanguageModel, info, setThreads, type CompressionSpec } from '../ts/index.js';
 import type { BenchArgs, BenchRow } from './main.js';
 import { medianMs, middle } from './util.js';
 
@@ -86,7 +86,7 @@ async function ortTask(engine: Engine, ort: typeof ortNode, onnx: Uint8Array, hi
   };
 }
 
-function quireTask(bytes: Uint8Array, backend: 'native' | 'wasm', bits: number, batch = 1, kernel: InferenceKernel = 'lut-i8'): Task {
+function quireTask(bytes: Uint8Array, backend: 'native' | 'wasm', bits: number, batch = 1, kernel: Kernel = 'lut-i8'): Task {
   const e = InferenceEngine.fromBytes(bytes, { backend, kernel });
   e.resetState(batch);
   let t = 0;

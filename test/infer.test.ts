@@ -102,6 +102,11 @@ describe.each(BACKEND_NAMES)('inference engine (%s)', (backend) => {
     expect(a8).toBeLessThan(0.02);
     expect(a1).toBeGreaterThan(a8);
     expect(() => InferenceEngine.fromBytes(bytes, { backend, kernel: 'popcount-a9' as 'popcount-a8' })).toThrow(expect.objectContaining({ code: 'E_CONFIG' }));
+    // One kernel vocabulary with matmul: plain `popcount` takes the bits the file records, and
+    // this file records none.
+    expect(() => InferenceEngine.fromBytes(bytes, { backend, kernel: 'popcount' })).toThrow(
+      expect.objectContaining({ code: 'E_CONFIG', message: expect.stringContaining('records none') }),
+    );
     for (const h of [engine, exact, deq, model]) h.dispose();
   });
 

@@ -203,6 +203,20 @@ describe.each(BACKEND_NAMES)('quantize on %s', (name) => {
     }
   });
 
+  it("takes the inference engine's kernel names: popcount-a<k>, auto", () => {
+    const [rows, cols] = [21, 130];
+    const q = quantize(gaussianArray(rows * cols, 11), rows, cols, { bits: 2, method: 'greedy', backend: be });
+    const x = gaussianArray(cols, 12);
+    for (const k of [1, 3, 8] as const) {
+      expect(matvec(q, x, { kernel: `popcount-a${k}` })).toEqual(matvec(q, x, { kernel: 'popcount', activationBits: k }));
+    }
+    // `popcount-a<k>` names its own bits; `activationBits` is for plain `popcount`.
+    expect(matvec(q, x, { kernel: 'popcount-a3', activationBits: 5 })).toEqual(matvec(q, x, { kernel: 'popcount', activationBits: 3 }));
+    expect(matvec(q, x, { kernel: 'auto' })).toEqual(matvec(q, x, { kernel: 'lut-i8' }));
+    expect(codeOf(() => matvec(q, x, { kernel: 'popcount-a9' as 'popcount-a8' }))).toBe('E_CONFIG');
+    q.dispose();
+  });
+
   it('rejects bad input with clear codes and stays usable', () => {
     const w = gaussianArray(6, 1);
     const q = quantize(w, 2, 3, { bits: 2, method: 'greedy', backend: be });

@@ -43,6 +43,7 @@ export { loadAnyModel, loadFpModel, COMPRESSED_FILE } from './compress/load.js';
 export { describeModelFile, type ModelFileInfo } from './compress/describe.js';
 export { DEFAULTS as COMPRESS_DEFAULTS, type CompressSettings, type LayerSelection } from './compress/settings.js';
 export { validateReport, type CompressReport, type IterationRecord } from './compress/report.js';
+export { type Kernel, KERNELS } from './kernel.js';
 export { InferenceEngine, MAX_STREAMS, type InferenceKernel, type InferenceOptions, type SampleOptions } from './infer.js';
 export { generateWords, type GenerateOptions } from './generate.js';
 export { Predictor, PredictionSession, type Suggestion } from './predict.js';

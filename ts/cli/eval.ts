@@ -8,7 +8,7 @@ import { Progress } from '../train/progress.js';
 import { reporting } from '../train/trainer.js';
 import { containerFormat, loadAnyModel, readModelFile, resolveModelPath } from '../compress/load.js';
 import { isFile } from '../io/fs.js';
-import { INFERENCE_KERNELS, type InferenceKernel } from '../infer.js';
+import { type Kernel, KERNELS } from '../kernel.js';
 import { loadEngine } from '../infer-file.js';
 import { evaluatePerplexity } from '../train/evaluate.js';
 import { Predictor } from '../predict.js';
@@ -25,7 +25,7 @@ interface EvalFlags {
   batch: number;
   steps: number;
   backend?: BackendChoice;
-  kernel: InferenceKernel;
+  kernel: Kernel;
   dequantize?: boolean;
   suggest?: boolean;
 }
@@ -64,9 +64,7 @@ export function registerEval(program: Command): void {
     .option('--steps <n>', 'steps per window', positiveInt, 35)
     .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
     .addOption(
-      new Option('--kernel <name>', 'packed kernel for compressed models (auto: the one the model was retrained for)')
-        .choices([...INFERENCE_KERNELS])
-        .default('auto'),
+      new Option('--kernel <name>', 'packed kernel for compressed models (auto: the one the model was retrained for)').choices([...KERNELS]).default('auto'),
     )
     .option('--dequantize', 'evaluate a compressed model as the dequantized float model instead of through the packed kernels')
     .option('--suggest', 'also measure next-word suggestions: top-1 and top-3 accuracy and keystroke savings (3 suggestions)')
