@@ -165,7 +165,10 @@ describe.each(BACKEND_NAMES)('quantize on %s', (name) => {
     for (const mask of [undefined, randomArray(rows * cols, 5).map((v) => (v > 0 ? 1 : 0))]) {
       const q = quantize(w, rows, cols, { bits, method: 'alternating', groupSize, mask: mask && Uint8Array.from(mask), backend: be });
       const exact = product(q, x);
-      const mag = product({ rows: q.rows, cols: q.cols, dequantize: () => q.dequantize().map(Math.abs) } as QuantizedMatrix, x.map(Math.abs));
+      const mag = product(
+        { rows: q.rows, cols: q.cols, dequantize: () => q.dequantize().map(Math.abs) } as QuantizedMatrix,
+        x.map(Math.abs),
+      );
       const f32 = matvec(q, x, { kernel: 'lut-f32' });
       const i8 = matvec(q, x, { kernel: 'lut-i8' });
       for (let r = 0; r < rows; r++) {

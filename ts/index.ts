@@ -23,7 +23,16 @@ export { Batcher, type Window } from './data/batcher.js';
 export { PRESETS, resolveConfig, learningRate, type TrainConfig } from './train/presets.js';
 export { train, type TrainOptions, type TrainResult } from './train/trainer.js';
 export { evaluatePerplexity, type Evaluation } from './train/evaluate.js';
-export { loadModel, saveModel, textMetadata, textOf, type ModelText, type LoadedModel, type TrainState, type EpochRecord } from './train/checkpoint.js';
+export {
+  loadModel,
+  saveModel,
+  textMetadata,
+  textOf,
+  type ModelText,
+  type LoadedModel,
+  type TrainState,
+  type EpochRecord,
+} from './train/checkpoint.js';
 export { Progress, type ProgressState } from './train/progress.js';
 export {
   quantize,

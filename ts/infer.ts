@@ -150,7 +150,10 @@ export class InferenceEngine extends Handle<RawInferenceEngine> {
     return guard(() => this.raw.state(stream));
   }
 
-  /** Replaces the carried state of `stream` (as {@link state} gives it; `E_SHAPE` / `E_NONFINITE` otherwise); the last logits are dropped. */
+  /**
+   * Replaces the carried state of `stream` (as {@link state} gives it; `E_SHAPE` / `E_NONFINITE` otherwise); the last logits
+   * are dropped.
+   */
   setState(state: Float32Array, stream = 0): void {
     integerIn('stream', stream, 0, this.batch - 1);
     const s = floats('state', state);

@@ -64,7 +64,9 @@ export function registerEval(program: Command): void {
     .option('--steps <n>', 'steps per window', positiveInt, 35)
     .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
     .addOption(
-      new Option('--kernel <name>', 'packed kernel for compressed models (auto: the one the model was retrained for)').choices([...KERNELS]).default('auto'),
+      new Option('--kernel <name>', 'packed kernel for compressed models (auto: the one the model was retrained for)')
+        .choices([...KERNELS])
+        .default('auto'),
     )
     .option('--dequantize', 'evaluate a compressed model as the dequantized float model instead of through the packed kernels')
     .option('--suggest', 'also measure next-word suggestions: top-1 and top-3 accuracy and keystroke savings (3 suggestions)')
@@ -78,7 +80,10 @@ export function registerEval(program: Command): void {
         source = openSplit(corpus, f.split, f.limitTokens);
         const r = evaluatePerplexity(model, source, f.batch, f.steps, tokensPerWord(corpus, f.split));
         const out = { perplexity: r.perplexity, tokenPerplexity: r.tokenPerplexity, tokens: r.tokens, split: f.split, engine };
-        writeOut(printable(f.json ? JSON.stringify(out) : `${f.split} perplexity ${r.perplexity.toFixed(2)} over ${r.tokens} tokens (${engine})`) + '\n');
+        writeOut(
+          printable(f.json ? JSON.stringify(out) : `${f.split} perplexity ${r.perplexity.toFixed(2)} over ${r.tokens} tokens (${engine})`) +
+            '\n',
+        );
       } finally {
         source?.close();
         model.dispose();
@@ -103,7 +108,8 @@ function evalSuggest(file: string, f: EvalFlags): void {
       printable(
         f.json
           ? JSON.stringify(out)
-          : `${f.split} perplexity ${r.perplexity.toFixed(2)}; next word top-1 ${pct(q.top1)}, top-3 ${pct(q.top3)}, keystroke savings ${pct(q.keystrokeSavings)} over ${q.words} words (${out.engine})`,
+          : `${f.split} perplexity ${r.perplexity.toFixed(2)}; next word top-1 ${pct(q.top1)}, top-3 ${pct(q.top3)}, keystroke ` +
+              `savings ${pct(q.keystrokeSavings)} over ${q.words} words (${out.engine})`,
       ) + '\n',
     );
   } finally {

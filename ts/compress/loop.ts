@@ -87,7 +87,8 @@ export function openRun(o: CompressOptions): CompressRun {
     });
     const statePath = join(o.outDir, STATE_FILE);
     if (!statOrUndefined(statePath)) return { src, settings, corpus };
-    if (!o.resume) throw new QuireError('E_CONFIG', `${o.outDir} already holds a compress run: pass --resume to continue it, or choose another --out`);
+    if (!o.resume)
+      throw new QuireError('E_CONFIG', `${o.outDir} already holds a compress run: pass --resume to continue it, or choose another --out`);
     return { src, settings, corpus, resumed: readState(statePath) };
   } catch (err) {
     src.model.dispose();
@@ -137,7 +138,10 @@ async function compressLocked(o: CompressOptions): Promise<CompressResult> {
     if (run.resumed) {
       const changed = changedSettings(settings, run.resumed.report.settings as unknown as CompressSettings);
       if (changed.length)
-        throw new QuireError('E_CONFIG', `cannot resume with changed settings (${changed.join('; ')}); rerun with the original ones or use another --out`);
+        throw new QuireError(
+          'E_CONFIG',
+          `cannot resume with changed settings (${changed.join('; ')}); rerun with the original ones or use another --out`,
+        );
     }
     ensureDirectory(o.outDir);
     removeStaleTemporaries(o.outDir);
@@ -201,7 +205,12 @@ function planBits(
  * Iteration 0 (or the resumed run's state), then iterations up to T, then the export. A new run
  * quantizes `run.src.model` in place; a resumed one disposes it for the last checkpoint's model.
  */
-async function iterate(run: CompressRun, ctx: RunContext, allocation: BitAllocation | undefined, o: CompressOptions): Promise<CompressResult> {
+async function iterate(
+  run: CompressRun,
+  ctx: RunContext,
+  allocation: BitAllocation | undefined,
+  o: CompressOptions,
+): Promise<CompressResult> {
   const { settings, corpus, evalValid } = ctx;
   // W+A: from iteration 0 on, every forward pass (retraining, evaluation) sees quantized
   // activations; the FP baseline and the size budget's sensitivities are measured without.
@@ -271,7 +280,11 @@ function firstIteration(
   };
   model.setActivationQuant(activationQuant);
   const { cm, record } = quantizeStep(model, ctx, 0, t0, null, o);
-  if (!Number.isFinite(record.perplexityQuantized) || !Number.isFinite(baseline.perplexityValid) || !Number.isFinite(baseline.perplexityTest)) {
+  if (
+    !Number.isFinite(record.perplexityQuantized) ||
+    !Number.isFinite(baseline.perplexityValid) ||
+    !Number.isFinite(baseline.perplexityTest)
+  ) {
     cm.dispose();
     throw new QuireError(
       'E_NONFINITE',
@@ -329,7 +342,8 @@ function diverged(outDir: string, t: number, what: string): QuireError {
 }
 
 function line(r: IterationRecord, fp: number): string {
-  const retrained = r.perplexityFp === null ? 'one-shot' : `retrained at lr ${r.learningRate!.toPrecision(3)}: FP ppl ${r.perplexityFp.toFixed(2)},`;
+  const retrained =
+    r.perplexityFp === null ? 'one-shot' : `retrained at lr ${r.learningRate!.toPrecision(3)}: FP ppl ${r.perplexityFp.toFixed(2)},`;
   return (
     `iteration ${r.iteration}: ${retrained} quantization loss ${r.quantizationLoss.toFixed(5)}, quantized ppl ` +
     `${r.perplexityQuantized.toFixed(2)} (FP baseline ${fp.toFixed(2)}) ${r.seconds.toFixed(0)} s`
@@ -386,7 +400,10 @@ async function retrain(
         });
         await tick();
         if (o.signal?.aborted) {
-          throw new QuireError('E_INTERRUPTED', `interrupted in iteration ${t}; the run in ${o.outDir} continues with --resume from iteration ${t}`);
+          throw new QuireError(
+            'E_INTERRUPTED',
+            `interrupted in iteration ${t}; the run in ${o.outDir} continues with --resume from iteration ${t}`,
+          );
         }
         return false;
       },
@@ -421,7 +438,14 @@ function writeReports(outDir: string, report: CompressReport): void {
 }
 
 /** Exports the last iteration's quantized model and completes the report with its test perplexity and size. */
-function finish(outDir: string, state: ResumeState, settings: CompressSettings, model: LanguageModel, corpus: Corpus, fpModelBytes: number): CompressResult {
+function finish(
+  outDir: string,
+  state: ResumeState,
+  settings: CompressSettings,
+  model: LanguageModel,
+  corpus: Corpus,
+  fpModelBytes: number,
+): CompressResult {
   const bytes = readRegularFile(lastCheckpoint(outDir, state), 'compress checkpoint');
   const modelPath = join(outDir, COMPRESSED_FILE);
   writeFileAtomic(modelPath, bytes);
@@ -445,7 +469,8 @@ function finish(outDir: string, state: ResumeState, settings: CompressSettings, 
 /** The checkpoint of the state's last iteration, derived from the iteration number inside `outDir`. */
 function lastCheckpoint(outDir: string, state: ResumeState): string {
   const file = join(outDir, checkpointName(state.report.iterations.length - 1));
-  if (!isFile(file)) throw new QuireError('E_FORMAT', `${file} is missing: the run in ${outDir} cannot be resumed; start a new run in another --out`);
+  if (!isFile(file))
+    throw new QuireError('E_FORMAT', `${file} is missing: the run in ${outDir} cannot be resumed; start a new run in another --out`);
   return file;
 }
 
@@ -454,10 +479,14 @@ function readState(path: string): ResumeState {
     const s = JSON.parse(readRegularFile(path, 'compress state', 2 ** 26).toString('utf8')) as ResumeState;
     const problems = s?.report ? validateReport(s.report) : ['no report'];
     if (problems.length) throw new Error(problems.join('; '));
-    if (!Number.isSafeInteger(s.position) || s.position < 0) throw new Error(`position must be a non-negative integer (got ${JSON.stringify(s.position)})`);
+    if (!Number.isSafeInteger(s.position) || s.position < 0)
+      throw new Error(`position must be a non-negative integer (got ${JSON.stringify(s.position)})`);
     if (s.report.iterations.length === 0) throw new Error('no finished iteration');
     return s;
   } catch (err) {
-    throw new QuireError('E_FORMAT', `${path} is not a valid compress state (${err instanceof Error ? err.message : err}); start a new run in another --out`);
+    throw new QuireError(
+      'E_FORMAT',
+      `${path} is not a valid compress state (${err instanceof Error ? err.message : err}); start a new run in another --out`,
+    );
   }
 }

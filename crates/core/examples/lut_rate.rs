@@ -51,7 +51,8 @@ fn main() {
     times.sort_by(f64::total_cmp);
     let (best, median) = (times[0], times[times.len() / 2]);
     println!(
-        "{rows}×{cols} {bits}-bit {} batch={batch} threads={t} kernels={}: code bytes {code_bytes}, best {:.2} µs, median {:.2} µs ({:.1} GB/s of codes)",
+        "{rows}×{cols} {bits}-bit {} batch={batch} threads={t} kernels={}: \
+         code bytes {code_bytes}, best {:.2} µs, median {:.2} µs ({:.1} GB/s of codes)",
         kernel.name(),
         set.name(),
         best * 1e6,

@@ -1,11 +1,12 @@
 //! Batched products `Y[b] = Ŵ·X[b]` with a packed [`BinaryMatrix`] through the lookup-table
 //! kernels of [`crate::kernels::bcq`], row tiles split across the worker pool
 //! ([`crate::threads`]), every buffer held by a [`LutScratch`]: after the first call of a
-//! kernel set (which sizes the stream tables) a call allocates nothing on the calling thread. The math and the int8 error bound are those of
-//! [`crate::bcq`] (`Kernel::LutF32` / `Kernel::LutI8` / `Kernel::Popcount`), which calls this module too:
+//! kernel set (which sizes the stream tables) a call allocates nothing on the calling thread.
+//! The math and the int8 error bound are those of [`crate::bcq`] (`Kernel::LutF32`,
+//! `Kernel::LutI8`, `Kernel::Popcount`), which calls this module too:
 //! `(Ŵx)_r = Σ_p Σ_g α_{r,g,p}·(b_{r,g,p}·x_g)`, each `b·x_g` summed from 16-entry tables of
-//! signed partial sums of 4 activations (int8 tables: `Q = round(T·s)`, `s = 127/max_j Σ|x_{4j..4j+4}|`,
-//! result scaled back by `1/s`).
+//! signed partial sums of 4 activations (int8 tables: `Q = round(T·s)`,
+//! `s = 127/max_j Σ|x_{4j..4j+4}|`, result scaled back by `1/s`).
 
 use super::Kernel;
 use crate::kernels::bcq::{self as k, streams};
