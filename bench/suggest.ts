@@ -18,7 +18,16 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type CompressionSpec, CompressedModel, dataDirectory, encodeCorpus, LanguageModel, Predictor, splitIds, textMetadata } from '../ts/index.js';
+import {
+  type CompressionSpec,
+  CompressedModel,
+  dataDirectory,
+  encodeCorpus,
+  LanguageModel,
+  Predictor,
+  splitIds,
+  textMetadata,
+} from '../ts/index.js';
 import type { BenchArgs, BenchRow } from './main.js';
 
 const ROOT = resolve('.');
@@ -33,8 +42,18 @@ function mediumModel(): { bytes: Uint8Array; passage: string } {
   const words = corpus.vocabulary.words;
   const ids = splitIds(corpus, 'test').subarray(0, 400);
   const passage = Array.from(ids, (i) => (words[i] === '<eos>' ? '\n' : `${words[i]} `)).join('');
-  const m = LanguageModel.create({ vocab: words.length, hidden: 650, layers: 2, initScale: 0.05, dropout: 0, seed: 1 }, { backend: 'native' });
-  const tensors: Record<string, number> = { embedding: 2, 'softmax.weight': 2, 'lstm.0.w_ih': 2, 'lstm.0.w_hh': 2, 'lstm.1.w_ih': 2, 'lstm.1.w_hh': 2 };
+  const m = LanguageModel.create(
+    { vocab: words.length, hidden: 650, layers: 2, initScale: 0.05, dropout: 0, seed: 1 },
+    { backend: 'native' },
+  );
+  const tensors: Record<string, number> = {
+    embedding: 2,
+    'softmax.weight': 2,
+    'lstm.0.w_ih': 2,
+    'lstm.0.w_hh': 2,
+    'lstm.1.w_ih': 2,
+    'lstm.1.w_hh': 2,
+  };
   const spec: CompressionSpec = { method: 'greedy', cycles: 0, groupSize: 0, layers: 'all', sparsity: 0, fpModelBytes: 1, tensors };
   const cm = CompressedModel.fromModel(m, spec, textMetadata({ vocabulary: corpus.vocabulary, tokenizer: corpus.tokenizer }));
   const bytes = cm.toBytes();
@@ -58,7 +77,13 @@ function keystrokes(bytes: Uint8Array, passage: string, backend: 'native' | 'was
   p.dispose();
   times.sort((a, b) => a - b);
   const ms = (x: number) => Number(x.toFixed(3));
-  return { what: `keystroke, ${backend}`, keystrokes: chars, p50ms: ms(percentile(times, 0.5)), p99ms: ms(percentile(times, 0.99)), maxMs: ms(times.at(-1)!) };
+  return {
+    what: `keystroke, ${backend}`,
+    keystrokes: chars,
+    p50ms: ms(percentile(times, 0.5)),
+    p99ms: ms(percentile(times, 0.99)),
+    maxMs: ms(times.at(-1)!),
+  };
 }
 
 function freePort(): Promise<number> {
@@ -87,7 +112,10 @@ async function workerd(bytes: Uint8Array, passage: string, requests: number, cli
     join(work, 'suggest.capnp'),
     readFileSync(join(ROOT, 'examples/cloudflare/suggest.capnp'), 'utf8').replaceAll('127.0.0.1:8788', `127.0.0.1:${port}`),
   );
-  const child = spawn(join(ROOT, 'node_modules/.bin/workerd'), ['serve', 'suggest.capnp'], { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(join(ROOT, 'node_modules/.bin/workerd'), ['serve', 'suggest.capnp'], {
+    cwd: work,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const url = `http://127.0.0.1:${port}/suggest`;
   const post = async (body: unknown) => {
     const r = await fetch(url, { method: 'POST', body: JSON.stringify(body) });

@@ -93,7 +93,7 @@ describe("edge runtimes run the compressed model like Node's wasm engine, bit fo
 });
 
 describe('stateless suggestions in workerd (examples/cloudflare/suggest-worker.js) and Deno (examples/deno/suggest-server.ts)', () => {
-  it("Deno serves POST /suggest like Node's Predictor, with read access to the model and the wasm only and net access to 127.0.0.1", async () => {
+  it("Deno serves POST /suggest like Node's Predictor, reading only the model and the wasm, with net access to 127.0.0.1", async () => {
     const port = await freePort();
     const env: Record<string, string | undefined> = { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' };
     const child = spawn(
@@ -114,7 +114,10 @@ describe('stateless suggestions in workerd (examples/cloudflare/suggest-worker.j
     try {
       let answer: { next: { word: string }[] } | undefined;
       for (let i = 0; i < 200 && answer === undefined; i++) {
-        answer = await fetch(`http://127.0.0.1:${port}/suggest`, { method: 'POST', body: JSON.stringify({ text: 'the meaning of ' }) }).then(
+        answer = await fetch(`http://127.0.0.1:${port}/suggest`, {
+          method: 'POST',
+          body: JSON.stringify({ text: 'the meaning of ' }),
+        }).then(
           (r) => r.json(),
           () => undefined,
         );
@@ -132,7 +135,7 @@ describe('stateless suggestions in workerd (examples/cloudflare/suggest-worker.j
     }
   }, 60_000);
 
-  it("POST /suggest answers as Node's Predictor does, and a text sent in two requests through the returned state equals one request", async () => {
+  it("POST /suggest answers as Node's Predictor does; a text sent in two requests through the returned state equals one request", async () => {
     const work = mkdtempSync(join(tmpdir(), 'quire-workerd-suggest-'));
     for (const [from, to] of [
       ['examples/cloudflare/suggest-worker.js', 'suggest-worker.js'],

@@ -59,7 +59,7 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('5. one writer per run folder', () => {
-  it('a second compress of the same --out (other bits, or --resume) is E_STATE while the first runs; the first finishes alone', async () => {
+  it('a second compress of the same --out (other bits, or --resume) is E_STATE while the first runs; the first ends alone', async () => {
     const out = join(tmp(), 'c');
     const run = (bits: number, resume = false) =>
       compress({ model: fpDir, dataDir: data, outDir: out, backend: 'native', resume, settings: { bits, iterations: 1, retrainSteps: 5 } });
@@ -117,7 +117,10 @@ describe('5. one writer per run folder', () => {
     expect(existsSync(join(out, 'model.qmodel'))).toBe(true);
     expect(existsSync(join(out, LOCK_FILE))).toBe(false);
     const other = tmp();
-    writeFileSync(join(other, LOCK_FILE), JSON.stringify({ pid: 1, host: 'elsewhere.example', started: '2020-01-01T00:00:00.000Z', token: 'y' }));
+    writeFileSync(
+      join(other, LOCK_FILE),
+      JSON.stringify({ pid: 1, host: 'elsewhere.example', started: '2020-01-01T00:00:00.000Z', token: 'y' }),
+    );
     const err = await rejection(train({ preset: 'tiny', dataDir: data, outDir: other, backend: 'native' }));
     expect(err.code).toBe('E_STATE');
     expect(err.message).toMatch(/pid 1 on elsewhere\.example.*delete .*\.quire-lock/);
@@ -235,7 +238,8 @@ describe('10. every argument is checked the same way on both backends', () => {
       }
       return cases;
     });
-    for (const [k, v] of Object.entries(got)) expect(v, k).toMatch(k.endsWith('detached') ? /^E_SHAPE: .*detached/ : /^E_FORMAT: bytes must be a Uint8Array/);
+    for (const [k, v] of Object.entries(got))
+      expect(v, k).toMatch(k.endsWith('detached') ? /^E_SHAPE: .*detached/ : /^E_FORMAT: bytes must be a Uint8Array/);
   });
 
   it('float and id arrays: a Proxy, a detached buffer and a subclass lying about its length', () => {
@@ -290,7 +294,8 @@ describe('11. backend names are looked up as names, not as object properties', (
         name,
       ).toBe('E_CONFIG');
     }
-    for (const odd of [null, 5, {}, { name: 'native' }]) expect(codeOf(() => LanguageModel.create(CONFIG, { backend: odd as never }))).toBe('E_CONFIG');
+    for (const odd of [null, 5, {}, { name: 'native' }])
+      expect(codeOf(() => LanguageModel.create(CONFIG, { backend: odd as never }))).toBe('E_CONFIG');
     for (const backend of BACKEND_NAMES) expect(Array.from(gemm({ m: 1, n: 1, k: 2 }, a, b, undefined, { backend }))).toEqual([11]);
   });
 });
@@ -305,7 +310,9 @@ describe('smaller items', () => {
       model: () => LanguageModel.fromBytes(file, { backend }),
       engine: () => InferenceEngine.fromBytes(file, { backend }),
     }));
-    expect(got.model).toBe(`E_FORMAT: header length ${2 ** 40} exceeds the limit of ${100 * 2 ** 20} bytes (100 MiB): corrupted or not a quire file`);
+    expect(got.model).toBe(
+      `E_FORMAT: header length ${2 ** 40} exceeds the limit of ${100 * 2 ** 20} bytes (100 MiB): corrupted or not a quire file`,
+    );
     expect(got.engine).toBe(got.model);
   });
 
@@ -352,7 +359,10 @@ describe('smaller items', () => {
       { ...good.config, hidden: good.config.hidden * 2 },
       { ...good.config, layers: 1 },
     ]) {
-      writeFileSync(join(out, 'checkpoint.qckpt'), ckpt.toBytes('quire-checkpoint', { ...text, training: JSON.stringify({ ...good, config }) }));
+      writeFileSync(
+        join(out, 'checkpoint.qckpt'),
+        ckpt.toBytes('quire-checkpoint', { ...text, training: JSON.stringify({ ...good, config }) }),
+      );
       const resumed = await rejection(train({ preset: 'tiny', dataDir: data, outDir: out, backend: 'native', resume: true }));
       expect(resumed.code).toBe('E_FORMAT');
       expect(resumed.message).toMatch(/training state is invalid \(it describes \d+ layers of \d+ units, the model has 2 of 16\)/);
@@ -398,7 +408,8 @@ describe('smaller items', () => {
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toEqual([
-      "quire: warning: 5000 (2500 distinct) prompt words are not in the vocabulary and become <unk>: 'zz0', 'zz1', 'zz2', 'zz3', 'zz4' and 2495 more",
+      'quire: warning: 5000 (2500 distinct) prompt words are not in the vocabulary and become <unk>: ' +
+        "'zz0', 'zz1', 'zz2', 'zz3', 'zz4' and 2495 more",
     ]);
   });
 
@@ -464,7 +475,8 @@ describe('smaller items', () => {
         'cm.backend': () => cm.backend,
         'cm.losses': () => cm.losses,
       };
-      for (const [name, get] of Object.entries(getters)) expect(outcome(get), `${backend} ${name}`).toMatch(/^E_STATE: this \w+ was disposed/);
+      for (const [name, get] of Object.entries(getters))
+        expect(outcome(get), `${backend} ${name}`).toMatch(/^E_STATE: this \w+ was disposed/);
       expect([q, d, m, e, cm].every((h) => h.disposed)).toBe(true);
     }
   });

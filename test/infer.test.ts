@@ -3,7 +3,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CompressedModel, generateWords, InferenceEngine, LanguageModel, QuireError, Vocabulary, type BackendName, type CompressionSpec } from '../ts/index.js';
+import {
+  CompressedModel,
+  generateWords,
+  InferenceEngine,
+  LanguageModel,
+  QuireError,
+  Vocabulary,
+  type BackendName,
+  type CompressionSpec,
+} from '../ts/index.js';
 import { BACKEND_NAMES, rng } from './backends.js';
 import { syntheticCorpus } from './corpus.js';
 
@@ -101,7 +110,14 @@ describe.each(BACKEND_NAMES)('inference engine (%s)', (backend) => {
     const [a8, a1] = [pc(8), pc(1)];
     expect(a8).toBeLessThan(0.02);
     expect(a1).toBeGreaterThan(a8);
-    expect(() => InferenceEngine.fromBytes(bytes, { backend, kernel: 'popcount-a9' as 'popcount-a8' })).toThrow(expect.objectContaining({ code: 'E_CONFIG' }));
+    expect(() => InferenceEngine.fromBytes(bytes, { backend, kernel: 'popcount-a9' as 'popcount-a8' })).toThrow(
+      expect.objectContaining({ code: 'E_CONFIG' }),
+    );
+    // One kernel vocabulary with matmul: plain `popcount` takes the bits the file records, and
+    // this file records none.
+    expect(() => InferenceEngine.fromBytes(bytes, { backend, kernel: 'popcount' })).toThrow(
+      expect.objectContaining({ code: 'E_CONFIG', message: expect.stringContaining('records none') }),
+    );
     for (const h of [engine, exact, deq, model]) h.dispose();
   });
 

@@ -3,14 +3,26 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CompressedModel, InferenceEngine, LanguageModel, Predictor, QuireError, suggestionQuality, textMetadata, Vocabulary } from '../ts/index.js';
+import {
+  CompressedModel,
+  InferenceEngine,
+  LanguageModel,
+  Predictor,
+  QuireError,
+  suggestionQuality,
+  textMetadata,
+  Vocabulary,
+} from '../ts/index.js';
 import { BACKEND_NAMES } from './backends.js';
 
 const WORDS = ['the', 'then', 'there', 'they', 'cat', 'cats', 'sat', 'on', 'mat', 'a', '<eos>', '<unk>'];
 const text = { vocabulary: new Vocabulary(WORDS), tokenizer: { splitter: 'words' as const, lowercase: true } };
 
 function modelBytes(compressed: boolean): Uint8Array {
-  const m = LanguageModel.create({ vocab: WORDS.length, hidden: 24, layers: 2, initScale: 0.6, dropout: 0, seed: 5 }, { backend: 'native' });
+  const m = LanguageModel.create(
+    { vocab: WORDS.length, hidden: 24, layers: 2, initScale: 0.6, dropout: 0, seed: 5 },
+    { backend: 'native' },
+  );
   try {
     if (!compressed) return m.toBytes('quire-model', textMetadata(text), false);
     const tensors = { embedding: 2, 'lstm.0.w_ih': 2, 'lstm.0.w_hh': 2, 'lstm.1.w_ih': 2, 'lstm.1.w_hh': 2, 'softmax.weight': 2 };

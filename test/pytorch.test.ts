@@ -83,7 +83,8 @@ describe('safetensors', () => {
 
   it('refuses truncated and inconsistent files with E_FORMAT', () => {
     const bytes = golden('dtypes.safetensors');
-    for (let len = 0; len < bytes.length; len += 7) expect(formatError(() => readSafetensors(bytes.subarray(0, len), 'x')).code).toBe('E_FORMAT');
+    for (let len = 0; len < bytes.length; len += 7)
+      expect(formatError(() => readSafetensors(bytes.subarray(0, len), 'x')).code).toBe('E_FORMAT');
     const n = Number(bytes.readBigUInt64LE(0));
     const header = bytes.subarray(8, 8 + n).toString('latin1');
     for (const [from, to, says] of [
@@ -110,7 +111,9 @@ describe.each(BACKEND_NAMES)('PyTorch state dicts (%s)', (backend: BackendName) 
     const logits = logitsOf(model, expected.inputs, seq, batch);
     expect(maxAbsDiff(logits, expected.logits)).toBeLessThan(1e-5);
     model.resetState(batch);
-    expect(Math.abs(model.evaluate(Uint32Array.from(expected.inputs), Uint32Array.from(expected.targets)) - expected.loss)).toBeLessThan(1e-5);
+    expect(Math.abs(model.evaluate(Uint32Array.from(expected.inputs), Uint32Array.from(expected.targets)) - expected.loss)).toBeLessThan(
+      1e-5,
+    );
     model.dispose();
   });
 
@@ -170,7 +173,10 @@ describe.each(BACKEND_NAMES)('PyTorch state dicts (%s)', (backend: BackendName) 
       ['numbered from 0 without gaps', (t) => t.set('rnn.weight_hh_l5', { dtype: 'F32', shape: [1], data: new Uint8Array(4) })],
       ["'decoder.bias' has shape [49]", (t) => t.set('decoder.bias', { dtype: 'F32', shape: [49], data: new Uint8Array(196) })],
       ['is F64', (t) => t.set('decoder.bias', { dtype: 'F64', shape: [50], data: new Uint8Array(400) })],
-      ['non-finite', (t) => t.set('decoder.bias', { dtype: 'F32', shape: [50], data: new Uint8Array(new Float32Array(50).fill(Number.NaN).buffer) })],
+      [
+        'non-finite',
+        (t) => t.set('decoder.bias', { dtype: 'F32', shape: [50], data: new Uint8Array(new Float32Array(50).fill(Number.NaN).buffer) }),
+      ],
     ];
     for (const [says, f] of cases) {
       const err = edit(f);
@@ -220,7 +226,11 @@ describe.each(BACKEND_NAMES)('PyTorch state dicts (%s)', (backend: BackendName) 
     ]) {
       // The pruned case: a keep-mask on every quantized matrix, the codes of kept weights only in the file.
       if (sparsity > 0) prune(m, Object.keys(tensors), sparsity);
-      const cm = CompressedModel.fromModel(m, { method: 'greedy', cycles: 0, groupSize, layers: 'lstm,softmax', sparsity, fpModelBytes: 1, tensors }, {});
+      const cm = CompressedModel.fromModel(
+        m,
+        { method: 'greedy', cycles: 0, groupSize, layers: 'lstm,softmax', sparsity, fpModelBytes: 1, tensors },
+        {},
+      );
       const bytes = cm.toBytes();
       const dequantized = cm.toModel();
       const extra = compressedCodes(bytes, 'm.qcomp');
@@ -277,7 +287,16 @@ describe('quire import / export --format safetensors', () => {
   it('imports a PyTorch state dict that eval, generate and compress accept, and exports it back', () => {
     const dir = tmp();
     const model = join(dir, 'golden.qmodel');
-    const imported = cli(['import', join(GOLDEN, 'lstm-2x16.safetensors'), '--vocab', join(GOLDEN, 'vocabulary.txt'), '-o', model, '--backend', 'native']);
+    const imported = cli([
+      'import',
+      join(GOLDEN, 'lstm-2x16.safetensors'),
+      '--vocab',
+      join(GOLDEN, 'vocabulary.txt'),
+      '-o',
+      model,
+      '--backend',
+      'native',
+    ]);
     expect([imported.status, imported.stderr]).toEqual([0, '']);
     expect(imported.stdout).toContain('2 × 16 LSTM, 50 words');
     const data = goldenCorpus(dir);
@@ -320,7 +339,16 @@ describe('quire import / export --format safetensors', () => {
     expect([exported.status, exported.stderr]).toEqual([0, '']);
     expect(readFileSync(join(dir, 'c.vocab.txt'), 'utf8')).toBe(readFileSync(join(GOLDEN, 'vocabulary.txt'), 'utf8'));
     expect([...readSafetensors(readFileSync(state)).tensors.keys()]).toContain('quire.rnn.weight_hh_l1.codes');
-    const back = cli(['import', state, '--vocab', join(dir, 'c.vocab.txt'), '--tokenizer', join(dir, 'c.tokenizer.json'), '--backend', 'native']);
+    const back = cli([
+      'import',
+      state,
+      '--vocab',
+      join(dir, 'c.vocab.txt'),
+      '--tokenizer',
+      join(dir, 'c.tokenizer.json'),
+      '--backend',
+      'native',
+    ]);
     expect([back.status, back.stderr]).toEqual([0, '']);
     const a = JSON.parse(cli(['eval', join(dir, 'c.qmodel'), ...env, '--json', '--backend', 'native']).stdout).perplexity;
     const b = JSON.parse(cli(['eval', out, ...env, '--json', '--dequantize', '--backend', 'native']).stdout).perplexity;
@@ -357,7 +385,10 @@ describe('quire import / export --format safetensors', () => {
     expect(words).toHaveLength(30);
     const ids = new Uint32Array(new Uint8Array(readFileSync(join(folder, 'train.bin'))).buffer);
     const firstLine = readFileSync(join(data, 'train.txt'), 'utf8').split('\n')[0].split(' ');
-    expect(Array.from(ids.subarray(0, firstLine.length + 1), (id) => words[id])).toEqual([...firstLine.map((w) => (words.includes(w) ? w : '<unk>')), '<eos>']);
+    expect(Array.from(ids.subarray(0, firstLine.length + 1), (id) => words[id])).toEqual([
+      ...firstLine.map((w) => (words.includes(w) ? w : '<unk>')),
+      '<eos>',
+    ]);
     expect(cli(['data', 'encode', '--data', join(data, 'missing')]).stderr).toContain('E_DATA');
   });
 
@@ -389,7 +420,11 @@ describe.skipIf(!PEER).each(BACKEND_NAMES)('PyTorch runs an exported quire model
     const r = rng(2);
     const tokens = Array.from({ length: (seq + 1) * batch }, () => Math.floor(r() * 23));
     const window = { seq, batch, inputs: tokens.slice(0, seq * batch), targets: tokens.slice(batch) };
-    const py = spawnSync(PEER as string, ['examples/pytorch/check.py', file], { input: JSON.stringify(window), encoding: 'utf8', timeout: 120_000 });
+    const py = spawnSync(PEER as string, ['examples/pytorch/check.py', file], {
+      input: JSON.stringify(window),
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(py.status, py.stderr).toBe(0);
     const torch = JSON.parse(py.stdout) as { logits: number[]; loss: number };
     expect(maxAbsDiff(logitsOf(m, window.inputs, seq, batch), torch.logits)).toBeLessThan(1e-5);
@@ -407,12 +442,31 @@ describe.skipIf(!PEER)('examples/pytorch/train.py under torchrun (QUIRE_PEER_PYT
     const out = join(dir, 'run');
     const run = spawnSync(
       PEER as string,
-      ['-m', 'torch.distributed.run', '--nproc-per-node', '2', 'examples/pytorch/train.py', '--corpus', corpus, '--preset', 'tiny', '--out', out],
+      [
+        '-m',
+        'torch.distributed.run',
+        '--nproc-per-node',
+        '2',
+        'examples/pytorch/train.py',
+        '--corpus',
+        corpus,
+        '--preset',
+        'tiny',
+        '--out',
+        out,
+      ],
       { encoding: 'utf8', timeout: 300_000 },
     );
     expect(run.status, run.stderr).toBe(0);
     const torchPpl = JSON.parse(run.stdout.trim().split('\n').at(-1) as string).testPerplexity as number;
-    const imported = cli(['import', join(out, 'model.safetensors'), '--vocab', join(out, 'model.vocab.txt'), '--tokenizer', join(out, 'model.tokenizer.json')]);
+    const imported = cli([
+      'import',
+      join(out, 'model.safetensors'),
+      '--vocab',
+      join(out, 'model.vocab.txt'),
+      '--tokenizer',
+      join(out, 'model.tokenizer.json'),
+    ]);
     expect([imported.status, imported.stderr]).toEqual([0, '']);
     // The tiny preset evaluates with 4 streams of 5 steps, as train.py does.
     const evaluated = cli(['eval', join(out, 'model.qmodel'), '--data', data, '--json', '--batch', '4', '--steps', '5']);

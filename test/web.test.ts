@@ -73,7 +73,9 @@ describe('quire/web in headless Chromium', () => {
     const problems: string[] = [];
     const page = await openPage(problems);
     const model = exampleModel();
-    await page.route('**/examples/web/model.qcomp', (route) => route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(model) }));
+    await page.route('**/examples/web/model.qcomp', (route) =>
+      route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(model) }),
+    );
     await page.goto(`${server.url}/examples/web/`);
     await page.waitForFunction(() => 'quireResult' in window || 'quireError' in window);
     const { result, error } = await page.evaluate(() => {
@@ -154,7 +156,9 @@ describe('quire/web in Node (edge-style use of the bundle)', () => {
     const problems: string[] = [];
     const page = await openPage(problems);
     const model = exampleModel();
-    await page.route('**/examples/worker/model.qcomp', (route) => route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(model) }));
+    await page.route('**/examples/worker/model.qcomp', (route) =>
+      route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(model) }),
+    );
     await page.goto(`${server.url}/examples/worker/`);
     await page.waitForFunction(() => 'quireWorkerResult' in window);
     // biome-ignore lint/suspicious/noExplicitAny: the page's global
@@ -171,8 +175,12 @@ describe('quire/web in Node (edge-style use of the bundle)', () => {
     const problems: string[] = [];
     const page = await openPage(problems);
     const [compressed, fp] = [exampleModel(), exampleFpModel()];
-    await page.route('**/examples/web/model.qcomp', (route) => route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(compressed) }));
-    await page.route('**/examples/web/model.qmodel', (route) => route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(fp) }));
+    await page.route('**/examples/web/model.qcomp', (route) =>
+      route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(compressed) }),
+    );
+    await page.route('**/examples/web/model.qmodel', (route) =>
+      route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(fp) }),
+    );
     await page.goto(`${server.url}/examples/web/`);
     await page.waitForSelector('#generate:not([disabled])');
     await page.fill('#prompt', 'the meaning of life');
@@ -202,7 +210,9 @@ describe('quire/web in Node (edge-style use of the bundle)', () => {
     const problems: string[] = [];
     const page = await openPage(problems);
     const model = exampleModel();
-    await page.route('**/examples/keyboard/model.qcomp', (route) => route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(model) }));
+    await page.route('**/examples/keyboard/model.qcomp', (route) =>
+      route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(model) }),
+    );
     await page.goto(`${server.url}/examples/keyboard/`);
     await page.waitForSelector('#text:not([disabled])');
     const node = Predictor.fromBytes(model, { backend: 'wasm' });

@@ -73,7 +73,8 @@ function isArray(value: unknown): value is unknown[] {
 /** The length of a plain array (perhaps a Proxy): a safe size, else `E_SHAPE`. */
 function arrayLength(name: string, list: unknown[]): number {
   const n = list.length;
-  if (!Number.isSafeInteger(n) || n < 0 || n > 0xffffffff) throw new QuireError('E_SHAPE', `${name} has an invalid length (${describe(n)})`);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 0xffffffff)
+    throw new QuireError('E_SHAPE', `${name} has an invalid length (${describe(n)})`);
   return n;
 }
 

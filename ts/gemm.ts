@@ -1,7 +1,7 @@
 import { loadBackend } from './backend/loader.js';
 import type { BackendName, RawDenseMatrix } from './backend/types.js';
 import { Handle } from './handle.js';
-import { allocate, checkBatch, finiteNumber, flag, floats, integerIn, objectArg } from './args.js';
+import { checkBatch, finiteNumber, flag, floats, integerIn, objectArg } from './args.js';
 import { guard, QuireError } from './errors.js';
 import type { BackendOption } from './options.js';
 
@@ -94,9 +94,7 @@ export class DenseMatrix extends Handle<RawDenseMatrix> {
     integerIn('batch', batch, 1, 0xffffffff);
     const xs = floats('x', x);
     checkBatch(xs, batch, this.#cols);
-    const y = allocate('matmul output', batch * this.#rows, Float32Array);
-    guard(() => raw.matmulInto(xs, batch, y));
-    return y;
+    return guard(() => raw.matmul(xs, batch));
   }
 
   /** `y = W·x`. */

@@ -4,30 +4,18 @@ import { guard, QuireError } from './errors.js';
 import { Handle } from './handle.js';
 import { bytes as byteArg, describe, floats, integerIn, numberIn, objectArg, text, tokenIds } from './args.js';
 import { configFromRaw, LanguageModel, type ModelConfig, type RawConfig } from './model.js';
+import { type Kernel, KERNELS } from './kernel.js';
 import type { BackendOption } from './options.js';
 
-/**
- * Kernel of the packed products: `auto` (the default: `popcount-a<k>` for a model retrained with
- * k-bit activations, whose file records `activation_bits`, else `lut-i8`), `lut-i8` (int8
- * tables, 32 lookups per byte shuffle), `lut-f32` (exact f32 tables interleaved over blocks of streams: equal to the
- * dequantized model up to rounding, each stream bit-identical whatever the batch, threads or
- * ISA), or `popcount-a<k>` (XNOR/popcount with the input of every quantized matrix binarized into
- * k = 1..8 greedy binary codes per step: Xu et al.'s W+A setting, which changes the model's
- * outputs; see docs/benchmarks.md for where it pays).
- */
-export type InferenceKernel = 'auto' | 'lut-i8' | 'lut-f32' | `popcount-a${1 | 2 | 3 | 4 | 5 | 6 | 7 | 8}`;
+/** @deprecated The same type as {@link Kernel}, under its former name. */
+export type InferenceKernel = Kernel;
 
-/** The kernel names {@link InferenceKernel} allows, for CLI choices. */
-export const INFERENCE_KERNELS: readonly InferenceKernel[] = [
-  'auto',
-  'lut-i8',
-  'lut-f32',
-  ...([1, 2, 3, 4, 5, 6, 7, 8] as const).map((k) => `popcount-a${k}` as const),
-];
+/** @deprecated {@link KERNELS} under its former name. */
+export const INFERENCE_KERNELS: readonly Kernel[] = KERNELS;
 
 export interface InferenceOptions extends BackendOption {
   /** Kernel of the packed products (default `auto`). */
-  kernel?: InferenceKernel;
+  kernel?: Kernel;
 }
 
 /** How the next token is drawn from the logits. */
@@ -95,8 +83,9 @@ export class InferenceEngine extends Handle<RawInferenceEngine> {
     return JSON.parse(this.raw.metadataJson()) as Record<string, string>;
   }
 
-  get kernel(): InferenceKernel {
-    return this.raw.kernel() as InferenceKernel;
+  /** The kernel in use, resolved: `lut-i8`, `lut-f32` or `popcount-a<k>` (never `auto` or `popcount`). */
+  get kernel(): Kernel {
+    return this.raw.kernel() as Kernel;
   }
 
   /** Bits per weight of every matrix (`embedding`, `lstm.<l>.w_ih`, ...); 32 = full precision. */
@@ -161,7 +150,10 @@ export class InferenceEngine extends Handle<RawInferenceEngine> {
     return guard(() => this.raw.state(stream));
   }
 
-  /** Replaces the carried state of `stream` (as {@link state} gives it; `E_SHAPE` / `E_NONFINITE` otherwise); the last logits are dropped. */
+  /**
+   * Replaces the carried state of `stream` (as {@link state} gives it; `E_SHAPE` / `E_NONFINITE` otherwise); the last logits
+   * are dropped.
+   */
   setState(state: Float32Array, stream = 0): void {
     integerIn('stream', stream, 0, this.batch - 1);
     const s = floats('state', state);

@@ -2,7 +2,19 @@ import { loadBackend } from './backend/loader.js';
 import type { Backend, RawLstmModel } from './backend/types.js';
 import { guard, QuireError } from './errors.js';
 import { Handle } from './handle.js';
-import { bytes as byteArg, describe, finiteNumber, flag, floats, integerIn, numberIn, objectArg, stringRecord, text, tokenIds } from './args.js';
+import {
+  bytes as byteArg,
+  describe,
+  finiteNumber,
+  flag,
+  floats,
+  integerIn,
+  numberIn,
+  objectArg,
+  stringRecord,
+  text,
+  tokenIds,
+} from './args.js';
 import type { BackendOption } from './options.js';
 
 /** Shapes and regularisation of an LSTM language model (the embedding width is `hidden`). */
@@ -133,7 +145,8 @@ export class LanguageModel extends Handle<RawLstmModel> {
    */
   trainStepDistilled(teacher: LanguageModel, alpha: number, inputs: Uint32Array, targets: Uint32Array, lr: number, clip: number): number {
     const raw = this.raw;
-    if (!(teacher instanceof LanguageModel)) throw new QuireError('E_CONFIG', `the teacher must be a LanguageModel (got ${describe(teacher)})`);
+    if (!(teacher instanceof LanguageModel))
+      throw new QuireError('E_CONFIG', `the teacher must be a LanguageModel (got ${describe(teacher)})`);
     if (teacher === this) throw new QuireError('E_CONFIG', 'a model cannot be its own teacher');
     if (teacher.backend !== this.backend) throw new QuireError('E_CONFIG', 'the teacher must live on the same backend');
     numberIn('alpha', alpha, 0, 1);

@@ -229,19 +229,28 @@ export class PredictionSession {
     const c = this.p.engine.config;
     const out = new Uint8Array(STATE_HEADER + this.recurrent.length * 4);
     const view = new DataView(out.buffer);
-    [STATE_MAGIC, c.layers, c.hidden, c.vocab, this.last ?? 0xffffffff, this.recurrent.length].forEach((v, i) => view.setUint32(4 * i, v, true));
+    [STATE_MAGIC, c.layers, c.hidden, c.vocab, this.last ?? 0xffffffff, this.recurrent.length].forEach((v, i) =>
+      view.setUint32(4 * i, v, true),
+    );
     for (let i = 0; i < this.recurrent.length; i++) view.setFloat32(STATE_HEADER + 4 * i, this.recurrent[i], true);
     return out;
   }
 
   /** Continues from a {@link state} of a session of the same model (`E_FORMAT` for anything else). */
   restore(bytes: Uint8Array): void {
-    if (!(bytes instanceof Uint8Array) || bytes.length < STATE_HEADER) throw new QuireError('E_FORMAT', 'not a prediction state (too short)');
+    if (!(bytes instanceof Uint8Array) || bytes.length < STATE_HEADER)
+      throw new QuireError('E_FORMAT', 'not a prediction state (too short)');
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const [magic, layers, hidden, vocab, last, n] = [0, 1, 2, 3, 4, 5].map((i) => view.getUint32(4 * i, true));
     const c = this.p.engine.config;
     if (magic !== STATE_MAGIC) throw new QuireError('E_FORMAT', 'not a prediction state (bad magic or version)');
-    if (layers !== c.layers || hidden !== c.hidden || vocab !== c.vocab || n !== 2 * layers * hidden || bytes.length !== STATE_HEADER + 4 * n) {
+    if (
+      layers !== c.layers ||
+      hidden !== c.hidden ||
+      vocab !== c.vocab ||
+      n !== 2 * layers * hidden ||
+      bytes.length !== STATE_HEADER + 4 * n
+    ) {
       throw new QuireError(
         'E_FORMAT',
         `the state is of another model (${layers}×${hidden}, vocabulary ${vocab}; this one is ${c.layers}×${c.hidden}, ${c.vocab})`,

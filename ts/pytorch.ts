@@ -62,16 +62,22 @@ export function importStateDict(bytes: Uint8Array, file: string, options: Backen
     tensors = new Map([...tensors].map(([k, t]) => [k.slice('module.'.length), t]));
   }
   const names = [...tensors.keys()];
-  if (names.some((n) => n.includes('_reverse'))) fail('a bidirectional LSTM (tensors ending in _reverse) is not supported: quire runs one direction');
+  if (names.some((n) => n.includes('_reverse')))
+    fail('a bidirectional LSTM (tensors ending in _reverse) is not supported: quire runs one direction');
   if (names.some((n) => /weight_hr_l\d+/.test(n))) fail('an LSTM with projections (proj_size, tensors weight_hr_l*) is not supported');
-  const emb = tensors.get('encoder.weight') ?? fail("tensor 'encoder.weight' is missing (expected the state_dict of PyTorch's word_language_model RNNModel)");
+  const emb =
+    tensors.get('encoder.weight') ??
+    fail("tensor 'encoder.weight' is missing (expected the state_dict of PyTorch's word_language_model RNNModel)");
   if (emb.shape.length !== 2) fail(`tensor 'encoder.weight' has shape ${JSON.stringify(emb.shape)}, expected [vocab, hidden]`);
   const [v, ninp] = emb.shape;
   const w0 = tensors.get('rnn.weight_hh_l0') ?? fail("tensor 'rnn.weight_hh_l0' is missing (no LSTM layer found)");
   const h = w0.shape[1];
   if (w0.shape.length !== 2 || w0.shape[0] !== 4 * h) {
     const kind = w0.shape[0] === 3 * h ? 'a GRU' : w0.shape[0] === h ? 'a plain RNN (tanh/relu)' : 'not an LSTM';
-    fail(`tensor 'rnn.weight_hh_l0' has shape ${JSON.stringify(w0.shape)}: ${kind}; quire imports LSTMs (weight_hh of shape [4·hidden, hidden])`);
+    fail(
+      `tensor 'rnn.weight_hh_l0' has shape ${JSON.stringify(w0.shape)}: ${kind}; quire imports LSTMs (weight_hh of shape ` +
+        `[4·hidden, hidden])`,
+    );
   }
   if (ninp !== h) fail(`the embedding is ${ninp} wide and the LSTM has ${h} units; quire's models need equal sizes (emsize = nhid)`);
   let layers = 0;
@@ -83,7 +89,8 @@ export function importStateDict(bytes: Uint8Array, file: string, options: Backen
     const layer = unknown.map((n) => LAYER_TENSOR.exec(n)).find((m) => m !== null);
     fail(
       layer
-        ? `tensor 'rnn.${layer[1]}_l${layer[2]}' is not part of layers 0..${layers - 1} (each layer needs rnn.weight_ih_l<k>, layers numbered from 0 without gaps)`
+        ? `tensor 'rnn.${layer[1]}_l${layer[2]}' is not part of layers 0..${layers - 1} (each layer needs rnn.weight_ih_l<k>, ` +
+            `layers numbered from 0 without gaps)`
         : `unsupported tensor${unknown.length > 1 ? 's' : ''} ${unknown
             .slice(0, 5)
             .map((n) => `'${n}'`)

@@ -1,19 +1,16 @@
 import { loadBackend } from './backend/loader.js';
 import type { BackendName, RawQuantizedMatrix } from './backend/types.js';
 import { guard, QuireError } from './errors.js';
-import { allocate, bytes, checkBatch, floats, integerIn, objectArg, text } from './args.js';
+import { bytes, checkBatch, floats, integerIn, objectArg, text } from './args.js';
 import { Handle } from './handle.js';
+import type { Kernel } from './kernel.js';
 import type { BackendOption } from './options.js';
 
 /** Per-row binary-coding solvers (docs/method.md §1). */
 export type QuantMethod = 'greedy' | 'refined' | 'alternating';
 
-/**
- * Kernels for `Ŵ·x`: `lut-i8` (16-entry tables rounded to int8, byte shuffles, integer sums:
- * the fast default), `lut-f32` (exact float tables), `popcount` (activations binarized per
- * call into `activationBits` greedy codes, XNOR + popcount).
- */
-export type MatvecKernel = 'lut-i8' | 'lut-f32' | 'popcount';
+/** @deprecated The same type as {@link Kernel}, under its former name. */
+export type MatvecKernel = Kernel;
 
 export interface QuantizeOptions extends BackendOption {
   /** Bits per weight, 1 to 8. */
@@ -29,9 +26,9 @@ export interface QuantizeOptions extends BackendOption {
 }
 
 export interface MatvecOptions {
-  /** Default `lut-i8`. */
-  kernel?: MatvecKernel;
-  /** Activation codes for `popcount`, 1 to 8 (default 2). */
+  /** Default `auto` (= `lut-i8`). */
+  kernel?: Kernel;
+  /** Activation codes for `popcount`, 1 to 8 (default 2); `popcount-a<k>` names its own. */
   activationBits?: number;
 }
 
@@ -144,12 +141,10 @@ export function matmul(q: QuantizedMatrix, x: Float32Array, batch: number, optio
   const o = objectArg('options', options);
   const b = integerIn('batch', batch, 1, MAX_BATCH);
   const ka = checkCount('activationBits', o.activationBits, 2);
-  const kernel = text('kernel', o.kernel ?? 'lut-i8');
+  const kernel = o.kernel === undefined || o.kernel === 'auto' ? 'lut-i8' : text('kernel', o.kernel);
   const xs = floats('x', x);
   checkBatch(xs, b, q.cols);
-  const y = allocate('matmul output', b * q.rows, Float32Array);
-  guard(() => raw.matmulInto(xs, b, kernel, ka, y));
-  return y;
+  return guard(() => raw.matmul(xs, b, kernel, ka));
 }
 
 /** `y = Ŵ·x` without dequantizing, on the backend that holds `q`. */

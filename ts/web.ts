@@ -29,6 +29,7 @@ export {
   type QuantizeOptions,
   type MatvecOptions,
 } from './quantize.js';
+export { type Kernel, KERNELS } from './kernel.js';
 export { InferenceEngine, MAX_STREAMS, type InferenceKernel, type InferenceOptions, type SampleOptions } from './infer.js';
 export { generateWords, type GenerateOptions } from './generate.js';
 export { Predictor, PredictionSession, type Suggestion } from './predict.js';

@@ -14,14 +14,17 @@ if (!model) {
 await quire.init(await Deno.readFile(new URL('../../dist/web/quire_wasm_bg.wasm', import.meta.url)));
 const service = suggester(quire, await Deno.readFile(model));
 
-Deno.serve({ hostname: '127.0.0.1', port: Number(port), onListen: ({ port }) => console.log(`listening on 127.0.0.1:${port}`) }, async (request) => {
-  if (request.method !== 'POST' || new URL(request.url).pathname !== '/suggest') {
-    return Response.json({ error: { message: 'POST /suggest {"text": ...}' } }, { status: 404 });
-  }
-  try {
-    return Response.json(service.answer(await request.json()));
-  } catch (err) {
-    const e = err as { status?: number; code?: string; message: string };
-    return Response.json({ error: { code: e.code, message: e.message } }, { status: e.status ?? 500 });
-  }
-});
+Deno.serve(
+  { hostname: '127.0.0.1', port: Number(port), onListen: ({ port }) => console.log(`listening on 127.0.0.1:${port}`) },
+  async (request) => {
+    if (request.method !== 'POST' || new URL(request.url).pathname !== '/suggest') {
+      return Response.json({ error: { message: 'POST /suggest {"text": ...}' } }, { status: 404 });
+    }
+    try {
+      return Response.json(service.answer(await request.json()));
+    } catch (err) {
+      const e = err as { status?: number; code?: string; message: string };
+      return Response.json({ error: { code: e.code, message: e.message } }, { status: e.status ?? 500 });
+    }
+  },
+);

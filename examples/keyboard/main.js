@@ -58,7 +58,8 @@ async function main() {
   };
   input.addEventListener('input', update);
   input.disabled = false;
-  status.textContent = `${bytes.length.toLocaleString('en')}-byte model, ${predictor.text.vocabulary.size.toLocaleString('en')} words: type below.`;
+  status.textContent =
+    `${bytes.length.toLocaleString('en')}-byte model, ${predictor.text.vocabulary.size.toLocaleString('en')} ` + `words: type below.`;
   update();
 }
 

@@ -50,7 +50,7 @@ export interface RawCore {
 export interface RawDenseMatrix {
   rows(): number;
   cols(): number;
-  matmulInto(x: Float32Array, batch: number, y: Float32Array): void;
+  matmul(x: Float32Array, batch: number): Float32Array;
   free(): void;
 }
 
@@ -73,7 +73,7 @@ export interface RawQuantizedMatrix {
   planes(): Uint32Array;
   mask(): Uint32Array | null | undefined;
   dequantize(): Float32Array;
-  matmulInto(x: Float32Array, batch: number, kernel: string, activationBits: number, y: Float32Array): void;
+  matmul(x: Float32Array, batch: number, kernel: string, activationBits: number): Float32Array;
   free(): void;
 }
 

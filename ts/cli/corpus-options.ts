@@ -16,11 +16,15 @@ export interface CorpusFlags {
 /** Adds `--data`, `--tokenizer`, `--lowercase`, `--vocab-size`, `--min-count` to `command`. */
 export function addCorpusOptions(command: Command): Command {
   return command
-    .option('--data <dir>', "corpus directory with train.txt, valid.txt, test.txt (or PTB's ptb.*.txt); default: $QUIRE_DATA, else ./data/ptb")
+    .option(
+      '--data <dir>',
+      "corpus directory with train.txt, valid.txt, test.txt (or PTB's ptb.*.txt); default: $QUIRE_DATA, else ./data/ptb",
+    )
     .addOption(
       new Option(
         '--tokenizer <kind>',
-        'how text becomes tokens: words (split at whitespace: pre-tokenised text such as PTB), text (raw text: words, numbers, punctuation), bpe (subword pieces learned from the corpus: --vocab-size of them)',
+        'how text becomes tokens: words (split at whitespace: pre-tokenised text such as PTB), text (raw text: words, numbers, ' +
+          'punctuation), bpe (subword pieces learned from the corpus: --vocab-size of them)',
       )
         .choices([...SPLITTERS, 'bpe'])
         .default('words'),

@@ -21,7 +21,9 @@ export function registerData(program: Command): void {
         dir: f.dir,
         url: f.url,
         onFile: (name, what, bytes) =>
-          process.stderr.write(`${name}: ${what === 'present' ? 'already present, checksum ok' : `downloaded ${bytes} bytes, checksum ok`}\n`),
+          process.stderr.write(
+            `${name}: ${what === 'present' ? 'already present, checksum ok' : `downloaded ${bytes} bytes, checksum ok`}\n`,
+          ),
       });
       writeOut(`${dir}\n`);
     });

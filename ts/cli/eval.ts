@@ -8,7 +8,7 @@ import { Progress } from '../train/progress.js';
 import { reporting } from '../train/trainer.js';
 import { containerFormat, loadAnyModel, readModelFile, resolveModelPath } from '../compress/load.js';
 import { isFile } from '../io/fs.js';
-import { INFERENCE_KERNELS, type InferenceKernel } from '../infer.js';
+import { type Kernel, KERNELS } from '../kernel.js';
 import { loadEngine } from '../infer-file.js';
 import { evaluatePerplexity } from '../train/evaluate.js';
 import { Predictor } from '../predict.js';
@@ -25,7 +25,7 @@ interface EvalFlags {
   batch: number;
   steps: number;
   backend?: BackendChoice;
-  kernel: InferenceKernel;
+  kernel: Kernel;
   dequantize?: boolean;
   suggest?: boolean;
 }
@@ -65,7 +65,7 @@ export function registerEval(program: Command): void {
     .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
     .addOption(
       new Option('--kernel <name>', 'packed kernel for compressed models (auto: the one the model was retrained for)')
-        .choices([...INFERENCE_KERNELS])
+        .choices([...KERNELS])
         .default('auto'),
     )
     .option('--dequantize', 'evaluate a compressed model as the dequantized float model instead of through the packed kernels')
@@ -80,7 +80,10 @@ export function registerEval(program: Command): void {
         source = openSplit(corpus, f.split, f.limitTokens);
         const r = evaluatePerplexity(model, source, f.batch, f.steps, tokensPerWord(corpus, f.split));
         const out = { perplexity: r.perplexity, tokenPerplexity: r.tokenPerplexity, tokens: r.tokens, split: f.split, engine };
-        writeOut(printable(f.json ? JSON.stringify(out) : `${f.split} perplexity ${r.perplexity.toFixed(2)} over ${r.tokens} tokens (${engine})`) + '\n');
+        writeOut(
+          printable(f.json ? JSON.stringify(out) : `${f.split} perplexity ${r.perplexity.toFixed(2)} over ${r.tokens} tokens (${engine})`) +
+            '\n',
+        );
       } finally {
         source?.close();
         model.dispose();
@@ -105,7 +108,8 @@ function evalSuggest(file: string, f: EvalFlags): void {
       printable(
         f.json
           ? JSON.stringify(out)
-          : `${f.split} perplexity ${r.perplexity.toFixed(2)}; next word top-1 ${pct(q.top1)}, top-3 ${pct(q.top3)}, keystroke savings ${pct(q.keystrokeSavings)} over ${q.words} words (${out.engine})`,
+          : `${f.split} perplexity ${r.perplexity.toFixed(2)}; next word top-1 ${pct(q.top1)}, top-3 ${pct(q.top3)}, keystroke ` +
+              `savings ${pct(q.keystrokeSavings)} over ${q.words} words (${out.engine})`,
       ) + '\n',
     );
   } finally {

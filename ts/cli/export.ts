@@ -44,12 +44,14 @@ export function registerExport(program: Command): void {
     .option('--onnx <file>', 'ONNX file to write (same as --format onnx --output FILE)')
     .option(
       '--codes',
-      'safetensors of a compressed model: add its codes and scales (quire.<name>.codes I8 [k, rows, cols], quire.<name>.scales F32 [rows, groups, k])',
+      'safetensors of a compressed model: add its codes and scales (quire.<name>.codes I8 [k, rows, cols], quire.<name>.scales ' +
+        'F32 [rows, groups, k])',
     )
     .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
     .action((file: string, f: ExportFlags) => {
       const format: Format = f.format ?? 'onnx';
-      if (f.onnx && (format !== 'onnx' || f.output)) throw new UsageError('--onnx FILE cannot be combined with --format safetensors or --output');
+      if (f.onnx && (format !== 'onnx' || f.output))
+        throw new UsageError('--onnx FILE cannot be combined with --format safetensors or --output');
       if (f.codes && format !== 'safetensors') throw new UsageError('--codes needs --format safetensors');
       const out = outputOf(file, f, format);
       if (!out.endsWith(`.${format}`)) throw new UsageError(`the output must name a .${format} file (got '${out}')`);

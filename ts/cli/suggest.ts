@@ -1,7 +1,7 @@
 import { emitKeypressEvents } from 'node:readline';
 import { type Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
-import { INFERENCE_KERNELS, type InferenceKernel } from '../infer.js';
+import { type Kernel, KERNELS } from '../kernel.js';
 import { loadEngine } from '../infer-file.js';
 import { type PredictionSession, Predictor, type Suggestion } from '../predict.js';
 import { printable } from './printable.js';
@@ -12,7 +12,7 @@ interface SuggestFlags {
   prompt?: string;
   k: number;
   json?: boolean;
-  kernel: InferenceKernel;
+  kernel: Kernel;
   backend?: BackendChoice;
 }
 
@@ -35,7 +35,9 @@ export function registerSuggest(program: Command): void {
     .option('--prompt <text>', 'the text typed so far; a last word not followed by a space is completed')
     .option('-k, --k <n>', 'suggestions to show', positiveInt, 3)
     .option('--json', 'print JSON: next words or completions with probabilities, and the latency')
-    .addOption(new Option('--kernel <name>', 'packed kernel (auto: the one the model was retrained for)').choices([...INFERENCE_KERNELS]).default('auto'))
+    .addOption(
+      new Option('--kernel <name>', 'packed kernel (auto: the one the model was retrained for)').choices([...KERNELS]).default('auto'),
+    )
     .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
     .action(async (file: string, f: SuggestFlags) => {
       if (f.k > 1000) throw new UsageError(`-k must be at most 1000 (got ${f.k})`);
@@ -48,9 +50,8 @@ export function registerSuggest(program: Command): void {
           const r = suggest(session, text, f.k);
           const strip = (l: Suggestion[]) => l.map(({ word, probability }) => ({ word, probability }));
           if (f.json) {
-            writeOut(
-              `${printable(JSON.stringify({ prompt: text, prefix: session.prefix, next: strip(r.next), completions: strip(r.completions), ms: r.ms }))}\n`,
-            );
+            const record = { prompt: text, prefix: session.prefix, next: strip(r.next), completions: strip(r.completions), ms: r.ms };
+            writeOut(`${printable(JSON.stringify(record))}\n`);
           } else if (session.prefix) {
             writeOut(`complete '${printable(session.prefix)}': ${line(r.completions) || '(no word starts so)'}\n`);
           } else {
@@ -65,7 +66,10 @@ export function registerSuggest(program: Command): void {
     });
 }
 
-/** Type on the terminal; suggestions and the latency of each keystroke update below the text. Tab takes the first suggestion; Ctrl-C or Ctrl-D ends. */
+/**
+ * Type on the terminal; suggestions and the latency of each keystroke update below the text. Tab takes the first suggestion;
+ * Ctrl-C or Ctrl-D ends.
+ */
 function interactive(session: PredictionSession, k: number): Promise<void> {
   const out = process.stdout;
   let text = '';

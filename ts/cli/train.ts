@@ -83,6 +83,8 @@ export function registerTrain(program: Command): void {
           progress: new Progress(),
         }),
       );
-      writeOut(JSON.stringify({ test: { perplexity: result.test.perplexity, tokens: result.test.tokens }, model: result.modelPath }) + '\n');
+      writeOut(
+        JSON.stringify({ test: { perplexity: result.test.perplexity, tokens: result.test.tokens }, model: result.modelPath }) + '\n',
+      );
     });
 }

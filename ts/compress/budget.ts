@@ -64,7 +64,11 @@ export function allocateBits(
     const candidates = BUDGET_BITS.map((bits) => {
       const copy = LanguageModel.fromBytes(bytes, { backend: model.backend });
       try {
-        const cm = CompressedModel.fromModel(copy, { ...base, layers: 'all', tensors: Object.fromEntries(names.map((n) => [n, bits])) }, metadata);
+        const cm = CompressedModel.fromModel(
+          copy,
+          { ...base, layers: 'all', tensors: Object.fromEntries(names.map((n) => [n, bits])) },
+          metadata,
+        );
         const quantizedBytes = cm.header.quantizedBytes;
         overheadBytes = Math.max(overheadBytes, cm.toBytes().length - quantizedBytes - cm.header.fpBytes);
         cm.dispose();
@@ -78,7 +82,9 @@ export function allocateBits(
   const fpRestBytes = 4 * (params - groupWeights);
   overheadBytes += 1024;
   const fits = (totalBytes: number) =>
-    'bitsPerParameter' in target ? (8 * totalBytes) / params <= target.bitsPerParameter + 1e-9 : totalBytes + overheadBytes <= target.fileBytes;
+    'bitsPerParameter' in target
+      ? (8 * totalBytes) / params <= target.bitsPerParameter + 1e-9
+      : totalBytes + overheadBytes <= target.fileBytes;
   let best: { choice: GroupCost[]; loss: number; bytes: number } | undefined;
   const [a, b, c] = BIT_GROUPS.map((g) => groups[g].candidates);
   for (const x of a)
@@ -87,13 +93,15 @@ export function allocateBits(
         const total = fpRestBytes + x.bytes + y.bytes + z.bytes;
         if (!fits(total)) continue;
         const loss = [x, y, z].reduce((s, k) => s + Math.max(0, k.perplexity - perplexityFp), 0);
-        if (!best || loss < best.loss - 1e-9 || (Math.abs(loss - best.loss) <= 1e-9 && total < best.bytes)) best = { choice: [x, y, z], loss, bytes: total };
+        if (!best || loss < best.loss - 1e-9 || (Math.abs(loss - best.loss) <= 1e-9 && total < best.bytes))
+          best = { choice: [x, y, z], loss, bytes: total };
       }
   if (!best) {
     const smallest = fpRestBytes + a[0].bytes + b[0].bytes + c[0].bytes;
     throw new QuireError(
       'E_CONFIG',
-      `the budget is too small: 1 bit everywhere needs ${((8 * smallest) / params).toFixed(3)} bits per parameter (${smallest + overheadBytes} bytes with the file's header)`,
+      `the budget is too small: 1 bit everywhere needs ${((8 * smallest) / params).toFixed(3)} bits per parameter ` +
+        `(${smallest + overheadBytes} bytes with the file's header)`,
     );
   }
   BIT_GROUPS.forEach((g, i) => (groups[g].chosen = best!.choice[i].bits));

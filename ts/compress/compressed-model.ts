@@ -42,10 +42,11 @@ export interface CompressedHeader extends Omit<CompressionSpec, 'tensors'> {
   masked: string[];
 }
 
-/** Quantization loss of one tensor: `error = ‖W − Q(W)‖²`, `norm = ‖W‖²`. */
+/** Quantization loss of one tensor: `error = ‖W − Q(W)‖²`, `norm = ‖W‖²`, `relative = error / norm` (0 for an all-zero tensor). */
 export interface TensorLoss {
   error: number;
   norm: number;
+  relative: number;
 }
 
 /**

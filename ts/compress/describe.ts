@@ -34,7 +34,14 @@ export function describeModelFile(path: string, options: BackendOption = {}): Mo
     const model = LanguageModel.fromBytes(bytes, options);
     try {
       const parameters = model.parameterCount;
-      return { file, format, bytes: size, parameters, bitsPerParameter: (8 * size) / parameters, ...textInfo(model.metadata, model.config.vocab, file) };
+      return {
+        file,
+        format,
+        bytes: size,
+        parameters,
+        bitsPerParameter: (8 * size) / parameters,
+        ...textInfo(model.metadata, model.config.vocab, file),
+      };
     } finally {
       model.dispose();
     }

@@ -12,8 +12,8 @@ import { evaluatePerplexity } from '../train/evaluate.js';
 import { textMetadata } from '../train/checkpoint.js';
 import { runWindows } from '../train/windows.js';
 import type { Progress } from '../train/progress.js';
-import { CompressedModel, type CompressionSpec } from './compressed-model.js';
-import { COMPRESSED_FILE, loadFpModel } from './load.js';
+import { CompressedModel, type CompressionSpec, type TensorLoss } from './compressed-model.js';
+import { COMPRESSED_FILE, type FpSource, loadFpModel } from './load.js';
 import { allocateBits, type BitAllocation } from './budget.js';
 import { prune } from './masks.js';
 import { reportMarkdown, reportPlots, validateReport, type CompressReport, type IterationRecord } from './report.js';
@@ -49,7 +49,7 @@ export interface CompressResult {
  * position. `checkpoint` is informative only: the file read on resume is always
  * `checkpointName(last iteration)` inside the run folder, never a path taken from the state.
  */
-interface ResumeState {
+export interface ResumeState {
   report: CompressReport;
   checkpoint: string;
   /** Next training window (retraining by steps continues through the data). */
@@ -61,6 +61,51 @@ export const checkpointName = (t: number) => `checkpoint-${t}.qcomp`;
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** A compress run opened by {@link openRun}: nothing of it is written yet. */
+export interface CompressRun {
+  /** The FP model to compress, as loaded (the caller disposes `src.model`). */
+  src: FpSource;
+  settings: CompressSettings;
+  corpus: Corpus;
+  /** The state of the run being resumed (`--resume` on a folder holding one), else undefined. */
+  resumed?: ResumeState;
+}
+
+/**
+ * Opens the run of `o`: loads the FP model, resolves the settings, loads the data and, when
+ * `o.outDir` holds a run, reads its state (`E_CONFIG` without `resume`, `E_FORMAT` when the state
+ * is corrupt). Reads only; on an error nothing stays loaded.
+ */
+export function openRun(o: CompressOptions): CompressRun {
+  const src = loadFpModel(o.model, o);
+  try {
+    const settings = resolveSettings(o.settings, src);
+    const corpus = loadCorpus(o.dataDir, {
+      limit: settings.limitTokens ?? undefined,
+      vocabulary: src.vocabulary,
+      tokenizer: src.tokenizer,
+    });
+    const statePath = join(o.outDir, STATE_FILE);
+    if (!statOrUndefined(statePath)) return { src, settings, corpus };
+    if (!o.resume)
+      throw new QuireError('E_CONFIG', `${o.outDir} already holds a compress run: pass --resume to continue it, or choose another --out`);
+    return { src, settings, corpus, resumed: readState(statePath) };
+  } catch (err) {
+    src.model.dispose();
+    throw err;
+  }
+}
+
+/** What every iteration needs besides the model: validation, the file metadata, the spec. */
+interface RunContext {
+  settings: CompressSettings;
+  corpus: Corpus;
+  evalValid: (m: LanguageModel) => number;
+  /** The metadata of the files of iteration `t` (built once: they differ in `compressIteration` only). */
+  metadata: (t: number) => Record<string, string>;
+  spec: CompressionSpec;
+}
+
 /**
  * The paper's iterative scheme (docs/method.md §2). Iteration 0: [prune,] quantize the FP model
  * (`W ← Q(W)`) and evaluate it — the one-shot baseline. Iteration t = 1..T: retrain all
@@ -69,58 +114,37 @@ const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
  * weights, quantize, evaluate (`perplexityQuantized`). The quantization of iteration T is the
  * exported model. After every iteration the model (`checkpoint-<t>.qcomp`, which holds exactly
  * the quantized weights and masks), `state.json` and the report files are written atomically.
- * All settings, the model and the data are validated before anything is written. The run holds
- * the folder's lock (`.quire-lock`): a second writer of the same folder is `E_STATE`.
+ * All settings, the model and the data are validated before anything is written; `--resume`
+ * continues at the next iteration with the bit allocation the run stored. The run holds the
+ * folder's lock (`.quire-lock`): a second writer of the same folder is `E_STATE`.
  */
 export async function compress(o: CompressOptions): Promise<CompressResult> {
-  return withRunLock(o.outDir, () => run(o));
+  return withRunLock(o.outDir, () => compressLocked(o));
 }
 
-async function run(o: CompressOptions): Promise<CompressResult> {
-  const src = loadFpModel(o.model, o);
-  let model = src.model;
-  let teacher: LanguageModel | null = null;
+async function compressLocked(o: CompressOptions): Promise<CompressResult> {
+  const run = openRun(o);
   try {
-    const settings = resolveSettings(o.settings, src);
-    const corpus = loadCorpus(o.dataDir, { limit: settings.limitTokens ?? undefined, vocabulary: src.vocabulary, tokenizer: src.tokenizer });
-    const batcher = new Batcher(corpus.ids.train, settings.batch, settings.steps, false);
-    // W+A: from iteration 0 on, every forward pass (retraining, evaluation) sees quantized
-    // activations; the FP baseline and the size budget's sensitivities are measured without.
-    const activationQuant = settings.activationBits === null ? null : { bits: settings.activationBits, softmax: settings.layers !== 'lstm' };
+    const { src, settings, corpus } = run;
     const evalValid = (m: LanguageModel) => evaluatePerplexity(m, corpus.ids.valid, settings.evalBatch, settings.steps).perplexity;
-    /** Recorded in every compressed file of the run: the engine's `auto` kernel reads it. */
-    const activationMeta: Record<string, string> = settings.activationBits === null ? {} : { activation_bits: String(settings.activationBits) };
-    let allocation: BitAllocation | undefined;
-    if (settings.targetBits !== null || settings.targetSize !== null) {
-      o.progress?.message('size budget: measuring the sensitivity of the LSTM matrices, the softmax and the embedding to 1-4 bits');
-      const target = settings.targetBits !== null ? { bitsPerParameter: settings.targetBits } : { fileBytes: settings.targetSize! };
-      const base = { method: settings.method, cycles: settings.cycles, groupSize: settings.groupSize, sparsity: 0, fpModelBytes: src.fpModelBytes };
-      const metadata = {
-        ...textMetadata(src),
-        created_by: 'quire',
-        compressIteration: String(settings.iterations),
-        ...activationMeta,
-      };
-      allocation = allocateBits(model, base, target, evalValid, metadata);
-      settings.bits = allocation.groups.lstm.chosen;
-      settings.softmaxBits = allocation.groups.softmax.chosen;
-      settings.embeddingBits = allocation.groups.embedding.chosen;
-      o.progress?.message(
-        `size budget: LSTM ${settings.bits} bits, softmax ${settings.softmaxBits}, embedding ${settings.embeddingBits} (predicted ${allocation.bitsPerParameter.toFixed(3)} bits per parameter)`,
-      );
-    }
-    const statePath = join(o.outDir, STATE_FILE);
-    let resumed: ResumeState | undefined;
-    if (statOrUndefined(statePath)) {
-      if (!o.resume) throw new QuireError('E_CONFIG', `${o.outDir} already holds a compress run: pass --resume to continue it, or choose another --out`);
-      resumed = readState(statePath);
-      const changed = changedSettings(settings, resumed.report.settings as unknown as CompressSettings);
+    // Recorded in every compressed file of the run: the engine's `auto` kernel reads activation_bits.
+    const base: Record<string, string> = {
+      ...textMetadata(src),
+      created_by: 'quire',
+      ...(settings.activationBits === null ? {} : { activation_bits: String(settings.activationBits) }),
+    };
+    const metadata = (t: number) => ({ ...base, compressIteration: String(t) });
+    const allocation = planBits(run, evalValid, metadata(settings.iterations), o.progress);
+    if (run.resumed) {
+      const changed = changedSettings(settings, run.resumed.report.settings as unknown as CompressSettings);
       if (changed.length)
-        throw new QuireError('E_CONFIG', `cannot resume with changed settings (${changed.join('; ')}); rerun with the original ones or use another --out`);
+        throw new QuireError(
+          'E_CONFIG',
+          `cannot resume with changed settings (${changed.join('; ')}); rerun with the original ones or use another --out`,
+        );
     }
     ensureDirectory(o.outDir);
     removeStaleTemporaries(o.outDir);
-    const tensors = selectedTensors(settings, model.config.layers);
     const spec: CompressionSpec = {
       method: settings.method,
       cycles: settings.cycles,
@@ -128,40 +152,78 @@ async function run(o: CompressOptions): Promise<CompressResult> {
       layers: settings.layers,
       sparsity: settings.prune,
       fpModelBytes: src.fpModelBytes,
-      tensors,
+      tensors: selectedTensors(settings, src.model.config.layers),
     };
-    const textMeta = textMetadata(src);
-    // The FP model as it was loaded: the teacher of distillation (a copy: `model` is quantized in place).
-    teacher = settings.distill > 0 ? LanguageModel.fromBytes(src.model.toBytes('quire-model', {}, false), o) : null;
+    return await iterate(run, { settings, corpus, evalValid, metadata, spec }, allocation, o);
+  } finally {
+    run.src.model.dispose(); // idempotent: `iterate` may have disposed it already
+  }
+}
 
-    /** [Prunes,] quantizes in place, evaluates; returns the compressed model and the record. */
-    const quantizeStep = (t: number, t0: number, retrain: { lr: number; ppl: number } | null) => {
-      if (settings.prune > 0 && (t === 0 || settings.pruneMask === 'each')) {
-        prune(model, Object.keys(tensors), sparsityAt(settings, t), settings.pruneScope);
-      }
-      o.onBeforeQuantize?.(model, t);
-      const cm = CompressedModel.fromModel(model, spec, { ...textMeta, created_by: 'quire', compressIteration: String(t), ...activationMeta });
-      const losses = Object.entries(cm.losses);
-      const record: IterationRecord = {
-        iteration: t,
-        quantizationLoss:
-          losses.reduce((a, [, l]) => a + l.error, 0) /
-          Math.max(
-            losses.reduce((a, [, l]) => a + l.norm, 0),
-            Number.MIN_VALUE,
-          ),
-        perMatrix: Object.fromEntries(losses.map(([n, l]) => [n, l.norm === 0 ? 0 : l.error / l.norm])),
-        perplexityQuantized: evalValid(model),
-        perplexityFp: retrain?.ppl ?? null,
-        learningRate: retrain?.lr ?? null,
-        seconds: (performance.now() - t0) / 1000,
-      };
-      return { cm, record };
+/**
+ * The bits of a size budget (`targetBits` / `targetSize`), written into the settings' `bits`,
+ * `softmaxBits` and `embeddingBits`: a resumed run takes the allocation its report stored; a new
+ * one measures the sensitivity of each group ({@link allocateBits}). Undefined without a budget
+ * (or when the resumed run had none: the settings comparison then names the difference).
+ */
+function planBits(
+  run: CompressRun,
+  evalValid: (m: LanguageModel) => number,
+  metadata: Record<string, string>,
+  progress: Progress | undefined,
+): BitAllocation | undefined {
+  const { settings } = run;
+  if (settings.targetBits === null && settings.targetSize === null) return undefined;
+  let allocation: BitAllocation | undefined;
+  if (run.resumed) {
+    allocation = run.resumed.report.allocation;
+    if (!allocation) return undefined;
+    progress?.message('size budget: the bit allocation stored by the run');
+  } else {
+    progress?.message('size budget: measuring the sensitivity of the LSTM matrices, the softmax and the embedding to 1-4 bits');
+    const target = settings.targetBits !== null ? { bitsPerParameter: settings.targetBits } : { fileBytes: settings.targetSize! };
+    const base = {
+      method: settings.method,
+      cycles: settings.cycles,
+      groupSize: settings.groupSize,
+      sparsity: 0,
+      fpModelBytes: run.src.fpModelBytes,
     };
+    allocation = allocateBits(run.src.model, base, target, evalValid, metadata);
+  }
+  settings.bits = allocation.groups.lstm.chosen;
+  settings.softmaxBits = allocation.groups.softmax.chosen;
+  settings.embeddingBits = allocation.groups.embedding.chosen;
+  progress?.message(
+    `size budget: LSTM ${settings.bits} bits, softmax ${settings.softmaxBits}, embedding ${settings.embeddingBits} (predicted ` +
+      `${allocation.bitsPerParameter.toFixed(3)} bits per parameter)`,
+  );
+  return allocation;
+}
 
+/**
+ * Iteration 0 (or the resumed run's state), then iterations up to T, then the export. A new run
+ * quantizes `run.src.model` in place; a resumed one disposes it for the last checkpoint's model.
+ */
+async function iterate(
+  run: CompressRun,
+  ctx: RunContext,
+  allocation: BitAllocation | undefined,
+  o: CompressOptions,
+): Promise<CompressResult> {
+  const { settings, corpus, evalValid } = ctx;
+  // W+A: from iteration 0 on, every forward pass (retraining, evaluation) sees quantized
+  // activations; the FP baseline and the size budget's sensitivities are measured without.
+  const activationQuant = settings.activationBits === null ? null : { bits: settings.activationBits, softmax: settings.layers !== 'lstm' };
+  const batcher = new Batcher(corpus.ids.train, settings.batch, settings.steps, false);
+  // The FP model as it was loaded: the teacher of distillation (a copy: the model is quantized in place).
+  const teacher = settings.distill > 0 ? LanguageModel.fromBytes(run.src.model.toBytes('quire-model', {}, false), o) : null;
+  // The model the run quantizes in place: the loaded FP model for a new run, the last checkpoint on resume.
+  let model = run.src.model;
+  try {
     let state: ResumeState;
-    if (resumed) {
-      state = resumed;
+    if (run.resumed) {
+      state = run.resumed;
       model.dispose();
       const ck = CompressedModel.fromBytes(readRegularFile(lastCheckpoint(o.outDir, state), 'compress checkpoint'), o);
       // (with the run's activation quantization, recorded in the checkpoint's metadata)
@@ -169,41 +231,15 @@ async function run(o: CompressOptions): Promise<CompressResult> {
       ck.dispose();
       o.progress?.message(`resuming after iteration ${state.report.iterations.length - 1} of ${settings.iterations}`);
     } else {
-      const t0 = performance.now();
-      const baseline = {
-        // A budget has measured the FP model's validation perplexity already.
-        perplexityValid: allocation?.perplexityFp ?? evalValid(model),
-        perplexityTest: evaluatePerplexity(model, corpus.ids.test, settings.evalBatch, settings.steps).perplexity,
-      };
-      const report: CompressReport = {
-        format: 'quire-compress-report',
-        version: 1,
-        settings: { ...settings },
-        baseline,
-        ...(allocation ? { allocation } : {}),
-        iterations: [],
-      };
-      model.setActivationQuant(activationQuant);
-      const { cm, record } = quantizeStep(0, t0, null);
-      if (!Number.isFinite(record.perplexityQuantized) || !Number.isFinite(baseline.perplexityValid) || !Number.isFinite(baseline.perplexityTest)) {
-        cm.dispose();
-        throw new QuireError(
-          'E_NONFINITE',
-          `the model's perplexity is not finite (FP valid ${baseline.perplexityValid}, quantized ${record.perplexityQuantized}); nothing was written to ${o.outDir}`,
-        );
-      }
-      state = { report, checkpoint: '', position: 0 };
-      commit(o.outDir, state, cm, record);
-      o.progress?.message(line(record, baseline.perplexityValid));
+      state = firstIteration(model, ctx, allocation, activationQuant, o);
     }
-
     for (let t = state.report.iterations.length; t <= settings.iterations; t++) {
       const t0 = performance.now();
       const lr = learningRateAt(settings, t);
       const position = await retrain(model, teacher, batcher, settings, lr, t, state.position, o);
       const ppl = evalValid(model);
       if (!Number.isFinite(ppl)) throw diverged(o.outDir, t, `validation perplexity after retraining is ${ppl}`);
-      const { cm, record } = quantizeStep(t, t0, { lr, ppl });
+      const { cm, record } = quantizeStep(model, ctx, t, t0, { lr, ppl }, o);
       if (!Number.isFinite(record.perplexityQuantized) || !Number.isFinite(record.quantizationLoss)) {
         cm.dispose();
         throw diverged(o.outDir, t, `the quantized model's validation perplexity is ${record.perplexityQuantized}`);
@@ -212,23 +248,106 @@ async function run(o: CompressOptions): Promise<CompressResult> {
       commit(o.outDir, state, cm, record);
       o.progress?.message(line(record, state.report.baseline.perplexityValid));
     }
-    return finish(o.outDir, state, settings, model, corpus, src.fpModelBytes);
+    return finish(o.outDir, state, settings, model, corpus, run.src.fpModelBytes);
   } finally {
     teacher?.dispose();
     model.dispose();
   }
 }
 
+/** Measures the FP baseline, runs iteration 0 (the one-shot quantization) and commits it: the run's first state. */
+function firstIteration(
+  model: LanguageModel,
+  ctx: RunContext,
+  allocation: BitAllocation | undefined,
+  activationQuant: { bits: number; softmax: boolean } | null,
+  o: CompressOptions,
+): ResumeState {
+  const { settings, corpus, evalValid } = ctx;
+  const t0 = performance.now();
+  const baseline = {
+    // A budget has measured the FP model's validation perplexity already.
+    perplexityValid: allocation?.perplexityFp ?? evalValid(model),
+    perplexityTest: evaluatePerplexity(model, corpus.ids.test, settings.evalBatch, settings.steps).perplexity,
+  };
+  const report: CompressReport = {
+    format: 'quire-compress-report',
+    version: 1,
+    settings: { ...settings },
+    baseline,
+    ...(allocation ? { allocation } : {}),
+    iterations: [],
+  };
+  model.setActivationQuant(activationQuant);
+  const { cm, record } = quantizeStep(model, ctx, 0, t0, null, o);
+  if (
+    !Number.isFinite(record.perplexityQuantized) ||
+    !Number.isFinite(baseline.perplexityValid) ||
+    !Number.isFinite(baseline.perplexityTest)
+  ) {
+    cm.dispose();
+    throw new QuireError(
+      'E_NONFINITE',
+      `the model's perplexity is not finite (FP valid ${baseline.perplexityValid}, quantized ${record.perplexityQuantized}); ` +
+        `nothing was written to ${o.outDir}`,
+    );
+  }
+  const state: ResumeState = { report, checkpoint: '', position: 0 };
+  commit(o.outDir, state, cm, record);
+  o.progress?.message(line(record, baseline.perplexityValid));
+  return state;
+}
+
+/** Iteration `t`'s [pruning and] quantization in place and its evaluation: the compressed model and the record. */
+function quantizeStep(
+  model: LanguageModel,
+  ctx: RunContext,
+  t: number,
+  t0: number,
+  retrain: { lr: number; ppl: number } | null,
+  o: CompressOptions,
+): { cm: CompressedModel; record: IterationRecord } {
+  const { settings, spec } = ctx;
+  if (settings.prune > 0 && (t === 0 || settings.pruneMask === 'each')) {
+    prune(model, Object.keys(spec.tensors), sparsityAt(settings, t), settings.pruneScope);
+  }
+  o.onBeforeQuantize?.(model, t);
+  const cm = CompressedModel.fromModel(model, spec, ctx.metadata(t));
+  const losses = Object.entries(cm.losses);
+  const sum = (f: (l: TensorLoss) => number) => losses.reduce((a, [, l]) => a + f(l), 0);
+  const record: IterationRecord = {
+    iteration: t,
+    // Σ error / Σ norm over the matrices (each matrix's own ratio is its `relative`).
+    quantizationLoss:
+      sum((l) => l.error) /
+      Math.max(
+        sum((l) => l.norm),
+        Number.MIN_VALUE,
+      ),
+    perMatrix: Object.fromEntries(losses.map(([n, l]) => [n, l.relative])),
+    perplexityQuantized: ctx.evalValid(model),
+    perplexityFp: retrain?.ppl ?? null,
+    learningRate: retrain?.lr ?? null,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  return { cm, record };
+}
+
 function diverged(outDir: string, t: number, what: string): QuireError {
   return new QuireError(
     'E_NONFINITE',
-    `iteration ${t}: ${what}; retraining diverged (learning rate too high?). The run in ${outDir} is kept at iteration ${t - 1}: --resume repeats iteration ${t} with the same settings, or start again in another --out with a lower --lr`,
+    `iteration ${t}: ${what}; retraining diverged (learning rate too high?). The run in ${outDir} is kept at iteration ${t - 1}: ` +
+      `--resume repeats iteration ${t} with the same settings, or start again in another --out with a lower --lr`,
   );
 }
 
 function line(r: IterationRecord, fp: number): string {
-  const retrained = r.perplexityFp === null ? 'one-shot' : `retrained at lr ${r.learningRate!.toPrecision(3)}: FP ppl ${r.perplexityFp.toFixed(2)},`;
-  return `iteration ${r.iteration}: ${retrained} quantization loss ${r.quantizationLoss.toFixed(5)}, quantized ppl ${r.perplexityQuantized.toFixed(2)} (FP baseline ${fp.toFixed(2)}) ${r.seconds.toFixed(0)} s`;
+  const retrained =
+    r.perplexityFp === null ? 'one-shot' : `retrained at lr ${r.learningRate!.toPrecision(3)}: FP ppl ${r.perplexityFp.toFixed(2)},`;
+  return (
+    `iteration ${r.iteration}: ${retrained} quantization loss ${r.quantizationLoss.toFixed(5)}, quantized ppl ` +
+    `${r.perplexityQuantized.toFixed(2)} (FP baseline ${fp.toFixed(2)}) ${r.seconds.toFixed(0)} s`
+  );
 }
 
 /**
@@ -281,7 +400,10 @@ async function retrain(
         });
         await tick();
         if (o.signal?.aborted) {
-          throw new QuireError('E_INTERRUPTED', `interrupted in iteration ${t}; the run in ${o.outDir} continues with --resume from iteration ${t}`);
+          throw new QuireError(
+            'E_INTERRUPTED',
+            `interrupted in iteration ${t}; the run in ${o.outDir} continues with --resume from iteration ${t}`,
+          );
         }
         return false;
       },
@@ -316,7 +438,14 @@ function writeReports(outDir: string, report: CompressReport): void {
 }
 
 /** Exports the last iteration's quantized model and completes the report with its test perplexity and size. */
-function finish(outDir: string, state: ResumeState, settings: CompressSettings, model: LanguageModel, corpus: Corpus, fpModelBytes: number): CompressResult {
+function finish(
+  outDir: string,
+  state: ResumeState,
+  settings: CompressSettings,
+  model: LanguageModel,
+  corpus: Corpus,
+  fpModelBytes: number,
+): CompressResult {
   const bytes = readRegularFile(lastCheckpoint(outDir, state), 'compress checkpoint');
   const modelPath = join(outDir, COMPRESSED_FILE);
   writeFileAtomic(modelPath, bytes);
@@ -340,7 +469,8 @@ function finish(outDir: string, state: ResumeState, settings: CompressSettings, 
 /** The checkpoint of the state's last iteration, derived from the iteration number inside `outDir`. */
 function lastCheckpoint(outDir: string, state: ResumeState): string {
   const file = join(outDir, checkpointName(state.report.iterations.length - 1));
-  if (!isFile(file)) throw new QuireError('E_FORMAT', `${file} is missing: the run in ${outDir} cannot be resumed; start a new run in another --out`);
+  if (!isFile(file))
+    throw new QuireError('E_FORMAT', `${file} is missing: the run in ${outDir} cannot be resumed; start a new run in another --out`);
   return file;
 }
 
@@ -349,10 +479,14 @@ function readState(path: string): ResumeState {
     const s = JSON.parse(readRegularFile(path, 'compress state', 2 ** 26).toString('utf8')) as ResumeState;
     const problems = s?.report ? validateReport(s.report) : ['no report'];
     if (problems.length) throw new Error(problems.join('; '));
-    if (!Number.isSafeInteger(s.position) || s.position < 0) throw new Error(`position must be a non-negative integer (got ${JSON.stringify(s.position)})`);
+    if (!Number.isSafeInteger(s.position) || s.position < 0)
+      throw new Error(`position must be a non-negative integer (got ${JSON.stringify(s.position)})`);
     if (s.report.iterations.length === 0) throw new Error('no finished iteration');
     return s;
   } catch (err) {
-    throw new QuireError('E_FORMAT', `${path} is not a valid compress state (${err instanceof Error ? err.message : err}); start a new run in another --out`);
+    throw new QuireError(
+      'E_FORMAT',
+      `${path} is not a valid compress state (${err instanceof Error ? err.message : err}); start a new run in another --out`,
+    );
   }
 }

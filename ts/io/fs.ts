@@ -81,7 +81,10 @@ export function openRegularFile(path: string, what = 'file'): { fd: number; size
   return { fd, size: fst.size };
 }
 
-/** Reads up to `length` bytes at `position` into `buffer[offset…]`, retrying short reads; returns the bytes read (fewer only at the end of the file). */
+/**
+ * Reads up to `length` bytes at `position` into `buffer[offset…]`, retrying short reads; returns the bytes read (fewer only
+ * at the end of the file).
+ */
 export function readFully(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number {
   let done = 0;
   while (done < length) {

@@ -54,7 +54,12 @@ export interface RunLock {
 export function acquireRunLock(dir: string): RunLock {
   const created = ensureDirectory(dir);
   const path = join(dir, LOCK_FILE);
-  const record: LockRecord = { pid: process.pid, host: hostname(), started: new Date().toISOString(), token: `${process.pid}-${++counter}-${Date.now()}` };
+  const record: LockRecord = {
+    pid: process.pid,
+    host: hostname(),
+    started: new Date().toISOString(),
+    token: `${process.pid}-${++counter}-${Date.now()}`,
+  };
   const text = JSON.stringify(record) + '\n';
   try {
     for (let attempt = 0; ; attempt++) {
@@ -185,7 +190,8 @@ function busy(dir: string, path: string, r: LockRecord | undefined): QuireError 
   const elsewhere = r.host !== hostname() ? ` (if that process no longer runs on ${r.host}, delete ${path} and retry)` : '';
   return new QuireError(
     'E_STATE',
-    `${resolve(dir)} is in use by another quire process: pid ${r.pid}${self} on ${r.host}, since ${r.started}. A run folder has one writer at a time: wait for it to finish or stop it, or choose another --out${elsewhere}`,
+    `${resolve(dir)} is in use by another quire process: pid ${r.pid}${self} on ${r.host}, since ${r.started}. A run folder has ` +
+      `one writer at a time: wait for it to finish or stop it, or choose another --out${elsewhere}`,
   );
 }
 

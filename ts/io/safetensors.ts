@@ -54,7 +54,10 @@ export function f32Tensor(shape: number[], values: Float32Array): RawTensor {
 /** The values of an F32 tensor (`E_FORMAT` naming the tensor and `file` for another dtype). */
 export function f32Values(name: string, t: RawTensor, file: string): Float32Array {
   if (t.dtype !== 'F32') {
-    throw new QuireError('E_FORMAT', `${file}: tensor '${name}' is ${t.dtype}; quire reads F32 tensors (convert the model with .float() before saving)`);
+    throw new QuireError(
+      'E_FORMAT',
+      `${file}: tensor '${name}' is ${t.dtype}; quire reads F32 tensors (convert the model with .float() before saving)`,
+    );
   }
   const view = new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
   const out = new Float32Array(t.data.byteLength / 4);
@@ -86,7 +89,12 @@ export function readSafetensors(bytes: Uint8Array, file = 'the file'): Safetenso
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
       throw bad(`tensor '${name}': shape must be a list of non-negative integers`);
     const offsets = e.data_offsets;
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
+      offsets[0] > offsets[1]
+    ) {
       throw bad(`tensor '${name}': data_offsets must be [begin, end]`);
     }
     const [begin, end] = offsets as [number, number];
@@ -101,7 +109,9 @@ export function readSafetensors(bytes: Uint8Array, file = 'the file'): Safetenso
   let at = 0;
   for (const [begin, end, name] of spans) {
     if (begin !== at)
-      throw bad(`tensor '${name}' starts at byte ${begin} of the data, expected ${at} (tensors must follow each other without gaps or overlaps)`);
+      throw bad(
+        `tensor '${name}' starts at byte ${begin} of the data, expected ${at} (tensors must follow each other without gaps or overlaps)`,
+      );
     at = end;
   }
   if (at !== dataLength) throw bad(`the tensors cover ${at} of the ${dataLength} data bytes`);
@@ -122,7 +132,10 @@ export function writeSafetensors(tensors: ReadonlyMap<string, RawTensor>, metada
     const t = tensors.get(name) as RawTensor;
     const size = SIZE.get(t.dtype);
     if (size === undefined || t.shape.reduce((a, d) => a * d, size) !== t.data.length) {
-      throw new QuireError('E_SHAPE', `tensor '${name}': ${t.data.length} bytes do not hold a ${t.dtype} tensor of shape ${JSON.stringify(t.shape)}`);
+      throw new QuireError(
+        'E_SHAPE',
+        `tensor '${name}': ${t.data.length} bytes do not hold a ${t.dtype} tensor of shape ${JSON.stringify(t.shape)}`,
+      );
     }
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.length] };
     offset += t.data.length;

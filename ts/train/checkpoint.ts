@@ -88,7 +88,9 @@ export function loadModel(path: string, options: BackendOption = {}, bytes?: Uin
       validateTrainState(training);
       const { hidden, layers } = model.config;
       if (training.config.hidden !== hidden || training.config.layers !== layers) {
-        throw new Error(`it describes ${training.config.layers} layers of ${training.config.hidden} units, the model has ${layers} of ${hidden}`);
+        throw new Error(
+          `it describes ${training.config.layers} layers of ${training.config.hidden} units, the model has ${layers} of ${hidden}`,
+        );
       }
     } catch (err) {
       model.dispose();
@@ -105,11 +107,14 @@ const isAmount = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && 
 export function validateTrainState(s: TrainState): void {
   if (s === null || typeof s !== 'object' || Array.isArray(s)) throw new Error('not an object');
   validateTrainConfig(s.config, 'config');
-  if (!isCount(s.epoch) || s.epoch > s.config.epochs) throw new Error(`epoch must be an integer from 0 to ${s.config.epochs} (got ${JSON.stringify(s.epoch)})`);
+  if (!isCount(s.epoch) || s.epoch > s.config.epochs)
+    throw new Error(`epoch must be an integer from 0 to ${s.config.epochs} (got ${JSON.stringify(s.epoch)})`);
   if (!isCount(s.window)) throw new Error(`window must be a non-negative integer (got ${JSON.stringify(s.window)})`);
-  if (!isAmount(s.lossSum) || !isCount(s.lossTokens) || !isAmount(s.seconds)) throw new Error('lossSum, lossTokens and seconds must be finite numbers >= 0');
+  if (!isAmount(s.lossSum) || !isCount(s.lossTokens) || !isAmount(s.seconds))
+    throw new Error('lossSum, lossTokens and seconds must be finite numbers >= 0');
   if (s.window > 0 && s.lossTokens === 0) throw new Error('a mid-epoch state must have counted tokens');
-  if (!Array.isArray(s.history) || s.history.length !== s.epoch) throw new Error(`history must list the ${JSON.stringify(s.epoch)} finished epochs`);
+  if (!Array.isArray(s.history) || s.history.length !== s.epoch)
+    throw new Error(`history must list the ${JSON.stringify(s.epoch)} finished epochs`);
   s.history.forEach((r, i) => {
     const ok =
       r &&

@@ -44,7 +44,10 @@ export interface CorpusSettings {
 /** The encoding options that report to `progress` (reading rate, the vocabulary note). */
 export function reporting(progress: Progress | undefined): Pick<EncodeOptions, 'progress' | 'note'> {
   if (!progress) return {};
-  return { progress: (label, done, total, t0, unit) => progress.task(label, done, total, t0, unit), note: (text) => progress.message(text) };
+  return {
+    progress: (label, done, total, t0, unit) => progress.task(label, done, total, t0, unit),
+    note: (text) => progress.message(text),
+  };
 }
 
 export interface TrainResult {
@@ -81,21 +84,35 @@ function start(options: TrainOptions): { model: LanguageModel; state: TrainState
     );
   }
   if (options.resume && !isFile(ckpt) && existing.length) {
-    throw new QuireError('E_CONFIG', `${options.outDir} holds ${existing.join(', ')} but no ${CHECKPOINT_FILE} to resume from: choose another --out`);
+    throw new QuireError(
+      'E_CONFIG',
+      `${options.outDir} holds ${existing.join(', ')} but no ${CHECKPOINT_FILE} to resume from: choose another --out`,
+    );
   }
   if (options.resume && isFile(ckpt)) {
     const loaded = loadModel(ckpt, options);
     if (!loaded.training) throw new QuireError('E_FORMAT', `${ckpt} holds no training state`);
     const config = resumeConfig(loaded.training.config, options.overrides ?? {});
     validateTrainConfig(config);
-    const corpus = encodeCorpus(options.dataDir, { vocabulary: loaded.vocabulary, tokenizer: loaded.tokenizer, ...reporting(options.progress) });
+    const corpus = encodeCorpus(options.dataDir, {
+      vocabulary: loaded.vocabulary,
+      tokenizer: loaded.tokenizer,
+      ...reporting(options.progress),
+    });
     return { model: loaded.model, state: { ...loaded.training, config }, corpus };
   }
   const config = resolveConfig(options.preset, options.overrides);
   validateTrainConfig(config);
   const corpus = encodeCorpus(options.dataDir, { ...options.corpus, ...reporting(options.progress) });
   const model = LanguageModel.create(
-    { vocab: corpus.vocabulary.size, hidden: config.hidden, layers: config.layers, initScale: config.initScale, dropout: config.dropout, seed: config.seed },
+    {
+      vocab: corpus.vocabulary.size,
+      hidden: config.hidden,
+      layers: config.layers,
+      initScale: config.initScale,
+      dropout: config.dropout,
+      seed: config.seed,
+    },
     options,
   );
   return { model, state: { config, epoch: 0, window: 0, lossSum: 0, lossTokens: 0, seconds: 0, history: [] }, corpus };
@@ -133,16 +150,22 @@ async function run(options: TrainOptions): Promise<TrainResult> {
   const text = { vocabulary: corpus.vocabulary, tokenizer: corpus.tokenizer };
   const batcher = new Batcher(sources.train, c.batch, c.steps, false);
   const diverged = (what: string, epoch: number) => {
-    const kept = isFile(ckptPath) ? `the last good checkpoint ${ckptPath} is kept (continue with --resume and a lower --lr)` : 'no checkpoint was written yet';
+    const kept = isFile(ckptPath)
+      ? `the last good checkpoint ${ckptPath} is kept (continue with --resume and a lower --lr)`
+      : 'no checkpoint was written yet';
     return new QuireError('E_NONFINITE', `epoch ${epoch}: ${what}; training diverged (learning rate too high?); ${kept}`);
   };
   try {
     if (state.window >= batcher.windows) {
-      throw new QuireError('E_FORMAT', `${ckptPath}: the training state is at window ${state.window} but an epoch has ${batcher.windows} windows`);
+      throw new QuireError(
+        'E_FORMAT',
+        `${ckptPath}: the training state is at window ${state.window} but an epoch has ${batcher.windows} windows`,
+      );
     }
     ensureDirectory(options.outDir);
     removeStaleTemporaries(options.outDir);
-    const writeLog = (extra: object[] = []) => writeFileAtomic(logPath, [...state.history, ...extra].map((r) => JSON.stringify(r) + '\n').join(''));
+    const writeLog = (extra: object[] = []) =>
+      writeFileAtomic(logPath, [...state.history, ...extra].map((r) => JSON.stringify(r) + '\n').join(''));
     if (state.epoch > 0) writeLog();
     for (let epoch = state.epoch + 1; epoch <= c.epochs; epoch++) {
       const lr = learningRate(c, epoch);
@@ -176,7 +199,8 @@ async function run(options: TrainOptions): Promise<TrainResult> {
             saveModel(ckptPath, model, 'quire-checkpoint', text, state);
             throw new QuireError(
               'E_INTERRUPTED',
-              `interrupted in epoch ${epoch} after window ${w + 1}/${batcher.windows}; checkpoint saved to ${ckptPath} (continue with --resume)`,
+              `interrupted in epoch ${epoch} after window ${w + 1}/${batcher.windows}; checkpoint saved to ${ckptPath} (continue ` +
+                `with --resume)`,
             );
           }
           return false;
@@ -199,7 +223,8 @@ async function run(options: TrainOptions): Promise<TrainResult> {
       saveModel(ckptPath, model, 'quire-checkpoint', text, state);
       writeLog();
       options.progress?.message(
-        `epoch ${epoch}/${c.epochs} lr ${lr.toPrecision(4)} train ppl ${record.trainPerplexity.toFixed(2)} valid ppl ${valid.perplexity.toFixed(2)} ${Math.round(record.tokensPerSecond)} tok/s ${seconds.toFixed(0)} s`,
+        `epoch ${epoch}/${c.epochs} lr ${lr.toPrecision(4)} train ppl ${record.trainPerplexity.toFixed(2)} valid ppl ` +
+          `${valid.perplexity.toFixed(2)} ${Math.round(record.tokensPerSecond)} tok/s ${seconds.toFixed(0)} s`,
       );
     }
     const test = evaluatePerplexity(model, sources.test, c.evalBatch, c.steps, tokensPerWord(corpus, 'test'));

@@ -1,6 +1,6 @@
 //! Compression of a trained [`crate::lstm::LstmModel`]: magnitude pruning ([`prune`]),
 //! in-place binary-coding quantization of its matrices ([`quantize`]) and the compressed model
-//! file ([`CompressedModel`], [`file`]). The iterative quantize → retrain schedule itself is
+//! file ([`CompressedModel`], [`mod@file`]). The iterative quantize → retrain schedule itself is
 //! orchestrated in TypeScript (`ts/compress/`); these are the steps it calls.
 
 pub mod bits;

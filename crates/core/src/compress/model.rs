@@ -19,7 +19,8 @@ pub const GATE_ORDER: &str = "i,f,g,o";
 pub fn check_gate_order(metadata: &BTreeMap<String, String>) -> Result<()> {
     match metadata.get("gateOrder") {
         Some(order) if order != GATE_ORDER => Err(Error::format(format!(
-            "metadata 'gateOrder' is '{order}', but quire lays out the LSTM gates as {GATE_ORDER} only: reorder the gate blocks of the matrices and biases and write '{GATE_ORDER}'"
+            "metadata 'gateOrder' is '{order}', but quire lays out the LSTM gates as {GATE_ORDER} only: \
+             reorder the gate blocks of the matrices and biases and write '{GATE_ORDER}'"
         ))),
         _ => Ok(()),
     }

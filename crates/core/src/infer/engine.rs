@@ -14,7 +14,8 @@
 use super::cell;
 use super::sample::Sampler;
 use super::weights::Weight;
-use crate::bcq::lut::{LutKernel, LutScratch};
+use crate::bcq::lut::LutScratch;
+use crate::bcq::Kernel;
 use crate::compress::CompressedModel;
 use crate::error::{check_len, Error, Result};
 use crate::format::read;
@@ -23,17 +24,25 @@ use crate::lstm::softmax::{cross_entropy, finite_loss};
 use crate::lstm::{tensor_layout, LstmConfig, LstmModel};
 use std::collections::BTreeMap;
 
-/// [`LutKernel::parse`], or for `auto` the kernel a model was compressed for: `popcount-a<k>` when
-/// its metadata records `k` activation bits ([`crate::compress::activation_bits`]; retrained with
-/// quantized activations), else `lut-i8`. `E_FORMAT` when that entry is not 1..=8.
-pub fn kernel_for(name: &str, metadata: &BTreeMap<String, String>) -> Result<LutKernel> {
-    if name != "auto" {
-        return LutKernel::parse(name);
+/// The kernel named `name`: `auto`, the kernel a model was compressed for (`popcount-a<k>` when its
+/// metadata records `k` activation bits ([`crate::compress::activation_bits`]; retrained with
+/// quantized activations), else `lut-i8`); `popcount`, the popcount kernel with those recorded
+/// bits (`E_CONFIG` when there are none); any other name as [`Kernel::parse`] reads it.
+/// `E_FORMAT` when the recorded bits are not 1..=8.
+pub fn kernel_for(name: &str, metadata: &BTreeMap<String, String>) -> Result<Kernel> {
+    match name {
+        "auto" => Ok(match crate::compress::activation_bits(metadata)? {
+            Some(k) => Kernel::popcount(k)?,
+            None => Kernel::LutI8,
+        }),
+        "popcount" => match crate::compress::activation_bits(metadata)? {
+            Some(k) => Kernel::popcount(k),
+            None => Err(Error::config(
+                "kernel 'popcount' takes its activation bits from the model file, which records none: use popcount-a1 … popcount-a8",
+            )),
+        },
+        _ => Kernel::parse(name, None),
     }
-    Ok(match crate::compress::activation_bits(metadata)? {
-        Some(k) => LutKernel::Popcount(k as u8),
-        None => LutKernel::I8,
-    })
 }
 
 /// Largest number of streams per step.
@@ -50,7 +59,7 @@ struct Layer {
 pub struct Engine {
     config: LstmConfig,
     metadata: BTreeMap<String, String>,
-    kernel: LutKernel,
+    kernel: Kernel,
     embedding: Weight,
     layers: Vec<Layer>,
     softmax: Weight,
@@ -78,7 +87,7 @@ impl Engine {
     /// Loads a model file: `quire-compressed` (packed matrices kept packed) or a full-precision
     /// `quire-model` / `quire-checkpoint`. Anything else, or a corrupt file, is `E_FORMAT`;
     /// an unknown kernel `E_CONFIG`.
-    pub fn from_bytes(bytes: &[u8], kernel: LutKernel) -> Result<Engine> {
+    pub fn from_bytes(bytes: &[u8], kernel: Kernel) -> Result<Engine> {
         let format = read(bytes)?.meta("format")?.to_string();
         if format == crate::compress::file::COMPRESSED_FORMAT {
             Self::from_compressed(CompressedModel::from_bytes(bytes)?, kernel)
@@ -96,7 +105,7 @@ impl Engine {
     }
 
     /// An engine over the full-precision weights of `model` (its carried state is not used).
-    pub fn from_model(model: &LstmModel, metadata: BTreeMap<String, String>, kernel: LutKernel) -> Result<Engine> {
+    pub fn from_model(model: &LstmModel, metadata: BTreeMap<String, String>, kernel: Kernel) -> Result<Engine> {
         let mut tensors = BTreeMap::new();
         for name in model.tensor_names() {
             let shape = model.tensor_shape(&name)?;
@@ -106,7 +115,7 @@ impl Engine {
     }
 
     /// An engine over a compressed model: its quantized matrices stay packed.
-    pub fn from_compressed(cm: CompressedModel, kernel: LutKernel) -> Result<Engine> {
+    pub fn from_compressed(cm: CompressedModel, kernel: Kernel) -> Result<Engine> {
         let tensors = cm.fp.into_iter().map(|(n, s, v)| (n, (s, v))).collect();
         let packed = cm.quantized.into_iter().map(|q| (q.name, q.matrix)).collect();
         Self::assemble(cm.config, cm.metadata, kernel, tensors, packed)
@@ -115,11 +124,12 @@ impl Engine {
     fn assemble(
         config: LstmConfig,
         metadata: BTreeMap<String, String>,
-        kernel: LutKernel,
+        kernel: Kernel,
         mut fp: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
         mut packed: BTreeMap<String, crate::quant::BinaryMatrix>,
     ) -> Result<Engine> {
         config.validate()?;
+        let kernel = kernel.checked()?;
         let (v, h) = (config.vocab, config.hidden);
         let mut take = |name: &str, shape: &[usize]| -> Result<Weight> {
             if let Some(m) = packed.remove(name) {
@@ -202,7 +212,7 @@ impl Engine {
         &self.metadata
     }
 
-    pub fn kernel(&self) -> LutKernel {
+    pub fn kernel(&self) -> Kernel {
         self.kernel
     }
 

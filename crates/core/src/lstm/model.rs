@@ -241,7 +241,7 @@ impl LstmModel {
         self.last_grad_norm
     }
 
-    /// Tensor names in file order (see [`super::params::Params`]).
+    /// Tensor names in file order (see `params::Params`).
     pub fn tensor_names(&self) -> Vec<String> {
         self.params.tensors.iter().map(|t| t.name.clone()).collect()
     }

@@ -15,7 +15,7 @@ pub fn finite_loss(loss: f64) -> Result<f64> {
 
 /// Overwrites each row of `logits [rows, V]` with its softmax (row-parallel).
 pub fn softmax_rows(logits: &mut [f32], vocab: usize) {
-    let rows = logits.len() / vocab;
+    let rows = logits.len().checked_div(vocab).unwrap_or(0);
     let lp = Shared(logits.as_mut_ptr());
     parallel_ranges(rows, 1, 16, move |range| {
         let lp = lp;
@@ -66,6 +66,8 @@ pub fn cross_entropy_with(
     teacher: Option<Teacher<'_>>,
 ) {
     let rows = targets.len();
+    // The rows are written through raw pointers below: their bounds are checked here.
+    assert!(rows.checked_mul(vocab).is_some_and(|n| n <= logits.len()) && loss.len() >= rows, "cross_entropy: logits or loss too short");
     let lp = Shared(logits.as_mut_ptr());
     let lossp = Shared(loss.as_mut_ptr());
     parallel_ranges(rows, 1, 16, move |range| {
