@@ -135,7 +135,7 @@ describe('stateless suggestions in workerd (examples/cloudflare/suggest-worker.j
     }
   }, 60_000);
 
-  it("POST /suggest answers as Node's Predictor does; a text sent in two requests through the returned state equals one request", async () => {
+  it("POST /suggest answers as Node's Predictor does; two requests through the returned state equal one", async () => {
     const work = mkdtempSync(join(tmpdir(), 'quire-workerd-suggest-'));
     for (const [from, to] of [
       ['examples/cloudflare/suggest-worker.js', 'suggest-worker.js'],

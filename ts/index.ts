@@ -41,7 +41,6 @@ export {
   QuantizedMatrix,
   MAX_BATCH,
   type QuantMethod,
-  type MatvecKernel,
   type QuantizeOptions,
   type MatvecOptions,
 } from './quantize.js';
@@ -53,7 +52,7 @@ export { describeModelFile, type ModelFileInfo } from './compress/describe.js';
 export { DEFAULTS as COMPRESS_DEFAULTS, type CompressSettings, type LayerSelection } from './compress/settings.js';
 export { validateReport, type CompressReport, type IterationRecord } from './compress/report.js';
 export { type Kernel, KERNELS } from './kernel.js';
-export { InferenceEngine, MAX_STREAMS, type InferenceKernel, type InferenceOptions, type SampleOptions } from './infer.js';
+export { InferenceEngine, MAX_STREAMS, type InferenceOptions, type SampleOptions } from './infer.js';
 export { generateWords, type GenerateOptions } from './generate.js';
 export { Predictor, PredictionSession, type Suggestion } from './predict.js';
 export { suggestionQuality, type SuggestionQuality } from './suggest-quality.js';

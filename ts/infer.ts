@@ -4,14 +4,8 @@ import { guard, QuireError } from './errors.js';
 import { Handle } from './handle.js';
 import { bytes as byteArg, describe, floats, integerIn, numberIn, objectArg, text, tokenIds } from './args.js';
 import { configFromRaw, LanguageModel, type ModelConfig, type RawConfig } from './model.js';
-import { type Kernel, KERNELS } from './kernel.js';
+import type { Kernel } from './kernel.js';
 import type { BackendOption } from './options.js';
-
-/** @deprecated The same type as {@link Kernel}, under its former name. */
-export type InferenceKernel = Kernel;
-
-/** @deprecated {@link KERNELS} under its former name. */
-export const INFERENCE_KERNELS: readonly Kernel[] = KERNELS;
 
 export interface InferenceOptions extends BackendOption {
   /** Kernel of the packed products (default `auto`). */

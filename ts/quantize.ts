@@ -9,9 +9,6 @@ import type { BackendOption } from './options.js';
 /** Per-row binary-coding solvers (docs/method.md §1). */
 export type QuantMethod = 'greedy' | 'refined' | 'alternating';
 
-/** @deprecated The same type as {@link Kernel}, under its former name. */
-export type MatvecKernel = Kernel;
-
 export interface QuantizeOptions extends BackendOption {
   /** Bits per weight, 1 to 8. */
   bits: number;

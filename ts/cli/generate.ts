@@ -3,7 +3,8 @@ import type { BackendChoice } from '../backend/types.js';
 import { Tokenizer } from '../data/tokenizer.js';
 import { EOS } from '../data/vocabulary.js';
 import { generateWords, unknownWords } from '../generate.js';
-import { INFERENCE_KERNELS, MAX_TEMPERATURE, type InferenceKernel } from '../infer.js';
+import { MAX_TEMPERATURE } from '../infer.js';
+import { type Kernel, KERNELS } from '../kernel.js';
 import { loadEngine } from '../infer-file.js';
 import { printable } from './printable.js';
 import { writeOut } from './stdout.js';
@@ -15,7 +16,7 @@ interface GenerateFlags {
   temperature: number;
   topK: number;
   seed: number;
-  kernel: InferenceKernel;
+  kernel: Kernel;
   backend?: BackendChoice;
 }
 
@@ -29,7 +30,9 @@ export function registerGenerate(program: Command): void {
     .option('--temperature <t>', 'sampling temperature (0 = always the most likely word)', finiteNumber, 1)
     .option('--top-k <k>', 'sample among the k most likely words (0 = all)', nonNegativeInt, 0)
     .option('--seed <s>', 'sampler seed', nonNegativeInt, 0)
-    .addOption(new Option('--kernel <name>', 'packed kernel (auto: the one the model was retrained for)').choices([...INFERENCE_KERNELS]).default('auto'))
+    .addOption(
+      new Option('--kernel <name>', 'packed kernel (auto: the one the model was retrained for)').choices([...KERNELS]).default('auto'),
+    )
     .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
     .action((file: string, f: GenerateFlags) => {
       if (!(f.temperature >= 0 && f.temperature <= MAX_TEMPERATURE)) {

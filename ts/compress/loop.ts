@@ -1,7 +1,8 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Batcher } from '../data/batcher.js';
-import { loadCorpus, type Corpus } from '../data/corpus.js';
+import { type OpenCorpus, openCorpus } from '../data/corpus.js';
+import { tokensPerWord } from '../data/encoded-corpus.js';
 import { QuireError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { ensureDirectory, isFile, readRegularFile, removeStaleTemporaries, statOrUndefined } from '../io/fs.js';
@@ -66,7 +67,8 @@ export interface CompressRun {
   /** The FP model to compress, as loaded (the caller disposes `src.model`). */
   src: FpSource;
   settings: CompressSettings;
-  corpus: Corpus;
+  /** The data, streamed from its token files (closed with the run). */
+  corpus: OpenCorpus;
   /** The state of the run being resumed (`--resume` on a folder holding one), else undefined. */
   resumed?: ResumeState;
 }
@@ -80,16 +82,21 @@ export function openRun(o: CompressOptions): CompressRun {
   const src = loadFpModel(o.model, o);
   try {
     const settings = resolveSettings(o.settings, src);
-    const corpus = loadCorpus(o.dataDir, {
+    const corpus = openCorpus(o.dataDir, {
       limit: settings.limitTokens ?? undefined,
       vocabulary: src.vocabulary,
       tokenizer: src.tokenizer,
     });
-    const statePath = join(o.outDir, STATE_FILE);
-    if (!statOrUndefined(statePath)) return { src, settings, corpus };
-    if (!o.resume)
-      throw new QuireError('E_CONFIG', `${o.outDir} already holds a compress run: pass --resume to continue it, or choose another --out`);
-    return { src, settings, corpus, resumed: readState(statePath) };
+    try {
+      const statePath = join(o.outDir, STATE_FILE);
+      if (!statOrUndefined(statePath)) return { src, settings, corpus };
+      if (!o.resume)
+        throw new QuireError('E_CONFIG', `${o.outDir} already holds a compress run: pass --resume to continue it, or choose another --out`);
+      return { src, settings, corpus, resumed: readState(statePath) };
+    } catch (err) {
+      corpus.close();
+      throw err;
+    }
   } catch (err) {
     src.model.dispose();
     throw err;
@@ -99,7 +106,7 @@ export function openRun(o: CompressOptions): CompressRun {
 /** What every iteration needs besides the model: validation, the file metadata, the spec. */
 interface RunContext {
   settings: CompressSettings;
-  corpus: Corpus;
+  corpus: OpenCorpus;
   evalValid: (m: LanguageModel) => number;
   /** The metadata of the files of iteration `t` (built once: they differ in `compressIteration` only). */
   metadata: (t: number) => Record<string, string>;
@@ -126,7 +133,8 @@ async function compressLocked(o: CompressOptions): Promise<CompressResult> {
   const run = openRun(o);
   try {
     const { src, settings, corpus } = run;
-    const evalValid = (m: LanguageModel) => evaluatePerplexity(m, corpus.ids.valid, settings.evalBatch, settings.steps).perplexity;
+    const evalValid = (m: LanguageModel) =>
+      evaluatePerplexity(m, corpus.ids.valid, settings.evalBatch, settings.steps, tokensPerWord(corpus.encoded, 'valid')).perplexity;
     // Recorded in every compressed file of the run: the engine's `auto` kernel reads activation_bits.
     const base: Record<string, string> = {
       ...textMetadata(src),
@@ -157,6 +165,7 @@ async function compressLocked(o: CompressOptions): Promise<CompressResult> {
     return await iterate(run, { settings, corpus, evalValid, metadata, spec }, allocation, o);
   } finally {
     run.src.model.dispose(); // idempotent: `iterate` may have disposed it already
+    run.corpus.close();
   }
 }
 
@@ -268,7 +277,8 @@ function firstIteration(
   const baseline = {
     // A budget has measured the FP model's validation perplexity already.
     perplexityValid: allocation?.perplexityFp ?? evalValid(model),
-    perplexityTest: evaluatePerplexity(model, corpus.ids.test, settings.evalBatch, settings.steps).perplexity,
+    perplexityTest: evaluatePerplexity(model, corpus.ids.test, settings.evalBatch, settings.steps, tokensPerWord(corpus.encoded, 'test'))
+      .perplexity,
   };
   const report: CompressReport = {
     format: 'quire-compress-report',
@@ -443,7 +453,7 @@ function finish(
   state: ResumeState,
   settings: CompressSettings,
   model: LanguageModel,
-  corpus: Corpus,
+  corpus: OpenCorpus,
   fpModelBytes: number,
 ): CompressResult {
   const bytes = readRegularFile(lastCheckpoint(outDir, state), 'compress checkpoint');
@@ -455,7 +465,8 @@ function finish(
   const last = state.report.iterations[state.report.iterations.length - 1];
   state.report.final = {
     perplexityValid: last.perplexityQuantized,
-    perplexityTest: evaluatePerplexity(model, corpus.ids.test, settings.evalBatch, settings.steps).perplexity,
+    perplexityTest: evaluatePerplexity(model, corpus.ids.test, settings.evalBatch, settings.steps, tokensPerWord(corpus.encoded, 'test'))
+      .perplexity,
     modelBytes: bytes.length,
     fpModelBytes,
     bitsPerWeight: header.bitsPerQuantizedWeight,

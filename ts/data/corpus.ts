@@ -26,7 +26,13 @@ export interface Corpus {
 export function loadCorpus(dir: string, options: EncodeOptions & { limit?: number } = {}): Corpus {
   const encoded = encodeCorpus(dir, options);
   const ids = (s: Split) => splitIds(encoded, s, options.limit);
-  return { dir, vocabulary: encoded.vocabulary, tokenizer: encoded.tokenizer, ids: { train: ids('train'), valid: ids('valid'), test: ids('test') }, encoded };
+  return {
+    dir,
+    vocabulary: encoded.vocabulary,
+    tokenizer: encoded.tokenizer,
+    ids: { train: ids('train'), valid: ids('valid'), test: ids('test') },
+    encoded,
+  };
 }
 
 /** A corpus whose splits stream from its token files (any size): `close()` releases them. */
@@ -47,5 +53,12 @@ export function openCorpus(dir: string, options: EncodeOptions & { limit?: numbe
     valid: openSplit(encoded, 'valid', options.limit),
     test: openSplit(encoded, 'test', options.limit),
   };
-  return { dir, vocabulary: encoded.vocabulary, tokenizer: encoded.tokenizer, ids, encoded, close: () => Object.values(ids).forEach((f) => f.close()) };
+  return {
+    dir,
+    vocabulary: encoded.vocabulary,
+    tokenizer: encoded.tokenizer,
+    ids,
+    encoded,
+    close: () => Object.values(ids).forEach((f) => f.close()),
+  };
 }
