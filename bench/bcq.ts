@@ -5,7 +5,7 @@
  * solver and bit-width. Times are medians of repeated
  * samples; ratios compare medians measured side by side.
  */
-import { gemm, matmul, matvec, quantize, type BackendName, type MatvecKernel } from '../ts/index.js';
+import { gemm, matmul, matvec, quantize, type BackendName, type Kernel } from '../ts/index.js';
 import type { BenchArgs, BenchRow } from './main.js';
 
 const SHAPES: [number, number][] = [
@@ -15,7 +15,7 @@ const SHAPES: [number, number][] = [
   [800, 200],
   [10000, 200],
 ];
-const KERNELS: [string, MatvecKernel, number][] = [
+const KERNELS: [string, Kernel, number][] = [
   ['lut-i8', 'lut-i8', 0],
   ['lut-f32', 'lut-f32', 0],
   ['popcount-a1', 'popcount', 1],
@@ -68,7 +68,15 @@ export async function run({ quick }: BenchArgs): Promise<BenchRow[]> {
         const q = quantize(w, r, c, { bits, method: 'greedy', backend });
         for (const [label, kernel, activationBits] of KERNELS) {
           const t = time(() => matvec(q, x, { kernel, activationBits: activationBits || undefined }), samples, minMs);
-          rows.push({ what: 'matvec', backend, shape: `${r}x${c}`, bits, kernel: label, us: +(t * 1e6).toFixed(1), speedup: +(f32 / t).toFixed(2) });
+          rows.push({
+            what: 'matvec',
+            backend,
+            shape: `${r}x${c}`,
+            bits,
+            kernel: label,
+            us: +(t * 1e6).toFixed(1),
+            speedup: +(f32 / t).toFixed(2),
+          });
         }
         q.dispose();
       }
@@ -76,11 +84,27 @@ export async function run({ quick }: BenchArgs): Promise<BenchRow[]> {
         // Batched products (20 vectors) against the f32 GEMM with m = 20.
         const xb = gaussian(20 * c, 8);
         const f32b = time(() => gemm({ m: 20, n: r, k: c, transB: true }, xb, w, undefined, { backend }), samples, minMs);
-        rows.push({ what: 'matmul20', backend, shape: `${r}x${c}`, bits: 32, kernel: 'f32-gemm', us: +(f32b * 1e6).toFixed(1), speedup: 1 });
+        rows.push({
+          what: 'matmul20',
+          backend,
+          shape: `${r}x${c}`,
+          bits: 32,
+          kernel: 'f32-gemm',
+          us: +(f32b * 1e6).toFixed(1),
+          speedup: 1,
+        });
         for (const bits of [1, 2, 3]) {
           const q = quantize(w, r, c, { bits, method: 'greedy', backend });
           const t = time(() => matmul(q, xb, 20), samples, minMs);
-          rows.push({ what: 'matmul20', backend, shape: `${r}x${c}`, bits, kernel: 'lut-i8', us: +(t * 1e6).toFixed(1), speedup: +(f32b / t).toFixed(2) });
+          rows.push({
+            what: 'matmul20',
+            backend,
+            shape: `${r}x${c}`,
+            bits,
+            kernel: 'lut-i8',
+            us: +(t * 1e6).toFixed(1),
+            speedup: +(f32b / t).toFixed(2),
+          });
           q.dispose();
         }
       }

@@ -21,12 +21,41 @@ import type { BenchArgs, BenchRow } from './main.js';
 /** `distinct` distinct words with Zipf-like counts (seeded). */
 export function syntheticCounts(distinct: number, seed = 21): Map<string, number> {
   const uniform = rng(seed);
-  const onsets = ['', 'b', 'c', 'd', 'f', 'g', 'h', 'k', 'l', 'm', 'n', 'p', 'r', 's', 't', 'v', 'w', 'st', 'tr', 'ch', 'sh', 'th', 'pl', 'gr'];
+  const onsets = [
+    '',
+    'b',
+    'c',
+    'd',
+    'f',
+    'g',
+    'h',
+    'k',
+    'l',
+    'm',
+    'n',
+    'p',
+    'r',
+    's',
+    't',
+    'v',
+    'w',
+    'st',
+    'tr',
+    'ch',
+    'sh',
+    'th',
+    'pl',
+    'gr',
+  ];
   const vowels = ['a', 'e', 'i', 'o', 'u', 'ea', 'ou', 'ai', 'y'];
   const codas = ['', '', 'n', 'r', 's', 't', 'l', 'm', 'nd', 'ng', 'st', 'ck'];
   const syllables = new Set<string>();
   while (syllables.size < 2000) {
-    syllables.add(onsets[Math.floor(uniform() * onsets.length)] + vowels[Math.floor(uniform() * vowels.length)] + codas[Math.floor(uniform() * codas.length)]);
+    syllables.add(
+      onsets[Math.floor(uniform() * onsets.length)] +
+        vowels[Math.floor(uniform() * vowels.length)] +
+        codas[Math.floor(uniform() * codas.length)],
+    );
   }
   const inventory = [...syllables];
   // Zipf-like syllable choice: index ⌊n·u²⌋ favours the first syllables.
@@ -54,7 +83,16 @@ function timeTraining(corpus: string, counts: Map<string, number>, merges: numbe
   let occurrences = 0;
   for (const c of counts.values()) occurrences += c;
   const rssMB = Math.round(process.memoryUsage().rss / 2 ** 20);
-  return { task: 'train', corpus, distinctWords: counts.size, occurrences, merges, learned: model.merges.length, seconds: Number(seconds.toFixed(2)), rssMB };
+  return {
+    task: 'train',
+    corpus,
+    distinctWords: counts.size,
+    occurrences,
+    merges,
+    learned: model.merges.length,
+    seconds: Number(seconds.toFixed(2)),
+    rssMB,
+  };
 }
 
 export async function run(args: BenchArgs): Promise<BenchRow[]> {

@@ -74,9 +74,13 @@ export async function run(args: BenchArgs): Promise<BenchRow[]> {
       const c = encodeCorpus(${JSON.stringify(dir)}, { cacheDir: ${JSON.stringify(join(dir, 'cache'))} });
       const seconds = (performance.now() - t0) / 1000;
       const tokens = c.splits.train.tokens + c.splits.valid.tokens + c.splits.test.tokens;
-      console.log(JSON.stringify({ seconds, tokens, distinct: c.stats.distinct, folded: c.stats.foldedTokens / c.stats.tokens, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+      const folded = c.stats.foldedTokens / c.stats.tokens;
+      console.log(JSON.stringify({ seconds, tokens, distinct: c.stats.distinct, folded, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
     `;
-    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    });
     const r = JSON.parse(out.trim().split('\n').at(-1)!);
     return [
       {

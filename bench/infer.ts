@@ -23,7 +23,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
-import { CompressedModel, exportOnnx, InferenceEngine, type InferenceKernel, LanguageModel, info, setThreads, type CompressionSpec } from '../ts/index.js';
+import {
+  CompressedModel,
+  exportOnnx,
+  InferenceEngine,
+  type Kernel,
+  LanguageModel,
+  info,
+  setThreads,
+  type CompressionSpec,
+} from '../ts/index.js';
 import type { BenchArgs, BenchRow } from './main.js';
 import { medianMs, middle } from './util.js';
 
@@ -58,8 +67,20 @@ function median(fn: () => unknown, quick: boolean): Promise<number> {
 }
 
 /** A token step through an ONNX session: feeds the token and the previous state. */
-async function ortTask(engine: Engine, ort: typeof ortNode, onnx: Uint8Array, hidden: number, provider: string, batch = 1, threads = 1): Promise<Task> {
-  const session = await ort.InferenceSession.create(onnx, { executionProviders: [provider], intraOpNumThreads: threads, interOpNumThreads: 1 });
+async function ortTask(
+  engine: Engine,
+  ort: typeof ortNode,
+  onnx: Uint8Array,
+  hidden: number,
+  provider: string,
+  batch = 1,
+  threads = 1,
+): Promise<Task> {
+  const session = await ort.InferenceSession.create(onnx, {
+    executionProviders: [provider],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+  });
   const state: Record<string, ortNode.Tensor> = {};
   for (let l = 0; l < LAYERS; l++) {
     for (const p of ['h', 'c']) state[`${p}0.${l}`] = new ort.Tensor('float32', new Float32Array(batch * hidden), [1, batch, hidden]);
@@ -86,7 +107,7 @@ async function ortTask(engine: Engine, ort: typeof ortNode, onnx: Uint8Array, hi
   };
 }
 
-function quireTask(bytes: Uint8Array, backend: 'native' | 'wasm', bits: number, batch = 1, kernel: InferenceKernel = 'lut-i8'): Task {
+function quireTask(bytes: Uint8Array, backend: 'native' | 'wasm', bits: number, batch = 1, kernel: Kernel = 'lut-i8'): Task {
   const e = InferenceEngine.fromBytes(bytes, { backend, kernel });
   e.resetState(batch);
   let t = 0;
@@ -132,12 +153,21 @@ async function trained(fpRun: string, dirs: string[], quick: boolean, rounds: nu
   fp.dispose();
   const entries: { name: string; ppl: number | null; task: Task }[] = [];
   const reports = dirs.map(
-    (d) => JSON.parse(readFileSync(join(d, 'report.json'), 'utf8')) as { baseline: { perplexityTest: number }; final: { perplexityTest: number } },
+    (d) =>
+      JSON.parse(readFileSync(join(d, 'report.json'), 'utf8')) as {
+        baseline: { perplexityTest: number };
+        final: { perplexityTest: number };
+      },
   );
   const fpPpl = reports[0]?.baseline.perplexityTest ?? null;
   entries.push({ name: 'FP32 (ONNX export)', ppl: fpPpl, task: await ortTask('onnxruntime-node', ortNode, onnx, hidden, 'cpu') });
-  entries.push({ name: 'FP32 (ONNX export)', ppl: fpPpl, task: await ortTask('onnxruntime-web', ortWeb as unknown as typeof ortNode, onnx, hidden, 'wasm') });
-  for (const backend of ['native', 'wasm'] as const) entries.push({ name: `FP32 ${fpRun}`, ppl: fpPpl, task: quireTask(fpBytes, backend, 32) });
+  entries.push({
+    name: 'FP32 (ONNX export)',
+    ppl: fpPpl,
+    task: await ortTask('onnxruntime-web', ortWeb as unknown as typeof ortNode, onnx, hidden, 'wasm'),
+  });
+  for (const backend of ['native', 'wasm'] as const)
+    entries.push({ name: `FP32 ${fpRun}`, ppl: fpPpl, task: quireTask(fpBytes, backend, 32) });
   for (const [i, d] of dirs.entries()) {
     const bytes = new Uint8Array(readFileSync(join(d, 'model.qcomp')));
     // The kernel the file was compressed for (`auto`); a model retrained with quantized
@@ -179,7 +209,9 @@ export async function run({ quick, run: fpRun, compressed: dirs, rounds: given }
   ortWeb.env.wasm.numThreads = 1;
   const { backends } = info();
   console.log(
-    `quire kernels native:${backends.native.kernels} wasm:${backends.wasm.kernels}${backends.wasm.relaxedSimd ? ' (relaxed-SIMD module)' : ''}; onnxruntime-node ${ortNode.env.versions.node ?? '?'}, onnxruntime-web ${ortWeb.env.versions.web ?? '?'}`,
+    `quire kernels native:${backends.native.kernels} ` +
+      `wasm:${backends.wasm.kernels}${backends.wasm.relaxedSimd ? ' (relaxed-SIMD module)' : ''}; onnxruntime-node ` +
+      `${ortNode.env.versions.node ?? '?'}, onnxruntime-web ${ortWeb.env.versions.web ?? '?'}`,
   );
   const rows: BenchRow[] = [];
   const rounds = given ?? (quick ? 1 : 3);
@@ -214,7 +246,8 @@ export async function run({ quick, run: fpRun, compressed: dirs, rounds: given }
     const tps = samples.map((xs) => 1000 / middle(xs));
     const peerIndex = (e: Engine) => tasks.findIndex((t) => t.engine === e);
     for (const [i, t] of tasks.entries()) {
-      const j = t.engine === 'quire-native' || t.engine === 'onnxruntime-node' ? peerIndex('onnxruntime-node') : peerIndex('onnxruntime-web');
+      const j =
+        t.engine === 'quire-native' || t.engine === 'onnxruntime-node' ? peerIndex('onnxruntime-node') : peerIndex('onnxruntime-web');
       const ref = tps[j];
       rows.push({
         task: 'lstm-lm-token-step',

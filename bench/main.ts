@@ -47,7 +47,8 @@ async function main(argv: string[]): Promise<void> {
     else if (a === '--rounds') {
       rounds = Number(argv[++i]);
       if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error(`--rounds needs a positive integer (got ${argv[i]})`);
-    } else if (a.startsWith('-')) throw new Error(`unknown option ${a} (use SUITE names, --json FILE, --quick, --run DIR, --compressed DIR, --rounds N)`);
+    } else if (a.startsWith('-'))
+      throw new Error(`unknown option ${a} (use SUITE names, --json FILE, --quick, --run DIR, --compressed DIR, --rounds N)`);
     else names.push(a);
   }
   const available = suites();

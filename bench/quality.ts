@@ -30,12 +30,24 @@ export async function run({ quick, run: runDir }: BenchArgs): Promise<BenchRow[]
     const out = mkdtempSync(join(tmpdir(), 'quire-quality-'));
     const t0 = performance.now();
     const quickSettings = quick ? { iterations: 1, retrainSteps: 5, limitTokens: 20_000 } : {};
-    const r = await compress({ model: runDir, dataDir: dataDirectory(), outDir: out, backend: 'native', settings: { ...settings, ...quickSettings } });
+    const r = await compress({
+      model: runDir,
+      dataDir: dataDirectory(),
+      outDir: out,
+      backend: 'native',
+      settings: { ...settings, ...quickSettings },
+    });
     const f = r.report.final!;
     const fpTest = r.report.baseline.perplexityTest!;
     rows.push({
       config: name,
-      bits: `lstm ${r.settings.bits}${r.settings.layers === 'all' ? `, softmax ${r.settings.softmaxBits}, embedding ${r.settings.embeddingBits}` : r.settings.layers === 'lstm,softmax' ? `, softmax ${r.settings.softmaxBits}` : ''}`,
+      bits:
+        `lstm ${r.settings.bits}` +
+        (r.settings.layers === 'all'
+          ? `, softmax ${r.settings.softmaxBits}, embedding ${r.settings.embeddingBits}`
+          : r.settings.layers === 'lstm,softmax'
+            ? `, softmax ${r.settings.softmaxBits}`
+            : ''),
       testPerplexity: +f.perplexityTest!.toFixed(2),
       fpTestPerplexity: +fpTest.toFixed(2),
       ratioToFp: +(f.perplexityTest! / fpTest).toFixed(3),

@@ -67,7 +67,9 @@ export async function run(_args: BenchArgs): Promise<BenchRow[]> {
   ] as const) {
     const row: BenchRow = { task: 'masked error', solver: `alternating ×2, ${label}` };
     for (const bits of [1, 2, 3]) {
-      const q = fitOnSurvivors ? quantize(w, ROWS, COLS, { bits, method: 'alternating', mask }) : quantize(pruned, ROWS, COLS, { bits, method: 'alternating' });
+      const q = fitOnSurvivors
+        ? quantize(w, ROWS, COLS, { bits, method: 'alternating', mask })
+        : quantize(pruned, ROWS, COLS, { bits, method: 'alternating' });
       row[`${bits} bit`] = Number(errorAgainst(w, q.dequantize(), mask).toFixed(4));
       q.dispose();
     }

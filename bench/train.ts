@@ -41,7 +41,9 @@ function flopsPerToken(hidden: number, layers: number, vocab: number): number {
 function torchPeer(presets: string[], threads: number, quick: boolean): BenchRow[] {
   const python = process.env.QUIRE_PEER_PYTHON ?? 'python3';
   const script = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'torch_train.py');
-  const r = spawnSync(python, [script, '--threads', String(threads), '--windows', quick ? '2' : '12', '--presets', presets.join(',')], { encoding: 'utf8' });
+  const r = spawnSync(python, [script, '--threads', String(threads), '--windows', quick ? '2' : '12', '--presets', presets.join(',')], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) {
     const why = r.error ? r.error.message : (r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`);
     console.log(`torch peer skipped (${python}: ${why}); set QUIRE_PEER_PYTHON to a python with torch`);
@@ -61,7 +63,10 @@ export async function run({ quick }: BenchArgs): Promise<BenchRow[]> {
     console.log(`${backend}: arithmetic peak ${peak.gflops.toFixed(1)} GFLOP/s (${peak.kernels}, ${peak.threads} thread(s))`);
     for (const preset of ['small', 'medium']) {
       const p = PRESETS[preset];
-      const model = LanguageModel.create({ vocab, hidden: p.hidden, layers: p.layers, initScale: p.initScale, dropout: p.dropout, seed: 1 }, { backend });
+      const model = LanguageModel.create(
+        { vocab, hidden: p.hidden, layers: p.layers, initScale: p.initScale, dropout: p.dropout, seed: 1 },
+        { backend },
+      );
       const batcher = new Batcher(ids, p.batch, p.steps, false);
       model.resetState(p.batch);
       const windows = quick ? 2 : preset === 'small' ? 12 : backend === 'wasm' ? 4 : 8;

@@ -18,11 +18,15 @@ if (args.length === 0) {
   process.exit(2);
 }
 
-const runs = args.map((dir) => ({ name: basename(dir), report: JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as CompressReport }));
+const runs = args.map((dir) => ({
+  name: basename(dir),
+  report: JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as CompressReport,
+}));
 const f = (v: number | undefined | null, d = 2) => (v === undefined || v === null ? '–' : v.toFixed(d));
 
 const rows = [
-  '| run | bits (LSTM / softmax / embedding) | retraining | valid: one-shot → final | test | test / FP | bits per quantized weight | bits per parameter | file bytes | vs FP file | quantization loss, first → last | minutes |',
+  '| run | bits (LSTM / softmax / embedding) | retraining | valid: one-shot → final | test | test / FP | bits per quantized ' +
+    'weight | bits per parameter | file bytes | vs FP file | quantization loss, first → last | minutes |',
   '|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const { name, report: r } of runs) {
@@ -48,7 +52,11 @@ for (const { name, report: r } of runs) {
   const minutes = its.reduce((a, it) => a + it.seconds, 0) / 60;
   const fpTest = r.baseline.perplexityTest;
   rows.push(
-    `| ${name} | ${bits} | ${retrain} | ${f(its[0]?.perplexityQuantized)} → ${f(its.at(-1)?.perplexityQuantized)} | ${f(fin?.perplexityTest)} | ${fin?.perplexityTest && fpTest ? (fin.perplexityTest / fpTest).toFixed(3) : '–'} | ${f(fin?.bitsPerWeight, 3)} | ${f(fin?.bitsPerParameter, 3)} | ${fin?.modelBytes ?? '–'} | ${fin ? `${(fin.fpModelBytes / fin.modelBytes).toFixed(2)}×` : '–'} | ${f(its[0]?.quantizationLoss, 4)} → ${f(its.at(-1)?.quantizationLoss, 5)} | ${minutes.toFixed(1)} |`,
+    `| ${name} | ${bits} | ${retrain} | ${f(its[0]?.perplexityQuantized)} → ${f(its.at(-1)?.perplexityQuantized)} | ` +
+      `${f(fin?.perplexityTest)} | ${fin?.perplexityTest && fpTest ? (fin.perplexityTest / fpTest).toFixed(3) : '–'} | ` +
+      `${f(fin?.bitsPerWeight, 3)} | ${f(fin?.bitsPerParameter, 3)} | ${fin?.modelBytes ?? '–'} | ` +
+      `${fin ? `${(fin.fpModelBytes / fin.modelBytes).toFixed(2)}×` : '–'} | ${f(its[0]?.quantizationLoss, 4)} → ` +
+      `${f(its.at(-1)?.quantizationLoss, 5)} | ${minutes.toFixed(1)} |`,
   );
 }
 const base = runs[0].report.baseline;
@@ -64,7 +72,10 @@ if (svg) {
       yLabel: 'valid perplexity',
       integerX: true,
       logY: false,
-      series: runs.map(({ name, report }) => ({ name, points: report.iterations.map((it) => ({ x: it.iteration, y: it.perplexityQuantized })) })),
+      series: runs.map(({ name, report }) => ({
+        name,
+        points: report.iterations.map((it) => ({ x: it.iteration, y: it.perplexityQuantized })),
+      })),
       references: [{ name: 'FP model', y: base.perplexityValid }],
       width: 900,
       height: 520,

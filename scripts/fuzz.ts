@@ -16,6 +16,8 @@ for (let round = 1; round <= rounds; round++) {
     console.log(`round ${round}/${rounds} ${backend}: ${n} mutated files read, every one valid or E_FORMAT`);
   }
   const k = await killAndResume(syntheticCorpus(3000, round), 8, round * 1000);
-  console.log(`round ${round}/${rounds}: ${k.train} kills of training and ${k.compress} of compression, resumed runs identical to uninterrupted ones`);
+  console.log(
+    `round ${round}/${rounds}: ${k.train} kills of training and ${k.compress} of compression, resumed runs identical to uninterrupted ones`,
+  );
 }
 console.log(`fuzz: ${rounds} rounds passed in ${((performance.now() - t0) / 1000).toFixed(0)} s`);

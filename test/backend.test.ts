@@ -64,7 +64,9 @@ describe('quire CLI', () => {
   });
 
   it('QUIRE_BACKEND=wasm selects wasm', () => {
-    const out = JSON.parse(execFileSync('node', [...CLI, 'info', '--json'], { encoding: 'utf8', env: { ...process.env, QUIRE_BACKEND: 'wasm' } }));
+    const out = JSON.parse(
+      execFileSync('node', [...CLI, 'info', '--json'], { encoding: 'utf8', env: { ...process.env, QUIRE_BACKEND: 'wasm' } }),
+    );
     expect(out.selected).toBe('wasm');
   });
 

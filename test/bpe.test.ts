@@ -170,7 +170,8 @@ describe('trainBpe', () => {
 
   it('rejects bad options and counts with E_CONFIG / E_DATA', () => {
     const one = new Map([['ab', 2]]);
-    for (const merges of [-1, 1.5, Number.NaN]) expect(thrown(() => trainBpe(one, { merges })).message).toMatch(/BPE merges must be a non-negative integer/);
+    for (const merges of [-1, 1.5, Number.NaN])
+      expect(thrown(() => trainBpe(one, { merges })).message).toMatch(/BPE merges must be a non-negative integer/);
     expect(thrown(() => trainBpe(one, { merges: 1, minPairCount: 0 })).code).toBe('E_CONFIG');
     const space = thrown(() => trainBpe(new Map([['a b', 1]]), { merges: 1 }));
     expect([space.code, space.message]).toEqual(['E_DATA', "word 'a b' contains whitespace: split the text into words first"]);
@@ -361,7 +362,8 @@ function naiveTrain(counts: Map<string, number>, merges: number, minPairCount: n
     }
     let best: { a: string; b: string; n: number } | undefined;
     for (const e of pairs.values()) {
-      const better = !best || e.n > best.n || (e.n === best.n && (id.get(e.a)! < id.get(best.a)! || (e.a === best.a && id.get(e.b)! < id.get(best.b)!)));
+      const better =
+        !best || e.n > best.n || (e.n === best.n && (id.get(e.a)! < id.get(best.a)! || (e.a === best.a && id.get(e.b)! < id.get(best.b)!)));
       if (better) best = e;
     }
     if (!best || best.n < minPairCount) break;

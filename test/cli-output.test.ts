@@ -71,9 +71,10 @@ describe('quire generate on a model with hostile words', () => {
     expect(g.stdout.startsWith('plain \\x1b[2Jzap\\u009b1m')).toBe(true);
     // The model drew words with bidi controls, and they arrived as visible escapes.
     expect(g.stdout).toMatch(/abc\\u202edcba|\\u2066iso\\u2069|r\\u202bl|x\\u202ay/);
-    // The tokenizer splits the prompt at control characters: they never reach a word.
-    expect(g.stderr).toContain("'[2Jzap' is not in the vocabulary");
-    expect(g.stderr).toContain("'1m' is not in the vocabulary");
+    // One warning line for the unknown prompt words, as the tokenizer splits them (it drops the controls).
+    expect(g.stderr.trim().split('\n')).toEqual([
+      "quire: warning: 2 prompt words are not in the vocabulary and become <unk>: '[2Jzap', '1m'",
+    ]);
     expect(g.stderr).not.toMatch(UNSAFE);
   });
 
@@ -94,7 +95,9 @@ describe('quire generate on a model with hostile words', () => {
 
 describe('a reader that stops early', () => {
   it('generate | head -c 20: exit 0, nothing on stderr', async () => {
-    const child = spawn(process.execPath, [...CLI, 'generate', model, '--tokens', '100000', '--backend', 'native'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI, 'generate', model, '--tokens', '100000', '--backend', 'native'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     let got = 0;

@@ -13,7 +13,21 @@ const run = (...args: string[]) => spawnSync(process.execPath, [...CLI, ...args]
 describe('quire train / quire eval', () => {
   it('trains the tiny preset, then evaluates the run directory as JSON', () => {
     const out = mkdtempSync(join(tmpdir(), 'quire-cli-'));
-    const t = run('train', '--preset', 'tiny', '--data', data, '--out', out, '--epochs', '1', '--backend', 'native', '--limit-tokens', '2000');
+    const t = run(
+      'train',
+      '--preset',
+      'tiny',
+      '--data',
+      data,
+      '--out',
+      out,
+      '--epochs',
+      '1',
+      '--backend',
+      'native',
+      '--limit-tokens',
+      '2000',
+    );
     expect(t.status, t.stderr).toBe(0);
     expect(t.stderr).toMatch(/epoch 1\/1 .*valid ppl/);
     const e = run('eval', out, '--data', data, '--split', 'test', '--json', '--backend', 'wasm');
@@ -27,7 +41,22 @@ describe('quire train / quire eval', () => {
 
   it('--tie trains a tied model: info says so and eval reads it on both backends', () => {
     const out = mkdtempSync(join(tmpdir(), 'quire-cli-'));
-    const t = run('train', '--preset', 'tiny', '--tie', '--data', data, '--out', out, '--epochs', '1', '--backend', 'native', '--limit-tokens', '2000');
+    const t = run(
+      'train',
+      '--preset',
+      'tiny',
+      '--tie',
+      '--data',
+      data,
+      '--out',
+      out,
+      '--epochs',
+      '1',
+      '--backend',
+      'native',
+      '--limit-tokens',
+      '2000',
+    );
     expect(t.status, t.stderr).toBe(0);
     const { model } = loadModel(out);
     expect(model.config.tied).toBe(true);
@@ -52,9 +81,13 @@ describe('quire train / quire eval', () => {
 
   it('saves a mid-epoch checkpoint on SIGINT and exits 130', async () => {
     const out = mkdtempSync(join(tmpdir(), 'quire-cli-'));
-    const child = spawn(process.execPath, [...CLI, 'train', '--preset', 'tiny', '--data', data, '--out', out, '--epochs', '100000', '--backend', 'native'], {
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      process.execPath,
+      [...CLI, 'train', '--preset', 'tiny', '--data', data, '--out', out, '--epochs', '100000', '--backend', 'native'],
+      {
+        stdio: 'ignore',
+      },
+    );
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     while (!existsSync(join(out, 'log.jsonl'))) await new Promise((r) => setTimeout(r, 50));
     child.kill('SIGINT');

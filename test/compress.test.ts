@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compress, type CompressOptions } from '../ts/compress/loop.js';
+import type { Progress } from '../ts/train/progress.js';
 import { loadAnyModel } from '../ts/compress/load.js';
 import { getMask } from '../ts/compress/masks.js';
 import { validateReport, type CompressReport } from '../ts/compress/report.js';
@@ -108,7 +109,11 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     const full = await compress(options(backend, tmp()));
     const out = tmp();
     const controller = new AbortController();
-    const stopped = compress({ ...options(backend, out), signal: controller.signal, onBeforeQuantize: (_, t) => t === 1 && controller.abort() });
+    const stopped = compress({
+      ...options(backend, out),
+      signal: controller.signal,
+      onBeforeQuantize: (_, t) => t === 1 && controller.abort(),
+    });
     await rejects(stopped, 'E_INTERRUPTED', /--resume from iteration 2/);
     expect((JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as CompressReport).iterations).toHaveLength(2);
     await rejects(compress(options(backend, out)), 'E_CONFIG', /--resume/);
@@ -145,7 +150,7 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     expect(bytes(resumed.modelPath)).toEqual(bytes(byDefault.modelPath));
   }, 120_000);
 
-  it('--activation-bits retrains with quantized activations; the file runs on popcount-a<k> and gives the reported perplexity', async () => {
+  it('--activation-bits retrains with quantized activations; the file runs on popcount-a<k>, giving the reported perplexity', async () => {
     const r = await compress(options(backend, tmp(), { bits: 2, activationBits: 2, layers: 'lstm,softmax' }));
     expect(r.report.settings).toMatchObject({ activationBits: 2 });
     const plain = await compress(options(backend, tmp(), { bits: 2, layers: 'lstm,softmax' }));
@@ -227,7 +232,10 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
       model.dispose();
     }
     // --layers lstm,softmax selects the shared matrix too, at the softmax bits; differing bits for its two roles are refused.
-    const sm = await compress({ ...options(backend, tmp(), { layers: 'lstm,softmax', softmaxBits: 3, iterations: 1, retrainSteps: 5 }), model: tiedDir });
+    const sm = await compress({
+      ...options(backend, tmp(), { layers: 'lstm,softmax', softmaxBits: 3, iterations: 1, retrainSteps: 5 }),
+      model: tiedDir,
+    });
     expect(describeModelFile(sm.modelPath, { backend }).compressed!.bits.embedding).toBe(3);
     await rejects(
       compress({ ...options(backend, join(tmp(), 'run'), { layers: 'all', softmaxBits: 2, embeddingBits: 3 }), model: tiedDir }),
@@ -235,6 +243,27 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
       /ties its embedding to its softmax/,
     );
   }, 240_000);
+
+  it('--resume of a budgeted run reuses the bit allocation it stored instead of measuring again', async () => {
+    const out = tmp();
+    const controller = new AbortController();
+    const settings = { targetBits: 5, iterations: 2 };
+    const stopped = compress({
+      ...options(backend, out, settings),
+      signal: controller.signal,
+      onBeforeQuantize: (_, t) => t === 1 && controller.abort(),
+    });
+    await rejects(stopped, 'E_INTERRUPTED', /--resume/);
+    const stored = (JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as CompressReport).allocation;
+    expect(stored).toBeDefined();
+    const messages: string[] = [];
+    const progress = { message: (m: string) => messages.push(m), update: () => {}, task: () => {} } as unknown as Progress;
+    const resumed = await compress({ ...options(backend, out, settings), resume: true, progress });
+    expect(messages.filter((m) => m.includes('measuring the sensitivity'))).toEqual([]);
+    expect(messages).toContain('size budget: the bit allocation stored by the run');
+    expect(resumed.report.allocation).toEqual(stored);
+    expect(resumed.report.iterations.map((it) => it.iteration)).toEqual([0, 1, 2]);
+  }, 120_000);
 
   it('rejects bad settings and non-FP files before writing anything', async () => {
     const cases: [Partial<CompressOptions['settings']>, RegExp][] = [
@@ -270,7 +299,22 @@ describe('quire compress / info / eval CLI', () => {
 
   it('compresses, then info and eval read the compressed model; bad values exit 2 or 1', () => {
     const out = tmp();
-    const c = run('compress', fpDir, '--data', data, '--out', out, '--bits', '2', '--iterations', '1', '--retrain-steps', '5', '--method', 'greedy');
+    const c = run(
+      'compress',
+      fpDir,
+      '--data',
+      data,
+      '--out',
+      out,
+      '--bits',
+      '2',
+      '--iterations',
+      '1',
+      '--retrain-steps',
+      '5',
+      '--method',
+      'greedy',
+    );
     expect(c.status, c.stderr).toBe(0);
     expect(c.stderr).toMatch(/iteration 1: retrained at lr/);
     const i = run('info', join(out, 'model.qcomp'), '--json');

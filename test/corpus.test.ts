@@ -75,7 +75,8 @@ describe('streaming text reader', () => {
     expect(lines(bom, 2)).toEqual(['x y']);
     const bad = Buffer.concat([Buffer.from('abc déf\n'), Buffer.from([0xc3, 0x28]), Buffer.from(' tail')]);
     const badFile = join(corpus(bad), 'train.txt');
-    for (const chunk of [1, 3, 4, 100]) expect(error(() => lines(badFile, chunk)).message).toMatch(/not valid UTF-8: bad byte sequence at offset 9\b/);
+    for (const chunk of [1, 3, 4, 100])
+      expect(error(() => lines(badFile, chunk)).message).toMatch(/not valid UTF-8: bad byte sequence at offset 9\b/);
     const cut = join(corpus(Buffer.concat([Buffer.from('ab '), Buffer.from([0xe2, 0x82])])), 'train.txt');
     expect(error(() => lines(cut, 2)).message).toMatch(/offset 3\b/);
     const nul = join(corpus(Buffer.from('ab\ncd\0e')), 'train.txt');
@@ -103,7 +104,25 @@ describe('tokenizers', () => {
   it('text: Unicode words, numbers and punctuation, joined back without spaces before closing marks', () => {
     const t = new Tokenizer({ splitter: 'text', lowercase: true });
     const words = t.words('Hello, World! It’s 3.14 — naïve café (déjà-vu) 東京 😀.');
-    expect(words).toEqual(['hello', ',', 'world', '!', 'it’s', '3.14', '—', 'naïve', 'café', '(', 'déjà', '-', 'vu', ')', '東京', '😀', '.']);
+    expect(words).toEqual([
+      'hello',
+      ',',
+      'world',
+      '!',
+      'it’s',
+      '3.14',
+      '—',
+      'naïve',
+      'café',
+      '(',
+      'déjà',
+      '-',
+      'vu',
+      ')',
+      '東京',
+      '😀',
+      '.',
+    ]);
     expect(t.join(['hello', ',', 'world', '!', '(', 'yes', ')'])).toBe('hello, world! (yes)');
   });
 });
@@ -187,7 +206,7 @@ describe.each(BACKEND_NAMES)('a model file always reads back (%s)', (backend) =>
     back.model.dispose();
   });
 
-  it('a writer refuses metadata its readers would refuse (E_CONFIG, nothing written), and readers refuse bad vocabularies with E_FORMAT', () => {
+  it('a writer refuses metadata its readers would refuse (E_CONFIG, nothing written); readers refuse bad vocabularies (E_FORMAT)', () => {
     const model = LanguageModel.create({ vocab: 4, hidden: 2, layers: 1, initScale: 0.1, dropout: 0, seed: 1 }, { backend });
     try {
       expect(error(() => model.toBytes('quire-model', { words: 'x'.repeat(101 << 20) }, false)).code).toBe('E_CONFIG');
@@ -259,43 +278,49 @@ describe.each(BACKEND_NAMES)('the Rust word counter (%s)', (name) => {
 
   it('reports a bad byte as E_DATA and stays usable', () => {
     const raw = backend(name).raw.WordCounter.create(false);
-    expect(() => raw.feed(Buffer.from([0x61, 0x20, 0xff, 0x0a]), true)).toThrowError(/\[E_DATA\] not valid UTF-8: bad byte sequence at offset 2/);
+    expect(() => raw.feed(Buffer.from([0x61, 0x20, 0xff, 0x0a]), true)).toThrowError(
+      /\[E_DATA\] not valid UTF-8: bad byte sequence at offset 2/,
+    );
     expect(Array.from(raw.feed(Buffer.from('b c\n'), true))).toEqual([1, 2, 0]);
     raw.free();
   });
 });
 
 describe('subword corpora', () => {
-  it('learns byte-pair pieces from the training words, encodes every split to pieces that read back as its text, and counts words for per-word perplexity', () => {
-    const r = rng(11);
-    const stems = ['run', 'walk', 'talk', 'jump', 'play', 'work', 'read', 'sing'];
-    const ends = ['', 's', 'ed', 'ing', 'er', 'ers'];
-    const line = () => Array.from({ length: 6 }, () => stems[Math.floor(r() * 8)] + ends[Math.floor(r() * 6)]).join(' ');
-    const train = Array.from({ length: 300 }, line).join('\n');
-    const test = ['walkers sing', 'zebra jumped'].join('\n');
-    const dir = corpus(train, train, test);
-    const notes: string[] = [];
-    const c = encodeCorpus(dir, { subwords: true, vocabSize: 40, cacheDir: tmp('quire-bpe-cache-'), note: (n) => notes.push(n) });
-    expect(c.tokenizer.subwords?.merges.length).toBeGreaterThan(0);
-    expect(c.vocabulary.size).toBeLessThanOrEqual(40);
-    expect(notes.join('\n')).toMatch(/subwords: \d+ merges learned/);
-    const t = new Tokenizer(c.tokenizer);
-    const ids = Array.from(splitIds(c, 'train'));
-    const lines: string[][] = [[]];
-    for (const id of ids) {
-      const piece = c.vocabulary.words[id];
-      if (piece === '<eos>') lines.push([]);
-      else lines[lines.length - 1].push(piece);
-    }
-    expect(lines.slice(0, -1).map((l) => t.join(l))).toEqual(train.split('\n'));
-    expect(c.splits.train.words).toBe(tokenize(train).length);
-    expect(c.splits.train.tokens).toBeGreaterThan(c.splits.train.words);
-    // Unseen characters ('z', 'b') are <unk> pieces; the test split still counts 4 words + 2 <eos>.
-    expect(c.splits.test.words).toBe(6);
-    expect(Array.from(splitIds(c, 'test')).map((i) => c.vocabulary.words[i])).toContain('<unk>');
-    // The same corpus with the learned tokenizer and vocabulary (a model's) encodes identically.
-    const again = encodeCorpus(dir, { tokenizer: c.tokenizer, vocabulary: c.vocabulary, cacheDir: tmp('quire-bpe-cache-') });
-    expect(Array.from(splitIds(again, 'test'))).toEqual(Array.from(splitIds(c, 'test')));
-    expect(error(() => encodeCorpus(dir, { subwords: true, vocabSize: 0, cacheDir: tmp('quire-bpe-cache-') })).code).toBe('E_CONFIG');
-  });
+  it(
+    'learns byte-pair pieces from the training words, encodes every split to pieces that read back as its text, and counts ' +
+      'words for per-word perplexity',
+    () => {
+      const r = rng(11);
+      const stems = ['run', 'walk', 'talk', 'jump', 'play', 'work', 'read', 'sing'];
+      const ends = ['', 's', 'ed', 'ing', 'er', 'ers'];
+      const line = () => Array.from({ length: 6 }, () => stems[Math.floor(r() * 8)] + ends[Math.floor(r() * 6)]).join(' ');
+      const train = Array.from({ length: 300 }, line).join('\n');
+      const test = ['walkers sing', 'zebra jumped'].join('\n');
+      const dir = corpus(train, train, test);
+      const notes: string[] = [];
+      const c = encodeCorpus(dir, { subwords: true, vocabSize: 40, cacheDir: tmp('quire-bpe-cache-'), note: (n) => notes.push(n) });
+      expect(c.tokenizer.subwords?.merges.length).toBeGreaterThan(0);
+      expect(c.vocabulary.size).toBeLessThanOrEqual(40);
+      expect(notes.join('\n')).toMatch(/subwords: \d+ merges learned/);
+      const t = new Tokenizer(c.tokenizer);
+      const ids = Array.from(splitIds(c, 'train'));
+      const lines: string[][] = [[]];
+      for (const id of ids) {
+        const piece = c.vocabulary.words[id];
+        if (piece === '<eos>') lines.push([]);
+        else lines[lines.length - 1].push(piece);
+      }
+      expect(lines.slice(0, -1).map((l) => t.join(l))).toEqual(train.split('\n'));
+      expect(c.splits.train.words).toBe(tokenize(train).length);
+      expect(c.splits.train.tokens).toBeGreaterThan(c.splits.train.words);
+      // Unseen characters ('z', 'b') are <unk> pieces; the test split still counts 4 words + 2 <eos>.
+      expect(c.splits.test.words).toBe(6);
+      expect(Array.from(splitIds(c, 'test')).map((i) => c.vocabulary.words[i])).toContain('<unk>');
+      // The same corpus with the learned tokenizer and vocabulary (a model's) encodes identically.
+      const again = encodeCorpus(dir, { tokenizer: c.tokenizer, vocabulary: c.vocabulary, cacheDir: tmp('quire-bpe-cache-') });
+      expect(Array.from(splitIds(again, 'test'))).toEqual(Array.from(splitIds(c, 'test')));
+      expect(error(() => encodeCorpus(dir, { subwords: true, vocabSize: 0, cacheDir: tmp('quire-bpe-cache-') })).code).toBe('E_CONFIG');
+    },
+  );
 });

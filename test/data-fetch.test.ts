@@ -144,7 +144,8 @@ describe('quire data ptb', () => {
     expect(Object.keys(originalSizes).sort()).toEqual(Object.keys(original).sort());
   });
 
-  it('train finds the cache ($QUIRE_HOME) when neither --data, QUIRE_DATA nor ./data/ptb exists, and names the fetch command when nothing does', async () => {
+  it('train finds the cache ($QUIRE_HOME) when neither --data, QUIRE_DATA nor ./data/ptb exists, and names the fetch command ' +
+    'when nothing does', async () => {
     const home = mkdtempSync(join(tmpdir(), 'quire-home-'));
     const cwd = mkdtempSync(join(tmpdir(), 'quire-cwd-'));
     const env: Record<string, string | undefined> = { ...process.env, QUIRE_HOME: home };

@@ -31,6 +31,10 @@ export function exampleModel(): Uint8Array {
 
 /** What every example prints: the greedy words and the last step's logits, from Node's wasm engine. */
 export function nodeWasmReference(model: Uint8Array, tokens = 8, prompt = 'the meaning of'): { words: string[]; logits: number[] } {
-  const onWasm = { InferenceEngine: { fromBytes: (b: Uint8Array) => InferenceEngine.fromBytes(b, { backend: 'wasm' }) }, Vocabulary, generateWords };
+  const onWasm = {
+    InferenceEngine: { fromBytes: (b: Uint8Array) => InferenceEngine.fromBytes(b, { backend: 'wasm' }) },
+    Vocabulary,
+    generateWords,
+  };
   return greedy(onWasm as never, model, { tokens, prompt });
 }

@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { Predictor } from '../ts/index.js';
 import { exampleModel, nodeWasmReference } from './edge-model.js';
 
 const ROOT = resolve('.');
@@ -89,6 +90,105 @@ describe("edge runtimes run the compressed model like Node's wasm engine, bit fo
       }
     }, 60_000);
   }
+});
+
+describe('stateless suggestions in workerd (examples/cloudflare/suggest-worker.js) and Deno (examples/deno/suggest-server.ts)', () => {
+  it("Deno serves POST /suggest like Node's Predictor, reading only the model and the wasm, with net access to 127.0.0.1", async () => {
+    const port = await freePort();
+    const env: Record<string, string | undefined> = { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' };
+    const child = spawn(
+      BIN('deno'),
+      [
+        'run',
+        '--no-prompt',
+        `--allow-read=${modelPath},${join(ROOT, 'dist', 'web')}`,
+        '--allow-net=127.0.0.1',
+        'examples/deno/suggest-server.ts',
+        modelPath,
+        String(port),
+      ],
+      { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    try {
+      let answer: { next: { word: string }[] } | undefined;
+      for (let i = 0; i < 200 && answer === undefined; i++) {
+        answer = await fetch(`http://127.0.0.1:${port}/suggest`, {
+          method: 'POST',
+          body: JSON.stringify({ text: 'the meaning of ' }),
+        }).then(
+          (r) => r.json(),
+          () => undefined,
+        );
+        if (answer === undefined) await new Promise((r) => setTimeout(r, 100));
+        if (child.exitCode !== null) break;
+      }
+      expect(answer, `deno: ${stderr}`).toBeDefined();
+      const node = Predictor.fromBytes(readFileSync(modelPath), { backend: 'wasm' });
+      const s = node.session();
+      s.feed('the meaning of ');
+      expect(answer?.next.map((x) => x.word)).toEqual(s.next(3).map((x) => x.word));
+      node.dispose();
+    } finally {
+      child.kill();
+    }
+  }, 60_000);
+
+  it("POST /suggest answers as Node's Predictor does; two requests through the returned state equal one", async () => {
+    const work = mkdtempSync(join(tmpdir(), 'quire-workerd-suggest-'));
+    for (const [from, to] of [
+      ['examples/cloudflare/suggest-worker.js', 'suggest-worker.js'],
+      ['examples/edge/suggest.js', 'suggest.js'],
+      ['dist/web/quire.js', 'quire.js'],
+      ['dist/web/quire_wasm_bg.wasm', 'quire_wasm_bg.wasm'],
+    ])
+      copyFileSync(join(ROOT, from), join(work, to));
+    copyFileSync(modelPath, join(work, 'model.qcomp'));
+    const port = await freePort();
+    writeFileSync(
+      join(work, 'suggest.capnp'),
+      readFileSync(join(ROOT, 'examples/cloudflare/suggest.capnp'), 'utf8').replaceAll('127.0.0.1:8788', `127.0.0.1:${port}`),
+    );
+    const child = spawn(BIN('workerd'), ['serve', 'suggest.capnp'], { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const post = (body: unknown) =>
+      fetch(`http://127.0.0.1:${port}/suggest`, { method: 'POST', body: JSON.stringify(body) }).then(async (r) => ({
+        status: r.status,
+        body: await r.json(),
+        cold: r.headers.get('x-quire-cold-ms'),
+      }));
+    try {
+      let first: Awaited<ReturnType<typeof post>> | undefined;
+      for (let i = 0; i < 100 && first === undefined; i++) {
+        first = await post({ text: 'the meaning of li' }).catch(() => undefined);
+        if (first === undefined) await new Promise((r) => setTimeout(r, 100));
+        if (child.exitCode !== null) break;
+      }
+      expect(first, `workerd: ${stderr}`).toBeDefined();
+      expect(first?.status).toBe(200);
+      expect(Number(first?.cold)).toBeGreaterThan(0);
+      const node = Predictor.fromBytes(readFileSync(modelPath), { backend: 'wasm' });
+      const s = node.session();
+      s.feed('the meaning of li');
+      expect(first?.body.completions.map((x: { word: string }) => x.word)).toEqual(s.complete(s.prefix, 3).map((x) => x.word));
+      expect(first?.body.consumed).toBe('the meaning of '.length);
+      // Two requests through the state equal one request with the whole text.
+      const a = await post({ text: 'the meaning ' });
+      const b = await post({ text: 'of life ', state: a.body.state });
+      const whole = await post({ text: 'the meaning of life ' });
+      expect(b.body.next).toEqual(whole.body.next);
+      expect(b.body.state).toEqual(whole.body.state);
+      s.feed('the meaning of life ');
+      expect(whole.body.next.map((x: { word: string }) => x.word)).toEqual(s.next(3).map((x) => x.word));
+      expect((await post({ text: 'x', state: 'AAAA' })).status).toBe(400);
+      expect((await post({ nope: 1 })).status).toBe(400);
+      node.dispose();
+    } finally {
+      child.kill();
+    }
+  }, 60_000);
 });
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */

@@ -10,7 +10,11 @@ function files(backend: BackendName): { fp: Uint8Array; compressed: Uint8Array }
   const fp = m.toBytes('quire-model', meta, false);
   prune(m, ['lstm.0.w_ih', 'lstm.0.w_hh'], 0.3);
   const tensors = { embedding: 2, 'lstm.0.w_ih': 2, 'lstm.0.w_hh': 2, 'softmax.weight': 1 };
-  const cm = CompressedModel.fromModel(m, { method: 'greedy', cycles: 0, groupSize: 0, layers: 'all', sparsity: 0.3, fpModelBytes: fp.length, tensors }, meta);
+  const cm = CompressedModel.fromModel(
+    m,
+    { method: 'greedy', cycles: 0, groupSize: 0, layers: 'all', sparsity: 0.3, fpModelBytes: fp.length, tensors },
+    meta,
+  );
   // Losses arrive keyed by tensor name from the core (no reliance on an order across the binding).
   expect(Object.keys(cm.losses).sort()).toEqual(Object.keys(tensors).sort());
   for (const l of Object.values(cm.losses)) expect(l.error).toBeLessThanOrEqual(l.norm);
@@ -39,7 +43,9 @@ describe.each(BACKEND_NAMES)('model file safety (%s)', (backend) => {
       }
     }
     // The backend (the wasm instance) still works.
-    expect(Array.from(gemm({ m: 1, n: 1, k: 2 }, new Float32Array([1, 2]), new Float32Array([3, 4]), undefined, { backend }))).toEqual([11]);
+    expect(Array.from(gemm({ m: 1, n: 1, k: 2 }, new Float32Array([1, 2]), new Float32Array([3, 4]), undefined, { backend }))).toEqual([
+      11,
+    ]);
   });
 
   it('rejects an oversized header length and a header that declares huge tensors', () => {

@@ -2,10 +2,11 @@
  * The fuzz and crash checks shared by the bounded suite in `npm test` (test/fuzz.test.ts) and the
  * longer developer run `npm run fuzz` (scripts/fuzz.ts); only the counts differ.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LOCK_FILE } from '../ts/io/run-lock.js';
 import { CompressedModel, gemm, InferenceEngine, LanguageModel, prune, QuireError, type BackendName } from '../ts/index.js';
 import { rng } from './backends.js';
 
@@ -126,24 +127,33 @@ const CLI = ['--import', 'tsx', 'ts/cli/main.ts'];
  * kill comes 0–300 ms after the attempt has printed 1–3 more lines matching `marker` (a finished
  * epoch or iteration), so it lands mid-work or mid-write whatever the machine's speed.
  */
-async function runWithKills(args: string[], out: string, kills: number, seed: number, marker: RegExp): Promise<number> {
+async function runWithKills(args: string[], out: string, kills: number, seed: number, marker: RegExp, withRival = false): Promise<number> {
   const r = rng(seed);
   let resume = false;
   let landed = 0;
+  let rivalFailure: string | undefined;
   for (let attempt = 0; ; attempt++) {
     const child = spawn(process.execPath, [...CLI, ...args, ...(resume ? ['--resume'] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     const target = 1 + Math.floor(r() * 3);
     const delay = r() * 300;
     let armed = attempt < kills;
+    const kill = () => setTimeout(() => child.kill('SIGKILL'), delay);
     child.stderr.on('data', (d) => {
       stderr += d;
       if (armed && (stderr.match(marker) ?? []).length >= target) {
         armed = false;
-        setTimeout(() => child.kill('SIGKILL'), delay);
+        // Before the first kill (of the longer compression run): a concurrent writer is refused.
+        if (attempt === 0 && withRival) {
+          rival(args, child).then((failure) => {
+            rivalFailure = failure;
+            kill();
+          });
+        } else kill();
       }
     });
     const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+    if (rivalFailure) throw new Error(rivalFailure);
     if (code === 0) return landed;
     if (code !== null) throw new Error(`${args[0]} exited ${code} after ${attempt} kills: ${stderr}`);
     landed++;
@@ -153,9 +163,27 @@ async function runWithKills(args: string[], out: string, kills: number, seed: nu
 }
 
 /**
+ * Starts the same command with `--resume` while `running` writes the folder: it must fail with
+ * `E_STATE` naming the running process. Returns a failure message, or undefined (also when the
+ * running process ended first, which leaves nothing to check).
+ */
+async function rival(args: string[], running: ChildProcess): Promise<string | undefined> {
+  const child = spawn(process.execPath, [...CLI, ...args, '--resume'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+  if (running.exitCode !== null || running.signalCode !== null) return undefined;
+  if (code !== 1 || !stderr.includes(`E_STATE`) || !stderr.includes(`pid ${running.pid}`)) {
+    return `a concurrent '${args[0]} --resume' of the same folder exited ${code} instead of E_STATE naming pid ${running.pid}: ${stderr}`;
+  }
+  return undefined;
+}
+
+/**
  * `kill -9` a tiny training run and a compression of its model at random moments, resume each
  * time, and check the final files equal those of uninterrupted runs byte for byte and that no
- * temporary file is left behind.
+ * temporary or lock file is left behind. Before the first kill of the compression, a second writer
+ * of the same folder is started and must be refused (`E_STATE`) while the first runs.
  */
 export async function killAndResume(data: string, kills: number, seed: number): Promise<{ train: number; compress: number }> {
   const tmp = () => mkdtempSync(join(tmpdir(), 'quire-crash-'));
@@ -188,7 +216,7 @@ export async function killAndResume(data: string, kills: number, seed: number): 
   const cok = spawnSync(process.execPath, [...CLI, ...compress(cref)], { encoding: 'utf8' });
   if (cok.status !== 0) throw new Error(cok.stderr);
   const ckilled = tmp();
-  const compressKills = await runWithKills(compress(ckilled), ckilled, kills, seed + 1, /^iteration \d+:/gm);
+  const compressKills = await runWithKills(compress(ckilled), ckilled, kills, seed + 1, /^iteration \d+:/gm, true);
   if (compressKills === 0) throw new Error('no kill landed during compression');
   compareRuns(cref, ckilled, ['model.qcomp'], () => undefined);
   return { train: trainKills, compress: compressKills };
@@ -213,6 +241,6 @@ function compareRuns(a: string, b: string, files: string[], normalise: (f: strin
     const same = n ? n(x.toString('utf8')) === n(y.toString('utf8')) : x.equals(y);
     if (!same) throw new Error(`${f} differs between the uninterrupted run (${a}) and the killed and resumed one (${b})`);
   }
-  const left = readdirSync(b).filter((f) => f.startsWith('.quire-tmp-'));
-  if (left.length) throw new Error(`temporary files left in ${b}: ${left.join(', ')}`);
+  const left = readdirSync(b).filter((f) => f.startsWith('.quire-tmp-') || f === LOCK_FILE);
+  if (left.length) throw new Error(`temporary or lock files left in ${b}: ${left.join(', ')}`);
 }

@@ -65,7 +65,14 @@ describe('security', () => {
     const state = JSON.parse(readFileSync(join(out, 'state.json'), 'utf8'));
     state.checkpoint = '../victim/keep.qcomp';
     writeFileSync(join(out, 'state.json'), JSON.stringify(state));
-    await compress({ model: fpDir, dataDir: data, outDir: out, backend: 'native', resume: true, settings: { bits: 1, iterations: 2, retrainSteps: 5 } });
+    await compress({
+      model: fpDir,
+      dataDir: data,
+      outDir: out,
+      backend: 'native',
+      resume: true,
+      settings: { bits: 1, iterations: 2, retrainSteps: 5 },
+    });
     expect(readFileSync(join(victim, 'keep.qcomp'), 'utf8')).toBe('precious');
   }, 60_000);
 
@@ -190,12 +197,29 @@ describe('uncoded errors, crashes and hangs', () => {
     const { vocabulary, training: record } = ckpt.metadata;
     const meta = { vocabulary };
     const good = JSON.parse(record);
-    const bad = [{}, { ...good, window: -5 }, { ...good, window: 2.5 }, { ...good, epoch: -3 }, { ...good, config: { ...good.config, steps: 0 } }];
+    const bad = [
+      {},
+      { ...good, window: -5 },
+      { ...good, window: 2.5 },
+      { ...good, epoch: -3 },
+      { ...good, config: { ...good.config, steps: 0 } },
+    ];
     for (const training of bad) {
-      writeFileSync(join(out, 'checkpoint.qckpt'), ckpt.toBytes('quire-checkpoint', { ...meta, training: JSON.stringify(training) }, false));
+      writeFileSync(
+        join(out, 'checkpoint.qckpt'),
+        ckpt.toBytes('quire-checkpoint', { ...meta, training: JSON.stringify(training) }, false),
+      );
       expect(await codeOfAsync(train({ preset: 'tiny', dataDir: data, outDir: out, backend: 'native', resume: true }))).toBe('E_FORMAT');
       expect(
-        await codeOfAsync(compress({ model: join(out, 'checkpoint.qckpt'), dataDir: data, outDir: join(out, 'c'), backend: 'native', settings: { bits: 1 } })),
+        await codeOfAsync(
+          compress({
+            model: join(out, 'checkpoint.qckpt'),
+            dataDir: data,
+            outDir: join(out, 'c'),
+            backend: 'native',
+            settings: { bits: 1 },
+          }),
+        ),
       ).toBe('E_FORMAT');
     }
     // A window past the end of an epoch passes the record's own checks but not the data's.
@@ -269,10 +293,12 @@ describe.each(BACKEND_NAMES)('the same contract on %s', (backend: BackendName) =
   const tiny = () => LanguageModel.create({ vocab: 8, hidden: 4, layers: 1, initScale: 0.5, dropout: 0, seed: 1 }, { backend });
 
   it('10. sizes that cannot be allocated are E_CONFIG, and the backend stays usable', () => {
-    expect(codeOf(() => LanguageModel.create({ vocab: 1_000_000, hidden: 8192, layers: 16, initScale: 0.1, dropout: 0, seed: 1 }, { backend }))).toBe(
+    expect(
+      codeOf(() => LanguageModel.create({ vocab: 1_000_000, hidden: 8192, layers: 16, initScale: 0.1, dropout: 0, seed: 1 }, { backend })),
+    ).toBe('E_CONFIG');
+    expect(codeOf(() => gemm({ m: 65536, n: 65536, k: 1 }, new Float32Array(65536), new Float32Array(65536), undefined, { backend }))).toBe(
       'E_CONFIG',
     );
-    expect(codeOf(() => gemm({ m: 65536, n: 65536, k: 1 }, new Float32Array(65536), new Float32Array(65536), undefined, { backend }))).toBe('E_CONFIG');
     const m = tiny();
     // A window whose logits (rows × vocab) cannot be allocated.
     const huge = LanguageModel.create({ vocab: 1_000_000, hidden: 1, layers: 1, initScale: 0.1, dropout: 0, seed: 1 }, { backend });
@@ -281,7 +307,9 @@ describe.each(BACKEND_NAMES)('the same contract on %s', (backend: BackendName) =
     expect(codeOf(() => huge.evaluate(ids, ids))).toBe('E_CONFIG');
     huge.dispose();
     expect(m.evaluate(new Uint32Array([1, 2]), new Uint32Array([2, 3]))).toBeGreaterThan(0);
-    expect(Array.from(gemm({ m: 1, n: 1, k: 2 }, new Float32Array([1, 2]), new Float32Array([3, 4]), undefined, { backend }))).toEqual([11]);
+    expect(Array.from(gemm({ m: 1, n: 1, k: 2 }, new Float32Array([1, 2]), new Float32Array([3, 4]), undefined, { backend }))).toEqual([
+      11,
+    ]);
     m.dispose();
   }, 60_000);
 
@@ -293,7 +321,8 @@ describe.each(BACKEND_NAMES)('the same contract on %s', (backend: BackendName) =
     m.resetState(1);
     // A diverging step is E_NONFINITE on both backends.
     let code = 'ok';
-    for (let i = 0; i < 5 && code === 'ok'; i++) code = codeOf(() => m.trainStep(new Uint32Array([1, 2, 3]), new Uint32Array([2, 3, 4]), 1e30, 0));
+    for (let i = 0; i < 5 && code === 'ok'; i++)
+      code = codeOf(() => m.trainStep(new Uint32Array([1, 2, 3]), new Uint32Array([2, 3, 4]), 1e30, 0));
     expect(code).toBe('E_NONFINITE');
     const e = InferenceEngine.fromModel(m);
     expect(codeOf(() => e.topK(-1))).toBe('E_CONFIG');

@@ -78,7 +78,9 @@ describe('quire export', () => {
     );
     const file = join(dir, 'model.qcomp');
     writeFileSync(file, cm.toBytes());
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'ts/cli/main.ts', 'export', file, '--onnx', join(dir, 'm.onnx')], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'ts/cli/main.ts', 'export', file, '--onnx', join(dir, 'm.onnx')], {
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
     const session = await ort.InferenceSession.create(readFileSync(join(dir, 'm.onnx')), { intraOpNumThreads: 1 });
     const engine = InferenceEngine.fromBytes(cm.toBytes(), { backend: 'native', kernel: 'lut-f32' });

@@ -31,7 +31,14 @@ beforeAll(() => {
   symlinkSync(npmCli, join(bin, 'npm'));
   symlinkSync(join(dirname(npmCli), 'npx-cli.js'), join(bin, 'npx'));
   symlinkSync('/bin/sh', join(bin, 'sh'));
-  env = { ...process.env, PATH: bin, QUIRE_BACKEND: undefined, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+  env = {
+    ...process.env,
+    PATH: bin,
+    QUIRE_BACKEND: undefined,
+    npm_config_audit: 'false',
+    npm_config_fund: 'false',
+    npm_config_update_notifier: 'false',
+  };
   delete env.QUIRE_BACKEND;
   modelPath = join(mkdtempSync(join(tmpdir(), 'quire-pkg-model-')), 'model.qcomp');
   writeFileSync(modelPath, exampleModel());
@@ -89,7 +96,9 @@ describe('the installed package, on a machine without Rust', () => {
     const g = generate(dir);
     expect(g.status, g.stderr).toBe(0);
     expect(g.out!.backend).toBe('wasm');
-    expect(g.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^quire: using the wasm backend \(no native binary for linux-x64-gnu/)]);
+    expect(g.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^quire: using the wasm backend \(no native binary for linux-x64-gnu/),
+    ]);
   }, 180_000);
 });
 

@@ -165,7 +165,10 @@ describe.each(BACKEND_NAMES)('quantize on %s', (name) => {
     for (const mask of [undefined, randomArray(rows * cols, 5).map((v) => (v > 0 ? 1 : 0))]) {
       const q = quantize(w, rows, cols, { bits, method: 'alternating', groupSize, mask: mask && Uint8Array.from(mask), backend: be });
       const exact = product(q, x);
-      const mag = product({ ...q, dequantize: () => q.dequantize().map(Math.abs) } as QuantizedMatrix, x.map(Math.abs));
+      const mag = product(
+        { rows: q.rows, cols: q.cols, dequantize: () => q.dequantize().map(Math.abs) } as QuantizedMatrix,
+        x.map(Math.abs),
+      );
       const f32 = matvec(q, x, { kernel: 'lut-f32' });
       const i8 = matvec(q, x, { kernel: 'lut-i8' });
       for (let r = 0; r < rows; r++) {
@@ -201,6 +204,20 @@ describe.each(BACKEND_NAMES)('quantize on %s', (name) => {
         expect(maxRelDiff(y.subarray(b * rows, (b + 1) * rows), one)).toBeLessThan(1e-6);
       }
     }
+  });
+
+  it("takes the inference engine's kernel names: popcount-a<k>, auto", () => {
+    const [rows, cols] = [21, 130];
+    const q = quantize(gaussianArray(rows * cols, 11), rows, cols, { bits: 2, method: 'greedy', backend: be });
+    const x = gaussianArray(cols, 12);
+    for (const k of [1, 3, 8] as const) {
+      expect(matvec(q, x, { kernel: `popcount-a${k}` })).toEqual(matvec(q, x, { kernel: 'popcount', activationBits: k }));
+    }
+    // `popcount-a<k>` names its own bits; `activationBits` is for plain `popcount`.
+    expect(matvec(q, x, { kernel: 'popcount-a3', activationBits: 5 })).toEqual(matvec(q, x, { kernel: 'popcount', activationBits: 3 }));
+    expect(matvec(q, x, { kernel: 'auto' })).toEqual(matvec(q, x, { kernel: 'lut-i8' }));
+    expect(codeOf(() => matvec(q, x, { kernel: 'popcount-a9' as 'popcount-a8' }))).toBe('E_CONFIG');
+    q.dispose();
   });
 
   it('rejects bad input with clear codes and stays usable', () => {

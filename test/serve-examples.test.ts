@@ -27,7 +27,9 @@ function tree(): string {
 function rawRequest(url: string, target: string): Promise<string> {
   const { port } = new URL(url);
   return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), '127.0.0.1', () => socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
+    const socket = connect(Number(port), '127.0.0.1', () =>
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`),
+    );
     let answer = '';
     socket.setEncoding('utf8');
     socket.on('data', (d) => (answer += d));
@@ -109,7 +111,13 @@ describe('the example server under a hostile local user', () => {
       const absolute = await rawRequest(s.url, 'http://127.0.0.1//examples/web');
       expect(absolute).toMatch(/^HTTP\/1\.1 301/);
       expect(header(absolute, 'location')).toBe('/examples/web/');
-      for (const target of ['//examples/web', '/examples//web', 'http://127.0.0.1///examples/web?x=1', '/\\examples/web', 'http://127.0.0.1/%2Fexamples/web']) {
+      for (const target of [
+        '//examples/web',
+        '/examples//web',
+        'http://127.0.0.1///examples/web?x=1',
+        '/\\examples/web',
+        'http://127.0.0.1/%2Fexamples/web',
+      ]) {
         const answer = await rawRequest(s.url, target);
         expect(answer, target).toMatch(/^HTTP\/1\.1 (301|400|404)/);
         const location = header(answer, 'location');

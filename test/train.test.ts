@@ -89,7 +89,9 @@ describe.each(BACKEND_NAMES)('trainer on %s', (name) => {
     const full = await train(base(outDir()));
     const out = outDir();
     const controller = new AbortController();
-    const err = await rejection(train(base(out, { signal: controller.signal, onWindow: (_m, epoch, w) => epoch === 1 && w === 40 && controller.abort() })));
+    const err = await rejection(
+      train(base(out, { signal: controller.signal, onWindow: (_m, epoch, w) => epoch === 1 && w === 40 && controller.abort() })),
+    );
     expect(err.code).toBe('E_INTERRUPTED');
     expect(loadModel(out, { backend: be }).training).toMatchObject({ epoch: 0, window: 40 });
     const once = await train(base(out, { resume: true, overrides: { epochs: 1 } }));

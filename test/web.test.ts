@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EOS, gemm, InferenceEngine } from '../ts/index.js';
+import { EOS, gemm, InferenceEngine, Predictor } from '../ts/index.js';
 import { exampleFpModel, exampleModel, nodeWasmReference } from './edge-model.js';
 import { serve } from '../scripts/serve-examples.mjs';
 import { maxRelDiff } from './backends.js';
@@ -73,7 +73,9 @@ describe('quire/web in headless Chromium', () => {
     const problems: string[] = [];
     const page = await openPage(problems);
     const model = exampleModel();
-    await page.route('**/examples/web/model.qcomp', (route) => route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(model) }));
+    await page.route('**/examples/web/model.qcomp', (route) =>
+      route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(model) }),
+    );
     await page.goto(`${server.url}/examples/web/`);
     await page.waitForFunction(() => 'quireResult' in window || 'quireError' in window);
     const { result, error } = await page.evaluate(() => {
@@ -154,7 +156,9 @@ describe('quire/web in Node (edge-style use of the bundle)', () => {
     const problems: string[] = [];
     const page = await openPage(problems);
     const model = exampleModel();
-    await page.route('**/examples/worker/model.qcomp', (route) => route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(model) }));
+    await page.route('**/examples/worker/model.qcomp', (route) =>
+      route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(model) }),
+    );
     await page.goto(`${server.url}/examples/worker/`);
     await page.waitForFunction(() => 'quireWorkerResult' in window);
     // biome-ignore lint/suspicious/noExplicitAny: the page's global
@@ -171,8 +175,12 @@ describe('quire/web in Node (edge-style use of the bundle)', () => {
     const problems: string[] = [];
     const page = await openPage(problems);
     const [compressed, fp] = [exampleModel(), exampleFpModel()];
-    await page.route('**/examples/web/model.qcomp', (route) => route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(compressed) }));
-    await page.route('**/examples/web/model.qmodel', (route) => route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(fp) }));
+    await page.route('**/examples/web/model.qcomp', (route) =>
+      route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(compressed) }),
+    );
+    await page.route('**/examples/web/model.qmodel', (route) =>
+      route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(fp) }),
+    );
     await page.goto(`${server.url}/examples/web/`);
     await page.waitForSelector('#generate:not([disabled])');
     await page.fill('#prompt', 'the meaning of life');
@@ -195,6 +203,39 @@ describe('quire/web in Node (edge-style use of the bundle)', () => {
     expect(await page.textContent('#model-model-qmodel .size')).toMatch(/all FP32/);
     expect(await page.textContent('#status')).toBe('Done.');
     expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("the keyboard page: chips follow every keystroke and equal Node's Predictor; a tapped chip is inserted", async () => {
+    const problems: string[] = [];
+    const page = await openPage(problems);
+    const model = exampleModel();
+    await page.route('**/examples/keyboard/model.qcomp', (route) =>
+      route.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(model) }),
+    );
+    await page.goto(`${server.url}/examples/keyboard/`);
+    await page.waitForSelector('#text:not([disabled])');
+    const node = Predictor.fromBytes(model, { backend: 'wasm' });
+    const expected = (text: string) => {
+      const s = node.session();
+      s.feed(text);
+      return (s.prefix ? s.complete(s.prefix, 3) : s.next(3)).map((x) => x.word);
+    };
+    const sentence = 'the meaning of li';
+    for (let i = 1; i <= sentence.length; i++) {
+      await page.type('#text', sentence[i - 1]);
+      // biome-ignore lint/suspicious/noExplicitAny: the page's global
+      const state = await page.evaluate(() => (window as any).quireKeyboard);
+      expect(state.text).toBe(sentence.slice(0, i));
+      expect(state.chips).toEqual(expected(sentence.slice(0, i)));
+      expect(await page.$$eval('#chips button', (b) => b.length)).toBe(state.chips.length);
+    }
+    const first = expected(sentence)[0];
+    await page.click('#chips button >> nth=0');
+    expect(await page.inputValue('#text')).toBe(`the meaning of ${first} `);
+    expect(await page.textContent('#latency')).toMatch(/this keystroke \d+\.\d\d ms · p99 over \d+ keystrokes/);
+    expect(problems).toEqual([]);
+    node.dispose();
     await page.close();
   });
 });

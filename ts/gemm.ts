@@ -1,7 +1,7 @@
 import { loadBackend } from './backend/loader.js';
 import type { BackendName, RawDenseMatrix } from './backend/types.js';
 import { Handle } from './handle.js';
-import { floats, integerIn } from './args.js';
+import { checkBatch, finiteNumber, flag, floats, integerIn, objectArg } from './args.js';
 import { guard, QuireError } from './errors.js';
 import type { BackendOption } from './options.js';
 
@@ -24,16 +24,23 @@ export interface GemmSpec {
 
 /**
  * f32 matrix product `α·op(A)·op(B) + β·C`, returned as a new array (inputs are not modified).
- * Wrong lengths give `E_SHAPE`; dimensions must be non-negative integers (`E_CONFIG`).
+ * Wrong lengths give `E_SHAPE`; dimensions must be non-negative integers and `α`, `β` numbers
+ * (`E_CONFIG`); a NaN or infinite `α` or `β` is `E_NONFINITE`, as NaN weights are elsewhere.
  */
 export function gemm(spec: GemmSpec, a: Float32Array, b: Float32Array, c?: Float32Array, options: BackendOption = {}): Float32Array {
-  for (const key of ['m', 'n', 'k'] as const) integerIn(`gemm: ${key}`, spec[key], 0, 0xffffffff);
-  if (spec.m * spec.n * 4 > 2 ** 32 - 1) {
-    throw new QuireError('E_CONFIG', `gemm: a ${spec.m}×${spec.n} output exceeds the 4 GiB a JavaScript typed array can hold`);
+  const s = objectArg('gemm: spec', spec);
+  for (const key of ['m', 'n', 'k'] as const) integerIn(`gemm: ${key}`, s[key], 0, 0xffffffff);
+  const { m, n, k } = s as GemmSpec;
+  if (m * n * 4 > 2 ** 32 - 1) {
+    throw new QuireError('E_CONFIG', `gemm: a ${m}×${n} output exceeds the 4 GiB a JavaScript typed array can hold`);
   }
+  const transA = flag('gemm: transA', s.transA);
+  const transB = flag('gemm: transB', s.transB);
+  const alpha = finiteNumber('gemm: alpha', s.alpha ?? 1, 'E_NONFINITE');
+  const beta = finiteNumber('gemm: beta', s.beta ?? 0, 'E_NONFINITE');
   const [fa, fb, fc] = [floats('a', a), floats('b', b), c === undefined || c === null ? undefined : floats('c', c)];
-  const { raw } = loadBackend(options.backend);
-  return guard(() => raw.gemm(spec.m, spec.n, spec.k, !!spec.transA, !!spec.transB, spec.alpha ?? 1, fa, fb, spec.beta ?? 0, fc));
+  const { raw } = loadBackend(objectArg('options', options).backend);
+  return guard(() => raw.gemm(m, n, k, transA, transB, alpha, fa, fb, beta, fc));
 }
 
 /**
@@ -43,15 +50,27 @@ export function gemm(spec: GemmSpec, a: Float32Array, b: Float32Array, c?: Float
  * serving one weight matrix many times (a GEMV per token) needs. `dispose()` frees it now.
  */
 export class DenseMatrix extends Handle<RawDenseMatrix> {
-  readonly rows: number;
-  readonly cols: number;
-  readonly backend: BackendName;
+  readonly #rows: number;
+  readonly #cols: number;
+  readonly #backend: BackendName;
 
   private constructor(raw: RawDenseMatrix, backend: BackendName) {
     super(raw, 'DenseMatrix');
-    this.backend = backend;
-    this.rows = raw.rows();
-    this.cols = raw.cols();
+    this.#backend = backend;
+    this.#rows = raw.rows();
+    this.#cols = raw.cols();
+  }
+
+  get rows(): number {
+    return this.live(this.#rows);
+  }
+
+  get cols(): number {
+    return this.live(this.#cols);
+  }
+
+  get backend(): BackendName {
+    return this.live(this.#backend);
   }
 
   /** Copies `weights` (`rows·cols` finite values) into the backend. `E_SHAPE` on a wrong length, `E_NONFINITE` on NaN/∞. */
@@ -59,21 +78,23 @@ export class DenseMatrix extends Handle<RawDenseMatrix> {
     integerIn('rows', rows, 1, 0xffffffff);
     integerIn('cols', cols, 1, 0xffffffff);
     const w = floats('weights', weights);
-    const be = loadBackend(options.backend);
+    const be = loadBackend(objectArg('options', options).backend);
     return new DenseMatrix(
       guard(() => be.raw.DenseMatrix.fromArray(w, rows, cols)),
       be.name,
     );
   }
 
-  /** `Y[b] = W·X[b]` for `batch` row-major vectors (`x`: batch×cols): returns batch×rows values. */
+  /**
+   * `Y[b] = W·X[b]` for `batch` row-major vectors (`x`: batch×cols): returns batch×rows values.
+   * `E_SHAPE` unless `x` holds batch×cols values, checked before the output is allocated.
+   */
   matmul(x: Float32Array, batch = 1): Float32Array {
+    const raw = this.raw;
     integerIn('batch', batch, 1, 0xffffffff);
     const xs = floats('x', x);
-    const raw = this.raw;
-    const y = new Float32Array(batch * this.rows);
-    guard(() => raw.matmulInto(xs, batch, y));
-    return y;
+    checkBatch(xs, batch, this.#cols);
+    return guard(() => raw.matmul(xs, batch));
   }
 
   /** `y = W·x`. */

@@ -42,3 +42,9 @@ export function* generateWords(engine: InferenceEngine, vocabulary: Vocabulary, 
     if (i + 1 < count) engine.step([next]);
   }
 }
+
+/** The words of `prompt` (split by `tokenizer`) missing from `vocabulary`: they become `<unk>`. In order, repeats included. */
+export function unknownWords(vocabulary: Vocabulary, prompt: string | undefined, tokenizer?: TokenizerSpec): string[] {
+  const known = new Set(vocabulary.words);
+  return new Tokenizer(tokenizer).tokens(prompt ?? '').filter((w) => !known.has(w));
+}

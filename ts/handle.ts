@@ -15,8 +15,9 @@ const finalizer = typeof FinalizationRegistry === 'function' ? new FinalizationR
 /**
  * Base of the facade classes that own a Rust object (a model, a compressed model, an engine, a
  * quantized matrix). One contract on both backends: `dispose()` frees the Rust memory at once
- * (idempotent), and any use afterwards is `E_STATE`, never a raw binding error or a silent
- * success; an object dropped without `dispose()` is freed when collected.
+ * (idempotent), and any use afterwards — a method or a getter (`rows`, `backend`, ...) — is
+ * `E_STATE`, never a raw binding error or a silent success (only `disposed` answers); an object
+ * dropped without `dispose()` is freed when collected.
  */
 export abstract class Handle<R extends RawHandle> {
   #raw: R | undefined;
@@ -32,6 +33,15 @@ export abstract class Handle<R extends RawHandle> {
   get raw(): R {
     if (this.#raw === undefined) throw new QuireError('E_STATE', `this ${this.#kind} was disposed; create or load a new one`);
     return this.#raw;
+  }
+
+  /**
+   * `value` (a fact of this object kept in JavaScript: its shape, its backend, ...) while the
+   * object lives; `E_STATE` after `dispose()`, like every method.
+   */
+  protected live<T>(value: T): T {
+    void this.raw;
+    return value;
   }
 
   /** Whether `dispose()` was called. */

@@ -23,7 +23,16 @@ export { Batcher, type Window } from './data/batcher.js';
 export { PRESETS, resolveConfig, learningRate, type TrainConfig } from './train/presets.js';
 export { train, type TrainOptions, type TrainResult } from './train/trainer.js';
 export { evaluatePerplexity, type Evaluation } from './train/evaluate.js';
-export { loadModel, saveModel, textMetadata, textOf, type ModelText, type LoadedModel, type TrainState, type EpochRecord } from './train/checkpoint.js';
+export {
+  loadModel,
+  saveModel,
+  textMetadata,
+  textOf,
+  type ModelText,
+  type LoadedModel,
+  type TrainState,
+  type EpochRecord,
+} from './train/checkpoint.js';
 export { Progress, type ProgressState } from './train/progress.js';
 export {
   quantize,
@@ -32,7 +41,6 @@ export {
   QuantizedMatrix,
   MAX_BATCH,
   type QuantMethod,
-  type MatvecKernel,
   type QuantizeOptions,
   type MatvecOptions,
 } from './quantize.js';
@@ -43,7 +51,12 @@ export { loadAnyModel, loadFpModel, COMPRESSED_FILE } from './compress/load.js';
 export { describeModelFile, type ModelFileInfo } from './compress/describe.js';
 export { DEFAULTS as COMPRESS_DEFAULTS, type CompressSettings, type LayerSelection } from './compress/settings.js';
 export { validateReport, type CompressReport, type IterationRecord } from './compress/report.js';
-export { InferenceEngine, MAX_STREAMS, type InferenceKernel, type InferenceOptions, type SampleOptions } from './infer.js';
+export { type Kernel, KERNELS } from './kernel.js';
+export { InferenceEngine, MAX_STREAMS, type InferenceOptions, type SampleOptions } from './infer.js';
 export { generateWords, type GenerateOptions } from './generate.js';
+export { Predictor, PredictionSession, type Suggestion } from './predict.js';
+export { suggestionQuality, type SuggestionQuality } from './suggest-quality.js';
 export { loadEngine, type LoadedEngine } from './infer-file.js';
 export { exportOnnx, ONNX_OPSET } from './onnx.js';
+export { exportStateDict, importStateDict, compressedCodes, pytorchNames } from './pytorch.js';
+export { readSafetensors, writeSafetensors, type RawTensor, type Safetensors } from './io/safetensors.js';

@@ -2,32 +2,14 @@ import { loadBackend } from './backend/loader.js';
 import type { Backend, RawInferenceEngine } from './backend/types.js';
 import { guard, QuireError } from './errors.js';
 import { Handle } from './handle.js';
-import { integerIn, tokenIds } from './args.js';
-import { configFromRaw, type LanguageModel, type ModelConfig, type RawConfig } from './model.js';
+import { bytes as byteArg, describe, floats, integerIn, numberIn, objectArg, text, tokenIds } from './args.js';
+import { configFromRaw, LanguageModel, type ModelConfig, type RawConfig } from './model.js';
+import type { Kernel } from './kernel.js';
 import type { BackendOption } from './options.js';
-
-/**
- * Kernel of the packed products: `auto` (the default: `popcount-a<k>` for a model retrained with
- * k-bit activations, whose file records `activation_bits`, else `lut-i8`), `lut-i8` (int8
- * tables, 32 lookups per byte shuffle), `lut-f32` (exact f32 tables interleaved over blocks of streams: equal to the
- * dequantized model up to rounding, each stream bit-identical whatever the batch, threads or
- * ISA), or `popcount-a<k>` (XNOR/popcount with the input of every quantized matrix binarized into
- * k = 1..8 greedy binary codes per step: Xu et al.'s W+A setting, which changes the model's
- * outputs; see docs/benchmarks.md for where it pays).
- */
-export type InferenceKernel = 'auto' | 'lut-i8' | 'lut-f32' | `popcount-a${1 | 2 | 3 | 4 | 5 | 6 | 7 | 8}`;
-
-/** The kernel names {@link InferenceKernel} allows, for CLI choices. */
-export const INFERENCE_KERNELS: readonly InferenceKernel[] = [
-  'auto',
-  'lut-i8',
-  'lut-f32',
-  ...([1, 2, 3, 4, 5, 6, 7, 8] as const).map((k) => `popcount-a${k}` as const),
-];
 
 export interface InferenceOptions extends BackendOption {
   /** Kernel of the packed products (default `auto`). */
-  kernel?: InferenceKernel;
+  kernel?: Kernel;
 }
 
 /** How the next token is drawn from the logits. */
@@ -41,6 +23,9 @@ export interface SampleOptions {
 /** The largest number of streams an engine steps at once. */
 export const MAX_STREAMS = 64;
 
+/** The largest sampling temperature: the largest f32, what the core computes with. */
+export const MAX_TEMPERATURE = 3.4028234663852886e38;
+
 /**
  * Runs an LSTM language model token by token for 1..64 streams. Loaded from a compressed file,
  * every quantized matrix (LSTM, softmax, embedding) stays bit-packed and goes through the LUT
@@ -48,27 +33,38 @@ export const MAX_STREAMS = 64;
  * Rust; a step passes B token ids in and returns the B×V logits (row b = stream b).
  */
 export class InferenceEngine extends Handle<RawInferenceEngine> {
-  private constructor(
-    readonly backend: Backend,
-    raw: RawInferenceEngine,
-  ) {
+  readonly #backend: Backend;
+
+  private constructor(backend: Backend, raw: RawInferenceEngine) {
     super(raw, 'InferenceEngine');
+    this.#backend = backend;
+  }
+
+  /** The backend that runs the engine. */
+  get backend(): Backend {
+    return this.live(this.#backend);
   }
 
   /** Loads a `quire-compressed`, `quire-model` or `quire-checkpoint` file (`E_FORMAT` when corrupt). */
   static fromBytes(bytes: Uint8Array, options: InferenceOptions = {}): InferenceEngine {
-    const backend = loadBackend(options.backend);
+    const b = byteArg('bytes', bytes);
+    const o = objectArg('options', options);
+    const kernel = text('kernel', o.kernel ?? 'auto');
+    const backend = loadBackend(o.backend);
     return new InferenceEngine(
       backend,
-      guard(() => backend.raw.InferenceEngine.fromBytes(bytes, options.kernel ?? 'auto')),
+      guard(() => backend.raw.InferenceEngine.fromBytes(b, kernel)),
     );
   }
 
   /** An engine over a model's current full-precision weights (on the model's backend). */
   static fromModel(model: LanguageModel, options: Omit<InferenceOptions, 'backend'> = {}): InferenceEngine {
+    if (!(model instanceof LanguageModel)) throw new QuireError('E_CONFIG', `model must be a LanguageModel (got ${describe(model)})`);
+    const kernel = text('kernel', objectArg('options', options).kernel ?? 'auto');
+    const raw = model.raw;
     return new InferenceEngine(
       model.backend,
-      guard(() => model.backend.raw.InferenceEngine.fromModel(model.raw, options.kernel ?? 'auto')),
+      guard(() => model.backend.raw.InferenceEngine.fromModel(raw, kernel)),
     );
   }
 
@@ -81,8 +77,9 @@ export class InferenceEngine extends Handle<RawInferenceEngine> {
     return JSON.parse(this.raw.metadataJson()) as Record<string, string>;
   }
 
-  get kernel(): InferenceKernel {
-    return this.raw.kernel() as InferenceKernel;
+  /** The kernel in use, resolved: `lut-i8`, `lut-f32` or `popcount-a<k>` (never `auto` or `popcount`). */
+  get kernel(): Kernel {
+    return this.raw.kernel() as Kernel;
   }
 
   /** Bits per weight of every matrix (`embedding`, `lstm.<l>.w_ih`, ...); 32 = full precision. */
@@ -108,8 +105,9 @@ export class InferenceEngine extends Handle<RawInferenceEngine> {
 
   /** Seeds the sampler (a non-negative safe integer). */
   seed(seed: number): void {
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new QuireError('E_CONFIG', `seed must be a non-negative integer (got ${seed})`);
-    this.raw.seed(seed);
+    const raw = this.raw;
+    integerIn('seed', seed, 0, Number.MAX_SAFE_INTEGER);
+    guard(() => raw.seed(seed));
   }
 
   /** Feeds one token per stream; returns the B×V logits. Ids out of range or a wrong count: `E_SHAPE`. */
@@ -126,9 +124,11 @@ export class InferenceEngine extends Handle<RawInferenceEngine> {
 
   /** The next token of every stream, drawn from the last step's logits with the seeded sampler. */
   sample(options: SampleOptions = {}): Uint32Array {
-    const topK = options.topK ?? 0;
-    if (!Number.isSafeInteger(topK) || topK < 0) throw new QuireError('E_CONFIG', `topK must be a non-negative integer (got ${topK})`);
-    return guard(() => Uint32Array.from(this.raw.sample(options.temperature ?? 1, topK)));
+    const raw = this.raw;
+    const o = objectArg('options', options);
+    const topK = integerIn('topK', o.topK ?? 0, 0, 0xffffffff);
+    const temperature = numberIn('temperature', o.temperature ?? 1, 0, MAX_TEMPERATURE);
+    return guard(() => Uint32Array.from(raw.sample(temperature, topK)));
   }
 
   /** Ids of the k largest logits of `stream` in the last step, most likely first. */
@@ -136,5 +136,21 @@ export class InferenceEngine extends Handle<RawInferenceEngine> {
     integerIn('k', k, 1, 0xffffffff);
     integerIn('stream', stream, 0, this.batch - 1);
     return guard(() => Uint32Array.from(this.raw.topK(stream, k)));
+  }
+
+  /** The carried state of `stream`: per layer `h`, then per layer `c` (`2·layers·hidden` values). */
+  state(stream = 0): Float32Array {
+    integerIn('stream', stream, 0, this.batch - 1);
+    return guard(() => this.raw.state(stream));
+  }
+
+  /**
+   * Replaces the carried state of `stream` (as {@link state} gives it; `E_SHAPE` / `E_NONFINITE` otherwise); the last logits
+   * are dropped.
+   */
+  setState(state: Float32Array, stream = 0): void {
+    integerIn('stream', stream, 0, this.batch - 1);
+    const s = floats('state', state);
+    guard(() => this.raw.setState(stream, s));
   }
 }

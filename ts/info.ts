@@ -1,6 +1,7 @@
 import { backendLoadError, loadBackendNamed, loadBackend } from './backend/loader.js';
 import { packageVersion } from './backend/root.js';
 import type { BackendChoice, BackendName } from './backend/types.js';
+import { integerIn, numberIn } from './args.js';
 import { guard, QuireError } from './errors.js';
 
 export interface BackendInfo {
@@ -48,8 +49,15 @@ export function info(choice?: BackendChoice): QuireInfo {
   return { version: packageVersion(), selected, backends };
 }
 
-/** Sets the thread count of a backend's parallel kernels (wasm is always 1); returns it. */
+/** The most threads `setThreads` takes (the core's limit). */
+export const MAX_THREADS = 256;
+
+/**
+ * Sets the thread count of a backend's parallel kernels, an integer from 1 to {@link MAX_THREADS}
+ * (else `E_CONFIG`); returns the count in force (wasm: always 1).
+ */
 export function setThreads(n: number, choice?: BackendChoice): number {
+  integerIn('threads', n, 1, MAX_THREADS);
   const { raw } = loadBackend(choice);
   return guard(() => raw.setThreads(n));
 }
@@ -68,6 +76,7 @@ export interface PeakRate {
  * training step can exceed it, so benchmarks report their rate as a fraction of it.
  */
 export function measurePeak(choice?: BackendChoice, seconds = 0.3): PeakRate {
+  numberIn('seconds', seconds, 0, 3600);
   const { raw } = loadBackend(choice);
   const time = (iters: number) => {
     const t0 = performance.now();

@@ -2,7 +2,19 @@ import { loadBackend } from './backend/loader.js';
 import type { Backend, RawLstmModel } from './backend/types.js';
 import { guard, QuireError } from './errors.js';
 import { Handle } from './handle.js';
-import { floats, integerIn, tokenIds } from './args.js';
+import {
+  bytes as byteArg,
+  describe,
+  finiteNumber,
+  flag,
+  floats,
+  integerIn,
+  numberIn,
+  objectArg,
+  stringRecord,
+  text,
+  tokenIds,
+} from './args.js';
 import type { BackendOption } from './options.js';
 
 /** Shapes and regularisation of an LSTM language model (the embedding width is `hidden`). */
@@ -28,7 +40,15 @@ export interface ModelConfig {
 
 /** The facade's form of a config the core reports (the one conversion; every class uses it). */
 export function configFromRaw(c: RawConfig): ModelConfig {
-  return { vocab: c.vocab, hidden: c.hidden, layers: c.layers, initScale: c.init_scale, dropout: c.dropout, seed: c.seed, tied: c.tied ?? false };
+  return {
+    vocab: c.vocab,
+    hidden: c.hidden,
+    layers: c.layers,
+    initScale: c.init_scale,
+    dropout: c.dropout,
+    seed: c.seed,
+    tied: c.tied ?? false,
+  };
 }
 
 /** `quire-checkpoint` holds training state; `quire-model` is the trained model. */
@@ -54,17 +74,23 @@ export interface RawConfig {
  * embedding is then the softmax weight), `softmax.bias`.
  */
 export class LanguageModel extends Handle<RawLstmModel> {
+  readonly #backend: Backend;
+
   /** @internal Wraps a raw handle (sibling facades such as `ts/compress/` create models this way). */
-  constructor(
-    readonly backend: Backend,
-    raw: RawLstmModel,
-  ) {
+  constructor(backend: Backend, raw: RawLstmModel) {
     super(raw, 'LanguageModel');
+    this.#backend = backend;
+  }
+
+  /** The backend that holds the model. */
+  get backend(): Backend {
+    return this.live(this.#backend);
   }
 
   /** A freshly initialised model. Out-of-range settings are `E_CONFIG`. */
   static create(config: ModelConfig, options: BackendOption = {}): LanguageModel {
-    const backend = loadBackend(options.backend);
+    objectArg('config', config);
+    const backend = loadBackend(objectArg('options', options).backend);
     if (!Number.isSafeInteger(config.seed) || config.seed < 0) {
       throw new QuireError('E_CONFIG', `seed must be a non-negative integer (got ${config.seed})`);
     }
@@ -88,10 +114,11 @@ export class LanguageModel extends Handle<RawLstmModel> {
 
   /** Loads a `quire-model` or `quire-checkpoint` file's bytes (`E_FORMAT` when malformed). */
   static fromBytes(bytes: Uint8Array, options: BackendOption = {}): LanguageModel {
-    const backend = loadBackend(options.backend);
+    const b = byteArg('bytes', bytes);
+    const backend = loadBackend(objectArg('options', options).backend);
     return new LanguageModel(
       backend,
-      guard(() => backend.raw.LstmModel.fromBytes(bytes)),
+      guard(() => backend.raw.LstmModel.fromBytes(b)),
     );
   }
 
@@ -125,10 +152,10 @@ export class LanguageModel extends Handle<RawLstmModel> {
    * (nats). The state carries into the next window. Divergence is `E_NONFINITE` (weights kept).
    */
   trainStep(inputs: Uint32Array, targets: Uint32Array, lr: number, clip: number): number {
+    const raw = this.raw;
     const [i, t] = [tokenIds('inputs', inputs), tokenIds('targets', targets)];
-    if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) throw new QuireError('E_CONFIG', `lr must be a finite number >= 0 (got ${lr})`);
-    if (typeof clip !== 'number' || !Number.isFinite(clip)) throw new QuireError('E_CONFIG', `clip must be a finite number (got ${clip})`);
-    return guard(() => this.raw.trainStep(i, t, lr, clip));
+    stepSettings(lr, clip);
+    return guard(() => raw.trainStep(i, t, lr, clip));
   }
 
   /**
@@ -138,10 +165,15 @@ export class LanguageModel extends Handle<RawLstmModel> {
    * Returns the data cross-entropy.
    */
   trainStepDistilled(teacher: LanguageModel, alpha: number, inputs: Uint32Array, targets: Uint32Array, lr: number, clip: number): number {
+    const raw = this.raw;
+    if (!(teacher instanceof LanguageModel))
+      throw new QuireError('E_CONFIG', `the teacher must be a LanguageModel (got ${describe(teacher)})`);
     if (teacher === this) throw new QuireError('E_CONFIG', 'a model cannot be its own teacher');
     if (teacher.backend !== this.backend) throw new QuireError('E_CONFIG', 'the teacher must live on the same backend');
+    numberIn('alpha', alpha, 0, 1);
     const [i, t] = [tokenIds('inputs', inputs), tokenIds('targets', targets)];
-    return guard(() => this.raw.trainStepDistilled(teacher.raw, alpha, i, t, lr, clip));
+    stepSettings(lr, clip);
+    return guard(() => raw.trainStepDistilled(teacher.raw, alpha, i, t, lr, clip));
   }
 
   /** Restarts the PRNG of the dropout masks from `seed` (a non-negative safe integer). */
@@ -152,7 +184,9 @@ export class LanguageModel extends Handle<RawLstmModel> {
 
   /** Dropout probability of later training steps (`[0, 1)`, else `E_CONFIG`). */
   setDropout(p: number): void {
-    guard(() => this.raw.setDropout(p));
+    const raw = this.raw;
+    finiteNumber('dropout', p);
+    guard(() => raw.setDropout(p));
   }
 
   /**
@@ -163,8 +197,11 @@ export class LanguageModel extends Handle<RawLstmModel> {
    * `bits` 1..=8, else `E_CONFIG`. A setting of this handle, not saved with the model.
    */
   setActivationQuant(quant: { bits: number; softmax: boolean } | null): void {
-    if (quant !== null) integerIn('activation bits', quant.bits, 1, 8);
-    guard(() => this.raw.setActivationQuant(quant?.bits ?? 0, quant?.softmax ?? false));
+    const raw = this.raw;
+    const q = quant === null ? null : objectArg('activation quantization', quant);
+    const bits = q === null ? 0 : integerIn('activation bits', q.bits, 1, 8);
+    const softmax = q === null ? false : flag('softmax', q.softmax);
+    guard(() => raw.setActivationQuant(bits, softmax));
   }
 
   /** Mean cross-entropy per token of a window without dropout; the state carries. */
@@ -192,25 +229,40 @@ export class LanguageModel extends Handle<RawLstmModel> {
   }
 
   tensorShape(name: string): number[] {
-    return Array.from(guard(() => this.raw.tensorShape(name)));
+    const raw = this.raw;
+    return Array.from(guard(() => raw.tensorShape(text('tensor name', name))));
   }
 
   getTensor(name: string): Float32Array {
-    return guard(() => this.raw.getTensor(name));
+    const raw = this.raw;
+    return guard(() => raw.getTensor(text('tensor name', name)));
   }
 
   /** Replaces a tensor's values (same length, finite: else `E_SHAPE` / `E_NONFINITE`). */
   setTensor(name: string, data: Float32Array): void {
+    const raw = this.raw;
+    const n = text('tensor name', name);
     const d = floats('data', data);
-    guard(() => this.raw.setTensor(name, d));
+    guard(() => raw.setTensor(n, d));
   }
 
   getGradient(name: string): Float32Array {
-    return guard(() => this.raw.getGradient(name));
+    const raw = this.raw;
+    return guard(() => raw.getGradient(text('tensor name', name)));
   }
 
   /** The model in the quire container (a plain `quire-model` by default); `withState` includes the carried `(h, c)`. */
   toBytes(format: ModelFormat = 'quire-model', metadata: Record<string, string> = {}, withState = false): Uint8Array {
-    return guard(() => this.raw.toBytes(format, JSON.stringify(metadata), withState));
+    const raw = this.raw;
+    const f = text('format', format);
+    const meta = JSON.stringify(stringRecord('metadata', metadata));
+    const state = flag('withState', withState);
+    return guard(() => raw.toBytes(f, meta, state));
   }
+}
+
+/** The learning rate (finite, >= 0) and clip (finite) of a training step, else `E_CONFIG`. */
+function stepSettings(lr: number, clip: number): void {
+  if (finiteNumber('lr', lr) < 0) throw new QuireError('E_CONFIG', `lr must be a finite number >= 0 (got ${lr})`);
+  finiteNumber('clip', clip);
 }

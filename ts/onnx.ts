@@ -72,7 +72,9 @@ export function exportOnnx(model: LanguageModel): Uint8Array {
     inputs.push(valueInfo(`h0.${l}`, FLOAT, [1, 'batch', h]), valueInfo(`c0.${l}`, FLOAT, [1, 'batch', h]));
     outputs.push(valueInfo(`h.${l}`, FLOAT, [1, 'batch', h]), valueInfo(`c.${l}`, FLOAT, [1, 'batch', h]));
     nodes.push(
-      node('LSTM', `lstm.${l}`, [`x.${l}`, `W.${l}`, `R.${l}`, `B.${l}`, '', `h0.${l}`, `c0.${l}`], [`y.${l}`, `h.${l}`, `c.${l}`], { hidden_size: h }),
+      node('LSTM', `lstm.${l}`, [`x.${l}`, `W.${l}`, `R.${l}`, `B.${l}`, '', `h0.${l}`, `c0.${l}`], [`y.${l}`, `h.${l}`, `c.${l}`], {
+        hidden_size: h,
+      }),
       node('Squeeze', `squeeze.${l}`, [`y.${l}`, 'axis1'], [`x.${l + 1}`]),
     );
   }
@@ -86,7 +88,10 @@ export function exportOnnx(model: LanguageModel): Uint8Array {
     init.push(floatTensor('softmax.weightT', [h, v], transposed));
   }
   init.push(floatTensor('softmax.bias', [v], model.getTensor('softmax.bias')));
-  nodes.push(node('MatMul', 'softmax.matmul', [`x.${layers}`, 'softmax.weightT'], ['z']), node('Add', 'softmax.bias', ['z', 'softmax.bias'], ['logits']));
+  nodes.push(
+    node('MatMul', 'softmax.matmul', [`x.${layers}`, 'softmax.weightT'], ['z']),
+    node('Add', 'softmax.bias', ['z', 'softmax.bias'], ['logits']),
+  );
   // GraphProto: node 1, name 2, initializer 5, input 11, output 12.
   const graph = new ProtoWriter();
   for (const n of nodes) graph.message(1, n);
@@ -95,5 +100,10 @@ export function exportOnnx(model: LanguageModel): Uint8Array {
   for (const i of inputs) graph.message(11, i);
   for (const o of outputs) graph.message(12, o);
   // ModelProto: ir_version 1, producer_name 2, graph 7, opset_import 8 (OperatorSetIdProto: domain 1, version 2).
-  return new ProtoWriter().int(1, 8).string(2, 'quire').message(7, graph).message(8, new ProtoWriter().string(1, '').int(2, ONNX_OPSET)).finish();
+  return new ProtoWriter()
+    .int(1, 8)
+    .string(2, 'quire')
+    .message(7, graph)
+    .message(8, new ProtoWriter().string(1, '').int(2, ONNX_OPSET))
+    .finish();
 }

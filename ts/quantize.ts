@@ -1,19 +1,13 @@
 import { loadBackend } from './backend/loader.js';
 import type { BackendName, RawQuantizedMatrix } from './backend/types.js';
 import { guard, QuireError } from './errors.js';
-import { integerIn } from './args.js';
+import { bytes, checkBatch, floats, integerIn, objectArg, text } from './args.js';
 import { Handle } from './handle.js';
+import type { Kernel } from './kernel.js';
 import type { BackendOption } from './options.js';
 
 /** Per-row binary-coding solvers (docs/method.md §1). */
 export type QuantMethod = 'greedy' | 'refined' | 'alternating';
-
-/**
- * Kernels for `Ŵ·x`: `lut-i8` (16-entry tables rounded to int8, byte shuffles, integer sums:
- * the fast default), `lut-f32` (exact float tables), `popcount` (activations binarized per
- * call into `activationBits` greedy codes, XNOR + popcount).
- */
-export type MatvecKernel = 'lut-i8' | 'lut-f32' | 'popcount';
 
 export interface QuantizeOptions extends BackendOption {
   /** Bits per weight, 1 to 8. */
@@ -29,9 +23,9 @@ export interface QuantizeOptions extends BackendOption {
 }
 
 export interface MatvecOptions {
-  /** Default `lut-i8`. */
-  kernel?: MatvecKernel;
-  /** Activation codes for `popcount`, 1 to 8 (default 2). */
+  /** Default `auto` (= `lut-i8`). */
+  kernel?: Kernel;
+  /** Activation codes for `popcount`, 1 to 8 (default 2); `popcount-a<k>` names its own. */
   activationBits?: number;
 }
 
@@ -48,24 +42,48 @@ const checkCount = (what: string, v: number | undefined, fallback: number): numb
  * when this object is garbage-collected.
  */
 export class QuantizedMatrix extends Handle<RawQuantizedMatrix> {
-  readonly bits: number;
-  readonly rows: number;
-  readonly cols: number;
-  /** Columns per scale group (`cols` when scales are per row). */
-  readonly groupSize: number;
-  /** `‖W−Ŵ‖²/‖W‖²` against the quantized weights. */
-  readonly relativeError: number;
-  readonly backend: BackendName;
+  readonly #bits: number;
+  readonly #rows: number;
+  readonly #cols: number;
+  readonly #groupSize: number;
+  readonly #relativeError: number;
+  readonly #backend: BackendName;
 
   /** @internal use `quantize()`. */
   constructor(raw: RawQuantizedMatrix, backend: BackendName) {
     super(raw, 'QuantizedMatrix');
-    this.backend = backend;
-    this.bits = raw.bits();
-    this.rows = raw.rows();
-    this.cols = raw.cols();
-    this.groupSize = raw.groupSize();
-    this.relativeError = raw.relativeError();
+    this.#backend = backend;
+    this.#bits = raw.bits();
+    this.#rows = raw.rows();
+    this.#cols = raw.cols();
+    this.#groupSize = raw.groupSize();
+    this.#relativeError = raw.relativeError();
+  }
+
+  get bits(): number {
+    return this.live(this.#bits);
+  }
+
+  get rows(): number {
+    return this.live(this.#rows);
+  }
+
+  get cols(): number {
+    return this.live(this.#cols);
+  }
+
+  /** Columns per scale group (`cols` when scales are per row). */
+  get groupSize(): number {
+    return this.live(this.#groupSize);
+  }
+
+  /** `‖W−Ŵ‖²/‖W‖²` against the quantized weights. */
+  get relativeError(): number {
+    return this.live(this.#relativeError);
+  }
+
+  get backend(): BackendName {
+    return this.live(this.#backend);
   }
 
   /** f32 scales, index `(r·groups + g)·bits + i`. */
@@ -95,31 +113,35 @@ export class QuantizedMatrix extends Handle<RawQuantizedMatrix> {
  * `E_NONFINITE` (NaN/Inf weights), `E_SHAPE` (lengths, zero rows or columns).
  */
 export function quantize(weights: Float32Array, rows: number, cols: number, options: QuantizeOptions): QuantizedMatrix {
+  const o = objectArg('options', options);
   const r = checkCount('rows', rows, 0);
   const c = checkCount('cols', cols, 0);
-  const bits = checkCount('bits', options.bits, 0);
-  const cycles = checkCount('cycles', options.cycles, 2);
-  const groupSize = checkCount('groupSize', options.groupSize, 0);
-  if (!(weights instanceof Float32Array)) throw new QuireError('E_CONFIG', 'weights must be a Float32Array');
-  if (options.mask !== undefined && !(options.mask instanceof Uint8Array)) {
-    throw new QuireError('E_CONFIG', 'mask must be a Uint8Array');
-  }
-  const be = loadBackend(options.backend);
-  const raw = guard(() =>
-    be.raw.QuantizedMatrix.quantize(weights, r, c, bits, String(options.method ?? 'alternating'), cycles, groupSize, options.mask ?? null),
-  );
+  const bits = checkCount('bits', o.bits, 0);
+  const cycles = checkCount('cycles', o.cycles, 2);
+  const groupSize = checkCount('groupSize', o.groupSize, 0);
+  const method = text('method', o.method ?? 'alternating');
+  const w = floats('weights', weights);
+  const mask = o.mask === undefined || o.mask === null ? null : bytes('mask', o.mask, 'E_CONFIG');
+  const be = loadBackend(o.backend);
+  const raw = guard(() => be.raw.QuantizedMatrix.quantize(w, r, c, bits, method, cycles, groupSize, mask));
   return new QuantizedMatrix(raw, be.name);
 }
 
-/** `Y[b] = Ŵ·X[b]` for `batch` (1..64) row-major vectors: returns batch×rows values. */
+/**
+ * `Y[b] = Ŵ·X[b]` for `batch` (1..64) row-major vectors: returns batch×rows values. `E_CONFIG`
+ * for a batch outside 1..64, `E_SHAPE` unless `x` holds batch×cols values (both checked before
+ * the output is allocated).
+ */
 export function matmul(q: QuantizedMatrix, x: Float32Array, batch: number, options: MatvecOptions = {}): Float32Array {
-  const b = checkCount('batch', batch, 1);
-  const ka = checkCount('activationBits', options.activationBits, 2);
-  if (!(x instanceof Float32Array)) throw new QuireError('E_CONFIG', 'x must be a Float32Array');
+  if (!(q instanceof QuantizedMatrix)) throw new QuireError('E_CONFIG', 'matmul: q must be a QuantizedMatrix (from quantize())');
   const raw = q.raw;
-  const y = new Float32Array(b * q.rows);
-  guard(() => raw.matmulInto(x, b, options.kernel ?? 'lut-i8', ka, y));
-  return y;
+  const o = objectArg('options', options);
+  const b = integerIn('batch', batch, 1, MAX_BATCH);
+  const ka = checkCount('activationBits', o.activationBits, 2);
+  const kernel = o.kernel === undefined || o.kernel === 'auto' ? 'lut-i8' : text('kernel', o.kernel);
+  const xs = floats('x', x);
+  checkBatch(xs, b, q.cols);
+  return guard(() => raw.matmul(xs, b, kernel, ka));
 }
 
 /** `y = Ŵ·x` without dequantizing, on the backend that holds `q`. */

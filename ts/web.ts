@@ -25,12 +25,13 @@ export {
   QuantizedMatrix,
   MAX_BATCH,
   type QuantMethod,
-  type MatvecKernel,
   type QuantizeOptions,
   type MatvecOptions,
 } from './quantize.js';
-export { InferenceEngine, MAX_STREAMS, type InferenceKernel, type InferenceOptions, type SampleOptions } from './infer.js';
+export { type Kernel, KERNELS } from './kernel.js';
+export { InferenceEngine, MAX_STREAMS, type InferenceOptions, type SampleOptions } from './infer.js';
 export { generateWords, type GenerateOptions } from './generate.js';
+export { Predictor, PredictionSession, type Suggestion } from './predict.js';
 export { Vocabulary, EOS, UNK } from './data/vocabulary.js';
 export { Tokenizer, type TokenizerSpec, tokenizerFromMetadata } from './data/tokenizer.js';
 export type { WasmSource } from './backend/wasm-web.js';

@@ -101,7 +101,8 @@ function columns(models) {
     box.innerHTML = `<h3></h3><div class="meta size"></div><div class="meta speed">—</div><div class="out"></div>`;
     box.querySelector('h3').textContent = `${m.name} (${m.file})`;
     box.querySelector('.size').textContent =
-      `${(m.bytes / 1e6).toFixed(2)} MB file, ${quantized.length ? `${quantized.join('/')}-bit matrices` : 'all FP32'}, ${(m.engine.weightBytes / 1e6).toFixed(2)} MB of weights in memory`;
+      `${(m.bytes / 1e6).toFixed(2)} MB file, ${quantized.length ? `${quantized.join('/')}-bit matrices` : 'all FP32'}, ` +
+      `${(m.engine.weightBytes / 1e6).toFixed(2)} MB of weights in memory`;
     return { model: m, out: box.querySelector('.out'), speed: box.querySelector('.speed'), box };
   });
   for (const c of cols) root.append(c.box);
@@ -161,15 +162,19 @@ async function main() {
       backend: core.backend,
       kernels: core.relaxedSimd ? `${core.kernels} (relaxed SIMD)` : core.kernels,
       threads: core.threads,
-      [`gemm ${product.spec.m}×${product.spec.k} · ${product.spec.k}×${product.spec.n}`]: `sum of C = ${sum.toFixed(6)}, ${product.ms.toFixed(2)} ms`,
+      [`gemm ${product.spec.m}×${product.spec.k} · ${product.spec.k}×${product.spec.n}`]:
+        `sum of C = ${sum.toFixed(6)}, ` + `${product.ms.toFixed(2)} ms`,
       model: model ? `model.qcomp, ${model.bytes} bytes, prompt + 30 words in ${model.ms.toFixed(1)} ms` : 'none served',
     });
-    document.getElementById('text').textContent = model ? model.text : 'No model: copy a compressed model (quire compress) to examples/web/model.qcomp.';
+    document.getElementById('text').textContent = model
+      ? model.text
+      : 'No model: copy a compressed model (quire compress) to examples/web/model.qcomp.';
     window.quireResult = { core, gemm: product, model };
 
     const models = await loadModels();
     if (models.length === 0) {
-      status.textContent = 'Ready, but no model is served: copy a compressed model to examples/web/model.qcomp (and its FP model to model.qmodel).';
+      status.textContent =
+        'Ready, but no model is served: copy a compressed model to examples/web/model.qcomp (and its FP model to model.qmodel).';
       return;
     }
     const cols = columns(models);

@@ -1,13 +1,15 @@
+import { describe } from '../args.js';
 import { QuireError } from '../errors.js';
 import { loadNativeCore } from './native.js';
 import { envVar, nodeProcess } from './node-builtins.js';
 import type { Backend, BackendChoice, BackendName, RawCore } from './types.js';
 import { loadWasmCore } from './wasm.js';
 
-const LOADERS: Record<BackendName, () => RawCore> = {
-  native: loadNativeCore,
-  wasm: loadWasmCore,
-};
+/** Loader of each backend, by name (a Map: a name such as 'constructor' finds nothing inherited). */
+const LOADERS = new Map<BackendName, () => RawCore>([
+  ['native', loadNativeCore],
+  ['wasm', loadWasmCore],
+]);
 
 /** Order tried by `auto`: native first (threads, AVX-512), wasm as the portable fallback. */
 const AUTO_ORDER: BackendName[] = ['native', 'wasm'];
@@ -16,10 +18,17 @@ const loaded = new Map<BackendName, Backend>();
 const failures = new Map<BackendName, unknown>();
 let selected: Backend | undefined;
 
-/** Parses a backend choice (`auto | native | wasm`); `E_CONFIG` otherwise. */
-export function parseBackendChoice(value: string, source = 'backend'): BackendChoice {
+/** Parses a backend choice (`auto | native | wasm`); anything else (another string, a number, null) is `E_CONFIG`. */
+export function parseBackendChoice(value: unknown, source = 'backend'): BackendChoice {
   if (value === 'auto' || value === 'native' || value === 'wasm') return value;
-  throw new QuireError('E_CONFIG', `${source} must be auto, native or wasm (got '${value}')`);
+  throw new QuireError('E_CONFIG', `${source} must be auto, native or wasm, or a loaded backend (got ${describe(value)})`);
+}
+
+/** Whether `value` is a backend object as `loadBackend` and `registerBackend` return them. */
+function isBackend(value: unknown): value is Backend {
+  if (value === null || typeof value !== 'object') return false;
+  const { name, raw } = value as Partial<Backend>;
+  return (name === 'native' || name === 'wasm') && typeof raw === 'object' && raw !== null && typeof raw.gemm === 'function';
 }
 
 /** The choice from `QUIRE_BACKEND`, if set (see `envVar` for runtimes that guard it). */
@@ -32,9 +41,11 @@ function envChoice(): BackendChoice | undefined {
 export function loadBackendNamed(name: BackendName): Backend {
   const hit = loaded.get(name);
   if (hit) return hit;
+  const loader = LOADERS.get(name);
+  if (loader === undefined) throw new QuireError('E_CONFIG', `backend must be native or wasm (got ${describe(name)})`);
   if (!failures.has(name)) {
     try {
-      const backend: Backend = { name, raw: LOADERS[name]() };
+      const backend: Backend = { name, raw: loader() };
       loaded.set(name, backend);
       return backend;
     } catch (err) {
@@ -52,6 +63,7 @@ export function loadBackendNamed(name: BackendName): Backend {
  * auto order do not load (in browsers: native never does). Returns the registered backend.
  */
 export function registerBackend(name: BackendName, raw: RawCore): Backend {
+  if (!LOADERS.has(name)) throw new QuireError('E_CONFIG', `backend must be native or wasm (got ${describe(name)})`);
   const backend: Backend = { name, raw };
   loaded.set(name, backend);
   failures.delete(name);
@@ -65,8 +77,8 @@ export function registerBackend(name: BackendName, raw: RawCore): Backend {
  * cause (also available as `error.cause`, an `AggregateError`).
  */
 export function loadBackend(choice?: BackendChoice | Backend): Backend {
-  if (typeof choice === 'object') return choice;
-  const wanted = choice ?? envChoice() ?? 'auto';
+  if (isBackend(choice)) return choice;
+  const wanted = choice === undefined ? (envChoice() ?? 'auto') : parseBackendChoice(choice);
   if (wanted !== 'auto') return loadBackendNamed(wanted);
   if (selected) return selected;
   const causes: unknown[] = [];

@@ -10,7 +10,9 @@ const PURPOSE = 'the native backend';
  * native binary for it.
  */
 export function platformTriple(): string {
-  const proc = nodeProcess() as { platform?: string; arch?: string; report?: { getReport(): { header?: { glibcVersionRuntime?: string } } } } | undefined;
+  const proc = nodeProcess() as
+    | { platform?: string; arch?: string; report?: { getReport(): { header?: { glibcVersionRuntime?: string } } } }
+    | undefined;
   const platform = proc?.platform ?? 'unknown';
   const arch = proc?.arch ?? 'unknown';
   if (platform === 'linux') {
@@ -45,7 +47,8 @@ export function loadNativeCore(): RawCore {
     const code = (err as { code?: string }).code;
     if (code !== 'MODULE_NOT_FOUND' && code !== 'ERR_MODULE_NOT_FOUND') throw err;
     throw new Error(
-      `no native binary for ${platformTriple()}: the optional package ${pkg} is not installed and ${local} is not built (in a checkout: 'npm run build:native')`,
+      `no native binary for ${platformTriple()}: the optional package ${pkg} is not installed and ${local} is not built (in a ` +
+        `checkout: 'npm run build:native')`,
     );
   }
 }

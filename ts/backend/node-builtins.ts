@@ -41,7 +41,8 @@ export function nodeBuiltin<K extends keyof NodeBuiltins>(id: K, purpose: string
   const proc = nodeProcess();
   if (typeof proc?.getBuiltinModule !== 'function') {
     throw new Error(
-      `${purpose} needs Node.js >= 20.16 (this runtime has no process.getBuiltinModule); ` + `in browsers and edge runtimes use 'quire/web' and 'await init()'`,
+      `${purpose} needs Node.js >= 20.16 (this runtime has no process.getBuiltinModule); ` +
+        `in browsers and edge runtimes use 'quire/web' and 'await init()'`,
     );
   }
   return proc.getBuiltinModule(id) as NodeBuiltins[K];

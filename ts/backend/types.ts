@@ -50,7 +50,7 @@ export interface RawCore {
 export interface RawDenseMatrix {
   rows(): number;
   cols(): number;
-  matmulInto(x: Float32Array, batch: number, y: Float32Array): void;
+  matmul(x: Float32Array, batch: number): Float32Array;
   free(): void;
 }
 
@@ -73,7 +73,7 @@ export interface RawQuantizedMatrix {
   planes(): Uint32Array;
   mask(): Uint32Array | null | undefined;
   dequantize(): Float32Array;
-  matmulInto(x: Float32Array, batch: number, kernel: string, activationBits: number, y: Float32Array): void;
+  matmul(x: Float32Array, batch: number, kernel: string, activationBits: number): Float32Array;
   free(): void;
 }
 
@@ -142,6 +142,8 @@ export interface RawInferenceEngine {
   evaluate(inputs: Uint32Array, targets: Uint32Array): number;
   sample(temperature: number, topK: number): Uint32Array;
   topK(stream: number, k: number): Uint32Array;
+  state(stream: number): Float32Array;
+  setState(stream: number, state: Float32Array): void;
   free(): void;
 }
 

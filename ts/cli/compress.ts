@@ -55,7 +55,8 @@ export function registerCompress(program: Command): void {
     .option('--bits <k>', 'bits per weight of the LSTM matrices (1-8)', integer)
     .option(
       '--target-bits <b>',
-      'instead of --bits: average bits per parameter of the whole model (scales included); the bits of the LSTM matrices, softmax and embedding are chosen from measured sensitivity',
+      'instead of --bits: average bits per parameter of the whole model (scales included); the bits of the LSTM matrices, ' +
+        'softmax and embedding are chosen from measured sensitivity',
       finiteNumber,
     )
     .option('--target-size <bytes>', 'instead of --bits: the compressed file size in bytes (bits chosen as for --target-bits)', integer)
@@ -79,11 +80,14 @@ export function registerCompress(program: Command): void {
     )
     .option(
       '--activation-bits <k>',
-      'retrain with the activations quantized to k greedy bits per vector (straight-through; W+A); the model then runs on the popcount-a<k> kernel (1-8, default: FP activations)',
+      'retrain with the activations quantized to k greedy bits per vector (straight-through; W+A); the model then runs on the ' +
+        'popcount-a<k> kernel (1-8, default: FP activations)',
       integer,
     )
     .option('--prune <p>', 'target sparsity of the quantized matrices, in [0, 1) (default 0)', finiteNumber)
-    .addOption(new Option('--prune-mask <when>', 'mask computed once, or each iteration (sparsity ramping to --prune)').choices(['once', 'each']))
+    .addOption(
+      new Option('--prune-mask <when>', 'mask computed once, or each iteration (sparsity ramping to --prune)').choices(['once', 'each']),
+    )
     .addOption(new Option('--prune-scope <scope>', 'threshold per matrix or global').choices(['matrix', 'global']))
     .option('--steps <n>', "window length (default: the FP run's)", positiveInt)
     .option('--batch <n>', "training streams (default: the FP run's)", positiveInt)
@@ -123,7 +127,16 @@ export function registerCompress(program: Command): void {
         activationBits: f.activationBits,
       } as SettingsInput;
       const r = await withInterrupt('interrupted; the last finished iteration is saved (continue with --resume)', (signal) =>
-        compress({ model, dataDir: dataDirectory(f.data), outDir: f.out, settings, resume: f.resume, backend: f.backend, signal, progress: new Progress() }),
+        compress({
+          model,
+          dataDir: dataDirectory(f.data),
+          outDir: f.out,
+          settings,
+          resume: f.resume,
+          backend: f.backend,
+          signal,
+          progress: new Progress(),
+        }),
       );
       writeOut(
         JSON.stringify({

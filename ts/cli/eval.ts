@@ -8,9 +8,11 @@ import { Progress } from '../train/progress.js';
 import { reporting } from '../train/trainer.js';
 import { containerFormat, loadAnyModel, readModelFile, resolveModelPath } from '../compress/load.js';
 import { isFile } from '../io/fs.js';
-import { INFERENCE_KERNELS, type InferenceKernel } from '../infer.js';
+import { type Kernel, KERNELS } from '../kernel.js';
 import { loadEngine } from '../infer-file.js';
 import { evaluatePerplexity } from '../train/evaluate.js';
+import { Predictor } from '../predict.js';
+import { suggestionQuality } from '../suggest-quality.js';
 import { positiveInt } from './usage.js';
 import { printable } from './printable.js';
 import { writeOut } from './stdout.js';
@@ -23,8 +25,9 @@ interface EvalFlags {
   batch: number;
   steps: number;
   backend?: BackendChoice;
-  kernel: InferenceKernel;
+  kernel: Kernel;
   dequantize?: boolean;
+  suggest?: boolean;
 }
 
 interface Evaluable {
@@ -62,11 +65,13 @@ export function registerEval(program: Command): void {
     .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
     .addOption(
       new Option('--kernel <name>', 'packed kernel for compressed models (auto: the one the model was retrained for)')
-        .choices([...INFERENCE_KERNELS])
+        .choices([...KERNELS])
         .default('auto'),
     )
     .option('--dequantize', 'evaluate a compressed model as the dequantized float model instead of through the packed kernels')
+    .option('--suggest', 'also measure next-word suggestions: top-1 and top-3 accuracy and keystroke savings (3 suggestions)')
     .action((file: string, f: EvalFlags) => {
+      if (f.suggest) return evalSuggest(file, f);
       const { model, vocabulary, tokenizer, engine } = open(file, f);
       let source: TokenFile | undefined;
       try {
@@ -75,10 +80,40 @@ export function registerEval(program: Command): void {
         source = openSplit(corpus, f.split, f.limitTokens);
         const r = evaluatePerplexity(model, source, f.batch, f.steps, tokensPerWord(corpus, f.split));
         const out = { perplexity: r.perplexity, tokenPerplexity: r.tokenPerplexity, tokens: r.tokens, split: f.split, engine };
-        writeOut(printable(f.json ? JSON.stringify(out) : `${f.split} perplexity ${r.perplexity.toFixed(2)} over ${r.tokens} tokens (${engine})`) + '\n');
+        writeOut(
+          printable(f.json ? JSON.stringify(out) : `${f.split} perplexity ${r.perplexity.toFixed(2)} over ${r.tokens} tokens (${engine})`) +
+            '\n',
+        );
       } finally {
         source?.close();
         model.dispose();
       }
     });
+}
+
+/** `eval --suggest`: perplexity and the keyboard measures, both through the inference engine. */
+function evalSuggest(file: string, f: EvalFlags): void {
+  const { engine, vocabulary, tokenizer } = loadEngine(file, { backend: f.backend, kernel: f.kernel });
+  const predictor = new Predictor(engine, { vocabulary, tokenizer });
+  let source: TokenFile | undefined;
+  try {
+    const corpus = encodeCorpus(dataDirectory(f.data), { vocabulary, tokenizer, ...reporting(new Progress()) });
+    source = openSplit(corpus, f.split, f.limitTokens);
+    const r = evaluatePerplexity(engine, source, f.batch, f.steps, tokensPerWord(corpus, f.split));
+    const q = suggestionQuality(predictor, source, f.batch);
+    const kind = Object.keys(engine.bits).length ? `packed ${engine.kernel}` : 'f32 engine';
+    const out = { perplexity: r.perplexity, tokens: r.tokens, ...q, split: f.split, engine: kind };
+    const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
+    writeOut(
+      printable(
+        f.json
+          ? JSON.stringify(out)
+          : `${f.split} perplexity ${r.perplexity.toFixed(2)}; next word top-1 ${pct(q.top1)}, top-3 ${pct(q.top3)}, keystroke ` +
+              `savings ${pct(q.keystrokeSavings)} over ${q.words} words (${out.engine})`,
+      ) + '\n',
+    );
+  } finally {
+    source?.close();
+    predictor.dispose();
+  }
 }

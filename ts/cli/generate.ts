@@ -2,8 +2,9 @@ import { type Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
 import { Tokenizer } from '../data/tokenizer.js';
 import { EOS } from '../data/vocabulary.js';
-import { generateWords } from '../generate.js';
-import { INFERENCE_KERNELS, type InferenceKernel } from '../infer.js';
+import { generateWords, unknownWords } from '../generate.js';
+import { MAX_TEMPERATURE } from '../infer.js';
+import { type Kernel, KERNELS } from '../kernel.js';
 import { loadEngine } from '../infer-file.js';
 import { printable } from './printable.js';
 import { writeOut } from './stdout.js';
@@ -15,7 +16,7 @@ interface GenerateFlags {
   temperature: number;
   topK: number;
   seed: number;
-  kernel: InferenceKernel;
+  kernel: Kernel;
   backend?: BackendChoice;
 }
 
@@ -29,19 +30,24 @@ export function registerGenerate(program: Command): void {
     .option('--temperature <t>', 'sampling temperature (0 = always the most likely word)', finiteNumber, 1)
     .option('--top-k <k>', 'sample among the k most likely words (0 = all)', nonNegativeInt, 0)
     .option('--seed <s>', 'sampler seed', nonNegativeInt, 0)
-    .addOption(new Option('--kernel <name>', 'packed kernel (auto: the one the model was retrained for)').choices([...INFERENCE_KERNELS]).default('auto'))
+    .addOption(
+      new Option('--kernel <name>', 'packed kernel (auto: the one the model was retrained for)').choices([...KERNELS]).default('auto'),
+    )
     .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
     .action((file: string, f: GenerateFlags) => {
-      if (f.temperature < 0) throw new UsageError(`--temperature must be >= 0 (got ${f.temperature})`);
+      if (!(f.temperature >= 0 && f.temperature <= MAX_TEMPERATURE)) {
+        throw new UsageError(`--temperature must be from 0 to ${MAX_TEMPERATURE} (got ${f.temperature})`);
+      }
       const { engine, vocabulary, tokenizer } = loadEngine(file, { backend: f.backend, kernel: f.kernel });
       const text = new Tokenizer(tokenizer);
       try {
         // Words come from the model file and the prompt: printed through `printable`, so a
         // vocabulary word holding escape sequences cannot drive the terminal.
-        const onUnknown = (w: string) => process.stderr.write(`quire: warning: '${printable(w)}' is not in the vocabulary; using <unk>\n`);
+        const unknown = unknownWords(vocabulary, f.prompt, tokenizer);
+        if (unknown.length > 0) process.stderr.write(`quire: warning: ${unknownSummary(unknown)}\n`);
         if (f.prompt) writeOut(printable(f.prompt));
         let prev = f.prompt ? text.tokens(f.prompt).at(-1) : undefined;
-        for (const word of generateWords(engine, vocabulary, { ...f, tokens: f.tokens, tokenizer, onUnknown })) {
+        for (const word of generateWords(engine, vocabulary, { ...f, tokens: f.tokens, tokenizer })) {
           if (word === EOS) {
             writeOut('\n');
             prev = undefined;
@@ -55,4 +61,14 @@ export function registerGenerate(program: Command): void {
         engine.dispose();
       }
     });
+}
+
+/** One line for the prompt words missing from the vocabulary: how many, and the first few. */
+export function unknownSummary(words: string[], shown = 5): string {
+  const distinct = [...new Set(words)];
+  const count = words.length === distinct.length ? `${words.length}` : `${words.length} (${distinct.length} distinct)`;
+  const list = distinct.slice(0, shown).map((w) => `'${printable(w.length > 30 ? `${w.slice(0, 30)}…` : w)}'`);
+  const more = distinct.length > shown ? ` and ${distinct.length - shown} more` : '';
+  const verbs = words.length === 1 ? ' is not in the vocabulary and becomes' : 's are not in the vocabulary and become';
+  return `${count} prompt word${verbs} <unk>: ${list.join(', ')}${more}`;
 }

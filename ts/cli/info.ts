@@ -22,7 +22,8 @@ export function registerInfo(program: Command): void {
           return;
         }
         const lines = [
-          `${d.file}: ${d.format}, ${d.bytes} bytes, ${d.parameters} parameters, ${d.bitsPerParameter.toFixed(3)} bits per parameter (whole file); vocabulary ${d.vocabulary} (${d.tokenizer})${d.tied ? '; embedding tied to the softmax' : ''}`,
+          `${d.file}: ${d.format}, ${d.bytes} bytes, ${d.parameters} parameters, ${d.bitsPerParameter.toFixed(3)} bits per ` +
+            `parameter (whole file); vocabulary ${d.vocabulary} (${d.tokenizer})${d.tied ? '; embedding tied to the softmax' : ''}`,
         ];
         const c = d.compressed;
         if (c) {
@@ -30,7 +31,8 @@ export function registerInfo(program: Command): void {
             `  quantized: ${Object.entries(c.bits)
               .map(([n, k]) => `${n}=${k}b`)
               .join(' ')} (${c.method}, layers ${c.layers}, sparsity ${c.sparsity}, gate order ${c.gateOrder})`,
-            `  ${c.quantizedWeights} quantized weights at ${c.bitsPerQuantizedWeight.toFixed(3)} bits per weight (scales and masks included); ${c.fpParams} FP parameters`,
+            `  ${c.quantizedWeights} quantized weights at ${c.bitsPerQuantizedWeight.toFixed(3)} bits per weight (scales and ` +
+              `masks included); ${c.fpParams} FP parameters`,
             `  compression ratio vs the FP file (${c.fpModelBytes} bytes): ${c.compressionRatio.toFixed(2)}×`,
           );
           if (c.activationBits !== null)
@@ -42,7 +44,8 @@ export function registerInfo(program: Command): void {
       const report = info(opts.backend);
       const peaks: Record<string, number> = {};
       if (opts.peak) {
-        for (const [name, b] of Object.entries(report.backends)) if (b.available) peaks[name] = +measurePeak(name as 'native' | 'wasm').gflops.toFixed(1);
+        for (const [name, b] of Object.entries(report.backends))
+          if (b.available) peaks[name] = +measurePeak(name as 'native' | 'wasm').gflops.toFixed(1);
       }
       if (opts.json) {
         writeOut(JSON.stringify(opts.peak ? { ...report, peakGflops: peaks } : report, null, 2) + '\n');
@@ -53,7 +56,8 @@ export function registerInfo(program: Command): void {
         const peak = peaks[name] === undefined ? '' : `  peak=${peaks[name]} GFLOP/s`;
         lines.push(
           b.available
-            ? `  ${name.padEnd(7)} available  kernels=${b.kernels}${b.relaxedSimd ? ' (relaxed-SIMD module)' : ''}  threads=${b.threads}${peak}`
+            ? `  ${name.padEnd(7)} available  kernels=${b.kernels}${b.relaxedSimd ? ' (relaxed-SIMD module)' : ''}  ` +
+                `threads=${b.threads}${peak}`
             : `  ${name.padEnd(7)} unavailable: ${b.error}`,
         );
       }

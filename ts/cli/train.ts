@@ -1,18 +1,16 @@
 import { type Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
 import { dataDirectory } from '../data/corpus.js';
-import { SPLITTERS, type Splitter } from '../data/tokenizer.js';
-import { DEFAULT_VOCAB_SIZE } from '../data/vocabulary.js';
 import { PRESETS, type TrainConfig } from '../train/presets.js';
 import { Progress } from '../train/progress.js';
 import { train } from '../train/trainer.js';
+import { addCorpusOptions, type CorpusFlags, corpusSettings } from './corpus-options.js';
 import { withInterrupt } from './interrupt.js';
 import { finiteNumber, nonNegativeInt, positiveInt } from './usage.js';
 import { writeOut } from './stdout.js';
 
-interface TrainFlags {
+interface TrainFlags extends CorpusFlags {
   preset: string;
-  data?: string;
   out?: string;
   backend?: BackendChoice;
   resume?: boolean;
@@ -31,34 +29,14 @@ interface TrainFlags {
   clip?: number;
   evalBatch?: number;
   tie?: boolean;
-  tokenizer: Splitter | 'bpe';
-  lowercase?: boolean;
-  vocabSize: number;
-  minCount: number;
 }
 
 export function registerTrain(program: Command): void {
-  program
+  const command = program
     .command('train')
     .description('train an LSTM language model (Zaremba presets) with per-epoch checkpoints')
-    .addOption(new Option('--preset <name>', 'tiny, small, medium or large').choices(Object.keys(PRESETS)).default('small'))
-    .option('--data <dir>', "corpus directory with train.txt, valid.txt, test.txt (or PTB's ptb.*.txt); default: $QUIRE_DATA, else ./data/ptb")
-    .addOption(
-      new Option(
-        '--tokenizer <kind>',
-        'how text becomes tokens: words (split at whitespace: pre-tokenised text such as PTB), text (raw text: words, numbers, punctuation), bpe (subword pieces learned from the corpus: --vocab-size of them)',
-      )
-        .choices([...SPLITTERS, 'bpe'])
-        .default('words'),
-    )
-    .option('--lowercase', 'lowercase the text before splitting it')
-    .option(
-      '--vocab-size <n>',
-      'keep the N most frequent words, read the rest as <unk> (0: every word; a large vocabulary slows every step)',
-      nonNegativeInt,
-      DEFAULT_VOCAB_SIZE,
-    )
-    .option('--min-count <n>', 'read words seen fewer than N times in the training split as <unk>', positiveInt, 1)
+    .addOption(new Option('--preset <name>', 'tiny, small, medium or large').choices(Object.keys(PRESETS)).default('small'));
+  addCorpusOptions(command)
     .option('--out <dir>', 'run directory for checkpoint.qckpt, log.jsonl, model.qmodel (default: runs/<preset>)')
     .addOption(new Option('--backend <name>', 'backend').choices(['auto', 'native', 'wasm']))
     .option('--resume', 'continue from <out>/checkpoint.qckpt')
@@ -100,12 +78,7 @@ export function registerTrain(program: Command): void {
           preset: f.preset,
           overrides,
           dataDir: dataDirectory(f.data),
-          corpus: {
-            tokenizer: { splitter: f.tokenizer === 'bpe' ? 'words' : f.tokenizer, lowercase: !!f.lowercase },
-            subwords: f.tokenizer === 'bpe',
-            vocabSize: f.vocabSize,
-            minCount: f.minCount,
-          },
+          corpus: corpusSettings(f),
           outDir: f.out ?? `runs/${f.preset}`,
           resume: f.resume,
           backend: f.backend,
@@ -113,6 +86,8 @@ export function registerTrain(program: Command): void {
           progress: new Progress(),
         }),
       );
-      writeOut(JSON.stringify({ test: { perplexity: result.test.perplexity, tokens: result.test.tokens }, model: result.modelPath }) + '\n');
+      writeOut(
+        JSON.stringify({ test: { perplexity: result.test.perplexity, tokens: result.test.tokens }, model: result.modelPath }) + '\n',
+      );
     });
 }

@@ -31,11 +31,3 @@ export function finiteNumber(value: string): number {
   }
   return n;
 }
-
-/** Commander argument parser for one of a fixed set of words. */
-export function oneOf<T extends string>(...choices: T[]): (value: string) => T {
-  return (value: string) => {
-    if ((choices as string[]).includes(value)) return value as T;
-    throw new InvalidArgumentError(`expected one of ${choices.join(', ')}, got '${value}'`);
-  };
-}

@@ -66,7 +66,11 @@ export function allocateBits(
     const candidates = BUDGET_BITS.map((bits) => {
       const copy = LanguageModel.fromBytes(bytes, { backend: model.backend });
       try {
-        const cm = CompressedModel.fromModel(copy, { ...base, layers: 'all', tensors: Object.fromEntries(names.map((n) => [n, bits])) }, metadata);
+        const cm = CompressedModel.fromModel(
+          copy,
+          { ...base, layers: 'all', tensors: Object.fromEntries(names.map((n) => [n, bits])) },
+          metadata,
+        );
         const quantizedBytes = cm.header.quantizedBytes;
         overheadBytes = Math.max(overheadBytes, cm.toBytes().length - quantizedBytes - cm.header.fpBytes);
         cm.dispose();
@@ -80,7 +84,9 @@ export function allocateBits(
   const fpRestBytes = 4 * (params - groupWeights);
   overheadBytes += 1024;
   const fits = (totalBytes: number) =>
-    'bitsPerParameter' in target ? (8 * totalBytes) / params <= target.bitsPerParameter + 1e-9 : totalBytes + overheadBytes <= target.fileBytes;
+    'bitsPerParameter' in target
+      ? (8 * totalBytes) / params <= target.bitsPerParameter + 1e-9
+      : totalBytes + overheadBytes <= target.fileBytes;
   let best: { choice: GroupCost[]; loss: number; bytes: number } | undefined;
   const lists = present.map((g) => groups[g]!.candidates);
   // Every combination, one candidate per group, in the order of the groups (lexicographic).
@@ -89,13 +95,15 @@ export function allocateBits(
     const total = choice.reduce((s, k) => s + k.bytes, fpRestBytes);
     if (!fits(total)) continue;
     const loss = choice.reduce((s, k) => s + Math.max(0, k.perplexity - perplexityFp), 0);
-    if (!best || loss < best.loss - 1e-9 || (Math.abs(loss - best.loss) <= 1e-9 && total < best.bytes)) best = { choice, loss, bytes: total };
+    if (!best || loss < best.loss - 1e-9 || (Math.abs(loss - best.loss) <= 1e-9 && total < best.bytes))
+      best = { choice, loss, bytes: total };
   }
   if (!best) {
     const smallest = lists.reduce((s, list) => s + list[0].bytes, fpRestBytes);
     throw new QuireError(
       'E_CONFIG',
-      `the budget is too small: 1 bit everywhere needs ${((8 * smallest) / params).toFixed(3)} bits per parameter (${smallest + overheadBytes} bytes with the file's header)`,
+      `the budget is too small: 1 bit everywhere needs ${((8 * smallest) / params).toFixed(3)} bits per parameter ` +
+        `(${smallest + overheadBytes} bytes with the file's header)`,
     );
   }
   present.forEach((g, i) => (groups[g]!.chosen = best!.choice[i].bits));

@@ -1,6 +1,7 @@
 import { loadBackend } from '../backend/loader.js';
 import type { Backend, RawCompressedModel } from '../backend/types.js';
-import { guard } from '../errors.js';
+import { bytes as byteArg, describe, objectArg, stringRecord } from '../args.js';
+import { guard, QuireError } from '../errors.js';
 import { Handle } from '../handle.js';
 import { configFromRaw, LanguageModel, type ModelConfig, type RawConfig } from '../model.js';
 import type { BackendOption } from '../options.js';
@@ -41,10 +42,11 @@ export interface CompressedHeader extends Omit<CompressionSpec, 'tensors'> {
   masked: string[];
 }
 
-/** Quantization loss of one tensor: `error = ‖W − Q(W)‖²`, `norm = ‖W‖²`. */
+/** Quantization loss of one tensor: `error = ‖W − Q(W)‖²`, `norm = ‖W‖²`, `relative = error / norm` (0 for an all-zero tensor). */
 export interface TensorLoss {
   error: number;
   norm: number;
+  relative: number;
 }
 
 /**
@@ -53,13 +55,23 @@ export interface TensorLoss {
  * README "Compressed model file".
  */
 export class CompressedModel extends Handle<RawCompressedModel> {
-  private constructor(
-    readonly backend: Backend,
-    raw: RawCompressedModel,
-    /** Losses of the quantization that built it (tensor name → loss); empty when loaded. */
-    readonly losses: Record<string, TensorLoss>,
-  ) {
+  readonly #backend: Backend;
+  readonly #losses: Record<string, TensorLoss>;
+
+  private constructor(backend: Backend, raw: RawCompressedModel, losses: Record<string, TensorLoss>) {
     super(raw, 'CompressedModel');
+    this.#backend = backend;
+    this.#losses = losses;
+  }
+
+  /** The backend that holds the model. */
+  get backend(): Backend {
+    return this.live(this.#backend);
+  }
+
+  /** Losses of the quantization that built it (tensor name → loss); empty when loaded. */
+  get losses(): Record<string, TensorLoss> {
+    return this.live(this.#losses);
   }
 
   /**
@@ -67,17 +79,22 @@ export class CompressedModel extends Handle<RawCompressedModel> {
    * are used) and assembles the compressed model. `metadata` (strings) is stored in the file.
    */
   static fromModel(model: LanguageModel, spec: CompressionSpec, metadata: Record<string, string>): CompressedModel {
-    const raw = guard(() => model.backend.raw.CompressedModel.fromModel(model.raw, JSON.stringify(spec), JSON.stringify(metadata)));
+    if (!(model instanceof LanguageModel)) throw new QuireError('E_CONFIG', `model must be a LanguageModel (got ${describe(model)})`);
+    const specJson = JSON.stringify(objectArg('spec', spec));
+    const metaJson = JSON.stringify(stringRecord('metadata', metadata));
+    const modelRaw = model.raw;
+    const raw = guard(() => model.backend.raw.CompressedModel.fromModel(modelRaw, specJson, metaJson));
     const losses = JSON.parse(raw.lossesJson()) as Record<string, TensorLoss>;
     return new CompressedModel(model.backend, raw, losses);
   }
 
   /** Parses a compressed model file (`E_FORMAT` when it is not one or is corrupt). */
   static fromBytes(bytes: Uint8Array, options: BackendOption = {}): CompressedModel {
-    const backend = loadBackend(options.backend);
+    const b = byteArg('bytes', bytes);
+    const backend = loadBackend(objectArg('options', options).backend);
     return new CompressedModel(
       backend,
-      guard(() => backend.raw.CompressedModel.fromBytes(bytes)),
+      guard(() => backend.raw.CompressedModel.fromBytes(b)),
       {},
     );
   }

@@ -43,7 +43,10 @@ export function describeModelFile(path: string, options: BackendOption = {}): Mo
   const cm = CompressedModel.fromBytes(bytes, options);
   try {
     const h = cm.header;
-    return { ...common(h.quantizedWeights + h.fpParams, cm.metadata, cm.config), compressed: { ...h, compressionRatio: h.fpModelBytes / size } };
+    return {
+      ...common(h.quantizedWeights + h.fpParams, cm.metadata, cm.config),
+      compressed: { ...h, compressionRatio: h.fpModelBytes / size },
+    };
   } finally {
     cm.dispose();
   }

@@ -68,7 +68,8 @@ export function loadFpModel(path: string, options: BackendOption = {}): FpSource
   if (format !== 'quire-model' && format !== 'quire-checkpoint') {
     throw new QuireError(
       'E_FORMAT',
-      `${file} is not a full-precision quire model or checkpoint (${format ? `format '${format}'` : 'not a quire container'}); compress starts from the output of 'quire train'`,
+      `${file} is not a full-precision quire model or checkpoint (${format ? `format '${format}'` : 'not a quire container'}); ` +
+        `compress starts from the output of 'quire train'`,
     );
   }
   const loaded = loadModel(file, options, bytes);

@@ -1,20 +1,22 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Batcher } from '../data/batcher.js';
-import { loadCorpus, type Corpus } from '../data/corpus.js';
+import { type OpenCorpus, openCorpus } from '../data/corpus.js';
+import { tokensPerWord } from '../data/encoded-corpus.js';
 import { QuireError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { ensureDirectory, isFile, readRegularFile, removeStaleTemporaries, statOrUndefined } from '../io/fs.js';
+import { withRunLock } from '../io/run-lock.js';
 import { LanguageModel } from '../model.js';
 import type { BackendOption } from '../options.js';
 import { evaluatePerplexity } from '../train/evaluate.js';
 import { textMetadata } from '../train/checkpoint.js';
 import { runWindows } from '../train/windows.js';
 import type { Progress } from '../train/progress.js';
-import { CompressedModel, type CompressionSpec } from './compressed-model.js';
-import { COMPRESSED_FILE, loadFpModel } from './load.js';
-import { allocateBits, type BitAllocation } from './budget.js';
+import { CompressedModel, type CompressionSpec, type TensorLoss } from './compressed-model.js';
+import { COMPRESSED_FILE, type FpSource, loadFpModel } from './load.js';
 import type { BitGroup } from './layout.js';
+import { allocateBits, type BitAllocation } from './budget.js';
 import { prune } from './masks.js';
 import { reportMarkdown, reportPlots, validateReport, type CompressReport, type IterationRecord } from './report.js';
 import { resolveSettings, type SettingsInput } from './resolve.js';
@@ -49,7 +51,7 @@ export interface CompressResult {
  * position. `checkpoint` is informative only: the file read on resume is always
  * `checkpointName(last iteration)` inside the run folder, never a path taken from the state.
  */
-interface ResumeState {
+export interface ResumeState {
   report: CompressReport;
   checkpoint: string;
   /** Next training window (retraining by steps continues through the data). */
@@ -61,6 +63,57 @@ export const checkpointName = (t: number) => `checkpoint-${t}.qcomp`;
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** A compress run opened by {@link openRun}: nothing of it is written yet. */
+export interface CompressRun {
+  /** The FP model to compress, as loaded (the caller disposes `src.model`). */
+  src: FpSource;
+  settings: CompressSettings;
+  /** The data, streamed from its token files (closed with the run). */
+  corpus: OpenCorpus;
+  /** The state of the run being resumed (`--resume` on a folder holding one), else undefined. */
+  resumed?: ResumeState;
+}
+
+/**
+ * Opens the run of `o`: loads the FP model, resolves the settings, loads the data and, when
+ * `o.outDir` holds a run, reads its state (`E_CONFIG` without `resume`, `E_FORMAT` when the state
+ * is corrupt). Reads only; on an error nothing stays loaded.
+ */
+export function openRun(o: CompressOptions): CompressRun {
+  const src = loadFpModel(o.model, o);
+  try {
+    const settings = resolveSettings(o.settings, src);
+    const corpus = openCorpus(o.dataDir, {
+      limit: settings.limitTokens ?? undefined,
+      vocabulary: src.vocabulary,
+      tokenizer: src.tokenizer,
+    });
+    try {
+      const statePath = join(o.outDir, STATE_FILE);
+      if (!statOrUndefined(statePath)) return { src, settings, corpus };
+      if (!o.resume)
+        throw new QuireError('E_CONFIG', `${o.outDir} already holds a compress run: pass --resume to continue it, or choose another --out`);
+      return { src, settings, corpus, resumed: readState(statePath) };
+    } catch (err) {
+      corpus.close();
+      throw err;
+    }
+  } catch (err) {
+    src.model.dispose();
+    throw err;
+  }
+}
+
+/** What every iteration needs besides the model: validation, the file metadata, the spec. */
+interface RunContext {
+  settings: CompressSettings;
+  corpus: OpenCorpus;
+  evalValid: (m: LanguageModel) => number;
+  /** The metadata of the files of iteration `t` (built once: they differ in `compressIteration` only). */
+  metadata: (t: number) => Record<string, string>;
+  spec: CompressionSpec;
+}
+
 /**
  * The paper's iterative scheme (docs/method.md §2). Iteration 0: [prune,] quantize the FP model
  * (`W ← Q(W)`) and evaluate it — the one-shot baseline. Iteration t = 1..T: retrain all
@@ -69,57 +122,38 @@ const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
  * weights, quantize, evaluate (`perplexityQuantized`). The quantization of iteration T is the
  * exported model. After every iteration the model (`checkpoint-<t>.qcomp`, which holds exactly
  * the quantized weights and masks), `state.json` and the report files are written atomically.
- * All settings, the model and the data are validated before anything is written.
+ * All settings, the model and the data are validated before anything is written; `--resume`
+ * continues at the next iteration with the bit allocation the run stored. The run holds the
+ * folder's lock (`.quire-lock`): a second writer of the same folder is `E_STATE`.
  */
 export async function compress(o: CompressOptions): Promise<CompressResult> {
-  const src = loadFpModel(o.model, o);
-  let model = src.model;
-  let teacher: LanguageModel | null = null;
+  return withRunLock(o.outDir, () => compressLocked(o));
+}
+
+async function compressLocked(o: CompressOptions): Promise<CompressResult> {
+  const run = openRun(o);
   try {
-    const settings = resolveSettings(o.settings, src);
-    const corpus = loadCorpus(o.dataDir, { limit: settings.limitTokens ?? undefined, vocabulary: src.vocabulary, tokenizer: src.tokenizer });
-    const batcher = new Batcher(corpus.ids.train, settings.batch, settings.steps, false);
-    // W+A: from iteration 0 on, every forward pass (retraining, evaluation) sees quantized
-    // activations; the FP baseline and the size budget's sensitivities are measured without.
-    const activationQuant = settings.activationBits === null ? null : { bits: settings.activationBits, softmax: settings.layers !== 'lstm' };
-    const evalValid = (m: LanguageModel) => evaluatePerplexity(m, corpus.ids.valid, settings.evalBatch, settings.steps).perplexity;
-    /** Recorded in every compressed file of the run: the engine's `auto` kernel reads it. */
-    const activationMeta: Record<string, string> = settings.activationBits === null ? {} : { activation_bits: String(settings.activationBits) };
-    let allocation: BitAllocation | undefined;
-    if (settings.targetBits !== null || settings.targetSize !== null) {
-      const groupsText = model.config.tied ? 'the LSTM matrices and the shared embedding/softmax' : 'the LSTM matrices, the softmax and the embedding';
-      o.progress?.message(`size budget: measuring the sensitivity of ${groupsText} to 1-4 bits`);
-      const target = settings.targetBits !== null ? { bitsPerParameter: settings.targetBits } : { fileBytes: settings.targetSize! };
-      const base = { method: settings.method, cycles: settings.cycles, groupSize: settings.groupSize, sparsity: 0, fpModelBytes: src.fpModelBytes };
-      const metadata = {
-        ...textMetadata(src),
-        created_by: 'quire',
-        compressIteration: String(settings.iterations),
-        ...activationMeta,
-      };
-      allocation = allocateBits(model, base, target, evalValid, metadata);
-      const chosen = (g: BitGroup) => allocation!.groups[g]!.chosen;
-      settings.bits = chosen('lstm');
-      settings.embeddingBits = chosen('embedding');
-      // A tied model's softmax weight is its embedding: one group, one bit count.
-      settings.softmaxBits = model.config.tied ? settings.embeddingBits : chosen('softmax');
-      const rest = model.config.tied
-        ? `shared embedding/softmax ${settings.embeddingBits}`
-        : `softmax ${settings.softmaxBits}, embedding ${settings.embeddingBits}`;
-      o.progress?.message(`size budget: LSTM ${settings.bits} bits, ${rest} (predicted ${allocation.bitsPerParameter.toFixed(3)} bits per parameter)`);
-    }
-    const statePath = join(o.outDir, STATE_FILE);
-    let resumed: ResumeState | undefined;
-    if (statOrUndefined(statePath)) {
-      if (!o.resume) throw new QuireError('E_CONFIG', `${o.outDir} already holds a compress run: pass --resume to continue it, or choose another --out`);
-      resumed = readState(statePath);
-      const changed = changedSettings(settings, resumed.report.settings as unknown as CompressSettings);
+    const { src, settings, corpus } = run;
+    const evalValid = (m: LanguageModel) =>
+      evaluatePerplexity(m, corpus.ids.valid, settings.evalBatch, settings.steps, tokensPerWord(corpus.encoded, 'valid')).perplexity;
+    // Recorded in every compressed file of the run: the engine's `auto` kernel reads activation_bits.
+    const base: Record<string, string> = {
+      ...textMetadata(src),
+      created_by: 'quire',
+      ...(settings.activationBits === null ? {} : { activation_bits: String(settings.activationBits) }),
+    };
+    const metadata = (t: number) => ({ ...base, compressIteration: String(t) });
+    const allocation = planBits(run, evalValid, metadata(settings.iterations), o.progress);
+    if (run.resumed) {
+      const changed = changedSettings(settings, run.resumed.report.settings as unknown as CompressSettings);
       if (changed.length)
-        throw new QuireError('E_CONFIG', `cannot resume with changed settings (${changed.join('; ')}); rerun with the original ones or use another --out`);
+        throw new QuireError(
+          'E_CONFIG',
+          `cannot resume with changed settings (${changed.join('; ')}); rerun with the original ones or use another --out`,
+        );
     }
     ensureDirectory(o.outDir);
     removeStaleTemporaries(o.outDir);
-    const tensors = selectedTensors(settings, model.config);
     const spec: CompressionSpec = {
       method: settings.method,
       cycles: settings.cycles,
@@ -127,40 +161,86 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
       layers: settings.layers,
       sparsity: settings.prune,
       fpModelBytes: src.fpModelBytes,
-      tensors,
+      tensors: selectedTensors(settings, src.model.config),
     };
-    const textMeta = textMetadata(src);
-    // The FP model as it was loaded: the teacher of distillation (a copy: `model` is quantized in place).
-    teacher = settings.distill > 0 ? LanguageModel.fromBytes(src.model.toBytes('quire-model', {}, false), o) : null;
+    return await iterate(run, { settings, corpus, evalValid, metadata, spec }, allocation, o);
+  } finally {
+    run.src.model.dispose(); // idempotent: `iterate` may have disposed it already
+    run.corpus.close();
+  }
+}
 
-    /** [Prunes,] quantizes in place, evaluates; returns the compressed model and the record. */
-    const quantizeStep = (t: number, t0: number, retrain: { lr: number; ppl: number } | null) => {
-      if (settings.prune > 0 && (t === 0 || settings.pruneMask === 'each')) {
-        prune(model, Object.keys(tensors), sparsityAt(settings, t), settings.pruneScope);
-      }
-      o.onBeforeQuantize?.(model, t);
-      const cm = CompressedModel.fromModel(model, spec, { ...textMeta, created_by: 'quire', compressIteration: String(t), ...activationMeta });
-      const losses = Object.entries(cm.losses);
-      const record: IterationRecord = {
-        iteration: t,
-        quantizationLoss:
-          losses.reduce((a, [, l]) => a + l.error, 0) /
-          Math.max(
-            losses.reduce((a, [, l]) => a + l.norm, 0),
-            Number.MIN_VALUE,
-          ),
-        perMatrix: Object.fromEntries(losses.map(([n, l]) => [n, l.norm === 0 ? 0 : l.error / l.norm])),
-        perplexityQuantized: evalValid(model),
-        perplexityFp: retrain?.ppl ?? null,
-        learningRate: retrain?.lr ?? null,
-        seconds: (performance.now() - t0) / 1000,
-      };
-      return { cm, record };
+/**
+ * The bits of a size budget (`targetBits` / `targetSize`), written into the settings' `bits`,
+ * `softmaxBits` and `embeddingBits`: a resumed run takes the allocation its report stored; a new
+ * one measures the sensitivity of each group ({@link allocateBits}). Undefined without a budget
+ * (or when the resumed run had none: the settings comparison then names the difference).
+ */
+function planBits(
+  run: CompressRun,
+  evalValid: (m: LanguageModel) => number,
+  metadata: Record<string, string>,
+  progress: Progress | undefined,
+): BitAllocation | undefined {
+  const { settings } = run;
+  if (settings.targetBits === null && settings.targetSize === null) return undefined;
+  let allocation: BitAllocation | undefined;
+  if (run.resumed) {
+    allocation = run.resumed.report.allocation;
+    if (!allocation) return undefined;
+    progress?.message('size budget: the bit allocation stored by the run');
+  } else {
+    const tied = run.src.model.config.tied;
+    const groupsText = tied ? 'the LSTM matrices and the shared embedding/softmax' : 'the LSTM matrices, the softmax and the embedding';
+    progress?.message(`size budget: measuring the sensitivity of ${groupsText} to 1-4 bits`);
+    const target = settings.targetBits !== null ? { bitsPerParameter: settings.targetBits } : { fileBytes: settings.targetSize! };
+    const base = {
+      method: settings.method,
+      cycles: settings.cycles,
+      groupSize: settings.groupSize,
+      sparsity: 0,
+      fpModelBytes: run.src.fpModelBytes,
     };
+    allocation = allocateBits(run.src.model, base, target, evalValid, metadata);
+  }
+  const chosen = (g: BitGroup) => allocation.groups[g]!.chosen;
+  // A tied model has no softmax group: its softmax weight is the embedding, one bit count.
+  const tied = !allocation.groups.softmax;
+  settings.bits = chosen('lstm');
+  settings.embeddingBits = chosen('embedding');
+  settings.softmaxBits = tied ? settings.embeddingBits : chosen('softmax');
+  const rest = tied
+    ? `shared embedding/softmax ${settings.embeddingBits}`
+    : `softmax ${settings.softmaxBits}, embedding ${settings.embeddingBits}`;
+  progress?.message(
+    `size budget: LSTM ${settings.bits} bits, ${rest} (predicted ${allocation.bitsPerParameter.toFixed(3)} bits per parameter)`,
+  );
+  return allocation;
+}
 
+/**
+ * Iteration 0 (or the resumed run's state), then iterations up to T, then the export. A new run
+ * quantizes `run.src.model` in place; a resumed one disposes it for the last checkpoint's model.
+ */
+async function iterate(
+  run: CompressRun,
+  ctx: RunContext,
+  allocation: BitAllocation | undefined,
+  o: CompressOptions,
+): Promise<CompressResult> {
+  const { settings, corpus, evalValid } = ctx;
+  // W+A: from iteration 0 on, every forward pass (retraining, evaluation) sees quantized
+  // activations; the FP baseline and the size budget's sensitivities are measured without.
+  const activationQuant = settings.activationBits === null ? null : { bits: settings.activationBits, softmax: settings.layers !== 'lstm' };
+  const batcher = new Batcher(corpus.ids.train, settings.batch, settings.steps, false);
+  // The FP model as it was loaded: the teacher of distillation (a copy: the model is quantized in place).
+  const teacher = settings.distill > 0 ? LanguageModel.fromBytes(run.src.model.toBytes('quire-model', {}, false), o) : null;
+  // The model the run quantizes in place: the loaded FP model for a new run, the last checkpoint on resume.
+  let model = run.src.model;
+  try {
     let state: ResumeState;
-    if (resumed) {
-      state = resumed;
+    if (run.resumed) {
+      state = run.resumed;
       model.dispose();
       const ck = CompressedModel.fromBytes(readRegularFile(lastCheckpoint(o.outDir, state), 'compress checkpoint'), o);
       // (with the run's activation quantization, recorded in the checkpoint's metadata)
@@ -168,41 +248,15 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
       ck.dispose();
       o.progress?.message(`resuming after iteration ${state.report.iterations.length - 1} of ${settings.iterations}`);
     } else {
-      const t0 = performance.now();
-      const baseline = {
-        // A budget has measured the FP model's validation perplexity already.
-        perplexityValid: allocation?.perplexityFp ?? evalValid(model),
-        perplexityTest: evaluatePerplexity(model, corpus.ids.test, settings.evalBatch, settings.steps).perplexity,
-      };
-      const report: CompressReport = {
-        format: 'quire-compress-report',
-        version: 1,
-        settings: { ...settings },
-        baseline,
-        ...(allocation ? { allocation } : {}),
-        iterations: [],
-      };
-      model.setActivationQuant(activationQuant);
-      const { cm, record } = quantizeStep(0, t0, null);
-      if (!Number.isFinite(record.perplexityQuantized) || !Number.isFinite(baseline.perplexityValid) || !Number.isFinite(baseline.perplexityTest)) {
-        cm.dispose();
-        throw new QuireError(
-          'E_NONFINITE',
-          `the model's perplexity is not finite (FP valid ${baseline.perplexityValid}, quantized ${record.perplexityQuantized}); nothing was written to ${o.outDir}`,
-        );
-      }
-      state = { report, checkpoint: '', position: 0 };
-      commit(o.outDir, state, cm, record);
-      o.progress?.message(line(record, baseline.perplexityValid));
+      state = firstIteration(model, ctx, allocation, activationQuant, o);
     }
-
     for (let t = state.report.iterations.length; t <= settings.iterations; t++) {
       const t0 = performance.now();
       const lr = learningRateAt(settings, t);
       const position = await retrain(model, teacher, batcher, settings, lr, t, state.position, o);
       const ppl = evalValid(model);
       if (!Number.isFinite(ppl)) throw diverged(o.outDir, t, `validation perplexity after retraining is ${ppl}`);
-      const { cm, record } = quantizeStep(t, t0, { lr, ppl });
+      const { cm, record } = quantizeStep(model, ctx, t, t0, { lr, ppl }, o);
       if (!Number.isFinite(record.perplexityQuantized) || !Number.isFinite(record.quantizationLoss)) {
         cm.dispose();
         throw diverged(o.outDir, t, `the quantized model's validation perplexity is ${record.perplexityQuantized}`);
@@ -211,23 +265,107 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
       commit(o.outDir, state, cm, record);
       o.progress?.message(line(record, state.report.baseline.perplexityValid));
     }
-    return finish(o.outDir, state, settings, model, corpus, src.fpModelBytes);
+    return finish(o.outDir, state, settings, model, corpus, run.src.fpModelBytes);
   } finally {
     teacher?.dispose();
     model.dispose();
   }
 }
 
+/** Measures the FP baseline, runs iteration 0 (the one-shot quantization) and commits it: the run's first state. */
+function firstIteration(
+  model: LanguageModel,
+  ctx: RunContext,
+  allocation: BitAllocation | undefined,
+  activationQuant: { bits: number; softmax: boolean } | null,
+  o: CompressOptions,
+): ResumeState {
+  const { settings, corpus, evalValid } = ctx;
+  const t0 = performance.now();
+  const baseline = {
+    // A budget has measured the FP model's validation perplexity already.
+    perplexityValid: allocation?.perplexityFp ?? evalValid(model),
+    perplexityTest: evaluatePerplexity(model, corpus.ids.test, settings.evalBatch, settings.steps, tokensPerWord(corpus.encoded, 'test'))
+      .perplexity,
+  };
+  const report: CompressReport = {
+    format: 'quire-compress-report',
+    version: 1,
+    settings: { ...settings },
+    baseline,
+    ...(allocation ? { allocation } : {}),
+    iterations: [],
+  };
+  model.setActivationQuant(activationQuant);
+  const { cm, record } = quantizeStep(model, ctx, 0, t0, null, o);
+  if (
+    !Number.isFinite(record.perplexityQuantized) ||
+    !Number.isFinite(baseline.perplexityValid) ||
+    !Number.isFinite(baseline.perplexityTest)
+  ) {
+    cm.dispose();
+    throw new QuireError(
+      'E_NONFINITE',
+      `the model's perplexity is not finite (FP valid ${baseline.perplexityValid}, quantized ${record.perplexityQuantized}); ` +
+        `nothing was written to ${o.outDir}`,
+    );
+  }
+  const state: ResumeState = { report, checkpoint: '', position: 0 };
+  commit(o.outDir, state, cm, record);
+  o.progress?.message(line(record, baseline.perplexityValid));
+  return state;
+}
+
+/** Iteration `t`'s [pruning and] quantization in place and its evaluation: the compressed model and the record. */
+function quantizeStep(
+  model: LanguageModel,
+  ctx: RunContext,
+  t: number,
+  t0: number,
+  retrain: { lr: number; ppl: number } | null,
+  o: CompressOptions,
+): { cm: CompressedModel; record: IterationRecord } {
+  const { settings, spec } = ctx;
+  if (settings.prune > 0 && (t === 0 || settings.pruneMask === 'each')) {
+    prune(model, Object.keys(spec.tensors), sparsityAt(settings, t), settings.pruneScope);
+  }
+  o.onBeforeQuantize?.(model, t);
+  const cm = CompressedModel.fromModel(model, spec, ctx.metadata(t));
+  const losses = Object.entries(cm.losses);
+  const sum = (f: (l: TensorLoss) => number) => losses.reduce((a, [, l]) => a + f(l), 0);
+  const record: IterationRecord = {
+    iteration: t,
+    // Σ error / Σ norm over the matrices (each matrix's own ratio is its `relative`).
+    quantizationLoss:
+      sum((l) => l.error) /
+      Math.max(
+        sum((l) => l.norm),
+        Number.MIN_VALUE,
+      ),
+    perMatrix: Object.fromEntries(losses.map(([n, l]) => [n, l.relative])),
+    perplexityQuantized: ctx.evalValid(model),
+    perplexityFp: retrain?.ppl ?? null,
+    learningRate: retrain?.lr ?? null,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  return { cm, record };
+}
+
 function diverged(outDir: string, t: number, what: string): QuireError {
   return new QuireError(
     'E_NONFINITE',
-    `iteration ${t}: ${what}; retraining diverged (learning rate too high?). The run in ${outDir} is kept at iteration ${t - 1}: --resume repeats iteration ${t} with the same settings, or start again in another --out with a lower --lr`,
+    `iteration ${t}: ${what}; retraining diverged (learning rate too high?). The run in ${outDir} is kept at iteration ${t - 1}: ` +
+      `--resume repeats iteration ${t} with the same settings, or start again in another --out with a lower --lr`,
   );
 }
 
 function line(r: IterationRecord, fp: number): string {
-  const retrained = r.perplexityFp === null ? 'one-shot' : `retrained at lr ${r.learningRate!.toPrecision(3)}: FP ppl ${r.perplexityFp.toFixed(2)},`;
-  return `iteration ${r.iteration}: ${retrained} quantization loss ${r.quantizationLoss.toFixed(5)}, quantized ppl ${r.perplexityQuantized.toFixed(2)} (FP baseline ${fp.toFixed(2)}) ${r.seconds.toFixed(0)} s`;
+  const retrained =
+    r.perplexityFp === null ? 'one-shot' : `retrained at lr ${r.learningRate!.toPrecision(3)}: FP ppl ${r.perplexityFp.toFixed(2)},`;
+  return (
+    `iteration ${r.iteration}: ${retrained} quantization loss ${r.quantizationLoss.toFixed(5)}, quantized ppl ` +
+    `${r.perplexityQuantized.toFixed(2)} (FP baseline ${fp.toFixed(2)}) ${r.seconds.toFixed(0)} s`
+  );
 }
 
 /**
@@ -280,7 +418,10 @@ async function retrain(
         });
         await tick();
         if (o.signal?.aborted) {
-          throw new QuireError('E_INTERRUPTED', `interrupted in iteration ${t}; the run in ${o.outDir} continues with --resume from iteration ${t}`);
+          throw new QuireError(
+            'E_INTERRUPTED',
+            `interrupted in iteration ${t}; the run in ${o.outDir} continues with --resume from iteration ${t}`,
+          );
         }
         return false;
       },
@@ -315,7 +456,14 @@ function writeReports(outDir: string, report: CompressReport): void {
 }
 
 /** Exports the last iteration's quantized model and completes the report with its test perplexity and size. */
-function finish(outDir: string, state: ResumeState, settings: CompressSettings, model: LanguageModel, corpus: Corpus, fpModelBytes: number): CompressResult {
+function finish(
+  outDir: string,
+  state: ResumeState,
+  settings: CompressSettings,
+  model: LanguageModel,
+  corpus: OpenCorpus,
+  fpModelBytes: number,
+): CompressResult {
   const bytes = readRegularFile(lastCheckpoint(outDir, state), 'compress checkpoint');
   const modelPath = join(outDir, COMPRESSED_FILE);
   writeFileAtomic(modelPath, bytes);
@@ -325,7 +473,8 @@ function finish(outDir: string, state: ResumeState, settings: CompressSettings, 
   const last = state.report.iterations[state.report.iterations.length - 1];
   state.report.final = {
     perplexityValid: last.perplexityQuantized,
-    perplexityTest: evaluatePerplexity(model, corpus.ids.test, settings.evalBatch, settings.steps).perplexity,
+    perplexityTest: evaluatePerplexity(model, corpus.ids.test, settings.evalBatch, settings.steps, tokensPerWord(corpus.encoded, 'test'))
+      .perplexity,
     modelBytes: bytes.length,
     fpModelBytes,
     bitsPerWeight: header.bitsPerQuantizedWeight,
@@ -339,7 +488,8 @@ function finish(outDir: string, state: ResumeState, settings: CompressSettings, 
 /** The checkpoint of the state's last iteration, derived from the iteration number inside `outDir`. */
 function lastCheckpoint(outDir: string, state: ResumeState): string {
   const file = join(outDir, checkpointName(state.report.iterations.length - 1));
-  if (!isFile(file)) throw new QuireError('E_FORMAT', `${file} is missing: the run in ${outDir} cannot be resumed; start a new run in another --out`);
+  if (!isFile(file))
+    throw new QuireError('E_FORMAT', `${file} is missing: the run in ${outDir} cannot be resumed; start a new run in another --out`);
   return file;
 }
 
@@ -348,10 +498,14 @@ function readState(path: string): ResumeState {
     const s = JSON.parse(readRegularFile(path, 'compress state', 2 ** 26).toString('utf8')) as ResumeState;
     const problems = s?.report ? validateReport(s.report) : ['no report'];
     if (problems.length) throw new Error(problems.join('; '));
-    if (!Number.isSafeInteger(s.position) || s.position < 0) throw new Error(`position must be a non-negative integer (got ${JSON.stringify(s.position)})`);
+    if (!Number.isSafeInteger(s.position) || s.position < 0)
+      throw new Error(`position must be a non-negative integer (got ${JSON.stringify(s.position)})`);
     if (s.report.iterations.length === 0) throw new Error('no finished iteration');
     return s;
   } catch (err) {
-    throw new QuireError('E_FORMAT', `${path} is not a valid compress state (${err instanceof Error ? err.message : err}); start a new run in another --out`);
+    throw new QuireError(
+      'E_FORMAT',
+      `${path} is not a valid compress state (${err instanceof Error ? err.message : err}); start a new run in another --out`,
+    );
   }
 }

@@ -95,12 +95,19 @@ export function reportMarkdown(r: CompressReport): string {
   );
   for (const it of r.iterations) {
     lines.push(
-      `| ${it.iteration} | ${it.quantizationLoss.toFixed(5)} | ${f(it.perplexityQuantized)} | ${f(it.perplexityFp)} | ${it.learningRate === null ? '–' : it.learningRate.toPrecision(3)} | ${it.seconds.toFixed(1)} |`,
+      `| ${it.iteration} | ${it.quantizationLoss.toFixed(5)} | ${f(it.perplexityQuantized)} | ${f(it.perplexityFp)} | ` +
+        `${it.learningRate === null ? '–' : it.learningRate.toPrecision(3)} | ${it.seconds.toFixed(1)} |`,
     );
   }
   const names = r.iterations.length ? Object.keys(r.iterations[0].perMatrix) : [];
   if (names.length) {
-    lines.push('', '## Quantization loss per matrix', '', `| iteration | ${names.join(' | ')} |`, `|---|${names.map(() => '---|').join('')}`);
+    lines.push(
+      '',
+      '## Quantization loss per matrix',
+      '',
+      `| iteration | ${names.join(' | ')} |`,
+      `|---|${names.map(() => '---|').join('')}`,
+    );
     for (const it of r.iterations) lines.push(`| ${it.iteration} | ${names.map((n) => (it.perMatrix[n] ?? NaN).toFixed(5)).join(' | ')} |`);
   }
   if (r.allocation) {
@@ -110,15 +117,19 @@ export function reportMarkdown(r: CompressReport): string {
       '',
       '## Bit allocation',
       '',
-      `Budget: ${target}. One-shot validation perplexity with only that group quantized (FP ${f(a.perplexityFp)}); chosen: least summed increase that fits (predicted ${a.bitsPerParameter.toFixed(3)} bits per parameter, ${a.predictedFileBytes} bytes).`,
+      `Budget: ${target}. One-shot validation perplexity with only that group quantized (FP ${f(a.perplexityFp)}); chosen: least ` +
+        `summed increase that fits (predicted ${a.bitsPerParameter.toFixed(3)} bits per parameter, ${a.predictedFileBytes} bytes).`,
       '',
-      `| group | weights | chosen bits | ${a.groups.lstm!.candidates.map((c) => `${c.bits} bit${c.bits > 1 ? 's' : ''}: ppl / bytes`).join(' | ')} |`,
+      `| group | weights | chosen bits | ` +
+        `${a.groups.lstm!.candidates.map((c) => `${c.bits} bit${c.bits > 1 ? 's' : ''}: ppl / bytes`).join(' | ')} |`,
       `|---|---|---|${a.groups.lstm!.candidates.map(() => '---|').join('')}`,
     );
     // A tied model has no softmax group: its embedding group is the shared matrix.
     const label = (g: string) => (g === 'embedding' && !a.groups.softmax ? 'embedding = softmax (tied)' : g);
     for (const [g, v] of Object.entries(a.groups))
-      lines.push(`| ${label(g)} | ${v.weights} | ${v.chosen} | ${v.candidates.map((c) => `${f(c.perplexity)} / ${c.bytes}`).join(' | ')} |`);
+      lines.push(
+        `| ${label(g)} | ${v.weights} | ${v.chosen} | ${v.candidates.map((c) => `${f(c.perplexity)} / ${c.bytes}`).join(' | ')} |`,
+      );
   }
   if (r.final) {
     lines.push(
@@ -127,7 +138,9 @@ export function reportMarkdown(r: CompressReport): string {
       '',
       '| valid ppl | test ppl | bits/quantized weight | bits/parameter (whole model) | model bytes | FP bytes | ratio |',
       '|---|---|---|---|---|---|---|',
-      `| ${f(r.final.perplexityValid)} | ${f(r.final.perplexityTest)} | ${r.final.bitsPerWeight.toFixed(3)} | ${f(r.final.bitsPerParameter, 3)} | ${r.final.modelBytes} | ${r.final.fpModelBytes} | ${(r.final.fpModelBytes / r.final.modelBytes).toFixed(2)}× |`,
+      `| ${f(r.final.perplexityValid)} | ${f(r.final.perplexityTest)} | ${r.final.bitsPerWeight.toFixed(3)} | ` +
+        `${f(r.final.bitsPerParameter, 3)} | ${r.final.modelBytes} | ${r.final.fpModelBytes} | ` +
+        `${(r.final.fpModelBytes / r.final.modelBytes).toFixed(2)}× |`,
     );
   }
   lines.push('', '![quantization loss](loss.svg)', '', '![perplexity](perplexity.svg)', '');

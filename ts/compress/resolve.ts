@@ -1,9 +1,17 @@
 import { QuireError } from '../errors.js';
 import type { FpSource } from './load.js';
-import { DEFAULT_LR_FRACTION, DEFAULT_RETRAIN_DROPOUT, DEFAULT_RETRAIN_STEPS, DEFAULTS, validateSettings, type CompressSettings } from './settings.js';
+import {
+  DEFAULT_LR_FRACTION,
+  DEFAULT_RETRAIN_DROPOUT,
+  DEFAULT_RETRAIN_STEPS,
+  DEFAULTS,
+  validateSettings,
+  type CompressSettings,
+} from './settings.js';
 
 /** Settings as given by the caller: anything left out takes its default or the FP run's value. */
-export type SettingsInput = Partial<Omit<CompressSettings, 'lrSource'>> & ({ bits: number } | { targetBits: number } | { targetSize: number });
+export type SettingsInput = Partial<Omit<CompressSettings, 'lrSource'>> &
+  ({ bits: number } | { targetBits: number } | { targetSize: number });
 
 /**
  * Completes and validates the settings (`E_CONFIG`). Defaults: docs/method.md §2 values in
@@ -16,7 +24,10 @@ export function resolveSettings(input: SettingsInput, src: FpSource): CompressSe
   const fromRun = <K extends 'clip' | 'steps' | 'batch' | 'evalBatch'>(k: K): number => {
     const v = given[k] ?? tc?.[k];
     if (v === undefined)
-      throw new QuireError('E_CONFIG', `${src.file} records no training settings: pass --${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`);
+      throw new QuireError(
+        'E_CONFIG',
+        `${src.file} records no training settings: pass --${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`,
+      );
     return v;
   };
   let lr = given.lr;
@@ -28,7 +39,8 @@ export function resolveSettings(input: SettingsInput, src: FpSource): CompressSe
   }
   const fpDropout = tc?.dropout ?? src.model.config.dropout;
   const budget = (given.targetBits ?? null) !== null || (given.targetSize ?? null) !== null;
-  if (!budget && given.bits === undefined) throw new QuireError('E_CONFIG', 'give the bits (--bits) or a size budget (--target-bits / --target-size)');
+  if (!budget && given.bits === undefined)
+    throw new QuireError('E_CONFIG', 'give the bits (--bits) or a size budget (--target-bits / --target-size)');
   // With a budget the bits are chosen later (budget.ts); 1 is a placeholder until then.
   const bits = given.bits ?? 1;
   // A tied model has one embedding/softmax matrix: one bit count, from either setting.

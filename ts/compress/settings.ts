@@ -24,7 +24,10 @@ export interface CompressSettings {
   /** Columns per scale group (0 = per row; else a multiple of 64). */
   groupSize: number;
   layers: LayerSelection;
-  /** Size budget instead of hand-set bits: whole-model bits per parameter, or file bytes (bits then come from measured sensitivity; see budget.ts). */
+  /**
+   * Size budget instead of hand-set bits: whole-model bits per parameter, or file bytes (bits then come from measured
+   * sensitivity; see budget.ts).
+   */
   targetBits: number | null;
   targetSize: number | null;
   /** Quantize → retrain iterations T (iteration 0, one-shot quantization, comes on top). */
@@ -45,7 +48,10 @@ export interface CompressSettings {
   clip: number;
   /** Target sparsity of the quantized matrices (0 = no pruning). */
   prune: number;
-  /** `once`: mask computed before iteration 0 at `prune`; `each`: recomputed before every quantization, sparsity ramping `prune·(t+1)/(T+1)`. */
+  /**
+   * `once`: mask computed before iteration 0 at `prune`; `each`: recomputed before every quantization, sparsity ramping
+   * `prune·(t+1)/(T+1)`.
+   */
   pruneMask: 'once' | 'each';
   pruneScope: PruneScope;
   /**
@@ -97,7 +103,8 @@ export const DEFAULTS = {
 };
 
 const bad = (msg: string) => new QuireError('E_CONFIG', msg);
-const isInt = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER) => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
+const isInt = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
 
 /** Throws `E_CONFIG` naming the first setting out of range. Runs before anything is written. */
 export function validateSettings(s: CompressSettings): void {
@@ -115,9 +122,11 @@ export function validateSettings(s: CompressSettings): void {
   if (!(Number.isFinite(s.lrDecay) && s.lrDecay > 0 && s.lrDecay <= 1)) throw bad(`lrDecay must be in (0, 1] (got ${s.lrDecay})`);
   if (s.targetBits !== null && !(Number.isFinite(s.targetBits) && s.targetBits >= 1 && s.targetBits <= 32))
     throw bad(`targetBits must be a number from 1 to 32 (got ${s.targetBits})`);
-  if (s.targetSize !== null && !isInt(s.targetSize, 1)) throw bad(`targetSize must be a positive integer number of bytes (got ${s.targetSize})`);
+  if (s.targetSize !== null && !isInt(s.targetSize, 1))
+    throw bad(`targetSize must be a positive integer number of bytes (got ${s.targetSize})`);
   if (s.targetBits !== null && s.targetSize !== null) throw bad('give targetBits or targetSize, not both');
-  if ((s.targetBits !== null || s.targetSize !== null) && s.prune > 0) throw bad('a size budget (targetBits/targetSize) cannot be combined with pruning yet');
+  if ((s.targetBits !== null || s.targetSize !== null) && s.prune > 0)
+    throw bad('a size budget (targetBits/targetSize) cannot be combined with pruning yet');
   if (!(Number.isFinite(s.dropout) && s.dropout >= 0 && s.dropout < 1)) throw bad(`dropout must be in [0, 1) (got ${s.dropout})`);
   if (!(Number.isFinite(s.distill) && s.distill >= 0 && s.distill <= 1)) throw bad(`distill must be in [0, 1] (got ${s.distill})`);
   if (!(Number.isFinite(s.clip) && s.clip >= 0)) throw bad(`clip must be a finite number >= 0 (got ${s.clip})`);
@@ -125,7 +134,8 @@ export function validateSettings(s: CompressSettings): void {
   if (s.pruneMask !== 'once' && s.pruneMask !== 'each') throw bad(`pruneMask must be once or each (got ${s.pruneMask})`);
   if (s.pruneScope !== 'matrix' && s.pruneScope !== 'global') throw bad(`pruneScope must be matrix or global (got ${s.pruneScope})`);
   for (const k of ['steps', 'batch', 'evalBatch'] as const) if (!isInt(s[k], 1)) throw bad(`${k} must be a positive integer (got ${s[k]})`);
-  if (s.activationBits !== null && !isInt(s.activationBits, 1, 8)) throw bad(`activationBits must be an integer from 1 to 8 (got ${s.activationBits})`);
+  if (s.activationBits !== null && !isInt(s.activationBits, 1, 8))
+    throw bad(`activationBits must be an integer from 1 to 8 (got ${s.activationBits})`);
   if (s.limitTokens !== null && !isInt(s.limitTokens, 1)) throw bad(`limitTokens must be a positive integer (got ${s.limitTokens})`);
 }
 

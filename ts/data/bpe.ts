@@ -60,9 +60,11 @@ function codePointOrder(a: string, b: string): number {
  */
 export function trainBpe(counts: ReadonlyMap<string, number>, options: TrainBpeOptions): BpeModel {
   const target = options.merges;
-  if (!Number.isSafeInteger(target) || target < 0) throw new QuireError('E_CONFIG', `BPE merges must be a non-negative integer (got ${target})`);
+  if (!Number.isSafeInteger(target) || target < 0)
+    throw new QuireError('E_CONFIG', `BPE merges must be a non-negative integer (got ${target})`);
   const minCount = options.minPairCount ?? 2;
-  if (!(Number.isFinite(minCount) && minCount > 0)) throw new QuireError('E_CONFIG', `BPE minPairCount must be a positive number (got ${minCount})`);
+  if (!(Number.isFinite(minCount) && minCount > 0))
+    throw new QuireError('E_CONFIG', `BPE minPairCount must be a positive number (got ${minCount})`);
   const onProgress = options.onProgress;
 
   // Alphabet in code-point order, then the words as symbol ids in one flat array.
@@ -87,7 +89,8 @@ export function trainBpe(counts: ReadonlyMap<string, number>, options: TrainBpeO
   // Each merge removes at least one symbol from the words, so at most totalSymbols - wordTotal happen.
   const possible = Math.min(target, totalSymbols - wordTotal);
   const width = symbols.length + possible;
-  if (width > MAX_SYMBOLS) throw new QuireError('E_CONFIG', `BPE training is limited to ${MAX_SYMBOLS} symbols (characters + merges): use fewer merges`);
+  if (width > MAX_SYMBOLS)
+    throw new QuireError('E_CONFIG', `BPE training is limited to ${MAX_SYMBOLS} symbols (characters + merges): use fewer merges`);
   const symbolId = new Map<string, number>(symbols.map((s, i) => [s, i]));
   const syms = new Int32Array(totalSymbols);
   const wordStart = new Int32Array(wordTotal);
@@ -417,7 +420,11 @@ function show(value: unknown): string {
  * `QuireError` `E_FORMAT` naming the first bad merge.
  */
 export function validateBpeModel(value: unknown): BpeModel {
-  const list = Array.isArray(value) ? value : value !== null && typeof value === 'object' ? (value as { merges?: unknown }).merges : undefined;
+  const list = Array.isArray(value)
+    ? value
+    : value !== null && typeof value === 'object'
+      ? (value as { merges?: unknown }).merges
+      : undefined;
   if (!Array.isArray(list)) throw new QuireError('E_FORMAT', `a BPE model must be an array of [left, right] merges (got ${show(value)})`);
   const results = new Set<string>();
   const pairs = new Set<string>();
@@ -429,7 +436,8 @@ export function validateBpeModel(value: unknown): BpeModel {
     }
     const [a, b] = entry as [string, string];
     if (a === '' || b === '') throw new QuireError('E_FORMAT', `${at} has an empty string (got ${show(entry)})`);
-    if (LONE_SURROGATE.test(a) || LONE_SURROGATE.test(b)) throw new QuireError('E_FORMAT', `${at} has a lone surrogate, not text (got ${show(entry)})`);
+    if (LONE_SURROGATE.test(a) || LONE_SURROGATE.test(b))
+      throw new QuireError('E_FORMAT', `${at} has a lone surrogate, not text (got ${show(entry)})`);
     const key = `${a.length}:${a}${b}`;
     if (pairs.has(key)) throw new QuireError('E_FORMAT', `${at} repeats an earlier merge ${show(entry)}`);
     pairs.add(key);

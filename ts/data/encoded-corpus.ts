@@ -150,7 +150,9 @@ export function encodeCorpus(dataDir: string, options: EncodeOptions = {}): Enco
       key,
       tokenizer: built.tokenizer,
       sources: Object.fromEntries(SPLITS.map((s) => [s, { path: sources[s].path, bytes: sources[s].bytes }])) as CorpusMeta['sources'],
-      splits: Object.fromEntries(SPLITS.map((s) => [s, { tokens: built.splits[s].tokens, words: built.splits[s].words }])) as CorpusMeta['splits'],
+      splits: Object.fromEntries(
+        SPLITS.map((s) => [s, { tokens: built.splits[s].tokens, words: built.splits[s].words }]),
+      ) as CorpusMeta['splits'],
       stats: built.stats,
     };
     writeFileAtomic(join(tmp, 'vocabulary.txt'), built.vocabulary.words.join('\n'));
@@ -435,7 +437,10 @@ function learnSubwords(words: string[], trainCounts: ArrayLike<number>, vocabSiz
   }
   const merges = Math.max(0, vocabSize - 2 - alphabet.size);
   const t0 = performance.now();
-  return trainBpe(counts, { merges, onProgress: options.progress && ((done, total) => options.progress?.('learning subwords', done, total, t0, 'merges')) });
+  return trainBpe(counts, {
+    merges,
+    onProgress: options.progress && ((done, total) => options.progress?.('learning subwords', done, total, t0, 'merges')),
+  });
 }
 
 function build(
@@ -475,7 +480,8 @@ function build(
         }
         chosen = Vocabulary.fromCounts([...pieceCounts.keys()], [...pieceCounts.values()], bound);
         options.note?.(
-          `subwords: ${tokenizer.subwords.merges.length.toLocaleString('en')} merges learned from ${trainCounts.length.toLocaleString('en')} distinct words; ` +
+          `subwords: ${tokenizer.subwords.merges.length.toLocaleString('en')} merges learned ` +
+            `from ${trainCounts.length.toLocaleString('en')} distinct words; ` +
             `${chosen.vocabulary.size.toLocaleString('en')} pieces.`,
         );
       } else {
@@ -485,8 +491,9 @@ function build(
       stats = chosen.stats;
       if (stats.foldedWords > 0) {
         options.note?.(
-          `vocabulary: the ${vocabulary.size.toLocaleString('en')} most frequent of ${stats.distinct.toLocaleString('en')} distinct ${tokenizer.subwords ? 'pieces' : 'words'}; ` +
-            `${stats.foldedWords.toLocaleString('en')} rarer ones read as ${UNK} (${((100 * stats.foldedTokens) / stats.tokens).toFixed(2)} % of tokens). ` +
+          `vocabulary: the ${vocabulary.size.toLocaleString('en')} most frequent of ${stats.distinct.toLocaleString('en')} ` +
+            `distinct ${tokenizer.subwords ? 'pieces' : 'words'}; ${stats.foldedWords.toLocaleString('en')} rarer ones read as ${UNK} ` +
+            `(${((100 * stats.foldedTokens) / stats.tokens).toFixed(2)} % of tokens). ` +
             'Change with --vocab-size N / --min-count C.',
         );
       }

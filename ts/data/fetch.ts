@@ -3,7 +3,16 @@ import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { QuireError } from '../errors.js';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { ensureDirectory, errnoCode, ioError, isFile, readRegularFile, removeStaleTemporaries, statOrUndefined, temporaryFor } from '../io/fs.js';
+import {
+  ensureDirectory,
+  errnoCode,
+  ioError,
+  isFile,
+  readRegularFile,
+  removeStaleTemporaries,
+  statOrUndefined,
+  temporaryFor,
+} from '../io/fs.js';
 
 /**
  * The Penn Treebank files of Mikolov's preprocessed LM split, with the SHA-256 of each: a
@@ -108,7 +117,8 @@ async function downloadTo(d: Download): Promise<number> {
   const tooLarge = (what: string) =>
     new QuireError(
       'E_DATA',
-      `${url} ${what}, but ${basename(d.target)} has ${size} bytes: not the PTB file quire trains on; the download was stopped and nothing was written. ${offline}`,
+      `${url} ${what}, but ${basename(d.target)} has ${size} bytes: not the PTB file quire trains on; ` +
+        `the download was stopped and nothing was written. ${offline}`,
     );
   const tmp = temporaryFor(d.target);
   let fd: number | undefined;
@@ -129,11 +139,17 @@ async function downloadTo(d: Download): Promise<number> {
       for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
     }
     if (Number.isFinite(declared) && declared !== received) {
-      throw new QuireError('E_IO', `cannot download ${url}: got ${received} of ${declared} bytes (connection cut). Run the command again. ${offline}`);
+      throw new QuireError(
+        'E_IO',
+        `cannot download ${url}: got ${received} of ${declared} bytes (connection cut). Run the command again. ${offline}`,
+      );
     }
     const got = hash.digest('hex');
     if (got !== d.expected) {
-      throw new QuireError('E_DATA', `${url} has SHA-256 ${got}, expected ${d.expected}: not the PTB file quire trains on; nothing was written. ${offline}`);
+      throw new QuireError(
+        'E_DATA',
+        `${url} has SHA-256 ${got}, expected ${d.expected}: not the PTB file quire trains on; nothing was written. ${offline}`,
+      );
     }
     fsyncSync(fd);
     closeSync(fd);

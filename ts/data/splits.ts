@@ -31,7 +31,10 @@ export function dataDirectory(explicit?: string): string {
 export function splitFile(dir: string, split: Split): string {
   if (!isDirectory(dir)) {
     const what = statOrUndefined(dir) ? 'is not a directory' : 'does not exist';
-    throw new QuireError('E_DATA', `data directory ${dir} ${what}. Expected ${WHERE}. Fetch PTB with 'quire data ptb', or pass --data DIR or set QUIRE_DATA.`);
+    throw new QuireError(
+      'E_DATA',
+      `data directory ${dir} ${what}. Expected ${WHERE}. Fetch PTB with 'quire data ptb', or pass --data DIR or set QUIRE_DATA.`,
+    );
   }
   for (const name of LAYOUTS) {
     const f = join(dir, name(split));
@@ -40,5 +43,8 @@ export function splitFile(dir: string, split: Split): string {
       return f;
     }
   }
-  throw new QuireError('E_DATA', `no ${split} split in ${dir}: expected ptb.${split}.txt or ${split}.txt. ${WHERE}. Fetch PTB with 'quire data ptb'.`);
+  throw new QuireError(
+    'E_DATA',
+    `no ${split} split in ${dir}: expected ptb.${split}.txt or ${split}.txt. ${WHERE}. Fetch PTB with 'quire data ptb'.`,
+  );
 }

@@ -19,13 +19,19 @@ export function firstInvalidUtf8(b: Uint8Array): number {
     if (len === 0 || i + len > b.length) return i;
     for (let j = 1; j < len; j++) if ((b[i + j] & 0xc0) !== 0x80) return i;
     // Overlong, surrogate and out-of-range forms.
-    if ((c === 0xe0 && b[i + 1] < 0xa0) || (c === 0xed && b[i + 1] > 0x9f) || (c === 0xf0 && b[i + 1] < 0x90) || (c === 0xf4 && b[i + 1] > 0x8f)) return i;
+    if (
+      (c === 0xe0 && b[i + 1] < 0xa0) ||
+      (c === 0xed && b[i + 1] > 0x9f) ||
+      (c === 0xf0 && b[i + 1] < 0x90) ||
+      (c === 0xf4 && b[i + 1] > 0x8f)
+    )
+      return i;
     i += len;
   }
   return b.length;
 }
 
-/** Length of the longest prefix of `b` that ends on a UTF-8 character boundary (a sequence cut by the chunk end stays for the next chunk). */
+/** Length of the longest prefix of `b` ending on a UTF-8 character boundary (a sequence cut by the chunk end waits for the next chunk). */
 function completePrefix(b: Uint8Array): number {
   let i = b.length;
   let back = 0;
@@ -109,5 +115,8 @@ export function readLines(
 }
 
 function invalidUtf8(file: string, offset: number): QuireError {
-  return new QuireError('E_DATA', `${file} is not valid UTF-8: bad byte sequence at offset ${offset} (convert it to UTF-8, e.g. with iconv)`);
+  return new QuireError(
+    'E_DATA',
+    `${file} is not valid UTF-8: bad byte sequence at offset ${offset} (convert it to UTF-8, e.g. with iconv)`,
+  );
 }

@@ -93,7 +93,10 @@ export class Tokenizer {
     return out;
   }
 
-  /** What goes between `prev` (undefined at a line start) and `next` when words are written as text: a space, or nothing before closing and after opening punctuation (`text`). */
+  /**
+   * What goes between `prev` (undefined at a line start) and `next` when words are written as
+   * text: a space, or nothing before closing and after opening punctuation (`text`).
+   */
   glue(prev: string | undefined, next: string): string {
     if (prev === undefined) return '';
     if (this.bpe) return next.startsWith(WORD_START) ? this.glueWords(prev, next.slice(WORD_START.length)) : '';

@@ -42,7 +42,8 @@ export class Vocabulary {
       if (typeof w !== 'string' || w.length === 0 || BAD_WORD.test(w)) {
         throw new QuireError('E_FORMAT', `vocabulary word ${i} (${JSON.stringify(w)}) is empty or holds whitespace or a control character`);
       }
-      if (this.index.has(w)) throw new QuireError('E_FORMAT', `vocabulary has the word ${JSON.stringify(w)} twice (ids ${this.index.get(w)} and ${i})`);
+      if (this.index.has(w))
+        throw new QuireError('E_FORMAT', `vocabulary has the word ${JSON.stringify(w)} twice (ids ${this.index.get(w)} and ${i})`);
       this.index.set(w, i);
     }
   }
@@ -69,7 +70,8 @@ export class Vocabulary {
     if (!Number.isSafeInteger(vocabSize) || vocabSize < 0 || vocabSize === 1) {
       throw new QuireError('E_CONFIG', `vocabulary size must be 0 (no bound) or an integer >= 2 (got ${vocabSize})`);
     }
-    if (!Number.isSafeInteger(minCount) || minCount < 1) throw new QuireError('E_CONFIG', `minimum count must be an integer >= 1 (got ${minCount})`);
+    if (!Number.isSafeInteger(minCount) || minCount < 1)
+      throw new QuireError('E_CONFIG', `minimum count must be an integer >= 1 (got ${minCount})`);
     const order: number[] = [];
     for (let i = 0; i < words.length; i++) if (counts[i] > 0 && (counts[i] >= minCount || words[i] === UNK)) order.push(i);
     order.sort((a, b) => counts[b] - counts[a] || (words[a] < words[b] ? -1 : words[a] > words[b] ? 1 : 0));

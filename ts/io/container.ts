@@ -14,18 +14,23 @@ export function readContainerHeader(bytes: Uint8Array, file = 'the file'): Recor
   if (bytes.length < 8) throw new QuireError('E_FORMAT', `${file} is ${bytes.length} bytes, too short for a quire container`);
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
   if (n > MAX_HEADER_BYTES || n > bytes.length - 8) {
-    throw new QuireError('E_FORMAT', `${file}: header length ${n} does not fit in a file of ${bytes.length} bytes (truncated or not a quire file)`);
+    throw new QuireError(
+      'E_FORMAT',
+      `${file}: header length ${n} does not fit in a file of ${bytes.length} bytes (truncated or not a quire file)`,
+    );
   }
   const text = bytes.subarray(8, 8 + n);
   const depth = jsonDepth(text);
-  if (depth > MAX_HEADER_DEPTH) throw new QuireError('E_FORMAT', `${file}: header nests ${depth} levels deep (at most ${MAX_HEADER_DEPTH})`);
+  if (depth > MAX_HEADER_DEPTH)
+    throw new QuireError('E_FORMAT', `${file}: header nests ${depth} levels deep (at most ${MAX_HEADER_DEPTH})`);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(text));
   } catch (err) {
     throw new QuireError('E_FORMAT', `${file}: header is not valid JSON (${err instanceof Error ? err.message : err})`);
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new QuireError('E_FORMAT', `${file}: header is not a JSON object`);
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    throw new QuireError('E_FORMAT', `${file}: header is not a JSON object`);
   return header as Record<string, unknown>;
 }
 

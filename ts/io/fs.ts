@@ -81,7 +81,10 @@ export function openRegularFile(path: string, what = 'file'): { fd: number; size
   return { fd, size: fst.size };
 }
 
-/** Reads up to `length` bytes at `position` into `buffer[offset…]`, retrying short reads; returns the bytes read (fewer only at the end of the file). */
+/**
+ * Reads up to `length` bytes at `position` into `buffer[offset…]`, retrying short reads; returns the bytes read (fewer only
+ * at the end of the file).
+ */
 export function readFully(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number {
   let done = 0;
   while (done < length) {
@@ -119,9 +122,9 @@ function kindOf(st: Stats): string {
 /**
  * Creates directory `dir` and its missing parents, one level at a time (Node's recursive mkdir
  * spins forever under /proc). An existing non-directory on the way, or a parent where nothing
- * may be created, is `E_IO` naming it.
+ * may be created, is `E_IO` naming it. Returns the directories it created, outermost first.
  */
-export function ensureDirectory(dir: string): void {
+export function ensureDirectory(dir: string): string[] {
   const abs = resolve(dir);
   const missing: string[] = [];
   let p = abs;
@@ -136,21 +139,24 @@ export function ensureDirectory(dir: string): void {
     if (parent === p) break;
     p = parent;
   }
+  const created: string[] = [];
   for (const d of missing.reverse()) {
     try {
       mkdirSync(d);
+      created.push(d);
     } catch (err) {
       if (errnoCode(err) === 'EEXIST' && isDirectory(d)) continue;
       throw ioError('create directory', d, err);
     }
   }
+  return created;
 }
 
 /** The prefix of the temporary files `writeFileAtomic` writes next to their target. */
 export const TMP_PREFIX = '.quire-tmp-';
 
-/** Whether process `pid` is alive on this machine. */
-function alive(pid: number): boolean {
+/** Whether process `pid` is alive on this machine (`kill(pid, 0)`: ESRCH = gone, EPERM = alive, another user's). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -91,7 +91,8 @@ export function lineChartSvg(spec: ChartSpec): string {
 
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
+      `font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(spec.title)}</text>`,
   );
@@ -113,7 +114,8 @@ export function lineChartSvg(spec: ChartSpec): string {
   out.push(`<rect x="${margin.left}" y="${margin.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>`);
   out.push(`<text x="${margin.left + plotW / 2}" y="${height - 14}" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`);
   out.push(
-    `<text transform="translate(16 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(spec.yLabel)}${spec.logY ? ' (log scale)' : ''}</text>`,
+    `<text transform="translate(16 ${margin.top + plotH / 2}) rotate(-90)" ` +
+      `text-anchor="middle">${escapeXml(spec.yLabel)}${spec.logY ? ' (log scale)' : ''}</text>`,
   );
   // Reference lines.
   (spec.references ?? []).forEach((r, i) => {
@@ -139,7 +141,8 @@ export function lineChartSvg(spec: ChartSpec): string {
 
 function legend(out: string[], x: number, y: number, color: string, label: string, dashed: boolean): void {
   out.push(
-    `<line x1="${x}" y1="${y - 4}" x2="${x + 18}" y2="${y - 4}" stroke="${color}" stroke-width="2"${dashed ? ' stroke-dasharray="4 3"' : ''}/>`,
+    `<line x1="${x}" y1="${y - 4}" x2="${x + 18}" y2="${y - 4}" stroke="${color}" ` +
+      `stroke-width="2"${dashed ? ' stroke-dasharray="4 3"' : ''}/>`,
     `<text x="${x + 24}" y="${y}">${escapeXml(label)}</text>`,
   );
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import { TOKENIZER_KEY, type TokenizerSpec, tokenizerFromMetadata } from '../data/tokenizer.js';
-import { Vocabulary } from '../data/vocabulary.js';
+import { type ModelText, textMetadata, textOf } from '../data/model-text.js';
+
+export { type ModelText, textMetadata, textOf };
 import { QuireError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { isDirectory, isFile, readRegularFile } from '../io/fs.js';
@@ -40,22 +41,6 @@ export interface TrainState {
 
 /** Metadata key of the trainer state (besides the vocabulary and tokenizer; the core adds format, version, config, batch). */
 const TRAINING_KEY = 'training';
-
-/** What turns a model's ids into text and back: stored in every model file quire writes. */
-export interface ModelText {
-  vocabulary: Vocabulary;
-  tokenizer: TokenizerSpec;
-}
-
-/** The metadata entries that store `text` (vocabulary words and tokenizer spec). */
-export function textMetadata(text: ModelText): Record<string, string> {
-  return { ...text.vocabulary.toMetadata(), [TOKENIZER_KEY]: JSON.stringify(text.tokenizer) };
-}
-
-/** The vocabulary (of `size` words) and tokenizer stored in a model file's metadata; `E_FORMAT` naming `file` when malformed. */
-export function textOf(metadata: Readonly<Record<string, string>>, size: number, file: string): ModelText {
-  return { vocabulary: Vocabulary.fromMetadata(metadata, size, file), tokenizer: tokenizerFromMetadata(metadata, file) };
-}
 
 /** Writes a model file atomically: the vocabulary and tokenizer always, the trainer state for checkpoints. */
 export function saveModel(path: string, model: LanguageModel, format: ModelFormat, text: ModelText, state?: TrainState): void {
@@ -101,6 +86,12 @@ export function loadModel(path: string, options: BackendOption = {}, bytes?: Uin
   if (training !== undefined) {
     try {
       validateTrainState(training);
+      const { hidden, layers } = model.config;
+      if (training.config.hidden !== hidden || training.config.layers !== layers) {
+        throw new Error(
+          `it describes ${training.config.layers} layers of ${training.config.hidden} units, the model has ${layers} of ${hidden}`,
+        );
+      }
     } catch (err) {
       model.dispose();
       throw new QuireError('E_FORMAT', `${file}: the training state is invalid (${err instanceof Error ? err.message : err})`);
@@ -116,11 +107,14 @@ const isAmount = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && 
 export function validateTrainState(s: TrainState): void {
   if (s === null || typeof s !== 'object' || Array.isArray(s)) throw new Error('not an object');
   validateTrainConfig(s.config, 'config');
-  if (!isCount(s.epoch) || s.epoch > s.config.epochs) throw new Error(`epoch must be an integer from 0 to ${s.config.epochs} (got ${JSON.stringify(s.epoch)})`);
+  if (!isCount(s.epoch) || s.epoch > s.config.epochs)
+    throw new Error(`epoch must be an integer from 0 to ${s.config.epochs} (got ${JSON.stringify(s.epoch)})`);
   if (!isCount(s.window)) throw new Error(`window must be a non-negative integer (got ${JSON.stringify(s.window)})`);
-  if (!isAmount(s.lossSum) || !isCount(s.lossTokens) || !isAmount(s.seconds)) throw new Error('lossSum, lossTokens and seconds must be finite numbers >= 0');
+  if (!isAmount(s.lossSum) || !isCount(s.lossTokens) || !isAmount(s.seconds))
+    throw new Error('lossSum, lossTokens and seconds must be finite numbers >= 0');
   if (s.window > 0 && s.lossTokens === 0) throw new Error('a mid-epoch state must have counted tokens');
-  if (!Array.isArray(s.history) || s.history.length !== s.epoch) throw new Error(`history must list the ${JSON.stringify(s.epoch)} finished epochs`);
+  if (!Array.isArray(s.history) || s.history.length !== s.epoch)
+    throw new Error(`history must list the ${JSON.stringify(s.epoch)} finished epochs`);
   s.history.forEach((r, i) => {
     const ok =
       r &&

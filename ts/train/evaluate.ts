@@ -1,4 +1,5 @@
 import { Batcher } from '../data/batcher.js';
+import { QuireError } from '../errors.js';
 import type { TokenSource } from '../data/token-source.js';
 import type { LanguageModel } from '../model.js';
 
@@ -19,6 +20,7 @@ export interface Evaluation {
  * `exp(mean CE)`, without dropout, with `batch` contiguous
  * streams and windows of `steps` (state carried across windows, zeroed at the start; the last
  * window may be shorter so every usable token counts). Leaves the model's state reset to `batch`.
+ * A window whose loss is not finite (a diverged model) ends it with perplexity NaN.
  */
 export function evaluatePerplexity(
   model: Pick<LanguageModel, 'resetState' | 'evaluate'>,
@@ -34,7 +36,14 @@ export function evaluatePerplexity(
   for (let i = 0; i < batcher.windows; i++) {
     const w = batcher.window(i);
     const n = w.inputs.length;
-    sum += model.evaluate(w.inputs, w.targets) * n;
+    try {
+      sum += model.evaluate(w.inputs, w.targets) * n;
+    } catch (err) {
+      // A diverged model: its perplexity is not finite, which callers report with what they keep.
+      if (err instanceof QuireError && err.code === 'E_NONFINITE')
+        return { perplexity: Number.NaN, tokenPerplexity: Number.NaN, loss: Number.NaN, tokens: tokens + n };
+      throw err;
+    }
     tokens += n;
   }
   const loss = sum / tokens;

@@ -125,12 +125,15 @@ export function validateTrainConfig(c: TrainConfig, where = 'the training settin
   ];
   for (const [k, min] of ints) {
     const v = c[k];
-    if (!Number.isSafeInteger(v) || (v as number) < min) throw bad(`${k} must be ${min ? 'a positive' : 'a non-negative'} integer (got ${JSON.stringify(v)})`);
+    if (!Number.isSafeInteger(v) || (v as number) < min)
+      throw bad(`${k} must be ${min ? 'a positive' : 'a non-negative'} integer (got ${JSON.stringify(v)})`);
   }
   for (const k of ['lr', 'lrDecay', 'clip', 'initScale'] as const) {
-    if (typeof c[k] !== 'number' || !Number.isFinite(c[k]) || c[k] < 0) throw bad(`${k} must be a finite number >= 0 (got ${JSON.stringify(c[k])})`);
+    if (typeof c[k] !== 'number' || !Number.isFinite(c[k]) || c[k] < 0)
+      throw bad(`${k} must be a finite number >= 0 (got ${JSON.stringify(c[k])})`);
   }
-  if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout < 1)) throw bad(`dropout must be in [0, 1) (got ${JSON.stringify(c.dropout)})`);
+  if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout < 1))
+    throw bad(`dropout must be in [0, 1) (got ${JSON.stringify(c.dropout)})`);
   if (c.tie !== undefined && typeof c.tie !== 'boolean') throw bad(`tie must be true or false (got ${JSON.stringify(c.tie)})`);
   if (c.limitTokens !== undefined && c.limitTokens !== null && !(Number.isSafeInteger(c.limitTokens) && c.limitTokens >= 1)) {
     throw bad(`limitTokens must be a positive integer (got ${JSON.stringify(c.limitTokens)})`);

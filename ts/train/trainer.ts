@@ -6,6 +6,7 @@ import { runWindows } from './windows.js';
 import { QuireError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { ensureDirectory, isFile, removeStaleTemporaries } from '../io/fs.js';
+import { withRunLock } from '../io/run-lock.js';
 import { LanguageModel } from '../model.js';
 import type { BackendOption } from '../options.js';
 import { CHECKPOINT_FILE, LOG_FILE, MODEL_FILE, loadModel, saveModel, type EpochRecord, type TrainState } from './checkpoint.js';
@@ -43,7 +44,10 @@ export interface CorpusSettings {
 /** The encoding options that report to `progress` (reading rate, the vocabulary note). */
 export function reporting(progress: Progress | undefined): Pick<EncodeOptions, 'progress' | 'note'> {
   if (!progress) return {};
-  return { progress: (label, done, total, t0, unit) => progress.task(label, done, total, t0, unit), note: (text) => progress.message(text) };
+  return {
+    progress: (label, done, total, t0, unit) => progress.task(label, done, total, t0, unit),
+    note: (text) => progress.message(text),
+  };
 }
 
 export interface TrainResult {
@@ -62,7 +66,10 @@ function resumeConfig(saved: TrainConfig, overrides: Partial<TrainConfig>): Trai
     // A checkpoint from before `tie` existed is untied.
     const was = key === 'tie' ? (saved.tie ?? false) : saved[key];
     if (v !== undefined && !RESUMABLE.includes(key) && was !== v) {
-      throw new QuireError('E_CONFIG', `cannot change '${k}' when resuming (checkpoint has ${was}, asked ${v}); only ${RESUMABLE.join(', ')} may change`);
+      throw new QuireError(
+        'E_CONFIG',
+        `cannot change '${k}' when resuming (checkpoint has ${was}, asked ${v}); only ${RESUMABLE.join(', ')} may change`,
+      );
     }
   }
   return { ...saved, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
@@ -79,14 +86,21 @@ function start(options: TrainOptions): { model: LanguageModel; state: TrainState
     );
   }
   if (options.resume && !isFile(ckpt) && existing.length) {
-    throw new QuireError('E_CONFIG', `${options.outDir} holds ${existing.join(', ')} but no ${CHECKPOINT_FILE} to resume from: choose another --out`);
+    throw new QuireError(
+      'E_CONFIG',
+      `${options.outDir} holds ${existing.join(', ')} but no ${CHECKPOINT_FILE} to resume from: choose another --out`,
+    );
   }
   if (options.resume && isFile(ckpt)) {
     const loaded = loadModel(ckpt, options);
     if (!loaded.training) throw new QuireError('E_FORMAT', `${ckpt} holds no training state`);
     const config = resumeConfig(loaded.training.config, options.overrides ?? {});
     validateTrainConfig(config);
-    const corpus = encodeCorpus(options.dataDir, { vocabulary: loaded.vocabulary, tokenizer: loaded.tokenizer, ...reporting(options.progress) });
+    const corpus = encodeCorpus(options.dataDir, {
+      vocabulary: loaded.vocabulary,
+      tokenizer: loaded.tokenizer,
+      ...reporting(options.progress),
+    });
     return { model: loaded.model, state: { ...loaded.training, config }, corpus };
   }
   const config = resolveConfig(options.preset, options.overrides);
@@ -119,9 +133,14 @@ const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
  * that its perplexity overflows) stops with `E_NONFINITE`, keeping the last checkpoint; an abort
  * saves a mid-epoch checkpoint and rejects with `E_INTERRUPTED`. A folder that already holds a
  * run is refused (`E_CONFIG`) unless `resume` is set; nothing is written before every setting,
- * the checkpoint and the data are validated.
+ * the checkpoint and the data are validated. The run holds the folder's lock (`.quire-lock`) from
+ * start to end: a second writer of the same folder is `E_STATE` naming this process.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
+  return withRunLock(options.outDir, () => run(options));
+}
+
+async function run(options: TrainOptions): Promise<TrainResult> {
   const { model, state, corpus } = start(options);
   const c = state.config;
   const ckptPath = join(options.outDir, CHECKPOINT_FILE);
@@ -134,16 +153,22 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const text = { vocabulary: corpus.vocabulary, tokenizer: corpus.tokenizer };
   const batcher = new Batcher(sources.train, c.batch, c.steps, false);
   const diverged = (what: string, epoch: number) => {
-    const kept = isFile(ckptPath) ? `the last good checkpoint ${ckptPath} is kept (continue with --resume and a lower --lr)` : 'no checkpoint was written yet';
+    const kept = isFile(ckptPath)
+      ? `the last good checkpoint ${ckptPath} is kept (continue with --resume and a lower --lr)`
+      : 'no checkpoint was written yet';
     return new QuireError('E_NONFINITE', `epoch ${epoch}: ${what}; training diverged (learning rate too high?); ${kept}`);
   };
   try {
     if (state.window >= batcher.windows) {
-      throw new QuireError('E_FORMAT', `${ckptPath}: the training state is at window ${state.window} but an epoch has ${batcher.windows} windows`);
+      throw new QuireError(
+        'E_FORMAT',
+        `${ckptPath}: the training state is at window ${state.window} but an epoch has ${batcher.windows} windows`,
+      );
     }
     ensureDirectory(options.outDir);
     removeStaleTemporaries(options.outDir);
-    const writeLog = (extra: object[] = []) => writeFileAtomic(logPath, [...state.history, ...extra].map((r) => JSON.stringify(r) + '\n').join(''));
+    const writeLog = (extra: object[] = []) =>
+      writeFileAtomic(logPath, [...state.history, ...extra].map((r) => JSON.stringify(r) + '\n').join(''));
     if (state.epoch > 0) writeLog();
     for (let epoch = state.epoch + 1; epoch <= c.epochs; epoch++) {
       const lr = learningRate(c, epoch);
@@ -177,7 +202,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             saveModel(ckptPath, model, 'quire-checkpoint', text, state);
             throw new QuireError(
               'E_INTERRUPTED',
-              `interrupted in epoch ${epoch} after window ${w + 1}/${batcher.windows}; checkpoint saved to ${ckptPath} (continue with --resume)`,
+              `interrupted in epoch ${epoch} after window ${w + 1}/${batcher.windows}; checkpoint saved to ${ckptPath} (continue ` +
+                `with --resume)`,
             );
           }
           return false;
@@ -200,7 +226,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       saveModel(ckptPath, model, 'quire-checkpoint', text, state);
       writeLog();
       options.progress?.message(
-        `epoch ${epoch}/${c.epochs} lr ${lr.toPrecision(4)} train ppl ${record.trainPerplexity.toFixed(2)} valid ppl ${valid.perplexity.toFixed(2)} ${Math.round(record.tokensPerSecond)} tok/s ${seconds.toFixed(0)} s`,
+        `epoch ${epoch}/${c.epochs} lr ${lr.toPrecision(4)} train ppl ${record.trainPerplexity.toFixed(2)} valid ppl ` +
+          `${valid.perplexity.toFixed(2)} ${Math.round(record.tokensPerSecond)} tok/s ${seconds.toFixed(0)} s`,
       );
     }
     const test = evaluatePerplexity(model, sources.test, c.evalBatch, c.steps, tokensPerWord(corpus, 'test'));

@@ -7,8 +7,9 @@
 //! the wrappers only convert arguments, results and errors. Contract of a written signature:
 //!
 //! - arguments: scalars, `String`, `Vec<String>`, references to exported structs, and the array
-//!   forms `&[T]`, `&mut [T]` (written back to the caller's array), `Option<&[T]>` and `Vec<T>`
-//!   (an owned copy) for `T` in `f32`, `u32`, `u8`;
+//!   forms `&[T]`, `Option<&[T]>` and `Vec<T>` (an owned copy) for `T` in `f32`, `u32`, `u8`.
+//!   No `&mut [T]`: a JS typed array may alias another argument or be changed by JS code the
+//!   call runs, so results come back as new arrays (`Vec<T>`), and the wrappers hold no `unsafe`;
 //! - results: `T` or `Result<T>` (`quire_core::Result`), where `Vec<f32|u32|u8>` and
 //!   `Option<Vec<..>>` become typed arrays on both targets;
 //! - errors map through `crate::error::to_napi` / `crate::error::to_js` (message `[CODE] text`);
@@ -136,8 +137,6 @@ fn camel_case(name: &str) -> String {
 enum Arg {
     /// `&[T]`: a typed array read in place (node) or copied in (wasm).
     Slice(syn::Ident),
-    /// `&mut [T]`: a typed array written in place (node) or copied back (wasm).
-    SliceMut(syn::Ident),
     /// `Option<&[T]>`: a typed array, or null/undefined.
     OptionSlice(syn::Ident),
     /// `Vec<T>`: an owned copy of a typed array.
@@ -173,9 +172,10 @@ fn generic_of<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     }
 }
 
-fn slice_elem(ty: &Type, mutable: bool) -> Option<syn::Ident> {
+/// `T` of `&[T]` (a shared slice of an array element type).
+fn slice_elem(ty: &Type) -> Option<syn::Ident> {
     match ty {
-        Type::Reference(r) if r.mutability.is_some() == mutable => match &*r.elem {
+        Type::Reference(r) if r.mutability.is_none() => match &*r.elem {
             Type::Slice(s) => array_elem(&s.elem),
             _ => None,
         },
@@ -184,11 +184,9 @@ fn slice_elem(ty: &Type, mutable: bool) -> Option<syn::Ident> {
 }
 
 fn classify(ty: &Type) -> Arg {
-    if let Some(e) = slice_elem(ty, false) {
+    if let Some(e) = slice_elem(ty) {
         Arg::Slice(e)
-    } else if let Some(e) = slice_elem(ty, true) {
-        Arg::SliceMut(e)
-    } else if let Some(e) = generic_of(ty, "Option").and_then(|t| slice_elem(t, false)) {
+    } else if let Some(e) = generic_of(ty, "Option").and_then(slice_elem) {
         Arg::OptionSlice(e)
     } else if let Some(e) = generic_of(ty, "Vec").and_then(array_elem) {
         Arg::Owned(e)
@@ -245,17 +243,15 @@ fn wrapper(attrs: &[Attribute], sig: &Signature, target: Target, factory: bool, 
                 };
                 let id = &pi.ident;
                 let ty = &pt.ty;
+                if matches!(&**ty, Type::Reference(r) if r.mutability.is_some() && matches!(&*r.elem, Type::Slice(_))) {
+                    return syn::Error::new_spanned(ty, "#[export] takes no `&mut [T]` (the array may alias): return a `Vec<T>` instead")
+                        .to_compile_error();
+                }
                 let (param, arg) = match (classify(ty), target) {
                     (Arg::Plain, _) => (quote!(#id: #ty), quote!(#id)),
                     (Arg::Slice(e), Target::Node) => {
                         let ta = typed_array(&e);
                         (quote!(#id: #ta), quote!(&#id))
-                    }
-                    (Arg::SliceMut(e), Target::Node) => {
-                        let ta = typed_array(&e);
-                        // SAFETY: JS is blocked for the duration of this synchronous call, and the
-                        // facade passes a fresh array, so nothing else reads or writes it meanwhile.
-                        (quote!(mut #id: #ta), quote!(unsafe { #id.as_mut() }))
                     }
                     (Arg::OptionSlice(e), Target::Node) => {
                         let ta = typed_array(&e);
@@ -266,7 +262,7 @@ fn wrapper(attrs: &[Attribute], sig: &Signature, target: Target, factory: bool, 
                         (quote!(#id: #ta), quote!(#id.to_vec()))
                     }
                     (Arg::OptionSlice(e), Target::Wasm) => (quote!(#id: Option<Vec<#e>>), quote!(#id.as_deref())),
-                    (Arg::Slice(_) | Arg::SliceMut(_) | Arg::Owned(_), Target::Wasm) => (quote!(#id: #ty), quote!(#id)),
+                    (Arg::Slice(_) | Arg::Owned(_), Target::Wasm) => (quote!(#id: #ty), quote!(#id)),
                 };
                 params.push(param);
                 args.push(arg);
@@ -339,17 +335,66 @@ mod tests {
     fn arrays_are_classified_by_their_written_form() {
         let kind = |t: Type| match classify(&t) {
             Arg::Slice(e) => format!("slice {e}"),
-            Arg::SliceMut(e) => format!("mut {e}"),
             Arg::OptionSlice(e) => format!("option {e}"),
             Arg::Owned(e) => format!("owned {e}"),
             Arg::Plain => "plain".to_string(),
         };
         assert_eq!(kind(parse_quote!(&[f32])), "slice f32");
-        assert_eq!(kind(parse_quote!(&mut [f32])), "mut f32");
+        assert_eq!(kind(parse_quote!(&mut [f32])), "plain");
         assert_eq!(kind(parse_quote!(Option<&[u8]>)), "option u8");
         assert_eq!(kind(parse_quote!(Vec<u32>)), "owned u32");
         assert_eq!(kind(parse_quote!(Vec<String>)), "plain");
         assert_eq!(kind(parse_quote!(&[f64])), "plain");
+    }
+
+    /// The emitted code of one exported function, as a string of tokens.
+    fn expand_fn(f: ItemFn) -> String {
+        export_fn(f).to_string()
+    }
+
+    #[test]
+    fn a_function_expands_to_a_private_body_and_one_wrapper_per_target() {
+        let out = expand_fn(parse_quote! {
+            /// Doc.
+            pub fn matmul(x: &[f32], batch: u32, mask: Option<&[u8]>) -> Result<Vec<f32>> { body(x, batch, mask) }
+        });
+        for want in [
+            "fn __matmul (x : & [f32] , batch : u32 , mask : Option < & [u8] >)",
+            "# [cfg (not (target_arch = \"wasm32\"))] # [doc = r\" Doc.\"] # [napi_derive :: napi] pub fn matmul",
+            "(x : napi :: bindgen_prelude :: Float32Array , batch : u32 , mask : Option < napi :: bindgen_prelude :: Uint8Array >)",
+            "-> napi :: Result < napi :: bindgen_prelude :: Float32Array >",
+            "__matmul (& x , batch , mask . as_deref ()) . map (napi :: bindgen_prelude :: Float32Array :: new)",
+            ". map_err (crate :: error :: to_napi)",
+            "# [cfg (target_arch = \"wasm32\")] # [doc = r\" Doc.\"] # [wasm_bindgen :: prelude :: wasm_bindgen] pub fn matmul",
+            "(x : & [f32] , batch : u32 , mask : Option < Vec < u8 >>)",
+            "-> :: core :: result :: Result < Vec < f32 > , wasm_bindgen :: JsError >",
+            "__matmul (x , batch , mask . as_deref ()) . map_err (crate :: error :: to_js)",
+        ] {
+            assert!(out.contains(want), "missing `{want}` in\n{out}");
+        }
+        assert!(!out.contains("unsafe"), "the expansion holds unsafe code:\n{out}");
+    }
+
+    #[test]
+    fn methods_expand_without_unsafe_and_mutable_slices_are_refused() {
+        let imp: ItemImpl = parse_quote! {
+            impl QuantizedMatrix {
+                pub fn from_bytes(bytes: &[u8]) -> Result<QuantizedMatrix> { todo!() }
+                pub fn matmul(&self, x: &[f32], batch: u32, kernel: String) -> Result<Vec<f32>> { todo!() }
+                #[export(node)]
+                pub fn free(&mut self) {}
+            }
+        };
+        let out = export_impl(imp).to_string();
+        assert!(out.contains("# [napi (factory)] pub fn from_bytes"), "{out}");
+        assert!(out.contains("# [wasm_bindgen (js_name = \"fromBytes\")] pub fn from_bytes"), "{out}");
+        assert!(out.contains("self . __matmul (& x , batch , kernel)"), "{out}");
+        assert!(out.contains("# [napi] pub fn free (& mut self)"), "{out}");
+        assert!(!out.contains("unsafe"), "{out}");
+        let refused = expand_fn(parse_quote!(
+            pub fn fill(y: &mut [f32]) {}
+        ));
+        assert!(refused.contains("compile_error") && refused.contains("takes no `&mut [T]`"), "{refused}");
     }
 
     #[test]

@@ -80,6 +80,16 @@ impl InferenceEngine {
         self.inner.get_mut()?.top_k(stream as usize, k as usize)
     }
 
+    /// The carried state of one stream (per layer `h`, then per layer `c`).
+    pub fn state(&self, stream: u32) -> Result<Vec<f32>> {
+        self.inner.get()?.state(stream as usize)
+    }
+
+    /// Replaces one stream's carried state (as `state` gives it); the last logits are dropped.
+    pub fn set_state(&mut self, stream: u32, state: &[f32]) -> Result<()> {
+        self.inner.get_mut()?.set_state(stream as usize, state)
+    }
+
     /// Releases the engine's memory now; any later call is `E_STATE`.
     #[export(node)]
     pub fn free(&mut self) {

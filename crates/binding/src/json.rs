@@ -23,9 +23,18 @@ pub fn metadata_to_json(map: &BTreeMap<String, String>) -> String {
     serde_json::to_string(map).expect("string map serialises")
 }
 
-/// `{"<tensor>": {"error": …, "norm": …}, …}`: the losses of `CompressedModel::from_model`.
+/// `{"<tensor>": {"error": …, "norm": …, "relative": …}, …}`: the losses of
+/// `CompressedModel::from_model`, with [`QuantLoss::relative`].
 pub fn losses_json(losses: &BTreeMap<String, QuantLoss>) -> String {
-    serde_json::to_string(losses).expect("a map of numbers serialises")
+    #[derive(serde::Serialize)]
+    struct Loss {
+        error: f64,
+        norm: f64,
+        relative: f64,
+    }
+    let out: BTreeMap<&String, Loss> =
+        losses.iter().map(|(n, l)| (n, Loss { error: l.error, norm: l.norm, relative: l.relative() })).collect();
+    serde_json::to_string(&out).expect("a map of numbers serialises")
 }
 
 /// `{"embedding": 32, "lstm.0.w_ih": 1, ...}`: an engine's bits per weight matrix.

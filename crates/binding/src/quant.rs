@@ -1,7 +1,7 @@
 //! Binary-coding quantization and bit-packed products: a Rust-owned matrix handle.
 use crate::slot::Slot;
 use quire_binding_macro::export;
-use quire_core::bcq::{matmul, Kernel};
+use quire_core::bcq::{matmul, Kernel, MAX_BATCH};
 use quire_core::quant::{quantize_rows, BinaryMatrix, Method, QuantConfig};
 use quire_core::Result;
 
@@ -69,11 +69,15 @@ impl QuantizedMatrix {
     pub fn dequantize(&self) -> Result<Vec<f32>> {
         Ok(self.inner.get()?.dequantize())
     }
-    /// `Y[b] = Ŵ·X[b]` for `batch` row-major vectors into `y` (batch×rows, overwritten), with
-    /// kernel `lut-f32`, `lut-i8` or `popcount` (`activation_bits` for the last).
-    pub fn matmul_into(&self, x: &[f32], batch: u32, kernel: String, activation_bits: u32, y: &mut [f32]) -> Result<()> {
-        let kernel = Kernel::parse(&kernel, activation_bits as usize)?;
-        matmul(self.inner.get()?, x, batch as usize, y, kernel)
+    /// `Y[b] = Ŵ·X[b]` for `batch` row-major vectors: a new batch×rows array, with kernel
+    /// `lut-i8`, `lut-f32`, `popcount-a<k>` or `popcount` (with `activation_bits` codes).
+    pub fn matmul(&self, x: &[f32], batch: u32, kernel: String, activation_bits: u32) -> Result<Vec<f32>> {
+        let kernel = Kernel::parse(&kernel, Some(activation_bits as usize))?;
+        let m = self.inner.get()?;
+        // A batch outside 1..=64 is `matmul`'s E_CONFIG, not an allocation of its size.
+        let mut y = vec![0f32; (batch as usize).clamp(1, MAX_BATCH) * m.rows()];
+        matmul(m, x, batch as usize, &mut y, kernel)?;
+        Ok(y)
     }
 
     /// Releases the matrix's memory now; any later call is `E_STATE`.

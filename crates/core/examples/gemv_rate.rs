@@ -50,7 +50,8 @@ fn main() {
     let gb = |t: f64| bytes as f64 / t / 1e9;
     let (ms, mr) = (step[step.len() / 2], read[read.len() / 2]);
     println!(
-        "{bytes} bytes, {threads} thread(s), kernels={}: products median {:.3} ms ({:.1} GB/s, best {:.3} ms); read median {:.3} ms ({:.1} GB/s, best {:.3} ms); products/read {:.2} (checksum {sink:.1})",
+        "{bytes} bytes, {threads} thread(s), kernels={}: products median {:.3} ms ({:.1} GB/s, best {:.3} ms); \
+         read median {:.3} ms ({:.1} GB/s, best {:.3} ms); products/read {:.2} (checksum {sink:.1})",
         quire_core::kernels::active().name(),
         ms * 1e3,
         gb(ms),

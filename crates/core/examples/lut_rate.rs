@@ -8,7 +8,8 @@
 //! scratch buffers made once, and prints the best and median time per call with the bytes of
 //! packed codes the call reads.
 
-use quire_core::bcq::{packed_matmul, LutKernel, LutScratch};
+use quire_core::bcq::lut::{packed_matmul, LutScratch};
+use quire_core::bcq::Kernel;
 use quire_core::kernels;
 use quire_core::quant::{quantize_rows, Method, QuantConfig};
 use std::time::Instant;
@@ -17,7 +18,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let num = |i: usize| args.get(i).and_then(|s| s.parse::<usize>().ok());
     let (Some(rows), Some(cols), Some(bits), Some(kernel), Some(batch), Some(t)) =
-        (num(0), num(1), num(2), args.get(3).map(|k| LutKernel::parse(k)), num(4), num(5))
+        (num(0), num(1), num(2), args.get(3).map(|k| Kernel::parse(k, None)), num(4), num(5))
     else {
         eprintln!("usage: lut_rate ROWS COLS BITS KERNEL BATCH THREADS");
         std::process::exit(2);
@@ -50,7 +51,8 @@ fn main() {
     times.sort_by(f64::total_cmp);
     let (best, median) = (times[0], times[times.len() / 2]);
     println!(
-        "{rows}×{cols} {bits}-bit {} batch={batch} threads={t} kernels={}: code bytes {code_bytes}, best {:.2} µs, median {:.2} µs ({:.1} GB/s of codes)",
+        "{rows}×{cols} {bits}-bit {} batch={batch} threads={t} kernels={}: \
+         code bytes {code_bytes}, best {:.2} µs, median {:.2} µs ({:.1} GB/s of codes)",
         kernel.name(),
         set.name(),
         best * 1e6,

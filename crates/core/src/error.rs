@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-/// Stable machine-readable error codes, shared by both bindings and the TypeScript facade.
+/// Stable machine-readable error codes, shared by both bindings and the TypeScript facade (which
+/// adds its own, such as `E_IO` for file-system failures: the core touches no files).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     /// Array lengths or dimensions do not fit together.
@@ -14,8 +15,6 @@ pub enum ErrorCode {
     NonFinite,
     /// A file or buffer is not a valid quire container (truncated, corrupt, wrong kind).
     Format,
-    /// Reading or writing a file failed.
-    Io,
     /// A call is not valid in the object's current state.
     State,
     /// Input data (a corpus) is not what it must be: not UTF-8 text, a NUL byte.
@@ -30,7 +29,6 @@ impl ErrorCode {
             ErrorCode::Config => "E_CONFIG",
             ErrorCode::NonFinite => "E_NONFINITE",
             ErrorCode::Format => "E_FORMAT",
-            ErrorCode::Io => "E_IO",
             ErrorCode::State => "E_STATE",
             ErrorCode::Data => "E_DATA",
         }
@@ -61,9 +59,6 @@ impl Error {
     }
     pub fn format(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Format, message)
-    }
-    pub fn io(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::Io, message)
     }
     pub fn state(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::State, message)

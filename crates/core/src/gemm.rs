@@ -2,11 +2,11 @@
 //!
 //! Paths, chosen per call:
 //! - `m = 1` or `n = 1`: a matrix-vector product reading the matrix once, unpacked
-//!   ([`kernels::gemm::gemv`] or, when the matrix's rows run along k, [`kernels::gemm::dot`]);
+//!   (`kernels::gemm::gemv` or, when the matrix's rows run along k, `kernels::gemm::dot`);
 //!   batch-1 inference lands here.
 //! - `A·Bᵀ` with small m (≤ [`DOTS_MAX_M`]): dot products of contiguous rows
-//!   ([`kernels::gemm::dot`]), so B is never transposed into panels.
-//! - otherwise the cache-blocked, packed driver ([`kernels::gemm::blocked`]) with the active
+//!   (`kernels::gemm::dot`), so B is never transposed into panels.
+//! - otherwise the cache-blocked, packed driver (`kernels::gemm::blocked`) with the active
 //!   kernel set's micro-kernel; for small m (≤ MC, e.g. the training batch of 20) B is read in
 //!   place rather than packed.
 //!
@@ -169,7 +169,7 @@ fn dots_split(kit: &Kit, d: &Dots) {
     });
 }
 
-/// Runs the active kernel set's arithmetic-peak probe ([`kernels::gemm::peak`]) on every
+/// Runs the active kernel set's arithmetic-peak probe (`kernels::gemm::peak`) on every
 /// thread (`iters` rounds each, capped at 2^30) and returns the flops performed: time the call
 /// to get the rate no product can exceed here.
 pub fn fma_peak_probe(iters: usize) -> f64 {

@@ -1,4 +1,4 @@
-//! Every kernel set of `exp_shift_sum` against the scalar twin on ragged lengths, forced one
+//! Every kernel set of `exp_shift_sum` against the scalar twin on ragged lengths (and NaN inputs), forced one
 //! after the other (one test function: forcing is process-wide).
 
 use quire_core::kernels::{self, exp};
@@ -21,6 +21,16 @@ fn every_supported_set_matches_the_scalar_twin() {
                 assert!((x - y).abs() <= 4e-7 * y.abs(), "{set:?} n {n}: {x} vs {y}");
             }
             assert!((sa - sb).abs() <= 1e-6 * sb.abs(), "{set:?} n {n}: sum {sa} vs {sb}");
+        }
+        // A NaN stays NaN (and makes the sum NaN) in every set, never clamped to a bound.
+        for n in [1usize, 8, 16, 17, 40] {
+            for at in [0, n / 2, n - 1] {
+                let mut z = vec![-3.0f32; n];
+                z[at] = f32::NAN;
+                let sum = exp::exp_shift_sum(&mut z, 0.0);
+                assert!(z[at].is_nan() && sum.is_nan(), "{set:?} n {n}: a NaN at {at} gave {} (sum {sum})", z[at]);
+                assert!(z.iter().enumerate().all(|(i, v)| i == at || v.is_finite()), "{set:?} n {n}: NaN leaked into other lanes");
+            }
         }
     }
 }

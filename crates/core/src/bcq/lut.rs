@@ -1,57 +1,19 @@
 //! Batched products `Y[b] = Ŵ·X[b]` with a packed [`BinaryMatrix`] through the lookup-table
 //! kernels of [`crate::kernels::bcq`], row tiles split across the worker pool
 //! ([`crate::threads`]), every buffer held by a [`LutScratch`]: after the first call of a
-//! kernel set (which sizes the stream tables) a call allocates nothing on the calling thread. The math and the int8 error bound are those of
-//! [`crate::bcq`] (`Kernel::LutF32` / `Kernel::LutI8`), which calls this module too:
+//! kernel set (which sizes the stream tables) a call allocates nothing on the calling thread.
+//! The math and the int8 error bound are those of [`crate::bcq`] (`Kernel::LutF32`,
+//! `Kernel::LutI8`, `Kernel::Popcount`), which calls this module too:
 //! `(Ŵx)_r = Σ_p Σ_g α_{r,g,p}·(b_{r,g,p}·x_g)`, each `b·x_g` summed from 16-entry tables of
-//! signed partial sums of 4 activations (int8 tables: `Q = round(T·s)`, `s = 127/max_j Σ|x_{4j..4j+4}|`,
-//! result scaled back by `1/s`).
+//! signed partial sums of 4 activations (int8 tables: `Q = round(T·s)`,
+//! `s = 127/max_j Σ|x_{4j..4j+4}|`, result scaled back by `1/s`).
 
-use crate::error::{Error, Result};
+use super::Kernel;
 use crate::kernels::bcq::{self as k, streams};
 use crate::kernels::KernelSet;
 use crate::quant::greedy;
 use crate::quant::packed::{pack_codes_into, TILE_ROWS};
 use crate::quant::BinaryMatrix;
-
-/// Which table kernel the packed products use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LutKernel {
-    /// int8 tables, 16 lookups per byte shuffle (fast for one stream; error bound in [`crate::bcq`]).
-    I8,
-    /// exact f32 tables interleaved over blocks of streams ([`streams`]): every weight load and
-    /// lookup serves a block of streams, the results are bit-identical on every ISA and
-    /// independent of the batch and the thread count (equal to the dequantized product up to
-    /// summation order).
-    F32,
-    /// XNOR/popcount with the activations binarized per product into `k_a` (1..=8) greedy
-    /// binary codes (Xu et al.'s W+A setting): `b·x̂ = Σ_a β_a·(n − 2·popcount(b XOR c_a))`, so the
-    /// result is `Ŵ·x̂` for the binarized `x̂` (see [`crate::bcq::Kernel::Popcount`]).
-    Popcount(u8),
-}
-
-impl LutKernel {
-    /// `lut-i8`, `lut-f32` or `popcount-a<k>` (k = 1..8 activation bits); anything else is `E_CONFIG`.
-    pub fn parse(name: &str) -> Result<LutKernel> {
-        let bad = || Error::config(format!("unknown inference kernel '{name}': use lut-i8, lut-f32 or popcount-a1 … popcount-a8"));
-        match name {
-            "lut-i8" => Ok(LutKernel::I8),
-            "lut-f32" => Ok(LutKernel::F32),
-            _ => match name.strip_prefix("popcount-a").and_then(|k| k.parse::<u8>().ok()) {
-                Some(k @ 1..=8) if name == format!("popcount-a{k}") => Ok(LutKernel::Popcount(k)),
-                _ => Err(bad()),
-            },
-        }
-    }
-
-    pub fn name(self) -> String {
-        match self {
-            LutKernel::I8 => "lut-i8".into(),
-            LutKernel::F32 => "lut-f32".into(),
-            LutKernel::Popcount(k) => format!("popcount-a{k}"),
-        }
-    }
-}
 
 /// Work buffers for products of up to `batch` vectors with matrices of at most `bytes` packed
 /// bytes per row (`8·⌈cols/64⌉`) and `groups` scale groups per row.
@@ -101,40 +63,41 @@ impl LutScratch {
         }
     }
 
-    /// Builds the tables of vector `b` (`x`: its `cols` activations).
-    fn tables(&mut self, set: KernelSet, kernel: LutKernel, b: usize, x: &[f32], bytes: usize) {
+    /// Builds the int8 tables of vector `b` (`x`: its `cols` activations; the other kernels
+    /// build no per-vector tables).
+    fn i8_tables(&mut self, set: KernelSet, b: usize, x: &[f32], bytes: usize) {
         let xp = &mut self.xp[..8 * bytes];
         xp[..x.len()].copy_from_slice(x);
         xp[x.len()..].fill(0.0);
-        match kernel {
-            LutKernel::F32 | LutKernel::Popcount(_) => unreachable!("only the int8 kernel builds per-vector tables"),
-            LutKernel::I8 => {
-                let max = xp.chunks_exact(4).map(|q| q.iter().map(|v| v.abs()).sum::<f32>()).fold(0f32, f32::max);
-                let s = if max > 0.0 { 127.0 / max } else { 0.0 };
-                let (lo, hi) = self.i8_tables[b * 32 * self.bytes..][..32 * bytes].split_at_mut(16 * bytes);
-                k::build_tables_i8(set, xp, s, lo, hi);
-                self.step[b] = if s > 0.0 { 1.0 / s } else { 0.0 };
-            }
-        }
+        let max = xp.chunks_exact(4).map(|q| q.iter().map(|v| v.abs()).sum::<f32>()).fold(0f32, f32::max);
+        let s = if max > 0.0 { 127.0 / max } else { 0.0 };
+        let (lo, hi) = self.i8_tables[b * 32 * self.bytes..][..32 * bytes].split_at_mut(16 * bytes);
+        k::build_tables_i8(set, xp, s, lo, hi);
+        self.step[b] = if s > 0.0 { 1.0 / s } else { 0.0 };
     }
 }
 
 /// `y[b·rows + r] = (Ŵ·x[b·cols..])_r` for `b < batch` (`x`: batch×cols, `y`: batch×rows,
-/// overwritten). The caller guarantees the lengths and that `scratch` was made for at least
-/// this batch, this matrix's packed row bytes and its scale groups (debug-asserted).
-pub fn packed_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], kernel: LutKernel, set: KernelSet, s: &mut LutScratch) {
+/// overwritten) with the kernels of `set`. Panics unless the lengths are those, `scratch` was
+/// made for at least this batch, this matrix's packed row bytes and its scale groups, a popcount
+/// kernel has 1..=8 activation bits and `set` runs here: the raw writes below rely on all of it.
+pub fn packed_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], kernel: Kernel, set: KernelSet, s: &mut LutScratch) {
     let (rows, cols, groups) = (m.rows(), m.cols(), m.groups());
     let bytes = 8 * m.words_per_row();
-    debug_assert!(batch <= s.batch && bytes <= s.bytes && groups <= s.groups);
-    debug_assert!(x.len() == batch * cols && y.len() == batch * rows);
+    assert!(batch <= s.batch && bytes <= s.bytes && groups <= s.groups, "scratch too small for this product");
+    assert!(x.len() == batch * cols && y.len() == batch * rows, "x or y has the wrong length");
+    assert!(set.supported(), "kernel set '{}' is not supported here", set.name());
     let gb = if groups == 1 { bytes } else { m.group_size() / 8 };
     match kernel {
-        LutKernel::F32 => return stream_matmul(m, x, batch, y, set, s, gb),
-        LutKernel::Popcount(ka) => return popcount_matmul(m, x, batch, y, set, s, ka as usize),
-        LutKernel::I8 => {}
+        Kernel::LutF32 => return stream_matmul(m, x, batch, y, set, s, gb),
+        Kernel::Popcount { activation_bits: ka } => {
+            assert!((1..=8).contains(&ka), "activation bits must be 1 to 8");
+            return popcount_matmul(m, x, batch, y, set, s, ka as usize);
+        }
+        Kernel::LutI8 => {}
     }
     for (b, xb) in x.chunks_exact(cols).enumerate() {
-        s.tables(set, kernel, b, xb, bytes);
+        s.i8_tables(set, b, xb, bytes);
     }
     let kp = m.kernel_planes();
     let tiles = m.tiles();
@@ -158,7 +121,7 @@ pub fn packed_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], k
                 // workers own disjoint tile ranges.
                 let y_b =
                     unsafe { std::slice::from_raw_parts_mut(out.get().add(b * rows + full.start * TILE_ROWS), full.len() * TILE_ROWS) };
-                // SAFETY: `set` is supported (from `kernels::active()`); lengths as `lut_i8_tiles` states.
+                // SAFETY: `set` is supported (asserted by `packed_matmul`); lengths as `lut_i8_tiles` states.
                 unsafe { lut(codes(&full), scales(&full), kp.bits, lo, hi, gb, step, y_b) };
             }
             if full.end < range.end {
@@ -180,7 +143,7 @@ pub fn packed_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], k
     crate::threads::parallel_ranges(n_tiles, 1, min_tiles.max(1), |range| run_tiles(range, out));
 }
 
-/// The XNOR/popcount product ([`LutKernel::Popcount`]): each vector is binarized into `ka`
+/// The XNOR/popcount product ([`Kernel::Popcount`]): each vector is binarized into `ka`
 /// greedy codes (`x̂ = Σ_a β_a·c_a`, [`greedy::solve_with`]) and packed into planes in the
 /// scratch (grown on first use, then reused: no allocation per product), then
 /// `(Ŵx̂)_r = Σ_p Σ_a Σ_g α_{r,g,p}·β_a·(n_g − 2·popcount(b_{r,g,p} XOR c_{a,g}))`, row chunks
@@ -222,7 +185,7 @@ fn popcount_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], set
             let w = &kp.planes[r0 * kp.bits * words..(r0 + nr) * kp.bits * words];
             for b in 0..batch {
                 let (xw, betas) = (&planes[b * plane_words..][..ka * words], &scales[b * 8..][..ka]);
-                // SAFETY: `set` is supported (from `kernels::active()`); `counts` holds nr·per_row values.
+                // SAFETY: `set` is supported (asserted by `packed_matmul`); `counts` holds nr·per_row values.
                 unsafe { pop(w, xw, words, gw, counts) };
                 for (ri, c) in counts[..nr * per_row].chunks_exact(per_row).enumerate() {
                     let alphas = &kp.scales[(r0 + ri) * groups * kp.bits..][..groups * kp.bits];
@@ -294,7 +257,7 @@ fn stream_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], set: 
                 xt[c * lanes + lane] = v;
             }
         }
-        // SAFETY: `set` is supported (from `kernels::active()`); lengths as `build_tables` states.
+        // SAFETY: `set` is supported (asserted by `packed_matmul`); lengths as `build_tables` states.
         unsafe { (kit.tables)(xt, padded, &mut s.stream_tables[blk * table_len..][..table_len]) };
     }
     let kp = m.kernel_planes();

@@ -4,50 +4,92 @@
 //! `Ŵ·x = Σ_p Σ_g α_{r,g,p}·(b_{r,g,p}·x_g)`: each bit-plane gives ±1 dot products, scaled per
 //! row and group. Three kernels compute the ±1 dot products:
 //! - [`Kernel::LutF32`]: exact float lookup tables (one 16-entry table per 4 columns),
-//!   interleaved over blocks of vectors ([`crate::kernels::bcq::streams`]). Equal to the
+//!   interleaved over blocks of vectors (`crate::kernels::bcq::streams`). Equal to the
 //!   dequantized float product up to f32 summation order, and bit-identical on every ISA.
 //! - [`Kernel::LutI8`]: the same tables rounded to int8 (`Q = round(T·s)`, `s = 127/max_j Σ|x_j|`
-//!   over each group of 4 columns), looked up 16 at a time by byte shuffles and summed in
+//!   over each group of 4 columns), looked up by byte shuffles (16, 32 or 64 lookups per shuffle
+//!   with the 128-, 256- or 512-bit sets) and summed in
 //!   integers. Each looked-up entry is off by at most `1/(2s)` and one entry is looked up per
 //!   4 columns (padding entries are exactly 0), so
 //!   `|y_r − (Ŵx)_r| ≤ Σ_{p,g} |α_{r,g,p}|·⌈n_g/4⌉/(2s)` (`n_g` columns in group `g`) plus f32
 //!   rounding.
-//! - [`Kernel::Popcount`]: activations binarized per call with `k_a` greedy codes,
+//! - [`Kernel::Popcount`]: activations binarized per call with `k_a` (1..=8) greedy codes,
 //!   `x̂ = Σ_a β_a·c_a`, and `b·c_a = n − 2·popcount(b XOR c_a)`. The result is `Ŵ·x̂` up to f32
 //!   rounding, so `|y_r − (Ŵx)_r| ≤ ‖Ŵ_r‖₂·‖x − x̂‖₂`.
 //!
-//! The LUT products live in [`lut`] (shared with the inference engine); natively, large products
-//! are split over the worker pool by row tiles.
+//! The LUT products live in the crate-private `lut` module (shared with the inference engine);
+//! natively, large products are split over the worker pool by row tiles.
 
 use crate::error::{check_finite, check_len, Error, Result};
 use crate::kernels;
 use crate::quant::packed::BinaryMatrix;
 
+#[cfg(feature = "test-hooks")]
+#[doc(hidden)]
 pub mod lut;
-pub use lut::{packed_matmul, LutKernel, LutScratch};
+#[cfg(not(feature = "test-hooks"))]
+pub(crate) mod lut;
+use lut::{packed_matmul, LutScratch};
 
 /// Largest batch of [`matmul`].
 pub const MAX_BATCH: usize = 64;
 
-/// Which ±1 dot-product kernel to use.
+/// Which ±1 dot-product kernel the packed products use: [`matmul`] and the inference engine
+/// ([`crate::infer::Engine`]) take the same kernels under the same names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
-    LutF32,
+    /// `lut-i8`: int8 tables, looked up by byte shuffles.
     LutI8,
-    /// Binarized activations with `activation_bits` (1..=8) greedy codes per vector.
-    Popcount {
-        activation_bits: usize,
-    },
+    /// `lut-f32`: exact f32 tables interleaved over blocks of vectors.
+    LutF32,
+    /// `popcount-a<k>`: activations binarized into `activation_bits` = k (1..=8) greedy codes per
+    /// vector, XNOR + popcount.
+    Popcount { activation_bits: u8 },
 }
 
 impl Kernel {
-    /// `lut-f32`, `lut-i8` or `popcount` (which uses `activation_bits`); else `E_CONFIG`.
-    pub fn parse(name: &str, activation_bits: usize) -> Result<Kernel> {
+    /// `lut-i8`, `lut-f32`, `popcount-a<k>` (k = 1..8), or `popcount` with the activation bits
+    /// given apart (`activation_bits`: the `activationBits` option of `matmul`, the bits a model
+    /// file records; `None` where there are none). Anything else is `E_CONFIG`.
+    pub fn parse(name: &str, activation_bits: Option<usize>) -> Result<Kernel> {
+        let unknown = || Error::config(format!("unknown kernel '{name}': use lut-i8, lut-f32 or popcount-a1 … popcount-a8"));
         match name {
-            "lut-f32" => Ok(Kernel::LutF32),
             "lut-i8" => Ok(Kernel::LutI8),
-            "popcount" => Ok(Kernel::Popcount { activation_bits }),
-            other => Err(Error::config(format!("unknown kernel '{other}': use lut-f32, lut-i8 or popcount"))),
+            "lut-f32" => Ok(Kernel::LutF32),
+            "popcount" => match activation_bits {
+                Some(k) => Kernel::popcount(k),
+                None => Err(Error::config("kernel 'popcount' needs its activation bits: use popcount-a1 … popcount-a8")),
+            },
+            _ => match name.strip_prefix("popcount-a").and_then(|k| k.parse::<usize>().ok()) {
+                Some(k) if name == format!("popcount-a{k}") => Kernel::popcount(k).map_err(|_| unknown()),
+                _ => Err(unknown()),
+            },
+        }
+    }
+
+    /// The popcount kernel with `activation_bits` codes; `E_CONFIG` outside 1..=8.
+    pub fn popcount(activation_bits: usize) -> Result<Kernel> {
+        match u8::try_from(activation_bits) {
+            Ok(k @ 1..=8) => Ok(Kernel::Popcount { activation_bits: k }),
+            _ => Err(Error::config(format!("activationBits must be 1 to 8 (got {activation_bits})"))),
+        }
+    }
+
+    /// The kernel itself, or `E_CONFIG` for a popcount kernel with activation bits outside 1..=8
+    /// (the enum can be built with any).
+    pub fn checked(self) -> Result<Kernel> {
+        match self {
+            Kernel::Popcount { activation_bits } => Kernel::popcount(activation_bits as usize),
+            k => Ok(k),
+        }
+    }
+
+    /// The name [`Kernel::parse`] reads back: `lut-i8`, `lut-f32` or `popcount-a<k>`.
+    pub fn name(self) -> String {
+        match self {
+            Kernel::LutI8 => "lut-i8".into(),
+            Kernel::LutF32 => "lut-f32".into(),
+            Kernel::Popcount { activation_bits } => format!("popcount-a{activation_bits}"),
         }
     }
 }
@@ -64,22 +106,12 @@ pub fn matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], kernel: 
     if !(1..=MAX_BATCH).contains(&batch) {
         return Err(Error::config(format!("batch must be 1 to {MAX_BATCH} (got {batch})")));
     }
-    if let Kernel::Popcount { activation_bits } = kernel {
-        if !(1..=8).contains(&activation_bits) {
-            return Err(Error::config(format!("activationBits must be 1 to 8 (got {activation_bits})")));
-        }
-    }
+    let kernel = kernel.checked()?;
     check_len("x", x.len(), batch * m.cols())?;
     check_len("y", y.len(), batch * m.rows())?;
     check_finite("x", x)?;
-    let set = kernels::active();
-    let lk = match kernel {
-        Kernel::LutF32 => LutKernel::F32,
-        Kernel::LutI8 => LutKernel::I8,
-        Kernel::Popcount { activation_bits } => LutKernel::Popcount(activation_bits as u8),
-    };
     let mut scratch = LutScratch::new(8 * m.words_per_row(), m.groups(), batch);
-    packed_matmul(m, x, batch, y, lk, set, &mut scratch);
+    packed_matmul(m, x, batch, y, kernel, kernels::active(), &mut scratch);
     Ok(())
 }
 
@@ -134,7 +166,7 @@ mod tests {
                 let (want, bound): (Vec<f64>, Vec<f64>) = match kernel {
                     Kernel::LutF32 => (reference(m, xb), vec![0.0; rows]),
                     Kernel::LutI8 => (reference(m, xb), (0..rows).map(|r| lut_i8_bound(m, xb, r)).collect()),
-                    Kernel::Popcount { activation_bits } => (reference(m, &binarized(xb, activation_bits)), vec![0.0; rows]),
+                    Kernel::Popcount { activation_bits } => (reference(m, &binarized(xb, activation_bits as usize)), vec![0.0; rows]),
                 };
                 for r in 0..rows {
                     let err = (yb[r] as f64 - want[r]).abs();
@@ -181,7 +213,7 @@ mod tests {
             let xh = binarized(&x, ka);
             let dx: f64 = x.iter().zip(&xh).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>().sqrt();
             let mut y = vec![0f32; rows];
-            matvec(&m, &x, &mut y, Kernel::Popcount { activation_bits: ka }).unwrap();
+            matvec(&m, &x, &mut y, Kernel::Popcount { activation_bits: ka as u8 }).unwrap();
             for r in 0..rows {
                 let norm: f64 = d[r * cols..(r + 1) * cols].iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
                 assert!((y[r] as f64 - exact[r]).abs() <= norm * dx * 1.001 + 1e-4);
@@ -206,6 +238,30 @@ mod tests {
                 assert_eq!(&y[b * rows..(b + 1) * rows], &one[..], "{kernel:?} vector {b}");
             }
         }
+    }
+
+    #[test]
+    fn kernel_names_parse_both_ways() {
+        use crate::error::ErrorCode;
+        for k in [Kernel::LutI8, Kernel::LutF32] {
+            assert_eq!(Kernel::parse(&k.name(), None), Ok(k));
+        }
+        for k in 1..=8u8 {
+            let pop = Kernel::Popcount { activation_bits: k };
+            assert_eq!(Kernel::parse(&format!("popcount-a{k}"), None), Ok(pop));
+            assert_eq!(Kernel::parse("popcount", Some(k as usize)), Ok(pop));
+            assert_eq!(pop.name(), format!("popcount-a{k}"));
+        }
+        // `popcount-a<k>` names its own bits; the separate argument is for plain `popcount` only.
+        assert_eq!(Kernel::parse("popcount-a3", Some(5)), Ok(Kernel::Popcount { activation_bits: 3 }));
+        for (bad, bits) in [("popcount-a0", None), ("popcount-a9", None), ("popcount-a02", None), ("popcount-a", None), ("popcount", None)]
+        {
+            assert_eq!(Kernel::parse(bad, bits).unwrap_err().code, ErrorCode::Config, "{bad}");
+        }
+        for (bad, bits) in [("popcount", Some(0)), ("popcount", Some(9)), ("popcount", Some(256 + 2)), ("lut", Some(2)), ("auto", None)] {
+            assert_eq!(Kernel::parse(bad, bits).unwrap_err().code, ErrorCode::Config, "{bad} {bits:?}");
+        }
+        assert_eq!(Kernel::Popcount { activation_bits: 0 }.checked().unwrap_err().code, ErrorCode::Config);
     }
 
     #[test]

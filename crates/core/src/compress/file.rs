@@ -87,6 +87,7 @@ impl CompressedModel {
                 READABLE_VERSIONS.join(", ")
             )));
         }
+        super::model::check_gate_order(&c.metadata)?;
         let fmt = |e: Error| Error::format(e.message);
         let config = LstmConfig::from_json(c.meta("config")?).map_err(fmt)?;
         let bits: BTreeMap<String, usize> = serde_json::from_str(c.meta("bits")?)

@@ -13,6 +13,19 @@ use std::collections::BTreeMap;
 /// Gate order of every `[4H, ·]` LSTM matrix and `[4H]` bias (rows `0..H` = input gate, ...).
 pub const GATE_ORDER: &str = "i,f,g,o";
 
+/// `E_FORMAT` when a file's `gateOrder` metadata names another order than [`GATE_ORDER`], the
+/// only layout the kernels compute (a file from another tool would otherwise run with its gates
+/// mixed up). Files without the key are quire's own FP models and checkpoints.
+pub fn check_gate_order(metadata: &BTreeMap<String, String>) -> Result<()> {
+    match metadata.get("gateOrder") {
+        Some(order) if order != GATE_ORDER => Err(Error::format(format!(
+            "metadata 'gateOrder' is '{order}', but quire lays out the LSTM gates as {GATE_ORDER} only: \
+             reorder the gate blocks of the matrices and biases and write '{GATE_ORDER}'"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Caller metadata of a model retrained with quantized activations (`quire compress
 /// --activation-bits`): their greedy bits per vector.
 pub const ACTIVATION_BITS_KEY: &str = "activation_bits";

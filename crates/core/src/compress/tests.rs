@@ -195,7 +195,7 @@ fn tied_model_compresses_the_shared_matrix_once() {
     let ids: Vec<u32> = (0..2 * 12 + 1).map(|_| r.below(13) as u32).collect();
     deq.reset_state(2).unwrap();
     let want = deq.evaluate(&ids[..24], &ids[1..]).unwrap();
-    let mut engine = crate::infer::Engine::from_bytes(&bytes, crate::infer::LutKernel::F32).unwrap();
+    let mut engine = crate::infer::Engine::from_bytes(&bytes, crate::infer::Kernel::LutF32).unwrap();
     let bits: Vec<(String, usize)> = engine.bits();
     assert_eq!(bits[0], ("embedding".to_string(), 3));
     assert_eq!(bits.len(), 5, "{bits:?}");

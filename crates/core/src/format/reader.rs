@@ -33,7 +33,12 @@ pub fn read(bytes: &[u8]) -> Result<Container<'_>> {
         return Err(Error::format(format!("file is {} bytes, too short for a quire container", bytes.len())));
     }
     let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
-    if n > MAX_HEADER || n > (bytes.len() - 8) as u64 {
+    if n > MAX_HEADER {
+        return Err(Error::format(format!(
+            "header length {n} exceeds the limit of {MAX_HEADER} bytes (100 MiB): corrupted or not a quire file"
+        )));
+    }
+    if n > (bytes.len() - 8) as u64 {
         return Err(Error::format(format!(
             "header length {n} does not fit in a file of {} bytes (truncated or not a quire file)",
             bytes.len()

@@ -15,26 +15,35 @@
 use super::cell;
 use super::sample::Sampler;
 use super::weights::Weight;
-use crate::bcq::lut::{LutKernel, LutScratch};
+use crate::bcq::lut::LutScratch;
+use crate::bcq::Kernel;
 use crate::compress::CompressedModel;
 use crate::error::{check_len, Error, Result};
 use crate::format::read;
 use crate::kernels::{self, KernelSet};
-use crate::lstm::softmax::cross_entropy;
+use crate::lstm::softmax::{cross_entropy, finite_loss};
 use crate::lstm::{tensor_layout, LstmConfig, LstmModel};
 use std::collections::BTreeMap;
 
-/// [`LutKernel::parse`], or for `auto` the kernel a model was compressed for: `popcount-a<k>` when
-/// its metadata records `k` activation bits ([`crate::compress::activation_bits`]; retrained with
-/// quantized activations), else `lut-i8`. `E_FORMAT` when that entry is not 1..=8.
-pub fn kernel_for(name: &str, metadata: &BTreeMap<String, String>) -> Result<LutKernel> {
-    if name != "auto" {
-        return LutKernel::parse(name);
+/// The kernel named `name`: `auto`, the kernel a model was compressed for (`popcount-a<k>` when its
+/// metadata records `k` activation bits ([`crate::compress::activation_bits`]; retrained with
+/// quantized activations), else `lut-i8`); `popcount`, the popcount kernel with those recorded
+/// bits (`E_CONFIG` when there are none); any other name as [`Kernel::parse`] reads it.
+/// `E_FORMAT` when the recorded bits are not 1..=8.
+pub fn kernel_for(name: &str, metadata: &BTreeMap<String, String>) -> Result<Kernel> {
+    match name {
+        "auto" => Ok(match crate::compress::activation_bits(metadata)? {
+            Some(k) => Kernel::popcount(k)?,
+            None => Kernel::LutI8,
+        }),
+        "popcount" => match crate::compress::activation_bits(metadata)? {
+            Some(k) => Kernel::popcount(k),
+            None => Err(Error::config(
+                "kernel 'popcount' takes its activation bits from the model file, which records none: use popcount-a1 … popcount-a8",
+            )),
+        },
+        _ => Kernel::parse(name, None),
     }
-    Ok(match crate::compress::activation_bits(metadata)? {
-        Some(k) => LutKernel::Popcount(k as u8),
-        None => LutKernel::I8,
-    })
 }
 
 /// Largest number of streams per step.
@@ -51,7 +60,7 @@ struct Layer {
 pub struct Engine {
     config: LstmConfig,
     metadata: BTreeMap<String, String>,
-    kernel: LutKernel,
+    kernel: Kernel,
     embedding: Weight,
     layers: Vec<Layer>,
     /// The softmax weight; `None` when tied to the embedding (which then serves both).
@@ -80,7 +89,7 @@ impl Engine {
     /// Loads a model file: `quire-compressed` (packed matrices kept packed) or a full-precision
     /// `quire-model` / `quire-checkpoint`. Anything else, or a corrupt file, is `E_FORMAT`;
     /// an unknown kernel `E_CONFIG`.
-    pub fn from_bytes(bytes: &[u8], kernel: LutKernel) -> Result<Engine> {
+    pub fn from_bytes(bytes: &[u8], kernel: Kernel) -> Result<Engine> {
         let format = read(bytes)?.meta("format")?.to_string();
         if format == crate::compress::file::COMPRESSED_FORMAT {
             Self::from_compressed(CompressedModel::from_bytes(bytes)?, kernel)
@@ -98,7 +107,7 @@ impl Engine {
     }
 
     /// An engine over the full-precision weights of `model` (its carried state is not used).
-    pub fn from_model(model: &LstmModel, metadata: BTreeMap<String, String>, kernel: LutKernel) -> Result<Engine> {
+    pub fn from_model(model: &LstmModel, metadata: BTreeMap<String, String>, kernel: Kernel) -> Result<Engine> {
         let mut tensors = BTreeMap::new();
         for name in model.tensor_names() {
             let shape = model.tensor_shape(&name)?;
@@ -108,7 +117,7 @@ impl Engine {
     }
 
     /// An engine over a compressed model: its quantized matrices stay packed.
-    pub fn from_compressed(cm: CompressedModel, kernel: LutKernel) -> Result<Engine> {
+    pub fn from_compressed(cm: CompressedModel, kernel: Kernel) -> Result<Engine> {
         let tensors = cm.fp.into_iter().map(|(n, s, v)| (n, (s, v))).collect();
         let packed = cm.quantized.into_iter().map(|q| (q.name, q.matrix)).collect();
         Self::assemble(cm.config, cm.metadata, kernel, tensors, packed)
@@ -117,11 +126,12 @@ impl Engine {
     fn assemble(
         config: LstmConfig,
         metadata: BTreeMap<String, String>,
-        kernel: LutKernel,
+        kernel: Kernel,
         mut fp: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
         mut packed: BTreeMap<String, crate::quant::BinaryMatrix>,
     ) -> Result<Engine> {
         config.validate()?;
+        let kernel = kernel.checked()?;
         let (v, h) = (config.vocab, config.hidden);
         let mut take = |name: &str, shape: &[usize]| -> Result<Weight> {
             if let Some(m) = packed.remove(name) {
@@ -204,7 +214,7 @@ impl Engine {
         &self.metadata
     }
 
-    pub fn kernel(&self) -> LutKernel {
+    pub fn kernel(&self) -> Kernel {
         self.kernel
     }
 
@@ -298,6 +308,38 @@ impl Engine {
         }
     }
 
+    /// The carried state of stream `b`: for each layer its `h`, then for each layer its `c`
+    /// (`2·L·H` values). `E_CONFIG` for `b ≥ B`.
+    pub fn state(&self, b: usize) -> Result<Vec<f32>> {
+        self.check_stream(b)?;
+        let hd = self.config.hidden;
+        Ok(self.h.iter().chain(&self.c).flat_map(|s| s[b * hd..(b + 1) * hd].iter().copied()).collect())
+    }
+
+    /// Replaces the carried state of stream `b` by `state` (as [`Engine::state`] gives it); the
+    /// last logits are dropped. `E_SHAPE` for a wrong length, `E_NONFINITE` for NaN or ∞,
+    /// `E_CONFIG` for `b ≥ B`; on error nothing changes.
+    pub fn set_state(&mut self, b: usize, state: &[f32]) -> Result<()> {
+        self.check_stream(b)?;
+        let (hd, layers) = (self.config.hidden, self.config.layers);
+        check_len("state", state.len(), 2 * layers * hd)?;
+        if state.iter().any(|v| !v.is_finite()) {
+            return Err(Error::non_finite("the state holds NaN or infinity"));
+        }
+        for (dst, src) in self.h.iter_mut().chain(self.c.iter_mut()).zip(state.chunks_exact(hd)) {
+            dst[b * hd..(b + 1) * hd].copy_from_slice(src);
+        }
+        self.has_logits = false;
+        Ok(())
+    }
+
+    fn check_stream(&self, b: usize) -> Result<()> {
+        if b >= self.batch {
+            return Err(Error::config(format!("stream {b} does not exist (batch {})", self.batch)));
+        }
+        Ok(())
+    }
+
     /// The logits of the last step (`E_STATE` before the first step after a reset).
     pub fn logits(&self) -> Result<&[f32]> {
         if self.has_logits {
@@ -309,7 +351,8 @@ impl Engine {
 
     /// Mean cross-entropy (nats per token) of a window of `T·B` tokens, time-major
     /// (`inputs[t·B + b]` is step `t` of stream `b`, predicting `targets[t·B + b]`); the state
-    /// carries. `E_SHAPE` for lengths that are not a positive multiple of B or ids out of range.
+    /// carries. `E_SHAPE` for lengths that are not a positive multiple of B or ids out of range;
+    /// `E_NONFINITE` for a non-finite loss.
     pub fn evaluate(&mut self, inputs: &[u32], targets: &[u32]) -> Result<f64> {
         check_len("targets", targets.len(), inputs.len())?;
         let b = self.batch;
@@ -331,7 +374,7 @@ impl Engine {
             sum += self.ce_loss.iter().sum::<f64>();
         }
         self.has_logits = true;
-        Ok(sum / inputs.len() as f64)
+        finite_loss(sum / inputs.len() as f64)
     }
 
     /// Draws the next token of every stream from the last logits: `softmax(z/temperature)`
@@ -354,9 +397,7 @@ impl Engine {
     /// The `k` largest logits of stream `b` of the last step, as ids in decreasing order
     /// (ties: lower id first). `E_STATE` before a step, `E_CONFIG` for `b ≥ B`.
     pub fn top_k(&mut self, b: usize, k: usize) -> Result<Vec<u32>> {
-        if b >= self.batch {
-            return Err(Error::config(format!("stream {b} does not exist (batch {})", self.batch)));
-        }
+        self.check_stream(b)?;
         self.logits()?;
         let v = self.config.vocab;
         let row = &self.logits[b * v..(b + 1) * v];

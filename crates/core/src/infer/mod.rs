@@ -11,6 +11,6 @@ mod weights;
 #[cfg(test)]
 mod tests;
 
-pub use crate::bcq::lut::LutKernel;
+pub use crate::bcq::Kernel;
 pub use engine::{kernel_for, Engine, MAX_STREAMS};
 pub use sample::Sampler;

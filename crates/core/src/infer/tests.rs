@@ -4,7 +4,6 @@
 
 use super::*;
 use crate::compress::{prune_model, CompressedModel, CompressionInfo, PruneScope};
-use crate::kernels;
 use crate::lstm::{LstmConfig, LstmModel};
 use crate::quant::{Method, QuantConfig};
 use crate::rng::Rng;
@@ -80,7 +79,7 @@ fn fp_engine_matches_the_model_evaluation() {
     let (inp, tgt) = window(37, 3 * 12, 2);
     m.reset_state(3).unwrap();
     let want = m.evaluate(&inp, &tgt).unwrap();
-    let mut e = Engine::from_model(&m, BTreeMap::new(), LutKernel::I8).unwrap();
+    let mut e = Engine::from_model(&m, BTreeMap::new(), Kernel::LutI8).unwrap();
     e.reset(3).unwrap();
     let got = e.evaluate(&inp, &tgt).unwrap();
     assert!(rel(got, want) < 1e-5, "{got} vs {want}");
@@ -97,12 +96,12 @@ fn packed_engine_matches_the_dequantized_model() {
         let (inp, tgt) = window(53, 2 * 20, 4);
         deq.reset_state(2).unwrap();
         let want = deq.evaluate(&inp, &tgt).unwrap();
-        let mut exact = Engine::from_bytes(&bytes, LutKernel::F32).unwrap();
+        let mut exact = Engine::from_bytes(&bytes, Kernel::LutF32).unwrap();
         assert!(exact.bits().iter().all(|(_, b)| *b == bits));
         exact.reset(2).unwrap();
         let got = exact.evaluate(&inp, &tgt).unwrap();
         assert!(rel(got, want) < 1e-5, "lut-f32 {bits} bits: {got} vs {want}");
-        let mut fast = Engine::from_bytes(&bytes, LutKernel::I8).unwrap();
+        let mut fast = Engine::from_bytes(&bytes, Kernel::LutI8).unwrap();
         fast.reset(2).unwrap();
         let ppl = fast.evaluate(&inp, &tgt).unwrap().exp();
         assert!(rel(ppl, want.exp()) < 0.005, "lut-i8 {bits} bits: perplexity {ppl} vs {}", want.exp());
@@ -110,10 +109,10 @@ fn packed_engine_matches_the_dequantized_model() {
 }
 
 #[test]
-fn a_step_allocates_nothing_and_marks_its_kernel_set() {
+fn a_step_allocates_nothing() {
     let mut m = trained(29, 64, 5);
     let bytes = compress(&mut m, 2, true).to_bytes();
-    for kernel in [LutKernel::I8, LutKernel::F32, LutKernel::Popcount(2)] {
+    for kernel in [Kernel::LutI8, Kernel::LutF32, Kernel::Popcount { activation_bits: 2 }] {
         let mut e = Engine::from_bytes(&bytes, kernel).unwrap();
         e.reset(4).unwrap();
         // The first step sizes the kernel's lazily grown buffers (stream tables, activation planes).
@@ -127,14 +126,13 @@ fn a_step_allocates_nothing_and_marks_its_kernel_set() {
             e.sample(0.5, 3, &mut out).unwrap();
         }
         assert_eq!(allocations(), before, "{kernel:?}: step/sample allocated");
-        assert_eq!(kernels::last_used(), Some(kernels::active()));
     }
 }
 
 #[test]
 fn sampling_is_seeded_and_respects_top_k_and_temperature() {
     let m = trained(31, 40, 6);
-    let mut e = Engine::from_model(&m, BTreeMap::new(), LutKernel::I8).unwrap();
+    let mut e = Engine::from_model(&m, BTreeMap::new(), Kernel::LutI8).unwrap();
     assert_eq!(e.sample(1.0, 0, &mut [0]).unwrap_err().code, ErrorCode::State);
     let logits = e.step(&[3]).unwrap().to_vec();
     let top = e.top_k(0, 5).unwrap();
@@ -165,14 +163,16 @@ fn sampling_is_seeded_and_respects_top_k_and_temperature() {
 #[test]
 fn bad_calls_are_errors_and_leave_the_engine_usable() {
     let m = trained(11, 16, 7);
-    let mut e = Engine::from_model(&m, BTreeMap::new(), LutKernel::F32).unwrap();
+    let mut e = Engine::from_model(&m, BTreeMap::new(), Kernel::LutF32).unwrap();
     assert_eq!(e.step(&[11]).unwrap_err().code, ErrorCode::Shape);
     assert_eq!(e.step(&[1, 2]).unwrap_err().code, ErrorCode::Shape);
     assert_eq!(e.reset(0).unwrap_err().code, ErrorCode::Config);
     assert_eq!(e.reset(MAX_STREAMS + 1).unwrap_err().code, ErrorCode::Config);
     assert_eq!(e.evaluate(&[1, 2, 3], &[1, 2]).unwrap_err().code, ErrorCode::Shape);
     assert_eq!(e.top_k(1, 3).unwrap_err().code, ErrorCode::Config);
-    assert_eq!(LutKernel::parse("popcount").unwrap_err().code, ErrorCode::Config);
+    assert_eq!(kernel_for("popcount", &BTreeMap::new()).unwrap_err().code, ErrorCode::Config);
+    let bad_kernel = Engine::from_model(&m, BTreeMap::new(), Kernel::Popcount { activation_bits: 9 });
+    assert_eq!(bad_kernel.err().map(|e| e.code), Some(ErrorCode::Config));
     assert!(e.step(&[1]).unwrap().iter().all(|z| z.is_finite()));
 }
 
@@ -180,7 +180,7 @@ fn bad_calls_are_errors_and_leave_the_engine_usable() {
 /// are `E_FORMAT` (a flip inside tensor data can be a valid file with other weights).
 fn check_corruptions(bytes: &[u8], seed: u64) {
     for len in 0..bytes.len() {
-        let err = Engine::from_bytes(&bytes[..len], LutKernel::I8).err().expect("a truncated file loaded");
+        let err = Engine::from_bytes(&bytes[..len], Kernel::LutI8).err().expect("a truncated file loaded");
         assert_eq!(err.code, ErrorCode::Format, "truncated at {len}: {}", err.message);
     }
     let mut rng = Rng::new(seed);
@@ -190,7 +190,7 @@ fn check_corruptions(bytes: &[u8], seed: u64) {
             let at = rng.below(b.len() as u64) as usize;
             b[at] ^= 1 << rng.below(8);
         }
-        match Engine::from_bytes(&b, LutKernel::I8) {
+        match Engine::from_bytes(&b, Kernel::LutI8) {
             Ok(mut e) => {
                 e.step(&[0]).unwrap();
             }
@@ -207,68 +207,22 @@ fn truncated_or_corrupted_files_are_format_errors() {
     check_corruptions(&cm.to_bytes(), 2);
 }
 
-/// `lut-f32` runs the stream-parallel kernel: each stream's logits are bit-identical whatever
-/// the batch it shares a step with, the thread count and the kernel set.
-#[test]
-fn lut_f32_streams_do_not_depend_on_batch_threads_or_kernel_set() {
-    let mut m = trained(41, 72, 10);
-    let bytes = compress(&mut m, 2, true).to_bytes();
-    let saved_set = kernels::active();
-    let saved_threads = crate::threads::threads();
-    let batch = 11;
-    let tokens = |t: u32| -> Vec<u32> { (0..batch as u32).map(|b| (b * 7 + t * 3) % 41).collect() };
-    let run_batched = |threads: usize| -> Vec<Vec<f32>> {
-        crate::threads::set_threads(threads);
-        let mut e = Engine::from_bytes(&bytes, LutKernel::F32).unwrap();
-        e.reset(batch).unwrap();
-        (0..3).map(|t| e.step(&tokens(t)).unwrap().to_vec()).collect()
-    };
-    let mut reference: Option<Vec<Vec<f32>>> = None;
-    for set in kernels::sets_to_test() {
-        kernels::force(set).unwrap();
-        for threads in [1, 2] {
-            let got = run_batched(threads);
-            match &reference {
-                None => reference = Some(got),
-                Some(want) => assert!(got == *want, "{set:?} with {threads} threads differs"),
-            }
-        }
-    }
-    let want = reference.unwrap();
-    for b in 0..batch {
-        let mut single = Engine::from_bytes(&bytes, LutKernel::F32).unwrap();
-        for (t, logits) in want.iter().enumerate() {
-            let row = single.step(&[tokens(t as u32)[b]]).unwrap();
-            assert!(row == &logits[b * 41..(b + 1) * 41], "stream {b} step {t} differs from its own batch-1 run");
-        }
-    }
-    kernels::force(saved_set).unwrap();
-    crate::threads::set_threads(saved_threads);
-}
-
 /// The popcount mode binarizes the input of every packed product: with 8 activation bits the
-/// model is nearly the exact one; with fewer it drifts further; names parse both ways.
+/// model is nearly the exact one; with fewer it drifts further.
 #[test]
 fn popcount_mode_approaches_the_exact_engine_as_activation_bits_grow() {
     let mut m = trained(47, 64, 11);
     let bytes = compress(&mut m, 2, false).to_bytes();
     let (inp, tgt) = window(47, 2 * 24, 12);
-    let loss = |kernel: LutKernel| {
+    let loss = |kernel: Kernel| {
         let mut e = Engine::from_bytes(&bytes, kernel).unwrap();
         e.reset(2).unwrap();
         e.evaluate(&inp, &tgt).unwrap()
     };
-    let exact = loss(LutKernel::F32);
-    let (a1, a8) = (loss(LutKernel::Popcount(1)), loss(LutKernel::Popcount(8)));
+    let exact = loss(Kernel::LutF32);
+    let (a1, a8) = (loss(Kernel::Popcount { activation_bits: 1 }), loss(Kernel::Popcount { activation_bits: 8 }));
     assert!(rel(a8, exact) < 0.01, "8 activation bits: {a8} vs {exact}");
     assert!((a1 - exact).abs() > (a8 - exact).abs(), "1 bit {a1}, 8 bits {a8}, exact {exact}");
-    for k in 1..=8u8 {
-        assert_eq!(LutKernel::parse(&format!("popcount-a{k}")).unwrap(), LutKernel::Popcount(k));
-        assert_eq!(LutKernel::Popcount(k).name(), format!("popcount-a{k}"));
-    }
-    for bad in ["popcount-a0", "popcount-a9", "popcount-a02", "popcount", "popcount-a"] {
-        assert_eq!(LutKernel::parse(bad).unwrap_err().code, ErrorCode::Config, "{bad}");
-    }
 }
 
 /// Straight-through training evaluates the model the popcount engine runs: the dequantized
@@ -285,20 +239,50 @@ fn activation_quantized_model_is_the_popcount_engine() {
         deq.set_activation_quant(Some(crate::lstm::ActivationQuant::new(k, true).unwrap()));
         deq.reset_state(2).unwrap();
         let want = deq.evaluate(&inp, &tgt).unwrap();
-        let mut e = Engine::from_bytes(&bytes, LutKernel::Popcount(k as u8)).unwrap();
+        let mut e = Engine::from_bytes(&bytes, Kernel::Popcount { activation_bits: k as u8 }).unwrap();
         e.reset(2).unwrap();
         let got = e.evaluate(&inp, &tgt).unwrap();
         assert!(rel(got, want) < 1e-4, "{k} activation bits: engine {got} vs model {want}");
     }
     // `auto` runs a file on the kernel its metadata was retrained for.
-    assert_eq!(Engine::open(&bytes, "auto").unwrap().kernel(), LutKernel::I8);
+    assert_eq!(Engine::open(&bytes, "auto").unwrap().kernel(), Kernel::LutI8);
     let mut tagged = compress(&mut m, 2, false);
     tagged.metadata.insert(crate::compress::ACTIVATION_BITS_KEY.into(), "3".into());
-    assert_eq!(Engine::open(&tagged.to_bytes(), "auto").unwrap().kernel(), LutKernel::Popcount(3));
-    assert_eq!(Engine::open(&tagged.to_bytes(), "lut-f32").unwrap().kernel(), LutKernel::F32);
+    assert_eq!(Engine::open(&tagged.to_bytes(), "auto").unwrap().kernel(), Kernel::Popcount { activation_bits: 3 });
+    assert_eq!(Engine::open(&tagged.to_bytes(), "lut-f32").unwrap().kernel(), Kernel::LutF32);
     // The dequantized model quantizes its activations as the file says (the softmax is packed here).
     let want = Some(crate::lstm::ActivationQuant::new(3, true).unwrap());
     assert_eq!(CompressedModel::from_bytes(&tagged.to_bytes()).unwrap().to_model().unwrap().activation_quant(), want);
     tagged.metadata.insert(crate::compress::ACTIVATION_BITS_KEY.into(), "9".into());
     assert_eq!(Engine::open(&tagged.to_bytes(), "auto").err().map(|e| e.code), Some(ErrorCode::Format));
+}
+
+/// `popcount` takes the activation bits the file records; `auto` picks that kernel too.
+#[test]
+fn popcount_without_bits_reads_them_from_the_metadata() {
+    let mut meta = BTreeMap::new();
+    assert_eq!(kernel_for("auto", &meta), Ok(Kernel::LutI8));
+    meta.insert(crate::compress::ACTIVATION_BITS_KEY.to_string(), "4".to_string());
+    assert_eq!(kernel_for("popcount", &meta), Ok(Kernel::Popcount { activation_bits: 4 }));
+    assert_eq!(kernel_for("auto", &meta), Ok(Kernel::Popcount { activation_bits: 4 }));
+    assert_eq!(kernel_for("popcount-a2", &meta), Ok(Kernel::Popcount { activation_bits: 2 }));
+    assert_eq!(kernel_for("lut-f32", &meta), Ok(Kernel::LutF32));
+}
+
+/// A pruned (masked) matrix holds its mask-free `2k`-plane view besides the planes, scales,
+/// mask and tiles, and its byte count says so.
+#[test]
+fn weight_bytes_count_the_masked_view_of_pruned_matrices() {
+    use super::weights::Weight;
+    let w: Vec<f32> = (0..16 * 64).map(|i| (i % 7) as f32 - 3.0).collect();
+    let mask: Vec<u8> = (0..16 * 64).map(|i| (i % 3 != 0) as u8).collect();
+    let cfg = QuantConfig::new(1, Method::Greedy);
+    let plain = crate::quant::quantize_rows(&w, 16, 64, &cfg, None).unwrap();
+    let masked = crate::quant::quantize_rows(&w, 16, 64, &cfg, Some(&mask)).unwrap();
+    // 16 rows of one 64-bit word, 1 plane, 1 scale per row: planes 128 B, scales 64 B, one tile of
+    // 128 B planes and 64 B scales.
+    assert_eq!(Weight::Packed(plain).bytes(), 128 + 64 + 128 + 64);
+    // Masked: the same planes and scales, a 128 B mask, the 2-plane view (256 B planes, 128 B
+    // scales) and its tile (256 B planes, 128 B scales).
+    assert_eq!(Weight::Packed(masked).bytes(), 128 + 64 + 128 + 256 + 128 + 256 + 128);
 }

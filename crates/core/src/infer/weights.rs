@@ -3,7 +3,8 @@
 //! split across the worker pool when large enough) and the decoding of one row (the embedding
 //! lookup), without allocating on the calling thread.
 
-use crate::bcq::lut::{packed_matmul, LutKernel, LutScratch};
+use crate::bcq::lut::{packed_matmul, LutScratch};
+use crate::bcq::Kernel;
 use crate::gemm::{gemm, GemmSpec};
 use crate::kernels::KernelSet;
 use crate::quant::BinaryMatrix;
@@ -24,24 +25,30 @@ impl Weight {
         }
     }
 
-    /// Bytes held: f32 values, or planes + scales + mask + the kernels' row-tiled copy.
+    /// Bytes held: f32 values, or planes + scales + mask, the mask-free view of a masked matrix
+    /// (its `2k` planes and scales) and the kernels' row-tiled copy.
     pub fn bytes(&self) -> usize {
         match self {
             Weight::Dense { data, .. } => 4 * data.len(),
             Weight::Packed(m) => {
+                let view = match m.mask() {
+                    Some(_) => 8 * m.kernel_planes().planes.len() + 4 * m.kernel_planes().scales.len(),
+                    None => 0,
+                };
                 8 * m.planes().len()
                     + 4 * m.scales().len()
                     + 8 * m.mask().map_or(0, <[u64]>::len)
+                    + view
                     + m.tiles().bytes.len()
                     + 4 * m.tiles().scales.len()
             }
         }
     }
 
-    /// `y[b·rows..][..rows] = W·x[b·cols..][..cols]` for `b < batch` (overwrites `y`). Lengths
-    /// are the caller's contract (`x`: batch×cols, `y`: batch×rows; `scratch` sized for this
-    /// matrix and batch). Dense products use the GEMM ([`crate::gemm::gemm`], threaded when large enough).
-    pub fn matmul(&self, x: &[f32], batch: usize, y: &mut [f32], set: KernelSet, kernel: LutKernel, scratch: &mut LutScratch) {
+    /// `y[b·rows..][..rows] = W·x[b·cols..][..cols]` for `b < batch` (overwrites `y`). Panics
+    /// unless `x` holds batch×cols values, `y` batch×rows and `scratch` was sized for this matrix
+    /// and batch. Dense products use the GEMM ([`crate::gemm::gemm`], threaded when large enough).
+    pub fn matmul(&self, x: &[f32], batch: usize, y: &mut [f32], set: KernelSet, kernel: Kernel, scratch: &mut LutScratch) {
         match self {
             Weight::Dense { rows, cols, data } => {
                 // `Y = X·Wᵀ`: the dot-product path of the GEMM (rows of X and W contiguous), split
@@ -49,7 +56,7 @@ impl Weight {
                 let spec = GemmSpec { trans_b: true, ..GemmSpec::new(batch, *rows, *cols) };
                 gemm(&spec, &x[..batch * cols], data, &mut y[..batch * rows]).expect("engine buffers are sized for its matrices");
             }
-            Weight::Packed(m) => packed_matmul(m, x, batch, y, kernel, set, scratch),
+            Weight::Packed(m) => packed_matmul(m, &x[..batch * m.cols()], batch, &mut y[..batch * m.rows()], kernel, set, scratch),
         }
     }
 

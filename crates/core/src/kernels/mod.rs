@@ -199,9 +199,11 @@ pub struct PerSet<T: 'static> {
 }
 
 impl<T> PerSet<T> {
-    /// The entry of `set`, recorded as used. Sets this build cannot run map to the scalar entry
-    /// (they are never active: [`force`] and [`active`] only select supported sets).
+    /// The entry of `set`, recorded as used. Panics when this machine (or build) cannot run
+    /// `set`: the entries are `unsafe fn`s whose one precondition is a supported set, and this is
+    /// the one place every caller passes through, so a safe wrapper taking any `set` stays sound.
     pub fn get(&self, set: KernelSet) -> &'static T {
+        assert!(set.supported(), "kernel set '{}' is not supported here", set.name());
         mark_used(set);
         match set {
             #[cfg(target_arch = "x86_64")]

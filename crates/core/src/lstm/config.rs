@@ -3,8 +3,10 @@
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-/// Shapes and regularisation of a model. The embedding width equals `hidden`.
+/// Shapes and regularisation of a model. The embedding width equals `hidden`. Its JSON form has
+/// exactly these keys: an unknown one (a `gateOrder`, a misspelt field) is refused, not ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LstmConfig {
     /// Vocabulary size V (embedding rows, softmax outputs).
     pub vocab: usize,

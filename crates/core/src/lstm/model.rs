@@ -3,7 +3,7 @@
 use super::activation_quant::ActivationQuant;
 use super::config::LstmConfig;
 use super::params::Params;
-use super::softmax::{cross_entropy, cross_entropy_with, softmax_rows, Teacher};
+use super::softmax::{cross_entropy, cross_entropy_with, finite_loss, softmax_rows, Teacher};
 use super::workspace::Workspace;
 use crate::error::{check_finite, check_len, Error, Result};
 use crate::rng::Rng;
@@ -225,14 +225,15 @@ impl LstmModel {
         self.activation_quant
     }
 
-    /// Mean cross-entropy per token of a window without dropout; carries the state.
+    /// Mean cross-entropy per token of a window without dropout; carries the state. A non-finite
+    /// loss is `E_NONFINITE`.
     pub fn evaluate(&mut self, inputs: &[u32], targets: &[u32]) -> Result<f64> {
         self.check_window(inputs, targets)?;
         self.forward(inputs, false, true)?;
         let rows = inputs.len();
         let v = self.config.vocab;
         cross_entropy(&mut self.ws.logits[..rows * v], v, targets, &mut self.ws.row_loss[..rows], None);
-        Ok(self.mean_loss(rows))
+        finite_loss(self.mean_loss(rows))
     }
 
     /// Gradient norm (before clipping) of the last training step.
@@ -240,7 +241,7 @@ impl LstmModel {
         self.last_grad_norm
     }
 
-    /// Tensor names in file order (see [`super::params::Params`]).
+    /// Tensor names in file order (see `params::Params`).
     pub fn tensor_names(&self) -> Vec<String> {
         self.params.tensors.iter().map(|t| t.name.clone()).collect()
     }

@@ -22,7 +22,7 @@ const RESERVED: [&str; 4] = ["format", "version", "config", "batch"];
 
 impl LstmModel {
     /// Serialises the model. `format` must be one of [`MODEL_FORMATS`]; `extra` metadata keys
-    /// must not be reserved (`E_CONFIG`). With `with_state` the carried `(h, c)` is included.
+    /// must not be reserved, and a `gateOrder` must be `i,f,g,o` (`E_CONFIG`). With `with_state` the carried `(h, c)` is included.
     pub fn to_bytes(&self, format: &str, extra: &BTreeMap<String, String>, with_state: bool) -> Result<Vec<u8>> {
         if !MODEL_FORMATS.contains(&format) {
             return Err(Error::config(format!("format must be one of {MODEL_FORMATS:?} (got '{format}')")));
@@ -31,6 +31,7 @@ impl LstmModel {
             return Err(Error::config(format!("metadata key '{k}' is reserved")));
         }
         crate::format::check_metadata_fits(extra)?;
+        crate::compress::check_gate_order(extra).map_err(|e| Error::config(e.message))?;
         let mut w = Writer::new();
         for (k, v) in extra {
             w.meta(k, v.clone());
@@ -63,6 +64,7 @@ impl LstmModel {
         if version != FORMAT_VERSION {
             return Err(Error::format(format!("unsupported model version '{version}' (this build reads {FORMAT_VERSION})")));
         }
+        crate::compress::check_gate_order(&c.metadata)?;
         let config = LstmConfig::from_json(c.meta("config")?).map_err(|e| Error::format(e.message))?;
         // Every size below comes from the header: check the file holds it before allocating.
         for (name, shape) in super::params::tensor_layout(&config) {

@@ -1,11 +1,21 @@
 //! Softmax cross-entropy fused with its gradient, row-parallel.
 
+use crate::error::{Error, Result};
 use crate::kernels::exp::exp_shift_sum;
 use crate::threads::parallel_ranges;
 
+/// An evaluation's mean loss, or `E_NONFINITE` when it is NaN or infinite (diverged or corrupted
+/// weights): the same answer on every backend, never a NaN handed back as a result.
+pub fn finite_loss(loss: f64) -> Result<f64> {
+    if loss.is_finite() {
+        return Ok(loss);
+    }
+    Err(Error::non_finite(format!("evaluation loss is {loss}: the model's outputs are not finite (diverged or corrupted weights)")))
+}
+
 /// Overwrites each row of `logits [rows, V]` with its softmax (row-parallel).
 pub fn softmax_rows(logits: &mut [f32], vocab: usize) {
-    let rows = logits.len() / vocab;
+    let rows = logits.len().checked_div(vocab).unwrap_or(0);
     let lp = Shared(logits.as_mut_ptr());
     parallel_ranges(rows, 1, 16, move |range| {
         let lp = lp;
@@ -56,6 +66,8 @@ pub fn cross_entropy_with(
     teacher: Option<Teacher<'_>>,
 ) {
     let rows = targets.len();
+    // The rows are written through raw pointers below: their bounds are checked here.
+    assert!(rows.checked_mul(vocab).is_some_and(|n| n <= logits.len()) && loss.len() >= rows, "cross_entropy: logits or loss too short");
     let lp = Shared(logits.as_mut_ptr());
     let lossp = Shared(loss.as_mut_ptr());
     parallel_ranges(rows, 1, 16, move |range| {

@@ -24,14 +24,6 @@ impl AlignedWords {
         a
     }
 
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     pub fn as_slice(&self) -> &[u64] {
         // SAFETY: `lines` holds at least `len` contiguous, initialised u64s (Line is repr(C)).
         unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast::<u64>(), self.len) }

@@ -1,16 +1,16 @@
 //! Binary-coding (multi-bit) quantization of weight matrices, per row (and optionally per group
 //! of columns): `w ≈ Σ_{i<k} α_i·b_i` with `b_i ∈ {−1,+1}^n`, k = 1..=8 bits.
 //!
-//! Solvers: [`greedy`], [`refined`] (least-squares scales re-fitted after each bit) and
-//! [`alternating`] (Xu et al.: least squares ↔ nearest-level codes, `cycles` rounds).
+//! Solvers ([`Method`]): greedy, refined (least-squares scales re-fitted after each bit) and
+//! alternating (Xu et al.: least squares ↔ nearest-level codes, `cycles` rounds).
 //! The masked variant fits scales on kept weights only; pruned positions reconstruct to 0.
 //! Rows are solved in parallel natively. The result is a packed [`BinaryMatrix`].
 
-pub mod aligned;
-pub mod alternating;
-pub mod greedy;
+pub(crate) mod aligned;
+pub(crate) mod alternating;
+pub(crate) mod greedy;
 pub mod packed;
-pub mod refined;
+pub(crate) mod refined;
 
 use packed::pack_codes;
 pub use packed::BinaryMatrix;

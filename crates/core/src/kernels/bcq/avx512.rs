@@ -1,8 +1,8 @@
-//! AVX-512 (F/BW/VL/DQ) binary-coding kernels, twins of `scalar.rs` (same contracts; see the
-//! module docs of `kernels::bcq`). Tables are built 16 entries per register; the exact kernel
-//! looks floats up with `vpermps` (16 rows per register), the int8 kernel with `vpshufb`
-//! (4 byte-columns × 16 rows per register, widened pairwise with `vpmaddubsw`); popcount uses
-//! VPOPCNTDQ when present, else nibble lookups + `vpsadbw`.
+//! AVX-512 (F/BW/VL/DQ) int8-table and popcount kernels, twins of `scalar.rs` (same contracts;
+//! see the module docs of `kernels::bcq`). The int8 tables are built 16 entries per register and
+//! looked up with `vpshufb` (4 byte-columns × 16 rows, 64 lookups per shuffle, widened pairwise
+//! with `vpmaddubsw`); popcount uses VPOPCNTDQ when present, else nibble lookups + `vpsadbw`. The
+//! exact f32 kernel of this set is the stream kernel (`streams.rs`, instantiated for AVX-512).
 
 use super::group_count;
 use std::arch::x86_64::*;

@@ -59,7 +59,7 @@ pub static KITS: super::PerSet<BcqKit> = per_set_modules!(KIT);
 /// Builds the int8 tables of `x` (`8B` values) with factor `s` into `tlo`/`thi` (`16B` each)
 /// directly, without materialising the f32 tables.
 pub fn build_tables_i8(set: KernelSet, x: &[f32], s: f32, tlo: &mut [i8], thi: &mut [i8]) {
-    // SAFETY: `set` comes from `kernels::active()`, which only yields supported sets.
+    // SAFETY: `KITS.get` panics unless `set` is supported here.
     unsafe { (KITS.get(set).build_tables_i8)(x, s, tlo, thi) }
 }
 

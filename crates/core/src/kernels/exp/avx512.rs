@@ -15,7 +15,9 @@ pub unsafe fn exp_shift_sum(z: &mut [f32], shift: f32) -> f64 {
     let mut acc = _mm512_setzero_ps();
     let mut chunks = z.chunks_exact_mut(16);
     for c in &mut chunks {
-        let x = _mm512_min_ps(_mm512_max_ps(_mm512_sub_ps(_mm512_loadu_ps(c.as_ptr()), s), lo), hi);
+        // The input second: min/max return their second operand when one is NaN, so a NaN
+        // stays NaN as in the scalar and wasm twins instead of being clamped to a bound.
+        let x = _mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_sub_ps(_mm512_loadu_ps(c.as_ptr()), s)));
         let n = _mm512_roundscale_ps::<0x09>(_mm512_fmadd_ps(x, _mm512_set1_ps(LOG2E), _mm512_set1_ps(0.5)));
         let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), x));
         let mut p = _mm512_set1_ps(P[0]);

@@ -4,7 +4,8 @@
 //! `n = ⌊x·log₂e + ½⌋`, `r = x − n·ln2` (ln2 split in two constants), a degree-6 polynomial
 //! `p(r) ≈ eʳ`, and `2ⁿ` assembled from the exponent bits. Relative error below 2·10⁻⁷ on the
 //! clamped range; inputs below −87.336 give `exp(−87.336) ≈ 1.18·10⁻³⁸` instead of a denormal.
-//! NaN inputs are not supported (the caller checks finiteness of what it derives from them).
+//! A NaN input gives NaN (and a NaN sum) in every set, so divergence is seen the same way natively
+//! and on wasm.
 //! SIMD sets may use FMA, so results differ from [`scalar`] by a few ulp; the sums are
 //! accumulated in f32 lanes and reduced in f64.
 
