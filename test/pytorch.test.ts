@@ -138,6 +138,18 @@ describe.each(BACKEND_NAMES)('PyTorch state dicts (%s)', (backend: BackendName) 
     second.dispose();
   });
 
+  it('a tied model exports its shared matrix as encoder.weight and decoder.weight, and imports back tied', () => {
+    const m = LanguageModel.create({ vocab: 12, hidden: 8, layers: 2, initScale: 0.3, dropout: 0, seed: 4, tied: true }, { backend });
+    const bytes = exportStateDict(m);
+    const t = readSafetensors(bytes).tensors;
+    expect(Buffer.from(t.get('decoder.weight')?.data ?? []).equals(Buffer.from(t.get('encoder.weight')?.data ?? [0]))).toBe(true);
+    const back = importStateDict(bytes, 'tied', { backend });
+    expect(back.config.tied).toBe(true);
+    expect(Buffer.from(back.toBytes()).equals(Buffer.from(m.toBytes()))).toBe(true);
+    m.dispose();
+    back.dispose();
+  });
+
   it('keeps init scale, dropout and seed of a quire model through the round trip', () => {
     const m = LanguageModel.create({ vocab: 7, hidden: 3, layers: 3, initScale: 0.3, dropout: 0.25, seed: 9 }, { backend });
     const back = importStateDict(exportStateDict(m), 'm', { backend });

@@ -36,7 +36,11 @@ export function pytorchNames(layers: number): Map<string, string> {
 export function exportStateDict(model: LanguageModel, extra: ReadonlyMap<string, RawTensor> = new Map()): Uint8Array {
   const { hidden: h, layers } = model.config;
   const tensors = new Map<string, RawTensor>();
-  for (const [quire, torch] of pytorchNames(layers)) tensors.set(torch, f32Tensor(model.tensorShape(quire), model.getTensor(quire)));
+  for (const [quire, torch] of pytorchNames(layers)) {
+    // A tied model's softmax weight is its embedding: PyTorch's `decoder.weight` gets a copy.
+    const own = quire === 'softmax.weight' && model.config.tied ? 'embedding' : quire;
+    tensors.set(torch, f32Tensor(model.tensorShape(own), model.getTensor(own)));
+  }
   for (let l = 0; l < layers; l++) tensors.set(`rnn.bias_hh_l${l}`, f32Tensor([4 * h], new Float32Array(4 * h)));
   for (const [name, t] of extra) tensors.set(name, t);
   const c = model.config;
@@ -106,8 +110,12 @@ export function importStateDict(bytes: Uint8Array, file: string, options: Backen
     if (!out.every(Number.isFinite)) fail(`tensor '${name}' holds non-finite values`);
     return out;
   };
-  const config: ModelConfig = { vocab: v, hidden: h, layers, ...IMPORT_DEFAULTS, ...savedSettings(metadata[CONFIG_KEY]) };
-  const weights = new Map<string, Float32Array>([['embedding', values('encoder.weight', [v, h])]]);
+  const embedding = values('encoder.weight', [v, h]);
+  const decoder = values('decoder.weight', [v, h]);
+  // PyTorch's `--tied` model saves one tensor under both names: equal bits import as a tied model.
+  const tied = embedding.every((x, i) => Object.is(x, decoder[i]));
+  const config: ModelConfig = { vocab: v, hidden: h, layers, ...IMPORT_DEFAULTS, ...savedSettings(metadata[CONFIG_KEY]), tied };
+  const weights = new Map<string, Float32Array>([['embedding', embedding]]);
   for (let l = 0; l < layers; l++) {
     weights.set(`lstm.${l}.w_ih`, values(`rnn.weight_ih_l${l}`, [4 * h, h]));
     weights.set(`lstm.${l}.w_hh`, values(`rnn.weight_hh_l${l}`, [4 * h, h]));
@@ -116,7 +124,7 @@ export function importStateDict(bytes: Uint8Array, file: string, options: Backen
     for (let i = 0; i < bias.length; i++) bias[i] += hh[i];
     weights.set(`lstm.${l}.bias`, bias);
   }
-  weights.set('softmax.weight', values('decoder.weight', [v, h]));
+  if (!tied) weights.set('softmax.weight', decoder);
   weights.set('softmax.bias', values('decoder.bias', [v], true));
   let model: LanguageModel;
   try {
