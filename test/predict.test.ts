@@ -210,7 +210,7 @@ describe.each(BACKEND_NAMES)('suggestion quality (%s)', (backend) => {
         if (word.startsWith('<')) continue;
         const row = z.subarray(s * WORDS.length, (s + 1) * WORDS.length);
         n++;
-        chars += word.length;
+        chars += word.length + 1;
         const top = rank(row, '');
         if (top[0] === target) t1++;
         if (top.includes(target)) t3++;

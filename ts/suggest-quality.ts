@@ -11,12 +11,14 @@ export interface SuggestionQuality {
   top1: number;
   top3: number;
   /**
-   * Keystroke savings: the share of the words' characters a user would not type, taking the word
-   * from the three suggestions as soon as it shows (before its first character: next-word
-   * suggestions; after each typed character: completions of the typed prefix).
+   * Keystroke savings: the share of keystrokes a user would not make, typing each word and the
+   * space after it, when taking the word from the three suggestions as soon as it shows (before
+   * its first character: next-word suggestions; after each typed character: completions of the
+   * typed prefix). A tap inserts the word and its space, so it saves `length − typed` keystrokes
+   * of the `length + 1` the word costs without suggestions.
    */
   keystrokeSavings: number;
-  /** Characters of the scored words. */
+  /** Keystrokes of the scored words without suggestions (characters plus one space each). */
   characters: number;
 }
 
@@ -65,7 +67,7 @@ export function suggestionQuality(predictor: Predictor, ids: Uint32Array | Token
       const z = logits.subarray(b * v, (b + 1) * v);
       const text = shown[target];
       scored++;
-      characters += text.length;
+      characters += text.length + 1;
       best3(z, suggestible, top);
       if (top[0] === target) top1++;
       if (top.includes(target)) {

@@ -101,7 +101,7 @@ function evalSuggest(file: string, f: EvalFlags): void {
     source = openSplit(corpus, f.split, f.limitTokens);
     const r = evaluatePerplexity(engine, source, f.batch, f.steps, tokensPerWord(corpus, f.split));
     const q = suggestionQuality(predictor, source, f.batch);
-    const kind = Object.keys(engine.bits).length ? `packed ${engine.kernel}` : 'f32 engine';
+    const kind = containerFormat(readModelFile(file).bytes) === 'quire-compressed' ? `packed ${engine.kernel}` : 'f32 engine';
     const out = { perplexity: r.perplexity, tokens: r.tokens, ...q, split: f.split, engine: kind };
     const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
     writeOut(
