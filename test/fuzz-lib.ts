@@ -144,10 +144,13 @@ async function runWithKills(args: string[], out: string, kills: number, seed: nu
       if (armed && (stderr.match(marker) ?? []).length >= target) {
         armed = false;
         // Before the first kill (of the longer compression run): a concurrent writer is refused.
+        // The run is stopped (alive, lock held) while the rival starts, so it cannot finish first
+        // on a fast host, and killed once the rival has answered.
         if (attempt === 0 && withRival) {
+          child.kill('SIGSTOP');
           rival(args, child).then((failure) => {
             rivalFailure = failure;
-            kill();
+            child.kill('SIGKILL');
           });
         } else kill();
       }
