@@ -1,5 +1,5 @@
 import { WORD_START } from './data/bpe.js';
-import { Tokenizer } from './data/tokenizer.js';
+import { LINE_BREAKS, Tokenizer } from './data/tokenizer.js';
 import { EOS, UNK } from './data/vocabulary.js';
 import { QuireError } from './errors.js';
 import { InferenceEngine, type InferenceOptions } from './infer.js';
@@ -18,7 +18,6 @@ const STATE_HEADER = 24;
 
 // Whitespace (and control characters) end a word being typed.
 const SEPARATOR = /[\s\p{Cc}]/u;
-const LINE_BREAKS = /\r\n?|\n/;
 const isSpecial = (w: string) => w.length > 2 && w.startsWith('<') && w.endsWith('>');
 
 /**

@@ -1,13 +1,13 @@
 import { closeSync } from 'node:fs';
 import { QuireError } from '../errors.js';
 import { ioError, openRegularFile, readFully } from '../io/fs.js';
+import { LINE_BREAKS } from './tokenizer.js';
 
 /** Bytes read per chunk: memory while streaming a file is a small multiple of this, whatever the file's size. */
 export const CHUNK_BYTES = 8 << 20;
 /** A line longer than this many characters is handed over in parts, split at whitespace (V8 strings have a maximum length). */
 const MAX_PENDING = 16 << 20;
 
-const LINE_BREAKS = /\r\n?|\n/;
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Offset of the first byte that does not start or continue a valid UTF-8 sequence (`b.length` when all are valid). */

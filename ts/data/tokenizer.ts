@@ -30,7 +30,8 @@ export const DEFAULT_TOKENIZER: TokenizerSpec = { splitter: 'words', lowercase: 
 // Whitespace, C0/C1 controls, and Unicode line/paragraph separators split words.
 const SEPARATORS = /[\s\p{Cc}]+/u;
 const TEXT_TOKEN = /\p{L}[\p{L}\p{M}]*(?:['’]\p{L}[\p{L}\p{M}]*)*|\p{N}+(?:[.,]\p{N}+)*|[^\s\p{Cc}\p{L}\p{N}]/gu;
-const LINE_BREAKS = /\r\n?|\n/;
+/** A line ends at `\n`, `\r\n` or a lone `\r` (one definition for every reader of text). */
+export const LINE_BREAKS = /\r\n?|\n/;
 // Punctuation that attaches to the previous / next word when `text` tokens are joined back.
 const CLOSING = /^[.,;:!?%)\]}»”’…]$/u;
 const OPENING = /^[([{«“‘$£€¿¡]$/u;
