@@ -10,8 +10,8 @@ import { BACKEND_NAMES, maxRelDiff } from './backends.js';
 const V = 19;
 const H = 12;
 
-function model(backend: BackendName, tied = false): LanguageModel {
-  return LanguageModel.create({ vocab: V, hidden: H, layers: 2, initScale: 0.6, dropout: 0, seed: 11, tied }, { backend });
+function model(backend: BackendName, tied = false, cutoffs?: number[]): LanguageModel {
+  return LanguageModel.create({ vocab: V, hidden: H, layers: 2, initScale: 0.6, dropout: 0, seed: 11, tied, cutoffs }, { backend });
 }
 
 /** Runs `tokens` (time-major `[seq, batch]`) through the ONNX session from a zero state. */
@@ -63,6 +63,16 @@ describe.each(BACKEND_NAMES)('ONNX export (%s)', (backend) => {
     const untied = exportOnnx(model(backend));
     expect(untied.length - onnx.length).toBeGreaterThan(4 * V * H - 64);
     await expectOnnxMatches(onnx, m);
+  });
+
+  it("exports an adaptive softmax whose outputs are quire's log-probabilities (each row's probabilities sum to 1)", async () => {
+    const m = model(backend, false, [6, 11]);
+    const onnx = exportOnnx(m);
+    await expectOnnxMatches(onnx, m);
+    const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1 });
+    const lp = await onnxLogits(session, TOKENS, 4, 3);
+    for (let r = 0; r < 12; r++) expect(lp.subarray(r * V, (r + 1) * V).reduce((s, x) => s + Math.exp(x), 0)).toBeCloseTo(1, 5);
+    await session.release();
   });
 });
 

@@ -150,6 +150,34 @@ describe.each(BACKEND_NAMES)('PyTorch state dicts (%s)', (backend: BackendName) 
     back.dispose();
   });
 
+  it("an adaptive softmax exports as AdaptiveLogSoftmaxWithLoss's tensors and imports back (div_value 4 only)", () => {
+    const m = LanguageModel.create(
+      { vocab: 30, hidden: 20, layers: 1, initScale: 0.3, dropout: 0, seed: 4, cutoffs: [6, 17] },
+      { backend },
+    );
+    const bytes = exportStateDict(m);
+    const t = readSafetensors(bytes).tensors;
+    const shapes = Object.fromEntries([...t].filter(([n]) => n.startsWith('decoder.')).map(([n, x]) => [n, x.shape]));
+    expect(shapes).toEqual({
+      'decoder.head.weight': [8, 20],
+      'decoder.head.bias': [8],
+      'decoder.tail.0.0.weight': [5, 20],
+      'decoder.tail.0.1.weight': [11, 5],
+      'decoder.tail.1.0.weight': [1, 20],
+      'decoder.tail.1.1.weight': [13, 1],
+    });
+    const back = importStateDict(bytes, 'adaptive', { backend });
+    expect(back.config.cutoffs).toEqual([6, 17]);
+    expect(Buffer.from(back.toBytes()).equals(Buffer.from(m.toBytes()))).toBe(true);
+    // A tail projected to another width (PyTorch's div_value 2) is refused, naming it.
+    const other = new Map(t);
+    other.set('decoder.tail.0.0.weight', { dtype: 'F32', shape: [10, 20], data: new Uint8Array(800) });
+    other.set('decoder.tail.0.1.weight', { dtype: 'F32', shape: [11, 10], data: new Uint8Array(440) });
+    expect(() => importStateDict(writeSafetensors(other, {}), 'div2', { backend })).toThrow(/decoder\.tail\.0\.0\.weight.*div_value 4/);
+    m.dispose();
+    back.dispose();
+  });
+
   it('keeps init scale, dropout and seed of a quire model through the round trip', () => {
     const m = LanguageModel.create({ vocab: 7, hidden: 3, layers: 3, initScale: 0.3, dropout: 0.25, seed: 9 }, { backend });
     const back = importStateDict(exportStateDict(m), 'm', { backend });

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Batcher, LanguageModel, loadCorpus, loadModel, QuireError, train, type TrainOptions } from '../ts/index.js';
+import { Batcher, InferenceEngine, LanguageModel, loadCorpus, loadModel, QuireError, train, type TrainOptions } from '../ts/index.js';
 import { BACKEND_NAMES, backend } from './backends.js';
 import { syntheticCorpus } from './corpus.js';
 
@@ -123,6 +123,40 @@ describe.each(BACKEND_NAMES)('trainer on %s', (name) => {
       code: 'E_CONFIG',
       message: expect.stringContaining("cannot change 'tie'"),
     });
+    model.dispose();
+  });
+
+  it('trains an adaptive softmax (--adaptive): it learns, its engine gives probabilities summing to 1, bad settings are E_CONFIG', async () => {
+    const out = outDir();
+    const r = await train(base(out, { overrides: { epochs: 2, adaptive: '8,15' } }));
+    expect(r.history[1].validPerplexity).toBeLessThan(r.history[0].validPerplexity);
+    expect(r.history[1].validPerplexity).toBeLessThan(14);
+    const { model } = loadModel(out, { backend: be });
+    expect(model.config.cutoffs).toEqual([8, 15]);
+    expect(model.tensorNames().filter((n) => n.startsWith('softmax.'))).toEqual([
+      'softmax.head.weight',
+      'softmax.head.bias',
+      'softmax.tail.0.proj',
+      'softmax.tail.0.weight',
+      'softmax.tail.1.proj',
+      'softmax.tail.1.weight',
+    ]);
+    const engine = InferenceEngine.fromModel(model);
+    const logp = engine.step([3]);
+    expect(logp.reduce((s, x) => s + Math.exp(x), 0)).toBeCloseTo(1, 5);
+    engine.dispose();
+    expect(loadModel(join(out, 'checkpoint.qckpt'), { backend: be }).training?.config.adaptive).toBe('8,15');
+    for (const [overrides, message] of [
+      [{ adaptive: 'auto' }, 'too small for an adaptive softmax'],
+      [{ adaptive: '8,8' }, 'increase strictly'],
+      [{ adaptive: '8,x' }, "adaptive must be 'auto'"],
+      [{ adaptive: '8', tie: true }, 'choose --tie or --adaptive'],
+    ] as const) {
+      await expect(train(base(outDir(), { overrides }))).rejects.toMatchObject({
+        code: 'E_CONFIG',
+        message: expect.stringContaining(message),
+      });
+    }
     model.dispose();
   });
 

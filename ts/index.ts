@@ -12,7 +12,7 @@ export type { Backend, BackendChoice, BackendName } from './backend/index.js';
 export type { BackendOption } from './options.js';
 export { DenseMatrix, gemm, type GemmSpec } from './gemm.js';
 export { info, measurePeak, setThreads, type QuireInfo, type BackendInfo, type PeakRate } from './info.js';
-export { LanguageModel, type ModelConfig, type ModelFormat } from './model.js';
+export { adaptiveCutoffs, LanguageModel, type ModelConfig, type ModelFormat } from './model.js';
 export { Vocabulary, EOS, UNK, DEFAULT_VOCAB_SIZE, type VocabularyStats } from './data/vocabulary.js';
 export { loadCorpus, dataDirectory, tokenize, type Corpus, type Split } from './data/corpus.js';
 export { Tokenizer, SPLITTERS, type Splitter, type TokenizerSpec } from './data/tokenizer.js';

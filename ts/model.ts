@@ -36,6 +36,48 @@ export interface ModelConfig {
    * Default false; a model's `config` always states it.
    */
   tied?: boolean;
+  /**
+   * Adaptive softmax (Grave et al. 2017; PyTorch's `AdaptiveLogSoftmaxWithLoss`, `div_value` 4):
+   * the increasing cut-offs `c₀ < c₁ < … < V` of its clusters (ids in decreasing frequency: the
+   * head predicts `0..c₀` and one entry per cluster; cluster `i` holds `cᵢ..cᵢ₊₁`, projected to
+   * `⌊H/4^{i+1}⌋` dimensions). Absent for the full softmax. See `adaptiveCutoffs`.
+   */
+  cutoffs?: number[];
+}
+
+/** `cutoffs` checked to be an array of non-negative integers (`E_CONFIG`); the core checks the rest. */
+function cutoffList(cutoffs: unknown): number[] {
+  if (!Array.isArray(cutoffs) || !cutoffs.every((c) => Number.isSafeInteger(c) && c >= 0)) {
+    throw new QuireError('E_CONFIG', `cutoffs must be an array of increasing token ids (got ${JSON.stringify(cutoffs)})`);
+  }
+  return cutoffs;
+}
+
+/**
+ * Cut-offs of an adaptive softmax for a vocabulary of `vocab` tokens sorted by decreasing
+ * frequency: a head of the 2,000 most frequent tokens, then clusters growing fivefold (2,000,
+ * 10,000, 50,000, …) while they stay below the vocabulary. `E_CONFIG` when the vocabulary is too
+ * small (≤ 2,000 tokens) to need one.
+ */
+export function adaptiveCutoffs(vocab: number): number[] {
+  const out: number[] = [];
+  for (let c = 2000; c < vocab && out.length < 8; c *= 5) out.push(c);
+  if (!out.length)
+    throw new QuireError('E_CONFIG', `a vocabulary of ${vocab} tokens is too small for an adaptive softmax (it needs more than 2000)`);
+  return out;
+}
+
+/** One tail cluster of an adaptive softmax: tokens `lo..hi`, projected to `dim` dimensions. */
+export interface AdaptiveTail {
+  lo: number;
+  hi: number;
+  dim: number;
+}
+
+/** The tail clusters of a config's adaptive softmax (none for the full softmax), as the core derives them. */
+export function adaptiveTails(config: Pick<ModelConfig, 'vocab' | 'hidden' | 'cutoffs'>): AdaptiveTail[] {
+  const c = config.cutoffs ?? [];
+  return c.map((lo, i) => ({ lo, hi: c[i + 1] ?? config.vocab, dim: Math.max(1, Math.floor(config.hidden / 4 ** (i + 1))) }));
 }
 
 /** The facade's form of a config the core reports (the one conversion; every class uses it). */
@@ -48,6 +90,7 @@ export function configFromRaw(c: RawConfig): ModelConfig {
     dropout: c.dropout,
     seed: c.seed,
     tied: c.tied ?? false,
+    ...(c.cutoffs?.length ? { cutoffs: [...c.cutoffs] } : {}),
   };
 }
 
@@ -64,6 +107,8 @@ export interface RawConfig {
   seed: number;
   /** Absent (false) in untied models' files. */
   tied?: boolean;
+  /** Absent (full softmax) or non-empty. */
+  cutoffs?: number[];
 }
 
 /**
@@ -71,7 +116,9 @@ export interface RawConfig {
  * i, f, g, o) → softmax. Weights, gradients and the carried hidden state stay in Rust; each call
  * passes one window of `T·B` token ids, time-major (`t·B + b`). Tensor names: `embedding`,
  * `lstm.<l>.w_ih`, `lstm.<l>.w_hh`, `lstm.<l>.bias`, `softmax.weight` (absent when `tied`: the
- * embedding is then the softmax weight), `softmax.bias`.
+ * embedding is then the softmax weight), `softmax.bias`; with an adaptive softmax (`cutoffs`) the
+ * last two are `softmax.head.weight`, `softmax.head.bias`, then `softmax.tail.<i>.proj` and
+ * `softmax.tail.<i>.weight` per cluster.
  */
 export class LanguageModel extends Handle<RawLstmModel> {
   readonly #backend: Backend;
@@ -105,6 +152,7 @@ export class LanguageModel extends Handle<RawLstmModel> {
       dropout: config.dropout,
       seed: config.seed,
       tied: config.tied ?? false,
+      ...(config.cutoffs?.length ? { cutoffs: cutoffList(config.cutoffs) } : {}),
     } satisfies RawConfig);
     return new LanguageModel(
       backend,

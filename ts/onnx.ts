@@ -48,13 +48,54 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]): P
   return new ProtoWriter().string(1, name).message(2, new ProtoWriter().message(1, tensorType));
 }
 
+/** The model's 2-D tensor `name` `[r, c]` transposed to `[c, r]`, as an initializer named `as`. */
+function transposedTensor(model: LanguageModel, name: string, as: string): ProtoWriter {
+  const [r, c] = model.tensorShape(name);
+  const w = model.getTensor(name);
+  const t = new Float32Array(r * c);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) t[j * r + i] = w[i * c + j];
+  return floatTensor(as, [c, r], t);
+}
+
+/** The adaptive softmax's nodes from `x` (`[seq, batch, H]`) to `logits` (log-probabilities, see {@link exportOnnx}). */
+function adaptiveSoftmax(model: LanguageModel, x: string, init: ProtoWriter[], nodes: ProtoWriter[]): void {
+  const cutoffs = model.config.cutoffs ?? [];
+  const head = cutoffs[0] + cutoffs.length;
+  init.push(
+    transposedTensor(model, 'softmax.head.weight', 'head.weightT'),
+    floatTensor('head.bias', [head], model.getTensor('softmax.head.bias')),
+  );
+  init.push(int64Tensor('head.split', [1 + cutoffs.length], [cutoffs[0], ...cutoffs.map(() => 1)]));
+  const clusters = cutoffs.map((_, i) => `cluster.${i}`);
+  nodes.push(
+    node('MatMul', 'head.matmul', [x, 'head.weightT'], ['head.z']),
+    node('Add', 'head.bias', ['head.z', 'head.bias'], ['head.logits']),
+    node('LogSoftmax', 'head.logsoftmax', ['head.logits'], ['head.lp'], { axis: 2 }),
+    node('Split', 'head.split', ['head.lp', 'head.split'], ['shortlist', ...clusters], { axis: 2 }),
+  );
+  cutoffs.forEach((_, i) => {
+    init.push(transposedTensor(model, `softmax.tail.${i}.proj`, `tail.${i}.projT`));
+    init.push(transposedTensor(model, `softmax.tail.${i}.weight`, `tail.${i}.weightT`));
+    nodes.push(
+      node('MatMul', `tail.${i}.proj`, [x, `tail.${i}.projT`], [`tail.${i}.p`]),
+      node('MatMul', `tail.${i}.matmul`, [`tail.${i}.p`, `tail.${i}.weightT`], [`tail.${i}.z`]),
+      node('LogSoftmax', `tail.${i}.logsoftmax`, [`tail.${i}.z`], [`tail.${i}.lp`], { axis: 2 }),
+      node('Add', `tail.${i}.cluster`, [`tail.${i}.lp`, clusters[i]], [`tail.${i}.logp`]),
+    );
+  });
+  nodes.push(node('Concat', 'logprobs', ['shortlist', ...cutoffs.map((_, i) => `tail.${i}.logp`)], ['logits'], { axis: 2 }));
+}
+
 /**
  * The model as ONNX (opset 17): `tokens` int64 `[seq, batch]` → Gather(embedding) → one ONNX
  * `LSTM` node per layer (W = w_ih, R = w_hh with gate blocks reordered to i, o, f, c; B = bias
  * then zeros, since quire has one bias per gate) → MatMul(softmaxᵀ) + bias → `logits`
  * `[seq, batch, V]`. The state is explicit: inputs `h0.<l>`, `c0.<l>` and outputs `h.<l>`,
  * `c.<l>` (each `[1, batch, H]`), so a runtime can step token by token. A tied model stores its
- * one matrix once: the softmax multiplies by `Transpose(embedding)`.
+ * one matrix once: the softmax multiplies by `Transpose(embedding)`. With an adaptive softmax,
+ * `logits` are its exact log-probabilities (as quire's engine gives them): LogSoftmax of the head,
+ * split into the shortlist and one column per cluster, each tail's LogSoftmax over its two
+ * products plus its cluster's column, concatenated.
  */
 export function exportOnnx(model: LanguageModel): Uint8Array {
   const { vocab: v, hidden: h, layers, tied } = model.config;
@@ -78,20 +119,21 @@ export function exportOnnx(model: LanguageModel): Uint8Array {
       node('Squeeze', `squeeze.${l}`, [`y.${l}`, 'axis1'], [`x.${l + 1}`]),
     );
   }
-  if (tied) {
+  if (model.config.cutoffs?.length) {
+    adaptiveSoftmax(model, `x.${layers}`, init, nodes);
+  } else if (tied) {
     // Transpose without `perm` reverses the axes: [V, H] → [H, V].
     nodes.push(node('Transpose', 'softmax.tied', ['embedding'], ['softmax.weightT']));
   } else {
-    const st = model.getTensor('softmax.weight');
-    const transposed = new Float32Array(h * v);
-    for (let i = 0; i < v; i++) for (let j = 0; j < h; j++) transposed[j * v + i] = st[i * h + j];
-    init.push(floatTensor('softmax.weightT', [h, v], transposed));
+    init.push(transposedTensor(model, 'softmax.weight', 'softmax.weightT'));
   }
-  init.push(floatTensor('softmax.bias', [v], model.getTensor('softmax.bias')));
-  nodes.push(
-    node('MatMul', 'softmax.matmul', [`x.${layers}`, 'softmax.weightT'], ['z']),
-    node('Add', 'softmax.bias', ['z', 'softmax.bias'], ['logits']),
-  );
+  if (!model.config.cutoffs?.length) {
+    init.push(floatTensor('softmax.bias', [v], model.getTensor('softmax.bias')));
+    nodes.push(
+      node('MatMul', 'softmax.matmul', [`x.${layers}`, 'softmax.weightT'], ['z']),
+      node('Add', 'softmax.bias', ['z', 'softmax.bias'], ['logits']),
+    );
+  }
   // GraphProto: node 1, name 2, initializer 5, input 11, output 12.
   const graph = new ProtoWriter();
   for (const n of nodes) graph.message(1, n);

@@ -1,6 +1,6 @@
 import { QuireError } from './errors.js';
 import { f32Tensor, f32Values, type RawTensor, readSafetensors, writeSafetensors } from './io/safetensors.js';
-import { LanguageModel, type ModelConfig } from './model.js';
+import { adaptiveTails, LanguageModel, type ModelConfig } from './model.js';
 import type { BackendOption } from './options.js';
 
 /**
@@ -10,6 +10,9 @@ import type { BackendOption } from './options.js';
  * `rnn.bias_hh_l{k} [4H]`, then `decoder.weight [V,H]`, `decoder.bias [V]`. Both gate orders
  * are i, f, g, o, so the matrices are copied as they are; quire has one bias per gate where
  * PyTorch has two: export writes it to `bias_ih` and zeros to `bias_hh`, import sums them.
+ * An adaptive softmax is PyTorch's `AdaptiveLogSoftmaxWithLoss` (`div_value` 4, `head_bias`
+ * true) in place of the decoder: `decoder.head.weight [S+n,H]`, `decoder.head.bias [S+n]`,
+ * `decoder.tail.<i>.0.weight [dᵢ,H]` (the projection), `decoder.tail.<i>.1.weight [sizeᵢ,dᵢ]`.
  */
 
 /** Metadata key holding quire's model config (init scale, dropout, seed survive a round trip). */
@@ -19,13 +22,22 @@ export const EXTRA_PREFIX = 'quire.';
 /** PyTorch's default for the parameters import cannot infer. */
 const IMPORT_DEFAULTS = { initScale: 0.1, dropout: 0, seed: 0 };
 
-/** The PyTorch name of each quire tensor of a model with `layers` layers. */
-export function pytorchNames(layers: number): Map<string, string> {
+/** The PyTorch name of each quire tensor of a model with `layers` layers (and an adaptive softmax of `clusters` tails). */
+export function pytorchNames(layers: number, clusters = 0): Map<string, string> {
   const names = new Map([['embedding', 'encoder.weight']]);
   for (let l = 0; l < layers; l++) {
     names.set(`lstm.${l}.w_ih`, `rnn.weight_ih_l${l}`);
     names.set(`lstm.${l}.w_hh`, `rnn.weight_hh_l${l}`);
     names.set(`lstm.${l}.bias`, `rnn.bias_ih_l${l}`);
+  }
+  if (clusters > 0) {
+    names.set('softmax.head.weight', 'decoder.head.weight');
+    names.set('softmax.head.bias', 'decoder.head.bias');
+    for (let i = 0; i < clusters; i++) {
+      names.set(`softmax.tail.${i}.proj`, `decoder.tail.${i}.0.weight`);
+      names.set(`softmax.tail.${i}.weight`, `decoder.tail.${i}.1.weight`);
+    }
+    return names;
   }
   names.set('softmax.weight', 'decoder.weight');
   names.set('softmax.bias', 'decoder.bias');
@@ -36,7 +48,7 @@ export function pytorchNames(layers: number): Map<string, string> {
 export function exportStateDict(model: LanguageModel, extra: ReadonlyMap<string, RawTensor> = new Map()): Uint8Array {
   const { hidden: h, layers } = model.config;
   const tensors = new Map<string, RawTensor>();
-  for (const [quire, torch] of pytorchNames(layers)) {
+  for (const [quire, torch] of pytorchNames(layers, model.config.cutoffs?.length)) {
     // A tied model's softmax weight is its embedding: PyTorch's `decoder.weight` gets a copy.
     const own = quire === 'softmax.weight' && model.config.tied ? 'embedding' : quire;
     tensors.set(torch, f32Tensor(model.tensorShape(own), model.getTensor(own)));
@@ -44,7 +56,15 @@ export function exportStateDict(model: LanguageModel, extra: ReadonlyMap<string,
   for (let l = 0; l < layers; l++) tensors.set(`rnn.bias_hh_l${l}`, f32Tensor([4 * h], new Float32Array(4 * h)));
   for (const [name, t] of extra) tensors.set(name, t);
   const c = model.config;
-  const config = { vocab: c.vocab, hidden: c.hidden, layers: c.layers, init_scale: c.initScale, dropout: c.dropout, seed: c.seed };
+  const config = {
+    vocab: c.vocab,
+    hidden: c.hidden,
+    layers: c.layers,
+    init_scale: c.initScale,
+    dropout: c.dropout,
+    seed: c.seed,
+    ...(c.cutoffs ? { cutoffs: c.cutoffs } : {}),
+  };
   return writeSafetensors(tensors, { format: 'pt', [CONFIG_KEY]: JSON.stringify(config) });
 }
 
@@ -86,7 +106,10 @@ export function importStateDict(bytes: Uint8Array, file: string, options: Backen
   if (ninp !== h) fail(`the embedding is ${ninp} wide and the LSTM has ${h} units; quire's models need equal sizes (emsize = nhid)`);
   let layers = 0;
   while (tensors.has(`rnn.weight_ih_l${layers}`)) layers++;
-  const expected = new Set(['encoder.weight', 'decoder.weight', 'decoder.bias']);
+  let clusters = 0;
+  while (tensors.has(`decoder.tail.${clusters}.0.weight`)) clusters++;
+  const adaptive = tensors.has('decoder.head.weight');
+  const expected = new Set(['encoder.weight', ...pytorchNames(0, adaptive ? clusters : 0).values()]);
   for (let l = 0; l < layers; l++) for (const p of ['weight_ih', 'weight_hh', 'bias_ih', 'bias_hh']) expected.add(`rnn.${p}_l${l}`);
   const unknown = names.filter((n) => !expected.has(n));
   if (unknown.length > 0) {
@@ -98,7 +121,8 @@ export function importStateDict(bytes: Uint8Array, file: string, options: Backen
         : `unsupported tensor${unknown.length > 1 ? 's' : ''} ${unknown
             .slice(0, 5)
             .map((n) => `'${n}'`)
-            .join(', ')}: quire imports encoder.weight, rnn.{weight,bias}_{ih,hh}_l<k>, decoder.weight, decoder.bias`,
+            .join(', ')}: quire imports encoder.weight, rnn.{weight,bias}_{ih,hh}_l<k>, decoder.weight, decoder.bias ` +
+            `(or an AdaptiveLogSoftmaxWithLoss decoder: decoder.head.*, decoder.tail.<i>.{0,1}.weight)`,
     );
   }
   const values = (name: string, shape: number[], optional = false): Float32Array => {
@@ -111,10 +135,11 @@ export function importStateDict(bytes: Uint8Array, file: string, options: Backen
     return out;
   };
   const embedding = values('encoder.weight', [v, h]);
-  const decoder = values('decoder.weight', [v, h]);
+  const cutoffs = adaptive ? adaptiveCutoffsOf(tensors, clusters, v, h, fail) : undefined;
+  const decoder = adaptive ? undefined : values('decoder.weight', [v, h]);
   // PyTorch's `--tied` model saves one tensor under both names: equal bits import as a tied model.
-  const tied = embedding.every((x, i) => Object.is(x, decoder[i]));
-  const config: ModelConfig = { vocab: v, hidden: h, layers, ...IMPORT_DEFAULTS, ...savedSettings(metadata[CONFIG_KEY]), tied };
+  const tied = decoder !== undefined && embedding.every((x, i) => Object.is(x, decoder[i]));
+  const config: ModelConfig = { vocab: v, hidden: h, layers, ...IMPORT_DEFAULTS, ...savedSettings(metadata[CONFIG_KEY]), tied, cutoffs };
   const weights = new Map<string, Float32Array>([['embedding', embedding]]);
   for (let l = 0; l < layers; l++) {
     weights.set(`lstm.${l}.w_ih`, values(`rnn.weight_ih_l${l}`, [4 * h, h]));
@@ -124,8 +149,18 @@ export function importStateDict(bytes: Uint8Array, file: string, options: Backen
     for (let i = 0; i < bias.length; i++) bias[i] += hh[i];
     weights.set(`lstm.${l}.bias`, bias);
   }
-  if (!tied) weights.set('softmax.weight', decoder);
-  weights.set('softmax.bias', values('decoder.bias', [v], true));
+  if (cutoffs) {
+    const head = cutoffs[0] + clusters;
+    weights.set('softmax.head.weight', values('decoder.head.weight', [head, h]));
+    weights.set('softmax.head.bias', values('decoder.head.bias', [head], true));
+    for (const [i, t] of adaptiveTails({ vocab: v, hidden: h, cutoffs }).entries()) {
+      weights.set(`softmax.tail.${i}.proj`, values(`decoder.tail.${i}.0.weight`, [t.dim, h]));
+      weights.set(`softmax.tail.${i}.weight`, values(`decoder.tail.${i}.1.weight`, [t.hi - t.lo, t.dim]));
+    }
+  } else {
+    if (!tied && decoder) weights.set('softmax.weight', decoder);
+    weights.set('softmax.bias', values('decoder.bias', [v], true));
+  }
   let model: LanguageModel;
   try {
     model = LanguageModel.create(config, options);
@@ -141,6 +176,34 @@ export function importStateDict(bytes: Uint8Array, file: string, options: Backen
     throw err;
   }
   return model;
+}
+
+/**
+ * The cut-offs of an `AdaptiveLogSoftmaxWithLoss` decoder of `clusters` tails over `v` words
+ * (from the head's rows and the tails' sizes); `E_FORMAT` (through `fail`) for shapes quire's
+ * adaptive softmax cannot hold (a `div_value` other than 4, sizes that do not add up to V).
+ */
+function adaptiveCutoffsOf(
+  tensors: Map<string, RawTensor>,
+  clusters: number,
+  v: number,
+  h: number,
+  fail: (what: string) => never,
+): number[] {
+  const head = tensors.get('decoder.head.weight')?.shape ?? [];
+  if (clusters === 0 || head.length !== 2 || head[1] !== h)
+    fail(`'decoder.head.weight' has shape ${JSON.stringify(head)}, expected [shortlist + clusters, ${h}] and tails decoder.tail.<i>`);
+  const cutoffs = [head[0] - clusters];
+  for (let i = 0; i < clusters; i++) {
+    const [dim] = tensors.get(`decoder.tail.${i}.0.weight`)?.shape ?? [];
+    const want = Math.max(1, Math.floor(h / 4 ** (i + 1)));
+    if (dim !== want)
+      fail(`'decoder.tail.${i}.0.weight' projects to ${dim} dimensions, expected ${want}: quire's adaptive softmax has div_value 4`);
+    const size = tensors.get(`decoder.tail.${i}.1.weight`)?.shape[0] ?? 0;
+    if (i + 1 < clusters) cutoffs.push(cutoffs[i] + size);
+    else if (cutoffs[i] + size !== v) fail(`the adaptive softmax's clusters cover ${cutoffs[i] + size} words, the embedding ${v}`);
+  }
+  return cutoffs;
 }
 
 /** Init scale, dropout and seed recorded by `exportStateDict`; none when absent or malformed (a file from elsewhere). */
@@ -170,15 +233,17 @@ const bit = (bytes: Uint8Array, b: number) => (bytes[b >> 3] >> (b & 7)) & 1;
 export function compressedCodes(bytes: Uint8Array, file: string): Map<string, RawTensor> {
   const { metadata, tensors } = readSafetensors(bytes, file);
   const bits = JSON.parse(metadata.bits ?? '{}') as Record<string, number>;
-  // Every matrix of the model is `hidden` wide.
-  const { layers, hidden: cols } = JSON.parse(metadata.config ?? '{}') as { layers: number; hidden: number };
-  const names = pytorchNames(layers);
+  // Every matrix of the model is `hidden` wide but an adaptive softmax's tail weights (`dᵢ`).
+  const { layers, hidden, vocab, cutoffs } = JSON.parse(metadata.config ?? '{}') as ModelConfig;
+  const tails = adaptiveTails({ vocab, hidden, cutoffs });
+  const names = pytorchNames(layers, tails.length);
   const out = new Map<string, RawTensor>();
   for (const [name, k] of Object.entries(bits)) {
     const scales = tensors.get(`${name}.scales`);
     const torch = names.get(name);
     if (!scales || !torch) throw new QuireError('E_FORMAT', `${file}: the quantized tensor '${name}' has no scales`);
     const [rows] = scales.shape;
+    const cols = tails.find((_, i) => name === `softmax.tail.${i}.weight`)?.dim ?? hidden;
     const mask = tensors.get(`${name}.mask`)?.data;
     const kept = tensors.get(`${name}.codes`)?.data;
     const planes = tensors.get(`${name}.planes`)?.data;

@@ -23,7 +23,8 @@ export function registerInfo(program: Command): void {
         }
         const lines = [
           `${d.file}: ${d.format}, ${d.bytes} bytes, ${d.parameters} parameters, ${d.bitsPerParameter.toFixed(3)} bits per ` +
-            `parameter (whole file); vocabulary ${d.vocabulary} (${d.tokenizer})${d.tied ? '; embedding tied to the softmax' : ''}`,
+            `parameter (whole file); vocabulary ${d.vocabulary} (${d.tokenizer})${d.tied ? '; embedding tied to the softmax' : ''}` +
+            `${d.cutoffs.length ? `; adaptive softmax, cut-offs ${d.cutoffs.join(',')}` : ''}`,
         ];
         const c = d.compressed;
         if (c) {

@@ -29,6 +29,7 @@ interface TrainFlags extends CorpusFlags {
   clip?: number;
   evalBatch?: number;
   tie?: boolean;
+  adaptive?: string | true;
 }
 
 export function registerTrain(program: Command): void {
@@ -55,6 +56,12 @@ export function registerTrain(program: Command): void {
     .option('--clip <x>', 'global gradient-norm clip (0: none)', finiteNumber)
     .option('--eval-batch <n>', 'streams for validation/test evaluation', positiveInt)
     .option('--tie', 'tie the embedding to the softmax weight: one shared matrix, V·H fewer parameters (Press & Wolf 2017)')
+    .option(
+      '--adaptive [cutoffs]',
+      'adaptive softmax for large vocabularies (Grave et al. 2017): a head of the frequent words and tail clusters, ' +
+        "training at a fraction of the full softmax's cost; 'auto' (the default: 2000, 10000, 50000, ... below the vocabulary size) " +
+        'or increasing cut-offs such as 2000,10000',
+    )
     .action(async (f: TrainFlags) => {
       const overrides: Partial<TrainConfig> = {
         epochs: f.epochs,
@@ -72,6 +79,7 @@ export function registerTrain(program: Command): void {
         clip: f.clip,
         evalBatch: f.evalBatch,
         tie: f.tie,
+        adaptive: f.adaptive === true ? 'auto' : f.adaptive,
       };
       const result = await withInterrupt('interrupted, saving a checkpoint...', (signal) =>
         train({

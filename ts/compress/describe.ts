@@ -18,6 +18,8 @@ export interface ModelFileInfo {
   tokenizer: string;
   /** Whether the embedding is tied to the softmax weight (one shared matrix). */
   tied: boolean;
+  /** The adaptive softmax's cut-offs (empty: the full softmax). */
+  cutoffs: number[];
   /** Compressed files only: the header, bits per quantized weight (scales and masks included), ratio vs the FP file. */
   compressed?: CompressedHeader & { compressionRatio: number };
 }
@@ -61,6 +63,7 @@ export function describeModelFile(path: string, options: BackendOption = {}): Mo
       bitsPerParameter: (8 * size) / parameters,
       ...textInfo(metadata, config.vocab, file),
       tied: config.tied ?? false,
+      cutoffs: config.cutoffs ?? [],
     };
   }
 }

@@ -2,18 +2,21 @@
  * The compressible matrices of an LSTM language model, by group (the names are the core's
  * `lstm::tensor_layout`): every LSTM matrix, the softmax weight, the embedding. Biases stay FP.
  * A tied model has no softmax weight: its embedding is the softmax weight, one matrix in one
- * group (`embedding`), quantized once.
+ * group (`embedding`), quantized once. An adaptive softmax's group holds its head and the tail
+ * matrices at least {@link MIN_CODED_COLUMNS} wide (a narrower row costs about as much coded, with
+ * its 64-bit code word and scale per bit, as in full precision).
  */
+import { adaptiveTails, type ModelConfig } from '../model.js';
 
 /** The groups whose bits the settings (`bits`, `softmaxBits`, `embeddingBits`) and a budget choose. */
 export type BitGroup = 'lstm' | 'softmax' | 'embedding';
 export const BIT_GROUPS: readonly BitGroup[] = ['lstm', 'softmax', 'embedding'];
 
-/** What the grouping depends on: the number of LSTM layers, and whether the embedding is tied. */
-export interface GroupShape {
-  layers: number;
-  tied?: boolean;
-}
+/** What the grouping depends on: the number of LSTM layers, whether the embedding is tied, the adaptive softmax. */
+export type GroupShape = Pick<ModelConfig, 'layers' | 'tied' | 'hidden' | 'vocab' | 'cutoffs'>;
+
+/** Matrices narrower than this stay in full precision: a coded row costs a 64-bit word and a 32-bit scale per bit. */
+export const MIN_CODED_COLUMNS = 8;
 
 /** The groups a model has: all three, or `lstm` and `embedding` when tied. */
 export function bitGroups(shape: GroupShape): BitGroup[] {
@@ -22,7 +25,15 @@ export function bitGroups(shape: GroupShape): BitGroup[] {
 
 /** The tensors of a group (none for a tied model's softmax, whose weight is the embedding). */
 export function groupTensors(group: BitGroup, shape: GroupShape): string[] {
-  if (group === 'softmax') return shape.tied ? [] : ['softmax.weight'];
+  if (group === 'softmax') {
+    if (shape.tied) return [];
+    if (!shape.cutoffs?.length) return ['softmax.weight'];
+    const tails = adaptiveTails(shape).flatMap((t, i) => [
+      ...(shape.hidden >= MIN_CODED_COLUMNS ? [`softmax.tail.${i}.proj`] : []),
+      ...(t.dim >= MIN_CODED_COLUMNS ? [`softmax.tail.${i}.weight`] : []),
+    ]);
+    return ['softmax.head.weight', ...tails];
+  }
   if (group === 'embedding') return ['embedding'];
   return Array.from({ length: shape.layers }, (_, l) => [`lstm.${l}.w_ih`, `lstm.${l}.w_hh`]).flat();
 }

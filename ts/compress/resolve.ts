@@ -75,5 +75,12 @@ export function resolveSettings(input: SettingsInput, src: FpSource): CompressSe
     evalBatch: fromRun('evalBatch'),
   };
   validateSettings(s);
+  // The popcount kernel binarizes every packed product's input, a tail's projection too, which
+  // retraining with quantized activations does not model.
+  if (s.activationBits !== null && src.model.config.cutoffs?.length)
+    throw new QuireError(
+      'E_CONFIG',
+      'activation bits are not available for a model with an adaptive softmax (its tails run on FP activations)',
+    );
   return s;
 }

@@ -27,6 +27,11 @@ export interface TrainConfig {
   limitTokens?: number;
   /** Tie the embedding to the softmax weight (one shared matrix; `--tie`). Untied when undefined. */
   tie?: boolean;
+  /**
+   * Adaptive softmax (`--adaptive`): `auto` (cut-offs from the vocabulary size, `adaptiveCutoffs`)
+   * or increasing cut-offs written `2000,10000`. Full softmax when undefined.
+   */
+  adaptive?: string;
 }
 
 const base = { seed: 1, lr: 1, evalBatch: 10 };
@@ -135,6 +140,10 @@ export function validateTrainConfig(c: TrainConfig, where = 'the training settin
   if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout < 1))
     throw bad(`dropout must be in [0, 1) (got ${JSON.stringify(c.dropout)})`);
   if (c.tie !== undefined && typeof c.tie !== 'boolean') throw bad(`tie must be true or false (got ${JSON.stringify(c.tie)})`);
+  if (c.adaptive !== undefined && !(c.adaptive === 'auto' || /^\d+(,\d+)*$/.test(String(c.adaptive)))) {
+    throw bad(`adaptive must be 'auto' or increasing cut-offs such as 2000,10000 (got ${JSON.stringify(c.adaptive)})`);
+  }
+  if (c.adaptive !== undefined && c.tie) throw bad('an adaptive softmax cannot be tied to the embedding: choose --tie or --adaptive');
   if (c.limitTokens !== undefined && c.limitTokens !== null && !(Number.isSafeInteger(c.limitTokens) && c.limitTokens >= 1)) {
     throw bad(`limitTokens must be a positive integer (got ${JSON.stringify(c.limitTokens)})`);
   }

@@ -7,7 +7,7 @@ import { QuireError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { ensureDirectory, isFile, removeStaleTemporaries } from '../io/fs.js';
 import { withRunLock } from '../io/run-lock.js';
-import { LanguageModel } from '../model.js';
+import { adaptiveCutoffs, LanguageModel } from '../model.js';
 import type { BackendOption } from '../options.js';
 import { CHECKPOINT_FILE, LOG_FILE, MODEL_FILE, loadModel, saveModel, type EpochRecord, type TrainState } from './checkpoint.js';
 import { evaluatePerplexity, type Evaluation } from './evaluate.js';
@@ -75,6 +75,11 @@ function resumeConfig(saved: TrainConfig, overrides: Partial<TrainConfig>): Trai
   return { ...saved, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
 }
 
+/** The cut-offs of `--adaptive` (`auto` or `2000,10000`) for a vocabulary of `vocab` tokens. */
+function resolveCutoffs(adaptive: string, vocab: number): number[] {
+  return adaptive === 'auto' ? adaptiveCutoffs(vocab) : adaptive.split(',').map(Number);
+}
+
 /** Starts a run, or picks up the checkpoint of a stopped one. */
 function start(options: TrainOptions): { model: LanguageModel; state: TrainState; corpus: EncodedCorpus } {
   const ckpt = join(options.outDir, CHECKPOINT_FILE);
@@ -115,6 +120,7 @@ function start(options: TrainOptions): { model: LanguageModel; state: TrainState
       dropout: config.dropout,
       seed: config.seed,
       tied: config.tie ?? false,
+      ...(config.adaptive === undefined ? {} : { cutoffs: resolveCutoffs(config.adaptive, corpus.vocabulary.size) }),
     },
     options,
   );

@@ -24,8 +24,17 @@ fn compressed_bytes(m: &mut LstmModel) -> Vec<u8> {
 #[test]
 fn engine_steps_under_every_forced_kernel_set() {
     // Untrained weights: the checks are of bit identity and dispatch, not of quality.
-    let mut m =
-        LstmModel::new(LstmConfig { vocab: 41, hidden: 72, layers: 2, init_scale: 0.3, dropout: 0.0, seed: 10, tied: false }).unwrap();
+    let mut m = LstmModel::new(LstmConfig {
+        vocab: 41,
+        hidden: 72,
+        layers: 2,
+        init_scale: 0.3,
+        dropout: 0.0,
+        seed: 10,
+        tied: false,
+        cutoffs: vec![],
+    })
+    .unwrap();
     let bytes = compressed_bytes(&mut m);
 
     // A step runs its kernels on the set in force, and records it.

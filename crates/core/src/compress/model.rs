@@ -140,15 +140,15 @@ impl CompressedModel {
 
     /// Writes every tensor into `model` (FP values; `Q(W)` for quantized ones) and installs the
     /// quantized tensors' masks (so retraining keeps pruned entries at 0); clears other masks.
-    /// `E_CONFIG` when the model's config differs in shape (vocab, hidden, layers, tied).
+    /// `E_CONFIG` when the model's config differs in shape (vocab, hidden, layers, tied, cut-offs).
     pub fn dequantize_into(&self, model: &mut LstmModel) -> Result<()> {
         let c = model.config();
-        let (mine, theirs) =
-            ((c.vocab, c.hidden, c.layers, c.tied), (self.config.vocab, self.config.hidden, self.config.layers, self.config.tied));
+        let s = &self.config;
+        let (mine, theirs) = ((c.vocab, c.hidden, c.layers, c.tied, &c.cutoffs), (s.vocab, s.hidden, s.layers, s.tied, &s.cutoffs));
         if mine != theirs {
             return Err(Error::config(format!(
-                "model shape (vocab {}, hidden {}, layers {}, tied {}) differs from the compressed model's ({}, {}, {}, {})",
-                mine.0, mine.1, mine.2, mine.3, theirs.0, theirs.1, theirs.2, theirs.3
+                "model shape (vocab {}, hidden {}, layers {}, tied {}, cut-offs {:?}) differs from the compressed model's ({}, {}, {}, {}, {:?})",
+                mine.0, mine.1, mine.2, mine.3, mine.4, theirs.0, theirs.1, theirs.2, theirs.3, theirs.4
             )));
         }
         for (name, _, values) in &self.fp {
@@ -170,7 +170,11 @@ impl CompressedModel {
     /// engine's `popcount-a<k>` kernel binarizes every packed product's input. A tied model's
     /// softmax is quantized when its embedding is.
     pub fn activation_quant(&self) -> Result<Option<ActivationQuant>> {
-        let weight = if self.config.tied { "embedding" } else { "softmax.weight" };
+        let weight = match (self.config.tied, self.config.cutoffs.is_empty()) {
+            (true, _) => "embedding",
+            (false, true) => "softmax.weight",
+            (false, false) => "softmax.head.weight",
+        };
         let softmax = self.quantized.iter().any(|q| q.name == weight);
         activation_bits(&self.metadata)?.map(|bits| ActivationQuant::new(bits, softmax)).transpose()
     }

@@ -9,7 +9,8 @@ use crate::ErrorCode;
 use std::collections::BTreeMap;
 
 fn tiny() -> LstmModel {
-    LstmModel::new(LstmConfig { vocab: 13, hidden: 70, layers: 2, init_scale: 0.3, dropout: 0.0, seed: 5, tied: false }).unwrap()
+    LstmModel::new(LstmConfig { vocab: 13, hidden: 70, layers: 2, init_scale: 0.3, dropout: 0.0, seed: 5, tied: false, cutoffs: vec![] })
+        .unwrap()
 }
 
 fn lstm_names(m: &LstmModel) -> Vec<String> {
@@ -174,8 +175,17 @@ fn corrupt_compressed_files_are_format_errors() {
 /// model computes, the one packed matrix serving the lookup and the softmax product.
 #[test]
 fn tied_model_compresses_the_shared_matrix_once() {
-    let mut m =
-        LstmModel::new(LstmConfig { vocab: 13, hidden: 70, layers: 2, init_scale: 0.3, dropout: 0.0, seed: 5, tied: true }).unwrap();
+    let mut m = LstmModel::new(LstmConfig {
+        vocab: 13,
+        hidden: 70,
+        layers: 2,
+        init_scale: 0.3,
+        dropout: 0.0,
+        seed: 5,
+        tied: true,
+        cutoffs: vec![],
+    })
+    .unwrap();
     train_a_bit(&mut m, 5);
     let mut sel: Vec<(String, QuantConfig)> = lstm_names(&m).into_iter().map(|n| (n, QuantConfig::new(2, Method::Alternating))).collect();
     sel.push(("embedding".into(), QuantConfig::new(3, Method::Alternating)));

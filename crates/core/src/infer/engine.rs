@@ -10,6 +10,9 @@
 //! [`crate::lstm`] computed by `cell.rs` with an exp that is the same code on every ISA (so a
 //! step's outputs do not depend on the kernel set, see there); then `logits = W_s·h^{L} + b_s`,
 //! where a tied model's `W_s` is its embedding `E` (one matrix, packed once when quantized).
+//! With an adaptive softmax (`lstm::adaptive`) the step's "logits" are the exact log-probabilities
+//! `log p(w)` over all V tokens (head log-softmax plus each tail's log-softmax): softmax, sampling,
+//! top-k and cross-entropy read them as they read logits.
 //! This is the model's evaluation forward pass (no dropout), one time step at a time.
 
 use super::cell;
@@ -20,7 +23,9 @@ use crate::bcq::Kernel;
 use crate::compress::CompressedModel;
 use crate::error::{check_len, Error, Result};
 use crate::format::read;
+use crate::kernels::exp::exp_shift_sum;
 use crate::kernels::{self, KernelSet};
+use crate::lstm::adaptive::{Adaptive, Tail};
 use crate::lstm::softmax::{cross_entropy, finite_loss};
 use crate::lstm::{tensor_layout, LstmConfig, LstmModel};
 use std::collections::BTreeMap;
@@ -63,9 +68,19 @@ pub struct Engine {
     kernel: Kernel,
     embedding: Weight,
     layers: Vec<Layer>,
-    /// The softmax weight; `None` when tied to the embedding (which then serves both).
+    /// The softmax weight (the head's when adaptive); `None` when tied to the embedding (which
+    /// then serves both).
     softmax: Option<Weight>,
     softmax_bias: Vec<f32>,
+    /// Adaptive softmax: its clusters, each tail's projection and weight, and the buffers of a
+    /// step: head log-probabilities `B×(S+n)`, a tail's projection `B×d` and logits `B×size`,
+    /// and one row of log-softmax scratch.
+    adaptive: Option<Adaptive>,
+    tails: Vec<(Weight, Weight)>,
+    head: Vec<f32>,
+    tail_p: Vec<f32>,
+    tail_z: Vec<f32>,
+    spare: Vec<f32>,
     batch: usize,
     /// Carried `h` and `c` per layer, `B×H` each.
     h: Vec<Vec<f32>>,
@@ -170,9 +185,12 @@ impl Engine {
         }
         let softmax = if config.tied { None } else { Some(next()) };
         let softmax_bias = vector(next())?;
+        let adaptive = Adaptive::of(&config);
+        let tails: Vec<(Weight, Weight)> = adaptive.iter().flat_map(|a| &a.tails).map(|_| (next(), next())).collect();
         let groups = std::iter::once(&embedding)
             .chain(&softmax)
             .chain(layers.iter().flat_map(|l| [&l.w_ih, &l.w_hh]))
+            .chain(tails.iter().flat_map(|(p, w)| [p, w]))
             .map(|w| match w {
                 Weight::Packed(m) => m.groups(),
                 Weight::Dense { .. } => 1,
@@ -187,6 +205,12 @@ impl Engine {
             layers,
             softmax,
             softmax_bias,
+            adaptive,
+            tails,
+            head: Vec::new(),
+            tail_p: Vec::new(),
+            tail_z: Vec::new(),
+            spare: Vec::new(),
             batch: 0,
             h: Vec::new(),
             c: Vec::new(),
@@ -225,7 +249,10 @@ impl Engine {
 
     /// `(name, bits)` of every weight matrix (32 = full precision), in model order.
     pub fn bits(&self) -> Vec<(String, usize)> {
-        let matrices = std::iter::once(&self.embedding).chain(self.layers.iter().flat_map(|l| [&l.w_ih, &l.w_hh])).chain(&self.softmax);
+        let matrices = std::iter::once(&self.embedding)
+            .chain(self.layers.iter().flat_map(|l| [&l.w_ih, &l.w_hh]))
+            .chain(&self.softmax)
+            .chain(self.tails.iter().flat_map(|(p, w)| [p, w]));
         let names = tensor_layout(&self.config).into_iter().filter(|(_, shape)| shape.len() == 2).map(|(name, _)| name);
         names.zip(matrices.map(Weight::bits)).collect()
     }
@@ -236,6 +263,7 @@ impl Engine {
         let mats: usize = std::iter::once(&self.embedding)
             .chain(&self.softmax)
             .chain(self.layers.iter().flat_map(|l| [&l.w_ih, &l.w_hh]))
+            .chain(self.tails.iter().flat_map(|(p, w)| [p, w]))
             .map(Weight::bytes)
             .sum();
         mats + vectors
@@ -257,6 +285,13 @@ impl Engine {
         self.gates = vec![0.0; batch * 4 * h];
         self.rec = vec![0.0; batch * 4 * h];
         self.logits = vec![0.0; batch * v];
+        if let Some(a) = &self.adaptive {
+            let widest = |f: fn(&Tail) -> usize| a.tails.iter().map(f).max().unwrap_or(0);
+            self.head = vec![0.0; batch * a.head_size()];
+            self.tail_p = vec![0.0; batch * widest(|t| t.dim)];
+            self.tail_z = vec![0.0; batch * widest(Tail::size)];
+            self.spare = vec![0.0; a.head_size().max(widest(Tail::size))];
+        }
         self.has_logits = false;
         self.scratch = LutScratch::new(8 * h.div_ceil(64), self.scale_groups, batch);
         Ok(())
@@ -300,10 +335,38 @@ impl Engine {
             self.x.copy_from_slice(&self.h[l]);
         }
         let softmax = self.softmax.as_ref().unwrap_or(&self.embedding);
-        softmax.matmul(&self.x, b, &mut self.logits, set, kernel, &mut self.scratch);
-        for row in self.logits.chunks_exact_mut(self.config.vocab) {
+        let out = if self.adaptive.is_some() { &mut self.head } else { &mut self.logits };
+        softmax.matmul(&self.x, b, out, set, kernel, &mut self.scratch);
+        for row in out.chunks_exact_mut(self.softmax_bias.len()) {
             for (z, bias) in row.iter_mut().zip(&self.softmax_bias) {
                 *z += bias;
+            }
+        }
+        if self.adaptive.is_some() {
+            self.adaptive_log_probs(set);
+        }
+    }
+
+    /// Adaptive softmax: turns the head logits of the step (`self.head`) into log-probabilities
+    /// and writes `log p(w)` of every token into `self.logits` (the tails computed for all rows).
+    fn adaptive_log_probs(&mut self, set: KernelSet) {
+        let Some(a) = &self.adaptive else { return };
+        let (b, v, hs, kernel) = (self.batch, self.config.vocab, a.head_size(), self.kernel);
+        let (tail_z, spare) = (&mut self.tail_z, &mut self.spare);
+        for (row, out) in self.head.chunks_exact_mut(hs).zip(self.logits.chunks_exact_mut(v)) {
+            log_softmax(row, spare);
+            out[..a.shortlist].copy_from_slice(&row[..a.shortlist]);
+        }
+        for (i, (tail, (proj, weight))) in a.tails.iter().zip(&self.tails).enumerate() {
+            let (d, size) = (tail.dim, tail.size());
+            proj.matmul(&self.x, b, &mut self.tail_p[..b * d], set, kernel, &mut self.scratch);
+            weight.matmul(&self.tail_p[..b * d], b, &mut tail_z[..b * size], set, kernel, &mut self.scratch);
+            for (r, z) in tail_z[..b * size].chunks_exact_mut(size).enumerate() {
+                log_softmax(z, spare);
+                let cluster = self.head[r * hs + a.shortlist + i];
+                for (o, lp) in self.logits[r * v + tail.lo..r * v + tail.hi].iter_mut().zip(z.iter()) {
+                    *o = cluster + lp;
+                }
             }
         }
     }
@@ -402,5 +465,16 @@ impl Engine {
         let v = self.config.vocab;
         let row = &self.logits[b * v..(b + 1) * v];
         Ok(self.sampler.top(row, k.min(v)).to_vec())
+    }
+}
+
+/// `z ← log softmax(z)` (max-shifted, the sum in f64), with `spare` (at least `z.len()`) as scratch.
+fn log_softmax(z: &mut [f32], spare: &mut [f32]) {
+    let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let tmp = &mut spare[..z.len()];
+    tmp.copy_from_slice(z);
+    let shift = max + exp_shift_sum(tmp, max).ln() as f32;
+    for v in z.iter_mut() {
+        *v -= shift;
     }
 }

@@ -38,7 +38,8 @@ fn allocations() -> usize {
 }
 
 fn trained(vocab: usize, hidden: usize, seed: u64) -> LstmModel {
-    let mut m = LstmModel::new(LstmConfig { vocab, hidden, layers: 2, init_scale: 0.3, dropout: 0.0, seed, tied: false }).unwrap();
+    let mut m =
+        LstmModel::new(LstmConfig { vocab, hidden, layers: 2, init_scale: 0.3, dropout: 0.0, seed, tied: false, cutoffs: vec![] }).unwrap();
     let mut r = Rng::new(seed);
     m.reset_state(2).unwrap();
     // A repetitive stream the model can learn a little, so the logits are not flat.

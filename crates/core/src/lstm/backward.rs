@@ -1,5 +1,6 @@
 //! Backward pass of one window (truncated BPTT: no gradient flows into the carried state).
 
+use super::adaptive::Adaptive;
 use super::cell;
 use super::model::LstmModel;
 use super::params::{layer_indices, softmax_indices};
@@ -17,7 +18,8 @@ fn column_sums(m: &[f32], cols: usize, out: &mut [f32]) {
 }
 
 impl LstmModel {
-    /// Back-propagates `ws.logits` (already holding `∂J/∂logits`) through the training-mode window that
+    /// Back-propagates `ws.logits` (already holding `∂J/∂logits`; with an adaptive softmax the
+    /// head's, the tails' in their caches) through the training-mode window that
     /// [`LstmModel::forward`] just ran on `inputs`, overwriting every gradient tensor. With
     /// activation quantization, the gradients flow straight through the quantizers.
     /// The embedding gradient is kept sparse: rows touched by the previous window are zeroed,
@@ -25,7 +27,7 @@ impl LstmModel {
     /// softmax weight too: its gradient is dense, the softmax-weight gradient (written first)
     /// plus the lookup gradient of the input rows, and `ws.touched` stays empty.
     pub(super) fn backward(&mut self, inputs: &[u32]) -> Result<()> {
-        let (hd, v, b, layers) = (self.config.hidden, self.config.vocab, self.batch, self.config.layers);
+        let (hd, v, b, layers) = (self.config.hidden, self.config.logit_width(), self.batch, self.config.layers);
         let rows = inputs.len();
         let steps = rows / b;
         let g4 = 4 * hd;
@@ -41,6 +43,10 @@ impl LstmModel {
         )?;
         column_sums(&ws.logits[..rows * v], v, self.grads.data_mut(sb));
         gemm(&GemmSpec::new(rows, hd, v), &ws.logits[..rows * v], self.params.softmax_weight(), &mut ws.d_out[..rows * hd])?;
+        if let Some(a) = Adaptive::of(&self.config) {
+            self.adaptive_backward(&a)?;
+        }
+        let ws = &mut self.ws;
         if dropout {
             mul_assign(&mut ws.d_out[..rows * hd], &ws.y_mask[..rows * hd]);
         }

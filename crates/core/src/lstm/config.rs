@@ -27,7 +27,17 @@ pub struct LstmConfig {
     /// read as untied and untied configs serialise as before.
     #[serde(default, skip_serializing_if = "is_false")]
     pub tied: bool,
+    /// Adaptive softmax (Grave et al. 2017, PyTorch's `AdaptiveLogSoftmaxWithLoss` with
+    /// `div_value` 4): the increasing cut-offs `c₀ < c₁ < … < V` of its clusters. Empty: the full
+    /// softmax. Tokens `0..c₀` are the head's shortlist, cluster `i` holds `cᵢ..cᵢ₊₁` (the last
+    /// ends at V), so ids must be in decreasing frequency. See `adaptive.rs`. Absent from the
+    /// JSON of a full-softmax model.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cutoffs: Vec<usize>,
 }
+
+/// Most clusters of an adaptive softmax.
+pub const MAX_CLUSTERS: usize = 8;
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -51,18 +61,47 @@ impl LstmConfig {
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(Error::config(format!("dropout must be in [0, 1) (got {})", self.dropout)));
         }
+        self.validate_cutoffs()
+    }
+
+    fn validate_cutoffs(&self) -> Result<()> {
+        let c = &self.cutoffs;
+        if c.is_empty() {
+            return Ok(());
+        }
+        if self.tied {
+            return Err(Error::config("an adaptive softmax cannot be tied to the embedding (its weights are not one [V, H] matrix)"));
+        }
+        if c.len() > MAX_CLUSTERS {
+            return Err(Error::config(format!("an adaptive softmax has at most {MAX_CLUSTERS} tail clusters (got {} cut-offs)", c.len())));
+        }
+        let increasing = c.windows(2).all(|w| w[0] < w[1]);
+        if !increasing || c[0] == 0 || c[c.len() - 1] >= self.vocab {
+            return Err(Error::config(format!(
+                "adaptive softmax cut-offs must increase strictly within 1..{} (the vocabulary size; got {c:?})",
+                self.vocab
+            )));
+        }
         Ok(())
     }
 
-    /// Parameters of a model with this config (`None` if the count overflows): embedding and
-    /// softmax `V·H` each (one shared `V·H` when tied), softmax bias `V`, per layer `4H·H`
-    /// twice and `4H`.
+    /// Width of the softmax's output layer: V, or the adaptive softmax's head (shortlist plus
+    /// one entry per tail cluster).
+    pub fn logit_width(&self) -> usize {
+        match self.cutoffs.first() {
+            Some(&shortlist) => shortlist + self.cutoffs.len(),
+            None => self.vocab,
+        }
+    }
+
+    /// Parameters of a model with this config (`None` if the count overflows): the tensors of
+    /// [`super::tensor_layout`] (embedding `V·H`, per layer `4H·H` twice and `4H`, then the
+    /// softmax: `V·H + V`, only the bias `V` when tied, or the adaptive softmax's head and tails).
     pub fn parameter_count(&self) -> Option<usize> {
-        let (v, h) = (self.vocab, self.hidden);
-        let vh = v.checked_mul(h)?;
-        let layer = h.checked_mul(h)?.checked_mul(8)?.checked_add(4 * h)?;
-        let matrices = if self.tied { 1 } else { 2 };
-        vh.checked_mul(matrices)?.checked_add(v)?.checked_add(layer.checked_mul(self.layers)?)
+        super::tensor_layout(self).iter().try_fold(0usize, |sum, (_, shape)| {
+            let n = shape.iter().try_fold(1usize, |p, &d| p.checked_mul(d))?;
+            sum.checked_add(n)
+        })
     }
 
     /// `E_CONFIG` unless the parameters and their gradients (2 × 4 bytes each) can be allocated.

@@ -18,18 +18,19 @@ fn apply_dropout(rng: &mut Rng, p: f32, x: &mut [f32], mask: &mut [f32]) {
 
 impl LstmModel {
     /// Runs the forward pass for `inputs` (`T·B` ids, time-major, validated by the caller),
-    /// leaving the activations in the workspace and the logits in `ws.logits[..T·B·V]`.
+    /// leaving the activations in the workspace and the logits in `ws.logits[..T·B·W]` (W = V, or the
+    /// adaptive softmax's head width: its tails are computed with the loss, `adaptive.rs`).
     /// Dropout is applied when `train` and the config's dropout is positive; activation
     /// quantization (`activation_quant.rs`), when set, in both modes. When `carry`,
     /// the final `(h, c)` of every layer becomes the carried state.
     pub(super) fn forward(&mut self, inputs: &[u32], train: bool, carry: bool) -> Result<()> {
-        let (hd, v, b) = (self.config.hidden, self.config.vocab, self.batch);
+        let (hd, v, b) = (self.config.hidden, self.config.logit_width(), self.batch);
         let rows = inputs.len();
         let steps = rows / b;
         let p = self.config.dropout;
         let dropout = train && p > 0.0;
         let aq = self.activation_quant;
-        self.ws.ensure(self.config.layers, hd, v, rows, b, dropout, aq.is_some())?;
+        self.ws.ensure(self.config.layers, hd, self.config.vocab, v, rows, b, dropout, aq.is_some())?;
         let emb = self.params.embedding();
         let x0 = &mut self.ws.layers[0].x;
         for (r, &tok) in inputs.iter().enumerate() {

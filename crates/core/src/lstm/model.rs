@@ -1,9 +1,10 @@
 //! The model handle: parameters, gradients, carried state, PRNG and work buffers.
 
 use super::activation_quant::ActivationQuant;
+use super::adaptive::Adaptive;
 use super::config::LstmConfig;
 use super::params::Params;
-use super::softmax::{cross_entropy, cross_entropy_with, finite_loss, softmax_rows, Teacher};
+use super::softmax::{cross_entropy_with, finite_loss, softmax_rows, Teacher};
 use super::workspace::Workspace;
 use crate::error::{check_finite, check_len, Error, Result};
 use crate::rng::Rng;
@@ -116,6 +117,21 @@ impl LstmModel {
         self.ws.row_loss[..rows].iter().sum::<f64>() / rows as f64
     }
 
+    /// Each row's loss of the window the forward pass just computed into `ws.row_loss`, with the
+    /// gradient of `s·Σ loss` left in the logits when `grad_scale` is `Some(s)` (full softmax:
+    /// [`cross_entropy_with`]; adaptive: [`LstmModel::adaptive_loss`]).
+    fn softmax_loss(&mut self, targets: &[u32], grad_scale: Option<f32>, teacher: Option<Teacher<'_>>) -> Result<()> {
+        let rows = targets.len();
+        match Adaptive::of(&self.config) {
+            Some(a) => self.adaptive_loss(&a, targets, grad_scale, teacher),
+            None => {
+                let v = self.config.vocab;
+                cross_entropy_with(&mut self.ws.logits[..rows * v], v, targets, &mut self.ws.row_loss[..rows], grad_scale, teacher);
+                Ok(())
+            }
+        }
+    }
+
     /// Forward + backward of one window without updating weights or the carried state.
     /// Gradients are of `J = (1/B)·Σ_{t,b} CE_{t,b}` (summed over time, averaged over the batch,
     /// as in Zaremba et al.); returns the mean cross-entropy per token (`J/T`).
@@ -130,10 +146,9 @@ impl LstmModel {
     }
 
     fn loss_and_backward_with(&mut self, inputs: &[u32], targets: &[u32], teacher: Option<Teacher<'_>>) -> Result<f64> {
-        let rows = inputs.len();
-        let v = self.config.vocab;
         let scale = 1.0 / self.batch as f32;
-        cross_entropy_with(&mut self.ws.logits[..rows * v], v, targets, &mut self.ws.row_loss[..rows], Some(scale), teacher);
+        self.softmax_loss(targets, Some(scale), teacher)?;
+        let rows = inputs.len();
         let loss = self.mean_loss(rows);
         // A loss whose perplexity overflows is divergence too (the same rule on every backend).
         if !(loss.is_finite() && loss.exp().is_finite()) {
@@ -164,7 +179,8 @@ impl LstmModel {
 
     /// [`LstmModel::train_step`] distilled from `teacher` (same vocabulary and batch): the
     /// teacher runs the window without dropout (its state carries too), and the gradient is that
-    /// of `(1−α)·CE + α·KL(teacher ‖ self)` per token. Returns the data cross-entropy.
+    /// of `(1−α)·CE + α·KL(teacher ‖ self)` per token (with an adaptive softmax, the KL of the
+    /// head distributions; the teacher must have the same cut-offs). Returns the data cross-entropy.
     #[allow(clippy::too_many_arguments)]
     pub fn train_step_distilled(
         &mut self,
@@ -179,16 +195,18 @@ impl LstmModel {
         if !(0.0..=1.0).contains(&alpha) {
             return Err(Error::config(format!("distillation weight must be in [0, 1] (got {alpha})")));
         }
-        if teacher.config.vocab != self.config.vocab || teacher.batch != self.batch {
+        if teacher.config.vocab != self.config.vocab || teacher.config.cutoffs != self.config.cutoffs || teacher.batch != self.batch {
             return Err(Error::shape(format!(
-                "the teacher must have the student's vocabulary and batch (teacher {}/{}, student {}/{})",
-                teacher.config.vocab, teacher.batch, self.config.vocab, self.batch
+                "the teacher must have the student's vocabulary, softmax and batch (teacher {}/{:?}/{}, student {}/{:?}/{})",
+                teacher.config.vocab, teacher.config.cutoffs, teacher.batch, self.config.vocab, self.config.cutoffs, self.batch
             )));
         }
         if !(lr.is_finite() && lr >= 0.0 && clip.is_finite()) {
             return Err(Error::config(format!("learning rate must be finite and >= 0 and clip finite (got {lr}, {clip})")));
         }
-        let (rows, v) = (inputs.len(), self.config.vocab);
+        // With an adaptive softmax the teacher's head distribution is distilled (the tails learn
+        // from the data alone).
+        let (rows, v) = (inputs.len(), self.config.logit_width());
         teacher.forward(inputs, false, true)?;
         softmax_rows(&mut teacher.ws.logits[..rows * v], v);
         self.forward(inputs, true, true)?;
@@ -230,10 +248,8 @@ impl LstmModel {
     pub fn evaluate(&mut self, inputs: &[u32], targets: &[u32]) -> Result<f64> {
         self.check_window(inputs, targets)?;
         self.forward(inputs, false, true)?;
-        let rows = inputs.len();
-        let v = self.config.vocab;
-        cross_entropy(&mut self.ws.logits[..rows * v], v, targets, &mut self.ws.row_loss[..rows], None);
-        finite_loss(self.mean_loss(rows))
+        self.softmax_loss(targets, None, None)?;
+        finite_loss(self.mean_loss(inputs.len()))
     }
 
     /// Gradient norm (before clipping) of the last training step.

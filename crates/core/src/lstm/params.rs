@@ -1,5 +1,6 @@
 //! Named parameter tensors. The same structure holds the gradients.
 
+use super::adaptive::Adaptive;
 use super::config::LstmConfig;
 use crate::rng::Rng;
 
@@ -15,6 +16,9 @@ pub struct Tensor {
 /// file order: `embedding [V,H]`, then per layer `l`: `lstm.l.w_ih [4H,H]`,
 /// `lstm.l.w_hh [4H,H]`, `lstm.l.bias [4H]`, then `softmax.weight [V,H]` (absent when the
 /// embedding is tied to the softmax: the embedding is then the softmax weight), `softmax.bias [V]`.
+/// With an adaptive softmax the last two are its head, `softmax.head.weight [S+n,H]` and
+/// `softmax.head.bias [S+n]` (at the same indices), followed per tail cluster `i` by
+/// `softmax.tail.i.proj [dᵢ,H]` and `softmax.tail.i.weight [sizeᵢ,dᵢ]` (`adaptive.rs`).
 #[derive(Debug, Clone)]
 pub struct Params {
     pub tensors: Vec<Tensor>,
@@ -31,6 +35,15 @@ pub fn tensor_layout(config: &LstmConfig) -> Vec<(String, Vec<usize>)> {
         out.push((format!("lstm.{l}.w_ih"), vec![4 * h, h]));
         out.push((format!("lstm.{l}.w_hh"), vec![4 * h, h]));
         out.push((format!("lstm.{l}.bias"), vec![4 * h]));
+    }
+    if let Some(a) = Adaptive::of(config) {
+        out.push(("softmax.head.weight".to_string(), vec![a.head_size(), h]));
+        out.push(("softmax.head.bias".to_string(), vec![a.head_size()]));
+        for (i, t) in a.tails.iter().enumerate() {
+            out.push((format!("softmax.tail.{i}.proj"), vec![t.dim, h]));
+            out.push((format!("softmax.tail.{i}.weight"), vec![t.size(), t.dim]));
+        }
+        return out;
     }
     if !config.tied {
         out.push(("softmax.weight".to_string(), vec![v, h]));
@@ -67,7 +80,7 @@ impl Params {
     pub fn bias(&self, l: usize) -> &[f32] {
         &self.tensors[3 + 3 * l].data
     }
-    /// The softmax weight `[V, H]`: the embedding when tied.
+    /// The softmax weight `[V, H]`: the embedding when tied, the head `[S+n, H]` when adaptive.
     pub fn softmax_weight(&self) -> &[f32] {
         &self.tensors[softmax_indices(self.layers, self.tied).0].data
     }
@@ -98,11 +111,17 @@ pub fn layer_indices(l: usize) -> (usize, usize, usize) {
     (1 + 3 * l, 2 + 3 * l, 3 + 3 * l)
 }
 
-/// Indices of the tensor holding the softmax weight (the embedding, 0, when `tied`) and of the softmax bias.
+/// Indices of the tensor holding the softmax weight (the embedding, 0, when `tied`; the head's
+/// weight with an adaptive softmax) and of the softmax bias (the head's bias).
 pub fn softmax_indices(layers: usize, tied: bool) -> (usize, usize) {
     if tied {
         (0, 1 + 3 * layers)
     } else {
         (1 + 3 * layers, 2 + 3 * layers)
     }
+}
+
+/// Indices of tail cluster `i`'s projection and output weight (adaptive softmax only).
+pub fn tail_indices(layers: usize, i: usize) -> (usize, usize) {
+    (3 + 3 * layers + 2 * i, 4 + 3 * layers + 2 * i)
 }

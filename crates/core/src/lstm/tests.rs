@@ -9,7 +9,7 @@ fn tiny(dropout: f32) -> LstmModel {
 }
 
 fn tiny_tied(dropout: f32, tied: bool) -> LstmModel {
-    LstmModel::new(LstmConfig { vocab: 11, hidden: 6, layers: 2, init_scale: 0.5, dropout, seed: 3, tied }).unwrap()
+    LstmModel::new(LstmConfig { vocab: 11, hidden: 6, layers: 2, init_scale: 0.5, dropout, seed: 3, tied, cutoffs: vec![] }).unwrap()
 }
 
 fn window(seed: u64, n: usize, v: u64) -> (Vec<u32>, Vec<u32>) {
@@ -23,10 +23,15 @@ fn window(seed: u64, n: usize, v: u64) -> (Vec<u32>, Vec<u32>) {
 /// dropout masks), so the check covers dropout too. With `tied` the embedding is also the
 /// softmax weight: perturbing it moves both, so its gradient must be the sum of the two.
 fn check_gradients(dropout: f32, tied: bool) {
+    check_gradients_of(tiny_tied(dropout, tied));
+}
+
+/// [`check_gradients`] of any model (on a window of ids below its vocabulary).
+fn check_gradients_of(mut m: LstmModel) {
     let (b, t) = (2, 4);
-    let mut m = tiny_tied(dropout, tied);
+    let (dropout, tied) = (m.config().dropout, m.config().tied);
     m.reset_state(b).unwrap();
-    let (x, y) = window(9, b * t, 11);
+    let (x, y) = window(9, b * t, m.config().vocab as u64);
     let snapshot = m.to_bytes("quire-checkpoint", &BTreeMap::new(), true).unwrap();
     m.gradients(&x, &y).unwrap();
     let objective = |name: &str, w: &[f32]| {
@@ -220,8 +225,17 @@ fn distillation_reduces_to_the_plain_step_and_to_zero_gradient() {
 fn straight_through_gradients_are_exact_where_the_quantizer_is_constant() {
     for (steps, names) in [(1, ["lstm.0.w_ih", "lstm.0.bias", "softmax.weight"]), (2, ["lstm.0.w_hh", "softmax.bias", "softmax.weight"])] {
         let b = 2;
-        let mut m =
-            LstmModel::new(LstmConfig { vocab: 9, hidden: 5, layers: 1, init_scale: 0.5, dropout: 0.0, seed: 4, tied: false }).unwrap();
+        let mut m = LstmModel::new(LstmConfig {
+            vocab: 9,
+            hidden: 5,
+            layers: 1,
+            init_scale: 0.5,
+            dropout: 0.0,
+            seed: 4,
+            tied: false,
+            cutoffs: vec![],
+        })
+        .unwrap();
         m.set_activation_quant(Some(ActivationQuant::new(2, false).unwrap()));
         m.reset_state(b).unwrap();
         let (x, y) = window(10, b * steps, 9);
@@ -271,4 +285,87 @@ fn activation_approximation_is_the_greedy_code() {
             assert!((g - want).abs() <= 1e-5, "bits {bits}, entry {j}: {g} vs {want}");
         }
     }
+}
+
+/// A model with an adaptive softmax: vocabulary 11 in a head of 4 words and 2 clusters (tokens
+/// 4..7 projected to 2 dimensions, 7..11 to 1), 8 units.
+fn tiny_adaptive(dropout: f32) -> LstmModel {
+    let config = LstmConfig { vocab: 11, hidden: 8, layers: 2, init_scale: 0.5, dropout, seed: 3, tied: false, cutoffs: vec![4, 7] };
+    LstmModel::new(config).unwrap()
+}
+
+#[test]
+fn adaptive_softmax_gradients_match_finite_differences() {
+    check_gradients_of(tiny_adaptive(0.0));
+    check_gradients_of(tiny_adaptive(0.3));
+}
+
+/// The adaptive softmax's tensors follow the layout (PyTorch's `AdaptiveLogSoftmaxWithLoss` shapes
+/// with `div_value` 4), its loss is `−log p(target)` of a distribution over all V tokens that
+/// sums to 1 (computed here from the tensors by hand), training lowers it, and the file
+/// round-trips with the cut-offs in its config.
+#[test]
+fn adaptive_softmax_is_a_normalized_distribution_over_the_vocabulary() {
+    let mut m = tiny_adaptive(0.0);
+    let shapes: Vec<(String, Vec<usize>)> =
+        m.tensor_names().into_iter().skip(7).map(|n| (n.clone(), m.tensor_shape(&n).unwrap())).collect();
+    let want = [
+        ("softmax.head.weight", vec![6, 8]),
+        ("softmax.head.bias", vec![6]),
+        ("softmax.tail.0.proj", vec![2, 8]),
+        ("softmax.tail.0.weight", vec![3, 2]),
+        ("softmax.tail.1.proj", vec![1, 8]),
+        ("softmax.tail.1.weight", vec![4, 1]),
+    ];
+    assert_eq!(shapes, want.iter().map(|(n, s)| (n.to_string(), s.clone())).collect::<Vec<_>>());
+    assert_eq!(Some(m.parameter_count()), m.config().parameter_count());
+    // One step (T = B = 1) from the zero state: h is the last layer's output, which the
+    // single-token loss of every possible target reveals through p(w) = exp(−loss).
+    let snapshot = m.to_bytes("quire-checkpoint", &BTreeMap::new(), true).unwrap();
+    let probs: Vec<f64> = (0..11u32)
+        .map(|target| {
+            let (mut c, _) = LstmModel::from_bytes(&snapshot).unwrap();
+            (-c.evaluate(&[3], &[target]).unwrap()).exp()
+        })
+        .collect();
+    let total: f64 = probs.iter().sum();
+    assert!((total - 1.0).abs() < 1e-5, "p sums to {total}");
+    // The same probabilities from the engine (exact log-probabilities as its logits).
+    let mut engine = crate::infer::Engine::from_model(&m, BTreeMap::new(), crate::bcq::Kernel::LutI8).unwrap();
+    let logits = engine.step(&[3]).unwrap().to_vec();
+    for (w, (&lp, &p)) in logits.iter().zip(&probs).enumerate() {
+        assert!((lp as f64 - p.ln()).abs() < 1e-4, "token {w}: engine log p {lp}, model {}", p.ln());
+    }
+    // Training lowers the loss; the file keeps the cut-offs.
+    m.reset_state(2).unwrap();
+    let (x, y) = window(5, 2 * 6, 11);
+    let first = m.train_step(&x, &y, 1.0, 5.0).unwrap();
+    let mut last = first;
+    for _ in 0..30 {
+        m.reset_state(2).unwrap();
+        last = m.train_step(&x, &y, 1.0, 5.0).unwrap();
+    }
+    assert!(last < first * 0.7, "loss {first} -> {last}");
+    let (back, _) = LstmModel::from_bytes(&m.to_bytes("quire-model", &BTreeMap::new(), false).unwrap()).unwrap();
+    assert_eq!(back.config().cutoffs, vec![4, 7]);
+    assert_eq!(back.get_tensor("softmax.tail.1.weight").unwrap(), m.get_tensor("softmax.tail.1.weight").unwrap());
+}
+
+#[test]
+fn bad_adaptive_cutoffs_are_config_errors() {
+    let base = LstmConfig { vocab: 11, hidden: 8, layers: 1, init_scale: 0.1, dropout: 0.0, seed: 1, tied: false, cutoffs: vec![] };
+    for (cutoffs, tied, needle) in [
+        (vec![4, 4], false, "increase strictly"),
+        (vec![0, 4], false, "increase strictly"),
+        (vec![4, 11], false, "increase strictly"),
+        (vec![5, 2], false, "increase strictly"),
+        (vec![4], true, "cannot be tied"),
+        ((1..10).collect(), false, "at most 8"),
+    ] {
+        let err = LstmModel::new(LstmConfig { cutoffs, tied, ..base.clone() }).unwrap_err();
+        assert_eq!(err.code, crate::ErrorCode::Config);
+        assert!(err.message.contains(needle), "{}", err.message);
+    }
+    assert!(LstmConfig::from_json(&LstmConfig { cutoffs: vec![2, 9], ..base.clone() }.to_json()).is_ok());
+    assert!(!base.to_json().contains("cutoffs"), "a full-softmax config keeps its JSON");
 }

@@ -44,6 +44,9 @@ pub struct Workspace {
     /// Embedding rows touched in this window (unique token ids) and a membership flag per id.
     pub touched: Vec<u32>,
     pub seen: Vec<bool>,
+    /// Adaptive softmax only: each row's head entry `[T·B]`, and the tails' buffers.
+    pub head_targets: Vec<u32>,
+    pub tails: Vec<super::adaptive::TailCache>,
 }
 
 use crate::error::Result;
@@ -56,7 +59,9 @@ fn fit(v: &mut Vec<f32>, n: usize) {
 }
 
 impl Workspace {
-    /// Makes every buffer large enough for `rows = T·B` rows (`batch = B`). Growing is checked
+    /// Makes every buffer large enough for `rows = T·B` rows (`batch = B`) of a vocabulary of
+    /// `vocab`, with `width` logits per row (V, or the head's width with an adaptive softmax,
+    /// whose tails grow on use). Growing is checked
     /// against the memory that can be allocated first (`E_CONFIG` when a window is too large).
     /// `quant`: the recurrent inputs are quantized (activation quantization) and kept.
     #[allow(clippy::too_many_arguments)]
@@ -65,6 +70,7 @@ impl Workspace {
         layers: usize,
         hidden: usize,
         vocab: usize,
+        width: usize,
         rows: usize,
         batch: usize,
         dropout: bool,
@@ -72,12 +78,12 @@ impl Workspace {
     ) -> Result<()> {
         let h = hidden;
         let hq = usize::from(quant);
-        if self.logits.len() < rows * vocab
+        if self.logits.len() < rows * width
             || self.layers.len() < layers
             || (quant && self.layers.iter().any(|l| l.h_quant.len() < rows * h))
         {
             let d = usize::from(dropout);
-            let per_row = total(&[Some(layers * (h * (1 + d + hq) + 4 * h + 3 * h)), Some(h * (1 + d)), Some(vocab), Some(h + 4 * h)]);
+            let per_row = total(&[Some(layers * (h * (1 + d + hq) + 4 * h + 3 * h)), Some(h * (1 + d)), Some(width), Some(h + 4 * h)]);
             let bytes = per_row.and_then(|r| r.checked_add(2)).and_then(|r| bytes_of(r, 4)).and_then(|r| r.checked_mul(rows));
             ensure_allocatable(bytes, &format!("a window of {rows} tokens (vocabulary {vocab}, {layers}×{h} units)"))?;
         }
@@ -100,7 +106,7 @@ impl Workspace {
         if dropout {
             fit(&mut self.y_mask, rows * h);
         }
-        fit(&mut self.logits, rows * vocab);
+        fit(&mut self.logits, rows * width);
         if self.row_loss.len() < rows {
             self.row_loss.resize(rows, 0.0);
         }
