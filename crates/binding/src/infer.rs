@@ -70,6 +70,11 @@ impl InferenceEngine {
         self.inner.get_mut()?.advance(tokens)
     }
 
+    /// The logits of the step that left the carried state (no token fed, the state unchanged).
+    pub fn logits_of_state(&mut self) -> Result<Vec<f32>> {
+        Ok(self.inner.get_mut()?.logits_of_state()?.to_vec())
+    }
+
     pub fn evaluate(&mut self, inputs: &[u32], targets: &[u32]) -> Result<f64> {
         self.inner.get_mut()?.evaluate(inputs, targets)
     }

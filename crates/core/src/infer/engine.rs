@@ -324,6 +324,18 @@ impl Engine {
         Ok(())
     }
 
+    /// The logits of the step that left the carried state: the output layer on the top layer's
+    /// `h`, with no token fed and the state unchanged. For a state set with [`Engine::set_state`]
+    /// (or left by [`Engine::advance`]) these are, bit for bit, the logits the step that made that
+    /// state returned; after a reset, those of a zero state (the output bias).
+    pub fn logits_of_state(&mut self) -> Result<&[f32]> {
+        let top = self.config.layers - 1;
+        self.x.copy_from_slice(&self.h[top]);
+        self.output(kernels::active());
+        self.has_logits = true;
+        Ok(&self.logits)
+    }
+
     fn check_tokens(&self, tokens: &[u32]) -> Result<()> {
         check_len("tokens", tokens.len(), self.batch)?;
         let v = self.config.vocab as u32;
