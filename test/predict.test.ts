@@ -129,8 +129,11 @@ describe.each(BACKEND_NAMES)('Predictor (%s)', (backend) => {
       wrong[8] ^= 1;
       expect(error(() => t.restore(wrong)).message).toMatch(/another model/);
       const nan = saved.slice();
-      new DataView(nan.buffer).setFloat32(24, Number.NaN, true);
-      expect(error(() => t.restore(nan)).code).toBe('E_FORMAT');
+      new DataView(nan.buffer).setFloat32(28, Number.NaN, true);
+      expect(error(() => t.restore(nan)).message).toMatch(/NaN/);
+      const flag = saved.slice();
+      flag[20] = 2;
+      expect(error(() => t.restore(flag)).message).toMatch(/context flag/);
       expect(error(() => s.next(0)).code).toBe('E_CONFIG');
       p.dispose();
       other.dispose();
@@ -203,6 +206,38 @@ describe.each(BACKEND_NAMES)('Predictor (%s)', (backend) => {
     expect(() => b.topK(1)).toThrow(/no logits/);
     expect(error(() => b.advance([WORDS.length])).code).toBe('E_SHAPE');
     expect(Array.from(b.step([3]))).toEqual(Array.from(a.step([3])));
+    a.dispose();
+    b.dispose();
+  });
+
+  it('restores a version-1 state (the state before the last word, and that word) as earlier versions wrote it', () => {
+    const bytes = modelBytes(true);
+    const e = InferenceEngine.fromBytes(bytes, { backend });
+    for (const w of ['<eos>', 'the']) e.step([WORDS.indexOf(w)]);
+    const before = e.state();
+    e.dispose();
+    const v1 = new Uint8Array(24 + 4 * before.length);
+    const view = new DataView(v1.buffer);
+    [0x31535051, 2, 24, WORDS.length, WORDS.indexOf('cat'), before.length].forEach((v, i) => view.setUint32(4 * i, v, true));
+    before.forEach((v, i) => view.setFloat32(24 + 4 * i, v, true));
+    const p = Predictor.fromBytes(bytes, { backend });
+    const [old, fresh] = [p.session(), p.session()];
+    old.restore(v1);
+    old.feed('sat on ');
+    fresh.feed('the cat sat on ');
+    expect(old.next(5)).toEqual(fresh.next(5));
+    expect(old.state()).toEqual(fresh.state());
+    p.dispose();
+  });
+
+  it('logitsOfState() gives the logits of the step that made a state, on another engine too', () => {
+    const bytes = modelBytes(true);
+    const [a, b] = [InferenceEngine.fromBytes(bytes, { backend }), InferenceEngine.fromBytes(bytes, { backend })];
+    a.step([0]);
+    const z = a.step([4]);
+    b.setState(a.state());
+    expect(Array.from(b.logitsOfState())).toEqual(Array.from(z));
+    expect(Array.from(b.state())).toEqual(Array.from(a.state()));
     a.dispose();
     b.dispose();
   });

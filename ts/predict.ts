@@ -13,9 +13,18 @@ export interface Suggestion {
   id: number;
 }
 
-/** Magic and version of a serialised session state ({@link PredictionSession.state}). */
-const STATE_MAGIC = 0x31535051; // 'QPS1' little-endian
-const STATE_HEADER = 24;
+/**
+ * Serialised session states ({@link PredictionSession.state}): little-endian u32 header words, then
+ * `2·layers·hidden` f32. Version 2 (written): magic, layers, hidden, vocab, the pending token
+ * (0xffffffff: none), context (1: the floats are the state after the context; 0: no context yet,
+ * a uniform prediction), n. Version 1 (still read): magic, layers, hidden, vocab, last token, n;
+ * the floats are the state before the last token.
+ */
+const STATE_MAGIC = 0x32535051; // 'QPS2'
+const STATE_V1_MAGIC = 0x31535051; // 'QPS1'
+const STATE_HEADER = 28;
+const STATE_V1_HEADER = 24;
+const NONE = 0xffffffff;
 
 // Whitespace (and control characters) end a word being typed.
 const SEPARATOR = /[\s\p{Cc}]/u;
@@ -172,18 +181,21 @@ const probabilityOf = (s: Scores, id: number) => Math.fround(Math.fround(Math.ex
  * `state()` / `restore()` move the session between processes (stateless servers): after
  * `restore`, `feed` continues from the restored state with the words it is given.
  *
- * Cost per change: one model step for the suggestions (its resulting state is kept, so the next
- * word typed costs no second step), and steps without the output layer for any further new words
- * ({@link InferenceEngine.advance}). The ranking equals a sort of the full softmax (ties: lower id
+ * Cost per change: one model step for the suggestions (the newest word's; the session keeps the
+ * state after it, so a state restored elsewhere needs no step again), and steps without the output
+ * layer for any further new words ({@link InferenceEngine.advance}). The ranking equals a sort of the full softmax (ties: lower id
  * first) without computing it: candidates are taken by logit, then ranked by their exact
  * probabilities.
  */
 export class PredictionSession {
-  /** State before the last token, and that token (the step that gives the next-word logits). */
+  /**
+   * The state after the tokens applied so far; the newest token fed, not yet run (its step gives
+   * the next-word logits), if any; and whether any token was applied (else the prediction is
+   * uniform until one is).
+   */
   private recurrent: Float32Array;
-  private last: number | undefined;
-  /** The state after stepping `last` from `recurrent`, once a step has computed it (else null). */
-  private after: Float32Array | null = null;
+  private pending: number | undefined;
+  private started = false;
   /** Ids fed so far (null after restore: the next feed appends), and the complete text they came from. */
   private context: number[] | null = [];
   private fed = '';
@@ -195,7 +207,7 @@ export class PredictionSession {
   constructor(private readonly p: Predictor) {
     if (p.engine.batch !== 1) p.engine.resetState(1);
     this.recurrent = new Float32Array(2 * p.config.layers * p.config.hidden);
-    this.last = p.eos;
+    this.pending = p.eos;
   }
 
   /** Takes the text typed so far; see the class comment. */
@@ -217,8 +229,8 @@ export class PredictionSession {
       fresh = ids.slice(this.context.length);
     } else {
       this.recurrent.fill(0);
-      this.last = this.p.eos;
-      this.after = null;
+      this.pending = this.p.eos;
+      this.started = false;
       this.scores = null;
       this.probs = null;
       this.context = [];
@@ -230,42 +242,45 @@ export class PredictionSession {
     for (const id of fresh) this.context.push(id);
   }
 
+  /** Runs the pending token and all new ones but the newest (which becomes pending) without logits. */
   private advance(ids: number[]): void {
-    // The tokens to run from `recurrent`: the last one, then all new ones but the newest (which becomes `last`).
     const run: number[] = [];
     for (const id of ids) {
-      if (this.last !== undefined) run.push(this.last);
-      this.last = id;
+      if (this.pending !== undefined) run.push(this.pending);
+      this.pending = id;
     }
-    let from = 0;
-    if (run.length > 0 && this.after) {
-      this.recurrent = this.after;
-      from = 1;
-    }
-    if (from < run.length) {
-      const e = this.p.engine;
-      if (e.batch !== 1) e.resetState(1);
-      e.setState(this.recurrent);
-      for (let i = from; i < run.length; i++) e.advance([run[i]]);
+    if (run.length > 0) {
+      const e = this.engine();
+      for (const t of run) e.advance([t]);
       this.recurrent = e.state();
+      this.started = true;
     }
-    this.after = null;
     this.scores = null;
     this.probs = null;
+  }
+
+  /** The shared engine, holding this session's state. */
+  private engine(): InferenceEngine {
+    const e = this.p.engine;
+    if (e.batch !== 1) e.resetState(1);
+    e.setState(this.recurrent);
+    return e;
   }
 
   /** The logits of the next token and their softmax normaliser (one model step, cached until the text changes). */
   private scored(): Scores {
     if (this.scores) return this.scores;
-    const e = this.p.engine;
     let z: Float32Array;
-    if (this.last === undefined) {
-      z = new Float32Array(this.p.config.vocab);
+    if (this.pending !== undefined) {
+      const e = this.engine();
+      z = e.step([this.pending]);
+      this.recurrent = e.state();
+      this.pending = undefined;
+      this.started = true;
+    } else if (this.started) {
+      z = this.engine().logitsOfState();
     } else {
-      if (e.batch !== 1) e.resetState(1);
-      e.setState(this.recurrent);
-      z = e.step([this.last]);
-      this.after = e.state();
+      z = new Float32Array(this.p.config.vocab);
     }
     let max = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < z.length; i++) if (z[i] > max) max = z[i];
@@ -334,50 +349,61 @@ export class PredictionSession {
     return topIds(chosen, candidates, k).map((id) => ({ word: this.p.tokenizer.display(words[id]), probability: chosen[id], id }));
   }
 
-  /** The recurrent state as bytes: a versioned header (model shape, last token) and `2·layers·hidden` floats. */
+  /**
+   * The session as bytes (version 2: a header with the model shape and the pending token, and
+   * `2·layers·hidden` floats; see `STATE_MAGIC`): what {@link restore} continues from, here or in
+   * another process. Reads only; equal sessions give equal bytes.
+   */
   state(): Uint8Array {
     const c = this.p.config;
     const n = this.recurrent.length;
     const out = new Uint8Array(STATE_HEADER + n * 4);
     const view = new DataView(out.buffer);
-    [STATE_MAGIC, c.layers, c.hidden, c.vocab, this.last ?? 0xffffffff, n].forEach((v, i) => view.setUint32(4 * i, v, true));
+    const header = [STATE_MAGIC, c.layers, c.hidden, c.vocab, this.pending ?? NONE, this.started ? 1 : 0, n];
+    header.forEach((v, i) => view.setUint32(4 * i, v, true));
     if (LITTLE_ENDIAN) new Float32Array(out.buffer, STATE_HEADER, n).set(this.recurrent);
     else for (let i = 0; i < n; i++) view.setFloat32(STATE_HEADER + 4 * i, this.recurrent[i], true);
     return out;
   }
 
-  /** Continues from a {@link state} of a session of the same model (`E_FORMAT` for anything else). */
+  /**
+   * Continues from a {@link state} of a session of the same model (this version's, or version 1,
+   * which earlier versions wrote); `E_FORMAT` for anything else.
+   */
   restore(bytes: Uint8Array): void {
-    if (!(bytes instanceof Uint8Array) || bytes.length < STATE_HEADER)
+    if (!(bytes instanceof Uint8Array) || bytes.length < STATE_V1_HEADER)
       throw new QuireError('E_FORMAT', 'not a prediction state (too short)');
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const [magic, layers, hidden, vocab, last, n] = [0, 1, 2, 3, 4, 5].map((i) => view.getUint32(4 * i, true));
+    const word = (i: number) => view.getUint32(4 * i, true);
+    const magic = word(0);
+    const v1 = magic === STATE_V1_MAGIC;
+    if (!v1 && (magic !== STATE_MAGIC || bytes.length < STATE_HEADER))
+      throw new QuireError('E_FORMAT', 'not a prediction state (bad magic or version)');
+    const [layers, hidden, vocab, pending] = [word(1), word(2), word(3), word(4)];
+    const context = v1 ? (pending === NONE ? 0 : 1) : word(5);
+    const n = word(v1 ? 5 : 6);
+    const start = v1 ? STATE_V1_HEADER : STATE_HEADER;
     const c = this.p.config;
-    if (magic !== STATE_MAGIC) throw new QuireError('E_FORMAT', 'not a prediction state (bad magic or version)');
-    if (
-      layers !== c.layers ||
-      hidden !== c.hidden ||
-      vocab !== c.vocab ||
-      n !== 2 * layers * hidden ||
-      bytes.length !== STATE_HEADER + 4 * n
-    ) {
+    if (layers !== c.layers || hidden !== c.hidden || vocab !== c.vocab || n !== 2 * layers * hidden || bytes.length !== start + 4 * n) {
       throw new QuireError(
         'E_FORMAT',
         `the state is of another model (${layers}×${hidden}, vocabulary ${vocab}; this one is ${c.layers}×${c.hidden}, ${c.vocab})`,
       );
     }
-    if (last !== 0xffffffff && last >= vocab) throw new QuireError('E_FORMAT', `the state's last token ${last} is outside the vocabulary`);
+    if (pending !== NONE && pending >= vocab)
+      throw new QuireError('E_FORMAT', `the state's pending token ${pending} is outside the vocabulary`);
+    if (context > 1) throw new QuireError('E_FORMAT', `the state's context flag is ${context} (0 or 1)`);
     let state: Float32Array;
-    if (LITTLE_ENDIAN) state = new Float32Array(bytes.slice(STATE_HEADER).buffer);
+    if (LITTLE_ENDIAN) state = new Float32Array(bytes.slice(start).buffer);
     else {
       state = new Float32Array(n);
-      for (let i = 0; i < n; i++) state[i] = view.getFloat32(STATE_HEADER + 4 * i, true);
+      for (let i = 0; i < n; i++) state[i] = view.getFloat32(start + 4 * i, true);
     }
     // v − v is 0 for every finite v, NaN for NaN and ±∞.
     for (let i = 0; i < n; i++) if (state[i] - state[i] !== 0) throw new QuireError('E_FORMAT', 'the state holds NaN or infinity');
     this.recurrent = state;
-    this.last = last === 0xffffffff ? undefined : last;
-    this.after = null;
+    this.pending = pending === NONE ? undefined : pending;
+    this.started = context === 1;
     this.context = null;
     this.fed = '';
     this.scores = null;
