@@ -23,3 +23,17 @@ export function keystrokeTimes(session, passage, chars) {
   }
   return times;
 }
+
+/**
+ * 50 warm-up keystrokes, then `rounds` passes of {@link keystrokeTimes}, each on a new session of
+ * `predictor`.
+ * @param {{ session(): Parameters<typeof keystrokeTimes>[0] }} predictor
+ * @param {string} passage
+ * @param {number} chars
+ * @param {number} rounds
+ * @returns {number[][]} the keystroke times of each pass
+ */
+export function keystrokeRounds(predictor, passage, chars, rounds) {
+  keystrokeTimes(predictor.session(), passage, 50);
+  return Array.from({ length: rounds }, () => keystrokeTimes(predictor.session(), passage, chars));
+}

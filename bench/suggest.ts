@@ -6,9 +6,11 @@
  *
  * - keystroke: a PTB test passage typed character by character; each keystroke is
  *   `session.feed(text)` plus `next(3)` (after a space) or `complete(prefix, 3)` (inside a word),
- *   as the keyboard page does (bench/keystrokes.mjs, the same code in every row). p50 / p99 / max
- *   per keystroke: native (one thread), wasm in Node, and wasm in headless Chromium (`quire/web`
- *   on a cross-origin-isolated page, so `performance.now()` is precise to 5 µs, not 100 µs).
+ *   as the keyboard page does (bench/keystrokes.mjs, the same code in every row): 50 warm-up
+ *   keystrokes, then `--rounds` passes (default 3; 1 with --quick), each on a new session; p50 /
+ *   p99 / max per keystroke of each pass, and their medians over the passes. Native (one thread),
+ *   wasm in Node, and wasm in headless Chromium (`quire/web` on a cross-origin-isolated page, so
+ *   `performance.now()` is precise to 5 µs, not 100 µs).
  * - workerd: examples/cloudflare/suggest-worker.js served by workerd on 127.0.0.1; the cold start
  *   (wasm instantiation + model load, the worker's `x-quire-cold-ms`), then a bounded load test:
  *   `N` POST /suggest requests from `C` keep-alive connections, each a saved state plus the next
@@ -36,7 +38,7 @@ import {
 } from '../ts/index.js';
 import { serve } from '../scripts/serve-examples.mjs';
 import { launchChromium } from '../test/chromium.js';
-import { keystrokeTimes } from './keystrokes.mjs';
+import { keystrokeRounds } from './keystrokes.mjs';
 import type { BenchArgs, BenchRow } from './main.js';
 
 const ROOT = resolve('.');
@@ -46,7 +48,7 @@ function percentile(sorted: number[], q: number): number {
 }
 
 /** A random-weight medium model at 2 bits (every matrix), with PTB's vocabulary; and a test passage. */
-function mediumModel(): { bytes: Uint8Array; passage: string } {
+export function mediumModel(): { bytes: Uint8Array; passage: string } {
   const corpus = encodeCorpus(dataDirectory());
   const words = corpus.vocabulary.words;
   const ids = splitIds(corpus, 'test').subarray(0, 400);
@@ -71,23 +73,34 @@ function mediumModel(): { bytes: Uint8Array; passage: string } {
   return { bytes, passage };
 }
 
-function latencyRow(what: string, times: number[], extra: BenchRow = {}): BenchRow {
-  const sorted = [...times].sort((a, b) => a - b);
+/** p50 / p99 / max of each round's keystrokes, and the median of each over the rounds (robust to one disturbed round). */
+function latencyRow(what: string, rounds: number[][], extra: BenchRow = {}): BenchRow {
+  const stats = rounds.map((times) => {
+    const sorted = [...times].sort((a, b) => a - b);
+    return [percentile(sorted, 0.5), percentile(sorted, 0.99), sorted.at(-1)!];
+  });
+  const median = (i: number) =>
+    percentile(
+      stats.map((s) => s[i]).sort((a, b) => a - b),
+      0.5,
+    );
   const ms = (x: number) => Number(x.toFixed(3));
   return {
     what,
-    keystrokes: times.length,
-    p50ms: ms(percentile(sorted, 0.5)),
-    p99ms: ms(percentile(sorted, 0.99)),
-    maxMs: ms(sorted.at(-1)!),
+    keystrokes: rounds[0].length,
+    rounds: rounds.length,
+    p50ms: ms(median(0)),
+    p99ms: ms(median(1)),
+    maxMs: ms(median(2)),
+    p99Rounds: stats.map((s) => s[1].toFixed(2)).join(' '),
     ...extra,
   };
 }
 
-function keystrokes(bytes: Uint8Array, passage: string, backend: 'native' | 'wasm', chars: number): number[] {
+function keystrokes(bytes: Uint8Array, passage: string, backend: 'native' | 'wasm', chars: number, rounds: number): number[][] {
   const p = Predictor.fromBytes(bytes, { backend });
   try {
-    return keystrokeTimes(p.session(), passage, chars);
+    return keystrokeRounds(p, passage, chars, rounds);
   } finally {
     p.dispose();
   }
@@ -100,22 +113,20 @@ function keystrokes(bytes: Uint8Array, passage: string, backend: 'native' | 'was
  */
 const CHROMIUM_PAGE = `<!doctype html><link rel="icon" href="data:,"><script type="module">
 import { init, Predictor } from '/dist/web/quire.js';
-import { keystrokeTimes } from '/__bench/keystrokes.mjs';
+import { keystrokeRounds } from '/__bench/keystrokes.mjs';
 try {
   const core = await init();
   const bytes = new Uint8Array(await (await fetch('/__bench/model.qcomp')).arrayBuffer());
   const passage = await (await fetch('/__bench/passage.txt')).text();
-  const chars = Number(new URL(location.href).searchParams.get('chars'));
-  const p = Predictor.fromBytes(bytes);
-  keystrokeTimes(p.session(), passage, 50);
-  const times = keystrokeTimes(p.session(), passage, chars);
+  const query = new URL(location.href).searchParams;
+  const times = keystrokeRounds(Predictor.fromBytes(bytes), passage, Number(query.get('chars')), Number(query.get('rounds')));
   window.quireBench = { times, core, isolated: crossOriginIsolated, agent: navigator.userAgent };
 } catch (err) {
   window.quireBench = { error: String(err?.stack ?? err) };
 }
 </script>`;
 
-async function chromiumKeystrokes(bytes: Uint8Array, passage: string, chars: number): Promise<BenchRow> {
+export async function chromiumKeystrokes(bytes: Uint8Array, passage: string, chars: number, rounds: number): Promise<BenchRow> {
   const server = await serve(0);
   const browser = await launchChromium();
   try {
@@ -128,11 +139,11 @@ async function chromiumKeystrokes(bytes: Uint8Array, passage: string, chars: num
     );
     await page.route(at('model.qcomp'), (r) => r.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(bytes) }));
     await page.route(at('passage.txt'), (r) => r.fulfill({ contentType: 'text/plain; charset=utf-8', body: passage }));
-    await page.goto(at(`suggest.html?chars=${chars}`));
+    await page.goto(at(`suggest.html?chars=${chars}&rounds=${rounds}`));
     await page.waitForFunction('"quireBench" in window', null, { timeout: 300_000 });
     const out = (await page.evaluate('window.quireBench')) as {
       error?: string;
-      times: number[];
+      times: number[][];
       isolated: boolean;
       core: { kernels: string; relaxedSimd: boolean };
       agent: string;
@@ -307,20 +318,23 @@ export async function run(args: BenchArgs): Promise<BenchRow[]> {
     ? { bytes: new Uint8Array(readFileSync(join(args.compressed[0], 'model.qcomp'))), passage: mediumModel().passage }
     : mediumModel();
   const chars = args.quick ? 300 : Math.min(passage.length, 1500);
+  const rounds = args.rounds ?? (args.quick ? 1 : 3);
   const rows: BenchRow[] = [{ what: 'model', bytes: bytes.length }];
   const threads = info().backends.native.threads ?? 1;
   setThreads(1, 'native');
   try {
     for (const backend of ['native', 'wasm'] as const) {
-      keystrokes(bytes, passage, backend, 50); // warm-up
       rows.push(
-        latencyRow(`keystroke, ${backend === 'native' ? 'native (1 thread)' : 'wasm (Node)'}`, keystrokes(bytes, passage, backend, chars)),
+        latencyRow(
+          `keystroke, ${backend === 'native' ? 'native (1 thread)' : 'wasm (Node)'}`,
+          keystrokes(bytes, passage, backend, chars, rounds),
+        ),
       );
     }
   } finally {
     setThreads(threads, 'native');
   }
-  rows.push(await chromiumKeystrokes(bytes, passage, chars));
+  rows.push(await chromiumKeystrokes(bytes, passage, chars, rounds));
   rows.push(...(await workerd(bytes, passage, args.quick ? 300 : 2000, 4)));
   return rows;
 }
