@@ -13,6 +13,7 @@ import {
   textMetadata,
   Vocabulary,
 } from '../ts/index.js';
+import { topIds } from '../ts/predict.js';
 import { BACKEND_NAMES } from './backends.js';
 
 const WORDS = ['the', 'then', 'there', 'they', 'cat', 'cats', 'sat', 'on', 'mat', 'a', '<eos>', '<unk>'];
@@ -128,13 +129,118 @@ describe.each(BACKEND_NAMES)('Predictor (%s)', (backend) => {
       wrong[8] ^= 1;
       expect(error(() => t.restore(wrong)).message).toMatch(/another model/);
       const nan = saved.slice();
-      new DataView(nan.buffer).setFloat32(24, Number.NaN, true);
-      expect(error(() => t.restore(nan)).code).toBe('E_FORMAT');
+      new DataView(nan.buffer).setFloat32(28, Number.NaN, true);
+      expect(error(() => t.restore(nan)).message).toMatch(/NaN/);
+      const flag = saved.slice();
+      flag[20] = 2;
+      expect(error(() => t.restore(flag)).message).toMatch(/context flag/);
       expect(error(() => s.next(0)).code).toBe('E_CONFIG');
       p.dispose();
       other.dispose();
     });
   }
+
+  it('ranks exactly as a full softmax sorted would, for every prefix, k, and a keyboard typing word by word', () => {
+    // 600 words over a 3-letter alphabet: long prefix ranges, and a 1-bit model whose logits repeat values.
+    const words = [...Array.from({ length: 598 }, (_, i) => `${'abc'[i % 3]}${'abc'[(i >> 2) % 3]}${i.toString(3)}`), '<eos>', '<unk>'];
+    const vocabulary = new Vocabulary(words);
+    const tt = { vocabulary, tokenizer: { splitter: 'words' as const, lowercase: true } };
+    const m = LanguageModel.create(
+      { vocab: words.length, hidden: 16, layers: 1, initScale: 0.8, dropout: 0, seed: 9 },
+      { backend: 'native' },
+    );
+    const tensors = { embedding: 1, 'lstm.0.w_ih': 1, 'lstm.0.w_hh': 1, 'softmax.weight': 1 };
+    const cm = CompressedModel.fromModel(
+      m,
+      { method: 'greedy', cycles: 0, groupSize: 0, layers: 'all', sparsity: 0, fpModelBytes: 1, tensors },
+      textMetadata(tt),
+    );
+    const p = Predictor.fromBytes(cm.toBytes(), { backend });
+    cm.dispose();
+    m.dispose();
+    const s = p.session();
+    const fresh = p.session();
+    let text = '';
+    for (let w = 0; w < 12; w++) {
+      text += `${words[(w * 37) % 598]} `;
+      s.feed(text);
+      fresh.feed(text);
+      const probs = s.probabilities();
+      expect(Array.from(probs)).toEqual(Array.from(fresh.probabilities()));
+      for (const k of [1, 3, 10]) {
+        const want = (ids: ArrayLike<number>) => topIds(probs, ids, k).map((id) => ({ word: words[id], probability: probs[id], id }));
+        expect(s.next(k)).toEqual(want(p.idsWithPrefix('')));
+        expect(s.next(k, { specials: true })).toEqual(want(Array.from(words.keys())));
+        for (const prefix of ['a', 'b', 'ca', 'ab1', 'c2']) expect(s.complete(prefix, k)).toEqual(want(p.idsWithPrefix(prefix)));
+      }
+    }
+    p.dispose();
+  });
+
+  it('without <eos> a new session ranks its uniform start (all tied) as the full softmax does', () => {
+    const words = ['b', 'a', 'c', 'ab', 'ba'];
+    const tt = { vocabulary: new Vocabulary(words), tokenizer: { splitter: 'words' as const, lowercase: true } };
+    const m = LanguageModel.create(
+      { vocab: words.length, hidden: 8, layers: 1, initScale: 0.5, dropout: 0, seed: 2 },
+      { backend: 'native' },
+    );
+    const p = Predictor.fromBytes(m.toBytes('quire-model', textMetadata(tt), false), { backend });
+    m.dispose();
+    const s = p.session();
+    // Display order a, ab, b, ba, c: the first three to arrive are kept, ordered by id.
+    expect(s.next(3).map((x) => x.id)).toEqual(topIds(s.probabilities(), p.idsWithPrefix(''), 3));
+    expect(s.next(3).map((x) => x.word)).toEqual(['b', 'a', 'ab']);
+    expect(s.complete('b', 3).map((x) => x.word)).toEqual(['b', 'ba']);
+    expect(s.next(1)[0].probability).toBe(Math.fround(1 / 5));
+    p.dispose();
+  });
+
+  it('advance() leaves the state step() leaves, bit for bit, with no logits; bad ids are E_SHAPE', () => {
+    const bytes = modelBytes(true);
+    const [a, b] = [InferenceEngine.fromBytes(bytes, { backend }), InferenceEngine.fromBytes(bytes, { backend })];
+    for (const id of [0, 4, 6, 2]) {
+      a.step([id]);
+      b.advance([id]);
+      expect(Array.from(b.state())).toEqual(Array.from(a.state()));
+    }
+    expect(() => b.topK(1)).toThrow(/no logits/);
+    expect(error(() => b.advance([WORDS.length])).code).toBe('E_SHAPE');
+    expect(Array.from(b.step([3]))).toEqual(Array.from(a.step([3])));
+    a.dispose();
+    b.dispose();
+  });
+
+  it('restores a version-1 state (the state before the last word, and that word) as earlier versions wrote it', () => {
+    const bytes = modelBytes(true);
+    const e = InferenceEngine.fromBytes(bytes, { backend });
+    for (const w of ['<eos>', 'the']) e.step([WORDS.indexOf(w)]);
+    const before = e.state();
+    e.dispose();
+    const v1 = new Uint8Array(24 + 4 * before.length);
+    const view = new DataView(v1.buffer);
+    [0x31535051, 2, 24, WORDS.length, WORDS.indexOf('cat'), before.length].forEach((v, i) => view.setUint32(4 * i, v, true));
+    before.forEach((v, i) => view.setFloat32(24 + 4 * i, v, true));
+    const p = Predictor.fromBytes(bytes, { backend });
+    const [old, fresh] = [p.session(), p.session()];
+    old.restore(v1);
+    old.feed('sat on ');
+    fresh.feed('the cat sat on ');
+    expect(old.next(5)).toEqual(fresh.next(5));
+    expect(old.state()).toEqual(fresh.state());
+    p.dispose();
+  });
+
+  it('logitsOfState() gives the logits of the step that made a state, on another engine too', () => {
+    const bytes = modelBytes(true);
+    const [a, b] = [InferenceEngine.fromBytes(bytes, { backend }), InferenceEngine.fromBytes(bytes, { backend })];
+    a.step([0]);
+    const z = a.step([4]);
+    b.setState(a.state());
+    expect(Array.from(b.logitsOfState())).toEqual(Array.from(z));
+    expect(Array.from(b.state())).toEqual(Array.from(a.state()));
+    a.dispose();
+    b.dispose();
+  });
 
   it('the engine state round-trips, and a bad state is refused with the engine unchanged', () => {
     const e = InferenceEngine.fromBytes(modelBytes(false), { backend });

@@ -1,22 +1,10 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EOS, gemm, InferenceEngine, Predictor } from '../ts/index.js';
 import { exampleFpModel, exampleModel, nodeWasmReference } from './edge-model.js';
 import { serve } from '../scripts/serve-examples.mjs';
 import { maxRelDiff } from './backends.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { launchChromium } from './chromium.js';
 
 /** The bits of an f32 array: equal bits means bit-for-bit equal results (and tells -0 from 0). */
 function bits(values: ArrayLike<number>): number[] {
@@ -28,11 +16,8 @@ let server: { url: string; close(): Promise<void> };
 
 beforeAll(async () => {
   // The bundle is rebuilt from the current sources once per run (test/global-setup.ts).
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium ('apt-get install -y chromium', or 'npm run setup' as root)`);
-  }
+  browser = await launchChromium();
   server = await serve(0);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 
 afterAll(async () => {

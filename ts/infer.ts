@@ -116,6 +116,24 @@ export class InferenceEngine extends Handle<RawInferenceEngine> {
     return guard(() => this.raw.step(t));
   }
 
+  /**
+   * Feeds one token per stream like {@link step}, leaving the same state bit for bit, but computes no logits (about
+   * half a step's work when the vocabulary is large): for tokens whose predictions nobody reads. Errors as `step`'s.
+   */
+  advance(tokens: Uint32Array | readonly number[]): void {
+    const t = tokenIds('tokens', tokens);
+    guard(() => this.raw.advance(t));
+  }
+
+  /**
+   * The B×V logits of the step that left the carried state: the output layer again, with no token fed and the state
+   * unchanged. After {@link setState} (or {@link advance}) they are, bit for bit, what the step that made that state
+   * returned; after a reset, the output bias.
+   */
+  logitsOfState(): Float32Array {
+    return guard(() => this.raw.logitsOfState());
+  }
+
   /** Mean cross-entropy (nats per token) of a time-major window of T·B tokens; the state carries. */
   evaluate(inputs: Uint32Array, targets: Uint32Array): number {
     const [i, t] = [tokenIds('inputs', inputs), tokenIds('targets', targets)];

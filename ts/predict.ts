@@ -3,6 +3,7 @@ import { LINE_BREAKS, Tokenizer } from './data/tokenizer.js';
 import { EOS, UNK } from './data/vocabulary.js';
 import { QuireError } from './errors.js';
 import { InferenceEngine, type InferenceOptions } from './infer.js';
+import type { ModelConfig } from './model.js';
 import { type ModelText, textOf } from './data/model-text.js';
 
 /** One suggested word with the model's probability for it. */
@@ -12,9 +13,18 @@ export interface Suggestion {
   id: number;
 }
 
-/** Magic and version of a serialised session state ({@link PredictionSession.state}). */
-const STATE_MAGIC = 0x31535051; // 'QPS1' little-endian
-const STATE_HEADER = 24;
+/**
+ * Serialised session states ({@link PredictionSession.state}): little-endian u32 header words, then
+ * `2·layers·hidden` f32. Version 2 (written): magic, layers, hidden, vocab, the pending token
+ * (0xffffffff: none), context (1: the floats are the state after the context; 0: no context yet,
+ * a uniform prediction), n. Version 1 (still read): magic, layers, hidden, vocab, last token, n;
+ * the floats are the state before the last token.
+ */
+const STATE_MAGIC = 0x32535051; // 'QPS2'
+const STATE_V1_MAGIC = 0x31535051; // 'QPS1'
+const STATE_HEADER = 28;
+const STATE_V1_HEADER = 24;
+const NONE = 0xffffffff;
 
 // Whitespace (and control characters) end a word being typed.
 const SEPARATOR = /[\s\p{Cc}]/u;
@@ -49,6 +59,8 @@ export class Predictor {
     this.sortedText = ids.map(shown);
     this.eos = text.vocabulary.id(EOS);
     this.unk = text.vocabulary.id(UNK);
+    this.config = engine.config;
+    this.scratch = new Float32Array(this.config.vocab);
   }
 
   /** A predictor over a model file's bytes (compressed models run on the packed kernels). */
@@ -71,12 +83,29 @@ export class Predictor {
     this.engine.dispose();
   }
 
+  /** @internal Every vocabulary id in order, and one probability per id as scratch for ranking (sessions share them). */
+  allIds(): Uint32Array {
+    this.#all ??= Uint32Array.from({ length: this.config.vocab }, (_, i) => i);
+    return this.#all;
+  }
+  #all: Uint32Array | undefined;
+  /** @internal */
+  readonly scratch: Float32Array;
+  /** @internal The engine's config, read once. */
+  readonly config: ModelConfig;
+
   /** @internal Vocabulary ids of the words starting with `prefix` (in display order). */
   idsWithPrefix(prefix: string): Uint32Array {
-    const lo = lowerBound(this.sortedText, prefix);
-    let hi = lo;
-    while (hi < this.sortedText.length && this.sortedText[hi].startsWith(prefix)) hi++;
-    return this.sortedIds.subarray(lo, hi);
+    const text = this.sortedText;
+    const lo = lowerBound(text, prefix);
+    // The words with the prefix are a run from `lo`: binary search for its end.
+    let [a, b] = [lo, text.length];
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (text[mid].startsWith(prefix)) a = mid + 1;
+      else b = mid;
+    }
+    return this.sortedIds.subarray(lo, a);
   }
 
   /** @internal The ids of a piece of complete text: tokens per line, `<eos>` after each line break. */
@@ -106,6 +135,44 @@ function lowerBound(sorted: readonly string[], key: string): number {
   return lo;
 }
 
+/** Little-endian hosts (all current ones) move state floats as one block copy. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** The smallest normal f32: a k-th probability below it falls back to the exact scan (see {@link PredictionSession}). */
+const FLT_MIN = 2 ** -126;
+/**
+ * Logit distance beyond which a word's probability is certainly below the k-th's (when that is a
+ * normal f32): the probabilities' roundings move ratios by a few 2⁻²⁴, far less than 1e-5.
+ */
+const MARGIN = 1e-5;
+
+/**
+ * @internal The `k` ids of `ids` with the largest `score[id]`, best first (ties: lower id first among those kept;
+ * once `k` are kept, an id scoring no more than the k-th is passed over, so the order of `ids` settles ties at the
+ * edge), into `out`. The one ranking of suggestions ({@link PredictionSession}, `suggestionQuality`).
+ */
+export function topIds(score: ArrayLike<number>, ids: ArrayLike<number>, k: number, out: number[] = []): number[] {
+  out.length = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (out.length === k && score[id] <= score[out[k - 1]]) continue;
+    let at = out.length;
+    while (at > 0 && (score[out[at - 1]] < score[id] || (score[out[at - 1]] === score[id] && out[at - 1] > id))) at--;
+    out.splice(at, 0, id);
+    if (out.length > k) out.pop();
+  }
+  return out;
+}
+
+/** The scores of one step: the logits, their maximum and `Σ f32(exp(z − max))` (the softmax's normaliser). */
+interface Scores {
+  z: Float32Array;
+  max: number;
+  sum: number;
+}
+
+/** Probability of `id`: `f32(f32(exp(z − max)) / sum)`, exactly the value of the full softmax array. */
+const probabilityOf = (s: Scores, id: number) => Math.fround(Math.fround(Math.exp(s.z[id] - s.max)) / s.sum);
+
 /**
  * The suggestions for one text being typed. `feed(text)` takes the text typed so far and
  * advances the recurrent state by the words that are new since the last call (a text that no
@@ -113,22 +180,34 @@ function lowerBound(sorted: readonly string[], key: string): number {
  * {@link prefix} that `complete` extends. `next` and `complete` share one model step per change.
  * `state()` / `restore()` move the session between processes (stateless servers): after
  * `restore`, `feed` continues from the restored state with the words it is given.
+ *
+ * Cost per change: one model step for the suggestions (the newest word's; the session keeps the
+ * state after it, so a state restored elsewhere needs no step again), and steps without the output
+ * layer for any further new words ({@link InferenceEngine.advance}). The ranking equals a sort of the full softmax (ties: lower id
+ * first) without computing it: candidates are taken by logit, then ranked by their exact
+ * probabilities.
  */
 export class PredictionSession {
-  /** State before the last token, and that token (the step that gives the next-word logits). */
+  /**
+   * The state after the tokens applied so far; the newest token fed, not yet run (its step gives
+   * the next-word logits), if any; and whether any token was applied (else the prediction is
+   * uniform until one is).
+   */
   private recurrent: Float32Array;
-  private last: number | undefined;
-  /** Ids fed so far (null after restore: the next feed appends). */
+  private pending: number | undefined;
+  private started = false;
+  /** Ids fed so far (null after restore: the next feed appends), and the complete text they came from. */
   private context: number[] | null = [];
+  private fed = '';
+  private scores: Scores | null = null;
   private probs: Float32Array | null = null;
   /** The partly typed last word. */
   prefix = '';
 
   constructor(private readonly p: Predictor) {
-    const e = p.engine;
-    if (e.batch !== 1) e.resetState(1);
-    this.recurrent = new Float32Array(2 * e.config.layers * e.config.hidden);
-    this.last = p.eos;
+    if (p.engine.batch !== 1) p.engine.resetState(1);
+    this.recurrent = new Float32Array(2 * p.config.layers * p.config.hidden);
+    this.pending = p.eos;
   }
 
   /** Takes the text typed so far; see the class comment. */
@@ -138,7 +217,10 @@ export class PredictionSession {
     while (cut > 0 && !SEPARATOR.test(text[cut - 1])) cut--;
     const word = text.slice(cut);
     this.prefix = this.p.text.tokenizer.lowercase ? word.toLowerCase() : word;
-    const ids = this.p.idsOf(text.slice(0, cut));
+    const done = text.slice(0, cut);
+    // Typing inside a word: the complete words are the ones fed last time.
+    if (this.context !== null && done === this.fed) return;
+    const ids = this.p.idsOf(done);
     let fresh: number[];
     if (this.context === null) {
       fresh = ids;
@@ -147,48 +229,73 @@ export class PredictionSession {
       fresh = ids.slice(this.context.length);
     } else {
       this.recurrent.fill(0);
-      this.last = this.p.eos;
+      this.pending = this.p.eos;
+      this.started = false;
+      this.scores = null;
+      this.probs = null;
       this.context = [];
       fresh = ids;
     }
+    this.fed = done;
     if (fresh.length === 0) return;
     this.advance(fresh);
-    this.context.push(...fresh);
+    for (const id of fresh) this.context.push(id);
   }
 
+  /** Runs the pending token and all new ones but the newest (which becomes pending) without logits. */
   private advance(ids: number[]): void {
+    const run: number[] = [];
+    for (const id of ids) {
+      if (this.pending !== undefined) run.push(this.pending);
+      this.pending = id;
+    }
+    if (run.length > 0) {
+      const e = this.engine();
+      for (const t of run) e.advance([t]);
+      this.recurrent = e.state();
+      this.started = true;
+    }
+    this.scores = null;
+    this.probs = null;
+  }
+
+  /** The shared engine, holding this session's state. */
+  private engine(): InferenceEngine {
     const e = this.p.engine;
     if (e.batch !== 1) e.resetState(1);
     e.setState(this.recurrent);
-    for (const id of ids) {
-      if (this.last !== undefined) e.step([this.last]);
-      this.last = id;
+    return e;
+  }
+
+  /** The logits of the next token and their softmax normaliser (one model step, cached until the text changes). */
+  private scored(): Scores {
+    if (this.scores) return this.scores;
+    let z: Float32Array;
+    if (this.pending !== undefined) {
+      const e = this.engine();
+      z = e.step([this.pending]);
+      this.recurrent = e.state();
+      this.pending = undefined;
+      this.started = true;
+    } else if (this.started) {
+      z = this.engine().logitsOfState();
+    } else {
+      z = new Float32Array(this.p.config.vocab);
     }
-    this.recurrent = e.state();
-    this.probs = null;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < z.length; i++) if (z[i] > max) max = z[i];
+    let sum = 0;
+    for (let i = 0; i < z.length; i++) sum += Math.fround(Math.exp(z[i] - max));
+    this.scores = { z, max, sum };
+    return this.scores;
   }
 
   /** Probabilities of every vocabulary entry as the next token (one model step, cached until the text changes). */
   probabilities(): Float32Array {
     if (this.probs) return this.probs;
-    const e = this.p.engine;
-    if (e.batch !== 1) e.resetState(1);
-    e.setState(this.recurrent);
-    let z: Float32Array;
-    if (this.last === undefined) {
-      z = new Float32Array(e.config.vocab);
-    } else {
-      z = e.step([this.last]);
-    }
-    let max = Number.NEGATIVE_INFINITY;
-    for (const v of z) if (v > max) max = v;
-    let sum = 0;
-    const p = new Float32Array(z.length);
-    for (let i = 0; i < z.length; i++) {
-      p[i] = Math.exp(z[i] - max);
-      sum += p[i];
-    }
-    for (let i = 0; i < p.length; i++) p[i] /= sum;
+    const s = this.scored();
+    const p = new Float32Array(s.z.length);
+    for (let i = 0; i < p.length; i++) p[i] = probabilityOf(s, i);
     this.probs = p;
     return p;
   }
@@ -196,9 +303,7 @@ export class PredictionSession {
   /** The `k` most likely next words (specials such as `<unk>` and `<eos>` left out unless `specials`). */
   next(k = 3, options: { specials?: boolean } = {}): Suggestion[] {
     checkK(k);
-    const probs = this.probabilities();
-    if (options.specials) return this.best(probs, [...probs.keys()], k);
-    return this.best(probs, this.p.idsWithPrefix(''), k);
+    return this.best(options.specials ? this.p.allIds() : this.p.idsWithPrefix(''), k);
   }
 
   /** The `k` most likely words that start with `prefix` (default: the partly typed word). */
@@ -206,62 +311,102 @@ export class PredictionSession {
     checkK(k);
     if (typeof prefix !== 'string') throw new QuireError('E_CONFIG', `prefix must be a string (got ${typeof prefix})`);
     const key = this.p.text.tokenizer.lowercase ? prefix.toLowerCase() : prefix;
-    return this.best(this.probabilities(), this.p.idsWithPrefix(key), k);
+    return this.best(this.p.idsWithPrefix(key), k);
   }
 
-  private best(probs: Float32Array, ids: ArrayLike<number>, k: number): Suggestion[] {
-    const top: number[] = [];
+  /**
+   * The `k` ids of `ids` as {@link topIds} ranks them by probability. Every id whose probability
+   * can reach the k-th's is within {@link MARGIN} of the k-th logit (when that probability is a
+   * normal f32), so ranking those candidates, in the order of `ids`, gives the same list as
+   * ranking all; otherwise (a k-th probability of 0 or subnormal, or non-finite logits) all are ranked.
+   */
+  private best(ids: ArrayLike<number>, k: number): Suggestion[] {
+    const s = this.scored();
+    const z = s.z;
+    const top: number[] = []; // positions in `ids`, by logit (ties: lower id first)
+    const near: number[] = []; // positions passed over or dropped within MARGIN of the k-th logit of their time
+    let floor = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < ids.length; i++) {
-      const id = ids[i];
-      if (top.length === k && probs[id] <= probs[top[k - 1]]) continue;
+      const v = z[ids[i]];
+      if (top.length === k && v < floor) {
+        if (v >= floor - MARGIN) near.push(i);
+        continue;
+      }
       let at = top.length;
-      while (at > 0 && (probs[top[at - 1]] < probs[id] || (probs[top[at - 1]] === probs[id] && top[at - 1] > id))) at--;
-      top.splice(at, 0, id);
-      if (top.length > k) top.pop();
+      while (at > 0 && (z[ids[top[at - 1]]] < v || (z[ids[top[at - 1]]] === v && ids[top[at - 1]] > ids[i]))) at--;
+      top.splice(at, 0, i);
+      if (top.length > k) near.push(top.pop() as number);
+      if (top.length === k) floor = z[ids[top[k - 1]]];
     }
+    const chosen = this.p.scratch;
+    let candidates: ArrayLike<number> = ids;
+    if (top.length > 0 && probabilityOf(s, ids[top[top.length - 1]]) >= FLT_MIN) {
+      const positions = top.concat(near.filter((i) => z[ids[i]] >= floor - MARGIN)).sort((a, b) => a - b);
+      candidates = positions.map((i) => ids[i]);
+    }
+    for (let i = 0; i < candidates.length; i++) chosen[candidates[i]] = probabilityOf(s, candidates[i]);
     const words = this.p.text.vocabulary.words;
-    return top.map((id) => ({ word: this.p.tokenizer.display(words[id]), probability: probs[id], id }));
+    return topIds(chosen, candidates, k).map((id) => ({ word: this.p.tokenizer.display(words[id]), probability: chosen[id], id }));
   }
 
-  /** The recurrent state as bytes: a versioned header (model shape, last token) and `2·layers·hidden` floats. */
+  /**
+   * The session as bytes (version 2: a header with the model shape and the pending token, and
+   * `2·layers·hidden` floats; see `STATE_MAGIC`): what {@link restore} continues from, here or in
+   * another process. Reads only; equal sessions give equal bytes.
+   */
   state(): Uint8Array {
-    const c = this.p.engine.config;
-    const out = new Uint8Array(STATE_HEADER + this.recurrent.length * 4);
+    const c = this.p.config;
+    const n = this.recurrent.length;
+    const out = new Uint8Array(STATE_HEADER + n * 4);
     const view = new DataView(out.buffer);
-    [STATE_MAGIC, c.layers, c.hidden, c.vocab, this.last ?? 0xffffffff, this.recurrent.length].forEach((v, i) =>
-      view.setUint32(4 * i, v, true),
-    );
-    for (let i = 0; i < this.recurrent.length; i++) view.setFloat32(STATE_HEADER + 4 * i, this.recurrent[i], true);
+    const header = [STATE_MAGIC, c.layers, c.hidden, c.vocab, this.pending ?? NONE, this.started ? 1 : 0, n];
+    header.forEach((v, i) => view.setUint32(4 * i, v, true));
+    if (LITTLE_ENDIAN) new Float32Array(out.buffer, STATE_HEADER, n).set(this.recurrent);
+    else for (let i = 0; i < n; i++) view.setFloat32(STATE_HEADER + 4 * i, this.recurrent[i], true);
     return out;
   }
 
-  /** Continues from a {@link state} of a session of the same model (`E_FORMAT` for anything else). */
+  /**
+   * Continues from a {@link state} of a session of the same model (this version's, or version 1,
+   * which earlier versions wrote); `E_FORMAT` for anything else.
+   */
   restore(bytes: Uint8Array): void {
-    if (!(bytes instanceof Uint8Array) || bytes.length < STATE_HEADER)
+    if (!(bytes instanceof Uint8Array) || bytes.length < STATE_V1_HEADER)
       throw new QuireError('E_FORMAT', 'not a prediction state (too short)');
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const [magic, layers, hidden, vocab, last, n] = [0, 1, 2, 3, 4, 5].map((i) => view.getUint32(4 * i, true));
-    const c = this.p.engine.config;
-    if (magic !== STATE_MAGIC) throw new QuireError('E_FORMAT', 'not a prediction state (bad magic or version)');
-    if (
-      layers !== c.layers ||
-      hidden !== c.hidden ||
-      vocab !== c.vocab ||
-      n !== 2 * layers * hidden ||
-      bytes.length !== STATE_HEADER + 4 * n
-    ) {
+    const word = (i: number) => view.getUint32(4 * i, true);
+    const magic = word(0);
+    const v1 = magic === STATE_V1_MAGIC;
+    if (!v1 && (magic !== STATE_MAGIC || bytes.length < STATE_HEADER))
+      throw new QuireError('E_FORMAT', 'not a prediction state (bad magic or version)');
+    const [layers, hidden, vocab, pending] = [word(1), word(2), word(3), word(4)];
+    const context = v1 ? (pending === NONE ? 0 : 1) : word(5);
+    const n = word(v1 ? 5 : 6);
+    const start = v1 ? STATE_V1_HEADER : STATE_HEADER;
+    const c = this.p.config;
+    if (layers !== c.layers || hidden !== c.hidden || vocab !== c.vocab || n !== 2 * layers * hidden || bytes.length !== start + 4 * n) {
       throw new QuireError(
         'E_FORMAT',
         `the state is of another model (${layers}×${hidden}, vocabulary ${vocab}; this one is ${c.layers}×${c.hidden}, ${c.vocab})`,
       );
     }
-    if (last !== 0xffffffff && last >= vocab) throw new QuireError('E_FORMAT', `the state's last token ${last} is outside the vocabulary`);
-    const state = new Float32Array(n);
-    for (let i = 0; i < n; i++) state[i] = view.getFloat32(STATE_HEADER + 4 * i, true);
-    if (!state.every(Number.isFinite)) throw new QuireError('E_FORMAT', 'the state holds NaN or infinity');
+    if (pending !== NONE && pending >= vocab)
+      throw new QuireError('E_FORMAT', `the state's pending token ${pending} is outside the vocabulary`);
+    if (context > 1) throw new QuireError('E_FORMAT', `the state's context flag is ${context} (0 or 1)`);
+    let state: Float32Array;
+    if (LITTLE_ENDIAN) state = new Float32Array(bytes.slice(start).buffer);
+    else {
+      state = new Float32Array(n);
+      for (let i = 0; i < n; i++) state[i] = view.getFloat32(start + 4 * i, true);
+    }
+    // v − v is 0 for every finite v, NaN for NaN and ±∞.
+    for (let i = 0; i < n; i++) if (state[i] - state[i] !== 0) throw new QuireError('E_FORMAT', 'the state holds NaN or infinity');
     this.recurrent = state;
-    this.last = last === 0xffffffff ? undefined : last;
+    this.pending = pending === NONE ? undefined : pending;
+    this.started = context === 1;
     this.context = null;
+    this.fed = '';
+    this.scores = null;
     this.probs = null;
     this.prefix = '';
   }

@@ -1,7 +1,7 @@
 import { Batcher } from './data/batcher.js';
 import type { TokenSource } from './data/token-source.js';
 import type { InferenceEngine } from './infer.js';
-import type { Predictor } from './predict.js';
+import { type Predictor, topIds } from './predict.js';
 
 /** How a keyboard would fare with a model's suggestions on a text (the field's measures). */
 export interface SuggestionQuality {
@@ -20,20 +20,6 @@ export interface SuggestionQuality {
   keystrokeSavings: number;
   /** Keystrokes of the scored words without suggestions (characters plus one space each). */
   characters: number;
-}
-
-/** The `n` ids of `ids` with the largest logits in `z` (ties: lower id first), into `out`. */
-function best3(z: Float32Array, ids: ArrayLike<number>, out: number[]): number[] {
-  out.length = 0;
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i];
-    if (out.length === 3 && z[id] <= z[out[2]]) continue;
-    let at = out.length;
-    while (at > 0 && (z[out[at - 1]] < z[id] || (z[out[at - 1]] === z[id] && out[at - 1] > id))) at--;
-    out.splice(at, 0, id);
-    if (out.length > 3) out.pop();
-  }
-  return out;
 }
 
 /**
@@ -68,7 +54,7 @@ export function suggestionQuality(predictor: Predictor, ids: Uint32Array | Token
       const text = shown[target];
       scored++;
       characters += text.length + 1;
-      best3(z, suggestible, top);
+      topIds(z, suggestible, 3, top);
       if (top[0] === target) top1++;
       if (top.includes(target)) {
         top3++;
@@ -76,7 +62,7 @@ export function suggestionQuality(predictor: Predictor, ids: Uint32Array | Token
         continue;
       }
       for (let typed = 1; typed < text.length; typed++) {
-        if (best3(z, predictor.idsWithPrefix(text.slice(0, typed)), top).includes(target)) {
+        if (topIds(z, predictor.idsWithPrefix(text.slice(0, typed)), 3, top).includes(target)) {
           saved += text.length - typed;
           break;
         }

@@ -10,19 +10,24 @@
 // send the text after the first `consumed` characters of the text you sent last time (the
 // answer's state holds every complete word; the unfinished last word is not in it).
 
-/** Standard base64 of bytes (btoa exists in every runtime these examples target). */
-function toBase64(bytes) {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
+/** Standard base64 of bytes: the runtime's own (workerd, Deno, Chrome 140+), else btoa (every runtime these examples target). */
+const toBase64 = Uint8Array.prototype.toBase64
+  ? (bytes) => bytes.toBase64()
+  : (bytes) => {
+      let s = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+      return btoa(s);
+    };
 
-function fromBase64(text) {
-  const s = atob(text);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
+/** Bytes of standard base64 (throws on anything else). */
+const fromBase64 = Uint8Array.fromBase64
+  ? (text) => Uint8Array.fromBase64(text)
+  : (text) => {
+      const s = atob(text);
+      const out = new Uint8Array(s.length);
+      for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+      return out;
+    };
 
 /**
  * A suggestion service over one model: `answer(body)` takes the parsed request body and returns

@@ -139,6 +139,8 @@ export interface RawInferenceEngine {
   reset(batch: number): void;
   seed(seed: number): void;
   step(tokens: Uint32Array): Float32Array;
+  advance(tokens: Uint32Array): void;
+  logitsOfState(): Float32Array;
   evaluate(inputs: Uint32Array, targets: Uint32Array): number;
   sample(temperature: number, topK: number): Uint32Array;
   topK(stream: number, k: number): Uint32Array;

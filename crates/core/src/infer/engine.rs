@@ -306,19 +306,53 @@ impl Engine {
     /// logits `B×V` (row `b` = stream `b`). `E_SHAPE` for a wrong count or an id out of range
     /// (the state is then unchanged).
     pub fn step(&mut self, tokens: &[u32]) -> Result<&[f32]> {
-        check_len("tokens", tokens.len(), self.batch)?;
-        let v = self.config.vocab as u32;
-        if let Some(&bad) = tokens.iter().find(|&&t| t >= v) {
-            return Err(Error::shape(format!("token id {bad} is outside the vocabulary of {v}")));
-        }
+        self.check_tokens(tokens)?;
         let set = kernels::active();
         self.forward(tokens, set);
         self.has_logits = true;
         Ok(&self.logits)
     }
 
-    /// The step itself (inputs validated).
+    /// [`Engine::step`] without the output layer: advances the carried state exactly as `step`
+    /// does (the same `h` and `c`, bit for bit) but computes no logits, which costs about half a
+    /// step at V ≈ 10⁴ (the softmax product is as large as the LSTM's). Afterwards there are no
+    /// logits (as after [`Engine::set_state`]). Errors as `step`'s, the state then unchanged.
+    pub fn advance(&mut self, tokens: &[u32]) -> Result<()> {
+        self.check_tokens(tokens)?;
+        self.recur(tokens, kernels::active());
+        self.has_logits = false;
+        Ok(())
+    }
+
+    /// The logits of the step that left the carried state: the output layer on the top layer's
+    /// `h`, with no token fed and the state unchanged. For a state set with [`Engine::set_state`]
+    /// (or left by [`Engine::advance`]) these are, bit for bit, the logits the step that made that
+    /// state returned; after a reset, those of a zero state (the output bias).
+    pub fn logits_of_state(&mut self) -> Result<&[f32]> {
+        let top = self.config.layers - 1;
+        self.x.copy_from_slice(&self.h[top]);
+        self.output(kernels::active());
+        self.has_logits = true;
+        Ok(&self.logits)
+    }
+
+    fn check_tokens(&self, tokens: &[u32]) -> Result<()> {
+        check_len("tokens", tokens.len(), self.batch)?;
+        let v = self.config.vocab as u32;
+        if let Some(&bad) = tokens.iter().find(|&&t| t >= v) {
+            return Err(Error::shape(format!("token id {bad} is outside the vocabulary of {v}")));
+        }
+        Ok(())
+    }
+
+    /// The step itself (inputs validated): the recurrent part, then the output layer.
     fn forward(&mut self, tokens: &[u32], set: KernelSet) {
+        self.recur(tokens, set);
+        self.output(set);
+    }
+
+    /// The recurrent part of a step: embedding and LSTM layers; the top layer's `h` ends in `self.x`.
+    fn recur(&mut self, tokens: &[u32], set: KernelSet) {
         let (hd, b, kernel) = (self.config.hidden, self.batch, self.kernel);
         for (row, &t) in self.x.chunks_exact_mut(hd).zip(tokens) {
             self.embedding.row_into(t as usize, row);
@@ -334,6 +368,11 @@ impl Engine {
             cell::step(hd, &mut self.gates, &mut self.c[l], &mut self.h[l]);
             self.x.copy_from_slice(&self.h[l]);
         }
+    }
+
+    /// The output layer of a step: logits (or adaptive log-probabilities) of the top layer's `h` in `self.x`.
+    fn output(&mut self, set: KernelSet) {
+        let (b, kernel) = (self.batch, self.kernel);
         let softmax = self.softmax.as_ref().unwrap_or(&self.embedding);
         let out = if self.adaptive.is_some() { &mut self.head } else { &mut self.logits };
         softmax.matmul(&self.x, b, out, set, kernel, &mut self.scratch);

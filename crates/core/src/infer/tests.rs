@@ -131,6 +131,35 @@ fn a_step_allocates_nothing() {
 }
 
 #[test]
+fn advance_carries_the_state_of_step_bit_for_bit_and_logits_of_state_are_its_logits() {
+    let mut m = trained(37, 48, 8);
+    let bytes = compress(&mut m, 2, false).to_bytes();
+    for kernel in [Kernel::LutI8, Kernel::LutF32] {
+        let (mut a, mut b) = (Engine::from_bytes(&bytes, kernel).unwrap(), Engine::from_bytes(&bytes, kernel).unwrap());
+        a.reset(2).unwrap();
+        b.reset(2).unwrap();
+        for t in 0..6u32 {
+            a.step(&[t, 36 - t]).unwrap();
+            b.advance(&[t, 36 - t]).unwrap();
+            assert_eq!(b.logits().unwrap_err().code, ErrorCode::State);
+            for s in 0..2 {
+                assert_eq!(a.state(s).unwrap(), b.state(s).unwrap(), "{kernel:?}, token {t}, stream {s}");
+            }
+        }
+        assert_eq!(a.step(&[3, 4]).unwrap(), b.step(&[3, 4]).unwrap());
+        // The logits of a state, set on another engine, are the step's that made it.
+        let want = a.step(&[5, 6]).unwrap().to_vec();
+        b.set_state(0, &a.state(0).unwrap()).unwrap();
+        b.set_state(1, &a.state(1).unwrap()).unwrap();
+        assert_eq!(b.logits_of_state().unwrap(), &want[..]);
+        assert_eq!(b.state(1).unwrap(), a.state(1).unwrap(), "logits_of_state changes no state");
+        assert_eq!(b.advance(&[37, 0]).unwrap_err().code, ErrorCode::Shape);
+        assert_eq!(b.advance(&[1]).unwrap_err().code, ErrorCode::Shape);
+        assert_eq!(a.state(1).unwrap(), b.state(1).unwrap(), "a refused advance changes nothing");
+    }
+}
+
+#[test]
 fn sampling_is_seeded_and_respects_top_k_and_temperature() {
     let m = trained(31, 40, 6);
     let mut e = Engine::from_model(&m, BTreeMap::new(), Kernel::LutI8).unwrap();
