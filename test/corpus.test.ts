@@ -300,6 +300,7 @@ describe('the words encoder against a plain reference', () => {
         /test\.txt is not a text file: NUL byte at offset 3\b/,
       );
     }
+    expect(error(() => encodeCorpus(dir, { chunkBytes: 0, cacheDir: tmp('quire-ref-') })).code).toBe('E_CONFIG');
   });
 });
 

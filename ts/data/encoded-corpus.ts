@@ -114,6 +114,8 @@ export function encodeCorpus(dataDir: string, options: EncodeOptions = {}): Enco
   const tokenizer = validateTokenizerSpec(options.tokenizer ?? { splitter: 'words', lowercase: false });
   const vocabSize = options.vocabSize ?? DEFAULT_VOCAB_SIZE;
   const minCount = options.minCount ?? 1;
+  if (options.chunkBytes !== undefined && !(Number.isSafeInteger(options.chunkBytes) && options.chunkBytes > 0))
+    throw new QuireError('E_CONFIG', `chunkBytes must be a positive integer (got ${options.chunkBytes})`);
   const files = Object.fromEntries(SPLITS.map((s) => [s, splitFile(dataDir, s)])) as Record<Split, string>;
   const sources = Object.fromEntries(
     SPLITS.map((s) => {

@@ -382,11 +382,11 @@ mod tests {
         });
         for want in [
             "fn __matmul (x : & [f32] , batch : u32 , mask : Option < & [u8] >)",
-            "# [cfg (not (target_arch = \"wasm32\"))] # [doc = r\" Doc.\"] # [napi_derive :: napi] pub fn matmul",
-            "(x : napi :: bindgen_prelude :: Float32Array , batch : u32 , mask : Option < napi :: bindgen_prelude :: Uint8Array >)",
-            "-> napi :: Result < napi :: bindgen_prelude :: Float32Array >",
-            "__matmul (& x , batch , mask . as_deref ()) . map (napi :: bindgen_prelude :: Float32Array :: new)",
-            ". map_err (crate :: error :: to_napi)",
+            "# [cfg (not (target_arch = \"wasm32\"))] # [doc = r\" Doc.\"] # [napi_derive :: napi] pub fn matmul < 'env >",
+            "(env : & 'env napi :: Env , x : napi :: bindgen_prelude :: Float32Array , batch : u32 , mask : Option < napi :: bindgen_prelude :: Uint8Array >)",
+            "-> napi :: Result < napi :: bindgen_prelude :: Float32ArraySlice < 'env > >",
+            "__matmul (& x , batch , mask . as_deref ()) . map_err (crate :: error :: to_napi)",
+            ". and_then (| v : Vec < f32 > | napi :: bindgen_prelude :: Float32ArraySlice :: copy_from (env , v))",
             "# [cfg (target_arch = \"wasm32\")] # [doc = r\" Doc.\"] # [wasm_bindgen :: prelude :: wasm_bindgen] pub fn matmul",
             "(x : & [f32] , batch : u32 , mask : Option < Vec < u8 >>)",
             "-> :: core :: result :: Result < Vec < f32 > , wasm_bindgen :: JsError >",
