@@ -185,6 +185,125 @@ describe('encoded corpus', () => {
   });
 });
 
+describe('the words encoder against a plain reference', () => {
+  type Texts = Record<'train' | 'valid' | 'test', string>;
+  /** Lines at \r\n, \r or \n; words between runs of whitespace and control characters; <eos> after each line with words. */
+  const tokens = (text: string, lowercase: boolean) =>
+    text.split(/\r\n|\r|\n/).flatMap((line) => {
+      const words = (lowercase ? line.toLowerCase() : line).split(/[\s\p{Cc}]+/u).filter((w) => w !== '');
+      return words.length ? [...words, '<eos>'] : [];
+    });
+
+  /** The training words by count (ties in JavaScript string order), the top ones kept, <unk> for the rest. */
+  function reference(texts: Texts, lowercase: boolean, vocabSize: number, minCount: number) {
+    const counts = new Map<string, number>();
+    for (const w of tokens(texts.train, lowercase)) counts.set(w, (counts.get(w) ?? 0) + 1);
+    const ranked = [...counts]
+      .filter(([w, c]) => c >= minCount || w === '<unk>')
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .map(([w]) => w);
+    let words = vocabSize ? ranked.slice(0, vocabSize) : ranked;
+    if (!words.includes('<unk>')) words = [...(vocabSize ? words.slice(0, vocabSize - 1) : words), '<unk>'];
+    const id = new Map(words.map((w, i) => [w, i]));
+    const ids = (text: string) => tokens(text, lowercase).map((w) => id.get(w) ?? id.get('<unk>'));
+    const folded = [...counts].filter(([w]) => !id.has(w));
+    const sum = (list: [string, number][]) => list.reduce((t, [, c]) => t + c, 0);
+    return {
+      words,
+      ids: { train: ids(texts.train), valid: ids(texts.valid), test: ids(texts.test) },
+      stats: { distinct: counts.size, foldedWords: folded.length, foldedTokens: sum(folded), tokens: sum([...counts]) },
+    };
+  }
+
+  // Words of every length (past the 16 bytes a table slot holds, with shared prefixes), non-ASCII
+  // words whose order differs between code points and UTF-16 (U+FF01, U+1F600), titlecase,
+  // literal <unk>/<eos>, Unicode separators, and every kind of line break, in random order.
+  const pieces = [
+    'a',
+    'a',
+    'a',
+    'b',
+    'b',
+    'B',
+    'é',
+    'ÉTÉ',
+    'ǅ',
+    '東京',
+    '\uff01',
+    '\u{1f600}',
+    'x'.repeat(16),
+    'x'.repeat(17),
+    `${'x'.repeat(16)}y`,
+    'longer-than-sixteen-bytes',
+    '<unk>',
+    '<eos>',
+    ' ',
+    ' ',
+    ' ',
+    '\t',
+    '\u00a0',
+    '\u2028',
+    '\u3000',
+    '\x85',
+    '\x1b',
+    '\ufeff',
+    '\n',
+    '\n',
+    '\r\n',
+    '\r',
+    '\n\n',
+    ' \r\n',
+  ];
+  const r = rng(21);
+  const text = (n: number) => Array.from({ length: n }, () => pieces[Math.floor(r() * pieces.length)]).join('');
+  const texts: Texts = { train: `\ufeff${text(3000)}`, valid: text(800), test: `${text(800)}\r` };
+  const dir = corpus(texts.train, texts.valid, texts.test);
+
+  it.each([
+    { lowercase: false, vocabSize: 10_000, minCount: 1 },
+    { lowercase: false, vocabSize: 9, minCount: 1 },
+    { lowercase: false, vocabSize: 2, minCount: 1 },
+    { lowercase: true, vocabSize: 0, minCount: 3 },
+  ])('gives the reference vocabulary, ids and statistics for every chunk size (%o)', ({ lowercase, vocabSize, minCount }) => {
+    const want = reference(texts, lowercase, vocabSize, minCount);
+    for (const chunkBytes of [1, 2, 3, 7, 64, undefined]) {
+      const c = encodeCorpus(dir, {
+        tokenizer: { splitter: 'words', lowercase },
+        vocabSize,
+        minCount,
+        chunkBytes,
+        cacheDir: tmp('quire-ref-'),
+      });
+      expect(c.vocabulary.words, `chunk ${chunkBytes}`).toEqual(want.words);
+      expect(c.stats).toEqual(want.stats);
+      for (const s of ['train', 'valid', 'test'] as const)
+        expect(Array.from(splitIds(c, s)), `${s}, chunk ${chunkBytes}`).toEqual(want.ids[s]);
+      // The same vocabulary given (a model's) encodes the same ids.
+      const given = encodeCorpus(dir, {
+        tokenizer: { splitter: 'words', lowercase },
+        vocabulary: c.vocabulary,
+        chunkBytes,
+        cacheDir: tmp('quire-ref-'),
+      });
+      for (const s of ['train', 'valid', 'test'] as const) expect(Array.from(splitIds(given, s))).toEqual(want.ids[s]);
+    }
+  });
+
+  it('names the file and the byte offset of invalid UTF-8 or a NUL byte in any split, whatever the chunk size', () => {
+    for (const chunkBytes of [1, 5, undefined]) {
+      const bad = corpus('a b\n', Buffer.from([0x63, 0x0a, 0x64, 0xff]), 'e f\n');
+      expect(error(() => encodeCorpus(bad, { chunkBytes, cacheDir: tmp('quire-ref-') })).message).toMatch(
+        /valid\.txt is not valid UTF-8: bad byte sequence at offset 3 \(convert it to UTF-8/,
+      );
+      const nul = corpus('a b\n', 'c\n', 'e\nf\0');
+      expect(error(() => encodeCorpus(nul, { chunkBytes, cacheDir: tmp('quire-ref-') })).message).toMatch(
+        /test\.txt is not a text file: NUL byte at offset 3\b/,
+      );
+    }
+    expect(error(() => encodeCorpus(dir, { chunkBytes: 0, cacheDir: tmp('quire-ref-') })).code).toBe('E_CONFIG');
+  });
+});
+
 describe.each(BACKEND_NAMES)('a model file always reads back (%s)', (backend) => {
   it('a 1,000,000-word vocabulary with quotes, backslashes and non-ASCII words round-trips', () => {
     const words = Array.from({ length: 1_000_000 }, (_, i) => (i % 3 === 0 ? `"w\\${i}` : i % 3 === 1 ? `ü${i}` : `w${i}`));
@@ -253,6 +372,9 @@ describe.each(BACKEND_NAMES)('the Rust word counter (%s)', (name) => {
       '\u2028',
       'x.y',
       "it's",
+      '\uff01',
+      '\u{1f600}',
+      'ǅ',
     ];
     const text = Array.from({ length: 3000 }, () => pieces[Math.floor(r() * pieces.length)]).join('');
     const bytes = Buffer.from(text);
@@ -271,6 +393,17 @@ describe.each(BACKEND_NAMES)('the Rust word counter (%s)', (name) => {
         got.push(...raw.feed(new Uint8Array(0), true));
         expect(got).toEqual(want);
         expect(raw.words().split('\n')).toEqual([...index.keys()]);
+        // The vocabulary chosen in Rust is Vocabulary.fromCounts' choice.
+        for (const [vocabSize, minCount] of [
+          [6, 1],
+          [0, 2],
+          [2, 1],
+        ]) {
+          const ref = Vocabulary.fromCounts([...index.keys()], raw.counts(), { vocabSize, minCount });
+          const { words, ...stats } = JSON.parse(raw.select(vocabSize, minCount));
+          expect(words).toEqual(ref.vocabulary.words);
+          expect(stats).toEqual(ref.stats);
+        }
         raw.free();
       }
     }

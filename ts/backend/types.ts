@@ -59,6 +59,8 @@ export interface RawWordCounter {
   feed(bytes: Uint8Array, last: boolean): Uint32Array;
   words(): string;
   counts(): Uint32Array;
+  select(vocabSize: number, minCount: number): string;
+  useVocabulary(words: string): Uint32Array;
   free(): void;
 }
 

@@ -3,6 +3,7 @@ import { closeSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { loadBackend } from '../backend/index.js';
+import type { RawWordCounter } from '../backend/types.js';
 import { guard, QuireError } from '../errors.js';
 import { ensureDirectory, ioError, isFile, openRegularFile, readFully, readRegularFile, statOrUndefined, TMP_PREFIX } from '../io/fs.js';
 import { SPLITS, type Split, splitFile } from './splits.js';
@@ -11,7 +12,7 @@ import { type BpeModel, trainBpe, WORD_START } from './bpe.js';
 import { CHUNK_BYTES, readLines } from './text-file.js';
 import { TokenFile } from './token-source.js';
 import { EOS, Tokenizer, type TokenizerSpec, validateTokenizerSpec } from './tokenizer.js';
-import { DEFAULT_VOCAB_SIZE, UNK, Vocabulary, type VocabularyStats } from './vocabulary.js';
+import { DEFAULT_VOCAB_SIZE, UNK, validateBound, Vocabulary, type VocabularyStats } from './vocabulary.js';
 
 /** Version of the cache layout; a cache of another version is rebuilt. */
 const CACHE_VERSION = 1;
@@ -34,6 +35,8 @@ export interface EncodeOptions {
   progress?: (label: string, done: number, total: number, startedMs: number, unit?: 'bytes' | 'merges') => void;
   /** One-line notes for the user (the vocabulary bound, a rebuilt cache). */
   note?: (text: string) => void;
+  /** Bytes of text read at a time (tests: a tiny size puts words and line breaks across chunks; default 8 MiB). */
+  chunkBytes?: number;
 }
 
 /** One split's token file and counts. */
@@ -111,6 +114,8 @@ export function encodeCorpus(dataDir: string, options: EncodeOptions = {}): Enco
   const tokenizer = validateTokenizerSpec(options.tokenizer ?? { splitter: 'words', lowercase: false });
   const vocabSize = options.vocabSize ?? DEFAULT_VOCAB_SIZE;
   const minCount = options.minCount ?? 1;
+  if (options.chunkBytes !== undefined && !(Number.isSafeInteger(options.chunkBytes) && options.chunkBytes > 0))
+    throw new QuireError('E_CONFIG', `chunkBytes must be a positive integer (got ${options.chunkBytes})`);
   const files = Object.fromEntries(SPLITS.map((s) => [s, splitFile(dataDir, s)])) as Record<Split, string>;
   const sources = Object.fromEntries(
     SPLITS.map((s) => {
@@ -217,6 +222,17 @@ function readCache(dir: string, key: string, given?: Vocabulary): Omit<EncodedCo
   return { vocabulary, tokenizer: validateTokenizerSpec(meta.tokenizer), splits, stats: meta.stats };
 }
 
+/** The bound of a vocabulary built from the training split. */
+type Bound = { vocabSize: number; minCount: number };
+
+/** What `build` writes and chooses: the vocabulary, the tokenizer (with learned subwords), the token files and the bound's effect. */
+interface Built {
+  vocabulary: Vocabulary;
+  tokenizer: TokenizerSpec;
+  splits: Record<Split, EncodedSplit>;
+  stats: VocabularyStats | null;
+}
+
 /** Buffered writer of u32 ids to a file. */
 class IdWriter {
   private readonly fd: number;
@@ -267,11 +283,16 @@ class IdWriter {
     this.flush();
     closeSync(this.fd);
   }
+
+  /** Closes the file without writing what is buffered (after a failure; the caller removes it). */
+  discard(): void {
+    closeSync(this.fd);
+  }
 }
 
-/** Streams the ids of a u32 file in blocks. */
-function forEachIdBlock(path: string, block: (ids: Uint32Array) => void): void {
-  const fd = openSync(path, 'r');
+/** Streams the ids of a u32 file in blocks; with `rewrite` each block is written back in place after `block` (which may change it). */
+function forEachIdBlock(path: string, block: (ids: Uint32Array) => void, rewrite = false): void {
+  const fd = openSync(path, rewrite ? 'r+' : 'r');
   try {
     const bytes = Buffer.alloc(1 << 20);
     const ids = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
@@ -279,8 +300,11 @@ function forEachIdBlock(path: string, block: (ids: Uint32Array) => void): void {
       const n = readFully(fd, bytes, 0, bytes.length, pos);
       if (n === 0) break;
       block(ids.subarray(0, n / 4));
+      for (let off = 0; rewrite && off < n; ) off += writeSync(fd, bytes, off, n - off, pos + off);
       pos += n;
     }
+  } catch (err) {
+    throw err instanceof QuireError ? err : ioError(rewrite ? 'rewrite' : 'read', path, err);
   } finally {
     closeSync(fd);
   }
@@ -347,7 +371,7 @@ function scriptNumbering(spec: TokenizerSpec, options: EncodeOptions): Numbering
             lineHasWords = false;
           }
         },
-        { progress: progressOf(options, split, file) },
+        { progress: progressOf(options, split, file), chunkBytes: options.chunkBytes },
       );
       if (used) emit(block.subarray(0, used));
     },
@@ -357,40 +381,47 @@ function scriptNumbering(spec: TokenizerSpec, options: EncodeOptions): Numbering
   };
 }
 
-/** The `words` splitter in Rust: raw chunks cross once as bytes and come back as ids. */
+/**
+ * Streams `file` through the Rust word counter `raw` in chunks (of {@link CHUNK_BYTES} by default): each chunk
+ * crosses once as bytes and comes back as ids for `emit`. A NUL byte or invalid UTF-8 is `E_DATA`
+ * naming the file and the byte offset.
+ */
+function feedFile(raw: RawWordCounter, file: string, split: Split, options: EncodeOptions, emit: (ids: Uint32Array) => void): void {
+  const { fd, size } = openRegularFile(file, `${split} split`);
+  const progress = progressOf(options, split, file);
+  try {
+    const buf = Buffer.allocUnsafe(options.chunkBytes ?? CHUNK_BYTES);
+    for (let pos = 0; ; ) {
+      let n: number;
+      try {
+        n = readFully(fd, buf, 0, buf.length, pos);
+      } catch (err) {
+        throw ioError(`read ${split} split`, file, err);
+      }
+      pos += n;
+      try {
+        emit(guard(() => raw.feed(buf.subarray(0, n), n === 0)));
+      } catch (err) {
+        if (err instanceof QuireError && err.code === 'E_DATA' && err.message.startsWith('not ')) {
+          const hint = err.message.includes('UTF-8') ? ' (convert it to UTF-8, e.g. with iconv)' : '';
+          throw new QuireError('E_DATA', `${file} is ${err.message}${hint}`);
+        }
+        throw err;
+      }
+      if (n === 0) break;
+      progress?.(pos, size);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The `words` splitter in Rust, for subwords (the words then go to JavaScript to learn them). */
 function nativeNumbering(spec: TokenizerSpec, options: EncodeOptions): Numbering {
   const raw = guard(() => loadBackend().raw.WordCounter.create(spec.lowercase));
   let live = true;
   return {
-    read(file, split, emit) {
-      const { fd, size } = openRegularFile(file, `${split} split`);
-      const progress = progressOf(options, split, file);
-      try {
-        const buf = Buffer.allocUnsafe(CHUNK_BYTES);
-        for (let pos = 0; ; ) {
-          let n: number;
-          try {
-            n = readFully(fd, buf, 0, buf.length, pos);
-          } catch (err) {
-            throw ioError(`read ${split} split`, file, err);
-          }
-          pos += n;
-          try {
-            emit(guard(() => raw.feed(buf.subarray(0, n), n === 0)));
-          } catch (err) {
-            if (err instanceof QuireError && err.code === 'E_DATA') {
-              const hint = err.message.includes('UTF-8') ? ' (convert it to UTF-8, e.g. with iconv)' : '';
-              throw new QuireError('E_DATA', `${file} is ${err.message}${hint}`);
-            }
-            throw err;
-          }
-          if (n === 0) break;
-          progress?.(pos, size);
-        }
-      } finally {
-        closeSync(fd);
-      }
-    },
+    read: (file, split, emit) => feedFile(raw, file, split, options, emit),
     words: () => guard(() => raw.words()).split('\n'),
     counts: () => guard(() => raw.counts()),
     dispose: () => {
@@ -400,16 +431,78 @@ function nativeNumbering(spec: TokenizerSpec, options: EncodeOptions): Numbering
   };
 }
 
-/** Maps every id of the u32 file `from` through `map` into a new token file `to`; returns how many. */
-function remap(from: string, to: string, map: Uint32Array): number {
-  const out = new IdWriter(to);
-  forEachIdBlock(from, (ids) => {
-    for (let i = 0; i < ids.length; i++) ids[i] = map[ids[i]];
-    out.pushAll(ids);
-  });
+/** Writes the ids `read` emits to the token file `path`; returns how many (`E_DATA` under 2). */
+function writeIds(path: string, split: Split, file: string, read: (emit: (ids: Uint32Array) => void) => void): number {
+  const out = new IdWriter(path);
+  try {
+    read((ids) => out.pushAll(ids));
+  } catch (err) {
+    out.discard();
+    throw err;
+  }
   out.close();
-  rmSync(from, { force: true });
+  if (out.count < 2) throw new QuireError('E_DATA', `the ${split} split ${file} has fewer than 2 tokens`);
   return out.count;
+}
+
+/** Tells the user how the vocabulary was bounded, when words were left out. */
+function noteBound(options: EncodeOptions, vocabulary: Vocabulary, stats: VocabularyStats, what: 'words' | 'pieces'): void {
+  if (stats.foldedWords === 0) return;
+  options.note?.(
+    `vocabulary: the ${vocabulary.size.toLocaleString('en')} most frequent of ${stats.distinct.toLocaleString('en')} ` +
+      `distinct ${what}; ${stats.foldedWords.toLocaleString('en')} rarer ones read as ${UNK} ` +
+      `(${((100 * stats.foldedTokens) / stats.tokens).toFixed(2)} % of tokens). ` +
+      'Change with --vocab-size N / --min-count C.',
+  );
+}
+
+/**
+ * The `words` splitter without subwords, in Rust from end to end. With a given vocabulary every
+ * split is encoded with it in one read. Otherwise the training split is read once (provisional
+ * ids to a `.pids` file while the words are counted), the vocabulary is chosen in Rust (only its
+ * words cross to JavaScript, with the statistics; the counter then keeps only them), the
+ * provisional ids are mapped to final ones, and the other splits are encoded in one read each.
+ */
+function buildWords(dir: string, files: Record<Split, string>, spec: TokenizerSpec, options: EncodeOptions, bound: Bound): Built {
+  const raw = guard(() => loadBackend().raw.WordCounter.create(spec.lowercase));
+  try {
+    const encode = (s: Split, path: string) => writeIds(path, s, files[s], (emit) => feedFile(raw, files[s], s, options, emit));
+    let vocabulary = options.vocabulary;
+    let stats: VocabularyStats | null = null;
+    if (!vocabulary) {
+      validateBound(bound);
+      encode('train', join(dir, 'train.pids'));
+      const chosen = JSON.parse(guard(() => raw.select(bound.vocabSize, bound.minCount))) as VocabularyStats & { words: string[] };
+      vocabulary = new Vocabulary(chosen.words);
+      stats = { distinct: chosen.distinct, foldedWords: chosen.foldedWords, foldedTokens: chosen.foldedTokens, tokens: chosen.tokens };
+      noteBound(options, vocabulary, stats, 'words');
+    }
+    const provisional = guard(() => raw.useVocabulary(vocabulary.words.join('\n')));
+    const splits = {} as Record<Split, EncodedSplit>;
+    for (const s of SPLITS) {
+      const file = join(dir, `${s}.bin`);
+      const tokens = s === 'train' && stats ? remap(join(dir, 'train.pids'), file, provisional) : encode(s, file);
+      splits[s] = { file, tokens, words: tokens };
+    }
+    return { vocabulary, tokenizer: spec, splits, stats };
+  } finally {
+    raw.free();
+  }
+}
+
+/** Maps every id of the u32 file `from` through `map` in place and renames it to the token file `to`; returns how many. */
+function remap(from: string, to: string, map: Uint32Array): number {
+  let count = 0;
+  forEachIdBlock(
+    from,
+    (ids) => {
+      for (let i = 0; i < ids.length; i++) ids[i] = map[ids[i]];
+      count += ids.length;
+    },
+    true,
+  );
+  renameSync(from, to);
+  return count;
 }
 
 /** Replaces every word id of the u32 file `from` by its pieces' ids (`ids[start[p] … start[p+1]]`) in a new token file `to`. */
@@ -443,22 +536,14 @@ function learnSubwords(words: string[], trainCounts: ArrayLike<number>, vocabSiz
   });
 }
 
-function build(
-  dir: string,
-  files: Record<Split, string>,
-  spec: TokenizerSpec,
-  options: EncodeOptions,
-  bound: { vocabSize: number; minCount: number },
-): { vocabulary: Vocabulary; tokenizer: TokenizerSpec; splits: Record<Split, EncodedSplit>; stats: VocabularyStats | null } {
+function build(dir: string, files: Record<Split, string>, spec: TokenizerSpec, options: EncodeOptions, bound: Bound): Built {
+  if (spec.splitter === 'words' && !spec.subwords && !options.subwords) return buildWords(dir, files, spec, options, bound);
   const numbering = spec.splitter === 'words' ? nativeNumbering(spec, options) : scriptNumbering(spec, options);
   try {
     // 1. Every split to provisional ids; the vocabulary counts are the training split's.
     let trainCounts: ArrayLike<number> = [];
     for (const s of SPLITS) {
-      const out = new IdWriter(join(dir, `${s}.pids`));
-      numbering.read(files[s], s, (ids) => out.pushAll(ids));
-      out.close();
-      if (out.count < 2) throw new QuireError('E_DATA', `the ${s} split ${files[s]} has fewer than 2 tokens`);
+      writeIds(join(dir, `${s}.pids`), s, files[s], (emit) => numbering.read(files[s], s, emit));
       if (s === 'train') trainCounts = numbering.counts();
     }
     const words = numbering.words();
@@ -489,14 +574,7 @@ function build(
       }
       vocabulary = chosen.vocabulary;
       stats = chosen.stats;
-      if (stats.foldedWords > 0) {
-        options.note?.(
-          `vocabulary: the ${vocabulary.size.toLocaleString('en')} most frequent of ${stats.distinct.toLocaleString('en')} ` +
-            `distinct ${tokenizer.subwords ? 'pieces' : 'words'}; ${stats.foldedWords.toLocaleString('en')} rarer ones read as ${UNK} ` +
-            `(${((100 * stats.foldedTokens) / stats.tokens).toFixed(2)} % of tokens). ` +
-            'Change with --vocab-size N / --min-count C.',
-        );
-      }
+      noteBound(options, vocabulary, stats, tokenizer.subwords ? 'pieces' : 'words');
     }
     // 4. Provisional word ids to final token ids (a word expands to its pieces with subwords).
     const unk = vocabulary.id(UNK);

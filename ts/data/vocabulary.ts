@@ -26,6 +26,21 @@ export interface VocabularyStats {
 }
 
 /**
+ * The bound of a vocabulary built from counts, defaults filled in (no size bound, a minimum count
+ * of 1): `E_CONFIG` unless the size is 0 or an integer >= 2 and the minimum count an integer >= 1.
+ */
+export function validateBound(bound: { vocabSize?: number; minCount?: number }): { vocabSize: number; minCount: number } {
+  const vocabSize = bound.vocabSize ?? 0;
+  const minCount = bound.minCount ?? 1;
+  if (!Number.isSafeInteger(vocabSize) || vocabSize < 0 || vocabSize === 1) {
+    throw new QuireError('E_CONFIG', `vocabulary size must be 0 (no bound) or an integer >= 2 (got ${vocabSize})`);
+  }
+  if (!Number.isSafeInteger(minCount) || minCount < 1)
+    throw new QuireError('E_CONFIG', `minimum count must be an integer >= 1 (got ${minCount})`);
+  return { vocabSize, minCount };
+}
+
+/**
  * Word ↔ id mapping. Built from the training split's counts: words sorted by descending count,
  * ties by code-point order, `<unk>` added at the end if the corpus has none (PTB has 10,000 words
  * including `<eos>` and `<unk>`). Words are non-empty and hold no whitespace or control
@@ -65,13 +80,7 @@ export class Vocabulary {
     counts: ArrayLike<number>,
     bound: { vocabSize?: number; minCount?: number } = {},
   ): { vocabulary: Vocabulary; stats: VocabularyStats } {
-    const vocabSize = bound.vocabSize ?? 0;
-    const minCount = bound.minCount ?? 1;
-    if (!Number.isSafeInteger(vocabSize) || vocabSize < 0 || vocabSize === 1) {
-      throw new QuireError('E_CONFIG', `vocabulary size must be 0 (no bound) or an integer >= 2 (got ${vocabSize})`);
-    }
-    if (!Number.isSafeInteger(minCount) || minCount < 1)
-      throw new QuireError('E_CONFIG', `minimum count must be an integer >= 1 (got ${minCount})`);
+    const { vocabSize, minCount } = validateBound(bound);
     const order: number[] = [];
     for (let i = 0; i < words.length; i++) if (counts[i] > 0 && (counts[i] >= minCount || words[i] === UNK)) order.push(i);
     order.sort((a, b) => counts[b] - counts[a] || (words[a] < words[b] ? -1 : words[a] > words[b] ? 1 : 0));

@@ -11,7 +11,10 @@
 //!   No `&mut [T]`: a JS typed array may alias another argument or be changed by JS code the
 //!   call runs, so results come back as new arrays (`Vec<T>`), and the wrappers hold no `unsafe`;
 //! - results: `T` or `Result<T>` (`quire_core::Result`), where `Vec<f32|u32|u8>` and
-//!   `Option<Vec<..>>` become typed arrays on both targets;
+//!   `Option<Vec<..>>` become typed arrays on both targets. On Node the array is copied into
+//!   memory V8 owns (the wrapper takes the `Env`): an array over Rust memory is freed by a
+//!   finalizer that Node defers to the event loop, so a synchronous loop of calls would hold every
+//!   result until it ends;
 //! - errors map through `crate::error::to_napi` / `crate::error::to_js` (message `[CODE] text`);
 //! - JS names are camelCase on both targets; a method named `new` is the constructor, and a
 //!   static method returning the struct itself is a factory;
@@ -211,17 +214,26 @@ fn returns_named(sig: &Signature, name: &str) -> bool {
     matches!(ty, Type::Path(p) if p.path.is_ident(name) || p.path.is_ident("Self"))
 }
 
+/// napi's typed array in V8's memory (borrowing the call's `env`) for an element type.
+fn typed_slice(elem: &syn::Ident) -> Tokens {
+    match elem.to_string().as_str() {
+        "f32" => quote!(napi::bindgen_prelude::Float32ArraySlice),
+        "u32" => quote!(napi::bindgen_prelude::Uint32ArraySlice),
+        _ => quote!(napi::bindgen_prelude::Uint8ArraySlice),
+    }
+}
+
 /// The wrapper's result type and, when it differs from the written one, the function converting
-/// the written result into it.
+/// the written result into it (on Node a fallible copy into V8's memory, using the `env` argument).
 fn convert_result(ty: &Type, target: Target) -> (Tokens, Option<Tokens>) {
     if target == Target::Node {
         if let Some(e) = generic_of(ty, "Vec").and_then(array_elem) {
-            let ta = typed_array(&e);
-            return (ta.clone(), Some(quote!(#ta::new)));
+            let ts = typed_slice(&e);
+            return (quote!(#ts<'env>), Some(quote!(|v: Vec<#e>| #ts::copy_from(env, v))));
         }
         if let Some(e) = generic_of(ty, "Option").and_then(|t| generic_of(t, "Vec")).and_then(array_elem) {
-            let ta = typed_array(&e);
-            return (quote!(Option<#ta>), Some(quote!(|v: Option<Vec<#e>>| v.map(#ta::new))));
+            let ts = typed_slice(&e);
+            return (quote!(Option<#ts<'env>>), Some(quote!(|v: Option<Vec<#e>>| v.map(|v| #ts::copy_from(env, v)).transpose())));
         }
     }
     (quote!(#ty), None)
@@ -274,28 +286,38 @@ fn wrapper(attrs: &[Attribute], sig: &Signature, target: Target, factory: bool, 
         (None, true) => quote!(Self::#inner(#(#args),*)),
         (None, false) => quote!(#inner(#(#args),*)),
     };
+    // A converted (copied) result needs the call's `env`, as an argument napi fills in.
+    let mut copies = false;
     let (output, body) = match &sig.output {
         ReturnType::Default => (quote!(), call),
         ReturnType::Type(_, ty) => match generic_of(ty, "Result") {
             Some(ok) => {
                 let (ok_ty, conv) = convert_result(ok, target);
-                let call = match conv {
-                    Some(f) => quote!(#call.map(#f)),
-                    None => call,
-                };
+                copies = conv.is_some();
                 match target {
-                    Target::Node => (quote!(-> napi::Result<#ok_ty>), quote!(#call.map_err(crate::error::to_napi))),
+                    Target::Node => {
+                        let call = quote!(#call.map_err(crate::error::to_napi));
+                        let call = match conv {
+                            Some(f) => quote!(#call.and_then(#f)),
+                            None => call,
+                        };
+                        (quote!(-> napi::Result<#ok_ty>), call)
+                    }
                     Target::Wasm => {
                         (quote!(-> ::core::result::Result<#ok_ty, wasm_bindgen::JsError>), quote!(#call.map_err(crate::error::to_js)))
                     }
                 }
             }
             None => match convert_result(ty, target) {
-                (ty, Some(f)) => (quote!(-> #ty), quote!((#f)(#call))),
+                (ty, Some(f)) => {
+                    copies = true;
+                    (quote!(-> napi::Result<#ty>), quote!((#f)(#call)))
+                }
                 (ty, None) => (quote!(-> #ty), call),
             },
         },
     };
+    let (generics, env) = if copies { (quote!(<'env>), Some(quote!(env: &'env napi::Env,))) } else { (quote!(), None) };
     let js_name = camel_case(&name.to_string());
     // Inside an exported impl the outer macro reads its own bare attribute; a free function
     // carries the full path.
@@ -316,7 +338,7 @@ fn wrapper(attrs: &[Attribute], sig: &Signature, target: Target, factory: bool, 
     quote! {
         #(#kept)*
         #export_attr
-        #vis fn #name(#receiver #(#params),*) #output { #body }
+        #vis fn #name #generics(#receiver #env #(#params),*) #output { #body }
     }
 }
 
@@ -360,11 +382,11 @@ mod tests {
         });
         for want in [
             "fn __matmul (x : & [f32] , batch : u32 , mask : Option < & [u8] >)",
-            "# [cfg (not (target_arch = \"wasm32\"))] # [doc = r\" Doc.\"] # [napi_derive :: napi] pub fn matmul",
-            "(x : napi :: bindgen_prelude :: Float32Array , batch : u32 , mask : Option < napi :: bindgen_prelude :: Uint8Array >)",
-            "-> napi :: Result < napi :: bindgen_prelude :: Float32Array >",
-            "__matmul (& x , batch , mask . as_deref ()) . map (napi :: bindgen_prelude :: Float32Array :: new)",
-            ". map_err (crate :: error :: to_napi)",
+            "# [cfg (not (target_arch = \"wasm32\"))] # [doc = r\" Doc.\"] # [napi_derive :: napi] pub fn matmul < 'env >",
+            "(env : & 'env napi :: Env , x : napi :: bindgen_prelude :: Float32Array , batch : u32 , mask : Option < napi :: bindgen_prelude :: Uint8Array >)",
+            "-> napi :: Result < napi :: bindgen_prelude :: Float32ArraySlice < 'env > >",
+            "__matmul (& x , batch , mask . as_deref ()) . map_err (crate :: error :: to_napi)",
+            ". and_then (| v : Vec < f32 > | napi :: bindgen_prelude :: Float32ArraySlice :: copy_from (env , v))",
             "# [cfg (target_arch = \"wasm32\")] # [doc = r\" Doc.\"] # [wasm_bindgen :: prelude :: wasm_bindgen] pub fn matmul",
             "(x : & [f32] , batch : u32 , mask : Option < Vec < u8 >>)",
             "-> :: core :: result :: Result < Vec < f32 > , wasm_bindgen :: JsError >",
