@@ -17,7 +17,7 @@
 
 use super::cell;
 use super::sample::Sampler;
-use super::weights::Weight;
+use super::weights::{Weight, BATCHED_MIN};
 use crate::bcq::lut::LutScratch;
 use crate::bcq::Kernel;
 use crate::compress::CompressedModel;
@@ -81,6 +81,8 @@ pub struct Engine {
     tail_p: Vec<f32>,
     tail_z: Vec<f32>,
     spare: Vec<f32>,
+    /// The packed inputs of the batched full-precision products ([`BATCHED_MIN`] streams or more).
+    xpack: Vec<f32>,
     batch: usize,
     /// Carried `h` and `c` per layer, `B×H` each.
     h: Vec<Vec<f32>>,
@@ -161,8 +163,8 @@ impl Engine {
                 return Err(Error::format(format!("tensor '{name}' has shape {s:?}, expected {shape:?}")));
             }
             Ok(match shape {
-                [rows, cols] => Weight::Dense { rows: *rows, cols: *cols, data },
-                _ => Weight::Dense { rows: 1, cols: data.len(), data },
+                [rows, cols] => Weight::Dense { rows: *rows, cols: *cols, data, panels: None },
+                _ => Weight::Dense { rows: 1, cols: data.len(), data, panels: None },
             })
         };
         let vector = |w: Weight| -> Result<Vec<f32>> {
@@ -211,6 +213,7 @@ impl Engine {
             tail_p: Vec::new(),
             tail_z: Vec::new(),
             spare: Vec::new(),
+            xpack: Vec::new(),
             batch: 0,
             h: Vec::new(),
             c: Vec::new(),
@@ -294,6 +297,15 @@ impl Engine {
         }
         self.has_logits = false;
         self.scratch = LutScratch::new(8 * h.div_ceil(64), self.scale_groups, batch);
+        if batch >= BATCHED_MIN {
+            let set = kernels::active();
+            let tied = self.softmax.is_none();
+            let layers = self.layers.iter_mut().flat_map(|l| [&mut l.w_ih, &mut l.w_hh]);
+            let out = self.softmax.iter_mut().chain(tied.then_some(&mut self.embedding));
+            let tails = self.tails.iter_mut().flat_map(|(p, w)| [p, w]);
+            let need = layers.chain(out).chain(tails).map(|w| w.prepare_batched(set, batch)).max().unwrap_or(0);
+            self.xpack = vec![0.0; need];
+        }
         Ok(())
     }
 
@@ -358,8 +370,8 @@ impl Engine {
             self.embedding.row_into(t as usize, row);
         }
         for (l, layer) in self.layers.iter().enumerate() {
-            layer.w_ih.matmul(&self.x, b, &mut self.gates, set, kernel, &mut self.scratch);
-            layer.w_hh.matmul(&self.h[l], b, &mut self.rec, set, kernel, &mut self.scratch);
+            layer.w_ih.matmul(&self.x, b, &mut self.gates, set, kernel, &mut self.scratch, &mut self.xpack);
+            layer.w_hh.matmul(&self.h[l], b, &mut self.rec, set, kernel, &mut self.scratch, &mut self.xpack);
             for (gr, rr) in self.gates.chunks_exact_mut(4 * hd).zip(self.rec.chunks_exact(4 * hd)) {
                 for ((g, r), bias) in gr.iter_mut().zip(rr).zip(&layer.bias) {
                     *g += r + bias;
@@ -375,7 +387,7 @@ impl Engine {
         let (b, kernel) = (self.batch, self.kernel);
         let softmax = self.softmax.as_ref().unwrap_or(&self.embedding);
         let out = if self.adaptive.is_some() { &mut self.head } else { &mut self.logits };
-        softmax.matmul(&self.x, b, out, set, kernel, &mut self.scratch);
+        softmax.matmul(&self.x, b, out, set, kernel, &mut self.scratch, &mut self.xpack);
         for row in out.chunks_exact_mut(self.softmax_bias.len()) {
             for (z, bias) in row.iter_mut().zip(&self.softmax_bias) {
                 *z += bias;
@@ -398,8 +410,8 @@ impl Engine {
         }
         for (i, (tail, (proj, weight))) in a.tails.iter().zip(&self.tails).enumerate() {
             let (d, size) = (tail.dim, tail.size());
-            proj.matmul(&self.x, b, &mut self.tail_p[..b * d], set, kernel, &mut self.scratch);
-            weight.matmul(&self.tail_p[..b * d], b, &mut tail_z[..b * size], set, kernel, &mut self.scratch);
+            proj.matmul(&self.x, b, &mut self.tail_p[..b * d], set, kernel, &mut self.scratch, &mut self.xpack);
+            weight.matmul(&self.tail_p[..b * d], b, &mut tail_z[..b * size], set, kernel, &mut self.scratch, &mut self.xpack);
             for (r, z) in tail_z[..b * size].chunks_exact_mut(size).enumerate() {
                 log_softmax(z, spare);
                 let cluster = self.head[r * hs + a.shortlist + i];

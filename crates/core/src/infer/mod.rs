@@ -5,6 +5,7 @@
 
 mod cell;
 mod engine;
+mod panels;
 mod sample;
 mod weights;
 

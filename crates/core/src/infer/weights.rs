@@ -3,18 +3,31 @@
 //! split across the worker pool when large enough) and the decoding of one row (the embedding
 //! lookup), without allocating on the calling thread.
 
+use super::panels::Panels;
 use crate::bcq::lut::{packed_matmul, LutScratch};
 use crate::bcq::Kernel;
 use crate::gemm::{gemm, GemmSpec};
+use crate::kernels::gemm::kit;
 use crate::kernels::KernelSet;
 use crate::quant::BinaryMatrix;
 
 // A matrix is one or the other for the engine's lifetime; boxing the packed case would only add a hop.
 #[allow(clippy::large_enum_variant)]
 pub enum Weight {
-    Dense { rows: usize, cols: usize, data: Vec<f32> },
+    /// Row-major `rows × cols`; `panels`: the same packed for many streams once a batch of at
+    /// least [`BATCHED_MIN`] is set (`Engine::reset`), else `None`.
+    Dense {
+        rows: usize,
+        cols: usize,
+        data: Vec<f32>,
+        panels: Option<Panels>,
+    },
     Packed(BinaryMatrix),
 }
+
+/// From this many streams on, full-precision products run on the micro-kernel over packed panels
+/// ([`Panels`]) instead of dot products.
+pub const BATCHED_MIN: usize = 4;
 
 impl Weight {
     /// Bits per weight: 32 for full precision.
@@ -29,7 +42,7 @@ impl Weight {
     /// (its `2k` planes and scales) and the kernels' row-tiled copy.
     pub fn bytes(&self) -> usize {
         match self {
-            Weight::Dense { data, .. } => 4 * data.len(),
+            Weight::Dense { data, panels, .. } => 4 * (data.len() + panels.as_ref().map_or(0, |p| p.data.len())),
             Weight::Packed(m) => {
                 let view = match m.mask() {
                     Some(_) => 8 * m.kernel_planes().planes.len() + 4 * m.kernel_planes().scales.len(),
@@ -48,9 +61,22 @@ impl Weight {
     /// `y[b·rows..][..rows] = W·x[b·cols..][..cols]` for `b < batch` (overwrites `y`). Panics
     /// unless `x` holds batch×cols values, `y` batch×rows and `scratch` was sized for this matrix
     /// and batch. Dense products use the GEMM ([`crate::gemm::gemm`], threaded when large enough).
-    pub fn matmul(&self, x: &[f32], batch: usize, y: &mut [f32], set: KernelSet, kernel: Kernel, scratch: &mut LutScratch) {
+    #[allow(clippy::too_many_arguments)]
+    pub fn matmul(
+        &self,
+        x: &[f32],
+        batch: usize,
+        y: &mut [f32],
+        set: KernelSet,
+        kernel: Kernel,
+        scratch: &mut LutScratch,
+        xpack: &mut [f32],
+    ) {
         match self {
-            Weight::Dense { rows, cols, data } => {
+            Weight::Dense { rows, cols, panels: Some(p), .. } if batch >= BATCHED_MIN => {
+                p.matmul(*rows, *cols, x, batch, y, xpack);
+            }
+            Weight::Dense { rows, cols, data, .. } => {
                 // `Y = X·Wᵀ`: the dot-product path of the GEMM (rows of X and W contiguous), split
                 // across the worker pool when large enough; it allocates nothing.
                 let spec = GemmSpec { trans_b: true, ..GemmSpec::new(batch, *rows, *cols) };
@@ -79,6 +105,23 @@ impl Weight {
                     *o = (0..k).map(|i| if planes[i * words + w] >> bit & 1 == 1 { alphas[i] } else { -alphas[i] }).sum();
                 }
             }
+        }
+    }
+}
+
+impl Weight {
+    /// Packs a full-precision matrix into panels for `set`'s micro-kernel (once; a packed matrix
+    /// is left as it is). Returns the floats its products need in the packed-input buffer for
+    /// `batch` streams.
+    pub fn prepare_batched(&mut self, set: KernelSet, batch: usize) -> usize {
+        match self {
+            Weight::Dense { rows, cols, data, panels } => {
+                if panels.is_none() {
+                    *panels = Some(Panels::pack(kit(set), *rows, *cols, data));
+                }
+                Panels::x_buffer(kit(set), batch, *cols)
+            }
+            Weight::Packed(_) => 0,
         }
     }
 }
