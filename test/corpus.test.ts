@@ -141,7 +141,11 @@ describe('encoded corpus', () => {
     const counts = new Map<string, number>();
     for (const w of tokens) counts.set(w, (counts.get(w) ?? 0) + 1);
     const top5 = [...counts.keys()].sort((a, b) => counts.get(b)! - counts.get(a)! || (a < b ? -1 : 1)).slice(0, 5);
-    expect(c.vocabulary.words).toEqual([...top5, '<unk>']);
+    // <unk> stands for every other word: it ranks by their summed count.
+    const unkCount = [...counts].filter(([w]) => !top5.includes(w)).reduce((s, [, n]) => s + n, 0);
+    const at = top5.findIndex((w) => counts.get(w)! < unkCount);
+    expect(unkCount).toBeGreaterThan(counts.get(top5[4])!);
+    expect(c.vocabulary.words).toEqual([...top5.slice(0, at), '<unk>', ...top5.slice(at)]);
     expect(Array.from(splitIds(c, 'train'))).toEqual(Array.from(c.vocabulary.encode(tokens)));
     expect(c.stats?.distinct).toBe(counts.size);
     const folded = [...counts].filter(([w]) => !top5.includes(w));
@@ -203,7 +207,13 @@ describe('the words encoder against a plain reference', () => {
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
       .map(([w]) => w);
     let words = vocabSize ? ranked.slice(0, vocabSize) : ranked;
-    if (!words.includes('<unk>')) words = [...(vocabSize ? words.slice(0, vocabSize - 1) : words), '<unk>'];
+    if (!words.includes('<unk>')) {
+      // <unk> stands for every word left out: it ranks by their summed count, after equal counts.
+      words = vocabSize ? words.slice(0, vocabSize - 1) : words;
+      const stands = [...counts].filter(([w]) => !words.includes(w)).reduce((t, [, c]) => t + c, 0);
+      const at = words.findIndex((w) => counts.get(w)! < stands);
+      words = at < 0 ? [...words, '<unk>'] : [...words.slice(0, at), '<unk>', ...words.slice(at)];
+    }
     const id = new Map(words.map((w, i) => [w, i]));
     const ids = (text: string) => tokens(text, lowercase).map((w) => id.get(w) ?? id.get('<unk>'));
     const folded = [...counts].filter(([w]) => !id.has(w));

@@ -15,7 +15,7 @@ import { EOS, Tokenizer, type TokenizerSpec, validateTokenizerSpec } from './tok
 import { DEFAULT_VOCAB_SIZE, UNK, validateBound, Vocabulary, type VocabularyStats } from './vocabulary.js';
 
 /** Version of the cache layout; a cache of another version is rebuilt. */
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2;
 const META_FILE = 'corpus.json';
 
 /** How a corpus becomes token ids. */

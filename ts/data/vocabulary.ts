@@ -42,7 +42,7 @@ export function validateBound(bound: { vocabSize?: number; minCount?: number }):
 
 /**
  * Word ↔ id mapping. Built from the training split's counts: words sorted by descending count,
- * ties by code-point order, `<unk>` added at the end if the corpus has none (PTB has 10,000 words
+ * ties by code-point order, `<unk>` added at the rank of the tokens it stands for if the corpus has none (PTB has 10,000 words
  * including `<eos>` and `<unk>`). Words are non-empty and hold no whitespace or control
  * characters; a list with duplicates or such words is `E_FORMAT`.
  */
@@ -72,8 +72,10 @@ export class Vocabulary {
   /**
    * The vocabulary of a corpus from its distinct `words` and their `counts` (same order): the
    * `vocabSize` most frequent words (0: no bound) that occur at least `minCount` times, ties in
-   * code-point order, `<unk>` always among them (last when the corpus has none, or when it fell
-   * outside the bound). Words with a zero count are not part of the corpus.
+   * code-point order, `<unk>` always among them: when the corpus has none or it fell outside the
+   * bound, `<unk>` stands for every word left out, so it takes the place of that many tokens (after
+   * every kept word at least as frequent; last when nothing is left out), as an adaptive softmax
+   * needs frequent tokens first. Words with a zero count are not part of the corpus.
    */
   static fromCounts(
     words: readonly string[],
@@ -85,8 +87,17 @@ export class Vocabulary {
     for (let i = 0; i < words.length; i++) if (counts[i] > 0 && (counts[i] >= minCount || words[i] === UNK)) order.push(i);
     order.sort((a, b) => counts[b] - counts[a] || (words[a] < words[b] ? -1 : words[a] > words[b] ? 1 : 0));
     const limit = vocabSize === 0 ? Number.POSITIVE_INFINITY : vocabSize;
-    let kept = (order.length > limit ? order.slice(0, limit) : order).map((i) => words[i]);
-    if (!kept.includes(UNK)) kept = [...kept.slice(0, Math.min(kept.length, limit - 1)), UNK];
+    let chosen = order.length > limit ? order.slice(0, limit) : order;
+    let kept = chosen.map((i) => words[i]);
+    if (!kept.includes(UNK)) {
+      chosen = chosen.slice(0, Math.min(chosen.length, limit - 1));
+      const inside = new Set(chosen);
+      let unkCount = 0;
+      for (let i = 0; i < words.length; i++) if (counts[i] > 0 && !inside.has(i)) unkCount += counts[i];
+      const at = chosen.findIndex((i) => counts[i] < unkCount);
+      kept = chosen.map((i) => words[i]);
+      kept.splice(at < 0 ? kept.length : at, 0, UNK);
+    }
     const vocabulary = new Vocabulary(kept);
     let tokens = 0;
     let foldedTokens = 0;

@@ -544,7 +544,9 @@ impl WordCounter {
     /// The vocabulary of the counted text, as `Vocabulary.fromCounts` chooses it: the
     /// `vocab_size` most frequent words (0: no bound) seen at least `min_count` times (`<unk>`
     /// whatever its count), ties in JavaScript string order ([`cmp_utf16`]), `<unk>` always
-    /// among them (last when the text has none, or when it fell outside the bound). A bound of
+    /// among them: when the text has none or it fell outside the bound, at the place of the
+    /// tokens it stands for (every word left out: after every kept word at least as frequent,
+    /// last when nothing is left out). A bound of
     /// 1 or a `min_count` of 0 is `E_CONFIG`; after `use_vocabulary` it is `E_STATE`.
     pub fn select(&self, vocab_size: usize, min_count: u64) -> Result<Selection> {
         if vocab_size == 1 {
@@ -579,7 +581,9 @@ impl WordCounter {
         }
         let mut words: Vec<String> = order.iter().map(|&i| String::from_utf8_lossy(self.table.word(i)).into_owned()).collect();
         if !has_unk {
-            words.push(UNK.to_string());
+            let stands_for: u64 = counts.iter().zip(&kept).filter(|(_, &k)| !k).map(|(&c, _)| c).sum();
+            let at = order.iter().position(|&i| counts[i as usize] < stands_for).unwrap_or(order.len());
+            words.insert(at, UNK.to_string());
             if let Some(u) = unk {
                 kept[u as usize] = true;
             }
@@ -759,10 +763,11 @@ mod tests {
         let mut c = WordCounter::new(false);
         c.feed("b a c c \u{ff01} \u{1f600} d d d\n".as_bytes(), true).unwrap();
         let s = c.select(4, 1).unwrap();
-        assert_eq!(s.words, ["d", "c", "<eos>", "<unk>"]);
+        // <unk> stands for the 4 tokens left out, more than any kept word: it comes first.
+        assert_eq!(s.words, ["<unk>", "d", "c", "<eos>"]);
         assert_eq!((s.distinct, s.folded_words, s.folded_tokens, s.tokens), (7, 4, 4, 10));
         assert_eq!(c.select(0, 1).unwrap().words, ["d", "c", "<eos>", "a", "b", "\u{1f600}", "\u{ff01}", "<unk>"]);
-        assert_eq!(c.select(0, 2).unwrap().words, ["d", "c", "<unk>"]);
+        assert_eq!(c.select(0, 2).unwrap().words, ["<unk>", "d", "c"]);
         assert_eq!(c.select(1, 1).unwrap_err().code, ErrorCode::Config);
     }
 
