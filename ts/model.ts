@@ -77,7 +77,12 @@ export interface AdaptiveTail {
 /** The tail clusters of a config's adaptive softmax (none for the full softmax), as the core derives them. */
 export function adaptiveTails(config: Pick<ModelConfig, 'vocab' | 'hidden' | 'cutoffs'>): AdaptiveTail[] {
   const c = config.cutoffs ?? [];
-  return c.map((lo, i) => ({ lo, hi: c[i + 1] ?? config.vocab, dim: Math.max(1, Math.floor(config.hidden / 4 ** (i + 1))) }));
+  return c.map((lo, i) => ({ lo, hi: c[i + 1] ?? config.vocab, dim: tailDim(config.hidden, i) }));
+}
+
+/** The projection width of tail cluster `i` with `hidden` units: `max(1, ⌊hidden / 4^{i+1}⌋)` (`div_value` 4). */
+export function tailDim(hidden: number, i: number): number {
+  return Math.max(1, Math.floor(hidden / 4 ** (i + 1)));
 }
 
 /** The facade's form of a config the core reports (the one conversion; every class uses it). */

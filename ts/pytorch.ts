@@ -1,6 +1,6 @@
 import { QuireError } from './errors.js';
 import { f32Tensor, f32Values, type RawTensor, readSafetensors, writeSafetensors } from './io/safetensors.js';
-import { adaptiveTails, LanguageModel, type ModelConfig } from './model.js';
+import { adaptiveTails, LanguageModel, type ModelConfig, tailDim } from './model.js';
 import type { BackendOption } from './options.js';
 
 /**
@@ -196,7 +196,7 @@ function adaptiveCutoffsOf(
   const cutoffs = [head[0] - clusters];
   for (let i = 0; i < clusters; i++) {
     const [dim] = tensors.get(`decoder.tail.${i}.0.weight`)?.shape ?? [];
-    const want = Math.max(1, Math.floor(h / 4 ** (i + 1)));
+    const want = tailDim(h, i);
     if (dim !== want)
       fail(`'decoder.tail.${i}.0.weight' projects to ${dim} dimensions, expected ${want}: quire's adaptive softmax has div_value 4`);
     const size = tensors.get(`decoder.tail.${i}.1.weight`)?.shape[0] ?? 0;

@@ -252,23 +252,22 @@ impl Engine {
 
     /// `(name, bits)` of every weight matrix (32 = full precision), in model order.
     pub fn bits(&self) -> Vec<(String, usize)> {
-        let matrices = std::iter::once(&self.embedding)
+        let names = tensor_layout(&self.config).into_iter().filter(|(_, shape)| shape.len() == 2).map(|(name, _)| name);
+        names.zip(self.matrices().map(Weight::bits)).collect()
+    }
+
+    /// Every weight matrix, in model order (the 2-D tensors of `tensor_layout`).
+    fn matrices(&self) -> impl Iterator<Item = &Weight> {
+        std::iter::once(&self.embedding)
             .chain(self.layers.iter().flat_map(|l| [&l.w_ih, &l.w_hh]))
             .chain(&self.softmax)
-            .chain(self.tails.iter().flat_map(|(p, w)| [p, w]));
-        let names = tensor_layout(&self.config).into_iter().filter(|(_, shape)| shape.len() == 2).map(|(name, _)| name);
-        names.zip(matrices.map(Weight::bits)).collect()
+            .chain(self.tails.iter().flat_map(|(p, w)| [p, w]))
     }
 
     /// Bytes of the weights as held in memory (packed matrices with their kernel layout).
     pub fn weight_bytes(&self) -> usize {
         let vectors: usize = self.layers.iter().map(|l| 4 * l.bias.len()).sum::<usize>() + 4 * self.softmax_bias.len();
-        let mats: usize = std::iter::once(&self.embedding)
-            .chain(&self.softmax)
-            .chain(self.layers.iter().flat_map(|l| [&l.w_ih, &l.w_hh]))
-            .chain(self.tails.iter().flat_map(|(p, w)| [p, w]))
-            .map(Weight::bytes)
-            .sum();
+        let mats: usize = self.matrices().map(Weight::bytes).sum();
         mats + vectors
     }
 

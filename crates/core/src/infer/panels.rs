@@ -12,10 +12,12 @@
 
 use crate::kernels::gemm::blocked::CPtr;
 use crate::kernels::gemm::micro::Tile;
+use crate::kernels::gemm::pack::{pack, View};
 use crate::kernels::gemm::Kit;
 use crate::threads::parallel_ranges;
 
-/// `W` (`rows × cols`, row-major) packed into panels of `kit.nr` rows for `kit`'s micro-kernel.
+/// `W` (`rows × cols`, row-major) packed into panels of `kit.nr` rows for `kit`'s micro-kernel
+/// (by the GEMM's own [`pack`], which also packs the inputs).
 pub struct Panels {
     kit: &'static Kit,
     pub data: Vec<f32>,
@@ -24,16 +26,8 @@ pub struct Panels {
 impl Panels {
     /// Packs `w` for `kit`'s micro-kernel.
     pub fn pack(kit: &'static Kit, rows: usize, cols: usize, w: &[f32]) -> Panels {
-        let nr = kit.nr;
-        let mut data = vec![0.0f32; rows.div_ceil(nr) * nr * cols];
-        for (t, panel) in data.chunks_exact_mut(nr * cols).enumerate() {
-            for j in 0..nr.min(rows - t * nr) {
-                let row = &w[(t * nr + j) * cols..][..cols];
-                for (p, &v) in row.iter().enumerate() {
-                    panel[p * nr + j] = v;
-                }
-            }
-        }
+        let mut data = vec![0.0f32; rows.div_ceil(kit.nr) * kit.nr * cols];
+        pack(View { data: w, xs: cols, ds: 1 }, 0, rows, 0, cols, kit.nr, &mut data);
         Panels { kit, data }
     }
 
@@ -49,20 +43,7 @@ impl Panels {
         let kit = self.kit;
         let (mr, nr) = (kit.mr, kit.nr);
         assert!(x.len() >= batch * cols && y.len() >= batch * rows && xpack.len() >= Self::x_buffer(kit, batch, cols));
-        for (s, panel) in xpack[..Self::x_buffer(kit, batch, cols)].chunks_exact_mut(mr * cols).enumerate() {
-            for i in 0..mr {
-                let b = s * mr + i;
-                if b < batch {
-                    for (p, &v) in x[b * cols..][..cols].iter().enumerate() {
-                        panel[p * mr + i] = v;
-                    }
-                } else {
-                    for p in 0..cols {
-                        panel[p * mr + i] = 0.0;
-                    }
-                }
-            }
-        }
+        pack(View { data: x, xs: cols, ds: 1 }, 0, batch, 0, cols, mr, xpack);
         let c = CPtr(y.as_mut_ptr());
         let xp: &[f32] = xpack;
         let panels = rows.div_ceil(nr);

@@ -1,6 +1,5 @@
 //! Backward pass of one window (truncated BPTT: no gradient flows into the carried state).
 
-use super::adaptive::Adaptive;
 use super::cell;
 use super::model::LstmModel;
 use super::params::{layer_indices, softmax_indices};
@@ -43,7 +42,7 @@ impl LstmModel {
         )?;
         column_sums(&ws.logits[..rows * v], v, self.grads.data_mut(sb));
         gemm(&GemmSpec::new(rows, hd, v), &ws.logits[..rows * v], self.params.softmax_weight(), &mut ws.d_out[..rows * hd])?;
-        if let Some(a) = Adaptive::of(&self.config) {
+        if let Some(a) = self.adaptive.clone() {
             self.adaptive_backward(&a)?;
         }
         let ws = &mut self.ws;

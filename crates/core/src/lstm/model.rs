@@ -8,6 +8,7 @@ use super::softmax::{cross_entropy_with, finite_loss, softmax_rows, Teacher};
 use super::workspace::Workspace;
 use crate::error::{check_finite, check_len, Error, Result};
 use crate::rng::Rng;
+use std::sync::Arc;
 
 /// An LSTM language model with everything needed to train and evaluate it.
 #[derive(Debug)]
@@ -29,6 +30,9 @@ pub struct LstmModel {
     pub(super) masks: Vec<Option<Vec<u8>>>,
     /// Straight-through activation quantization of the forward pass, when set.
     pub(super) activation_quant: Option<ActivationQuant>,
+    /// The adaptive softmax's clusters (`Adaptive::of(&config)`, derived once: a training step
+    /// takes a shared reference instead of deriving them again).
+    pub(super) adaptive: Option<Arc<Adaptive>>,
 }
 
 impl LstmModel {
@@ -45,6 +49,7 @@ impl LstmModel {
     pub(super) fn assemble(config: LstmConfig, params: Params, rng: Rng) -> Self {
         let grads = Params::zeros(&config);
         let masks = vec![None; params.tensors.len()];
+        let adaptive = Adaptive::of(&config).map(Arc::new);
         let mut m = LstmModel {
             config,
             params,
@@ -58,6 +63,7 @@ impl LstmModel {
             last_grad_norm: 0.0,
             masks,
             activation_quant: None,
+            adaptive,
         };
         m.zero_state(1);
         m
@@ -122,7 +128,7 @@ impl LstmModel {
     /// [`cross_entropy_with`]; adaptive: [`LstmModel::adaptive_loss`]).
     fn softmax_loss(&mut self, targets: &[u32], grad_scale: Option<f32>, teacher: Option<Teacher<'_>>) -> Result<()> {
         let rows = targets.len();
-        match Adaptive::of(&self.config) {
+        match self.adaptive.clone() {
             Some(a) => self.adaptive_loss(&a, targets, grad_scale, teacher),
             None => {
                 let v = self.config.vocab;
