@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { BPE_CACHE_WORDS, BpeEncoder, type BpeModel, decodePieces, trainBpe, validateBpeModel, WORD_START } from '../ts/data/bpe.js';
 import { QuireError } from '../ts/errors.js';
 import { rng } from './backends.js';
+import { thrown } from './errors.js';
 
 const GOLDEN = join(import.meta.dirname, 'golden', 'bpe');
 
@@ -32,16 +33,6 @@ function load(name: string): { golden: Golden; counts: Map<string, number>; test
 
 function encodeLine(encoder: BpeEncoder, line: string): string[] {
   return line.split(' ').flatMap((w) => encoder.encodeWord(w));
-}
-
-function thrown(fn: () => unknown): QuireError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(QuireError);
-    return err as QuireError;
-  }
-  throw new Error('expected an error');
 }
 
 describe.each(['ptb', 'unicode'])('BPE against Hugging Face tokenizers (%s corpus)', (name) => {

@@ -16,6 +16,7 @@ import {
   Vocabulary,
 } from '../ts/index.js';
 import { BACKEND_NAMES, backend, rng } from './backends.js';
+import { thrown } from './errors.js';
 
 const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
 
@@ -47,16 +48,6 @@ function lines(file: string, chunkBytes: number): string[] {
   return out;
 }
 
-function error(f: () => unknown): QuireError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(QuireError);
-    return e as QuireError;
-  }
-  throw new Error('expected an error');
-}
-
 describe('streaming text reader', () => {
   const text = 'é€𝄞 a\r\nbb ü\rccc\n\nlast 𝄞 line';
   const file = join(corpus(text), 'train.txt');
@@ -76,11 +67,11 @@ describe('streaming text reader', () => {
     const bad = Buffer.concat([Buffer.from('abc déf\n'), Buffer.from([0xc3, 0x28]), Buffer.from(' tail')]);
     const badFile = join(corpus(bad), 'train.txt');
     for (const chunk of [1, 3, 4, 100])
-      expect(error(() => lines(badFile, chunk)).message).toMatch(/not valid UTF-8: bad byte sequence at offset 9\b/);
+      expect(thrown(() => lines(badFile, chunk)).message).toMatch(/not valid UTF-8: bad byte sequence at offset 9\b/);
     const cut = join(corpus(Buffer.concat([Buffer.from('ab '), Buffer.from([0xe2, 0x82])])), 'train.txt');
-    expect(error(() => lines(cut, 2)).message).toMatch(/offset 3\b/);
+    expect(thrown(() => lines(cut, 2)).message).toMatch(/offset 3\b/);
     const nul = join(corpus(Buffer.from('ab\ncd\0e')), 'train.txt');
-    expect(error(() => lines(nul, 2)).message).toMatch(/NUL byte at offset 5\b/);
+    expect(thrown(() => lines(nul, 2)).message).toMatch(/NUL byte at offset 5\b/);
   });
 
   it('hands a line longer than the limit over in parts cut at whitespace, so the words are the same', () => {
@@ -177,15 +168,15 @@ describe('encoded corpus', () => {
     const v = new Vocabulary(['x', '<eos>', '<unk>']);
     const c = encodeCorpus(dir, { vocabulary: v, cacheDir: home });
     expect(Array.from(splitIds(c, 'test'))).toEqual([0, 2, 2, 1]);
-    expect(error(() => encodeCorpus(dir, { vocabulary: new Vocabulary(['x', '<eos>']), cacheDir: home })).code).toBe('E_DATA');
+    expect(thrown(() => encodeCorpus(dir, { vocabulary: new Vocabulary(['x', '<eos>']), cacheDir: home })).code).toBe('E_DATA');
   });
 
   it('names a missing split, and leaves no partial cache behind a failure', () => {
     const dir = corpus('a b\n', 'c d\n', Buffer.from([0x61, 0xff]));
-    expect(error(() => encodeCorpus(dir, { cacheDir: home })).code).toBe('E_DATA');
+    expect(thrown(() => encodeCorpus(dir, { cacheDir: home })).code).toBe('E_DATA');
     expect(readdirSync(home).filter((n) => n.startsWith('.quire-tmp-'))).toEqual([]);
     rmSync(join(dir, 'valid.txt'));
-    expect(error(() => encodeCorpus(dir, { cacheDir: home })).message).toMatch(/no valid split/);
+    expect(thrown(() => encodeCorpus(dir, { cacheDir: home })).message).toMatch(/no valid split/);
   });
 });
 
@@ -302,15 +293,15 @@ describe('the words encoder against a plain reference', () => {
   it('names the file and the byte offset of invalid UTF-8 or a NUL byte in any split, whatever the chunk size', () => {
     for (const chunkBytes of [1, 5, undefined]) {
       const bad = corpus('a b\n', Buffer.from([0x63, 0x0a, 0x64, 0xff]), 'e f\n');
-      expect(error(() => encodeCorpus(bad, { chunkBytes, cacheDir: tmp('quire-ref-') })).message).toMatch(
+      expect(thrown(() => encodeCorpus(bad, { chunkBytes, cacheDir: tmp('quire-ref-') })).message).toMatch(
         /valid\.txt is not valid UTF-8: bad byte sequence at offset 3 \(convert it to UTF-8/,
       );
       const nul = corpus('a b\n', 'c\n', 'e\nf\0');
-      expect(error(() => encodeCorpus(nul, { chunkBytes, cacheDir: tmp('quire-ref-') })).message).toMatch(
+      expect(thrown(() => encodeCorpus(nul, { chunkBytes, cacheDir: tmp('quire-ref-') })).message).toMatch(
         /test\.txt is not a text file: NUL byte at offset 3\b/,
       );
     }
-    expect(error(() => encodeCorpus(dir, { chunkBytes: 0, cacheDir: tmp('quire-ref-') })).code).toBe('E_CONFIG');
+    expect(thrown(() => encodeCorpus(dir, { chunkBytes: 0, cacheDir: tmp('quire-ref-') })).code).toBe('E_CONFIG');
   });
 });
 
@@ -338,7 +329,7 @@ describe.each(BACKEND_NAMES)('a model file always reads back (%s)', (backend) =>
   it('a writer refuses metadata its readers would refuse (E_CONFIG, nothing written); readers refuse bad vocabularies (E_FORMAT)', () => {
     const model = LanguageModel.create({ vocab: 4, hidden: 2, layers: 1, initScale: 0.1, dropout: 0, seed: 1 }, { backend });
     try {
-      expect(error(() => model.toBytes('quire-model', { words: 'x'.repeat(101 << 20) }, false)).code).toBe('E_CONFIG');
+      expect(thrown(() => model.toBytes('quire-model', { words: 'x'.repeat(101 << 20) }, false)).code).toBe('E_CONFIG');
       const dir = tmp('quire-dup-');
       for (const bad of [
         ['a', 'b', 'a', '<unk>'],
@@ -348,8 +339,8 @@ describe.each(BACKEND_NAMES)('a model file always reads back (%s)', (backend) =>
       ]) {
         const path = join(dir, 'm.qmodel');
         writeFileSync(path, model.toBytes('quire-model', { vocabulary: JSON.stringify(bad) }, false));
-        expect(error(() => loadModel(path, { backend })).code).toBe('E_FORMAT');
-        expect(error(() => describeModelFile(path, { backend })).code).toBe('E_FORMAT');
+        expect(thrown(() => loadModel(path, { backend })).code).toBe('E_FORMAT');
+        expect(thrown(() => describeModelFile(path, { backend })).code).toBe('E_FORMAT');
       }
     } finally {
       model.dispose();
@@ -463,7 +454,7 @@ describe('subword corpora', () => {
       // The same corpus with the learned tokenizer and vocabulary (a model's) encodes identically.
       const again = encodeCorpus(dir, { tokenizer: c.tokenizer, vocabulary: c.vocabulary, cacheDir: tmp('quire-bpe-cache-') });
       expect(Array.from(splitIds(again, 'test'))).toEqual(Array.from(splitIds(c, 'test')));
-      expect(error(() => encodeCorpus(dir, { subwords: true, vocabSize: 0, cacheDir: tmp('quire-bpe-cache-') })).code).toBe('E_CONFIG');
+      expect(thrown(() => encodeCorpus(dir, { subwords: true, vocabSize: 0, cacheDir: tmp('quire-bpe-cache-') })).code).toBe('E_CONFIG');
     },
   );
 });

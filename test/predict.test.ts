@@ -15,6 +15,7 @@ import {
 } from '../ts/index.js';
 import { topIds } from '../ts/predict.js';
 import { BACKEND_NAMES } from './backends.js';
+import { thrown } from './errors.js';
 
 const WORDS = ['the', 'then', 'there', 'they', 'cat', 'cats', 'sat', 'on', 'mat', 'a', '<eos>', '<unk>'];
 const text = { vocabulary: new Vocabulary(WORDS), tokenizer: { splitter: 'words' as const, lowercase: true } };
@@ -51,16 +52,6 @@ function reference(bytes: Uint8Array, backend: 'native' | 'wasm', words: string[
   const p = z.map((v) => Math.exp(v - max));
   const sum = p.reduce((a, b) => a + b, 0);
   return p.map((v) => v / sum);
-}
-
-function error(f: () => unknown): QuireError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(QuireError);
-    return e as QuireError;
-  }
-  throw new Error('expected an error');
 }
 
 describe.each(BACKEND_NAMES)('Predictor (%s)', (backend) => {
@@ -124,17 +115,17 @@ describe.each(BACKEND_NAMES)('Predictor (%s)', (backend) => {
       s.feed('the cat sat on ');
       const [ps, pt] = [s.probabilities(), t.probabilities()];
       for (let i = 0; i < ps.length; i++) expect(pt[i]).toBeCloseTo(ps[i], 5);
-      expect(error(() => t.restore(saved.subarray(0, 10))).code).toBe('E_FORMAT');
+      expect(thrown(() => t.restore(saved.subarray(0, 10))).code).toBe('E_FORMAT');
       const wrong = saved.slice();
       wrong[8] ^= 1;
-      expect(error(() => t.restore(wrong)).message).toMatch(/another model/);
+      expect(thrown(() => t.restore(wrong)).message).toMatch(/another model/);
       const nan = saved.slice();
       new DataView(nan.buffer).setFloat32(28, Number.NaN, true);
-      expect(error(() => t.restore(nan)).message).toMatch(/NaN/);
+      expect(thrown(() => t.restore(nan)).message).toMatch(/NaN/);
       const flag = saved.slice();
       flag[20] = 2;
-      expect(error(() => t.restore(flag)).message).toMatch(/context flag/);
-      expect(error(() => s.next(0)).code).toBe('E_CONFIG');
+      expect(thrown(() => t.restore(flag)).message).toMatch(/context flag/);
+      expect(thrown(() => s.next(0)).code).toBe('E_CONFIG');
       p.dispose();
       other.dispose();
     });
@@ -204,7 +195,7 @@ describe.each(BACKEND_NAMES)('Predictor (%s)', (backend) => {
       expect(Array.from(b.state())).toEqual(Array.from(a.state()));
     }
     expect(() => b.topK(1)).toThrow(/no logits/);
-    expect(error(() => b.advance([WORDS.length])).code).toBe('E_SHAPE');
+    expect(thrown(() => b.advance([WORDS.length])).code).toBe('E_SHAPE');
     expect(Array.from(b.step([3]))).toEqual(Array.from(a.step([3])));
     a.dispose();
     b.dispose();
@@ -252,9 +243,9 @@ describe.each(BACKEND_NAMES)('Predictor (%s)', (backend) => {
     const z1 = e.step([6]);
     e.setState(st);
     expect(Array.from(e.step([6]))).toEqual(Array.from(z1));
-    expect(error(() => e.setState(st.subarray(1))).code).toBe('E_SHAPE');
-    expect(error(() => e.setState(st.map(() => Number.NaN))).code).toBe('E_NONFINITE');
-    expect(error(() => e.state(1)).code).toBe('E_CONFIG');
+    expect(thrown(() => e.setState(st.subarray(1))).code).toBe('E_SHAPE');
+    expect(thrown(() => e.setState(st.map(() => Number.NaN))).code).toBe('E_NONFINITE');
+    expect(thrown(() => e.state(1)).code).toBe('E_CONFIG');
     e.dispose();
   });
 });
