@@ -1,5 +1,5 @@
 import { WORD_START } from './data/bpe.js';
-import { LINE_BREAKS, Tokenizer } from './data/tokenizer.js';
+import { LINE_BREAKS, Tokenizer, WORD_SEPARATOR } from './data/tokenizer.js';
 import { EOS, UNK } from './data/vocabulary.js';
 import { QuireError } from './errors.js';
 import { InferenceEngine, type InferenceOptions } from './infer.js';
@@ -26,8 +26,6 @@ const STATE_HEADER = 28;
 const STATE_V1_HEADER = 24;
 const NONE = 0xffffffff;
 
-// Whitespace (and control characters) end a word being typed.
-const SEPARATOR = /[\s\p{Cc}]/u;
 const isSpecial = (w: string) => w.length > 2 && w.startsWith('<') && w.endsWith('>');
 
 /**
@@ -214,7 +212,7 @@ export class PredictionSession {
   feed(text: string): void {
     if (typeof text !== 'string') throw new QuireError('E_CONFIG', `feed takes the text typed so far (got ${typeof text})`);
     let cut = text.length;
-    while (cut > 0 && !SEPARATOR.test(text[cut - 1])) cut--;
+    while (cut > 0 && !WORD_SEPARATOR.test(text[cut - 1])) cut--;
     const word = text.slice(cut);
     this.prefix = this.p.text.tokenizer.lowercase ? word.toLowerCase() : word;
     const done = text.slice(0, cut);

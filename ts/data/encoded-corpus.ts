@@ -1,11 +1,21 @@
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { loadBackend } from '../backend/index.js';
 import type { RawWordCounter } from '../backend/types.js';
 import { guard, QuireError } from '../errors.js';
-import { ensureDirectory, ioError, isFile, openRegularFile, readFully, readRegularFile, statOrUndefined, TMP_PREFIX } from '../io/fs.js';
+import {
+  ensureDirectory,
+  ioError,
+  isFile,
+  openRegularFile,
+  readFully,
+  readRegularFile,
+  removeStaleTemporaries,
+  statOrUndefined,
+  temporaryFor,
+} from '../io/fs.js';
 import { SPLITS, type Split, splitFile } from './splits.js';
 import { quireHome } from './fetch.js';
 import { type BpeModel, trainBpe, WORD_START } from './bpe.js';
@@ -145,8 +155,8 @@ export function encodeCorpus(dataDir: string, options: EncodeOptions = {}): Enco
   if (cached) return { dataDir, cacheDir, ...cached, cached: true };
 
   ensureDirectory(root);
-  removeStaleBuilds(root);
-  const tmp = join(root, `${TMP_PREFIX}${basename(cacheDir)}-${process.pid}-${Date.now()}`);
+  removeStaleTemporaries(root);
+  const tmp = temporaryFor(cacheDir);
   ensureDirectory(tmp);
   try {
     const built = build(tmp, files, tokenizer, options, { vocabSize, minCount });
@@ -177,25 +187,6 @@ export function encodeCorpus(dataDir: string, options: EncodeOptions = {}): Enco
   const done = readCache(cacheDir, key, options.vocabulary);
   if (!done) throw new QuireError('E_IO', `the encoded corpus in ${cacheDir} could not be read back`);
   return { dataDir, cacheDir, ...done, cached: false };
-}
-
-/** Removes build folders of encoders that are no longer running. */
-function removeStaleBuilds(root: string): void {
-  let names: string[] = [];
-  try {
-    names = readdirSync(root);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = name.startsWith(TMP_PREFIX) ? /-(\d+)-\d+$/.exec(name) : null;
-    if (!m) continue;
-    try {
-      process.kill(Number(m[1]), 0);
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ESRCH') rmSync(join(root, name), { recursive: true, force: true });
-    }
-  }
 }
 
 /** The cache in `dir` when it is complete and of `key`, else undefined. */

@@ -27,8 +27,9 @@ export interface TokenizerSpec {
 
 export const DEFAULT_TOKENIZER: TokenizerSpec = { splitter: 'words', lowercase: false };
 
-// Whitespace, C0/C1 controls, and Unicode line/paragraph separators split words.
-const SEPARATORS = /[\s\p{Cc}]+/u;
+/** One character that separates words: whitespace, a C0/C1 control, a Unicode line or paragraph separator. */
+export const WORD_SEPARATOR = /[\s\p{Cc}]/u;
+const SEPARATORS = new RegExp(`${WORD_SEPARATOR.source}+`, 'u');
 const TEXT_TOKEN = /\p{L}[\p{L}\p{M}]*(?:['’]\p{L}[\p{L}\p{M}]*)*|\p{N}+(?:[.,]\p{N}+)*|[^\s\p{Cc}\p{L}\p{N}]/gu;
 /** A line ends at `\n`, `\r\n` or a lone `\r` (one definition for every reader of text). */
 export const LINE_BREAKS = /\r\n?|\n/;

@@ -1,5 +1,5 @@
 import { QuireError } from '../errors.js';
-import { EOS, UNK } from './tokenizer.js';
+import { EOS, UNK, WORD_SEPARATOR } from './tokenizer.js';
 
 export { EOS, UNK };
 
@@ -10,9 +10,6 @@ const LEGACY_KEY = 'vocabulary';
 
 /** Default bound of a vocabulary built from a corpus: PTB's size, which keeps a softmax step fast on any corpus. */
 export const DEFAULT_VOCAB_SIZE = 10_000;
-
-// A word is non-empty and holds no whitespace or control character (so `\n` can join words).
-const BAD_WORD = /[\s\p{Cc}]/u;
 
 /** How a bounded vocabulary was chosen from a corpus's counts. */
 export interface VocabularyStats {
@@ -54,7 +51,8 @@ export class Vocabulary {
     this.index = new Map();
     for (let i = 0; i < words.length; i++) {
       const w = words[i];
-      if (typeof w !== 'string' || w.length === 0 || BAD_WORD.test(w)) {
+      // A word holds no separator, so `\n` can join words in files.
+      if (typeof w !== 'string' || w.length === 0 || WORD_SEPARATOR.test(w)) {
         throw new QuireError('E_FORMAT', `vocabulary word ${i} (${JSON.stringify(w)}) is empty or holds whitespace or a control character`);
       }
       if (this.index.has(w))

@@ -166,8 +166,9 @@ export function alive(pid: number): boolean {
 }
 
 /**
- * Removes the temporary files that an atomic write killed mid-way left in `dir` (their writer
- * process is gone); files of live writers are left alone. Returns how many were removed.
+ * Removes the temporaries (files of atomic writes, folders of corpus builds) that a process killed
+ * mid-way left in `dir` (their writer is gone); those of live writers are left alone. Returns how
+ * many were removed.
  */
 export function removeStaleTemporaries(dir: string): number {
   let names: string[];
@@ -182,7 +183,7 @@ export function removeStaleTemporaries(dir: string): number {
     const m = /-(\d+)-\d+$/.exec(name);
     if (m && alive(Number(m[1]))) continue;
     try {
-      rmSync(join(dir, name), { force: true });
+      rmSync(join(dir, name), { recursive: true, force: true });
       removed++;
     } catch {
       // A temporary that cannot be removed is harmless: it is never read.
