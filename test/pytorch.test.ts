@@ -7,7 +7,7 @@
  * Python with torch, PyTorch itself runs an exported quire model.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -393,6 +393,39 @@ describe('quire import / export --format safetensors', () => {
     const a = JSON.parse(cli(['eval', join(dir, 'c.qmodel'), ...env, '--json', '--backend', 'native']).stdout).perplexity;
     const b = JSON.parse(cli(['eval', out, ...env, '--json', '--dequantize', '--backend', 'native']).stdout).perplexity;
     expect(a).toBe(b);
+  });
+
+  it('keeps the training run a state dict records (quire.training), so compress needs no schedule flags; a bad record is E_FORMAT', () => {
+    const dir = tmp();
+    const { tensors } = readSafetensors(golden('lstm-2x16.safetensors'));
+    const config = { preset: 'tiny', hidden: 16, layers: 2, steps: 5, batch: 2, initScale: 0.1, dropout: 0, epochs: 1, lr: 0.8 };
+    const schedule = { ...config, lrDecay: 0.5, decayAfter: 1, clip: 5, seed: 1, evalBatch: 2 };
+    const epoch = { epoch: 1, lr: 0.8, trainLoss: 3.9, trainPerplexity: 49.4, validPerplexity: 50.1, tokensPerSecond: 9000, seconds: 1 };
+    const record = (c: object) =>
+      JSON.stringify({ config: c, epoch: 1, window: 0, lossSum: 0, lossTokens: 0, seconds: 1, history: [epoch] });
+    const withRun = (name: string, c: object) => {
+      const file = join(dir, `${name}.safetensors`);
+      writeFileSync(file, writeSafetensors(tensors, { format: 'pt', 'quire.training': record(c) }));
+      return cli(['import', file, '--vocab', join(GOLDEN, 'vocabulary.txt'), '--backend', 'native']);
+    };
+    const imported = withRun('run', schedule);
+    expect([imported.status, imported.stderr]).toEqual([0, '']);
+    expect(imported.stdout).toContain('its training run: 1 epochs of the tiny schedule');
+    const out = join(dir, 'comp');
+    const data = goldenCorpus(dir);
+    const compress = ['compress', join(dir, 'run.qmodel'), '--data', data, '--out', out, '--bits', '1', '--iterations', '1'];
+    const compressed = cli([...compress, '--retrain-steps', '2', '--method', 'greedy', '--backend', 'native']);
+    expect([compressed.status, compressed.stderr.split('\n').filter((l) => l.startsWith('quire:'))]).toEqual([0, []]);
+    expect(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).settings.lrSource).toMatch(/^fp-initial 0\.8 × /);
+    // A record of another shape, or a malformed one, would make a file no command can read: refused before writing.
+    for (const [name, c, why] of [
+      ['wide', { ...schedule, hidden: 32 }, /quire\.training record is invalid.*2 layers of 32 units, the model has 2 of 16/],
+      ['bad', { ...schedule, lr: -1 }, /quire\.training record is invalid.*lr must be a finite number >= 0/],
+    ] as const) {
+      const r = withRun(name, c);
+      expect([r.status, r.stderr]).toEqual([1, expect.stringMatching(why)]);
+      expect(existsSync(join(dir, `${name}.qmodel`))).toBe(false);
+    }
   });
 
   it('export of a quire model then import gives the same model file', () => {

@@ -58,5 +58,5 @@ export { Predictor, PredictionSession, type Suggestion } from './predict.js';
 export { suggestionQuality, type SuggestionQuality } from './suggest-quality.js';
 export { loadEngine, type LoadedEngine } from './infer-file.js';
 export { exportOnnx, ONNX_OPSET } from './onnx.js';
-export { exportStateDict, importStateDict, compressedCodes, pytorchNames } from './pytorch.js';
+export { exportStateDict, importStateDict, stateDictTraining, compressedCodes, pytorchNames } from './pytorch.js';
 export { readSafetensors, writeSafetensors, type RawTensor, type Safetensors } from './io/safetensors.js';

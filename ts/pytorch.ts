@@ -2,6 +2,7 @@ import { QuireError } from './errors.js';
 import { f32Tensor, f32Values, type RawTensor, readSafetensors, writeSafetensors } from './io/safetensors.js';
 import { adaptiveTails, LanguageModel, type ModelConfig, tailDim } from './model.js';
 import type { BackendOption } from './options.js';
+import { type TrainState, validateTrainStateOf } from './train/checkpoint.js';
 
 /**
  * Conversion between quire's LSTM language model and the `state_dict` of PyTorch's
@@ -17,6 +18,8 @@ import type { BackendOption } from './options.js';
 
 /** Metadata key holding quire's model config (init scale, dropout, seed survive a round trip). */
 const CONFIG_KEY = 'quire.config';
+/** Metadata key holding the training run in quire's trainer-state form (written by examples/pytorch/train.py). */
+const TRAINING_KEY = 'quire.training';
 /** Extra tensors under this prefix (the codes and scales of a compressed model) are quire's own; import skips them. */
 export const EXTRA_PREFIX = 'quire.';
 /** PyTorch's default for the parameters import cannot infer. */
@@ -66,6 +69,25 @@ export function exportStateDict(model: LanguageModel, extra: ReadonlyMap<string,
     ...(c.cutoffs ? { cutoffs: c.cutoffs } : {}),
   };
   return writeSafetensors(tensors, { format: 'pt', [CONFIG_KEY]: JSON.stringify(config) });
+}
+
+/**
+ * The training run a state dict records under `quire.training` (examples/pytorch/train.py writes
+ * it: schedule, clip, window, streams and per-epoch history, in quire's `TrainState` form), so
+ * that `quire compress` restarts an imported model as it does one of its own runs; undefined
+ * when the file records none. A record that is malformed or describes another shape than
+ * `model` is `E_FORMAT`.
+ */
+export function stateDictTraining(bytes: Uint8Array, file: string, model: { hidden: number; layers: number }): TrainState | undefined {
+  const text = readSafetensors(bytes, file).metadata[TRAINING_KEY];
+  if (text === undefined) return undefined;
+  try {
+    const state = JSON.parse(text) as TrainState;
+    validateTrainStateOf(state, model);
+    return state;
+  } catch (err) {
+    throw new QuireError('E_FORMAT', `${file}: its ${TRAINING_KEY} record is invalid (${err instanceof Error ? err.message : err})`);
+  }
 }
 
 const LAYER_TENSOR = /^rnn\.(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)$/;

@@ -71,6 +71,22 @@ def evaluate(model: RNNModel, data: torch.Tensor, steps: int, device) -> float:
     return total / count
 
 
+def training_record(preset: str, cfg: dict, limit_tokens: int | None, history: list) -> dict:
+    """The run in quire's trainer-state form (ts/train/checkpoint.ts TrainState): `quire import` stores it,
+    so `quire compress` restarts from this run's learning rate, clip, window and streams as for its own runs."""
+    config = {
+        "preset": preset,
+        **{k: cfg[k] for k in ("hidden", "layers", "steps", "batch", "dropout", "epochs", "lr", "clip", "seed")},
+        "initScale": cfg["init_scale"],
+        "lrDecay": cfg["lr_decay"],
+        "decayAfter": cfg["decay_after"],
+        "evalBatch": cfg["eval_batch"],
+        **({"limitTokens": limit_tokens} if limit_tokens else {}),
+    }
+    epochs = [{**{k: r[k] for k in ("epoch", "lr", "trainPerplexity", "validPerplexity", "tokensPerSecond", "seconds")}, "trainLoss": math.log(r["trainPerplexity"])} for r in history]
+    return {"config": config, "epoch": len(epochs), "window": 0, "lossSum": 0, "lossTokens": 0, "seconds": sum(r["seconds"] for r in epochs), "history": epochs}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", required=True, help="cache folder printed by `quire data encode`")
@@ -112,6 +128,7 @@ def main():
     if rank == 0:
         os.makedirs(args.out, exist_ok=True)
         log = open(os.path.join(args.out, "log.jsonl"), "w")
+        history = []
     for epoch in range(1, cfg["epochs"] + 1):
         lr = cfg["lr"] * cfg["lr_decay"] ** max(0, epoch - cfg["decay_after"])
         for group in opt.param_groups:
@@ -144,12 +161,14 @@ def main():
             }
             print(json.dumps(record), flush=True)
             log.write(json.dumps(record) + "\n")
+            history.append(record)
     if rank == 0:
         test_ppl = math.exp(evaluate(model, test, steps, device))
         print(json.dumps({"testPerplexity": test_ppl}), flush=True)
         config = {"vocab": len(words), "hidden": cfg["hidden"], "layers": cfg["layers"], "init_scale": cfg["init_scale"], "dropout": cfg["dropout"], "seed": cfg["seed"]}
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        save_file(state, os.path.join(args.out, "model.safetensors"), metadata={"format": "pt", "quire.config": json.dumps(config)})
+        metadata = {"format": "pt", "quire.config": json.dumps(config), "quire.training": json.dumps(training_record(args.preset, cfg, args.limit_tokens, history))}
+        save_file(state, os.path.join(args.out, "model.safetensors"), metadata=metadata)
         shutil.copyfile(os.path.join(args.corpus, "vocabulary.txt"), os.path.join(args.out, "model.vocab.txt"))
         with open(os.path.join(args.corpus, "corpus.json"), encoding="utf-8") as f:
             tokenizer = json.load(f)["tokenizer"]

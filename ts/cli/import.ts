@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
 import { QuireError } from '../errors.js';
 import { readRegularFile } from '../io/fs.js';
-import { importStateDict } from '../pytorch.js';
+import { importStateDict, stateDictTraining } from '../pytorch.js';
 import { saveModel, textOf } from '../train/checkpoint.js';
 import { stemOf } from './export.js';
 import { UsageError } from './usage.js';
@@ -35,9 +35,11 @@ export function registerImport(program: Command): void {
         .replace(/\r?\n$/, '')
         .split(/\r?\n/);
       const tokenizer = f.tokenizer ? readRegularFile(f.tokenizer, 'tokenizer file').toString('utf8') : undefined;
-      const model = importStateDict(readRegularFile(file, 'state dict'), file, { backend: f.backend });
+      const bytes = readRegularFile(file, 'state dict');
+      const model = importStateDict(bytes, file, { backend: f.backend });
       try {
         const { vocab, hidden, layers } = model.config;
+        const training = stateDictTraining(bytes, file, model.config);
         if (words.length !== vocab) {
           throw new QuireError(
             'E_FORMAT',
@@ -47,8 +49,9 @@ export function registerImport(program: Command): void {
         const meta: Record<string, string> = { words: words.join('\n') };
         if (tokenizer !== undefined) meta.tokenizer = tokenizer;
         const text = textOf(meta, vocab, tokenizer === undefined ? f.vocab : `${f.vocab} / ${f.tokenizer}`);
-        saveModel(out, model, 'quire-model', text);
-        writeOut(`wrote ${out} (${layers} × ${hidden} LSTM, ${vocab} words)\n`);
+        saveModel(out, model, 'quire-model', text, training);
+        const run = training ? `; its training run: ${training.epoch} epochs of the ${training.config.preset} schedule` : '';
+        writeOut(`wrote ${out} (${layers} × ${hidden} LSTM, ${vocab} words${run})\n`);
       } finally {
         model.dispose();
       }

@@ -85,13 +85,7 @@ export function loadModel(path: string, options: BackendOption = {}, bytes?: Uin
   const training = parse<TrainState>(TRAINING_KEY);
   if (training !== undefined) {
     try {
-      validateTrainState(training);
-      const { hidden, layers } = model.config;
-      if (training.config.hidden !== hidden || training.config.layers !== layers) {
-        throw new Error(
-          `it describes ${training.config.layers} layers of ${training.config.hidden} units, the model has ${layers} of ${hidden}`,
-        );
-      }
+      validateTrainStateOf(training, model.config);
     } catch (err) {
       model.dispose();
       throw new QuireError('E_FORMAT', `${file}: the training state is invalid (${err instanceof Error ? err.message : err})`);
@@ -102,6 +96,14 @@ export function loadModel(path: string, options: BackendOption = {}, bytes?: Uin
 
 const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
 const isAmount = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
+/** {@link validateTrainState}, and the state must describe a model of `model`'s layers and width. */
+export function validateTrainStateOf(s: TrainState, model: { hidden: number; layers: number }): void {
+  validateTrainState(s);
+  if (s.config.hidden !== model.hidden || s.config.layers !== model.layers) {
+    throw new Error(`it describes ${s.config.layers} layers of ${s.config.hidden} units, the model has ${model.layers} of ${model.hidden}`);
+  }
+}
 
 /** Throws naming the first field of a checkpoint's trainer state that is missing or out of range. */
 export function validateTrainState(s: TrainState): void {
