@@ -73,7 +73,7 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
         name,
       ).toBe(w.length / 2);
       const [rows, cols] = model.tensorShape(name);
-      const q = quantize(w, rows, cols, { bits, method: 'alternating', mask: mask!, backend });
+      const q = quantize(w, rows, cols, { bits, method: 'alternating', mask: mask!, halfScales: true, backend });
       const exported = model.getTensor(name);
       expect(Array.from(exported), name).toEqual(Array.from(q.dequantize()));
       // After retraining (iteration 1 and 2 inputs) the pruned entries are still exactly 0.

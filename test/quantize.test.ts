@@ -106,6 +106,27 @@ describe.each(BACKEND_NAMES)('quantize on %s', (name) => {
     alt.dispose();
   });
 
+  it('halfScales: the same codes, each scale the nearest f16 (what compress stores), almost the same error', () => {
+    const w = gauss.subarray(0, 64 * 128);
+    const f32 = quantize(w, 64, 128, { bits: 2, backend: be });
+    const f16 = quantize(w, 64, 128, { bits: 2, halfScales: true, backend: be });
+    expect(Array.from(f16.planes)).toEqual(Array.from(f32.planes));
+    f32.scales.forEach((a, i) => {
+      const b = f16.scales[i];
+      // b is an f16 (11 significant bits): scaled by a power of two it is an integer below 2^11.
+      const e = Math.floor(Math.log2(Math.abs(b)));
+      expect(Number.isInteger(Math.abs(b) * 2 ** (10 - e))).toBe(true);
+      // And it is the nearest one: no closer than half an f16 step away.
+      expect(Math.abs(a - b)).toBeLessThanOrEqual(2 ** (e - 11));
+    });
+    expect(f16.relativeError).toBeCloseTo(f32.relativeError, 5);
+    expect(() => quantize(w, 64, 128, { bits: 2, halfScales: 1 as unknown as boolean, backend: be })).toThrow(
+      /halfScales must be true or false/,
+    );
+    f32.dispose();
+    f16.dispose();
+  });
+
   it('masked variant: fits on survivors, pruned positions exactly 0', () => {
     const [rows, cols] = [128, 1024];
     const w = gauss.slice(0, rows * cols);

@@ -1,5 +1,5 @@
 import { QuireError } from './errors.js';
-import { f32Tensor, f32Values, type RawTensor, readSafetensors, writeSafetensors } from './io/safetensors.js';
+import { f32Tensor, f32Values, floatValues, type RawTensor, readSafetensors, writeSafetensors } from './io/safetensors.js';
 import { adaptiveTails, LanguageModel, type ModelConfig, tailDim } from './model.js';
 import type { BackendOption } from './options.js';
 import { type TrainState, validateTrainStateOf } from './train/checkpoint.js';
@@ -282,7 +282,7 @@ export function compressedCodes(bytes: Uint8Array, file: string): Map<string, Ra
       }
     }
     out.set(`${EXTRA_PREFIX}${torch}.codes`, { dtype: 'I8', shape: [k, rows, cols], data: new Uint8Array(codes.buffer) });
-    out.set(`${EXTRA_PREFIX}${torch}.scales`, { ...scales, data: scales.data.slice() });
+    out.set(`${EXTRA_PREFIX}${torch}.scales`, f32Tensor(scales.shape, floatValues(`${name}.scales`, scales, file)));
   }
   return out;
 }

@@ -20,6 +20,11 @@ export interface QuantizeOptions extends BackendOption {
   groupSize?: number;
   /** Keep-mask (nonzero = keep), one entry per weight: scales fit on kept weights, pruned ones dequantize to 0. */
   mask?: Uint8Array;
+  /**
+   * Round each scale to the nearest f16 (where f16 holds it at full precision), as `quire
+   * compress` does so that its files store scales in half the bytes (default false: f32 scales).
+   */
+  halfScales?: boolean;
 }
 
 export interface MatvecOptions {
@@ -123,7 +128,9 @@ export function quantize(weights: Float32Array, rows: number, cols: number, opti
   const w = floats('weights', weights);
   const mask = o.mask === undefined || o.mask === null ? null : bytes('mask', o.mask, 'E_CONFIG');
   const be = loadBackend(o.backend);
-  const raw = guard(() => be.raw.QuantizedMatrix.quantize(w, r, c, bits, method, cycles, groupSize, mask));
+  const half = o.halfScales ?? false;
+  if (typeof half !== 'boolean') throw new QuireError('E_CONFIG', `halfScales must be true or false (got ${JSON.stringify(half)})`);
+  const raw = guard(() => be.raw.QuantizedMatrix.quantize(w, r, c, bits, method, cycles, groupSize, mask, half));
   return new QuantizedMatrix(raw, be.name);
 }
 

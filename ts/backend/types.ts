@@ -41,7 +41,8 @@ export interface RawCore {
       method: string,
       cycles: number,
       groupSize: number,
-      mask?: Uint8Array | null,
+      mask: Uint8Array | null,
+      halfScales: boolean,
     ): RawQuantizedMatrix;
   };
 }

@@ -65,6 +65,24 @@ export function f32Values(name: string, t: RawTensor, file: string): Float32Arra
   return out;
 }
 
+/** The value of the IEEE binary16 number with bits `h` (exact in a double). */
+function halfValue(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const man = h & 0x3ff;
+  if (exp === 0x1f) return man ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return exp === 0 ? sign * man * 2 ** -24 : sign * (1 + man / 1024) * 2 ** (exp - 15);
+}
+
+/** The values of an F32 or F16 tensor, as f32 (`E_FORMAT` naming the tensor and `file` for another dtype). */
+export function floatValues(name: string, t: RawTensor, file: string): Float32Array {
+  if (t.dtype !== 'F16') return f32Values(name, t, file);
+  const view = new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  const out = new Float32Array(t.data.byteLength / 2);
+  for (let i = 0; i < out.length; i++) out[i] = halfValue(view.getUint16(2 * i, true));
+  return out;
+}
+
 /** Parses and validates a safetensors file held in memory; every failure is `E_FORMAT` naming `file`. */
 export function readSafetensors(bytes: Uint8Array, file = 'the file'): Safetensors {
   const header = readContainerHeader(bytes, file);

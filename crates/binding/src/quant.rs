@@ -19,7 +19,8 @@ pub struct QuantizedMatrix {
 
 #[export]
 impl QuantizedMatrix {
-    /// Quantizes row-major `weights` (rows×cols); `mask` (nonzero = keep) is optional.
+    /// Quantizes row-major `weights` (rows×cols); `mask` (nonzero = keep) is optional;
+    /// `half_scales` rounds the scales to f16 as compressed files store them.
     #[allow(clippy::too_many_arguments)]
     pub fn quantize(
         weights: &[f32],
@@ -30,10 +31,14 @@ impl QuantizedMatrix {
         cycles: u32,
         group_size: u32,
         mask: Option<&[u8]>,
+        half_scales: bool,
     ) -> Result<QuantizedMatrix> {
         let cfg =
             QuantConfig { bits: bits as usize, method: Method::parse(&method)?, cycles: cycles as usize, group_size: group_size as usize };
-        let inner = quantize_rows(weights, rows as usize, cols as usize, &cfg, mask)?;
+        let mut inner = quantize_rows(weights, rows as usize, cols as usize, &cfg, mask)?;
+        if half_scales {
+            inner = inner.with_half_scales()?;
+        }
         let relative_error = inner.relative_error(weights)?;
         Ok(QuantizedMatrix { inner: Slot::new(inner), relative_error })
     }

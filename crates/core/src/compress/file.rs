@@ -6,7 +6,8 @@
 //! - `W.planes` U64 `[⌈rows·k·cols/64⌉]`: the bit-planes of [`crate::quant::packed`] as one
 //!   tight stream (see [`super::bits`]): row `r` of plane `i` is bits `(r·k + i)·cols ..` (LSB
 //!   first), column `j` at offset `j`, set = +1; no per-row padding, trailing bits 0,
-//! - `W.scales` F32 `[rows, groups, k]`: `α_i` per row and group,
+//! - `W.scales` F16 `[rows, groups, k]` (version 3; F32 when a scale is not an f16, and in
+//!   versions 1–2): `α_i` per row and group,
 //! - `W.mask` U64 `[⌈rows·cols/64⌉]` (pruned models only): bit `r·cols + j` set = weight kept;
 //!   pruned weights decode to exactly 0,
 //! - with a mask, `W.codes` U64 `[⌈k·kept/64⌉]` replaces `W.planes` (version 2): the code bits of
@@ -21,15 +22,17 @@
 use super::bits::{expand, kept, pack_kept, squeeze, stream_words, unpack_kept};
 use super::model::{CompressedModel, CompressionInfo, QuantizedTensor, GATE_ORDER, RESERVED};
 use crate::error::{Error, Result};
+use crate::format::half::all_f16;
 use crate::format::{read, Container, Writer};
 use crate::lstm::{tensor_layout, LstmConfig};
 use crate::quant::{BinaryMatrix, Method};
 use std::collections::BTreeMap;
 
 pub const COMPRESSED_FORMAT: &str = "quire-compressed";
-pub const COMPRESSED_VERSION: &str = "2";
-/// Versions this build reads: 1 stored the codes of pruned weights too (`W.planes` always).
-const READABLE_VERSIONS: [&str; 2] = ["1", "2"];
+pub const COMPRESSED_VERSION: &str = "3";
+/// Versions this build reads: 1 stored the codes of pruned weights too (`W.planes` always);
+/// 1 and 2 store every scale as F32.
+const READABLE_VERSIONS: [&str; 3] = ["1", "2", "3"];
 
 impl CompressedModel {
     /// The file bytes (layout in the module docs).
@@ -65,7 +68,11 @@ impl CompressedModel {
                         w.u64(&format!("{name}.mask"), &[stream_words(r, c)], &squeeze(mask, r, c))
                     }
                 };
-                w.f32(&format!("{name}.scales"), &[r, m.groups(), k], m.scales());
+                let (scales, shape) = (format!("{name}.scales"), [r, m.groups(), k]);
+                match all_f16(m.scales()) {
+                    true => w.f16(&scales, &shape, m.scales()),
+                    false => w.f32(&scales, &shape, m.scales()),
+                };
             }
         }
         w.finish()
@@ -157,7 +164,7 @@ fn read_matrix(c: &Container<'_>, name: &str, shape: &[usize], k: usize, group_s
     };
     crate::quant::check_bits(k).map_err(|e| Error::format(format!("tensor '{name}': {}", e.message)))?;
     let group = crate::quant::effective_group(group_size, cols);
-    let scales = c.f32s(&format!("{name}.scales"), &[rows, cols.div_ceil(group), k])?;
+    let scales = c.floats(&format!("{name}.scales"), &[rows, cols.div_ceil(group), k])?;
     let mname = format!("{name}.mask");
     let mask = match c.tensors.contains_key(&mname) {
         true => Some(expand(&c.u64s(&mname, &[stream_words(rows, cols)])?, rows, cols)?),

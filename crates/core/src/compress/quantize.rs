@@ -24,9 +24,10 @@ impl QuantLoss {
     }
 }
 
-/// Quantizes the 2-D tensor `name` of `model` row-wise with `cfg` (and its mask, if set),
-/// overwrites the tensor with the dequantized values and returns the packed matrix and the
-/// loss measured against the values before quantizing.
+/// Quantizes the 2-D tensor `name` of `model` row-wise with `cfg` (and its mask, if set), with
+/// the scales rounded to f16 ([`BinaryMatrix::with_half_scales`]: what a compressed file
+/// stores), overwrites the tensor with the dequantized values and returns the packed matrix and
+/// the loss measured against the values before quantizing.
 /// Errors: `E_CONFIG` (unknown name, 1-D tensor, bad config), `E_NONFINITE` (weights).
 pub fn quantize_tensor(model: &mut LstmModel, name: &str, cfg: &QuantConfig) -> Result<(BinaryMatrix, QuantLoss)> {
     let shape = model.tensor_shape(name)?;
@@ -34,7 +35,7 @@ pub fn quantize_tensor(model: &mut LstmModel, name: &str, cfg: &QuantConfig) -> 
         return Err(Error::config(format!("tensor '{name}' has shape {shape:?}: only matrices can be quantized")));
     };
     let w = model.get_tensor(name)?;
-    let q = quantize_rows(&w, rows, cols, cfg, model.mask(name)?)?;
+    let q = quantize_rows(&w, rows, cols, cfg, model.mask(name)?)?.with_half_scales()?;
     let hat = q.dequantize();
     let mut loss = QuantLoss { error: 0.0, norm: 0.0 };
     for (&a, &b) in w.iter().zip(&hat) {

@@ -87,7 +87,12 @@ fn quantize_tensor_writes_q_of_w_and_reports_the_loss() {
     let name = "lstm.0.w_hh";
     let w = m.get_tensor(name).unwrap();
     let (q, loss) = quantize_tensor(&mut m, name, &cfg).unwrap();
-    let expect = quantize_rows(&w, 280, 70, &cfg, None).unwrap();
+    let exact = quantize_rows(&w, 280, 70, &cfg, None).unwrap();
+    let expect = quantize_rows(&w, 280, 70, &cfg, None).unwrap().with_half_scales().unwrap();
+    assert!(crate::format::half::all_f16(expect.scales()));
+    for (a, b) in exact.scales().iter().zip(expect.scales()) {
+        assert!((a - b).abs() <= a.abs() / 2048.0, "{a} rounds to its nearest f16, not {b}");
+    }
     assert_eq!(m.get_tensor(name).unwrap(), expect.dequantize());
     assert_eq!(q.dequantize(), expect.dequantize());
     assert!((loss.relative() - expect.relative_error(&w).unwrap()).abs() < 1e-9);
@@ -109,7 +114,7 @@ fn compressed_file_round_trips_and_equals_q_of_w() {
     assert_eq!(losses.len(), sel.len());
     assert!(sel.iter().all(|(n, _)| losses.contains_key(n)));
     for ((n, cfg), w) in sel.iter().zip(&before) {
-        let q = quantize_rows(w, w.len() / 70, 70, cfg, m.mask(n).unwrap()).unwrap();
+        let q = quantize_rows(w, w.len() / 70, 70, cfg, m.mask(n).unwrap()).unwrap().with_half_scales().unwrap();
         assert_eq!(m.get_tensor(n).unwrap(), q.dequantize(), "{n}");
     }
     let bytes = cm.to_bytes();
@@ -127,11 +132,37 @@ fn compressed_file_round_trips_and_equals_q_of_w() {
     let s = cm.stats();
     assert_eq!(s.quantized_weights, 4 * 280 * 70 + 13 * 70);
     // Tight streams: 1-bit LSTM codes of the kept weights only (⌈kept/64⌉ words) and masks
-    // (280·70 bits, 307 words), one scale per row; 3-bit softmax (not pruned) planes (13·3·70
+    // (280·70 bits, 307 words), one f16 scale per row; 3-bit softmax (not pruned) planes (13·3·70
     // bits = 43 words).
     let codes: usize = names.iter().map(|n| 8 * m.mask(n).unwrap().unwrap().iter().filter(|&&k| k != 0).count().div_ceil(64)).sum();
-    assert_eq!(s.quantized_bytes, codes + 4 * (8 * 307 + 4 * 280) + 8 * 43 + 4 * 3 * 13);
+    assert_eq!(s.quantized_bytes, codes + 4 * (8 * 307 + 2 * 280) + 8 * 43 + 2 * 3 * 13);
     assert_eq!(s.fp_params, 13 * 70 + 2 * 280 + 13);
+}
+
+/// Scales are stored as F16 when every one is an f16 (what compression makes them), else as
+/// F32 (a scale f16 cannot hold at full precision); files of version 2 (F32 scales) still read.
+#[test]
+fn scales_are_stored_as_f16_when_exact_and_f32_otherwise() {
+    let dtype_of = |bytes: &[u8], name: &str| crate::format::read(bytes).unwrap().tensors[name].dtype;
+    let mut m = tiny();
+    let sel = vec![("lstm.0.w_hh".to_string(), QuantConfig::new(2, Method::Greedy))];
+    let small = CompressedModel::from_model(&mut m, &sel, info(0.0), BTreeMap::new()).unwrap().0.to_bytes();
+    assert_eq!(dtype_of(&small, "lstm.0.w_hh.scales"), crate::format::DType::F16);
+    // Weights of 1e6: their scales overflow f16 and stay f32, in memory and in the file.
+    let big: Vec<f32> = m.get_tensor("lstm.0.w_hh").unwrap().iter().map(|w| w * 1e7).collect();
+    m.set_tensor("lstm.0.w_hh", &big).unwrap();
+    let (cm, _) = CompressedModel::from_model(&mut m, &sel, info(0.0), BTreeMap::new()).unwrap();
+    let bytes = cm.to_bytes();
+    assert_eq!(dtype_of(&bytes, "lstm.0.w_hh.scales"), crate::format::DType::F32);
+    let back = CompressedModel::from_bytes(&bytes).unwrap().to_model().unwrap();
+    assert_eq!(back.get_tensor("lstm.0.w_hh").unwrap(), m.get_tensor("lstm.0.w_hh").unwrap());
+    // The same file labelled version 2 (which always stored F32 scales) reads the same.
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = String::from_utf8(bytes[8..8 + n].to_vec()).unwrap().replacen("\"version\":\"3\"", "\"version\":\"2\"", 1);
+    let mut v2 = bytes.clone();
+    v2[8..8 + n].copy_from_slice(header.as_bytes());
+    let read = CompressedModel::from_bytes(&v2).unwrap().to_model().unwrap();
+    assert_eq!(read.get_tensor("lstm.0.w_hh").unwrap(), m.get_tensor("lstm.0.w_hh").unwrap());
 }
 
 #[test]
@@ -150,7 +181,7 @@ fn corrupt_compressed_files_are_format_errors() {
     let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     let header = String::from_utf8(bytes[8..8 + n].to_vec()).unwrap();
     for (from, to) in [
-        ("\"version\":\"2\"", "\"version\":\"9\""),
+        ("\"version\":\"3\"", "\"version\":\"9\""),
         ("\\\"lstm.0.w_ih\\\":1", "\\\"lstm.0.w_ih\\\":2"),
         ("\"sparsity\":\"0\"", "\"sparsity\":\"2\""),
     ] {

@@ -7,6 +7,7 @@
 //! [`read`] validates everything before it allocates; every failure is `E_FORMAT`.
 
 mod dtype;
+pub mod half;
 mod reader;
 mod writer;
 

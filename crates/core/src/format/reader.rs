@@ -142,6 +142,18 @@ impl Container<'_> {
         Ok(())
     }
 
+    /// Reads a float tensor of the given shape stored as F32 or F16 (widened exactly to f32).
+    pub fn floats(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        if self.tensors.get(name).is_some_and(|t| t.dtype == DType::F16) {
+            let t = self.expect(name, DType::F16, shape)?;
+            return Ok(self.bytes[t.range.clone()]
+                .chunks_exact(2)
+                .map(|c| super::half::f16_value(u16::from_le_bytes([c[0], c[1]])))
+                .collect());
+        }
+        self.f32s(name, shape)
+    }
+
     /// Reads a U64 tensor of the given shape.
     pub fn u64s(&self, name: &str, shape: &[usize]) -> Result<Vec<u64>> {
         let t = self.expect(name, DType::U64, shape)?;

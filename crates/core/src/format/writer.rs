@@ -30,6 +30,14 @@ impl Writer {
         self
     }
 
+    /// An F16 tensor of `data` rounded to the nearest f16 (exact when the values are f16s; see
+    /// [`super::half::all_f16`]).
+    pub fn f16(&mut self, name: &str, shape: &[usize], data: &[f32]) -> &mut Self {
+        let bytes = data.iter().flat_map(|&v| super::half::f16_bits(v).to_le_bytes()).collect();
+        self.entries.push((name.to_string(), DType::F16, shape.to_vec(), bytes));
+        self
+    }
+
     pub fn u64(&mut self, name: &str, shape: &[usize], data: &[u64]) -> &mut Self {
         let bytes = data.iter().flat_map(|v| v.to_le_bytes()).collect();
         self.entries.push((name.to_string(), DType::U64, shape.to_vec(), bytes));

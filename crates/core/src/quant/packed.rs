@@ -144,6 +144,22 @@ impl BinaryMatrix {
         Ok(out)
     }
 
+    /// This matrix with every scale rounded to the nearest f16 where f16 holds it at full
+    /// precision ([`crate::format::half::round_to_f16`]), so that a file stores the scales in
+    /// half the bytes and reads back exactly this matrix. Codes and mask are unchanged.
+    pub fn with_half_scales(self) -> Result<BinaryMatrix> {
+        let scales = self.scales.iter().map(|&a| crate::format::half::round_to_f16(a)).collect();
+        BinaryMatrix::from_parts(
+            self.rows,
+            self.cols,
+            self.bits,
+            self.group,
+            scales,
+            self.planes.as_slice(),
+            self.mask.as_ref().map(|m| m.as_slice()),
+        )
+    }
+
     /// `2k` planes `b_i, b_i XNOR m` (padding cleared with `valid`) and scales `α_i/2` twice.
     fn split_masked(&self, mask: &[u64], valid: u64) -> (Vec<f32>, AlignedWords) {
         let (k, w) = (self.bits, self.words);
