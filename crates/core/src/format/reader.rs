@@ -21,6 +21,9 @@ pub struct Container<'a> {
     bytes: &'a [u8],
 }
 
+/// Name prefix of the U8 tensors that hold large metadata values, deflated.
+pub(crate) const DEFLATED_METADATA: &str = "__metadata__.";
+
 /// Largest header accepted (the JSON of any quire file is far smaller; a huge length means corruption).
 pub(crate) const MAX_HEADER: u64 = 100 << 20;
 
@@ -69,7 +72,30 @@ pub fn read(bytes: &[u8]) -> Result<Container<'_>> {
             return Err(Error::format(format!("tensors '{}' and '{}' overlap", w[0].0, w[1].0)));
         }
     }
+    inflate_metadata(&mut metadata, &mut tensors, bytes)?;
     Ok(Container { metadata, tensors, bytes })
+}
+
+/// Moves the metadata values stored deflated (U8 tensors `__metadata__.<key>`, see
+/// [`super::Writer::finish`]) back into `metadata`, each inflated to at most [`MAX_HEADER`] bytes
+/// of UTF-8; a value stored twice, a bad stream or bad UTF-8 is `E_FORMAT`.
+fn inflate_metadata(metadata: &mut BTreeMap<String, String>, tensors: &mut BTreeMap<String, TensorEntry>, bytes: &[u8]) -> Result<()> {
+    let keys: Vec<String> = tensors.keys().filter(|n| n.starts_with(DEFLATED_METADATA)).cloned().collect();
+    for name in keys {
+        let t = tensors.remove(&name).expect("listed above");
+        let key = &name[DEFLATED_METADATA.len()..];
+        let bad = |what: String| Error::format(format!("metadata '{key}' (stored deflated): {what}"));
+        if t.dtype != DType::U8 || t.shape.len() != 1 {
+            return Err(bad(format!("must be a 1-D U8 tensor, not {} {:?}", t.dtype.name(), t.shape)));
+        }
+        let raw = miniz_oxide::inflate::decompress_to_vec_with_limit(&bytes[t.range], MAX_HEADER as usize)
+            .map_err(|e| bad(format!("not a valid DEFLATE stream of at most {MAX_HEADER} bytes ({:?})", e.status)))?;
+        let value = String::from_utf8(raw).map_err(|e| bad(format!("not valid UTF-8 at byte {}", e.utf8_error().valid_up_to())))?;
+        if metadata.insert(key.to_string(), value).is_some() {
+            return Err(bad("stored twice, in the header and deflated".into()));
+        }
+    }
+    Ok(())
 }
 
 fn parse_metadata(value: &Value) -> Result<BTreeMap<String, String>> {
@@ -182,6 +208,49 @@ mod tests {
         assert_eq!(a, vec![1., 2., 3., 4., 5., 6.]);
         assert_eq!(c.u64s("r", &[2]).unwrap(), vec![7, u64::MAX]);
         assert_eq!(c.expect("a", DType::F32, &[3, 2]).unwrap_err().code, crate::ErrorCode::Format);
+    }
+
+    /// A vocabulary-sized metadata value is stored deflated and read back as it was; a bad
+    /// stream, a value stored twice or a stream of the wrong dtype is `E_FORMAT`.
+    #[test]
+    fn large_metadata_is_stored_deflated_and_read_back() {
+        let words: String = (0..20_000).map(|i| format!("word{}\n", i % 977)).collect();
+        let mut w = Writer::new();
+        w.meta("format", "test").meta("words", words.clone()).f32("a", &[2], &[1., 2.]);
+        let bytes = w.finish();
+        assert!(bytes.len() < words.len() / 4, "{} bytes for {} of words", bytes.len(), words.len());
+        let c = read(&bytes).unwrap();
+        assert_eq!(c.meta("words").unwrap(), words);
+        assert_eq!(c.tensors.keys().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(c.f32s("a", &[2]).unwrap(), [1., 2.]);
+        // Short values stay in the header.
+        let c2 = sample();
+        assert!(String::from_utf8_lossy(&c2).contains("\"format\":\"test\""));
+
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let header = String::from_utf8(bytes[8..8 + n].to_vec()).unwrap();
+        let edit = |from: &str, to: &str| {
+            let mut h = header.trim_end().replacen(from, to, 1);
+            assert_ne!(h, header.trim_end(), "{from}");
+            while h.len() < n {
+                h.push(' ');
+            }
+            let mut b = bytes.clone();
+            b[8..8 + n].copy_from_slice(h.as_bytes());
+            read(&b).unwrap_err()
+        };
+        assert!(edit("\"format\":\"test\"", "\"words\":\"test\"").message.contains("stored twice"));
+        assert!(edit("\"dtype\":\"U8\",\"shape\":[4631]", "\"dtype\":\"U8\",\"shape\":[1,4631]")
+            .message
+            .contains("must be a 1-D U8 tensor"));
+        let mut broken = bytes.clone();
+        let start = 8 + n + 8;
+        for b in &mut broken[start..start + 16] {
+            *b ^= 0x5a;
+        }
+        let e = read(&broken).unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::Format);
+        assert!(e.message.contains("metadata 'words' (stored deflated)"), "{}", e.message);
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! Builds a container in memory: tensors are appended in order, metadata is a string map.
 
 use super::dtype::DType;
-use super::reader::MAX_HEADER;
+use super::reader::{DEFLATED_METADATA, MAX_HEADER};
 use crate::error::{Error, Result};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+
+/// Metadata values at least this long are stored deflated (see [`Writer::finish`]).
+pub const DEFLATE_FROM: usize = 4096;
 
 /// Accumulates metadata and tensors, then [`Writer::finish`] lays out header and data.
 #[derive(Debug, Default)]
@@ -45,12 +48,26 @@ impl Writer {
     }
 
     /// The complete file: 8-byte header length, JSON header (space-padded to a multiple of 8
-    /// so tensor data stays aligned), tensor bytes in insertion order.
+    /// so tensor data stays aligned), tensor bytes in insertion order. A metadata value of
+    /// [`DEFLATE_FROM`] bytes or more (a model's vocabulary) is stored instead as a U8 tensor
+    /// `__metadata__.<key>` of its DEFLATE stream (RFC 1951), after the other tensors, when that
+    /// is smaller; [`super::read`] puts it back, so callers see the same metadata.
     pub fn finish(&self) -> Vec<u8> {
+        let mut metadata = self.metadata.clone();
+        let mut deflated = Vec::new();
+        for (key, value) in &self.metadata {
+            if value.len() >= DEFLATE_FROM {
+                let stream = miniz_oxide::deflate::compress_to_vec(value.as_bytes(), 9);
+                if stream.len() < value.len() {
+                    metadata.remove(key);
+                    deflated.push((format!("{DEFLATED_METADATA}{key}"), DType::U8, vec![stream.len()], stream));
+                }
+            }
+        }
         let mut header = Map::new();
-        header.insert("__metadata__".into(), json!(self.metadata));
+        header.insert("__metadata__".into(), json!(metadata));
         let mut offset = 0usize;
-        for (name, dtype, shape, bytes) in &self.entries {
+        for (name, dtype, shape, bytes) in self.entries.iter().chain(&deflated) {
             header.insert(name.clone(), json!({"dtype": dtype.name(), "shape": shape, "data_offsets": [offset, offset + bytes.len()]}));
             offset += bytes.len();
         }
@@ -61,7 +78,7 @@ impl Writer {
         let mut out = Vec::with_capacity(8 + text.len() + offset);
         out.extend_from_slice(&(text.len() as u64).to_le_bytes());
         out.extend_from_slice(&text);
-        for (_, _, _, bytes) in &self.entries {
+        for (_, _, _, bytes) in self.entries.iter().chain(&deflated) {
             out.extend_from_slice(bytes);
         }
         out
