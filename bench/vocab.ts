@@ -14,7 +14,7 @@ import { adaptiveCutoffs, LanguageModel, PRESETS } from '../ts/index.js';
 import type { BenchArgs, BenchRow } from './main.js';
 
 /** `n` ids in `0..vocab` drawn as ⌊vocab^u⌋ − 1 (a 1/x law), seeded. */
-function zipfIds(n: number, vocab: number, seed: number): Uint32Array {
+export function zipfIds(n: number, vocab: number, seed: number): Uint32Array {
   let s = seed >>> 0;
   const out = new Uint32Array(n);
   for (let i = 0; i < n; i++) {

@@ -35,11 +35,14 @@ export function* generateWords(engine: InferenceEngine, vocabulary: Vocabulary, 
   engine.resetState(1);
   engine.seed(options.seed ?? 0);
   if (context.length === 0) throw new QuireError('E_DATA', `the vocabulary has no ${EOS}: give a prompt`);
-  for (const id of context) engine.step([id]);
+  // Only the last token's output is read: the others advance the state; an adaptive model's output is
+  // computed head first (the sampler's draws are those of the full logits; see InferenceEngine.feed).
+  for (const id of context.slice(0, -1)) engine.advance([id]);
+  engine.feed([context[context.length - 1]]);
   for (let i = 0; i < count; i++) {
     const [next] = engine.sample(options);
     yield vocabulary.words[next];
-    if (i + 1 < count) engine.step([next]);
+    if (i + 1 < count) engine.feed([next]);
   }
 }
 

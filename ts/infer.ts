@@ -134,6 +134,50 @@ export class InferenceEngine extends Handle<RawInferenceEngine> {
     return guard(() => this.raw.logitsOfState());
   }
 
+  /**
+   * Feeds one token per stream like {@link step}, leaving the same state and the same logits for every reader
+   * ({@link topK}, {@link candidates}, {@link values}, {@link sample}, {@link logits}), but returns nothing and computes
+   * the output layer on demand: a model with an adaptive softmax computes its head now (shortlist and one entry per
+   * cluster) and a tail cluster only when a reader needs a word of it (top-k skips a cluster whose probability is below
+   * the k-th best found). Errors as `step`'s.
+   */
+  feed(tokens: Uint32Array | readonly number[]): void {
+    const t = tokenIds('tokens', tokens);
+    guard(() => this.raw.feed(t));
+  }
+
+  /** {@link logitsOfState} with the output layer computed on demand, as {@link feed} computes it. */
+  outputOfState(): void {
+    guard(() => this.raw.outputOfState());
+  }
+
+  /**
+   * Ids of `stream` (among `among`, else all) with the `k` largest logits and every other whose logit is at least the
+   * k-th's minus `slack` (default 0), best first (ties: lower id first): what ranking the whole row gives, with an
+   * adaptive model's tail clusters computed only when they can hold one. `E_STATE` before a step.
+   */
+  candidates(k: number, options: { slack?: number; among?: Uint32Array | readonly number[]; stream?: number } = {}): Uint32Array {
+    const o = objectArg('options', options);
+    integerIn('k', k, 0, 0xffffffff);
+    const stream = integerIn('stream', o.stream ?? 0, 0, this.batch - 1);
+    const slack = numberIn('slack', o.slack ?? 0, 0, MAX_TEMPERATURE);
+    const among = o.among === undefined ? undefined : tokenIds('among', o.among);
+    return guard(() => Uint32Array.from(this.raw.candidates(stream, k, slack, among)));
+  }
+
+  /** The logits of `stream` for `ids` (computing the tail clusters that hold them). */
+  values(ids: Uint32Array | readonly number[], stream = 0): Float32Array {
+    const t = tokenIds('ids', ids);
+    integerIn('stream', stream, 0, this.batch - 1);
+    return guard(() => this.raw.values(stream, t));
+  }
+
+  /** Tail clusters of the adaptive softmax computed for the current output so far, and of the model (0 and 0 without). */
+  get tailsComputed(): { computed: number; total: number } {
+    const [computed, total] = this.raw.tailsComputed();
+    return { computed, total };
+  }
+
   /** Mean cross-entropy (nats per token) of a time-major window of T·B tokens; the state carries. */
   evaluate(inputs: Uint32Array, targets: Uint32Array): number {
     const [i, t] = [tokenIds('inputs', inputs), tokenIds('targets', targets)];

@@ -59,6 +59,7 @@ export class Predictor {
     this.unk = text.vocabulary.id(UNK);
     this.config = engine.config;
     this.scratch = new Float32Array(this.config.vocab);
+    this.zScratch = new Float32Array(this.config.vocab);
   }
 
   /** A predictor over a model file's bytes (compressed models run on the packed kernels). */
@@ -89,8 +90,30 @@ export class Predictor {
   #all: Uint32Array | undefined;
   /** @internal */
   readonly scratch: Float32Array;
+  /** @internal Logits of the candidates of an adaptive model's ranking (sessions share it). */
+  readonly zScratch: Float32Array;
   /** @internal The engine's config, read once. */
   readonly config: ModelConfig;
+  /** @internal The session whose next-token output the engine holds (adaptive models: computed head first, on demand). */
+  owner: PredictionSession | undefined;
+
+  /** @internal The position of every id in the display order of {@link idsWithPrefix} (ids left out: after all, by id). */
+  rankOf(): Uint32Array {
+    if (!this.#rank) {
+      const v = this.config.vocab;
+      this.#rank = Uint32Array.from({ length: v }, (_, i) => v + i);
+      this.sortedIds.forEach((id, j) => {
+        (this.#rank as Uint32Array)[id] = j;
+      });
+    }
+    return this.#rank;
+  }
+  #rank: Uint32Array | undefined;
+
+  /** @internal Whether `ids` is every suggestible word (`idsWithPrefix('')`), and how many ids it leaves out. */
+  leftOut(ids: ArrayLike<number>): number | undefined {
+    return ids.length === this.sortedIds.length && ids[0] === this.sortedIds[0] ? this.config.vocab - ids.length : undefined;
+  }
 
   /** @internal Vocabulary ids of the words starting with `prefix` (in display order). */
   idsWithPrefix(prefix: string): Uint32Array {
@@ -172,6 +195,14 @@ interface Scores {
 const probabilityOf = (s: Scores, id: number) => Math.fround(Math.fround(Math.exp(s.z[id] - s.max)) / s.sum);
 
 /**
+ * How far below the k-th logit an adaptive model's engine returns candidates: far more than {@link MARGIN} plus the f32
+ * rounding of the engine's `k-th − SLACK`, so they hold every id the ranking considers.
+ */
+const SLACK = 1e-3;
+/** Excluded ids (specials) up to which `next` asks the engine for the `k` + that many best of all words, not among a list. */
+const FEW_LEFT_OUT = 256;
+
+/**
  * The suggestions for one text being typed. `feed(text)` takes the text typed so far and
  * advances the recurrent state by the words that are new since the last call (a text that no
  * longer starts with the fed words is replayed from the start); the unfinished last word is the
@@ -229,8 +260,7 @@ export class PredictionSession {
       this.recurrent.fill(0);
       this.pending = this.p.eos;
       this.started = false;
-      this.scores = null;
-      this.probs = null;
+      this.changed();
       this.context = [];
       fresh = ids;
     }
@@ -253,15 +283,45 @@ export class PredictionSession {
       this.recurrent = e.state();
       this.started = true;
     }
-    this.scores = null;
-    this.probs = null;
+    this.changed();
   }
 
-  /** The shared engine, holding this session's state. */
+  /** The text changed: no cached scores, and the engine's output (if this session's) is stale. */
+  private changed(): void {
+    this.scores = null;
+    this.probs = null;
+    if (this.p.owner === this) this.p.owner = undefined;
+  }
+
+  /** The shared engine, holding this session's state (and no output). */
   private engine(): InferenceEngine {
     const e = this.p.engine;
+    this.p.owner = undefined;
     if (e.batch !== 1) e.resetState(1);
     e.setState(this.recurrent);
+    return e;
+  }
+
+  /**
+   * An adaptive model after some context: the suggestions come from the engine's output computed head first (the
+   * head now, a tail cluster only when it can hold a suggestion), and a word's probability is `f32(exp(log p))` of
+   * the model's exact log-probability.
+   */
+  private headFirst(): boolean {
+    return (this.p.config.cutoffs?.length ?? 0) > 0 && (this.started || this.pending !== undefined);
+  }
+
+  /** The engine holding this session's next-token output (adaptive models; one step when a token is pending). */
+  private output(): InferenceEngine {
+    const e = this.p.engine;
+    if (this.p.owner === this) return e;
+    if (this.pending !== undefined) {
+      this.engine().feed([this.pending]);
+      this.recurrent = e.state();
+      this.pending = undefined;
+      this.started = true;
+    } else this.engine().outputOfState();
+    this.p.owner = this;
     return e;
   }
 
@@ -288,9 +348,18 @@ export class PredictionSession {
     return this.scores;
   }
 
-  /** Probabilities of every vocabulary entry as the next token (one model step, cached until the text changes). */
+  /**
+   * Probabilities of every vocabulary entry as the next token (one model step, cached until the text changes). An adaptive
+   * model's are `f32(exp(log p))` of its exact log-probabilities (every tail computed), the values `next` and
+   * `complete` report.
+   */
   probabilities(): Float32Array {
     if (this.probs) return this.probs;
+    if (this.headFirst()) {
+      const z = this.output().values(this.p.allIds());
+      this.probs = z.map((v) => Math.exp(v));
+      return this.probs;
+    }
     const s = this.scored();
     const p = new Float32Array(s.z.length);
     for (let i = 0; i < p.length; i++) p[i] = probabilityOf(s, i);
@@ -317,10 +386,56 @@ export class PredictionSession {
    * can reach the k-th's is within {@link MARGIN} of the k-th logit (when that probability is a
    * normal f32), so ranking those candidates, in the order of `ids`, gives the same list as
    * ranking all; otherwise (a k-th probability of 0 or subnormal, or non-finite logits) all are ranked.
+   * An adaptive model's engine gives those candidates head first ({@link InferenceEngine.candidates}).
    */
-  private best(ids: ArrayLike<number>, k: number): Suggestion[] {
+  private best(ids: Uint32Array, k: number): Suggestion[] {
+    if (this.headFirst()) return this.bestHeadFirst(ids, k);
     const s = this.scored();
-    const z = s.z;
+    return this.rank(ids, k, s.z, (id) => probabilityOf(s, id), true) as Suggestion[];
+  }
+
+  /**
+   * {@link best} of an adaptive model: the engine's candidates (every id of `ids` within {@link SLACK} of the k-th
+   * logit, its tails computed only when they can hold one), ranked as `rank` ranks all of `ids`; when the k-th
+   * probability is not a normal f32, every id's logit is read and all are ranked.
+   */
+  private bestHeadFirst(ids: Uint32Array, k: number): Suggestion[] {
+    if (ids.length === 0) return [];
+    const e = this.output();
+    const v = this.p.config.vocab;
+    const z = this.p.zScratch;
+    const prob = (id: number) => Math.fround(Math.exp(z[id]));
+    const all = ids === this.p.allIds();
+    const rank = this.p.rankOf();
+    const leftOut = all ? 0 : this.p.leftOut(ids);
+    let found: Uint32Array;
+    if (leftOut !== undefined && leftOut <= FEW_LEFT_OUT) {
+      // Every word (but a few specials): the best k + that many of all, the specials dropped.
+      found = e.candidates(k + leftOut, { slack: SLACK });
+      if (!all) found = found.filter((id) => rank[id] < v);
+    } else found = e.candidates(k, { slack: SLACK, among: ids });
+    // In the order of `ids`: every id in id order, words in display order.
+    if (all) found.sort();
+    else found.sort((a, b) => rank[a] - rank[b]);
+    const values = e.values(found);
+    for (let i = 0; i < found.length; i++) z[found[i]] = values[i];
+    const ranked = this.rank(found, k, z, prob, false);
+    if (ranked) return ranked;
+    z.set(e.values(this.p.allIds()));
+    return this.rank(ids, k, z, prob, true) as Suggestion[];
+  }
+
+  /**
+   * The `k` ids of `ids` by probability `prob(id)` ({@link topIds}), ranking only the candidates within {@link MARGIN}
+   * of the k-th logit `z` when its probability is a normal f32; otherwise all of `ids` when `exhaustive`, else `null`.
+   */
+  private rank(
+    ids: ArrayLike<number>,
+    k: number,
+    z: ArrayLike<number>,
+    prob: (id: number) => number,
+    exhaustive: boolean,
+  ): Suggestion[] | null {
     const top: number[] = []; // positions in `ids`, by logit (ties: lower id first)
     const near: number[] = []; // positions passed over or dropped within MARGIN of the k-th logit of their time
     let floor = Number.NEGATIVE_INFINITY;
@@ -338,11 +453,11 @@ export class PredictionSession {
     }
     const chosen = this.p.scratch;
     let candidates: ArrayLike<number> = ids;
-    if (top.length > 0 && probabilityOf(s, ids[top[top.length - 1]]) >= FLT_MIN) {
+    if (top.length > 0 && prob(ids[top[top.length - 1]]) >= FLT_MIN) {
       const positions = top.concat(near.filter((i) => z[ids[i]] >= floor - MARGIN)).sort((a, b) => a - b);
       candidates = positions.map((i) => ids[i]);
-    }
-    for (let i = 0; i < candidates.length; i++) chosen[candidates[i]] = probabilityOf(s, candidates[i]);
+    } else if (!exhaustive) return null;
+    for (let i = 0; i < candidates.length; i++) chosen[candidates[i]] = prob(candidates[i]);
     const words = this.p.text.vocabulary.words;
     return topIds(chosen, candidates, k).map((id) => ({ word: this.p.tokenizer.display(words[id]), probability: chosen[id], id }));
   }
@@ -404,8 +519,7 @@ export class PredictionSession {
     this.started = context === 1;
     this.context = null;
     this.fed = '';
-    this.scores = null;
-    this.probs = null;
+    this.changed();
     this.prefix = '';
   }
 }

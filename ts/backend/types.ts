@@ -144,6 +144,11 @@ export interface RawInferenceEngine {
   step(tokens: Uint32Array): Float32Array;
   advance(tokens: Uint32Array): void;
   logitsOfState(): Float32Array;
+  feed(tokens: Uint32Array): void;
+  outputOfState(): void;
+  candidates(stream: number, k: number, slack: number, among?: Uint32Array | null): Uint32Array;
+  values(stream: number, ids: Uint32Array): Float32Array;
+  tailsComputed(): Uint32Array;
   evaluate(inputs: Uint32Array, targets: Uint32Array): number;
   sample(temperature: number, topK: number): Uint32Array;
   topK(stream: number, k: number): Uint32Array;

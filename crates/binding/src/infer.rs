@@ -75,6 +75,35 @@ impl InferenceEngine {
         Ok(self.inner.get_mut()?.logits_of_state()?.to_vec())
     }
 
+    /// `step` with the output layer computed on demand (an adaptive model: the head now, a tail
+    /// cluster when `top_k`, `candidates`, `values` or `sample` needs it); nothing returned.
+    pub fn feed(&mut self, tokens: &[u32]) -> Result<()> {
+        self.inner.get_mut()?.feed(tokens)
+    }
+
+    /// `logits_of_state` with the output layer computed on demand, as `feed` computes it.
+    pub fn output_of_state(&mut self) -> Result<()> {
+        self.inner.get_mut()?.output_of_state();
+        Ok(())
+    }
+
+    /// The ids of one stream (among `among`, else all) with the k largest logits and every other
+    /// within `slack` of the k-th, best first (ties: lower id first).
+    pub fn candidates(&mut self, stream: u32, k: u32, slack: f64, among: Option<&[u32]>) -> Result<Vec<u32>> {
+        self.inner.get_mut()?.candidates(stream as usize, k as usize, slack as f32, among)
+    }
+
+    /// The logits of one stream for `ids`.
+    pub fn values(&mut self, stream: u32, ids: &[u32]) -> Result<Vec<f32>> {
+        self.inner.get_mut()?.values(stream as usize, ids)
+    }
+
+    /// `[computed, total]`: tail clusters of the current output computed so far, and of the model.
+    pub fn tails_computed(&self) -> Result<Vec<u32>> {
+        let (done, n) = self.inner.get()?.tails_computed();
+        Ok(vec![done as u32, n as u32])
+    }
+
     pub fn evaluate(&mut self, inputs: &[u32], targets: &[u32]) -> Result<f64> {
         self.inner.get_mut()?.evaluate(inputs, targets)
     }

@@ -13,10 +13,19 @@
 //! With an adaptive softmax (`lstm::adaptive`) the step's "logits" are the exact log-probabilities
 //! `log p(w)` over all V tokens (head log-softmax plus each tail's log-softmax): softmax, sampling,
 //! top-k and cross-entropy read them as they read logits.
+//!
+//! Head first: [`Engine::feed`] and [`Engine::output_of_state`] compute only the head of an
+//! adaptive output layer (shortlist and one log-probability per cluster); a tail cluster is
+//! computed (for every stream, by the same products as the full step, so its values are the
+//! same bits) when a reader needs it. Every word of cluster `i` has `log p(w) ≤ log p(cluster i)`
+//! (a tail's log-softmax is `≤ 0`: its largest entry's `exp` is exactly 1), so
+//! [`Engine::candidates`] / [`Engine::top_k`] skip a cluster whose head entry is below the k-th
+//! best found so far and still return what the full distribution gives; [`Engine::sample`] draws
+//! a cluster from the head and computes that cluster's tail only (see there).
 //! This is the model's evaluation forward pass (no dropout), one time step at a time.
 
 use super::cell;
-use super::sample::Sampler;
+use super::sample::{by_logit, pick, Sampler};
 use super::weights::{Weight, BATCHED_MIN};
 use crate::bcq::lut::LutScratch;
 use crate::bcq::Kernel;
@@ -81,6 +90,8 @@ pub struct Engine {
     tail_p: Vec<f32>,
     tail_z: Vec<f32>,
     spare: Vec<f32>,
+    /// Which tails of the current output are in `logits` (all of them after a full step).
+    tails_done: Vec<bool>,
     /// The packed inputs of the batched full-precision products ([`BATCHED_MIN`] streams or more).
     xpack: Vec<f32>,
     batch: usize,
@@ -213,6 +224,7 @@ impl Engine {
             tail_p: Vec::new(),
             tail_z: Vec::new(),
             spare: Vec::new(),
+            tails_done: Vec::new(),
             xpack: Vec::new(),
             batch: 0,
             h: Vec::new(),
@@ -293,6 +305,7 @@ impl Engine {
             self.tail_p = vec![0.0; batch * widest(|t| t.dim)];
             self.tail_z = vec![0.0; batch * widest(Tail::size)];
             self.spare = vec![0.0; a.head_size().max(widest(Tail::size))];
+            self.tails_done = vec![false; a.tails.len()];
         }
         self.has_logits = false;
         self.scratch = LutScratch::new(8 * h.div_ceil(64), self.scale_groups, batch);
@@ -324,6 +337,20 @@ impl Engine {
         Ok(&self.logits)
     }
 
+    /// [`Engine::step`] with the output layer computed on demand: the same state afterwards, and
+    /// the same logits for every reader ([`Engine::logits`], [`Engine::top_k`],
+    /// [`Engine::candidates`], [`Engine::values`], [`Engine::sample`]), but an adaptive model
+    /// computes its head now and a tail cluster only when a reader needs it (a full-softmax model
+    /// computes its logits now, as `step`). Errors as `step`'s.
+    pub fn feed(&mut self, tokens: &[u32]) -> Result<()> {
+        self.check_tokens(tokens)?;
+        let set = kernels::active();
+        self.recur(tokens, set);
+        self.head_output(set);
+        self.has_logits = true;
+        Ok(())
+    }
+
     /// [`Engine::step`] without the output layer: advances the carried state exactly as `step`
     /// does (the same `h` and `c`, bit for bit) but computes no logits, which costs about half a
     /// step at V ≈ 10⁴ (the softmax product is as large as the LSTM's). Afterwards there are no
@@ -345,6 +372,15 @@ impl Engine {
         self.output(kernels::active());
         self.has_logits = true;
         Ok(&self.logits)
+    }
+
+    /// [`Engine::logits_of_state`] with the output layer computed on demand, as [`Engine::feed`]
+    /// computes it.
+    pub fn output_of_state(&mut self) {
+        let top = self.config.layers - 1;
+        self.x.copy_from_slice(&self.h[top]);
+        self.head_output(kernels::active());
+        self.has_logits = true;
     }
 
     fn check_tokens(&self, tokens: &[u32]) -> Result<()> {
@@ -383,6 +419,15 @@ impl Engine {
 
     /// The output layer of a step: logits (or adaptive log-probabilities) of the top layer's `h` in `self.x`.
     fn output(&mut self, set: KernelSet) {
+        self.head_output(set);
+        for i in 0..self.tails_done.len() {
+            self.tail(i, set);
+        }
+    }
+
+    /// The output layer's head: the logits of a full softmax; an adaptive model's head
+    /// log-probabilities (in `self.head`, the shortlist's also in `self.logits`), no tail yet.
+    fn head_output(&mut self, set: KernelSet) {
         let (b, kernel) = (self.batch, self.kernel);
         let softmax = self.softmax.as_ref().unwrap_or(&self.embedding);
         let out = if self.adaptive.is_some() { &mut self.head } else { &mut self.logits };
@@ -392,31 +437,51 @@ impl Engine {
                 *z += bias;
             }
         }
-        if self.adaptive.is_some() {
-            self.adaptive_log_probs(set);
-        }
-    }
-
-    /// Adaptive softmax: turns the head logits of the step (`self.head`) into log-probabilities
-    /// and writes `log p(w)` of every token into `self.logits` (the tails computed for all rows).
-    fn adaptive_log_probs(&mut self, set: KernelSet) {
+        // Adaptive: the head logits become log-probabilities, the shortlist's are `log p(w)`.
         let Some(a) = &self.adaptive else { return };
-        let (b, v, hs, kernel) = (self.batch, self.config.vocab, a.head_size(), self.kernel);
-        let (tail_z, spare) = (&mut self.tail_z, &mut self.spare);
+        let (v, hs) = (self.config.vocab, a.head_size());
         for (row, out) in self.head.chunks_exact_mut(hs).zip(self.logits.chunks_exact_mut(v)) {
-            log_softmax(row, spare);
+            log_softmax(row, &mut self.spare);
             out[..a.shortlist].copy_from_slice(&row[..a.shortlist]);
         }
-        for (i, (tail, (proj, weight))) in a.tails.iter().zip(&self.tails).enumerate() {
-            let (d, size) = (tail.dim, tail.size());
-            proj.matmul(&self.x, b, &mut self.tail_p[..b * d], set, kernel, &mut self.scratch, &mut self.xpack);
-            weight.matmul(&self.tail_p[..b * d], b, &mut tail_z[..b * size], set, kernel, &mut self.scratch, &mut self.xpack);
-            for (r, z) in tail_z[..b * size].chunks_exact_mut(size).enumerate() {
-                log_softmax(z, spare);
-                let cluster = self.head[r * hs + a.shortlist + i];
-                for (o, lp) in self.logits[r * v + tail.lo..r * v + tail.hi].iter_mut().zip(z.iter()) {
-                    *o = cluster + lp;
-                }
+        self.tails_done.fill(false);
+    }
+
+    /// Tail cluster `i` of an adaptive output (head computed): `log p(w)` of its tokens, for all
+    /// rows, into `self.logits` (nothing when already there).
+    fn tail(&mut self, i: usize, set: KernelSet) {
+        let Some(a) = &self.adaptive else { return };
+        if self.tails_done[i] {
+            return;
+        }
+        let (b, v, hs, kernel) = (self.batch, self.config.vocab, a.head_size(), self.kernel);
+        let (tail, (proj, weight)) = (&a.tails[i], &self.tails[i]);
+        let (d, size) = (tail.dim, tail.size());
+        let tail_z = &mut self.tail_z[..b * size];
+        proj.matmul(&self.x, b, &mut self.tail_p[..b * d], set, kernel, &mut self.scratch, &mut self.xpack);
+        weight.matmul(&self.tail_p[..b * d], b, tail_z, set, kernel, &mut self.scratch, &mut self.xpack);
+        for (r, z) in tail_z.chunks_exact_mut(size).enumerate() {
+            log_softmax(z, &mut self.spare);
+            let cluster = self.head[r * hs + a.shortlist + i];
+            for (o, lp) in self.logits[r * v + tail.lo..r * v + tail.hi].iter_mut().zip(z.iter()) {
+                *o = cluster + lp;
+            }
+        }
+        self.tails_done[i] = true;
+    }
+
+    /// Tail clusters of the current output computed so far, and of the model (`(0, 0)` for a
+    /// full softmax).
+    pub fn tails_computed(&self) -> (usize, usize) {
+        (self.tails_done.iter().filter(|&&d| d).count(), self.tails_done.len())
+    }
+
+    /// Every tail of the current output not computed yet.
+    fn all_tails(&mut self) {
+        if self.tails_done.iter().any(|d| !d) {
+            let set = kernels::active();
+            for i in 0..self.tails_done.len() {
+                self.tail(i, set);
             }
         }
     }
@@ -453,10 +518,17 @@ impl Engine {
         Ok(())
     }
 
-    /// The logits of the last step (`E_STATE` before the first step after a reset).
-    pub fn logits(&self) -> Result<&[f32]> {
+    /// The logits of the last step (`E_STATE` before the first step after a reset); after
+    /// [`Engine::feed`], every tail not computed yet is computed now.
+    pub fn logits(&mut self) -> Result<&[f32]> {
+        self.check_logits()?;
+        self.all_tails();
+        Ok(&self.logits)
+    }
+
+    fn check_logits(&self) -> Result<()> {
         if self.has_logits {
-            Ok(&self.logits)
+            Ok(())
         } else {
             Err(Error::state("no logits yet: call step() first"))
         }
@@ -491,30 +563,163 @@ impl Engine {
     }
 
     /// Draws the next token of every stream from the last logits: `softmax(z/temperature)`
-    /// restricted to the `top_k` largest logits (0 = all); temperature 0 picks the argmax.
-    /// `E_CONFIG` for a negative or non-finite temperature, `E_STATE` before the first step.
+    /// restricted to the `top_k` largest logits (0 = all); temperature 0 picks the argmax; one
+    /// PRNG draw per stream when sampling. When an adaptive model's tails are not all computed
+    /// (after [`Engine::feed`]), the argmax and the top-k draws take their ids from the
+    /// head-first [`Engine::candidates`] (the same ids, values and draw as the full
+    /// distribution's); a draw from all V at temperature 1 picks a head entry with the draw and,
+    /// for a cluster, a word of its tail with the draw's remaining fraction (the same
+    /// distribution, `p(cluster)·p(w | cluster)`; the same word as the full draw unless the draw
+    /// lies within rounding of a boundary between words); at another temperature every tail is
+    /// computed first. `E_CONFIG` for a negative or non-finite temperature, `E_STATE` before the
+    /// first step.
     pub fn sample(&mut self, temperature: f32, top_k: usize, out: &mut [u32]) -> Result<()> {
         check_len("out", out.len(), self.batch)?;
         if !(temperature.is_finite() && temperature >= 0.0) {
             return Err(Error::config(format!("temperature must be finite and >= 0 (got {temperature})")));
         }
-        if !self.has_logits {
-            return Err(Error::state("no logits yet: call step() first"));
+        self.check_logits()?;
+        let v = self.config.vocab;
+        let full = top_k == 0 || top_k >= v;
+        if self.tails_done.iter().all(|&d| d) || (full && temperature != 1.0 && temperature != 0.0) {
+            self.all_tails();
+            for (row, o) in self.logits.chunks_exact(v).zip(out.iter_mut()) {
+                *o = self.sampler.draw(row, temperature, top_k);
+            }
+            return Ok(());
         }
-        for (row, o) in self.logits.chunks_exact(self.config.vocab).zip(out.iter_mut()) {
-            *o = self.sampler.draw(row, temperature, top_k);
+        for (r, o) in out.iter_mut().enumerate() {
+            *o = if temperature == 0.0 {
+                self.ranked(r, 1, 0.0, None)[0]
+            } else if !full {
+                let u = self.sampler.uniform();
+                let ids = self.ranked(r, top_k, 0.0, None);
+                pick(&self.logits[r * v..(r + 1) * v], ids.iter().copied(), temperature, u).0
+            } else {
+                self.draw_head_first(r)
+            };
         }
         Ok(())
     }
 
+    /// One draw from all V at temperature 1 for stream `r` of an adaptive output: a head entry,
+    /// then, for a cluster, a word of its tail with the draw's remaining fraction.
+    fn draw_head_first(&mut self, r: usize) -> u32 {
+        let Some(a) = &self.adaptive else { unreachable!("only adaptive outputs have tails") };
+        let (v, hs, shortlist) = (self.config.vocab, a.head_size(), a.shortlist);
+        let u = self.sampler.uniform();
+        let (entry, within) = pick(&self.head[r * hs..(r + 1) * hs], 0..hs as u32, 1.0, u);
+        let Some(i) = (entry as usize).checked_sub(shortlist) else { return entry };
+        let (lo, hi) = (a.tails[i].lo as u32, a.tails[i].hi as u32);
+        self.tail(i, kernels::active());
+        pick(&self.logits[r * v..(r + 1) * v], lo..hi, 1.0, within).0
+    }
+
     /// The `k` largest logits of stream `b` of the last step, as ids in decreasing order
-    /// (ties: lower id first). `E_STATE` before a step, `E_CONFIG` for `b ≥ B`.
+    /// (ties: lower id first); an adaptive model computes only the tails that can hold one
+    /// ([`Engine::candidates`]). `E_STATE` before a step, `E_CONFIG` for `b ≥ B`.
     pub fn top_k(&mut self, b: usize, k: usize) -> Result<Vec<u32>> {
+        self.candidates(b, k, 0.0, None)
+    }
+
+    /// The ids of stream `b` (among `among`, else all V) whose logits are the `k` largest, and,
+    /// with `slack > 0`, every other such id whose logit is at least the k-th's minus `slack`;
+    /// in decreasing order of logit (ties: lower id first): what ranking the full row gives.
+    /// An adaptive model computes its tails largest head entry first, and none whose head entry
+    /// is below the k-th logit found so far minus `slack` (its words' logits are at most its
+    /// head entry), nor one holding none of `among` (exact for NaN-free logits). `E_STATE` before
+    /// a step, `E_CONFIG` for `b ≥ B` or a negative or non-finite `slack`, `E_SHAPE` for an id of
+    /// `among` outside the vocabulary.
+    pub fn candidates(&mut self, b: usize, k: usize, slack: f32, among: Option<&[u32]>) -> Result<Vec<u32>> {
         self.check_stream(b)?;
-        self.logits()?;
+        self.check_logits()?;
+        if !(slack.is_finite() && slack >= 0.0) {
+            return Err(Error::config(format!("slack must be finite and >= 0 (got {slack})")));
+        }
+        self.check_ids(among.unwrap_or(&[]))?;
+        Ok(if k == 0 { Vec::new() } else { self.ranked(b, k, slack, among) })
+    }
+
+    /// The logits of stream `b` for `ids` (computing the tails that hold them). Errors as
+    /// [`Engine::candidates`]'.
+    pub fn values(&mut self, b: usize, ids: &[u32]) -> Result<Vec<f32>> {
+        self.check_stream(b)?;
+        self.check_logits()?;
+        self.check_ids(ids)?;
+        let set = kernels::active();
+        for &id in ids {
+            if let Some(i) = self.cluster_of(id) {
+                self.tail(i, set);
+            }
+        }
+        let row = &self.logits[b * self.config.vocab..];
+        Ok(ids.iter().map(|&id| row[id as usize]).collect())
+    }
+
+    fn check_ids(&self, ids: &[u32]) -> Result<()> {
+        let v = self.config.vocab as u32;
+        match ids.iter().find(|&&t| t >= v) {
+            Some(bad) => Err(Error::shape(format!("token id {bad} is outside the vocabulary of {v}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// The tail cluster holding `id` (`None`: the shortlist, or a full softmax).
+    fn cluster_of(&self, id: u32) -> Option<usize> {
+        self.adaptive.as_ref().and_then(|a| a.locate(id as usize).1)
+    }
+
+    /// [`Engine::candidates`] on validated arguments, `k ≥ 1`.
+    fn ranked(&mut self, b: usize, k: usize, slack: f32, among: Option<&[u32]>) -> Vec<u32> {
         let v = self.config.vocab;
-        let row = &self.logits[b * v..(b + 1) * v];
-        Ok(self.sampler.top(row, k.min(v)).to_vec())
+        let (shortlist, bounds): (usize, Vec<(u32, u32)>) = match &self.adaptive {
+            Some(a) => (a.shortlist, a.tails.iter().map(|t| (t.lo as u32, t.hi as u32)).collect()),
+            None => (v, Vec::new()),
+        };
+        let n = bounds.len();
+        // `among` by cluster (0: the shortlist, i + 1: tail i).
+        let mut groups = among.map(|ids| {
+            let mut g = vec![Vec::new(); n + 1];
+            for &id in ids {
+                g[self.cluster_of(id).map_or(0, |i| i + 1)].push(id);
+            }
+            g
+        });
+        let mut pool: Vec<u32> = match &mut groups {
+            Some(g) => std::mem::take(&mut g[0]),
+            None => (0..shortlist as u32).collect(),
+        };
+        let hs = shortlist + n;
+        let heads: Vec<f32> = (0..n).map(|i| self.head[b * hs + shortlist + i]).collect();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&x, &y| heads[y].total_cmp(&heads[x]).then(x.cmp(&y)));
+        let (row, set) = (b * v..(b + 1) * v, kernels::active());
+        for i in order {
+            if pool.len() >= k {
+                let z = &self.logits[row.clone()];
+                pool.select_nth_unstable_by(k - 1, by_logit(z));
+                if heads[i] < z[pool[k - 1] as usize] - slack {
+                    break;
+                }
+            }
+            match &mut groups {
+                Some(g) if g[i + 1].is_empty() => continue,
+                Some(g) => pool.append(&mut g[i + 1]),
+                None => pool.extend(bounds[i].0..bounds[i].1),
+            }
+            self.tail(i, set);
+        }
+        let z = &self.logits[row];
+        if pool.len() > k {
+            pool.select_nth_unstable_by(k - 1, by_logit(z));
+            let floor = z[pool[k - 1] as usize] - slack;
+            let rest = pool.split_off(k);
+            if slack > 0.0 {
+                pool.extend(rest.into_iter().filter(|&i| z[i as usize] >= floor));
+            }
+        }
+        pool.sort_unstable_by(by_logit(z));
+        pool
     }
 }
 

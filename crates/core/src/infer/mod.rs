@@ -10,6 +10,8 @@ mod sample;
 mod weights;
 
 #[cfg(test)]
+mod head_first_tests;
+#[cfg(test)]
 mod tests;
 
 pub use crate::bcq::Kernel;

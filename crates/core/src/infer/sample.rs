@@ -6,7 +6,7 @@ use crate::rng::Rng;
 use std::cmp::Ordering;
 
 /// Larger logit first; equal logits by lower id.
-fn by_logit(z: &[f32]) -> impl Fn(&u32, &u32) -> Ordering + '_ {
+pub(super) fn by_logit(z: &[f32]) -> impl Fn(&u32, &u32) -> Ordering + '_ {
     move |&a, &b| z[b as usize].total_cmp(&z[a as usize]).then(a.cmp(&b))
 }
 
@@ -49,7 +49,7 @@ impl Sampler {
             return self.top(z, 1)[0];
         }
         let k = if top_k == 0 || top_k >= v { v } else { top_k };
-        let rng_u = self.rng.next_f64();
+        let u = self.uniform();
         let ids: &[u32] = if k < v {
             self.top(z, k)
         } else {
@@ -58,17 +58,33 @@ impl Sampler {
             }
             &self.order
         };
-        let max = ids.iter().fold(f32::NEG_INFINITY, |m, &i| m.max(z[i as usize]));
-        let t = temperature as f64;
-        let weight = |i: u32| (((z[i as usize] - max) as f64) / t).exp();
-        let total: f64 = ids.iter().map(|&i| weight(i)).sum();
-        let mut u = rng_u * total;
-        for &i in ids {
-            u -= weight(i);
-            if u < 0.0 {
-                return i;
-            }
-        }
-        ids[ids.len() - 1]
+        pick(z, ids.iter().copied(), temperature, u).0
     }
+
+    /// The PRNG's next uniform draw in `[0, 1)` (what [`Sampler::draw`] consumes per call).
+    pub fn uniform(&mut self) -> f64 {
+        self.rng.next_f64()
+    }
+}
+
+/// The id of `ids` (non-empty) where the uniform draw `u ∈ [0, 1)` falls in the cumulative
+/// weights `exp((z[id] − max)/temperature)` taken in the order of `ids` (the last id when
+/// rounding leaves `u` past the end), and the fraction `∈ [0, 1)` of that id's weight left
+/// below `u` (a fresh uniform draw within it, for a second, nested choice).
+pub fn pick<I: Iterator<Item = u32> + Clone>(z: &[f32], ids: I, temperature: f32, u: f64) -> (u32, f64) {
+    let max = ids.clone().fold(f32::NEG_INFINITY, |m, i| m.max(z[i as usize]));
+    let t = temperature as f64;
+    let weight = |i: u32| (((z[i as usize] - max) as f64) / t).exp();
+    let total: f64 = ids.clone().map(weight).sum();
+    let mut u = u * total;
+    let mut last = 0;
+    for i in ids {
+        let w = weight(i);
+        if u < w {
+            return (i, (u / w).clamp(0.0, 1.0 - f64::EPSILON));
+        }
+        u -= w;
+        last = i;
+    }
+    (last, 1.0 - f64::EPSILON)
 }

@@ -56,7 +56,7 @@ fn window(vocab: usize, n: usize, seed: u64) -> (Vec<u32>, Vec<u32>) {
     (ids[..n].to_vec(), ids[1..].to_vec())
 }
 
-fn compress(m: &mut LstmModel, bits: usize, prune: bool) -> CompressedModel {
+pub(super) fn compress(m: &mut LstmModel, bits: usize, prune: bool) -> CompressedModel {
     let names: Vec<String> = m.tensor_names().into_iter().filter(|n| !n.ends_with("bias")).collect();
     if prune {
         let lstm: Vec<String> = names.iter().filter(|n| n.starts_with("lstm.")).cloned().collect();
