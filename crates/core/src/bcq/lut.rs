@@ -9,7 +9,7 @@
 //! `s = 127/max_j Σ|x_{4j..4j+4}|`, result scaled back by `1/s`).
 
 use super::Kernel;
-use crate::kernels::bcq::{self as k, streams};
+use crate::kernels::bcq::{self as k, batched, streams};
 use crate::kernels::KernelSet;
 use crate::quant::greedy;
 use crate::quant::packed::{pack_codes_into, TILE_ROWS};
@@ -99,6 +99,11 @@ pub fn packed_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], k
     for (b, xb) in x.chunks_exact(cols).enumerate() {
         s.i8_tables(set, b, xb, bytes);
     }
+    if batch >= BATCHED_MIN {
+        if let Some(kernel) = batched::kernel(set) {
+            return batched_matmul(m, batch, y, s, gb, kernel);
+        }
+    }
     let kp = m.kernel_planes();
     let tiles = m.tiles();
     let plane_len = bytes * TILE_ROWS;
@@ -141,6 +146,34 @@ pub fn packed_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], k
     // About 20 µs of table lookups per chunk at least, so splitting pays for the hand-off.
     let min_tiles = (1 << 16) / (kp.bits * bytes * batch * TILE_ROWS).max(1);
     crate::threads::parallel_ranges(n_tiles, 1, min_tiles.max(1), |range| run_tiles(range, out));
+}
+
+/// From this many vectors on, an int8-table product runs the batched kernel where there is one
+/// ([`batched::kernel`]): each code byte is loaded once for a block of vectors.
+pub const BATCHED_MIN: usize = 4;
+
+/// The int8-table product of [`packed_matmul`] through the batched kernel (tables built): the row
+/// tiles split across the worker pool, each worker running its tiles for every block of
+/// [`batched::MAX_BLOCK`] vectors (the block's tables stay in L1). Bit-identical to the
+/// per-vector path (see [`batched`]).
+fn batched_matmul(m: &BinaryMatrix, batch: usize, y: &mut [f32], s: &LutScratch, gb: usize, kernel: batched::BatchFn) {
+    let (rows, bytes) = (m.rows(), 8 * m.words_per_row());
+    let bits = m.kernel_planes().bits;
+    let mt = batched::IndexTiles { index: m.index_tiles(), scales: m.tiles().scales, bits, bytes, gb, rows };
+    let stride = 32 * s.bytes;
+    let out = Shared(y.as_mut_ptr());
+    let n_tiles = rows.div_ceil(TILE_ROWS);
+    // About 20 µs of lookups per chunk at least.
+    let min_tiles = (1 << 16) / (bits * bytes * batch * TILE_ROWS).max(1);
+    crate::threads::parallel_ranges(n_tiles, 1, min_tiles.max(1), |range| {
+        for first in (0..batch).step_by(batched::MAX_BLOCK) {
+            let n = batched::MAX_BLOCK.min(batch - first);
+            let t = batched::BlockTables { tables: &s.i8_tables[first * stride..], stride, steps: &s.step[first..first + n] };
+            // SAFETY: the kernel runs on this CPU (`batched::kernel`); `y` holds batch×rows floats,
+            // so rows of vectors `first..first + n` start at `first·rows`; workers own disjoint tiles.
+            unsafe { kernel(&mt, &t, range.clone(), out.get().add(first * rows)) };
+        }
+    });
 }
 
 /// The XNOR/popcount product ([`Kernel::Popcount`]): each vector is binarized into `ka`

@@ -320,6 +320,40 @@ fn weight_bytes_count_the_masked_view_of_pruned_matrices() {
     assert_eq!(Weight::Packed(masked).bytes(), 128 + 64 + 128 + 256 + 128 + 256 + 128);
 }
 
+/// The logits of stream 0 after 5 steps at `batch` streams (the others fed other tokens).
+fn stream_zero_logits(e: &mut Engine, batch: usize) -> Vec<f32> {
+    let v = e.config().vocab as u32;
+    e.reset(batch).unwrap();
+    let mut out = Vec::new();
+    for t in [3u32, 9, 1, 30, 7] {
+        let step: Vec<u32> = (0..batch as u32).map(|b| (t + 3 * b) % v).collect();
+        out = e.step(&step).unwrap()[..v as usize].to_vec();
+    }
+    out
+}
+
+/// Packed matrices with the int8 tables: from `bcq::lut::BATCHED_MIN` streams on, the products
+/// run the batched kernel where the CPU has one (blocks of `MAX_BLOCK` streams); a stream's
+/// logits are the same bit for bit at batch 1 (the per-stream kernel), 4, 5 and 17 (blocks of
+/// 8, 8 and 1) and on 1 or 2 threads, for plain and pruned (masked) matrices of 1 to 4 bits.
+#[test]
+fn batched_int8_products_do_not_depend_on_the_batch() {
+    for (bits, prune) in [(1, false), (2, true), (3, false), (4, false)] {
+        let mut m = trained(53, 70, 3);
+        let bytes = compress(&mut m, bits, prune).to_bytes();
+        let mut e = Engine::from_bytes(&bytes, Kernel::LutI8).unwrap();
+        let b1 = stream_zero_logits(&mut e, 1);
+        for batch in [4, 5, 17] {
+            assert_eq!(stream_zero_logits(&mut e, batch), b1, "{bits} bits, batch {batch}");
+        }
+        let threads = crate::threads::threads();
+        crate::threads::set_threads(1);
+        let one = stream_zero_logits(&mut e, 17);
+        crate::threads::set_threads(threads);
+        assert_eq!(one, b1, "{bits} bits, 1 thread and {threads}");
+    }
+}
+
 /// From `BATCHED_MIN` streams on, full-precision products run on the micro-kernel over packed
 /// panels (the model's evaluation still matches: `fp_engine_matches_the_model_evaluation`): a
 /// stream's logits are the same bit for bit at batch 5 and 17 and on 1 or 2 threads (each output
@@ -329,16 +363,7 @@ fn weight_bytes_count_the_masked_view_of_pruned_matrices() {
 fn batched_fp_products_do_not_depend_on_the_batch() {
     let m = trained(37, 48, 1);
     let mut e = Engine::from_model(&m, BTreeMap::new(), Kernel::LutI8).unwrap();
-    let tokens = [3u32, 9, 1, 30, 7];
-    let run = |e: &mut Engine, batch: usize| -> Vec<f32> {
-        e.reset(batch).unwrap();
-        let mut out = Vec::new();
-        for &t in &tokens {
-            let step: Vec<u32> = (0..batch as u32).map(|b| (t + 3 * b) % 37).collect();
-            out = e.step(&step).unwrap()[..37].to_vec();
-        }
-        out
-    };
+    let run = stream_zero_logits;
     let (b5, b17, b1) = (run(&mut e, 5), run(&mut e, 17), run(&mut e, 1));
     assert_eq!(b5, b17, "stream 0 at batch 5 and 17");
     for (x, y) in b5.iter().zip(&b1) {

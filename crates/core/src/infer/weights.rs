@@ -54,6 +54,7 @@ impl Weight {
                     + view
                     + m.tiles().bytes.len()
                     + 4 * m.tiles().scales.len()
+                    + m.index_bytes()
             }
         }
     }
@@ -110,8 +111,8 @@ impl Weight {
 }
 
 impl Weight {
-    /// Packs a full-precision matrix into panels for `set`'s micro-kernel (once; a packed matrix
-    /// is left as it is). Returns the floats its products need in the packed-input buffer for
+    /// Packs a full-precision matrix into panels for `set`'s micro-kernel (once), or builds a
+    /// packed matrix's index layout for the batched int8 kernel where `set` has one. Returns the floats its products need in the packed-input buffer for
     /// `batch` streams.
     pub fn prepare_batched(&mut self, set: KernelSet, batch: usize) -> usize {
         match self {
@@ -121,7 +122,13 @@ impl Weight {
                 }
                 Panels::x_buffer(kit(set), batch, *cols)
             }
-            Weight::Packed(_) => 0,
+            Weight::Packed(m) => {
+                // The batched int8 kernel's layout, where that kernel runs.
+                if crate::kernels::bcq::batched::kernel(set).is_some() {
+                    m.index_tiles();
+                }
+                0
+            }
         }
     }
 }
