@@ -14,6 +14,7 @@ use crate::kernels::KernelSet;
 use crate::quant::greedy;
 use crate::quant::packed::{pack_codes_into, TILE_ROWS};
 use crate::quant::BinaryMatrix;
+use crate::threads::Rows;
 
 /// Work buffers for products of up to `batch` vectors with matrices of at most `bytes` packed
 /// bytes per row (`8·⌈cols/64⌉`) and `groups` scale groups per row.
@@ -21,7 +22,7 @@ pub struct LutScratch {
     bytes: usize,
     batch: usize,
     groups: usize,
-    /// One activation vector zero-padded to `8·bytes`.
+    /// Each vector zero-padded to `8·bytes` (int8 tables).
     xp: Vec<f32>,
     /// One stream block's activations transposed (`8·bytes × L`).
     xt: Vec<f32>,
@@ -49,7 +50,7 @@ impl LutScratch {
             bytes,
             batch,
             groups,
-            xp: vec![0.0; 8 * bytes],
+            xp: vec![0.0; batch * 8 * bytes],
             xt: Vec::new(),
             stream_tables: Vec::new(),
             i8_tables: vec![0; batch * 32 * bytes],
@@ -63,17 +64,29 @@ impl LutScratch {
         }
     }
 
-    /// Builds the int8 tables of vector `b` (`x`: its `cols` activations; the other kernels
-    /// build no per-vector tables).
-    fn i8_tables(&mut self, set: KernelSet, b: usize, x: &[f32], bytes: usize) {
-        let xp = &mut self.xp[..8 * bytes];
-        xp[..x.len()].copy_from_slice(x);
-        xp[x.len()..].fill(0.0);
-        let max = xp.chunks_exact(4).map(|q| q.iter().map(|v| v.abs()).sum::<f32>()).fold(0f32, f32::max);
-        let s = if max > 0.0 { 127.0 / max } else { 0.0 };
-        let (lo, hi) = self.i8_tables[b * 32 * self.bytes..][..32 * bytes].split_at_mut(16 * bytes);
-        k::build_tables_i8(set, xp, s, lo, hi);
-        self.step[b] = if s > 0.0 { 1.0 / s } else { 0.0 };
+    /// Builds the int8 tables of every vector of `x` (`batch` vectors of `cols`; the other
+    /// kernels build no per-vector tables), vectors split across the worker pool.
+    fn i8_tables(&mut self, set: KernelSet, x: &[f32], cols: usize, bytes: usize) {
+        let batch = x.len() / cols;
+        let (xp, tables, steps) = (
+            Rows::new(&mut self.xp[..batch * 8 * self.bytes], 8 * self.bytes),
+            Rows::new(&mut self.i8_tables, 32 * self.bytes),
+            Rows::new(&mut self.step, 1),
+        );
+        crate::threads::parallel_ranges(batch, 1, 2, |range| {
+            for b in range {
+                // SAFETY: workers get disjoint vectors.
+                let (xp, tables, step) = unsafe { (&mut xp.get(b..b + 1)[..8 * bytes], tables.get(b..b + 1), &mut steps.get(b..b + 1)[0]) };
+                let xb = &x[b * cols..(b + 1) * cols];
+                xp[..cols].copy_from_slice(xb);
+                xp[cols..].fill(0.0);
+                let max = xp.chunks_exact(4).map(|q| q.iter().map(|v| v.abs()).sum::<f32>()).fold(0f32, f32::max);
+                let s = if max > 0.0 { 127.0 / max } else { 0.0 };
+                let (lo, hi) = tables[..32 * bytes].split_at_mut(16 * bytes);
+                k::build_tables_i8(set, xp, s, lo, hi);
+                *step = if s > 0.0 { 1.0 / s } else { 0.0 };
+            }
+        });
     }
 }
 
@@ -96,9 +109,7 @@ pub fn packed_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], k
         }
         Kernel::LutI8 => {}
     }
-    for (b, xb) in x.chunks_exact(cols).enumerate() {
-        s.i8_tables(set, b, xb, bytes);
-    }
+    s.i8_tables(set, x, cols, bytes);
     if batch >= BATCHED_MIN {
         if let Some(kernel) = batched::kernel(set) {
             return batched_matmul(m, batch, y, s, gb, kernel);
