@@ -382,3 +382,41 @@ fn batched_fp_products_do_not_depend_on_the_batch() {
     }
     assert_eq!(allocations(), before, "a batched FP step allocated");
 }
+
+/// A packed row decodes (the embedding lookup) to `Σ_i ±α_i` of its group, summed over the
+/// planes in order, and to 0 where pruned: checked bit for bit for ragged groups and a mask.
+#[test]
+fn packed_rows_decode_to_their_levels() {
+    use super::weights::Weight;
+    let (rows, cols) = (5, 150);
+    let mut rng = Rng::new(12);
+    let w: Vec<f32> = (0..rows * cols).map(|_| rng.normal()).collect();
+    let mask: Vec<u8> = (0..rows * cols).map(|i| (i % 5 != 0) as u8).collect();
+    for (bits, group, masked) in [(1, 0, false), (3, 64, true), (2, 128, false)] {
+        let cfg = QuantConfig { group_size: group, ..QuantConfig::new(bits, Method::Greedy) };
+        let m = crate::quant::quantize_rows(&w, rows, cols, &cfg, masked.then_some(&mask[..])).unwrap();
+        let (k, words, groups, gs) = (m.bits(), m.words_per_row(), m.groups(), m.group_size());
+        let want: Vec<Vec<u32>> = (0..rows)
+            .map(|r| {
+                (0..cols)
+                    .map(|j| {
+                        let (wd, bit) = (j / 64, j % 64);
+                        if m.mask().is_some_and(|mk| mk[r * words + wd] >> bit & 1 == 0) {
+                            return 0f32.to_bits();
+                        }
+                        let alphas = &m.scales()[(r * groups + j / gs) * k..][..k];
+                        let planes = &m.planes()[r * k * words..];
+                        let v: f32 = (0..k).map(|i| if planes[i * words + wd] >> bit & 1 == 1 { alphas[i] } else { -alphas[i] }).sum();
+                        v.to_bits()
+                    })
+                    .collect()
+            })
+            .collect();
+        let weight = Weight::Packed(m);
+        for (r, want) in want.iter().enumerate() {
+            let mut out = vec![f32::NAN; cols];
+            weight.row_into(r, &mut out);
+            assert_eq!(out.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), *want, "bits {bits} group {group} row {r}");
+        }
+    }
+}

@@ -96,14 +96,17 @@ impl Weight {
                 let planes = &m.planes()[r * k * words..][..k * words];
                 let scales = &m.scales()[r * groups * k..][..groups * k];
                 let mask = m.mask().map(|w| &w[r * words..][..words]);
-                for (j, o) in out.iter_mut().enumerate() {
-                    let (w, bit) = (j / 64, j % 64);
-                    if mask.is_some_and(|mk| mk[w] >> bit & 1 == 0) {
-                        *o = 0.0;
-                        continue;
+                // Group by group (no division per column).
+                for (g, out_g) in out.chunks_mut(group).enumerate() {
+                    let alphas = &scales[g * k..][..k];
+                    for (j, o) in (g * group..).zip(out_g.iter_mut()) {
+                        let (w, bit) = (j / 64, j % 64);
+                        *o = if mask.is_some_and(|mk| mk[w] >> bit & 1 == 0) {
+                            0.0
+                        } else {
+                            (0..k).map(|i| if planes[i * words + w] >> bit & 1 == 1 { alphas[i] } else { -alphas[i] }).sum()
+                        };
                     }
-                    let alphas = &scales[(j / group) * k..][..k];
-                    *o = (0..k).map(|i| if planes[i * words + w] >> bit & 1 == 1 { alphas[i] } else { -alphas[i] }).sum();
                 }
             }
         }
