@@ -30,6 +30,8 @@ pub struct LutScratch {
     stream_tables: Vec<f32>,
     /// int8 tables per vector: `16·bytes` low-nibble then `16·bytes` high-nibble entries.
     i8_tables: Vec<i8>,
+    /// The int8 tables of the batched kernel, block by block (`kernels::bcq::batched::BlockTables`).
+    block_tables: Vec<i8>,
     /// `1/s` per vector (int8 tables).
     step: Vec<f32>,
     /// Popcount mode: each vector's activation planes (`k_a·bytes/8` words) and scales (`k_a`),
@@ -54,6 +56,7 @@ impl LutScratch {
             xt: Vec::new(),
             stream_tables: Vec::new(),
             i8_tables: vec![0; batch * 32 * bytes],
+            block_tables: vec![0; batch * 32 * bytes],
             step: vec![0.0; batch],
             act_planes: Vec::new(),
             act_scales: Vec::new(),
@@ -167,11 +170,15 @@ pub const BATCHED_MIN: usize = 4;
 /// tiles split across the worker pool, each worker running its tiles for every block of
 /// [`batched::MAX_BLOCK`] vectors (the block's tables stay in L1). Bit-identical to the
 /// per-vector path (see [`batched`]).
-fn batched_matmul(m: &BinaryMatrix, batch: usize, y: &mut [f32], s: &LutScratch, gb: usize, kernel: batched::BatchFn) {
+fn batched_matmul(m: &BinaryMatrix, batch: usize, y: &mut [f32], s: &mut LutScratch, gb: usize, kernel: batched::BatchFn) {
     let (rows, bytes) = (m.rows(), 8 * m.words_per_row());
     let bits = m.kernel_planes().bits;
     let mt = batched::IndexTiles { index: m.index_tiles(), scales: m.tiles().scales, bits, bytes, gb, rows };
     let stride = 32 * s.bytes;
+    for first in (0..batch).step_by(batched::MAX_BLOCK) {
+        let n = batched::MAX_BLOCK.min(batch - first);
+        batched::interleave(&s.i8_tables[first * stride..], stride, bytes, n, &mut s.block_tables[first * 32 * bytes..][..n * 32 * bytes]);
+    }
     let out = Shared(y.as_mut_ptr());
     let n_tiles = rows.div_ceil(TILE_ROWS);
     // About 20 µs of lookups per chunk at least.
@@ -179,7 +186,8 @@ fn batched_matmul(m: &BinaryMatrix, batch: usize, y: &mut [f32], s: &LutScratch,
     crate::threads::parallel_ranges(n_tiles, 1, min_tiles.max(1), |range| {
         for first in (0..batch).step_by(batched::MAX_BLOCK) {
             let n = batched::MAX_BLOCK.min(batch - first);
-            let t = batched::BlockTables { tables: &s.i8_tables[first * stride..], stride, steps: &s.step[first..first + n] };
+            let t =
+                batched::BlockTables { tables: &s.block_tables[first * 32 * bytes..][..n * 32 * bytes], steps: &s.step[first..first + n] };
             // SAFETY: the kernel runs on this CPU (`batched::kernel`); `y` holds batch×rows floats,
             // so rows of vectors `first..first + n` start at `first·rows`; workers own disjoint tiles.
             unsafe { kernel(&mt, &t, range.clone(), out.get().add(first * rows)) };

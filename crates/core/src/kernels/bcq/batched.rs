@@ -53,12 +53,27 @@ pub struct IndexTiles<'a> {
     pub rows: usize,
 }
 
-/// The int8 tables of a block of streams: stream `s` has `tlo` at `tables[s·stride..][..16B]`
-/// and `thi` right after, and `steps[s]` (`1/s` of its tables).
+/// The int8 tables of a block of `n = steps.len()` streams, interleaved by byte-column quad:
+/// `tables[(q4·n + s)·128..]` holds 64 entries of stream `s`'s `tlo` (`tlo[64·q4..][..64]`,
+/// the tables of columns `4q4..4q4+4`) then 64 of its `thi` ([`interleave`] builds it), so one
+/// pointer reaches every stream's tables; `steps[s]` is `1/s` of stream `s`'s tables.
 pub struct BlockTables<'a> {
     pub tables: &'a [i8],
-    pub stride: usize,
     pub steps: &'a [f32],
+}
+
+/// Writes the [`BlockTables`] layout of `n` streams into `out` (`32·b·n` values) from their
+/// per-stream tables: stream `s` has `tlo` at `tables[s·stride..][..16b]` and `thi` right after.
+pub fn interleave(tables: &[i8], stride: usize, b: usize, n: usize, out: &mut [i8]) {
+    assert!(b.is_multiple_of(4) && out.len() >= 32 * b * n);
+    for s in 0..n {
+        let (tlo, thi) = tables[s * stride..][..32 * b].split_at(16 * b);
+        for q4 in 0..b / 4 {
+            let o = &mut out[(q4 * n + s) * 128..][..128];
+            o[..64].copy_from_slice(&tlo[64 * q4..][..64]);
+            o[64..].copy_from_slice(&thi[64 * q4..][..64]);
+        }
+    }
 }
 
 /// `(matrix, tables, tiles, out)`: [`scalar`]'s contract.
@@ -71,7 +86,7 @@ fn check(m: &IndexTiles, t: &BlockTables, tiles: &std::ops::Range<usize>) -> usi
     let n_tiles = m.rows.div_ceil(TILE_ROWS);
     assert!(n <= MAX_BLOCK && m.bytes.is_multiple_of(8) && m.gb.is_multiple_of(4) && tiles.end <= n_tiles);
     assert!(m.index.len() >= n_tiles * m.bits * 32 * m.bytes && m.scales.len() >= n_tiles * m.bits * groups * TILE_ROWS);
-    assert!(n == 0 || t.tables.len() >= (n - 1) * t.stride + 32 * m.bytes);
+    assert!(t.tables.len() >= 32 * m.bytes * n);
     n
 }
 
@@ -92,14 +107,14 @@ pub unsafe fn scalar(m: &IndexTiles, t: &BlockTables, tiles: std::ops::Range<usi
             for g in 0..groups {
                 let (c0, c1) = (g * m.gb, ((g + 1) * m.gb).min(b));
                 for (s, acc) in acc.iter_mut().enumerate().take(n) {
-                    let (tlo, thi) = t.tables[s * t.stride..][..32 * b].split_at(16 * b);
                     let mut sums = [0i32; TILE_ROWS];
                     for q4 in c0 / 4..c1 / 4 {
                         let blk = &idx[q4 * 128..][..128];
+                        let (tlo, thi) = t.tables[(q4 * n + s) * 128..][..128].split_at(64);
                         for (r, sum) in sums.iter_mut().enumerate() {
                             for q in 0..4 {
-                                *sum += tlo[64 * q4 + (blk[4 * r + q] & 63) as usize] as i32;
-                                *sum += thi[64 * q4 + (blk[64 + 4 * r + q] & 63) as usize] as i32;
+                                *sum += tlo[(blk[4 * r + q] & 63) as usize] as i32;
+                                *sum += thi[(blk[64 + 4 * r + q] & 63) as usize] as i32;
                             }
                         }
                     }
@@ -152,7 +167,7 @@ pub mod avx512 {
     unsafe fn block<const N: usize>(m: &IndexTiles, t: &BlockTables, tiles: std::ops::Range<usize>, out: *mut f32) {
         let (b, groups) = (m.bytes, group_count(m.bytes, m.gb));
         let ones = _mm512_set1_epi8(1);
-        let lo: [*const i8; N] = std::array::from_fn(|s| t.tables.as_ptr().add(s * t.stride));
+        let tb = t.tables.as_ptr();
         for tile in tiles {
             let mut acc = [_mm512_setzero_ps(); N];
             for p in 0..m.bits {
@@ -164,11 +179,12 @@ pub mod avx512 {
                     for q4 in c0 / 4..c1 / 4 {
                         let il = _mm512_loadu_si512(idx.add(q4 * 128).cast());
                         let ih = _mm512_loadu_si512(idx.add(q4 * 128 + 64).cast());
-                        for s in 0..N {
-                            let tl = _mm512_loadu_si512(lo[s].add(64 * q4).cast());
-                            let th = _mm512_loadu_si512(lo[s].add(16 * b + 64 * q4).cast());
-                            sums[s] = _mm512_dpbusd_epi32(sums[s], ones, _mm512_permutexvar_epi8(il, tl));
-                            sums[s] = _mm512_dpbusd_epi32(sums[s], ones, _mm512_permutexvar_epi8(ih, th));
+                        let tq = tb.add(q4 * N * 128);
+                        for (s, sum) in sums.iter_mut().enumerate() {
+                            let tl = _mm512_loadu_si512(tq.add(s * 128).cast());
+                            let th = _mm512_loadu_si512(tq.add(s * 128 + 64).cast());
+                            *sum = _mm512_dpbusd_epi32(*sum, ones, _mm512_permutexvar_epi8(il, tl));
+                            *sum = _mm512_dpbusd_epi32(*sum, ones, _mm512_permutexvar_epi8(ih, th));
                         }
                     }
                     let alpha = _mm512_loadu_ps(sc.add(g * TILE_ROWS));
@@ -238,7 +254,9 @@ mod tests {
                         super::super::scalar::lut_i8_tiles(&tiles, &scales, bits, lo, hi, gb, steps[s], &mut full);
                         want[s * rows..(s + 1) * rows].copy_from_slice(&full[..rows]);
                     }
-                    let t = BlockTables { tables: &tables, stride, steps: &steps };
+                    let mut block = vec![0i8; 32 * b * n];
+                    interleave(&tables, stride, b, n, &mut block);
+                    let t = BlockTables { tables: &block, steps: &steps };
                     // (Only x86-64 adds a kernel.)
                     #[allow(unused_mut)]
                     let mut kernels: Vec<(&str, BatchFn)> = vec![("scalar", scalar)];
