@@ -14,8 +14,9 @@
  * `speedupVsPeer` compares native rows with onnxruntime-node and wasm rows with onnxruntime-web;
  * `speedupRange` is the smallest and largest per-round ratio (`--rounds N`, default 3).
  * With `--compressed DIR` (and `--run FP_RUN`): the trained models' rows instead (see `trained`).
- * Then (not with --quick) many streams: batch 1/4/16/64 of the medium shape, native with all
- * threads against onnxruntime-node with as many intra-op threads (see `streams`).
+ * Then (not with --quick) many streams: batch 1/4/16/64 of the medium shape (FP32, 1-bit and
+ * 2-bit lut-i8, 1-bit lut-f32), native with all threads against onnxruntime-node with as many
+ * intra-op threads (see `streams`).
  * `modelBytes` is the file the engine loads (quire container or ONNX); `memoryBytes` the weights
  * as the quire engine holds them (packed planes + scales + kernel tiles), or the ONNX size.
  */
@@ -285,6 +286,7 @@ async function streams(rounds: number): Promise<BenchRow[]> {
   const onnx = exportOnnx(model);
   model.dispose();
   const one = compressed(fp, 1);
+  const two = compressed(fp, 2);
   const rows: BenchRow[] = [];
   const base = new Map<string, number>();
   for (const batch of [1, 4, 16, 64]) {
@@ -292,6 +294,7 @@ async function streams(rounds: number): Promise<BenchRow[]> {
       ['onnxruntime-node fp32', await ortTask('onnxruntime-node', ortNode, onnx, hidden, 'cpu', batch, threads)],
       ['quire-native fp32', quireTask(fp, 'native', 32, batch)],
       ['quire-native 1-bit lut-i8', quireTask(one, 'native', 1, batch, 'lut-i8')],
+      ['quire-native 2-bit lut-i8', quireTask(two, 'native', 2, batch, 'lut-i8')],
       ['quire-native 1-bit lut-f32', quireTask(one, 'native', 1, batch, 'lut-f32')],
     ];
     const samples = tasks.map(() => [] as number[]);

@@ -216,6 +216,21 @@ describe('inference engine across backends', () => {
     // lut-f32 is the stream-parallel kernel: the same IEEE operations in the same order on every ISA.
     for (const t of [3, 7, 11]) expect(w.step([t])).toEqual(n.step([t]));
   });
+
+  it('lut-i8 logits are bit-identical natively and in wasm, for one stream and for 9 (the batched kernel natively)', () => {
+    const bytes = compressedBytes(trainedModel('native'), 2);
+    const [n, w] = (['native', 'wasm'] as const).map((b) => InferenceEngine.fromBytes(bytes, { backend: b, kernel: 'lut-i8' }));
+    const one = InferenceEngine.fromBytes(bytes, { backend: 'native', kernel: 'lut-i8' });
+    for (const e of [n, w]) e.resetState(9);
+    for (const t of [3, 7, 11]) {
+      const tokens = Array.from({ length: 9 }, (_, b) => (t + 5 * b) % V);
+      const got = n.step(tokens);
+      expect(w.step(tokens)).toEqual(got);
+      // Stream 4 alone gives its row of the batch.
+      expect(one.step([tokens[4]])).toEqual(got.subarray(4 * V, 5 * V));
+    }
+    for (const e of [n, w, one]) e.dispose();
+  });
 });
 
 describe('quire generate / quire eval on a compressed model', () => {

@@ -249,3 +249,33 @@ mod tests {
         assert_eq!(sum.load(Ordering::Relaxed), 4950);
     }
 }
+
+/// Mutable slices cut into rows of `len` elements that [`parallel_ranges`] workers share, each
+/// taking a disjoint range of rows.
+#[derive(Clone, Copy)]
+pub struct Rows<T> {
+    ptr: *mut T,
+    rows: usize,
+    len: usize,
+}
+// SAFETY: workers only reach the data through `Rows::get` on disjoint row ranges.
+unsafe impl<T: Send> Send for Rows<T> {}
+unsafe impl<T: Send> Sync for Rows<T> {}
+
+impl<T> Rows<T> {
+    /// `data` as `data.len()/len` rows of `len` elements.
+    pub fn new(data: &mut [T], len: usize) -> Rows<T> {
+        Rows { ptr: data.as_mut_ptr(), rows: data.len() / len.max(1), len }
+    }
+
+    /// Rows `range` (panics past the last row).
+    ///
+    /// # Safety
+    /// No other live reference may cover any of these rows (callers hand disjoint ranges to
+    /// the workers), and the slice `new` was given must outlive the result.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn get(&self, range: Range<usize>) -> &mut [T] {
+        assert!(range.start <= range.end && range.end <= self.rows);
+        std::slice::from_raw_parts_mut(self.ptr.add(range.start * self.len), range.len() * self.len)
+    }
+}

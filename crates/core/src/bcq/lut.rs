@@ -9,11 +9,12 @@
 //! `s = 127/max_j Σ|x_{4j..4j+4}|`, result scaled back by `1/s`).
 
 use super::Kernel;
-use crate::kernels::bcq::{self as k, streams};
+use crate::kernels::bcq::{self as k, batched, streams};
 use crate::kernels::KernelSet;
 use crate::quant::greedy;
 use crate::quant::packed::{pack_codes_into, TILE_ROWS};
 use crate::quant::BinaryMatrix;
+use crate::threads::Rows;
 
 /// Work buffers for products of up to `batch` vectors with matrices of at most `bytes` packed
 /// bytes per row (`8·⌈cols/64⌉`) and `groups` scale groups per row.
@@ -21,7 +22,7 @@ pub struct LutScratch {
     bytes: usize,
     batch: usize,
     groups: usize,
-    /// One activation vector zero-padded to `8·bytes`.
+    /// Each vector zero-padded to `8·bytes` (int8 tables).
     xp: Vec<f32>,
     /// One stream block's activations transposed (`8·bytes × L`).
     xt: Vec<f32>,
@@ -29,6 +30,8 @@ pub struct LutScratch {
     stream_tables: Vec<f32>,
     /// int8 tables per vector: `16·bytes` low-nibble then `16·bytes` high-nibble entries.
     i8_tables: Vec<i8>,
+    /// The int8 tables of the batched kernel, block by block (`kernels::bcq::batched::BlockTables`).
+    block_tables: Vec<i8>,
     /// `1/s` per vector (int8 tables).
     step: Vec<f32>,
     /// Popcount mode: each vector's activation planes (`k_a·bytes/8` words) and scales (`k_a`),
@@ -49,10 +52,11 @@ impl LutScratch {
             bytes,
             batch,
             groups,
-            xp: vec![0.0; 8 * bytes],
+            xp: vec![0.0; batch * 8 * bytes],
             xt: Vec::new(),
             stream_tables: Vec::new(),
             i8_tables: vec![0; batch * 32 * bytes],
+            block_tables: vec![0; batch * 32 * bytes],
             step: vec![0.0; batch],
             act_planes: Vec::new(),
             act_scales: Vec::new(),
@@ -63,17 +67,29 @@ impl LutScratch {
         }
     }
 
-    /// Builds the int8 tables of vector `b` (`x`: its `cols` activations; the other kernels
-    /// build no per-vector tables).
-    fn i8_tables(&mut self, set: KernelSet, b: usize, x: &[f32], bytes: usize) {
-        let xp = &mut self.xp[..8 * bytes];
-        xp[..x.len()].copy_from_slice(x);
-        xp[x.len()..].fill(0.0);
-        let max = xp.chunks_exact(4).map(|q| q.iter().map(|v| v.abs()).sum::<f32>()).fold(0f32, f32::max);
-        let s = if max > 0.0 { 127.0 / max } else { 0.0 };
-        let (lo, hi) = self.i8_tables[b * 32 * self.bytes..][..32 * bytes].split_at_mut(16 * bytes);
-        k::build_tables_i8(set, xp, s, lo, hi);
-        self.step[b] = if s > 0.0 { 1.0 / s } else { 0.0 };
+    /// Builds the int8 tables of every vector of `x` (`batch` vectors of `cols`; the other
+    /// kernels build no per-vector tables), vectors split across the worker pool.
+    fn i8_tables(&mut self, set: KernelSet, x: &[f32], cols: usize, bytes: usize) {
+        let batch = x.len() / cols;
+        let (xp, tables, steps) = (
+            Rows::new(&mut self.xp[..batch * 8 * self.bytes], 8 * self.bytes),
+            Rows::new(&mut self.i8_tables, 32 * self.bytes),
+            Rows::new(&mut self.step, 1),
+        );
+        crate::threads::parallel_ranges(batch, 1, 2, |range| {
+            for b in range {
+                // SAFETY: workers get disjoint vectors.
+                let (xp, tables, step) = unsafe { (&mut xp.get(b..b + 1)[..8 * bytes], tables.get(b..b + 1), &mut steps.get(b..b + 1)[0]) };
+                let xb = &x[b * cols..(b + 1) * cols];
+                xp[..cols].copy_from_slice(xb);
+                xp[cols..].fill(0.0);
+                let max = xp.chunks_exact(4).map(|q| q.iter().map(|v| v.abs()).sum::<f32>()).fold(0f32, f32::max);
+                let s = if max > 0.0 { 127.0 / max } else { 0.0 };
+                let (lo, hi) = tables[..32 * bytes].split_at_mut(16 * bytes);
+                k::build_tables_i8(set, xp, s, lo, hi);
+                *step = if s > 0.0 { 1.0 / s } else { 0.0 };
+            }
+        });
     }
 }
 
@@ -96,8 +112,11 @@ pub fn packed_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], k
         }
         Kernel::LutI8 => {}
     }
-    for (b, xb) in x.chunks_exact(cols).enumerate() {
-        s.i8_tables(set, b, xb, bytes);
+    s.i8_tables(set, x, cols, bytes);
+    if batch >= BATCHED_MIN {
+        if let Some(kernel) = batched::kernel(set) {
+            return batched_matmul(m, batch, y, s, gb, kernel);
+        }
     }
     let kp = m.kernel_planes();
     let tiles = m.tiles();
@@ -141,6 +160,39 @@ pub fn packed_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], k
     // About 20 µs of table lookups per chunk at least, so splitting pays for the hand-off.
     let min_tiles = (1 << 16) / (kp.bits * bytes * batch * TILE_ROWS).max(1);
     crate::threads::parallel_ranges(n_tiles, 1, min_tiles.max(1), |range| run_tiles(range, out));
+}
+
+/// From this many vectors on, an int8-table product runs the batched kernel where there is one
+/// ([`batched::kernel`]): each code byte is loaded once for a block of vectors.
+pub const BATCHED_MIN: usize = 4;
+
+/// The int8-table product of [`packed_matmul`] through the batched kernel (tables built): the row
+/// tiles split across the worker pool, each worker running its tiles for every block of
+/// [`batched::MAX_BLOCK`] vectors (the block's tables stay in L1). Bit-identical to the
+/// per-vector path (see [`batched`]).
+fn batched_matmul(m: &BinaryMatrix, batch: usize, y: &mut [f32], s: &mut LutScratch, gb: usize, kernel: batched::BatchFn) {
+    let (rows, bytes) = (m.rows(), 8 * m.words_per_row());
+    let bits = m.kernel_planes().bits;
+    let mt = batched::IndexTiles { index: m.index_tiles(), scales: m.tiles().scales, bits, bytes, gb, rows };
+    let stride = 32 * s.bytes;
+    for first in (0..batch).step_by(batched::MAX_BLOCK) {
+        let n = batched::MAX_BLOCK.min(batch - first);
+        batched::interleave(&s.i8_tables[first * stride..], stride, bytes, n, &mut s.block_tables[first * 32 * bytes..][..n * 32 * bytes]);
+    }
+    let out = Shared(y.as_mut_ptr());
+    let n_tiles = rows.div_ceil(TILE_ROWS);
+    // About 20 µs of lookups per chunk at least.
+    let min_tiles = (1 << 16) / (bits * bytes * batch * TILE_ROWS).max(1);
+    crate::threads::parallel_ranges(n_tiles, 1, min_tiles.max(1), |range| {
+        for first in (0..batch).step_by(batched::MAX_BLOCK) {
+            let n = batched::MAX_BLOCK.min(batch - first);
+            let t =
+                batched::BlockTables { tables: &s.block_tables[first * 32 * bytes..][..n * 32 * bytes], steps: &s.step[first..first + n] };
+            // SAFETY: the kernel runs on this CPU (`batched::kernel`); `y` holds batch×rows floats,
+            // so rows of vectors `first..first + n` start at `first·rows`; workers own disjoint tiles.
+            unsafe { kernel(&mt, &t, range.clone(), out.get().add(first * rows)) };
+        }
+    });
 }
 
 /// The XNOR/popcount product ([`Kernel::Popcount`]): each vector is binarized into `ka`

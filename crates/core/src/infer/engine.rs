@@ -37,6 +37,7 @@ use crate::kernels::{self, KernelSet};
 use crate::lstm::adaptive::{Adaptive, Tail};
 use crate::lstm::softmax::{cross_entropy, finite_loss};
 use crate::lstm::{tensor_layout, LstmConfig, LstmModel};
+use crate::threads::{parallel_ranges, Rows};
 use std::collections::BTreeMap;
 
 /// The kernel named `name`: `auto`, the kernel a model was compressed for (`popcount-a<k>` when its
@@ -59,6 +60,9 @@ pub fn kernel_for(name: &str, metadata: &BTreeMap<String, String>) -> Result<Ker
         _ => Kernel::parse(name, None),
     }
 }
+
+/// Fewest streams per worker for the per-stream work of a step (cell, embedding rows, bias).
+const STREAMS_PER_CHUNK: usize = 2;
 
 /// Largest number of streams per step.
 pub const MAX_STREAMS: usize = 64;
@@ -401,18 +405,32 @@ impl Engine {
     /// The recurrent part of a step: embedding and LSTM layers; the top layer's `h` ends in `self.x`.
     fn recur(&mut self, tokens: &[u32], set: KernelSet) {
         let (hd, b, kernel) = (self.config.hidden, self.batch, self.kernel);
-        for (row, &t) in self.x.chunks_exact_mut(hd).zip(tokens) {
-            self.embedding.row_into(t as usize, row);
-        }
+        // Streams are independent outside the products: their per-stream work (embedding rows,
+        // gate sums and cell) is split across the worker pool, which changes no result.
+        let x = Rows::new(&mut self.x, hd);
+        let embedding = &self.embedding;
+        parallel_ranges(b, 1, STREAMS_PER_CHUNK, |range| {
+            // SAFETY: workers get disjoint stream ranges.
+            let rows = unsafe { x.get(range.clone()) };
+            for (row, &t) in rows.chunks_exact_mut(hd).zip(&tokens[range]) {
+                embedding.row_into(t as usize, row);
+            }
+        });
         for (l, layer) in self.layers.iter().enumerate() {
             layer.w_ih.matmul(&self.x, b, &mut self.gates, set, kernel, &mut self.scratch, &mut self.xpack);
             layer.w_hh.matmul(&self.h[l], b, &mut self.rec, set, kernel, &mut self.scratch, &mut self.xpack);
-            for (gr, rr) in self.gates.chunks_exact_mut(4 * hd).zip(self.rec.chunks_exact(4 * hd)) {
-                for ((g, r), bias) in gr.iter_mut().zip(rr).zip(&layer.bias) {
-                    *g += r + bias;
+            let (gates, c, h, rec) =
+                (Rows::new(&mut self.gates, 4 * hd), Rows::new(&mut self.c[l], hd), Rows::new(&mut self.h[l], hd), &self.rec);
+            parallel_ranges(b, 1, STREAMS_PER_CHUNK, |range| {
+                // SAFETY: workers get disjoint stream ranges.
+                let (gates, c, h) = unsafe { (gates.get(range.clone()), c.get(range.clone()), h.get(range.clone())) };
+                for (gr, rr) in gates.chunks_exact_mut(4 * hd).zip(rec[range.start * 4 * hd..].chunks_exact(4 * hd)) {
+                    for ((g, r), bias) in gr.iter_mut().zip(rr).zip(&layer.bias) {
+                        *g += r + bias;
+                    }
                 }
-            }
-            cell::step(hd, &mut self.gates, &mut self.c[l], &mut self.h[l]);
+                cell::step(hd, gates, c, h);
+            });
             self.x.copy_from_slice(&self.h[l]);
         }
     }
@@ -432,11 +450,15 @@ impl Engine {
         let softmax = self.softmax.as_ref().unwrap_or(&self.embedding);
         let out = if self.adaptive.is_some() { &mut self.head } else { &mut self.logits };
         softmax.matmul(&self.x, b, out, set, kernel, &mut self.scratch, &mut self.xpack);
-        for row in out.chunks_exact_mut(self.softmax_bias.len()) {
-            for (z, bias) in row.iter_mut().zip(&self.softmax_bias) {
-                *z += bias;
+        let (rows, bias) = (Rows::new(out, self.softmax_bias.len()), &self.softmax_bias);
+        parallel_ranges(b, 1, STREAMS_PER_CHUNK, |range| {
+            // SAFETY: workers get disjoint stream ranges.
+            for row in unsafe { rows.get(range) }.chunks_exact_mut(bias.len()) {
+                for (z, bias) in row.iter_mut().zip(bias) {
+                    *z += bias;
+                }
             }
-        }
+        });
         // Adaptive: the head logits become log-probabilities, the shortlist's are `log p(w)`.
         let Some(a) = &self.adaptive else { return };
         let (v, hs) = (self.config.vocab, a.head_size());

@@ -320,6 +320,40 @@ fn weight_bytes_count_the_masked_view_of_pruned_matrices() {
     assert_eq!(Weight::Packed(masked).bytes(), 128 + 64 + 128 + 256 + 128 + 256 + 128);
 }
 
+/// The logits of stream 0 after 5 steps at `batch` streams (the others fed other tokens).
+fn stream_zero_logits(e: &mut Engine, batch: usize) -> Vec<f32> {
+    let v = e.config().vocab as u32;
+    e.reset(batch).unwrap();
+    let mut out = Vec::new();
+    for t in [3u32, 9, 1, 30, 7] {
+        let step: Vec<u32> = (0..batch as u32).map(|b| (t + 3 * b) % v).collect();
+        out = e.step(&step).unwrap()[..v as usize].to_vec();
+    }
+    out
+}
+
+/// Packed matrices with the int8 tables: from `bcq::lut::BATCHED_MIN` streams on, the products
+/// run the batched kernel where the CPU has one (blocks of `MAX_BLOCK` streams); a stream's
+/// logits are the same bit for bit at batch 1 (the per-stream kernel), 4, 5 and 17 (blocks of
+/// 8, 8 and 1) and on 1 or 2 threads, for plain and pruned (masked) matrices of 1 to 4 bits.
+#[test]
+fn batched_int8_products_do_not_depend_on_the_batch() {
+    for (bits, prune) in [(1, false), (2, true), (3, false), (4, false)] {
+        let mut m = trained(53, 70, 3);
+        let bytes = compress(&mut m, bits, prune).to_bytes();
+        let mut e = Engine::from_bytes(&bytes, Kernel::LutI8).unwrap();
+        let b1 = stream_zero_logits(&mut e, 1);
+        for batch in [4, 5, 17] {
+            assert_eq!(stream_zero_logits(&mut e, batch), b1, "{bits} bits, batch {batch}");
+        }
+        let threads = crate::threads::threads();
+        crate::threads::set_threads(1);
+        let one = stream_zero_logits(&mut e, 17);
+        crate::threads::set_threads(threads);
+        assert_eq!(one, b1, "{bits} bits, 1 thread and {threads}");
+    }
+}
+
 /// From `BATCHED_MIN` streams on, full-precision products run on the micro-kernel over packed
 /// panels (the model's evaluation still matches: `fp_engine_matches_the_model_evaluation`): a
 /// stream's logits are the same bit for bit at batch 5 and 17 and on 1 or 2 threads (each output
@@ -329,16 +363,7 @@ fn weight_bytes_count_the_masked_view_of_pruned_matrices() {
 fn batched_fp_products_do_not_depend_on_the_batch() {
     let m = trained(37, 48, 1);
     let mut e = Engine::from_model(&m, BTreeMap::new(), Kernel::LutI8).unwrap();
-    let tokens = [3u32, 9, 1, 30, 7];
-    let run = |e: &mut Engine, batch: usize| -> Vec<f32> {
-        e.reset(batch).unwrap();
-        let mut out = Vec::new();
-        for &t in &tokens {
-            let step: Vec<u32> = (0..batch as u32).map(|b| (t + 3 * b) % 37).collect();
-            out = e.step(&step).unwrap()[..37].to_vec();
-        }
-        out
-    };
+    let run = stream_zero_logits;
     let (b5, b17, b1) = (run(&mut e, 5), run(&mut e, 17), run(&mut e, 1));
     assert_eq!(b5, b17, "stream 0 at batch 5 and 17");
     for (x, y) in b5.iter().zip(&b1) {
@@ -356,4 +381,42 @@ fn batched_fp_products_do_not_depend_on_the_batch() {
         e.step(&[t, t + 1, 5, 6, 7, 8, 9, 10]).unwrap();
     }
     assert_eq!(allocations(), before, "a batched FP step allocated");
+}
+
+/// A packed row decodes (the embedding lookup) to `Σ_i ±α_i` of its group, summed over the
+/// planes in order, and to 0 where pruned: checked bit for bit for ragged groups and a mask.
+#[test]
+fn packed_rows_decode_to_their_levels() {
+    use super::weights::Weight;
+    let (rows, cols) = (5, 150);
+    let mut rng = Rng::new(12);
+    let w: Vec<f32> = (0..rows * cols).map(|_| rng.normal()).collect();
+    let mask: Vec<u8> = (0..rows * cols).map(|i| (i % 5 != 0) as u8).collect();
+    for (bits, group, masked) in [(1, 0, false), (3, 64, true), (2, 128, false)] {
+        let cfg = QuantConfig { group_size: group, ..QuantConfig::new(bits, Method::Greedy) };
+        let m = crate::quant::quantize_rows(&w, rows, cols, &cfg, masked.then_some(&mask[..])).unwrap();
+        let (k, words, groups, gs) = (m.bits(), m.words_per_row(), m.groups(), m.group_size());
+        let want: Vec<Vec<u32>> = (0..rows)
+            .map(|r| {
+                (0..cols)
+                    .map(|j| {
+                        let (wd, bit) = (j / 64, j % 64);
+                        if m.mask().is_some_and(|mk| mk[r * words + wd] >> bit & 1 == 0) {
+                            return 0f32.to_bits();
+                        }
+                        let alphas = &m.scales()[(r * groups + j / gs) * k..][..k];
+                        let planes = &m.planes()[r * k * words..];
+                        let v: f32 = (0..k).map(|i| if planes[i * words + wd] >> bit & 1 == 1 { alphas[i] } else { -alphas[i] }).sum();
+                        v.to_bits()
+                    })
+                    .collect()
+            })
+            .collect();
+        let weight = Weight::Packed(m);
+        for (r, want) in want.iter().enumerate() {
+            let mut out = vec![f32::NAN; cols];
+            weight.row_into(r, &mut out);
+            assert_eq!(out.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), *want, "bits {bits} group {group} row {r}");
+        }
+    }
 }

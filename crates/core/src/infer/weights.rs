@@ -54,6 +54,7 @@ impl Weight {
                     + view
                     + m.tiles().bytes.len()
                     + 4 * m.tiles().scales.len()
+                    + m.index_bytes()
             }
         }
     }
@@ -95,14 +96,17 @@ impl Weight {
                 let planes = &m.planes()[r * k * words..][..k * words];
                 let scales = &m.scales()[r * groups * k..][..groups * k];
                 let mask = m.mask().map(|w| &w[r * words..][..words]);
-                for (j, o) in out.iter_mut().enumerate() {
-                    let (w, bit) = (j / 64, j % 64);
-                    if mask.is_some_and(|mk| mk[w] >> bit & 1 == 0) {
-                        *o = 0.0;
-                        continue;
+                // Group by group (no division per column).
+                for (g, out_g) in out.chunks_mut(group).enumerate() {
+                    let alphas = &scales[g * k..][..k];
+                    for (j, o) in (g * group..).zip(out_g.iter_mut()) {
+                        let (w, bit) = (j / 64, j % 64);
+                        *o = if mask.is_some_and(|mk| mk[w] >> bit & 1 == 0) {
+                            0.0
+                        } else {
+                            (0..k).map(|i| if planes[i * words + w] >> bit & 1 == 1 { alphas[i] } else { -alphas[i] }).sum()
+                        };
                     }
-                    let alphas = &scales[(j / group) * k..][..k];
-                    *o = (0..k).map(|i| if planes[i * words + w] >> bit & 1 == 1 { alphas[i] } else { -alphas[i] }).sum();
                 }
             }
         }
@@ -110,8 +114,8 @@ impl Weight {
 }
 
 impl Weight {
-    /// Packs a full-precision matrix into panels for `set`'s micro-kernel (once; a packed matrix
-    /// is left as it is). Returns the floats its products need in the packed-input buffer for
+    /// Packs a full-precision matrix into panels for `set`'s micro-kernel (once), or builds a
+    /// packed matrix's index layout for the batched int8 kernel where `set` has one. Returns the floats its products need in the packed-input buffer for
     /// `batch` streams.
     pub fn prepare_batched(&mut self, set: KernelSet, batch: usize) -> usize {
         match self {
@@ -121,7 +125,13 @@ impl Weight {
                 }
                 Panels::x_buffer(kit(set), batch, *cols)
             }
-            Weight::Packed(_) => 0,
+            Weight::Packed(m) => {
+                // The batched int8 kernel's layout, where that kernel runs.
+                if crate::kernels::bcq::batched::kernel(set).is_some() {
+                    m.index_tiles();
+                }
+                0
+            }
         }
     }
 }

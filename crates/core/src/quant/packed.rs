@@ -38,6 +38,8 @@ pub struct BinaryMatrix {
     /// The `2k` mask-free planes and their scales, for masked matrices only.
     masked_view: Option<(Vec<f32>, AlignedWords)>,
     tiles: OnceLock<(AlignedWords, Vec<f32>)>,
+    /// The tiles in the batched int8 kernel's index layout (`kernels::bcq::batched`), built on demand.
+    index: OnceLock<AlignedWords>,
 }
 
 /// The LUT kernels' row-tiled layout: `bytes[((t·k + p)·B + c)·16 + r]` = byte `c` of row
@@ -139,6 +141,7 @@ impl BinaryMatrix {
             mask: mask.map(AlignedWords::from_slice),
             masked_view: None,
             tiles: OnceLock::new(),
+            index: OnceLock::new(),
         };
         out.masked_view = out.mask.as_ref().map(|m| out.split_masked(m.as_slice(), !pad));
         Ok(out)
@@ -251,6 +254,24 @@ impl BinaryMatrix {
             (out, scales)
         });
         Tiles { bytes: bytes.as_bytes(), scales }
+    }
+
+    /// [`BinaryMatrix::tiles`] in the index layout of the batched int8 kernel
+    /// ([`crate::kernels::bcq::batched::index_tiles`], twice the tiles' bytes), built once on first use.
+    pub fn index_tiles(&self) -> &[u8] {
+        self.index
+            .get_or_init(|| {
+                let tiles = self.tiles().bytes;
+                let mut out = AlignedWords::zeroed(tiles.len() / 4);
+                crate::kernels::bcq::batched::index_tiles(tiles, 8 * self.words, out.as_bytes_mut());
+                out
+            })
+            .as_bytes()
+    }
+
+    /// Bytes of the index layout if it was built (see [`BinaryMatrix::index_tiles`]), else 0.
+    pub fn index_bytes(&self) -> usize {
+        self.index.get().map_or(0, |w| w.as_bytes().len())
     }
 
     /// Writes row `r` of `Ŵ` into `out` (`cols` values): per group, a table of the `2^k`
