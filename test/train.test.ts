@@ -106,6 +106,41 @@ describe.each(BACKEND_NAMES)('trainer on %s', (name) => {
     await expect(train(base(out, { resume: true, overrides: { hidden: 8 } }))).rejects.toMatchObject({ code: 'E_CONFIG' });
   });
 
+  it('--keep-best writes the model of the best-validation epoch, through a resume, and says which', async () => {
+    // A learning rate that grows 8-fold per epoch after the third makes the last two epochs worse.
+    const settings = { epochs: 5, lr: 1, decayAfter: 3, lrDecay: 8, keepBest: true };
+    const out = outDir();
+    await train(base(out, { overrides: { ...settings, epochs: 2 } }));
+    expect(existsSync(join(out, 'best.qmodel'))).toBe(true);
+    const r = await train(base(out, { resume: true, overrides: settings }));
+    const valid = r.history.map((h) => h.validPerplexity);
+    const best = valid.indexOf(Math.min(...valid)) + 1;
+    expect(r.bestEpoch).toBe(best);
+    expect(best).toBe(3);
+    const weights = (path: string) => {
+      const { model } = loadModel(path, { backend: be });
+      const w = model.getTensor('lstm.0.w_hh');
+      model.dispose();
+      return w;
+    };
+    expect(weights(join(out, 'model.qmodel'))).toEqual(weights(join(out, 'best.qmodel')));
+    expect(weights(join(out, 'model.qmodel'))).not.toEqual(weights(join(out, 'checkpoint.qckpt')));
+    const log = readFileSync(join(out, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(log.at(-1)).toMatchObject({ split: 'test', epoch: best });
+    // Without the file the best epoch's weights are gone: a clear error, the checkpoint kept.
+    rmSync(join(out, 'model.qmodel'));
+    rmSync(join(out, 'best.qmodel'));
+    const again = await rejection(train(base(out, { resume: true, overrides: settings })));
+    expect([again.code, again.message]).toEqual([
+      'E_STATE',
+      expect.stringMatching(/model of epoch \d \(the best validation\) cannot be read/),
+    ]);
+    expect(existsSync(join(out, 'checkpoint.qckpt'))).toBe(true);
+  });
+
   it('trains a tied model (--tie): it learns, V·H fewer parameters, the checkpoint records tie and resuming cannot change it', async () => {
     const out = outDir();
     const r = await train(base(out, { overrides: { epochs: 2, tie: true } }));

@@ -30,6 +30,7 @@ interface TrainFlags extends CorpusFlags {
   evalBatch?: number;
   tie?: boolean;
   adaptive?: string | true;
+  keepBest?: boolean;
 }
 
 export function registerTrain(program: Command): void {
@@ -55,6 +56,10 @@ export function registerTrain(program: Command): void {
     .option('--decay-after <n>', 'epochs at the initial learning rate', nonNegativeInt)
     .option('--clip <x>', 'global gradient-norm clip (0: none)', finiteNumber)
     .option('--eval-batch <n>', 'streams for validation/test evaluation', positiveInt)
+    .option(
+      '--keep-best',
+      'write model.qmodel from the epoch with the lowest validation perplexity (kept as best.qmodel while training), not the last epoch',
+    )
     .option('--tie', 'tie the embedding to the softmax weight: one shared matrix, V·H fewer parameters (Press & Wolf 2017)')
     .option(
       '--adaptive [cutoffs]',
@@ -80,6 +85,7 @@ export function registerTrain(program: Command): void {
         evalBatch: f.evalBatch,
         tie: f.tie,
         adaptive: f.adaptive === true ? 'auto' : f.adaptive,
+        keepBest: f.keepBest,
       };
       const result = await withInterrupt('interrupted, saving a checkpoint...', (signal) =>
         train({

@@ -11,6 +11,8 @@ import { validateTrainConfig, type TrainConfig } from './presets.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.qckpt';
 export const MODEL_FILE = 'model.qmodel';
+/** The best-validation epoch's model of a `keepBest` run. */
+export const BEST_FILE = 'best.qmodel';
 export const LOG_FILE = 'log.jsonl';
 
 /** One finished epoch, as logged to `log.jsonl` and kept in the checkpoint. */
@@ -37,6 +39,8 @@ export interface TrainState {
   lossTokens: number;
   seconds: number;
   history: EpochRecord[];
+  /** `keepBest` runs: the epoch whose model `best.qmodel` holds (the lowest validation perplexity so far). */
+  bestEpoch?: number;
 }
 
 /** Metadata key of the trainer state (besides the vocabulary and tokenizer; the core adds format, version, config, batch). */
@@ -115,6 +119,8 @@ export function validateTrainState(s: TrainState): void {
   if (!isAmount(s.lossSum) || !isCount(s.lossTokens) || !isAmount(s.seconds))
     throw new Error('lossSum, lossTokens and seconds must be finite numbers >= 0');
   if (s.window > 0 && s.lossTokens === 0) throw new Error('a mid-epoch state must have counted tokens');
+  if (s.bestEpoch !== undefined && !(Number.isSafeInteger(s.bestEpoch) && s.bestEpoch >= 1 && s.bestEpoch <= s.epoch))
+    throw new Error(`bestEpoch must be a finished epoch, 1 to ${JSON.stringify(s.epoch)} (got ${JSON.stringify(s.bestEpoch)})`);
   if (!Array.isArray(s.history) || s.history.length !== s.epoch)
     throw new Error(`history must list the ${JSON.stringify(s.epoch)} finished epochs`);
   s.history.forEach((r, i) => {

@@ -32,6 +32,11 @@ export interface TrainConfig {
    * or increasing cut-offs written `2000,10000`. Full softmax when undefined.
    */
   adaptive?: string;
+  /**
+   * Write `model.qmodel` from the epoch with the lowest validation perplexity (kept as
+   * `best.qmodel` whenever it improves) instead of the last epoch (`--keep-best`). Off when undefined.
+   */
+  keepBest?: boolean;
 }
 
 const base = { seed: 1, lr: 1, evalBatch: 10 };
@@ -143,6 +148,8 @@ export function validateTrainConfig(c: TrainConfig, where = 'the training settin
   if (c.adaptive !== undefined && !(c.adaptive === 'auto' || /^\d+(,\d+)*$/.test(String(c.adaptive)))) {
     throw bad(`adaptive must be 'auto' or increasing cut-offs such as 2000,10000 (got ${JSON.stringify(c.adaptive)})`);
   }
+  if (c.keepBest !== undefined && typeof c.keepBest !== 'boolean')
+    throw bad(`keepBest must be true or false (got ${JSON.stringify(c.keepBest)})`);
   if (c.adaptive !== undefined && c.tie) throw bad('an adaptive softmax cannot be tied to the embedding: choose --tie or --adaptive');
   if (c.limitTokens !== undefined && c.limitTokens !== null && !(Number.isSafeInteger(c.limitTokens) && c.limitTokens >= 1)) {
     throw bad(`limitTokens must be a positive integer (got ${JSON.stringify(c.limitTokens)})`);

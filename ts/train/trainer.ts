@@ -9,7 +9,7 @@ import { ensureDirectory, isFile, removeStaleTemporaries } from '../io/fs.js';
 import { withRunLock } from '../io/run-lock.js';
 import { adaptiveCutoffs, LanguageModel } from '../model.js';
 import type { BackendOption } from '../options.js';
-import { CHECKPOINT_FILE, LOG_FILE, MODEL_FILE, loadModel, saveModel, type EpochRecord, type TrainState } from './checkpoint.js';
+import { BEST_FILE, CHECKPOINT_FILE, LOG_FILE, MODEL_FILE, loadModel, saveModel, type EpochRecord, type TrainState } from './checkpoint.js';
 import { evaluatePerplexity, type Evaluation } from './evaluate.js';
 import { learningRate, resolveConfig, validateTrainConfig, type TrainConfig } from './presets.js';
 import type { Progress } from './progress.js';
@@ -55,10 +55,12 @@ export interface TrainResult {
   history: EpochRecord[];
   test: Evaluation;
   modelPath: string;
+  /** `keepBest` runs: the epoch whose model was written (the lowest validation perplexity). */
+  bestEpoch?: number;
 }
 
 /** Fields that may change when a run is resumed; the rest fix the model and the data order. */
-const RESUMABLE: (keyof TrainConfig)[] = ['epochs', 'lr', 'lrDecay', 'decayAfter', 'clip', 'evalBatch'];
+const RESUMABLE: (keyof TrainConfig)[] = ['epochs', 'lr', 'lrDecay', 'decayAfter', 'clip', 'evalBatch', 'keepBest'];
 
 function resumeConfig(saved: TrainConfig, overrides: Partial<TrainConfig>): TrainConfig {
   for (const [k, v] of Object.entries(overrides)) {
@@ -78,6 +80,25 @@ function resumeConfig(saved: TrainConfig, overrides: Partial<TrainConfig>): Trai
 /** The cut-offs of `--adaptive` (`auto` or `2000,10000`) for a vocabulary of `vocab` tokens. */
 function resolveCutoffs(adaptive: string, vocab: number): number[] {
   return adaptive === 'auto' ? adaptiveCutoffs(vocab) : adaptive.split(',').map(Number);
+}
+
+/**
+ * The best-validation model of a `keepBest` run when it is not the last epoch's (which is the
+ * model in memory), read from `path`; undefined otherwise. A missing or unreadable best file
+ * is `E_STATE` naming it (the weights of that epoch are not anywhere else).
+ */
+function keptBest(state: TrainState, path: string, options: TrainOptions): { model: LanguageModel; epoch: number } | undefined {
+  const epoch = state.bestEpoch;
+  if (!state.config.keepBest || epoch === undefined || epoch === state.epoch) return undefined;
+  try {
+    return { model: loadModel(path, options).model, epoch };
+  } catch (err) {
+    throw new QuireError(
+      'E_STATE',
+      `--keep-best: the model of epoch ${epoch} (the best validation) cannot be read from ${path} ` +
+        `(${err instanceof Error ? err.message : err}); the last epoch's model is in ${CHECKPOINT_FILE}`,
+    );
+  }
 }
 
 /** Starts a run, or picks up the checkpoint of a stopped one. */
@@ -228,7 +249,12 @@ async function run(options: TrainOptions): Promise<TrainResult> {
         tokensPerSecond: batcher.tokens / seconds,
         seconds,
       };
+      // The best model is written before the checkpoint that names it: a kill in between redoes the epoch.
+      const bestSoFar = state.bestEpoch === undefined ? Number.POSITIVE_INFINITY : state.history[state.bestEpoch - 1].validPerplexity;
+      const improved = c.keepBest === true && record.validPerplexity < bestSoFar;
+      if (improved) saveModel(join(options.outDir, BEST_FILE), model, 'quire-model', text);
       Object.assign(state, { epoch, window: 0, lossSum: 0, lossTokens: 0, seconds: 0, history: [...state.history, record] });
+      if (improved) state.bestEpoch = epoch;
       saveModel(ckptPath, model, 'quire-checkpoint', text, state);
       writeLog();
       options.progress?.message(
@@ -236,13 +262,21 @@ async function run(options: TrainOptions): Promise<TrainResult> {
           `${valid.perplexity.toFixed(2)} ${Math.round(record.tokensPerSecond)} tok/s ${seconds.toFixed(0)} s`,
       );
     }
-    const test = evaluatePerplexity(model, sources.test, c.evalBatch, c.steps, tokensPerWord(corpus, 'test'));
-    if (!Number.isFinite(test.perplexity)) throw diverged(`test perplexity ${test.perplexity}`, c.epochs);
-    writeLog([{ split: 'test', perplexity: test.perplexity, tokens: test.tokens }]);
-    const modelPath = join(options.outDir, MODEL_FILE);
-    saveModel(modelPath, model, 'quire-model', text);
-    options.progress?.message(`test ppl ${test.perplexity.toFixed(2)} (${test.tokens} tokens); model written to ${modelPath}`);
-    return { config: c, history: state.history, test, modelPath };
+    const best = keptBest(state, join(options.outDir, BEST_FILE), options);
+    const final = best?.model ?? model;
+    try {
+      const test = evaluatePerplexity(final, sources.test, c.evalBatch, c.steps, tokensPerWord(corpus, 'test'));
+      if (!Number.isFinite(test.perplexity)) throw diverged(`test perplexity ${test.perplexity}`, c.epochs);
+      const bestEpoch = c.keepBest ? (best?.epoch ?? c.epochs) : undefined;
+      writeLog([{ split: 'test', perplexity: test.perplexity, tokens: test.tokens, ...(bestEpoch ? { epoch: bestEpoch } : {}) }]);
+      const modelPath = join(options.outDir, MODEL_FILE);
+      saveModel(modelPath, final, 'quire-model', text);
+      const which = bestEpoch ? ` (epoch ${bestEpoch}, the best validation)` : '';
+      options.progress?.message(`test ppl ${test.perplexity.toFixed(2)} (${test.tokens} tokens); model${which} written to ${modelPath}`);
+      return { config: c, history: state.history, test, modelPath, ...(bestEpoch ? { bestEpoch } : {}) };
+    } finally {
+      best?.model.dispose();
+    }
   } finally {
     model.dispose();
     for (const f of Object.values(sources)) f.close();
