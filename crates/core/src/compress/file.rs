@@ -23,7 +23,7 @@ use super::bits::{expand, kept, pack_kept, squeeze, stream_words, unpack_kept};
 use super::model::{CompressedModel, CompressionInfo, QuantizedTensor, GATE_ORDER, RESERVED};
 use crate::error::{Error, Result};
 use crate::format::half::all_f16;
-use crate::format::{read, Container, Writer};
+use crate::format::{read, Container, DType, Writer};
 use crate::lstm::{tensor_layout, LstmConfig};
 use crate::quant::{BinaryMatrix, Method};
 use std::collections::BTreeMap;
@@ -69,9 +69,9 @@ impl CompressedModel {
                     }
                 };
                 let (scales, shape) = (format!("{name}.scales"), [r, m.groups(), k]);
-                match all_f16(m.scales()) {
-                    true => w.f16(&scales, &shape, m.scales()),
-                    false => w.f32(&scales, &shape, m.scales()),
+                match scales_dtype(m.scales()) {
+                    DType::F16 => w.f16(&scales, &shape, m.scales()),
+                    _ => w.f32(&scales, &shape, m.scales()),
                 };
             }
         }
@@ -148,6 +148,16 @@ impl CompressedModel {
         let metadata = c.metadata.iter().filter(|(k, _)| !RESERVED.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
         super::model::activation_bits(&metadata)?;
         Ok(CompressedModel { config, info, metadata, fp, quantized })
+    }
+}
+
+/// How a quantized matrix's scales are stored: F16 when every one is exactly an f16 (what
+/// compression makes them), else F32.
+pub(super) fn scales_dtype(scales: &[f32]) -> DType {
+    if all_f16(scales) {
+        DType::F16
+    } else {
+        DType::F32
     }
 }
 

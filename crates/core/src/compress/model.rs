@@ -200,8 +200,7 @@ impl CompressedModel {
                 None => stream(m.rows() * m.bits()),
                 Some(mask) => 8 * (m.bits() * super::bits::kept(mask)).div_ceil(64) + stream(m.rows()),
             };
-            let scale_bytes = if crate::format::half::all_f16(m.scales()) { 2 } else { 4 };
-            s.quantized_bytes += codes + scale_bytes * m.scales().len();
+            s.quantized_bytes += codes + super::file::scales_dtype(m.scales()).size() * m.scales().len();
         }
         for (_, _, v) in &self.fp {
             s.fp_params += v.len();

@@ -389,11 +389,7 @@ impl Engine {
 
     fn check_tokens(&self, tokens: &[u32]) -> Result<()> {
         check_len("tokens", tokens.len(), self.batch)?;
-        let v = self.config.vocab as u32;
-        if let Some(&bad) = tokens.iter().find(|&&t| t >= v) {
-            return Err(Error::shape(format!("token id {bad} is outside the vocabulary of {v}")));
-        }
-        Ok(())
+        self.check_ids(tokens)
     }
 
     /// The step itself (inputs validated): the recurrent part, then the output layer.
