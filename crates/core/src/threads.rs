@@ -220,36 +220,6 @@ impl Pool {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::AtomicU32;
-
-    #[test]
-    fn every_index_once_in_order_within_chunks() {
-        for n in [0, 1, 7, 64, 1000, 4097] {
-            let hits: Vec<AtomicU32> = (0..n).map(|_| AtomicU32::new(0)).collect();
-            parallel_ranges(n, 8, 1, |r| r.for_each(|i| _ = hits[i].fetch_add(1, Ordering::Relaxed)));
-            assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1), "n = {n}");
-        }
-    }
-
-    #[test]
-    fn nested_calls_run_and_panics_reach_the_caller() {
-        let total = AtomicUsize::new(0);
-        parallel_ranges(100, 1, 1, |r| {
-            parallel_ranges(r.len(), 1, 1, |inner| _ = total.fetch_add(inner.len(), Ordering::Relaxed));
-        });
-        assert_eq!(total.load(Ordering::Relaxed), 100);
-        let caught = std::panic::catch_unwind(|| parallel_ranges(100, 1, 1, |r| assert!(!r.contains(&99), "boom")));
-        assert!(caught.is_err());
-        // The pool stays usable after a panic.
-        let sum = AtomicUsize::new(0);
-        parallel_ranges(100, 1, 1, |r| _ = sum.fetch_add(r.sum::<usize>(), Ordering::Relaxed));
-        assert_eq!(sum.load(Ordering::Relaxed), 4950);
-    }
-}
-
 /// Mutable slices cut into rows of `len` elements that [`parallel_ranges`] workers share, each
 /// taking a disjoint range of rows.
 #[derive(Clone, Copy)]
@@ -277,5 +247,35 @@ impl<T> Rows<T> {
     pub unsafe fn get(&self, range: Range<usize>) -> &mut [T] {
         assert!(range.start <= range.end && range.end <= self.rows);
         std::slice::from_raw_parts_mut(self.ptr.add(range.start * self.len), range.len() * self.len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU32;
+
+    #[test]
+    fn every_index_once_in_order_within_chunks() {
+        for n in [0, 1, 7, 64, 1000, 4097] {
+            let hits: Vec<AtomicU32> = (0..n).map(|_| AtomicU32::new(0)).collect();
+            parallel_ranges(n, 8, 1, |r| r.for_each(|i| _ = hits[i].fetch_add(1, Ordering::Relaxed)));
+            assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn nested_calls_run_and_panics_reach_the_caller() {
+        let total = AtomicUsize::new(0);
+        parallel_ranges(100, 1, 1, |r| {
+            parallel_ranges(r.len(), 1, 1, |inner| _ = total.fetch_add(inner.len(), Ordering::Relaxed));
+        });
+        assert_eq!(total.load(Ordering::Relaxed), 100);
+        let caught = std::panic::catch_unwind(|| parallel_ranges(100, 1, 1, |r| assert!(!r.contains(&99), "boom")));
+        assert!(caught.is_err());
+        // The pool stays usable after a panic.
+        let sum = AtomicUsize::new(0);
+        parallel_ranges(100, 1, 1, |r| _ = sum.fetch_add(r.sum::<usize>(), Ordering::Relaxed));
+        assert_eq!(sum.load(Ordering::Relaxed), 4950);
     }
 }

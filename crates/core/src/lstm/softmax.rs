@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::kernels::exp::exp_shift_sum;
-use crate::threads::parallel_ranges;
+use crate::threads::{parallel_ranges, Rows};
 
 /// An evaluation's mean loss, or `E_NONFINITE` when it is NaN or infinite (diverged or corrupted
 /// weights): the same answer on every backend, never a NaN handed back as a result.
@@ -16,12 +16,12 @@ pub fn finite_loss(loss: f64) -> Result<f64> {
 /// Overwrites each row of `logits [rows, V]` with its softmax (row-parallel).
 pub fn softmax_rows(logits: &mut [f32], vocab: usize) {
     let rows = logits.len().checked_div(vocab).unwrap_or(0);
-    let lp = Shared(logits.as_mut_ptr());
+    let all = Rows::new(logits, vocab);
     parallel_ranges(rows, 1, 16, move |range| {
-        let lp = lp;
-        for r in range {
-            // SAFETY: rows are disjoint between workers and in bounds.
-            let z = unsafe { std::slice::from_raw_parts_mut(lp.0.add(r * vocab), vocab) };
+        // SAFETY: workers get disjoint row ranges.
+        let block = unsafe { all.get(range.clone()) };
+        for i in 0..range.len() {
+            let z = &mut block[i * vocab..(i + 1) * vocab];
             let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
             let inv = (1.0 / exp_shift_sum(z, max)) as f32;
             for v in z.iter_mut() {
@@ -30,12 +30,6 @@ pub fn softmax_rows(logits: &mut [f32], vocab: usize) {
         }
     });
 }
-
-/// A raw pointer that may cross threads; each worker touches a disjoint row range only.
-#[derive(Clone, Copy)]
-struct Shared<T>(*mut T);
-unsafe impl<T> Send for Shared<T> {}
-unsafe impl<T> Sync for Shared<T> {}
 
 /// Soft targets of distillation: the teacher's probabilities `q [rows, V]` and the weight `α`
 /// of the KL term; the gradient target becomes `(1−α)·onehot + α·q`.
@@ -66,22 +60,19 @@ pub fn cross_entropy_with(
     teacher: Option<Teacher<'_>>,
 ) {
     let rows = targets.len();
-    // The rows are written through raw pointers below: their bounds are checked here.
     assert!(rows.checked_mul(vocab).is_some_and(|n| n <= logits.len()) && loss.len() >= rows, "cross_entropy: logits or loss too short");
-    let lp = Shared(logits.as_mut_ptr());
-    let lossp = Shared(loss.as_mut_ptr());
+    let (zs, ls) = (Rows::new(&mut logits[..rows * vocab], vocab), Rows::new(&mut loss[..rows], 1));
     parallel_ranges(rows, 1, 16, move |range| {
-        let (lp, lossp) = (lp, lossp);
-        for r in range {
-            // SAFETY: rows are disjoint between workers and in bounds (rows·V ≤ logits.len()).
-            let z = unsafe { std::slice::from_raw_parts_mut(lp.0.add(r * vocab), vocab) };
+        // SAFETY: workers get disjoint row ranges.
+        let (block, losses) = unsafe { (zs.get(range.clone()), ls.get(range.clone())) };
+        for (i, r) in range.enumerate() {
+            let z = &mut block[i * vocab..(i + 1) * vocab];
             let target = targets[r] as usize;
             let zt = z[target] as f64;
             let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
             let sum = exp_shift_sum(z, max);
             let l = sum.ln() + max as f64 - zt;
-            // SAFETY: as above, one writer per row.
-            unsafe { *lossp.0.add(r) = l };
+            losses[i] = l;
             if let Some(s) = grad_scale {
                 let inv = (1.0 / sum) as f32 * s;
                 for v in z.iter_mut() {
