@@ -9,7 +9,6 @@ import { createContext, runInContext } from 'node:vm';
 import { buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { BPE_CACHE_WORDS, BpeEncoder, type BpeModel, decodePieces, trainBpe, validateBpeModel, WORD_START } from '../ts/data/bpe.js';
-import { QuireError } from '../ts/errors.js';
 import { rng } from './backends.js';
 import { thrown } from './errors.js';
 

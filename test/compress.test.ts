@@ -9,6 +9,7 @@ import { loadAnyModel } from '../ts/compress/load.js';
 import { getMask } from '../ts/compress/masks.js';
 import { validateReport, type CompressReport } from '../ts/compress/report.js';
 import { describeModelFile } from '../ts/compress/describe.js';
+import { CompressedModel } from '../ts/compress/compressed-model.js';
 import { evaluatePerplexity, loadCorpus, loadEngine, QuireError, quantize, train, type LanguageModel } from '../ts/index.js';
 import { BACKEND_NAMES } from './backends.js';
 import { syntheticCorpus } from './corpus.js';
@@ -29,7 +30,13 @@ beforeAll(async () => {
 const LSTM = ['lstm.0.w_hh', 'lstm.0.w_ih', 'lstm.1.w_hh', 'lstm.1.w_ih'];
 
 function options(backend: 'native' | 'wasm', outDir: string, settings: Partial<CompressOptions['settings']> = {}): CompressOptions {
-  return { model: fpDir, dataDir: data, outDir, backend, settings: { bits: 1, iterations: 2, retrainSteps: 20, ...settings } };
+  return {
+    model: fpDir,
+    dataDir: data,
+    outDir,
+    backend,
+    settings: { bits: 1, iterations: 2, retrainSteps: 20, tuneSteps: 0, ...settings },
+  };
 }
 
 async function rejects(p: Promise<unknown>, code: string, message: RegExp): Promise<void> {
@@ -122,6 +129,61 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     const strip = (r: CompressReport) => r.iterations.map(({ seconds: _s, ...rest }) => rest);
     expect(strip(resumed.report)).toEqual(strip(full.report));
     expect(readFileSync(resumed.modelPath)).toEqual(readFileSync(full.modelPath));
+  }, 120_000);
+
+  it('scale tuning trains the last quantization with its codes fixed, is kept only when validation improves, and resumes', async () => {
+    const out = tmp();
+    const tuned = await compress(options(backend, out, { tuneSteps: 30, tuneLr: 0.3 }));
+    const t = tuned.report.tuning!;
+    expect(validateReport(tuned.report)).toEqual([]);
+    expect(t).toMatchObject({ steps: 30, learningRate: 0.3, perplexityBefore: tuned.report.iterations[2].perplexityQuantized });
+    expect(t.kept).toBe(true);
+    expect(t.perplexityAfter).toBeLessThan(t.perplexityBefore);
+    expect(tuned.report.final!.perplexityValid).toBe(t.perplexityAfter);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/## Scale tuning/);
+    // 1-bit per-row codes fixed: each row of the tuned matrix is a positive multiple of the untuned one.
+    const last = CompressedModel.fromBytes(readFileSync(join(out, 'checkpoint-2.qcomp')), { backend });
+    const before = last.toModel();
+    const { model: after } = loadAnyModel(tuned.modelPath, { backend });
+    let changed = 0;
+    for (const name of LSTM) {
+      const [rows, cols] = before.tensorShape(name);
+      const [a, b] = [before.getTensor(name), after.getTensor(name)];
+      for (let r = 0; r < rows; r++) {
+        const ratio = b[r * cols] / a[r * cols];
+        expect(ratio, `${name} row ${r}`).toBeGreaterThan(0);
+        for (let c = 1; c < cols; c++) expect(b[r * cols + c] / a[r * cols + c]).toBeCloseTo(ratio, 5);
+        if (Math.abs(ratio - 1) > 1e-3) changed++;
+      }
+    }
+    expect(changed).toBeGreaterThan(0);
+    for (const m of [before, after]) m.dispose();
+    last.dispose();
+
+    // Interrupted in the tuning, --resume redoes it from the last iteration: the same file.
+    const out2 = tmp();
+    const controller = new AbortController();
+    const progress = {
+      message: () => {},
+      task: () => {},
+      update: (p: { label?: string; window: number }) => p.label === 'tuning' && p.window === 10 && controller.abort(),
+    } as unknown as Progress;
+    await rejects(
+      compress({ ...options(backend, out2, { tuneSteps: 30, tuneLr: 0.3 }), signal: controller.signal, progress }),
+      'E_INTERRUPTED',
+      /scale tuning/,
+    );
+    const resumed = await compress({ ...options(backend, out2, { tuneSteps: 30, tuneLr: 0.3 }), resume: true });
+    expect(readFileSync(resumed.modelPath)).toEqual(readFileSync(tuned.modelPath));
+
+    // A rate that wrecks the model: not kept, the last iteration is the final model.
+    const out3 = tmp();
+    const wrecked = await compress(options(backend, out3, { tuneSteps: 5, tuneLr: 500 }));
+    expect(wrecked.report.tuning!.kept).toBe(false);
+    expect(readFileSync(wrecked.modelPath)).toEqual(readFileSync(join(out3, 'checkpoint-2.qcomp')));
+    expect(wrecked.report.final!.perplexityValid).toBe(wrecked.report.iterations[2].perplexityQuantized);
+    expect(existsSync(join(out3, 'checkpoint-tuned.qcomp'))).toBe(false);
+    await rejects(compress({ ...options(backend, tmp(), { tuneSteps: -1 }) }), 'E_CONFIG', /tuneSteps/);
   }, 120_000);
 
   it('--distill and --dropout change the retrained weights, are recorded, and resume to the same result', async () => {

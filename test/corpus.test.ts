@@ -7,7 +7,6 @@ import {
   encodeCorpus,
   LanguageModel,
   loadModel,
-  QuireError,
   readLines,
   saveModel,
   splitIds,

@@ -3,16 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  CompressedModel,
-  InferenceEngine,
-  LanguageModel,
-  Predictor,
-  QuireError,
-  suggestionQuality,
-  textMetadata,
-  Vocabulary,
-} from '../ts/index.js';
+import { CompressedModel, InferenceEngine, LanguageModel, Predictor, suggestionQuality, textMetadata, Vocabulary } from '../ts/index.js';
 import { topIds } from '../ts/predict.js';
 import { BACKEND_NAMES } from './backends.js';
 import { thrown } from './errors.js';

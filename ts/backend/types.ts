@@ -123,6 +123,8 @@ export interface RawCompressedModel {
   headerJson(): string;
   metadataJson(): string;
   toModel(): RawLstmModel;
+  /** Scale tuning (codes fixed); the losses as JSON. */
+  refitScales(model: RawLstmModel): string;
   free(): void;
 }
 

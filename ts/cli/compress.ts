@@ -32,6 +32,8 @@ interface CompressFlags {
   clip?: number;
   dropout?: number;
   distill?: number;
+  tuneSteps?: number;
+  tuneLr?: number;
   prune?: number;
   activationBits?: number;
   pruneMask?: 'once' | 'each';
@@ -79,6 +81,13 @@ export function registerCompress(program: Command): void {
       finiteNumber,
     )
     .option(
+      '--tune-steps <S>',
+      'scale tuning after the last iteration: S training windows with the codes fixed and the scales re-fitted after each; ' +
+        'kept only when the validation perplexity improves; 0 = off (default 2000)',
+      nonNegativeInt,
+    )
+    .option('--tune-lr <x>', 'learning rate of scale tuning (default: half the first retraining rate)', finiteNumber)
+    .option(
       '--activation-bits <k>',
       'retrain with the activations quantized to k greedy bits per vector (straight-through; W+A); the model then runs on the ' +
         'popcount-a<k> kernel (1-8, default: FP activations)',
@@ -117,6 +126,8 @@ export function registerCompress(program: Command): void {
         clip: f.clip,
         dropout: f.dropout,
         distill: f.distill,
+        tuneSteps: f.tuneSteps,
+        tuneLr: f.tuneLr,
         prune: f.prune,
         pruneMask: f.pruneMask,
         pruneScope: f.pruneScope,

@@ -117,6 +117,20 @@ export class CompressedModel extends Handle<RawCompressedModel> {
   }
 
   /**
+   * Scale tuning (codes and masks fixed): re-fits every quantized matrix's scales to `model`'s
+   * current values of it by least squares (rounded to f16), writes the result back into `model`
+   * (which then holds exactly this compressed model again) and takes `model`'s full-precision
+   * tensors. After a training step on `model` this is a projected-gradient step on the scales.
+   * Returns the loss of the projection per quantized tensor. `E_CONFIG` for a model of another
+   * shape, `E_NONFINITE` for non-finite weights (nothing changes then).
+   */
+  refitScales(model: LanguageModel): Record<string, TensorLoss> {
+    if (!(model instanceof LanguageModel)) throw new QuireError('E_CONFIG', `model must be a LanguageModel (got ${describe(model)})`);
+    const modelRaw = model.raw;
+    return JSON.parse(guard(() => this.raw.refitScales(modelRaw))) as Record<string, TensorLoss>;
+  }
+
+  /**
    * A language model holding the dequantized weights `Q(W)` (and the masks). For a file
    * retrained with quantized activations (`header.activationBits`, `quire compress
    * --activation-bits`) the model quantizes them the same way (the core sets it), so it

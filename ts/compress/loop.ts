@@ -20,7 +20,7 @@ import { allocateBits, type BitAllocation } from './budget.js';
 import { prune } from './masks.js';
 import { reportMarkdown, reportPlots, validateReport, type CompressReport, type IterationRecord } from './report.js';
 import { resolveSettings, type SettingsInput } from './resolve.js';
-import { changedSettings, learningRateAt, selectedTensors, sparsityAt, type CompressSettings } from './settings.js';
+import { changedSettings, learningRateAt, LEGACY_SETTINGS, selectedTensors, sparsityAt, type CompressSettings } from './settings.js';
 
 export const STATE_FILE = 'state.json';
 export const REPORT_FILE = 'report.json';
@@ -58,8 +58,10 @@ export interface ResumeState {
   position: number;
 }
 
-/** The checkpoint file of iteration `t`, inside the run folder. */
+/** The checkpoint of iteration `t`, inside the run folder. */
 export const checkpointName = (t: number) => `checkpoint-${t}.qcomp`;
+/** The model after scale tuning, inside the run folder (written only when tuning is kept). */
+export const TUNED_CHECKPOINT = 'checkpoint-tuned.qcomp';
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -145,12 +147,15 @@ async function compressLocked(o: CompressOptions): Promise<CompressResult> {
     const metadata = (t: number) => ({ ...base, compressIteration: String(t) });
     const allocation = planBits(run, evalValid, metadata(settings.iterations), o.progress);
     if (run.resumed) {
-      const changed = changedSettings(settings, run.resumed.report.settings as unknown as CompressSettings);
+      const stored = run.resumed.report.settings as unknown as CompressSettings;
+      const changed = changedSettings(settings, stored);
       if (changed.length)
         throw new QuireError(
           'E_CONFIG',
           `cannot resume with changed settings (${changed.join('; ')}); rerun with the original ones or use another --out`,
         );
+      // A run stored before a setting existed keeps the behaviour it had (LEGACY_SETTINGS).
+      for (const [k, v] of Object.entries(LEGACY_SETTINGS)) if (!(k in stored)) Object.assign(settings, { [k]: v });
     }
     ensureDirectory(o.outDir);
     removeStaleTemporaries(o.outDir);
@@ -242,7 +247,7 @@ async function iterate(
     if (run.resumed) {
       state = run.resumed;
       model.dispose();
-      const ck = CompressedModel.fromBytes(readRegularFile(lastCheckpoint(o.outDir, state), 'compress checkpoint'), o);
+      const ck = CompressedModel.fromBytes(readRegularFile(finalCheckpoint(o.outDir, state), 'compress checkpoint'), o);
       // (with the run's activation quantization, recorded in the checkpoint's metadata)
       model = ck.toModel();
       ck.dispose();
@@ -253,7 +258,15 @@ async function iterate(
     for (let t = state.report.iterations.length; t <= settings.iterations; t++) {
       const t0 = performance.now();
       const lr = learningRateAt(settings, t);
-      const position = await retrain(model, teacher, batcher, settings, lr, t, state.position, o);
+      const position = await retrain(
+        model,
+        teacher,
+        batcher,
+        settings,
+        { lr, t, windows: retrainWindows(settings, batcher) },
+        state.position,
+        o,
+      );
       const ppl = evalValid(model);
       if (!Number.isFinite(ppl)) throw diverged(o.outDir, t, `validation perplexity after retraining is ${ppl}`);
       const { cm, record } = quantizeStep(model, ctx, t, t0, { lr, ppl }, o);
@@ -265,6 +278,7 @@ async function iterate(
       commit(o.outDir, state, cm, record);
       o.progress?.message(line(record, state.report.baseline.perplexityValid));
     }
+    if (settings.tuneSteps > 0 && !state.report.tuning) model = await tune(model, teacher, batcher, ctx, state, o);
     return finish(o.outDir, state, settings, model, corpus, run.src.fpModelBytes);
   } finally {
     teacher?.dispose();
@@ -369,6 +383,76 @@ function line(r: IterationRecord, fp: number): string {
 }
 
 /**
+ * Scale tuning ({@link CompressSettings.tuneSteps}): trains the last iteration's quantized model
+ * with its codes fixed, re-fitting the scales after every window, then keeps the result
+ * (`checkpoint-tuned.qcomp`) only when it lowers the validation perplexity. Records it in the
+ * report and commits the state; returns the model the run ends with (the tuned one, or the last
+ * iteration's again). Interrupted, `--resume` redoes the tuning from the last iteration.
+ */
+async function tune(
+  model: LanguageModel,
+  teacher: LanguageModel | null,
+  batcher: Batcher,
+  ctx: RunContext,
+  state: ResumeState,
+  o: CompressOptions,
+): Promise<LanguageModel> {
+  const { settings } = ctx;
+  const t0 = performance.now();
+  const last = readRegularFile(lastCheckpoint(o.outDir, state), 'compress checkpoint');
+  const before = state.report.iterations[state.report.iterations.length - 1].perplexityQuantized;
+  const cm = CompressedModel.fromBytes(last, o);
+  let after = NaN;
+  let position = state.position;
+  try {
+    const phase = {
+      lr: settings.tuneLr,
+      t: settings.iterations + 1,
+      windows: settings.tuneSteps,
+      project: () => void cm.refitScales(model),
+    };
+    position = await retrain(model, teacher, batcher, settings, phase, state.position, o);
+    after = ctx.evalValid(model);
+    if (after < before) writeFileAtomic(join(o.outDir, TUNED_CHECKPOINT), cm.toBytes());
+  } catch (err) {
+    // A diverged tuning is a tuning that did not help: the last iteration stays the model.
+    if (!(err instanceof QuireError && err.code === 'E_NONFINITE')) throw err;
+    o.progress?.message(`scale tuning diverged (${err.message})`);
+  } finally {
+    cm.dispose();
+  }
+  const kept = after < before;
+  state.position = position;
+  state.report.tuning = {
+    steps: settings.tuneSteps,
+    learningRate: settings.tuneLr,
+    perplexityBefore: before,
+    perplexityAfter: Number.isFinite(after) ? after : null,
+    kept,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  writeFileAtomic(join(o.outDir, STATE_FILE), JSON.stringify(state));
+  writeReports(o.outDir, state.report);
+  o.progress?.message(
+    `scale tuning: ${settings.tuneSteps} windows at lr ${settings.tuneLr.toPrecision(3)}, quantized ppl ${before.toFixed(2)} → ` +
+      `${after.toFixed(2)}${kept ? '' : ' (not better: the last iteration is kept)'}`,
+  );
+  if (kept) return model;
+  model.dispose();
+  const back = CompressedModel.fromBytes(last, o);
+  try {
+    return back.toModel();
+  } finally {
+    back.dispose();
+  }
+}
+
+/** Windows of one iteration's retraining: `retrainSteps`, or `retrainEpochs` whole epochs. */
+function retrainWindows(s: CompressSettings, batcher: Batcher): number {
+  return s.retrainSteps ?? s.retrainEpochs * batcher.windows;
+}
+
+/**
  * Retrains in full precision for the settings' epochs (each a pass over the training split from
  * a zero state) or `retrainSteps` windows continuing from window `position`; returns the next
  * position. Masks on the model keep pruned entries at 0.
@@ -378,13 +462,15 @@ async function retrain(
   teacher: LanguageModel | null,
   batcher: Batcher,
   s: CompressSettings,
-  lr: number,
-  t: number,
+  phase: Phase,
   position: number,
   o: CompressOptions,
 ): Promise<number> {
-  const total = s.retrainSteps ?? s.retrainEpochs * batcher.windows;
-  const start = s.retrainSteps === null ? 0 : position;
+  const { lr, t, windows: total } = phase;
+  const tuning = phase.project !== undefined;
+  const label = tuning ? 'scale tuning' : `iteration ${t}`;
+  // Whole epochs start at window 0; steps (and tuning) continue through the data.
+  const start = s.retrainSteps === null && !tuning ? 0 : position;
   let lossSum = 0;
   const { dropout, seed } = model.config;
   model.setDropout(s.dropout);
@@ -403,13 +489,17 @@ async function retrain(
       lr,
       clip: s.clip,
       resetAtWrap: { batch: s.batch },
-      diverged: (done, _w, message) => diverged(o.outDir, t, `window ${done + 1}: ${message}`),
+      diverged: (done, _w, message) =>
+        tuning
+          ? new QuireError('E_NONFINITE', `window ${done + 1}: ${message}; a lower --tune-lr may help`)
+          : diverged(o.outDir, t, `window ${done + 1}: ${message}`),
       afterWindow: async (done, _w, loss, rate) => {
+        phase.project?.();
         lossSum += loss;
         o.progress?.update({
-          label: 'iteration',
-          epoch: t,
-          epochs: s.iterations,
+          label: tuning ? 'tuning' : 'iteration',
+          epoch: tuning ? 1 : t,
+          epochs: tuning ? 1 : s.iterations,
           window: done,
           windows: total,
           loss: lossSum / done,
@@ -418,10 +508,7 @@ async function retrain(
         });
         await tick();
         if (o.signal?.aborted) {
-          throw new QuireError(
-            'E_INTERRUPTED',
-            `interrupted in iteration ${t}; the run in ${o.outDir} continues with --resume from iteration ${t}`,
-          );
+          throw new QuireError('E_INTERRUPTED', `interrupted in ${label}; the run in ${o.outDir} continues with --resume from ${label}`);
         }
         return false;
       },
@@ -431,6 +518,15 @@ async function retrain(
     model.setDropout(dropout);
   }
   return (start + total) % batcher.windows;
+}
+
+/** One retraining pass: iteration `t`'s (1..T), or scale tuning (`t` = T + 1) when `project` is given. */
+interface Phase {
+  lr: number;
+  t: number;
+  windows: number;
+  /** Run after every window (scale tuning's re-fit of the scales). */
+  project?: () => void;
 }
 
 /** Appends `record`, writes the checkpoint, then `state.json` (the commit point), then the reports. */
@@ -464,7 +560,7 @@ function finish(
   corpus: OpenCorpus,
   fpModelBytes: number,
 ): CompressResult {
-  const bytes = readRegularFile(lastCheckpoint(outDir, state), 'compress checkpoint');
+  const bytes = readRegularFile(finalCheckpoint(outDir, state), 'compress checkpoint');
   const modelPath = join(outDir, COMPRESSED_FILE);
   writeFileAtomic(modelPath, bytes);
   const cm = CompressedModel.fromBytes(bytes, { backend: model.backend.name });
@@ -472,7 +568,7 @@ function finish(
   cm.dispose();
   const last = state.report.iterations[state.report.iterations.length - 1];
   state.report.final = {
-    perplexityValid: last.perplexityQuantized,
+    perplexityValid: state.report.tuning?.kept ? state.report.tuning.perplexityAfter! : last.perplexityQuantized,
     perplexityTest: evaluatePerplexity(model, corpus.ids.test, settings.evalBatch, settings.steps, tokensPerWord(corpus.encoded, 'test'))
       .perplexity,
     modelBytes: bytes.length,
@@ -483,6 +579,15 @@ function finish(
   writeFileAtomic(join(outDir, STATE_FILE), JSON.stringify(state));
   writeReports(outDir, state.report);
   return { settings, report: state.report, modelPath };
+}
+
+/** The model the run ends with so far: the tuned checkpoint when tuning was kept, else the last iteration's. */
+function finalCheckpoint(outDir: string, state: ResumeState): string {
+  if (!state.report.tuning?.kept) return lastCheckpoint(outDir, state);
+  const file = join(outDir, TUNED_CHECKPOINT);
+  if (!isFile(file))
+    throw new QuireError('E_FORMAT', `${file} is missing: the run in ${outDir} cannot be resumed; start a new run in another --out`);
+  return file;
 }
 
 /** The checkpoint of the state's last iteration, derived from the iteration number inside `outDir`. */

@@ -22,6 +22,17 @@ export interface IterationRecord {
   seconds: number;
 }
 
+/** Scale tuning: windows, rate, validation perplexity of the quantized model before and after, whether it was kept. */
+export interface TuningRecord {
+  steps: number;
+  learningRate: number;
+  perplexityBefore: number;
+  /** null when tuning ended non-finite (then not kept). */
+  perplexityAfter: number | null;
+  kept: boolean;
+  seconds: number;
+}
+
 export interface CompressReport {
   format: 'quire-compress-report';
   version: 1;
@@ -32,6 +43,8 @@ export interface CompressReport {
   /** With `--target-bits`/`--target-size`: which group got which bits, and the measurements behind it. */
   allocation?: BitAllocation;
   iterations: IterationRecord[];
+  /** Scale tuning after the last iteration (codes fixed), when the run did it. */
+  tuning?: TuningRecord;
   /** Final quantized model (after the last quantization), if the run finished. */
   final?: {
     perplexityValid: number;
@@ -71,6 +84,17 @@ export function validateReport(r: unknown): string[] {
     if (i === 0 ? x.learningRate !== null : !isNum(x.learningRate)) errs.push(`${p}.learningRate must be ${i === 0 ? 'null' : 'a number'}`);
     if (!isNum(x.seconds) || x.seconds < 0) errs.push(`${p}.seconds must be a number >= 0`);
   });
+  if (o.tuning !== undefined) {
+    const x = o.tuning as Record<string, unknown> | null;
+    if (typeof x !== 'object' || x === null) errs.push('tuning must be an object');
+    else {
+      for (const k of ['steps', 'learningRate', 'perplexityBefore', 'seconds']) if (!isNum(x[k])) errs.push(`tuning.${k} must be a number`);
+      if (x.perplexityAfter !== null && !isNum(x.perplexityAfter)) errs.push('tuning.perplexityAfter must be a number or null');
+      if (typeof x.kept !== 'boolean') errs.push('tuning.kept must be a boolean');
+      else if (x.kept && !(isNum(x.perplexityAfter) && isNum(x.perplexityBefore) && x.perplexityAfter < x.perplexityBefore))
+        errs.push('tuning.kept requires perplexityAfter < perplexityBefore');
+    }
+  }
   return errs;
 }
 
@@ -130,6 +154,17 @@ export function reportMarkdown(r: CompressReport): string {
       lines.push(
         `| ${label(g)} | ${v.weights} | ${v.chosen} | ${v.candidates.map((c) => `${f(c.perplexity)} / ${c.bytes}`).join(' | ')} |`,
       );
+  }
+  if (r.tuning) {
+    const t = r.tuning;
+    lines.push(
+      '',
+      '## Scale tuning',
+      '',
+      `${t.steps} windows at learning rate ${t.learningRate.toPrecision(3)} with the codes fixed (scales re-fitted after every ` +
+        `window): validation perplexity ${f(t.perplexityBefore)} → ${f(t.perplexityAfter)}, ` +
+        `${t.kept ? 'kept' : 'not better, so the last iteration is the final model'} (${t.seconds.toFixed(1)} s).`,
+    );
   }
   if (r.final) {
     lines.push(

@@ -75,6 +75,13 @@ impl CompressedModel {
         Ok(LstmModel { inner: Slot::new(inner.to_model()?), metadata: inner.metadata.clone() })
     }
 
+    /// Scale tuning: re-fits the scales to `model`'s current weights with the codes fixed,
+    /// writes the result back into `model` and takes its FP tensors; the losses as JSON.
+    pub fn refit_scales(&mut self, model: &mut LstmModel) -> Result<String> {
+        let losses = self.inner.get_mut()?.refit_scales(model.inner.get_mut()?)?;
+        Ok(losses_json(&losses))
+    }
+
     /// Releases the compressed model's memory now; any later call is `E_STATE`.
     #[export(node)]
     pub fn free(&mut self) {

@@ -142,15 +142,7 @@ impl CompressedModel {
     /// quantized tensors' masks (so retraining keeps pruned entries at 0); clears other masks.
     /// `E_CONFIG` when the model's config differs in shape (vocab, hidden, layers, tied, cut-offs).
     pub fn dequantize_into(&self, model: &mut LstmModel) -> Result<()> {
-        let c = model.config();
-        let s = &self.config;
-        let (mine, theirs) = ((c.vocab, c.hidden, c.layers, c.tied, &c.cutoffs), (s.vocab, s.hidden, s.layers, s.tied, &s.cutoffs));
-        if mine != theirs {
-            return Err(Error::config(format!(
-                "model shape (vocab {}, hidden {}, layers {}, tied {}, cut-offs {:?}) differs from the compressed model's ({}, {}, {}, {}, {:?})",
-                mine.0, mine.1, mine.2, mine.3, mine.4, theirs.0, theirs.1, theirs.2, theirs.3, theirs.4
-            )));
-        }
+        self.check_shape(model)?;
         for (name, _, values) in &self.fp {
             model.set_mask(name, None)?;
             model.set_tensor(name, values)?;
@@ -163,6 +155,51 @@ impl CompressedModel {
             }
         }
         Ok(())
+    }
+
+    /// `E_CONFIG` when `model`'s config differs from this one in shape (vocab, hidden, layers, tied, cut-offs).
+    fn check_shape(&self, model: &LstmModel) -> Result<()> {
+        let c = model.config();
+        let s = &self.config;
+        let (mine, theirs) = ((c.vocab, c.hidden, c.layers, c.tied, &c.cutoffs), (s.vocab, s.hidden, s.layers, s.tied, &s.cutoffs));
+        if mine != theirs {
+            return Err(Error::config(format!(
+                "model shape (vocab {}, hidden {}, layers {}, tied {}, cut-offs {:?}) differs from the compressed model's ({}, {}, {}, {}, {:?})",
+                mine.0, mine.1, mine.2, mine.3, mine.4, theirs.0, theirs.1, theirs.2, theirs.3, theirs.4
+            )));
+        }
+        Ok(())
+    }
+
+    /// Scale tuning: re-fits every quantized tensor's scales to `model`'s current values of it
+    /// with the codes and masks fixed ([`BinaryMatrix::refit_scales`]), writes the result back
+    /// into `model` (so it holds exactly this compressed model again) and takes `model`'s FP
+    /// tensors. Returns the loss of the projection per quantized tensor.
+    /// `E_CONFIG` when the model's shape differs; `E_NONFINITE` when its weights are not finite
+    /// (nothing is changed then).
+    pub fn refit_scales(&mut self, model: &mut LstmModel) -> Result<BTreeMap<String, QuantLoss>> {
+        self.check_shape(model)?;
+        let mut refitted = Vec::with_capacity(self.quantized.len());
+        for q in &self.quantized {
+            refitted.push(q.matrix.refit_scales(&model.get_tensor(&q.name)?)?);
+        }
+        let mut fp = Vec::with_capacity(self.fp.len());
+        for (name, shape, _) in &self.fp {
+            let values = model.get_tensor(name)?;
+            crate::error::check_finite(name, &values)?;
+            fp.push((name.clone(), shape.clone(), values));
+        }
+        let mut losses = BTreeMap::new();
+        for (q, matrix) in self.quantized.iter_mut().zip(refitted) {
+            let w = model.get_tensor(&q.name)?;
+            let hat = matrix.dequantize();
+            let loss = QuantLoss::between(&w, &hat);
+            model.set_tensor(&q.name, &hat)?;
+            q.matrix = matrix;
+            losses.insert(q.name.clone(), loss);
+        }
+        self.fp = fp;
+        Ok(losses)
     }
 
     /// The activation quantization the model was retrained with ([`ACTIVATION_BITS_KEY`]): the

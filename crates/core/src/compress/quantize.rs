@@ -14,6 +14,16 @@ pub struct QuantLoss {
 }
 
 impl QuantLoss {
+    /// The loss of approximating `w` by `hat` (same length).
+    pub fn between(w: &[f32], hat: &[f32]) -> QuantLoss {
+        let mut loss = QuantLoss { error: 0.0, norm: 0.0 };
+        for (&a, &b) in w.iter().zip(hat) {
+            loss.error += ((a - b) as f64).powi(2);
+            loss.norm += (a as f64).powi(2);
+        }
+        loss
+    }
+
     /// `error / norm` (0 for an all-zero tensor).
     pub fn relative(&self) -> f64 {
         if self.norm == 0.0 {
@@ -37,11 +47,7 @@ pub fn quantize_tensor(model: &mut LstmModel, name: &str, cfg: &QuantConfig) -> 
     let w = model.get_tensor(name)?;
     let q = quantize_rows(&w, rows, cols, cfg, model.mask(name)?)?.with_half_scales()?;
     let hat = q.dequantize();
-    let mut loss = QuantLoss { error: 0.0, norm: 0.0 };
-    for (&a, &b) in w.iter().zip(&hat) {
-        loss.error += ((a - b) as f64).powi(2);
-        loss.norm += (a as f64).powi(2);
-    }
+    let loss = QuantLoss::between(&w, &hat);
     model.set_tensor(name, &hat)?;
     Ok((q, loss))
 }

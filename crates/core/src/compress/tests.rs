@@ -251,3 +251,37 @@ fn tied_model_compresses_the_shared_matrix_once() {
     let (cm, _) = CompressedModel::from_model(&mut m, &sel, info(0.0), meta).unwrap();
     assert!(cm.activation_quant().unwrap().unwrap().softmax);
 }
+
+/// Scale tuning: after training the dequantized model, `refit_scales` keeps every code and
+/// mask, moves the scales to the least-squares fit of the trained weights, writes exactly the
+/// compressed model back into the model and takes its trained FP tensors.
+#[test]
+fn refit_scales_follows_training_with_codes_fixed() {
+    let mut m = tiny();
+    let names = lstm_names(&m);
+    prune_model(&mut m, &names, 0.3, PruneScope::PerMatrix).unwrap();
+    let sel: Vec<(String, QuantConfig)> = names.iter().map(|n| (n.clone(), QuantConfig::new(2, Method::Alternating))).collect();
+    let (mut cm, _) = CompressedModel::from_model(&mut m, &sel, info(0.3), BTreeMap::new()).unwrap();
+    let planes: Vec<Vec<u64>> = cm.quantized.iter().map(|q| q.matrix.planes().to_vec()).collect();
+    let scales: Vec<Vec<f32>> = cm.quantized.iter().map(|q| q.matrix.scales().to_vec()).collect();
+    train_a_bit(&mut m, 20);
+    let trained: Vec<Vec<f32>> = names.iter().map(|n| m.get_tensor(n).unwrap()).collect();
+    let losses = cm.refit_scales(&mut m).unwrap();
+    for (i, q) in cm.quantized.iter().enumerate() {
+        assert_eq!(q.matrix.planes(), &planes[i][..], "{}", q.name);
+        assert_ne!(q.matrix.scales(), &scales[i][..], "{}: the scales follow training", q.name);
+        assert_eq!(m.get_tensor(&q.name).unwrap(), q.matrix.dequantize(), "{}", q.name);
+        let l = losses[&q.name];
+        assert_eq!(l, QuantLoss::between(&trained[i], &q.matrix.dequantize()));
+        assert!(l.relative() > 0.0 && l.relative() < 0.2, "{}: {}", q.name, l.relative());
+    }
+    for (name, _, values) in &cm.fp {
+        assert_eq!(&m.get_tensor(name).unwrap(), values, "{name}: FP tensors are the trained ones");
+    }
+    let back = CompressedModel::from_bytes(&cm.to_bytes()).unwrap().to_model().unwrap();
+    for n in m.tensor_names() {
+        assert_eq!(back.get_tensor(&n).unwrap(), m.get_tensor(&n).unwrap(), "{n}");
+    }
+    let mut other = LstmModel::new(LstmConfig { hidden: 71, ..m.config().clone() }).unwrap();
+    assert_eq!(cm.refit_scales(&mut other).unwrap_err().code, ErrorCode::Config);
+}

@@ -11,6 +11,7 @@ pub(crate) mod alternating;
 pub(crate) mod greedy;
 pub mod packed;
 pub(crate) mod refined;
+mod refit;
 
 use packed::pack_codes;
 pub use packed::BinaryMatrix;
