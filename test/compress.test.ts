@@ -184,6 +184,22 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     expect(wrecked.report.final!.perplexityValid).toBe(wrecked.report.iterations[2].perplexityQuantized);
     expect(existsSync(join(out3, 'checkpoint-tuned.qcomp'))).toBe(false);
     await rejects(compress({ ...options(backend, tmp(), { tuneSteps: -1 }) }), 'E_CONFIG', /tuneSteps/);
+
+    // A run stored before scale tuning existed resumes without it, or tunes when asked to.
+    const old = tmp();
+    const untuned = await compress(options(backend, old));
+    const statePath = join(old, 'state.json');
+    const state = JSON.parse(readFileSync(statePath, 'utf8'));
+    delete state.report.settings.tuneSteps;
+    delete state.report.settings.tuneLr;
+    writeFileSync(statePath, JSON.stringify(state));
+    const { tuneSteps: _omit, ...legacy } = options(backend, old).settings;
+    const again = await compress({ ...options(backend, old), settings: legacy, resume: true });
+    expect(again.report.tuning).toBeUndefined();
+    expect(readFileSync(again.modelPath)).toEqual(readFileSync(untuned.modelPath));
+    const late = await compress({ ...options(backend, old, { tuneSteps: 30, tuneLr: 0.3 }), resume: true });
+    expect(late.report.tuning).toMatchObject({ steps: 30, learningRate: 0.3, kept: true });
+    expect(late.report.settings).toMatchObject({ tuneSteps: 30, tuneLr: 0.3 });
   }, 120_000);
 
   it('--distill and --dropout change the retrained weights, are recorded, and resume to the same result', async () => {

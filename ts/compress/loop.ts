@@ -20,7 +20,7 @@ import { allocateBits, type BitAllocation } from './budget.js';
 import { prune } from './masks.js';
 import { reportMarkdown, reportPlots, validateReport, type CompressReport, type IterationRecord } from './report.js';
 import { resolveSettings, type SettingsInput } from './resolve.js';
-import { changedSettings, learningRateAt, LEGACY_SETTINGS, selectedTensors, sparsityAt, type CompressSettings } from './settings.js';
+import { changedSettings, learningRateAt, selectedTensors, sparsityAt, type CompressSettings } from './settings.js';
 
 export const STATE_FILE = 'state.json';
 export const REPORT_FILE = 'report.json';
@@ -154,8 +154,9 @@ async function compressLocked(o: CompressOptions): Promise<CompressResult> {
           'E_CONFIG',
           `cannot resume with changed settings (${changed.join('; ')}); rerun with the original ones or use another --out`,
         );
-      // A run stored before a setting existed keeps the behaviour it had (LEGACY_SETTINGS).
-      for (const [k, v] of Object.entries(LEGACY_SETTINGS)) if (!(k in stored)) Object.assign(settings, { [k]: v });
+      // A run stored before scale tuning existed had none: it resumes without, unless given
+      // (`--resume --tune-steps S` tunes such a run, finished or not).
+      if (!('tuneSteps' in stored) && o.settings.tuneSteps === undefined) settings.tuneSteps = 0;
     }
     ensureDirectory(o.outDir);
     removeStaleTemporaries(o.outDir);
@@ -423,6 +424,8 @@ async function tune(
   }
   const kept = after < before;
   state.position = position;
+  // The tuning's settings join the stored ones (a run stored before they existed lacked them).
+  Object.assign(state.report.settings, { tuneSteps: settings.tuneSteps, tuneLr: settings.tuneLr });
   state.report.tuning = {
     steps: settings.tuneSteps,
     learningRate: settings.tuneLr,

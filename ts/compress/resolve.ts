@@ -5,7 +5,7 @@ import {
   DEFAULT_RETRAIN_DROPOUT,
   DEFAULT_RETRAIN_STEPS,
   DEFAULT_TUNE_LR_FRACTION,
-  DEFAULT_TUNE_STEPS,
+  TUNE_STEPS_PER_RETRAIN_STEP,
   DEFAULTS,
   validateSettings,
   type CompressSettings,
@@ -70,7 +70,11 @@ export function resolveSettings(input: SettingsInput, src: FpSource): CompressSe
     ...(budget ? { layers: 'all' as const } : {}),
     lr,
     lrSource,
-    tuneSteps: given.tuneSteps ?? DEFAULT_TUNE_STEPS,
+    // Five iterations' worth of retraining windows (2,000 by default; with whole epochs, 2,000).
+    tuneSteps:
+      given.tuneSteps ??
+      TUNE_STEPS_PER_RETRAIN_STEP *
+        (given.retrainEpochs === undefined ? (given.retrainSteps ?? DEFAULT_RETRAIN_STEPS) : DEFAULT_RETRAIN_STEPS),
     tuneLr: given.tuneLr ?? lr * DEFAULT_TUNE_LR_FRACTION,
     dropout: given.dropout ?? (fpDropout > 0 ? fpDropout : DEFAULT_RETRAIN_DROPOUT),
     clip: fromRun('clip'),
