@@ -83,7 +83,7 @@ export function registerCompress(program: Command): void {
     .option(
       '--tune-steps <S>',
       'scale tuning after the last iteration: S training windows with the codes fixed and the scales re-fitted after each; ' +
-        'kept only when the validation perplexity improves; 0 = off (default: 5 × --retrain-steps, i.e. 2000)',
+        'kept only when the validation perplexity improves; 0 = off (default: 5 × --retrain-steps = 2000 when the FP run used no dropout, else 0)',
       nonNegativeInt,
     )
     .option('--tune-lr <x>', 'learning rate of scale tuning (default: half the first retraining rate)', finiteNumber)

@@ -70,11 +70,14 @@ export function resolveSettings(input: SettingsInput, src: FpSource): CompressSe
     ...(budget ? { layers: 'all' as const } : {}),
     lr,
     lrSource,
-    // Five iterations' worth of retraining windows (2,000 by default; with whole epochs, 2,000).
+    // Measured to help only models trained without dropout (settings.ts): five iterations' worth
+    // of retraining windows for those (2,000 by default; with whole epochs, 2,000), else off.
     tuneSteps:
       given.tuneSteps ??
-      TUNE_STEPS_PER_RETRAIN_STEP *
-        (given.retrainEpochs === undefined ? (given.retrainSteps ?? DEFAULT_RETRAIN_STEPS) : DEFAULT_RETRAIN_STEPS),
+      (fpDropout > 0
+        ? 0
+        : TUNE_STEPS_PER_RETRAIN_STEP *
+          (given.retrainEpochs === undefined ? (given.retrainSteps ?? DEFAULT_RETRAIN_STEPS) : DEFAULT_RETRAIN_STEPS)),
     tuneLr: given.tuneLr ?? lr * DEFAULT_TUNE_LR_FRACTION,
     dropout: given.dropout ?? (fpDropout > 0 ? fpDropout : DEFAULT_RETRAIN_DROPOUT),
     clip: fromRun('clip'),
