@@ -207,8 +207,12 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     const plain = await compress(options(backend, tmp(), { distill: 0, dropout: 0 }));
     const distilled = await compress(options(backend, tmp(), { distill: 0.5, dropout: 0 }));
     const dropped = await compress(options(backend, tmp(), { distill: 0, dropout: 0.3 }));
-    // Defaults: distillation 0.5, and dropout 0.3 since the FP run used none.
-    expect(byDefault.report.settings).toMatchObject({ distill: 0.5, dropout: 0.3 });
+    const tempered = await compress(options(backend, tmp(), { distill: 0.5, dropout: 0, distillTemperature: 2 }));
+    // Defaults: distillation 0.5 at temperature 1, and dropout 0.3 since the FP run used none.
+    expect(byDefault.report.settings).toMatchObject({ distill: 0.5, distillTemperature: 1, dropout: 0.3 });
+    expect(tempered.report.settings).toMatchObject({ distillTemperature: 2 });
+    expect(readFileSync(tempered.modelPath).equals(readFileSync(distilled.modelPath))).toBe(false);
+    await rejects(compress(options(backend, tmp(), { distillTemperature: 0 })), 'E_CONFIG', /distillTemperature/);
     expect(plain.report.settings).toMatchObject({ distill: 0, dropout: 0 });
     const bytes = (p: string) => readFileSync(p);
     expect(bytes(distilled.modelPath).equals(bytes(plain.modelPath))).toBe(false);

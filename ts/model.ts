@@ -214,19 +214,30 @@ export class LanguageModel extends Handle<RawLstmModel> {
   /**
    * A `trainStep` distilled from `teacher` (an FP model on the same backend with the same
    * vocabulary and batch, e.g. the model being compressed): the teacher runs the window without
-   * dropout (its state carries too) and the gradient is that of `(1−α)·CE + α·KL(teacher ‖ this)`.
+   * dropout (its state carries too) and the gradient is that of `(1−α)·CE + α·KL(teacher ‖ this)`;
+   * at a `temperature` T ≠ 1 the KL term compares both distributions softened by T, scaled by T².
    * Returns the data cross-entropy.
    */
-  trainStepDistilled(teacher: LanguageModel, alpha: number, inputs: Uint32Array, targets: Uint32Array, lr: number, clip: number): number {
+  trainStepDistilled(
+    teacher: LanguageModel,
+    alpha: number,
+    inputs: Uint32Array,
+    targets: Uint32Array,
+    lr: number,
+    clip: number,
+    temperature = 1,
+  ): number {
     const raw = this.raw;
     if (!(teacher instanceof LanguageModel))
       throw new QuireError('E_CONFIG', `the teacher must be a LanguageModel (got ${describe(teacher)})`);
     if (teacher === this) throw new QuireError('E_CONFIG', 'a model cannot be its own teacher');
     if (teacher.backend !== this.backend) throw new QuireError('E_CONFIG', 'the teacher must live on the same backend');
     numberIn('alpha', alpha, 0, 1);
+    if (!(finiteNumber('temperature', temperature) > 0 && temperature <= 100))
+      throw new QuireError('E_CONFIG', `temperature must be a number in (0, 100] (got ${temperature})`);
     const [i, t] = [tokenIds('inputs', inputs), tokenIds('targets', targets)];
     stepSettings(lr, clip);
-    return guard(() => raw.trainStepDistilled(teacher.raw, alpha, i, t, lr, clip));
+    return guard(() => raw.trainStepDistilled(teacher.raw, alpha, temperature, i, t, lr, clip));
   }
 
   /** Restarts the PRNG of the dropout masks from `seed` (a non-negative safe integer). */

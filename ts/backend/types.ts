@@ -87,7 +87,15 @@ export interface RawLstmModel {
   batch(): number;
   resetState(batch: number): void;
   trainStep(inputs: Uint32Array, targets: Uint32Array, lr: number, clip: number): number;
-  trainStepDistilled(teacher: RawLstmModel, alpha: number, inputs: Uint32Array, targets: Uint32Array, lr: number, clip: number): number;
+  trainStepDistilled(
+    teacher: RawLstmModel,
+    alpha: number,
+    temperature: number,
+    inputs: Uint32Array,
+    targets: Uint32Array,
+    lr: number,
+    clip: number,
+  ): number;
   setDropout(p: number): void;
   /** `bits` 0 = off. */
   setActivationQuant(bits: number, softmax: boolean): void;

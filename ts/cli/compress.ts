@@ -32,6 +32,7 @@ interface CompressFlags {
   clip?: number;
   dropout?: number;
   distill?: number;
+  distillTemperature?: number;
   tuneSteps?: number;
   tuneLr?: number;
   prune?: number;
@@ -81,6 +82,11 @@ export function registerCompress(program: Command): void {
       finiteNumber,
     )
     .option(
+      '--distill-temperature <T>',
+      'temperature of distillation: the KL term compares both distributions softened by T (scaled by T²), in (0, 100] (default 1)',
+      finiteNumber,
+    )
+    .option(
       '--tune-steps <S>',
       'scale tuning after the last iteration: S training windows with the codes fixed and the scales re-fitted after each; ' +
         'kept only when the validation perplexity improves; 0 = off (default: 5 × --retrain-steps = 2000 when the FP run used no dropout, else 0)',
@@ -126,6 +132,7 @@ export function registerCompress(program: Command): void {
         clip: f.clip,
         dropout: f.dropout,
         distill: f.distill,
+        distillTemperature: f.distillTemperature,
         tuneSteps: f.tuneSteps,
         tuneLr: f.tuneLr,
         prune: f.prune,

@@ -157,6 +157,12 @@ async function compressLocked(o: CompressOptions): Promise<CompressResult> {
       // A run stored before scale tuning existed had none: it resumes without, unless given
       // (`--resume --tune-steps S` tunes such a run, finished or not).
       if (!('tuneSteps' in stored) && o.settings.tuneSteps === undefined) settings.tuneSteps = 0;
+      // It distilled at temperature 1 (before the setting existed).
+      if (!('distillTemperature' in stored) && settings.distillTemperature !== 1)
+        throw new QuireError(
+          'E_CONFIG',
+          `cannot resume with changed settings (distillTemperature: 1 → ${settings.distillTemperature}); rerun with the original ones or use another --out`,
+        );
     }
     ensureDirectory(o.outDir);
     removeStaleTemporaries(o.outDir);
@@ -486,6 +492,7 @@ async function retrain(
       model,
       teacher,
       distill: s.distill,
+      temperature: s.distillTemperature,
       batcher,
       first: start,
       count: total,

@@ -44,6 +44,8 @@ export interface CompressSettings {
   dropout: number;
   /** Weight α of distillation from the FP model during retraining: the loss is `(1−α)·CE + α·KL(FP ‖ model)`; 0 = off (default 0.5). */
   distill: number;
+  /** Temperature T of distillation: the KL term compares both distributions at T, scaled by T² (default 1). */
+  distillTemperature: number;
   /**
    * Scale tuning after the last iteration: this many training windows on the quantized model with
    * its codes and masks fixed, the scales re-fitted by least squares after every window (a
@@ -104,8 +106,8 @@ export const DEFAULT_RETRAIN_STEPS = 400;
  */
 export const TUNE_STEPS_PER_RETRAIN_STEP = 5;
 export const DEFAULT_TUNE_LR_FRACTION = 0.5;
-/** Settings newer than some stored runs: such a run resumes without them (scale tuning off unless given). */
-export const ADDED_SETTINGS: readonly (keyof CompressSettings)[] = ['tuneSteps', 'tuneLr'];
+/** Settings newer than some stored runs: such a run resumes as it ran (no scale tuning unless given, temperature 1). */
+export const ADDED_SETTINGS: readonly (keyof CompressSettings)[] = ['tuneSteps', 'tuneLr', 'distillTemperature'];
 /** Retraining dropout when the FP run used none (else the FP run's own dropout is kept). */
 export const DEFAULT_RETRAIN_DROPOUT = 0.3;
 
@@ -118,6 +120,7 @@ export const DEFAULTS = {
   retrainEpochs: 1,
   lrDecay: 0.5,
   distill: 0.5,
+  distillTemperature: 1,
   prune: 0,
   pruneMask: 'once' as const,
   pruneScope: 'matrix' as PruneScope,
@@ -150,6 +153,8 @@ export function validateSettings(s: CompressSettings): void {
     throw bad('a size budget (targetBits/targetSize) cannot be combined with pruning yet');
   if (!(Number.isFinite(s.dropout) && s.dropout >= 0 && s.dropout < 1)) throw bad(`dropout must be in [0, 1) (got ${s.dropout})`);
   if (!(Number.isFinite(s.distill) && s.distill >= 0 && s.distill <= 1)) throw bad(`distill must be in [0, 1] (got ${s.distill})`);
+  if (!(Number.isFinite(s.distillTemperature) && s.distillTemperature > 0 && s.distillTemperature <= 100))
+    throw bad(`distillTemperature must be in (0, 100] (got ${s.distillTemperature})`);
   if (!isInt(s.tuneSteps, 0)) throw bad(`tuneSteps must be an integer >= 0 (got ${s.tuneSteps})`);
   if (!(Number.isFinite(s.tuneLr) && s.tuneLr > 0)) throw bad(`tuneLr must be a finite number > 0 (got ${s.tuneLr})`);
   if (!(Number.isFinite(s.clip) && s.clip >= 0)) throw bad(`clip must be a finite number >= 0 (got ${s.clip})`);

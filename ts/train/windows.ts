@@ -8,6 +8,8 @@ export interface WindowRun {
   /** Distil from this model with weight `distill` (its state advances with the student's). */
   teacher?: LanguageModel | null;
   distill?: number;
+  /** Distillation temperature (default 1). */
+  temperature?: number;
   batcher: Batcher;
   /** First window index and how many windows to run (wrapping to window 0 after the last). */
   first: number;
@@ -42,7 +44,7 @@ export async function runWindows(r: WindowRun): Promise<number> {
     let loss: number;
     try {
       loss = r.teacher
-        ? r.model.trainStepDistilled(r.teacher, r.distill ?? 0, win.inputs, win.targets, r.lr, r.clip)
+        ? r.model.trainStepDistilled(r.teacher, r.distill ?? 0, win.inputs, win.targets, r.lr, r.clip, r.temperature ?? 1)
         : r.model.trainStep(win.inputs, win.targets, r.lr, r.clip);
     } catch (err) {
       // The core rejects a non-finite loss, and one whose perplexity overflows, on both backends.

@@ -48,18 +48,20 @@ impl LstmModel {
         self.inner.get_mut()?.train_step(inputs, targets, lr as f32, clip as f32)
     }
 
-    /// A training step distilled from `teacher` (weight `alpha` of the KL term).
+    /// A training step distilled from `teacher` (weight `alpha` of the KL term, at `temperature`).
+    #[allow(clippy::too_many_arguments)]
     pub fn train_step_distilled(
         &mut self,
         teacher: &mut LstmModel,
         alpha: f64,
+        temperature: f64,
         inputs: &[u32],
         targets: &[u32],
         lr: f64,
         clip: f64,
     ) -> Result<f64> {
         let teacher = teacher.inner.get_mut()?;
-        self.inner.get_mut()?.train_step_distilled(teacher, alpha as f32, inputs, targets, lr as f32, clip as f32)
+        self.inner.get_mut()?.train_step_distilled(teacher, alpha as f32, temperature as f32, inputs, targets, lr as f32, clip as f32)
     }
 
     /// Reseeds dropout (an integer; fractional parts are dropped).

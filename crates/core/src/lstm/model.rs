@@ -186,12 +186,15 @@ impl LstmModel {
     /// [`LstmModel::train_step`] distilled from `teacher` (same vocabulary and batch): the
     /// teacher runs the window without dropout (its state carries too), and the gradient is that
     /// of `(1−α)·CE + α·KL(teacher ‖ self)` per token (with an adaptive softmax, the KL of the
-    /// head distributions; the teacher must have the same cut-offs). Returns the data cross-entropy.
+    /// head distributions; the teacher must have the same cut-offs); at a `temperature` T ≠ 1 the
+    /// KL term compares both distributions at T and is scaled by T² (Hinton et al. 2015).
+    /// Returns the data cross-entropy. `E_CONFIG` for α outside [0, 1] or T not in (0, 100].
     #[allow(clippy::too_many_arguments)]
     pub fn train_step_distilled(
         &mut self,
         teacher: &mut LstmModel,
         alpha: f32,
+        temperature: f32,
         inputs: &[u32],
         targets: &[u32],
         lr: f32,
@@ -200,6 +203,9 @@ impl LstmModel {
         self.check_window(inputs, targets)?;
         if !(0.0..=1.0).contains(&alpha) {
             return Err(Error::config(format!("distillation weight must be in [0, 1] (got {alpha})")));
+        }
+        if !(temperature > 0.0 && temperature <= 100.0) {
+            return Err(Error::config(format!("distillation temperature must be in (0, 100] (got {temperature})")));
         }
         if teacher.config.vocab != self.config.vocab || teacher.config.cutoffs != self.config.cutoffs || teacher.batch != self.batch {
             return Err(Error::shape(format!(
@@ -214,9 +220,14 @@ impl LstmModel {
         // from the data alone).
         let (rows, v) = (inputs.len(), self.config.logit_width());
         teacher.forward(inputs, false, true)?;
-        softmax_rows(&mut teacher.ws.logits[..rows * v], v);
+        let soft = &mut teacher.ws.logits[..rows * v];
+        if temperature != 1.0 {
+            soft.iter_mut().for_each(|z| *z /= temperature);
+        }
+        softmax_rows(soft, v);
         self.forward(inputs, true, true)?;
-        let loss = self.loss_and_backward_with(inputs, targets, Some(Teacher { probs: &teacher.ws.logits[..rows * v], alpha }))?;
+        let probs = &teacher.ws.logits[..rows * v];
+        let loss = self.loss_and_backward_with(inputs, targets, Some(Teacher { probs, alpha, temperature }))?;
         self.last_grad_norm = self.sgd_update(lr, clip)?;
         Ok(loss)
     }

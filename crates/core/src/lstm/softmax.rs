@@ -31,19 +31,25 @@ pub fn softmax_rows(logits: &mut [f32], vocab: usize) {
     });
 }
 
-/// Soft targets of distillation: the teacher's probabilities `q [rows, V]` and the weight `α`
-/// of the KL term; the gradient target becomes `(1−α)·onehot + α·q`.
+/// Soft targets of distillation: the teacher's probabilities `q [rows, V]` at the distillation
+/// temperature `T` (`softmax(z_teacher / T)`), the weight `α` of the KL term and `T`. At `T = 1`
+/// the gradient target becomes `(1−α)·onehot + α·q`; at other `T` the KL term is Hinton et al.'s
+/// `T²·KL(q ‖ softmax(z / T))`, whose gradient `T·(softmax(z / T) − q)` weighs the teacher's
+/// runners-up more.
 #[derive(Clone, Copy)]
 pub struct Teacher<'a> {
     pub probs: &'a [f32],
     pub alpha: f32,
+    pub temperature: f32,
 }
 
 /// For each of the `rows` rows of `logits [rows, V]` with target `targets[r]`:
 /// `loss[r] = logsumexp(z_r) − z_r[target]` (in f64, max-shifted). When `grad_scale` is
 /// `Some(s)`, the row is overwritten with `s·(softmax(z_r) − onehot(target))`, the gradient of
 /// `s·Σ loss` w.r.t. the logits, or with a `teacher`, `s·(softmax(z_r) − (1−α)·onehot − α·q_r)`,
-/// the gradient of `s·Σ ((1−α)·CE + α·KL(q_r ‖ softmax(z_r)))`; otherwise the row is left holding
+/// the gradient of `s·Σ ((1−α)·CE + α·KL(q_r ‖ softmax(z_r)))` (at temperature `T ≠ 1`:
+/// `s·((1−α)·(softmax(z_r) − onehot) + α·T·(softmax(z_r / T) − q_r))`, the gradient of
+/// `s·Σ ((1−α)·CE + α·T²·KL(q_r ‖ softmax(z_r / T)))`); otherwise the row is left holding
 /// `exp(z − max)` (consumed). `loss` is always the data cross-entropy. Targets must be `< V`
 /// (checked by the caller).
 pub fn cross_entropy(logits: &mut [f32], vocab: usize, targets: &[u32], loss: &mut [f64], grad_scale: Option<f32>) {
@@ -74,6 +80,10 @@ pub fn cross_entropy_with(
             let l = sum.ln() + max as f64 - zt;
             losses[i] = l;
             if let Some(s) = grad_scale {
+                if let Some(t) = teacher.filter(|t| t.temperature != 1.0) {
+                    tempered_gradient(z, sum, target, s, &t.probs[r * vocab..(r + 1) * vocab], t);
+                    continue;
+                }
                 let inv = (1.0 / sum) as f32 * s;
                 for v in z.iter_mut() {
                     *v *= inv;
@@ -92,4 +102,18 @@ pub fn cross_entropy_with(
             }
         }
     });
+}
+
+/// The distilled gradient at temperature `T ≠ 1` of one row (see [`cross_entropy`]), from
+/// `e = exp(z − max)` (held in `z`) and `sum = Σ e`: `softmax(z / T) = e^(1/T) / Σ e^(1/T)`.
+fn tempered_gradient(z: &mut [f32], sum: f64, target: usize, s: f32, q: &[f32], t: Teacher<'_>) {
+    let inv_t = 1.0 / t.temperature as f64;
+    let sum_t: f64 = z.iter().map(|&e| (e as f64).powf(inv_t)).sum();
+    let hard = (1.0 - t.alpha as f64) * s as f64 / sum;
+    let soft = t.alpha as f64 * t.temperature as f64 * s as f64;
+    for (v, &qv) in z.iter_mut().zip(q) {
+        let e = *v as f64;
+        *v = (hard * e + soft * (e.powf(inv_t) / sum_t - qv as f64)) as f32;
+    }
+    z[target] -= s * (1.0 - t.alpha);
 }

@@ -201,18 +201,76 @@ fn distillation_reduces_to_the_plain_step_and_to_zero_gradient() {
     };
     let (mut plain, mut distilled, mut teacher) = (fresh(), fresh(), fresh());
     let a = plain.train_step(&x, &y, 0.5, 5.0).unwrap();
-    let b = distilled.train_step_distilled(&mut teacher, 0.0, &x, &y, 0.5, 5.0).unwrap();
+    let b = distilled.train_step_distilled(&mut teacher, 0.0, 1.0, &x, &y, 0.5, 5.0).unwrap();
     assert_eq!(a, b);
     for name in plain.tensor_names() {
         assert_eq!(plain.get_tensor(&name).unwrap(), distilled.get_tensor(&name).unwrap(), "{name}");
     }
     let (mut student, mut teacher) = (fresh(), fresh());
-    student.train_step_distilled(&mut teacher, 1.0, &x, &y, 0.5, 0.0).unwrap();
+    student.train_step_distilled(&mut teacher, 1.0, 1.0, &x, &y, 0.5, 0.0).unwrap();
     assert!(student.last_grad_norm() < 1e-5, "gradient norm {}", student.last_grad_norm());
-    assert!(student.train_step_distilled(&mut teacher, 1.5, &x, &y, 0.5, 0.0).is_err());
+    assert!(student.train_step_distilled(&mut teacher, 1.5, 1.0, &x, &y, 0.5, 0.0).is_err());
+    // At any temperature the KL is at its minimum when the teacher is the student.
+    let (mut student, mut teacher) = (fresh(), fresh());
+    student.train_step_distilled(&mut teacher, 1.0, 2.5, &x, &y, 0.5, 0.0).unwrap();
+    assert!(student.last_grad_norm() < 1e-5, "gradient norm at T 2.5: {}", student.last_grad_norm());
+    for bad in [0.0, -1.0, f32::NAN, 101.0] {
+        let e = student.train_step_distilled(&mut teacher, 0.5, bad, &x, &y, 0.5, 0.0).unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::Config, "temperature {bad}");
+    }
     assert!(student.set_dropout(1.0).is_err());
     student.set_dropout(0.3).unwrap();
     assert_eq!(student.config().dropout, 0.3);
+}
+
+/// Distillation at temperature T: the fused gradient equals finite differences of
+/// `(1−α)·CE + α·T²·KL(q ‖ softmax(z/T))` (q = the teacher's softmax at T), at T = 1 the
+/// untempered formula, and a teacher equal to the student gives the plain CE gradient times (1−α).
+#[test]
+fn tempered_distillation_gradient_matches_finite_differences() {
+    use super::softmax::{cross_entropy_with, Teacher};
+    let (rows, v) = (3, 7);
+    let mut rng = Rng::new(17);
+    let z: Vec<f32> = (0..rows * v).map(|_| 2.0 * rng.normal()).collect();
+    let zt: Vec<f32> = (0..rows * v).map(|_| 2.0 * rng.normal()).collect();
+    let targets = [2u32, 0, 6];
+    let soft = |z: &[f32], t: f64| -> Vec<f64> {
+        z.chunks(v)
+            .flat_map(|row| {
+                let m = row.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b as f64 / t));
+                let e: Vec<f64> = row.iter().map(|&x| (x as f64 / t - m).exp()).collect();
+                let s: f64 = e.iter().sum();
+                e.into_iter().map(move |x| x / s)
+            })
+            .collect()
+    };
+    for (alpha, temp) in [(0.5f32, 2.0f32), (1.0, 3.0), (0.3, 0.5), (0.7, 1.0)] {
+        let q: Vec<f32> = soft(&zt, temp as f64).into_iter().map(|x| x as f32).collect();
+        let objective = |z: &[f32]| -> f64 {
+            let (p1, pt) = (soft(z, 1.0), soft(z, temp as f64));
+            let mut total = 0.0;
+            for r in 0..rows {
+                total += -(1.0 - alpha as f64) * p1[r * v + targets[r] as usize].ln();
+                for j in 0..v {
+                    let qj = q[r * v + j] as f64;
+                    total += alpha as f64 * (temp as f64).powi(2) * qj * (qj.ln() - pt[r * v + j].ln());
+                }
+            }
+            total
+        };
+        let mut g = z.clone();
+        let mut loss = vec![0.0; rows];
+        let teacher = Teacher { probs: &q, alpha, temperature: temp };
+        cross_entropy_with(&mut g, v, &targets, &mut loss, Some(1.0), Some(teacher));
+        for k in 0..rows * v {
+            let (mut up, mut down) = (z.clone(), z.clone());
+            let h = 1e-2;
+            up[k] += h;
+            down[k] -= h;
+            let numeric = (objective(&up) - objective(&down)) / (2.0 * h as f64);
+            assert!((numeric - g[k] as f64).abs() < 1e-3 * (1.0 + numeric.abs()), "α {alpha} T {temp} [{k}]: {numeric} vs {}", g[k]);
+        }
+    }
 }
 
 /// Straight-through activation quantization: where the loss depends on a weight only through
