@@ -462,9 +462,10 @@ function retrainWindows(s: CompressSettings, batcher: Batcher): number {
 }
 
 /**
- * Retrains in full precision for the settings' epochs (each a pass over the training split from
- * a zero state) or `retrainSteps` windows continuing from window `position`; returns the next
- * position. Masks on the model keep pruned entries at 0.
+ * Runs `phase.windows` training windows: an iteration's retraining in full precision (whole
+ * epochs start at window 0 from a zero state; `retrainSteps` windows continue from window
+ * `position`), or scale tuning (continuing from `position`, `phase.project` after every window).
+ * Returns the next position. Masks on the model keep pruned entries at 0.
  */
 async function retrain(
   model: LanguageModel,
