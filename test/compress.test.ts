@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compress, type CompressOptions } from '../ts/compress/loop.js';
 import type { Progress } from '../ts/train/progress.js';
-import { loadAnyModel } from '../ts/compress/load.js';
+import { loadAnyModel, loadFpModel } from '../ts/compress/load.js';
+import { resolveSettings, type SettingsInput } from '../ts/compress/resolve.js';
 import { getMask } from '../ts/compress/masks.js';
 import { validateReport, type CompressReport } from '../ts/compress/report.js';
 import { describeModelFile } from '../ts/compress/describe.js';
@@ -373,6 +374,30 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     await rejects(compress({ ...options(backend, out), model: done.modelPath }), 'E_FORMAT', /format 'quire-compressed'.*quire train/);
     expect(existsSync(out)).toBe(false);
   }, 120_000);
+});
+
+describe('compress defaults follow the FP run', () => {
+  it('a model trained with dropout gets the longer schedule and no scale tuning; one without, dropout 0.3 and tuning', async () => {
+    const dropped = tmp();
+    await train({ preset: 'tiny', overrides: { epochs: 1, hidden: 24, dropout: 0.2 }, dataDir: data, outDir: dropped, backend: 'native' });
+    const resolved = (dir: string, given: SettingsInput = {}) => {
+      const src = loadFpModel(dir, { backend: 'native' });
+      try {
+        return resolveSettings({ bits: 1, ...given }, src);
+      } finally {
+        src.model.dispose();
+      }
+    };
+    expect(resolved(dropped)).toMatchObject({ retrainSteps: 800, lrDecay: 0.7, tuneSteps: 0, dropout: 0.2 });
+    expect(resolved(fpDir)).toMatchObject({ retrainSteps: 400, lrDecay: 0.5, tuneSteps: 2000, dropout: 0.3 });
+    expect(resolved(dropped, { retrainSteps: 50, lrDecay: 0.6, tuneSteps: 7 })).toMatchObject({
+      retrainSteps: 50,
+      lrDecay: 0.6,
+      tuneSteps: 7,
+    });
+    expect(resolved(fpDir, { retrainSteps: 30 })).toMatchObject({ tuneSteps: 150 });
+    expect(resolved(dropped, { retrainEpochs: 2 })).toMatchObject({ retrainSteps: null, retrainEpochs: 2 });
+  }, 60_000);
 });
 
 describe('quire compress / info / eval CLI', () => {

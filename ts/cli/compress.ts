@@ -70,10 +70,14 @@ export function registerCompress(program: Command): void {
     .option('--group-size <n>', 'columns per scale group, 0 = per row (default 0)', nonNegativeInt)
     .addOption(new Option('--layers <which>', 'matrices to quantize (default lstm)').choices(LAYER_SELECTIONS as LayerSelection[]))
     .option('--iterations <T>', 'quantize → retrain iterations (default 10)', integer)
-    .option('--retrain-steps <S>', 'retraining windows per iteration, continuing through the data (default 400)', integer)
+    .option(
+      '--retrain-steps <S>',
+      'retraining windows per iteration, continuing through the data (default 400; 800 when the FP run used dropout)',
+      integer,
+    )
     .option('--retrain-epochs <E>', 'retrain E whole epochs per iteration instead of --retrain-steps', integer)
     .option('--lr <x>', "first retraining learning rate (default: the FP run's initial rate)", finiteNumber)
-    .option('--lr-decay <x>', 'learning-rate factor per iteration (default 0.5)', finiteNumber)
+    .option('--lr-decay <x>', 'learning-rate factor per iteration (default 0.5; 0.7 when the FP run used dropout)', finiteNumber)
     .option('--clip <x>', "gradient-norm clip (default: the FP run's)", finiteNumber)
     .option('--dropout <p>', "dropout during retraining, in [0, 1) (default: the FP run's, or 0.3 when it used none)", finiteNumber)
     .option(

@@ -4,6 +4,8 @@ import {
   DEFAULT_LR_FRACTION,
   DEFAULT_RETRAIN_DROPOUT,
   DEFAULT_RETRAIN_STEPS,
+  DROPOUT_LR_DECAY,
+  DROPOUT_RETRAIN_STEPS,
   DEFAULT_TUNE_LR_FRACTION,
   TUNE_STEPS_PER_RETRAIN_STEP,
   DEFAULTS,
@@ -62,8 +64,10 @@ export function resolveSettings(input: SettingsInput, src: FpSource): CompressSe
     embeddingBits: bits,
     targetBits: null,
     targetSize: null,
-    // Steps by default; an explicit --retrain-epochs means epochs.
-    retrainSteps: given.retrainEpochs !== undefined ? null : DEFAULT_RETRAIN_STEPS,
+    // Steps by default (more, decaying slower, for a model trained with dropout: settings.ts);
+    // an explicit --retrain-epochs means epochs.
+    retrainSteps: given.retrainEpochs !== undefined ? null : fpDropout > 0 ? DROPOUT_RETRAIN_STEPS : DEFAULT_RETRAIN_STEPS,
+    lrDecay: fpDropout > 0 ? DROPOUT_LR_DECAY : DEFAULTS.lrDecay,
     limitTokens: null,
     activationBits: null,
     ...given,
