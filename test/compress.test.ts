@@ -193,7 +193,14 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     const state = JSON.parse(readFileSync(statePath, 'utf8'));
     delete state.report.settings.tuneSteps;
     delete state.report.settings.tuneLr;
+    delete state.report.settings.distillTemperature;
     writeFileSync(statePath, JSON.stringify(state));
+    // It distilled at temperature 1: another temperature is a changed setting.
+    await rejects(
+      compress({ ...options(backend, old, { distillTemperature: 2 }), resume: true }),
+      'E_CONFIG',
+      /changed settings \(distillTemperature: 1 → 2\)/,
+    );
     const { tuneSteps: _omit, ...legacy } = options(backend, old).settings;
     const again = await compress({ ...options(backend, old), settings: legacy, resume: true });
     expect(again.report.tuning).toBeUndefined();

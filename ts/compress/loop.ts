@@ -157,12 +157,6 @@ async function compressLocked(o: CompressOptions): Promise<CompressResult> {
       // A run stored before scale tuning existed had none: it resumes without, unless given
       // (`--resume --tune-steps S` tunes such a run, finished or not).
       if (!('tuneSteps' in stored) && o.settings.tuneSteps === undefined) settings.tuneSteps = 0;
-      // It distilled at temperature 1 (before the setting existed).
-      if (!('distillTemperature' in stored) && settings.distillTemperature !== 1)
-        throw new QuireError(
-          'E_CONFIG',
-          `cannot resume with changed settings (distillTemperature: 1 → ${settings.distillTemperature}); rerun with the original ones or use another --out`,
-        );
     }
     ensureDirectory(o.outDir);
     removeStaleTemporaries(o.outDir);
@@ -254,10 +248,7 @@ async function iterate(
     if (run.resumed) {
       state = run.resumed;
       model.dispose();
-      const ck = CompressedModel.fromBytes(readRegularFile(finalCheckpoint(o.outDir, state), 'compress checkpoint'), o);
-      // (with the run's activation quantization, recorded in the checkpoint's metadata)
-      model = ck.toModel();
-      ck.dispose();
+      model = checkpointModel(readRegularFile(finalCheckpoint(o.outDir, state), 'compress checkpoint'), o);
       o.progress?.message(`resuming after iteration ${state.report.iterations.length - 1} of ${settings.iterations}`);
     } else {
       state = firstIteration(model, ctx, allocation, activationQuant, o);
@@ -448,11 +439,16 @@ async function tune(
   );
   if (kept) return model;
   model.dispose();
-  const back = CompressedModel.fromBytes(last, o);
+  return checkpointModel(last, o);
+}
+
+/** The model a checkpoint file holds (dequantized, with the run's activation quantization, recorded in its metadata). */
+function checkpointModel(bytes: Uint8Array, o: CompressOptions): LanguageModel {
+  const ck = CompressedModel.fromBytes(bytes, o);
   try {
-    return back.toModel();
+    return ck.toModel();
   } finally {
-    back.dispose();
+    ck.dispose();
   }
 }
 

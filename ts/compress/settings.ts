@@ -106,8 +106,12 @@ export const DEFAULT_RETRAIN_STEPS = 400;
  */
 export const TUNE_STEPS_PER_RETRAIN_STEP = 5;
 export const DEFAULT_TUNE_LR_FRACTION = 0.5;
-/** Settings newer than some stored runs: such a run resumes as it ran (no scale tuning unless given, temperature 1). */
-export const ADDED_SETTINGS: readonly (keyof CompressSettings)[] = ['tuneSteps', 'tuneLr', 'distillTemperature'];
+/**
+ * Settings newer than some stored runs. Scale tuning may be added to such a run on resume (the
+ * loop turns it off unless given); the others had a fixed value then, which a resume must keep.
+ */
+export const ADDABLE_SETTINGS: readonly (keyof CompressSettings)[] = ['tuneSteps', 'tuneLr'];
+const IMPLIED_BY_OLDER_RUNS: Partial<CompressSettings> = { distillTemperature: 1 };
 /**
  * The schedule for a model trained WITH dropout (docs/results.md, "A model trained with dropout"):
  * 800 retraining windows per iteration and the rate decaying by 0.7 instead of 400 and 0.5. On the
@@ -201,10 +205,10 @@ export function learningRateAt(s: CompressSettings, t: number): number {
 /** The settings that differ between two runs (for refusing a changed `--resume`). */
 export function changedSettings(a: CompressSettings, b: CompressSettings): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof CompressSettings>;
-  // A setting newer than the stored run is not a change (the loop restores the run's behaviour).
-  for (const k of ADDED_SETTINGS) if (!(k in b)) keys.delete(k);
-  // A setting missing from an older run's report had its default then: null.
+  for (const k of ADDABLE_SETTINGS) if (!(k in b)) keys.delete(k);
+  // A setting missing from an older run's report had the value it implies, else null.
+  const stored = (k: keyof CompressSettings) => (k in b ? b[k] : IMPLIED_BY_OLDER_RUNS[k]) ?? null;
   return [...keys]
-    .filter((k) => JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null))
-    .map((k) => `${k}: ${JSON.stringify(b[k])} → ${JSON.stringify(a[k])}`);
+    .filter((k) => JSON.stringify(a[k] ?? null) !== JSON.stringify(stored(k)))
+    .map((k) => `${k}: ${JSON.stringify(stored(k))} → ${JSON.stringify(a[k])}`);
 }

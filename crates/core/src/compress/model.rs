@@ -179,9 +179,14 @@ impl CompressedModel {
     /// (nothing is changed then).
     pub fn refit_scales(&mut self, model: &mut LstmModel) -> Result<BTreeMap<String, QuantLoss>> {
         self.check_shape(model)?;
+        // (matrix, its dequantized values, the loss against the trained weights) per tensor.
         let mut refitted = Vec::with_capacity(self.quantized.len());
         for q in &self.quantized {
-            refitted.push(q.matrix.refit_scales(&model.get_tensor(&q.name)?)?);
+            let w = model.get_tensor(&q.name)?;
+            let matrix = q.matrix.refit_scales(&w)?;
+            let hat = matrix.dequantize();
+            let loss = QuantLoss::between(&w, &hat);
+            refitted.push((matrix, hat, loss));
         }
         let mut fp = Vec::with_capacity(self.fp.len());
         for (name, shape, _) in &self.fp {
@@ -190,10 +195,7 @@ impl CompressedModel {
             fp.push((name.clone(), shape.clone(), values));
         }
         let mut losses = BTreeMap::new();
-        for (q, matrix) in self.quantized.iter_mut().zip(refitted) {
-            let w = model.get_tensor(&q.name)?;
-            let hat = matrix.dequantize();
-            let loss = QuantLoss::between(&w, &hat);
+        for (q, (matrix, hat, loss)) in self.quantized.iter_mut().zip(refitted) {
             model.set_tensor(&q.name, &hat)?;
             q.matrix = matrix;
             losses.insert(q.name.clone(), loss);
