@@ -1,9 +1,9 @@
 import { loadBackend } from './backend/loader.js';
 import type { Backend, RawInferenceEngine } from './backend/types.js';
-import { guard, QuireError } from './errors.js';
+import { guard } from './errors.js';
 import { Handle } from './handle.js';
-import { bytes as byteArg, describe, floats, integerIn, numberIn, objectArg, text, tokenIds } from './args.js';
-import { configFromRaw, LanguageModel, type ModelConfig, type RawConfig } from './model.js';
+import { bytes as byteArg, floats, integerIn, numberIn, objectArg, text, tokenIds } from './args.js';
+import { configFromRaw, type LanguageModel, languageModelArg, type ModelConfig, type RawConfig } from './model.js';
 import type { Kernel } from './kernel.js';
 import type { BackendOption } from './options.js';
 
@@ -59,7 +59,7 @@ export class InferenceEngine extends Handle<RawInferenceEngine> {
 
   /** An engine over a model's current full-precision weights (on the model's backend). */
   static fromModel(model: LanguageModel, options: Omit<InferenceOptions, 'backend'> = {}): InferenceEngine {
-    if (!(model instanceof LanguageModel)) throw new QuireError('E_CONFIG', `model must be a LanguageModel (got ${describe(model)})`);
+    languageModelArg('model', model);
     const kernel = text('kernel', objectArg('options', options).kernel ?? 'auto');
     const raw = model.raw;
     return new InferenceEngine(

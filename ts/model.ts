@@ -125,6 +125,12 @@ export interface RawConfig {
  * last two are `softmax.head.weight`, `softmax.head.bias`, then `softmax.tail.<i>.proj` and
  * `softmax.tail.<i>.weight` per cluster.
  */
+/** `value` as a LanguageModel, else `E_CONFIG` naming it (`name` must be a LanguageModel). */
+export function languageModelArg(name: string, value: unknown): LanguageModel {
+  if (!(value instanceof LanguageModel)) throw new QuireError('E_CONFIG', `${name} must be a LanguageModel (got ${describe(value)})`);
+  return value;
+}
+
 export class LanguageModel extends Handle<RawLstmModel> {
   readonly #backend: Backend;
 

@@ -1,9 +1,9 @@
 import { loadBackend } from '../backend/loader.js';
 import type { Backend, RawCompressedModel } from '../backend/types.js';
-import { bytes as byteArg, describe, objectArg, stringRecord } from '../args.js';
-import { guard, QuireError } from '../errors.js';
+import { bytes as byteArg, objectArg, stringRecord } from '../args.js';
+import { guard } from '../errors.js';
 import { Handle } from '../handle.js';
-import { configFromRaw, LanguageModel, type ModelConfig, type RawConfig } from '../model.js';
+import { configFromRaw, LanguageModel, languageModelArg, type ModelConfig, type RawConfig } from '../model.js';
 import type { BackendOption } from '../options.js';
 import type { QuantMethod } from '../quantize.js';
 
@@ -79,7 +79,7 @@ export class CompressedModel extends Handle<RawCompressedModel> {
    * are used) and assembles the compressed model. `metadata` (strings) is stored in the file.
    */
   static fromModel(model: LanguageModel, spec: CompressionSpec, metadata: Record<string, string>): CompressedModel {
-    if (!(model instanceof LanguageModel)) throw new QuireError('E_CONFIG', `model must be a LanguageModel (got ${describe(model)})`);
+    languageModelArg('model', model);
     const specJson = JSON.stringify(objectArg('spec', spec));
     const metaJson = JSON.stringify(stringRecord('metadata', metadata));
     const modelRaw = model.raw;
@@ -125,7 +125,7 @@ export class CompressedModel extends Handle<RawCompressedModel> {
    * shape, `E_NONFINITE` for non-finite weights (nothing changes then).
    */
   refitScales(model: LanguageModel): Record<string, TensorLoss> {
-    if (!(model instanceof LanguageModel)) throw new QuireError('E_CONFIG', `model must be a LanguageModel (got ${describe(model)})`);
+    languageModelArg('model', model);
     const modelRaw = model.raw;
     return JSON.parse(guard(() => this.raw.refitScales(modelRaw))) as Record<string, TensorLoss>;
   }
