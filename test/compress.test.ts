@@ -58,7 +58,7 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
       before.set(t, Object.fromEntries([...LSTM, 'softmax.weight'].map((n) => [n, { w: model.getTensor(n), mask: getMask(model, n) }])));
     };
     const r = await compress({
-      ...options(backend, out, { prune: 0.5, layers: 'lstm,softmax', softmaxBits: 2, method: 'alternating' }),
+      ...options(backend, out, { prune: 0.5, layers: 'lstm,softmax', softmaxBits: 2, method: 'alternating', rowBits: 'uniform' }),
       onBeforeQuantize: capture,
     });
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as CompressReport;
@@ -194,7 +194,14 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     delete state.report.settings.tuneSteps;
     delete state.report.settings.tuneLr;
     delete state.report.settings.distillTemperature;
+    delete state.report.settings.rowBits;
     writeFileSync(statePath, JSON.stringify(state));
+    // Its rows were uniform: asking for mixed-precision rows is a changed setting.
+    await rejects(
+      compress({ ...options(backend, old, { rowBits: 'frequency' }), resume: true }),
+      'E_CONFIG',
+      /changed settings \(rowBits: "uniform" → "frequency"\)/,
+    );
     // It distilled at temperature 1: another temperature is a changed setting.
     await rejects(
       compress({ ...options(backend, old, { distillTemperature: 2 }), resume: true }),
@@ -269,6 +276,69 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     other.engine.dispose();
   }, 120_000);
 
+  it('mixed-precision rows: each vocabulary row is its own k-bit quantization, frequent words get more bits, the mean and the file stay', async () => {
+    const capture = new Map<string, Float32Array>();
+    const run = (rowBits: 'frequency' | 'uniform') =>
+      compress({
+        ...options(backend, tmp(), { layers: 'all', bits: 2, iterations: 1, rowBits }),
+        onBeforeQuantize: (model: LanguageModel, t: number) => {
+          if (rowBits === 'frequency' && t === 1) for (const n of ['embedding', 'softmax.weight']) capture.set(n, model.getTensor(n));
+        },
+      });
+    const [mixed, uniform] = [await run('frequency'), await run('uniform')];
+    expect(mixed.report.settings.rowBits).toBe('frequency');
+    const cm = CompressedModel.fromBytes(readFileSync(mixed.modelPath), { backend });
+    const h = cm.header;
+    const { model } = loadAnyModel(mixed.modelPath, { backend });
+    // Word counts of the training text: the most frequent word's row gets the most bits.
+    const corpus = loadCorpus(data);
+    const counts = new Float64Array(model.config.vocab);
+    for (const id of corpus.ids.train) counts[id]++;
+    const byCount = [...counts.keys()].sort((a, b) => counts[b] - counts[a]);
+    for (const name of ['embedding', 'softmax.weight']) {
+      expect(h.bits[name], name).toBe(4); // the most bits of a row: the mean + 2
+      expect(h.meanBits[name], name).toBeLessThanOrEqual(2);
+      // Less the row-bit table (a large share of so small a matrix: 3 bits per row, paid in planes of 24 columns).
+      expect(h.meanBits[name], name).toBeGreaterThan(1.5);
+      const histogram = h.rowBits[name];
+      expect(Object.keys(histogram).length, name).toBeGreaterThan(1);
+      expect(Object.values(histogram).reduce((a, b) => a + b, 0)).toBe(model.config.vocab);
+      // Every exported row is zeros (0 bits) or the k-bit quantization of its row for some k (its bits).
+      const w = capture.get(name)!;
+      const [rows, cols] = model.tensorShape(name);
+      const byBits = [0, 1, 2, 3, 4].map((k) =>
+        k === 0
+          ? new Float32Array(rows * cols)
+          : quantize(w, rows, cols, { bits: k, method: 'alternating', halfScales: true, backend }).dequantize(),
+      );
+      const exported = model.getTensor(name);
+      const bitsOf = (r: number) =>
+        byBits.findIndex((d) => d.subarray(r * cols, (r + 1) * cols).every((v, j) => v === exported[r * cols + j]));
+      const rowBits = Array.from({ length: rows }, (_, r) => bitsOf(r));
+      expect(rowBits.every((b) => b >= 0)).toBe(true);
+      const histogramSeen: Record<string, number> = {};
+      for (const b of rowBits) histogramSeen[b] = (histogramSeen[b] ?? 0) + 1;
+      expect(histogramSeen).toEqual(histogram);
+      // The tenth of the words seen most often get more bits on average than the tenth seen least.
+      const tenth = Math.ceil(rows / 10);
+      const mean = (ids: number[]) => ids.reduce((a, r) => a + rowBits[r], 0) / ids.length;
+      expect(mean(byCount.slice(0, tenth)), name).toBeGreaterThan(mean(byCount.slice(-tenth)) + 0.5);
+    }
+    // The engine runs the file to the perplexity of the dequantized model the loop measured.
+    const { engine } = loadEngine(mixed.modelPath, { backend, kernel: 'lut-f32' });
+    const st = mixed.report.settings;
+    const want = evaluatePerplexity(model, corpus.ids.test, st.evalBatch, st.steps).perplexity;
+    expect(evaluatePerplexity(engine, corpus.ids.test, st.evalBatch, st.steps).perplexity / want).toBeCloseTo(1, 4);
+    engine.dispose();
+    model.dispose();
+    // No more tensor bytes than uniform rows (the row-bit table is paid for by fewer bits).
+    const uniformCm = CompressedModel.fromBytes(readFileSync(uniform.modelPath), { backend });
+    expect(h.quantizedBytes).toBeLessThanOrEqual(uniformCm.header.quantizedBytes);
+    expect(uniformCm.header.rowBits).toEqual({});
+    uniformCm.dispose();
+    cm.dispose();
+  }, 120_000);
+
   it('--target-bits chooses the bits per group from measured sensitivity, fits the budget and records why', async () => {
     const r = await compress(options(backend, tmp(), { targetBits: 5 }));
     const a = r.report.allocation!;
@@ -323,7 +393,7 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     }
     // --layers lstm,softmax selects the shared matrix too, at the softmax bits; differing bits for its two roles are refused.
     const sm = await compress({
-      ...options(backend, tmp(), { layers: 'lstm,softmax', softmaxBits: 3, iterations: 1, retrainSteps: 5 }),
+      ...options(backend, tmp(), { layers: 'lstm,softmax', softmaxBits: 3, iterations: 1, retrainSteps: 5, rowBits: 'uniform' }),
       model: tiedDir,
     });
     expect(describeModelFile(sm.modelPath, { backend }).compressed!.bits.embedding).toBe(3);

@@ -260,17 +260,22 @@ describe.each(BACKEND_NAMES)('PyTorch state dicts (%s)', (backend: BackendName) 
   it("exports a compressed model's codes and scales, which rebuild its dequantized weights", () => {
     const m = LanguageModel.create({ vocab: 11, hidden: 130, layers: 1, initScale: 0.5, dropout: 0, seed: 3 }, { backend });
     const tensors = { 'lstm.0.w_ih': 2, 'lstm.0.w_hh': 1, 'softmax.weight': 3 };
-    for (const [groupSize, sparsity] of [
-      [0, 0],
-      [64, 0.5],
-    ]) {
+    for (const [groupSize, sparsity, mixed] of [
+      [0, 0, false],
+      [64, 0.5, false],
+      [64, 0.5, true],
+      [0, 0, true],
+    ] as const) {
       // The pruned case: a keep-mask on every quantized matrix, the codes of kept weights only in the file.
       if (sparsity > 0) prune(m, Object.keys(tensors), sparsity);
+      // Mixed precision: the softmax rows get 1 to 5 bits (the file's bits: 5, unused planes 0).
+      const rows = mixed ? { 'softmax.weight': { maxBits: 5, importance: Array.from({ length: 11 }, (_, r) => (r < 3 ? 100 : 1)) } } : {};
       const cm = CompressedModel.fromModel(
         m,
-        { method: 'greedy', cycles: 0, groupSize, layers: 'lstm,softmax', sparsity, fpModelBytes: 1, tensors },
+        { method: 'greedy', cycles: 0, groupSize, layers: 'lstm,softmax', sparsity, fpModelBytes: 1, tensors, rows },
         {},
       );
+      expect(Object.keys(cm.header.rowBits)).toEqual(mixed ? ['softmax.weight'] : []);
       const bytes = cm.toBytes();
       const dequantized = cm.toModel();
       const extra = compressedCodes(bytes, 'm.qcomp');
@@ -278,7 +283,7 @@ describe.each(BACKEND_NAMES)('PyTorch state dicts (%s)', (backend: BackendName) 
       for (const [quire, torch, k] of [
         ['lstm.0.w_ih', 'rnn.weight_ih_l0', 2],
         ['lstm.0.w_hh', 'rnn.weight_hh_l0', 1],
-        ['softmax.weight', 'decoder.weight', 3],
+        ['softmax.weight', 'decoder.weight', mixed ? 5 : 3],
       ] as const) {
         const codes = new Int8Array(new Uint8Array(state.get(`quire.${torch}.codes`)?.data ?? []).buffer);
         const scalesT = state.get(`quire.${torch}.scales`);

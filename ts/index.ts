@@ -45,7 +45,13 @@ export {
   type MatvecOptions,
 } from './quantize.js';
 export { compress, type CompressOptions, type CompressResult } from './compress/loop.js';
-export { CompressedModel, type CompressionSpec, type CompressedHeader, type TensorLoss } from './compress/compressed-model.js';
+export {
+  CompressedModel,
+  type CompressionSpec,
+  type RowAllocation,
+  type CompressedHeader,
+  type TensorLoss,
+} from './compress/compressed-model.js';
 export { prune, setMask, getMask, type PruneScope } from './compress/masks.js';
 export { loadAnyModel, loadFpModel, COMPRESSED_FILE } from './compress/load.js';
 export { describeModelFile, type ModelFileInfo } from './compress/describe.js';

@@ -250,7 +250,8 @@ const bit = (bytes: Uint8Array, b: number) => (bytes[b >> 3] >> (b & 7)) & 1;
  * tensors for `exportStateDict`, under PyTorch's names: `quire.<name>.codes` I8 `[k, rows, cols]`
  * (±1, 0 where pruned) and `quire.<name>.scales` F32 `[rows, groups, k]`, so that
  * `W[r, c] = Σ_i scales[r, ⌊c / group⌋, i] · codes[i, r, c]` (group: the file's `groupSize`, or
- * `cols` when 0) is the dequantized weight the export holds.
+ * `cols` when 0) is the dequantized weight the export holds. A mixed-precision matrix (rows of
+ * 0 to k bits) has codes 0 and scales 0 in the planes a row does not use.
  */
 export function compressedCodes(bytes: Uint8Array, file: string): Map<string, RawTensor> {
   const { metadata, tensors } = readSafetensors(bytes, file);
@@ -259,30 +260,43 @@ export function compressedCodes(bytes: Uint8Array, file: string): Map<string, Ra
   const { layers, hidden, vocab, cutoffs } = JSON.parse(metadata.config ?? '{}') as ModelConfig;
   const tails = adaptiveTails({ vocab, hidden, cutoffs });
   const names = pytorchNames(layers, tails.length);
+  const groupSize = Number(metadata.groupSize ?? 0);
   const out = new Map<string, RawTensor>();
   for (const [name, k] of Object.entries(bits)) {
     const scales = tensors.get(`${name}.scales`);
     const torch = names.get(name);
     if (!scales || !torch) throw new QuireError('E_FORMAT', `${file}: the quantized tensor '${name}' has no scales`);
-    const [rows] = scales.shape;
     const cols = tails.find((_, i) => name === `softmax.tail.${i}.weight`)?.dim ?? hidden;
+    const groups = Math.ceil(cols / (groupSize > 0 && groupSize < cols ? groupSize : cols));
+    const table = tensors.get(`${name}.rowbits`)?.data;
+    // Rows of a mixed matrix: the words of the embedding or full softmax, else the LSTM gates.
+    const rows = table ? (name === 'embedding' || name === 'softmax.weight' ? vocab : 4 * hidden) : scales.shape[0];
+    const rowBits = Array.from({ length: rows }, (_, r) =>
+      table ? bit(table, 3 * r) + 2 * bit(table, 3 * r + 1) + 4 * bit(table, 3 * r + 2) : k,
+    );
     const mask = tensors.get(`${name}.mask`)?.data;
     const kept = tensors.get(`${name}.codes`)?.data;
     const planes = tensors.get(`${name}.planes`)?.data;
     if (!(kept && mask) && !planes) throw new QuireError('E_FORMAT', `${file}: the quantized tensor '${name}' has no codes`);
+    const stored = floatValues(`${name}.scales`, scales, file);
     const codes = new Int8Array(k * rows * cols);
-    let pos = 0;
+    const full = new Float32Array(rows * groups * k);
+    let [pos, segment, s] = [0, 0, 0];
     for (let r = 0; r < rows; r++) {
-      for (let i = 0; i < k; i++) {
+      const kr = rowBits[r];
+      if (kr > k) throw new QuireError('E_FORMAT', `${file}: row ${r} of '${name}' has ${kr} bits, more than the file's ${k}`);
+      for (let i = 0; i < kr; i++, segment++) {
         for (let c = 0; c < cols; c++) {
           if (mask && !bit(mask, r * cols + c)) continue;
-          const set = kept && mask ? bit(kept, pos++) : bit(planes as Uint8Array, (r * k + i) * cols + c);
+          const set = kept && mask ? bit(kept, pos++) : bit(planes as Uint8Array, segment * cols + c);
           codes[(i * rows + r) * cols + c] = set ? 1 : -1;
         }
       }
+      for (let g = 0; g < groups; g++) for (let i = 0; i < kr; i++) full[(r * groups + g) * k + i] = stored[s++];
     }
+    if (s !== stored.length) throw new QuireError('E_FORMAT', `${file}: '${name}' has ${stored.length} scales, its rows use ${s}`);
     out.set(`${EXTRA_PREFIX}${torch}.codes`, { dtype: 'I8', shape: [k, rows, cols], data: new Uint8Array(codes.buffer) });
-    out.set(`${EXTRA_PREFIX}${torch}.scales`, f32Tensor(scales.shape, floatValues(`${name}.scales`, scales, file)));
+    out.set(`${EXTRA_PREFIX}${torch}.scales`, f32Tensor([rows, groups, k], full));
   }
   return out;
 }

@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import type { BackendChoice } from '../backend/types.js';
 import { dataDirectory } from '../data/corpus.js';
 import { compress } from '../compress/loop.js';
-import { LAYER_SELECTIONS, METHODS, type LayerSelection } from '../compress/settings.js';
+import { LAYER_SELECTIONS, METHODS, ROW_BITS_MODES, type LayerSelection, type RowBitsMode } from '../compress/settings.js';
 import type { QuantMethod } from '../quantize.js';
 import { Progress } from '../train/progress.js';
 import { withInterrupt } from './interrupt.js';
@@ -33,6 +33,7 @@ interface CompressFlags {
   dropout?: number;
   distill?: number;
   distillTemperature?: number;
+  rowBits?: RowBitsMode;
   tuneSteps?: number;
   tuneLr?: number;
   prune?: number;
@@ -69,6 +70,13 @@ export function registerCompress(program: Command): void {
     .option('--cycles <n>', 'alternating rounds (default 2)', nonNegativeInt)
     .option('--group-size <n>', 'columns per scale group, 0 = per row (default 0)', nonNegativeInt)
     .addOption(new Option('--layers <which>', 'matrices to quantize (default lstm)').choices(LAYER_SELECTIONS as LayerSelection[]))
+    .addOption(
+      new Option(
+        '--row-bits <mode>',
+        'bits across the rows (words) of the embedding and softmax: frequency = 0 to k+2 bits per row at the mean k, where ' +
+          'they lower the error weighted by √ of the word count most; error = unweighted; uniform = k each (default frequency)',
+      ).choices(ROW_BITS_MODES as RowBitsMode[]),
+    )
     .option('--iterations <T>', 'quantize → retrain iterations (default 10)', integer)
     .option(
       '--retrain-steps <S>',
@@ -137,6 +145,7 @@ export function registerCompress(program: Command): void {
         dropout: f.dropout,
         distill: f.distill,
         distillTemperature: f.distillTemperature,
+        rowBits: f.rowBits,
         tuneSteps: f.tuneSteps,
         tuneLr: f.tuneLr,
         prune: f.prune,

@@ -48,6 +48,7 @@ export function allocateBits(
   target: BitAllocation['target'],
   evaluate: (m: LanguageModel) => number,
   metadata: Record<string, string>,
+  rows: (tensors: Record<string, number>) => CompressionSpec['rows'] = () => ({}),
 ): BitAllocation {
   const shape = model.config;
   const present = bitGroups(shape);
@@ -66,11 +67,8 @@ export function allocateBits(
     const candidates = BUDGET_BITS.map((bits) => {
       const copy = LanguageModel.fromBytes(bytes, { backend: model.backend });
       try {
-        const cm = CompressedModel.fromModel(
-          copy,
-          { ...base, layers: 'all', tensors: Object.fromEntries(names.map((n) => [n, bits])) },
-          metadata,
-        );
+        const tensors = Object.fromEntries(names.map((n) => [n, bits]));
+        const cm = CompressedModel.fromModel(copy, { ...base, layers: 'all', tensors, rows: rows(tensors) }, metadata);
         const quantizedBytes = cm.header.quantizedBytes;
         overheadBytes = Math.max(overheadBytes, cm.toBytes().length - quantizedBytes - cm.header.fpBytes);
         cm.dispose();

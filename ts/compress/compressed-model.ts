@@ -19,15 +19,32 @@ export interface CompressionSpec {
   sparsity: number;
   /** Size of the full-precision model file, for the compression ratio. */
   fpModelBytes: number;
-  /** Tensor name → bits. */
+  /** Tensor name → bits (a mixed-precision tensor's mean). */
   tensors: Record<string, number>;
+  /**
+   * Mixed precision across rows: tensor name → the most bits a row may get and an optional
+   * weight per row (e.g. √ of each word's count); the tensor keeps its mean bits, its rows get
+   * 0 (zeros) to `maxBits` (≤ 7) where they lower the weighted quantization error most.
+   */
+  rows?: Record<string, RowAllocation>;
+}
+
+/** How a mixed-precision tensor's rows share its bits (see {@link CompressionSpec.rows}). */
+export interface RowAllocation {
+  maxBits: number;
+  importance?: number[];
 }
 
 /** The header of a compressed model file with the sizes of its parts. */
-export interface CompressedHeader extends Omit<CompressionSpec, 'tensors'> {
+export interface CompressedHeader extends Omit<CompressionSpec, 'tensors' | 'rows'> {
   format: 'quire-compressed';
   config: RawConfig;
+  /** Bits per weight of each quantized tensor (a mixed-precision tensor's most bits of a row). */
   bits: Record<string, number>;
+  /** Mean bits per weight of each quantized tensor. */
+  meanBits: Record<string, number>;
+  /** Mixed-precision tensors: bits → how many rows have them. */
+  rowBits: Record<string, Record<string, number>>;
   gateOrder: string;
   /** Activation bits the model was retrained with (`--activation-bits`), or null. */
   activationBits: number | null;

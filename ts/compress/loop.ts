@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Batcher } from '../data/batcher.js';
 import { type OpenCorpus, openCorpus } from '../data/corpus.js';
 import { tokensPerWord } from '../data/encoded-corpus.js';
+import { idCounts } from '../data/token-source.js';
 import { QuireError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { ensureDirectory, isFile, readRegularFile, removeStaleTemporaries, statOrUndefined } from '../io/fs.js';
@@ -20,7 +21,7 @@ import { allocateBits, type BitAllocation } from './budget.js';
 import { prune } from './masks.js';
 import { reportMarkdown, reportPlots, validateReport, type CompressReport, type IterationRecord } from './report.js';
 import { resolveSettings, type SettingsInput } from './resolve.js';
-import { changedSettings, learningRateAt, selectedTensors, sparsityAt, type CompressSettings } from './settings.js';
+import { changedSettings, learningRateAt, rowAllocations, selectedTensors, sparsityAt, type CompressSettings } from './settings.js';
 
 export const STATE_FILE = 'state.json';
 export const REPORT_FILE = 'report.json';
@@ -145,9 +146,18 @@ async function compressLocked(o: CompressOptions): Promise<CompressResult> {
       ...(settings.activationBits === null ? {} : { activation_bits: String(settings.activationBits) }),
     };
     const metadata = (t: number) => ({ ...base, compressIteration: String(t) });
-    const allocation = planBits(run, evalValid, metadata(settings.iterations), o.progress);
+    // Word counts of the training text, for mixed-precision rows weighted by frequency (once).
+    let wordCounts: Float64Array | undefined;
+    const counts = () => {
+      if (settings.rowBits !== 'frequency') return undefined;
+      wordCounts ??= idCounts(corpus.ids.train, src.model.config.vocab);
+      return wordCounts;
+    };
+    const allocation = planBits(run, evalValid, metadata(settings.iterations), o.progress, counts);
     if (run.resumed) {
       const stored = run.resumed.report.settings as unknown as CompressSettings;
+      // A run stored before mixed-precision rows existed had uniform rows: it resumes so unless told otherwise.
+      if (!('rowBits' in stored) && o.settings.rowBits === undefined) settings.rowBits = 'uniform';
       const changed = changedSettings(settings, stored);
       if (changed.length)
         throw new QuireError(
@@ -169,6 +179,7 @@ async function compressLocked(o: CompressOptions): Promise<CompressResult> {
       fpModelBytes: src.fpModelBytes,
       tensors: selectedTensors(settings, src.model.config),
     };
+    spec.rows = rowAllocations(settings.rowBits, spec.tensors, counts());
     return await iterate(run, { settings, corpus, evalValid, metadata, spec }, allocation, o);
   } finally {
     run.src.model.dispose(); // idempotent: `iterate` may have disposed it already
@@ -187,6 +198,7 @@ function planBits(
   evalValid: (m: LanguageModel) => number,
   metadata: Record<string, string>,
   progress: Progress | undefined,
+  counts: () => Float64Array | undefined,
 ): BitAllocation | undefined {
   const { settings } = run;
   if (settings.targetBits === null && settings.targetSize === null) return undefined;
@@ -207,7 +219,8 @@ function planBits(
       sparsity: 0,
       fpModelBytes: run.src.fpModelBytes,
     };
-    allocation = allocateBits(run.src.model, base, target, evalValid, metadata);
+    const rows = (tensors: Record<string, number>) => rowAllocations(settings.rowBits, tensors, counts());
+    allocation = allocateBits(run.src.model, base, target, evalValid, metadata, rows);
   }
   const chosen = (g: BitGroup) => allocation.groups[g]!.chosen;
   // A tied model has no softmax group: its softmax weight is the embedding, one bit count.

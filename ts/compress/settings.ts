@@ -1,5 +1,6 @@
 import { QuireError } from '../errors.js';
 import type { QuantMethod } from '../quantize.js';
+import type { RowAllocation } from './compressed-model.js';
 import type { PruneScope } from './masks.js';
 import { type GroupShape, groupTensors } from './layout.js';
 
@@ -7,6 +8,11 @@ import { type GroupShape, groupTensors } from './layout.js';
 export type LayerSelection = 'lstm' | 'lstm,softmax' | 'all';
 export const LAYER_SELECTIONS: readonly LayerSelection[] = ['lstm', 'lstm,softmax', 'all'];
 export const METHODS: readonly QuantMethod[] = ['greedy', 'refined', 'alternating'];
+export type RowBitsMode = 'frequency' | 'error' | 'uniform';
+export const ROW_BITS_MODES: readonly RowBitsMode[] = ['frequency', 'error', 'uniform'];
+/** A mixed-precision row gets at most this many bits more than its matrix's mean, and at most {@link MAX_ROW_BITS}. */
+export const ROW_BITS_HEADROOM = 2;
+export const MAX_ROW_BITS = 7;
 
 /**
  * Every setting of a compress run (docs/method.md §2). All of them are recorded in the report; a
@@ -71,6 +77,13 @@ export interface CompressSettings {
    * `popcount-a<k>` kernel); null = FP activations (default).
    */
   activationBits: number | null;
+  /**
+   * How the rows of the vocabulary matrices (embedding, full softmax) share their bits:
+   * `frequency` (default) gives each row 0 to `bits + 2` at the same mean where they lower the
+   * quantization error weighted by √ of the word's count in the training text most; `error`
+   * weighs every row 1; `uniform` gives every row the same bits.
+   */
+  rowBits: RowBitsMode;
   /** Truncated-BPTT window and streams for retraining and evaluation (the FP run's). */
   steps: number;
   batch: number;
@@ -111,7 +124,7 @@ export const DEFAULT_TUNE_LR_FRACTION = 0.5;
  * loop turns it off unless given); the others had a fixed value then, which a resume must keep.
  */
 export const ADDABLE_SETTINGS: readonly (keyof CompressSettings)[] = ['tuneSteps', 'tuneLr'];
-const IMPLIED_BY_OLDER_RUNS: Partial<CompressSettings> = { distillTemperature: 1 };
+const IMPLIED_BY_OLDER_RUNS: Partial<CompressSettings> = { distillTemperature: 1, rowBits: 'uniform' };
 /**
  * The schedule for a model trained WITH dropout (docs/results.md, "A model trained with dropout"):
  * 800 retraining windows per iteration and the rate decaying by 0.7 instead of 400 and 0.5. On the
@@ -134,6 +147,7 @@ export const DEFAULTS = {
   lrDecay: 0.5,
   distill: 0.5,
   distillTemperature: 1,
+  rowBits: 'frequency' as RowBitsMode,
   prune: 0,
   pruneMask: 'once' as const,
   pruneScope: 'matrix' as PruneScope,
@@ -172,6 +186,7 @@ export function validateSettings(s: CompressSettings): void {
   if (!(Number.isFinite(s.tuneLr) && s.tuneLr > 0)) throw bad(`tuneLr must be a finite number > 0 (got ${s.tuneLr})`);
   if (!(Number.isFinite(s.clip) && s.clip >= 0)) throw bad(`clip must be a finite number >= 0 (got ${s.clip})`);
   if (!(Number.isFinite(s.prune) && s.prune >= 0 && s.prune < 1)) throw bad(`prune (sparsity) must be in [0, 1) (got ${s.prune})`);
+  if (!ROW_BITS_MODES.includes(s.rowBits)) throw bad(`rowBits must be one of ${ROW_BITS_MODES.join(', ')} (got ${s.rowBits})`);
   if (s.pruneMask !== 'once' && s.pruneMask !== 'each') throw bad(`pruneMask must be once or each (got ${s.pruneMask})`);
   if (s.pruneScope !== 'matrix' && s.pruneScope !== 'global') throw bad(`pruneScope must be matrix or global (got ${s.pruneScope})`);
   for (const k of ['steps', 'batch', 'evalBatch'] as const) if (!isInt(s[k], 1)) throw bad(`${k} must be a positive integer (got ${s[k]})`);
@@ -189,6 +204,32 @@ export function selectedTensors(s: CompressSettings, shape: GroupShape): Record<
   for (const n of groupTensors('lstm', shape)) out[n] = s.bits;
   if (s.layers !== 'lstm') for (const n of groupTensors('softmax', shape)) out[n] = s.softmaxBits;
   if (s.layers === 'all' || (shape.tied && s.layers !== 'lstm')) for (const n of groupTensors('embedding', shape)) out[n] = s.embeddingBits;
+  return out;
+}
+
+/**
+ * The mixed-precision rows of the selected `tensors` (see {@link CompressSettings.rowBits}): the
+ * vocabulary matrices whose rows are words (the embedding; the softmax weight of a full
+ * softmax), each row 0 (zeros) to `bits + 2` bits. `counts` (one per word: its count in the training
+ * text) weighs each row by `√(count + 1)` in `frequency` mode; it is needed only then.
+ */
+export function rowAllocations(
+  mode: RowBitsMode,
+  tensors: Record<string, number>,
+  counts: ArrayLike<number> | undefined,
+): Record<string, RowAllocation> {
+  const out: Record<string, RowAllocation> = {};
+  if (mode === 'uniform') return out;
+  for (const name of ['embedding', 'softmax.weight']) {
+    const bits = tensors[name];
+    if (bits === undefined || bits >= MAX_ROW_BITS) continue;
+    const maxBits = Math.min(MAX_ROW_BITS, bits + ROW_BITS_HEADROOM);
+    if (mode === 'error') out[name] = { maxBits };
+    else {
+      if (!counts) throw bad('rowBits frequency needs the word counts of the training text');
+      out[name] = { maxBits, importance: Array.from(counts, (c) => Math.sqrt(c + 1)) };
+    }
+  }
   return out;
 }
 

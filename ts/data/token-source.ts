@@ -12,6 +12,21 @@ export interface TokenSource {
   read(start: number, out: Uint32Array): void;
 }
 
+/** How often each id `0 … vocab − 1` occurs in `source` (read in chunks; an id past the vocabulary is `E_FORMAT`). */
+export function idCounts(source: TokenSource, vocab: number): Float64Array {
+  const counts = new Float64Array(vocab);
+  const chunk = new Uint32Array(1 << 20);
+  for (let start = 0; start < source.length; start += chunk.length) {
+    const part = chunk.subarray(0, Math.min(chunk.length, source.length - start));
+    source.read(start, part);
+    for (const id of part) {
+      if (id >= vocab) throw new QuireError('E_FORMAT', `token id ${id} at position ${start} is outside the vocabulary of ${vocab}`);
+      counts[id]++;
+    }
+  }
+  return counts;
+}
+
 /** `ids` as a {@link TokenSource}, limited to its first `limit` ids. */
 export function arraySource(ids: Uint32Array, limit = ids.length): TokenSource {
   const view = ids.subarray(0, Math.min(limit, ids.length));

@@ -39,9 +39,9 @@ impl CompressedModel {
     /// Quantizes the spec's tensors of `model` in place (they become `Q(W)`) and assembles the
     /// compressed model; `metadata_json` is carried into the file (string values).
     pub fn from_model(model: &mut LstmModel, spec_json: String, metadata_json: String) -> Result<CompressedModel> {
-        let (selection, info) = parse_spec(&spec_json)?;
+        let (selection, rows, info) = parse_spec(&spec_json)?;
         let metadata = metadata_from_json(&metadata_json)?;
-        let (inner, losses) = Core::from_model(model.inner.get_mut()?, &selection, info, metadata)?;
+        let (inner, losses) = Core::from_model(model.inner.get_mut()?, &selection, &rows, info, metadata)?;
         Ok(CompressedModel { inner: Slot::new(inner), losses_json: losses_json(&losses) })
     }
 

@@ -3,12 +3,14 @@
 //!
 //! Spec (request of `CompressedModel.fromModel`): `{"method": "alternating", "cycles": 2,
 //! "groupSize": 0, "layers": "lstm", "sparsity": 0.5, "fpModelBytes": 18600000, "tensors":
-//! {"lstm.0.w_ih": 1, ...}}` — the tensors to quantize with their bits; method, cycles and group
-//! size apply to all of them. Header (answer of [`header_json`]): the file's compression metadata
+//! {"lstm.0.w_ih": 1, ...}, "rows": {"softmax.weight": {"maxBits": 4, "importance": [..]}}}` —
+//! the tensors to quantize with their bits; method, cycles and group size apply to all of them;
+//! the optional `rows` gives tensors mixed precision across their rows (`importance`: one weight
+//! per row, or absent). Header (answer of [`header_json`]): the file's compression metadata
 //! plus its part sizes. Metadata: a JSON object of strings.
 
 use quire_core::compress::{self, CompressedModel, CompressionInfo, QuantLoss, GATE_ORDER};
-use quire_core::quant::{Method, QuantConfig};
+use quire_core::quant::{Method, QuantConfig, RowAllocation};
 use quire_core::{Error, Result};
 use serde::Deserialize;
 use serde_json::json;
@@ -52,11 +54,24 @@ struct Spec {
     sparsity: f64,
     fp_model_bytes: u64,
     tensors: BTreeMap<String, usize>,
+    #[serde(default)]
+    rows: BTreeMap<String, RowsSpec>,
 }
 
-/// Parses a spec into the selection (tensor → config, in name order) and the recorded info.
-/// Malformed JSON, an unknown method or a bad config is `E_CONFIG`.
-pub fn parse_spec(text: &str) -> Result<(Vec<(String, QuantConfig)>, CompressionInfo)> {
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RowsSpec {
+    max_bits: usize,
+    #[serde(default)]
+    importance: Option<Vec<f32>>,
+}
+
+/// What [`parse_spec`] reads: the selection, the mixed-precision tensors and the recorded info.
+pub type ParsedSpec = (Vec<(String, QuantConfig)>, BTreeMap<String, RowAllocation>, CompressionInfo);
+
+/// Parses a spec into the selection (tensor → config, in name order), the row allocations and
+/// the recorded info. Malformed JSON, an unknown method or a bad config is `E_CONFIG`.
+pub fn parse_spec(text: &str) -> Result<ParsedSpec> {
     let s: Spec = serde_json::from_str(text).map_err(|e| Error::config(format!("compression spec: {e}")))?;
     let method = Method::parse(&s.method)?;
     compress::prune::check_sparsity(s.sparsity)?;
@@ -76,13 +91,15 @@ pub fn parse_spec(text: &str) -> Result<(Vec<(String, QuantConfig)>, Compression
         sparsity: s.sparsity,
         fp_model_bytes: s.fp_model_bytes,
     };
-    Ok((selection, info))
+    let rows = s.rows.into_iter().map(|(name, r)| (name, RowAllocation { max_bits: r.max_bits, importance: r.importance })).collect();
+    Ok((selection, rows, info))
 }
 
 /// `{"format", "config", "bits": {name: k}, "method", "cycles", "groupSize", "layers",
 /// "sparsity", "gateOrder", "fpModelBytes", "quantizedWeights", "quantizedBytes", "fpParams",
-/// "fpBytes", "bitsPerQuantizedWeight", "masked": [names], "activationBits": k | null}` of a
-/// compressed model.
+/// "fpBytes", "bitsPerQuantizedWeight", "masked": [names], "activationBits": k | null,
+/// "meanBits": {name: mean bits per weight}, "rowBits": {name: {bits: rows with them}} (mixed
+/// precision only)}` of a compressed model; `bits` is a mixed matrix's most bits of a row.
 pub fn header_json(m: &CompressedModel) -> String {
     let s = m.stats();
     let bits: BTreeMap<&str, usize> = m.quantized.iter().map(|q| (q.name.as_str(), q.matrix.bits())).collect();
@@ -104,8 +121,19 @@ pub fn header_json(m: &CompressedModel) -> String {
         "fpBytes": s.fp_bytes,
         "bitsPerQuantizedWeight": s.bits_per_quantized_weight(),
         "masked": masked,
+        "meanBits": m.quantized.iter().map(|q| (q.name.as_str(), q.matrix.mean_bits())).collect::<BTreeMap<_, _>>(),
+        "rowBits": m.quantized.iter().filter_map(|q| q.matrix.row_bits().map(|rb| (q.name.as_str(), histogram(rb)))).collect::<BTreeMap<_, _>>(),
         // Validated when the model was built or read, so an error cannot occur here.
         "activationBits": compress::activation_bits(&m.metadata).ok().flatten(),
     })
     .to_string()
+}
+
+/// `{bits: rows with that many}` of a mixed-precision matrix's row bits.
+fn histogram(row_bits: &[u8]) -> BTreeMap<u8, usize> {
+    let mut out = BTreeMap::new();
+    for &b in row_bits {
+        *out.entry(b).or_default() += 1;
+    }
+    out
 }

@@ -18,7 +18,7 @@ fn compressed_bytes(m: &mut LstmModel) -> Vec<u8> {
     let info =
         CompressionInfo { method: Method::Alternating, cycles: 2, group_size: 0, layers: "all".into(), sparsity: 0.0, fp_model_bytes: 1 };
     let meta = BTreeMap::from([("vocabulary".to_string(), "[]".to_string())]);
-    CompressedModel::from_model(m, &sel, info, meta).unwrap().0.to_bytes()
+    CompressedModel::from_model(m, &sel, &BTreeMap::new(), info, meta).unwrap().0.to_bytes()
 }
 
 #[test]

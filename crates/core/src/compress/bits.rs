@@ -67,24 +67,32 @@ pub fn kept(mask: &[u64]) -> usize {
     mask.iter().map(|w| w.count_ones() as usize).sum()
 }
 
-/// The code bits of kept weights only, as one stream: for row `r`, plane `i`, the bits of the
-/// kept columns in order (LSB first); pruned weights need no code (they decode to 0 whatever
-/// it is), so a masked matrix stores `k` bits per kept weight, not per weight.
-pub fn pack_kept(planes: &[u64], mask: &[u64], rows: usize, k: usize, cols: usize) -> Vec<u64> {
+/// Code bits of the kept weights when row `r` has `bits(r)` planes: `Σ_r bits(r)·kept(row r)`.
+pub fn kept_codes(mask: &[u64], rows: usize, cols: usize, bits: impl Fn(usize) -> usize) -> usize {
     let w = cols.div_ceil(64);
-    let mut out = vec![0u64; (k * kept(mask)).div_ceil(64)];
-    let mut pos = 0usize;
+    (0..rows).map(|r| bits(r) * kept(&mask[r * w..(r + 1) * w])).sum()
+}
+
+/// The code bits of kept weights only, as one stream: for row `r`, plane `i < bits(r)`, the
+/// bits of the kept columns in order (LSB first); pruned weights need no code (they decode to 0
+/// whatever it is), so a masked matrix stores `k` bits per kept weight, not per weight.
+/// `planes` holds the rows one after another, `bits(r)` padded planes each.
+pub fn pack_kept(planes: &[u64], mask: &[u64], rows: usize, cols: usize, bits: impl Fn(usize) -> usize) -> Vec<u64> {
+    let w = cols.div_ceil(64);
+    let mut out = vec![0u64; kept_codes(mask, rows, cols, &bits).div_ceil(64)];
+    let (mut pos, mut plane) = (0usize, 0usize);
     for r in 0..rows {
         let m = &mask[r * w..(r + 1) * w];
-        for i in 0..k {
-            let p = &planes[(r * k + i) * w..(r * k + i + 1) * w];
+        for _ in 0..bits(r) {
+            let p = &planes[plane * w..(plane + 1) * w];
+            plane += 1;
             for (&mw, &pw) in m.iter().zip(p) {
-                let mut bits = mw;
-                while bits != 0 {
-                    let t = bits.trailing_zeros();
+                let mut set = mw;
+                while set != 0 {
+                    let t = set.trailing_zeros();
                     out[pos / 64] |= (pw >> t & 1) << (pos % 64);
                     pos += 1;
-                    bits &= bits - 1;
+                    set &= set - 1;
                 }
             }
         }
@@ -92,10 +100,11 @@ pub fn pack_kept(planes: &[u64], mask: &[u64], rows: usize, k: usize, cols: usiz
     out
 }
 
-/// Inverse of [`pack_kept`]: padded planes with the kept codes in place and pruned positions 0.
-/// `E_FORMAT` if the stream has the wrong length or bits set past its end.
-pub fn unpack_kept(stream: &[u64], mask: &[u64], rows: usize, k: usize, cols: usize) -> Result<Vec<u64>> {
-    let total = k * kept(mask);
+/// Inverse of [`pack_kept`]: the rows' padded planes (`bits(r)` each, one after another) with
+/// the kept codes in place and pruned positions 0. `E_FORMAT` if the stream has the wrong
+/// length or bits set past its end.
+pub fn unpack_kept(stream: &[u64], mask: &[u64], rows: usize, cols: usize, bits: impl Fn(usize) -> usize) -> Result<Vec<u64>> {
+    let total = kept_codes(mask, rows, cols, &bits);
     if stream.len() != total.div_ceil(64) {
         return Err(Error::format(format!("code stream has {} words, expected {}", stream.len(), total.div_ceil(64))));
     }
@@ -103,20 +112,20 @@ pub fn unpack_kept(stream: &[u64], mask: &[u64], rows: usize, k: usize, cols: us
         return Err(Error::format("code stream has bits set past its end (must be 0)"));
     }
     let w = cols.div_ceil(64);
-    let mut planes = vec![0u64; rows * k * w];
+    let mut planes = Vec::with_capacity((0..rows).map(&bits).sum::<usize>() * w);
     let mut pos = 0usize;
     for r in 0..rows {
-        for i in 0..k {
+        for _ in 0..bits(r) {
             for x in 0..w {
-                let mut bits = mask[r * w + x];
+                let mut set = mask[r * w + x];
                 let mut word = 0u64;
-                while bits != 0 {
-                    let t = bits.trailing_zeros();
+                while set != 0 {
+                    let t = set.trailing_zeros();
                     word |= (stream[pos / 64] >> (pos % 64) & 1) << t;
                     pos += 1;
-                    bits &= bits - 1;
+                    set &= set - 1;
                 }
-                planes[(r * k + i) * w + x] = word;
+                planes.push(word);
             }
         }
     }
@@ -176,9 +185,9 @@ mod tests {
                     }
                 }
             }
-            let stream = pack_kept(&planes, &mask, rows, k, cols);
+            let stream = pack_kept(&planes, &mask, rows, cols, |_| k);
             assert_eq!(stream.len(), (k * kept(&mask)).div_ceil(64));
-            let back = unpack_kept(&stream, &mask, rows, k, cols).unwrap();
+            let back = unpack_kept(&stream, &mask, rows, cols, |_| k).unwrap();
             for row in 0..rows {
                 for i in 0..k {
                     for x in 0..w {
@@ -187,7 +196,7 @@ mod tests {
                     }
                 }
             }
-            assert!(unpack_kept(&stream[..stream.len().saturating_sub(1)], &mask, rows, k, cols).is_err() || stream.is_empty());
+            assert!(unpack_kept(&stream[..stream.len().saturating_sub(1)], &mask, rows, cols, |_| k).is_err() || stream.is_empty());
         }
     }
 }

@@ -13,13 +13,19 @@
 //! - with a mask, `W.codes` U64 `[⌈k·kept/64⌉]` replaces `W.planes` (version 2): the code bits of
 //!   the kept weights only, row by row, plane by plane, kept columns in order (see
 //!   [`super::bits::pack_kept`]), so 1 bit + 50 % pruning costs 0.5 + 1 bits per weight, not 2.
+//! - a mixed-precision matrix (version 4, [`crate::quant::mixed`]) adds `W.rowbits` U64
+//!   `[⌈3·rows/64⌉]`: row `r`'s bit count (0–7; 0 = a row of zeros) in bits `3r .. 3r+3` (LSB first); its
+//!   planes, codes and scales then hold only the planes each row uses (row `r` has
+//!   `row_bits[r]`, so `W.planes` is `Σ row_bits` segments and `W.scales` F16/F32
+//!   `[Σ row_bits · groups]`, row by row, group by group), and metadata `bits` is the largest
+//!   row's. Files without a mixed matrix are written as version 3.
 //!
 //! Metadata (strings): `format`, `version`, `config` (the [`LstmConfig`] JSON), `bits` (JSON
 //! object: quantized tensor name → bits), `method`, `cycles`, `groupSize`, `layers`,
 //! `sparsity`, `gateOrder` ([`GATE_ORDER`]), `fpModelBytes`; any other key is caller metadata
 //! (e.g. the vocabulary) and is carried through unchanged.
 
-use super::bits::{expand, kept, pack_kept, squeeze, stream_words, unpack_kept};
+use super::bits::{expand, pack_kept, squeeze, stream_words, unpack_kept};
 use super::model::{CompressedModel, CompressionInfo, QuantizedTensor, GATE_ORDER, RESERVED};
 use crate::error::{Error, Result};
 use crate::format::half::all_f16;
@@ -29,10 +35,14 @@ use crate::quant::{BinaryMatrix, Method};
 use std::collections::BTreeMap;
 
 pub const COMPRESSED_FORMAT: &str = "quire-compressed";
-pub const COMPRESSED_VERSION: &str = "3";
+pub const COMPRESSED_VERSION: &str = "4";
+/// The version written when no matrix is mixed-precision (readable by builds from before version 4).
+const UNIFORM_VERSION: &str = "3";
 /// Versions this build reads: 1 stored the codes of pruned weights too (`W.planes` always);
-/// 1 and 2 store every scale as F32.
-const READABLE_VERSIONS: [&str; 3] = ["1", "2", "3"];
+/// 1 and 2 store every scale as F32; 4 adds mixed-precision rows.
+const READABLE_VERSIONS: [&str; 4] = ["1", "2", "3", "4"];
+/// Bits per row of the `W.rowbits` table.
+const ROW_BITS_WIDTH: usize = crate::quant::mixed::ROW_BITS_TABLE_BITS;
 
 impl CompressedModel {
     /// The file bytes (layout in the module docs).
@@ -42,8 +52,9 @@ impl CompressedModel {
             w.meta(k, v.clone());
         }
         let bits: BTreeMap<&str, usize> = self.quantized.iter().map(|q| (q.name.as_str(), q.matrix.bits())).collect();
+        let mixed = self.quantized.iter().any(|q| q.matrix.row_bits().is_some());
         w.meta("format", COMPRESSED_FORMAT)
-            .meta("version", COMPRESSED_VERSION)
+            .meta("version", if mixed { COMPRESSED_VERSION } else { UNIFORM_VERSION })
             .meta("config", self.config.to_json())
             .meta("bits", serde_json::to_string(&bits).expect("map serialises"))
             .meta("method", self.info.method.name())
@@ -59,19 +70,29 @@ impl CompressedModel {
                 w.f32(name, shape, values);
             } else if let Some(q) = self.quantized.iter().find(|q| &q.name == name) {
                 let m = &q.matrix;
-                let (r, k, c) = (m.rows(), m.bits(), m.cols());
+                let (r, c, coded) = (m.rows(), m.cols(), m.coded_rows());
+                let planes = m.compact_planes();
                 match m.mask() {
-                    None => w.u64(&format!("{name}.planes"), &[stream_words(r * k, c)], &squeeze(m.planes(), r * k, c)),
+                    None => w.u64(&format!("{name}.planes"), &[stream_words(coded, c)], &squeeze(&planes, coded, c)),
                     Some(mask) => {
-                        let codes = pack_kept(m.planes(), mask, r, k, c);
+                        let codes = pack_kept(&planes, mask, r, c, |row| m.bits_of_row(row));
                         w.u64(&format!("{name}.codes"), &[codes.len()], &codes);
                         w.u64(&format!("{name}.mask"), &[stream_words(r, c)], &squeeze(mask, r, c))
                     }
                 };
-                let (scales, shape) = (format!("{name}.scales"), [r, m.groups(), k]);
-                match scales_dtype(m.scales()) {
-                    DType::F16 => w.f16(&scales, &shape, m.scales()),
-                    _ => w.f32(&scales, &shape, m.scales()),
+                let scales = m.compact_scales();
+                let shape = match m.row_bits() {
+                    None => vec![r, m.groups(), m.bits()],
+                    Some(rb) => {
+                        let table: Vec<u64> = rb.iter().map(|&b| u64::from(b)).collect();
+                        w.u64(&format!("{name}.rowbits"), &[stream_words(r, ROW_BITS_WIDTH)], &squeeze(&table, r, ROW_BITS_WIDTH));
+                        vec![scales.len()]
+                    }
+                };
+                let sname = format!("{name}.scales");
+                match scales_dtype(&scales) {
+                    DType::F16 => w.f16(&sname, &shape, &scales),
+                    _ => w.f32(&sname, &shape, &scales),
                 };
             }
         }
@@ -130,7 +151,7 @@ impl CompressedModel {
                 }
                 Some(&k) => {
                     let matrix = read_matrix(&c, &name, &shape, k, info.group_size)?;
-                    expected += 2 + usize::from(matrix.mask().is_some());
+                    expected += 2 + usize::from(matrix.mask().is_some()) + usize::from(matrix.row_bits().is_some());
                     quantized.push(QuantizedTensor { name, matrix });
                 }
             }
@@ -138,9 +159,9 @@ impl CompressedModel {
         if c.tensors.len() != expected {
             let known = |n: &str| {
                 fp.iter().any(|(f, _, _)| f == n)
-                    || quantized
-                        .iter()
-                        .any(|q| n.strip_prefix(q.name.as_str()).is_some_and(|s| [".planes", ".codes", ".scales", ".mask"].contains(&s)))
+                    || quantized.iter().any(|q| {
+                        n.strip_prefix(q.name.as_str()).is_some_and(|s| [".planes", ".codes", ".scales", ".mask", ".rowbits"].contains(&s))
+                    })
             };
             let extra = c.tensors.keys().find(|n| !known(n)).cloned().unwrap_or_default();
             return Err(Error::format(format!("unexpected tensor '{extra}' in a compressed model")));
@@ -166,15 +187,29 @@ fn parse_num<T: std::str::FromStr>(c: &Container<'_>, key: &str) -> Result<T> {
     v.parse().map_err(|_| Error::format(format!("metadata '{key}' is not a valid number: '{v}'")))
 }
 
-/// Reads the planes, scales and optional mask of the quantized matrix `name` (model shape
-/// `shape`, `k` bits); every inconsistency is `E_FORMAT`.
+/// Reads the planes, scales, optional mask and optional row bits of the quantized matrix `name`
+/// (model shape `shape`, `k` bits, the most of any row when mixed); every inconsistency is `E_FORMAT`.
 fn read_matrix(c: &Container<'_>, name: &str, shape: &[usize], k: usize, group_size: usize) -> Result<BinaryMatrix> {
     let [rows, cols] = shape[..] else {
         return Err(Error::format(format!("tensor '{name}' is not a matrix and cannot be quantized")));
     };
+    let in_tensor = |e: Error| Error::format(format!("quantized tensor '{name}': {}", e.message));
     crate::quant::check_bits(k).map_err(|e| Error::format(format!("tensor '{name}': {}", e.message)))?;
-    let group = crate::quant::effective_group(group_size, cols);
-    let scales = c.floats(&format!("{name}.scales"), &[rows, cols.div_ceil(group), k])?;
+    let groups = cols.div_ceil(crate::quant::effective_group(group_size, cols));
+    let rname = format!("{name}.rowbits");
+    let row_bits: Option<Vec<u8>> = match c.tensors.contains_key(&rname) {
+        true => Some(
+            expand(&c.u64s(&rname, &[stream_words(rows, ROW_BITS_WIDTH)])?, rows, ROW_BITS_WIDTH)?.into_iter().map(|v| v as u8).collect(),
+        ),
+        false => None,
+    };
+    let bits_of = |r: usize| row_bits.as_ref().map_or(k, |rb| usize::from(rb[r]));
+    let coded: usize = (0..rows).map(bits_of).sum();
+    let sname = format!("{name}.scales");
+    let scales = match &row_bits {
+        None => c.floats(&sname, &[rows, groups, k])?,
+        Some(_) => c.floats(&sname, &[coded * groups])?,
+    };
     let mname = format!("{name}.mask");
     let mask = match c.tensors.contains_key(&mname) {
         true => Some(expand(&c.u64s(&mname, &[stream_words(rows, cols)])?, rows, cols)?),
@@ -183,10 +218,16 @@ fn read_matrix(c: &Container<'_>, name: &str, shape: &[usize], k: usize, group_s
     let cname = format!("{name}.codes");
     let planes = match (&mask, c.tensors.contains_key(&cname)) {
         // Version 2 with a mask: codes of the kept weights only.
-        (Some(m), true) => unpack_kept(&c.u64s(&cname, &[(k * kept(m)).div_ceil(64)])?, m, rows, k, cols)?,
+        (Some(m), true) => {
+            let words = super::bits::kept_codes(m, rows, cols, bits_of).div_ceil(64);
+            unpack_kept(&c.u64s(&cname, &[words])?, m, rows, cols, bits_of)?
+        }
         (None, true) => return Err(Error::format(format!("tensor '{cname}' needs a mask '{mname}'"))),
-        (_, false) => expand(&c.u64s(&format!("{name}.planes"), &[stream_words(rows * k, cols)])?, rows * k, cols)?,
+        (_, false) => expand(&c.u64s(&format!("{name}.planes"), &[stream_words(coded, cols)])?, coded, cols)?,
     };
-    BinaryMatrix::from_parts(rows, cols, k, group_size, scales, &planes, mask.as_deref())
-        .map_err(|e| Error::format(format!("quantized tensor '{name}': {}", e.message)))
+    match row_bits {
+        None => BinaryMatrix::from_parts(rows, cols, k, group_size, scales, &planes, mask.as_deref()),
+        Some(rb) => BinaryMatrix::from_compact(rows, cols, k, group_size, rb, &scales, &planes, mask.as_deref()),
+    }
+    .map_err(in_tensor)
 }

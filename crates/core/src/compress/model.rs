@@ -7,7 +7,7 @@
 use super::quantize::{quantize_tensor, QuantLoss};
 use crate::error::{Error, Result};
 use crate::lstm::{ActivationQuant, LstmConfig, LstmModel};
-use crate::quant::{check_bits, BinaryMatrix, Method, QuantConfig, MAX_BITS};
+use crate::quant::{check_bits, BinaryMatrix, Method, QuantConfig, RowAllocation, MAX_BITS};
 use std::collections::BTreeMap;
 
 /// Gate order of every `[4H, ·]` LSTM matrix and `[4H]` bias (rows `0..H` = input gate, ...).
@@ -100,13 +100,15 @@ impl CompressedStats {
 
 impl CompressedModel {
     /// Quantizes `selection` (tensor name → its config; masks set on the model are used) in
-    /// place — the model's matrices become `Q(W)` — and assembles the compressed model from it.
-    /// Returns it with the loss of each selected tensor, keyed by tensor name.
-    /// Errors: `E_CONFIG` (unknown/duplicate/1-D tensor, bad config, reserved metadata key,
-    /// activation bits outside 1..=8).
+    /// place — the model's matrices become `Q(W)` — and assembles the compressed model from it;
+    /// the tensors named in `mixed` get mixed precision across their rows at their config's bits
+    /// ([`crate::quant::mixed`]). Returns it with the loss of each selected tensor, keyed by name.
+    /// Errors: `E_CONFIG` (unknown/duplicate/1-D tensor, bad config or allocation, a mixed
+    /// tensor not selected, reserved metadata key, activation bits outside 1..=8).
     pub fn from_model(
         model: &mut LstmModel,
         selection: &[(String, QuantConfig)],
+        mixed: &BTreeMap<String, RowAllocation>,
         info: CompressionInfo,
         metadata: BTreeMap<String, String>,
     ) -> Result<(CompressedModel, BTreeMap<String, QuantLoss>)> {
@@ -123,10 +125,13 @@ impl CompressedModel {
                 return Err(Error::config(format!("tensor '{name}' is selected twice")));
             }
         }
+        if let Some(name) = mixed.keys().find(|n| !selection.iter().any(|(s, _)| s == *n)) {
+            return Err(Error::config(format!("tensor '{name}' has a row allocation but is not quantized")));
+        }
         let mut quantized = Vec::new();
         let mut losses = BTreeMap::new();
         for (name, cfg) in selection {
-            let (matrix, loss) = quantize_tensor(model, name, cfg)?;
+            let (matrix, loss) = quantize_tensor(model, name, cfg, mixed.get(name))?;
             quantized.push(QuantizedTensor { name: name.clone(), matrix });
             losses.insert(name.clone(), loss);
         }
@@ -234,12 +239,16 @@ impl CompressedModel {
         for q in &self.quantized {
             let m = &q.matrix;
             s.quantized_weights += m.rows() * m.cols();
-            let stream = |segments| 8 * super::bits::stream_words(segments, m.cols());
+            let stream = |segments, cols| 8 * super::bits::stream_words(segments, cols);
             let codes = match m.mask() {
-                None => stream(m.rows() * m.bits()),
-                Some(mask) => 8 * (m.bits() * super::bits::kept(mask)).div_ceil(64) + stream(m.rows()),
+                None => stream(m.coded_rows(), m.cols()),
+                Some(mask) => {
+                    8 * super::bits::kept_codes(mask, m.rows(), m.cols(), |r| m.bits_of_row(r)).div_ceil(64) + stream(m.rows(), m.cols())
+                }
             };
-            s.quantized_bytes += codes + super::file::scales_dtype(m.scales()).size() * m.scales().len();
+            let table = if m.row_bits().is_some() { stream(m.rows(), crate::quant::mixed::ROW_BITS_TABLE_BITS) } else { 0 };
+            let scales = m.coded_rows() * m.groups();
+            s.quantized_bytes += codes + table + super::file::scales_dtype(m.scales()).size() * scales;
         }
         for (_, _, v) in &self.fp {
             s.fp_params += v.len();

@@ -3,7 +3,7 @@
 use super::*;
 use crate::lstm::tensor_layout;
 use crate::lstm::{LstmConfig, LstmModel};
-use crate::quant::{quantize_rows, Method, QuantConfig};
+use crate::quant::{quantize_rows, Method, QuantConfig, RowAllocation};
 use crate::rng::Rng;
 use crate::ErrorCode;
 use std::collections::BTreeMap;
@@ -86,7 +86,7 @@ fn quantize_tensor_writes_q_of_w_and_reports_the_loss() {
     let cfg = QuantConfig::new(2, Method::Refined);
     let name = "lstm.0.w_hh";
     let w = m.get_tensor(name).unwrap();
-    let (q, loss) = quantize_tensor(&mut m, name, &cfg).unwrap();
+    let (q, loss) = quantize_tensor(&mut m, name, &cfg, None).unwrap();
     let exact = quantize_rows(&w, 280, 70, &cfg, None).unwrap();
     let expect = quantize_rows(&w, 280, 70, &cfg, None).unwrap().with_half_scales().unwrap();
     assert!(crate::format::half::all_f16(expect.scales()));
@@ -96,8 +96,8 @@ fn quantize_tensor_writes_q_of_w_and_reports_the_loss() {
     assert_eq!(m.get_tensor(name).unwrap(), expect.dequantize());
     assert_eq!(q.dequantize(), expect.dequantize());
     assert!((loss.relative() - expect.relative_error(&w).unwrap()).abs() < 1e-9);
-    assert_eq!(quantize_tensor(&mut m, "lstm.0.bias", &cfg).err().unwrap().code, ErrorCode::Config);
-    assert_eq!(quantize_tensor(&mut m, "nope", &cfg).err().unwrap().code, ErrorCode::Config);
+    assert_eq!(quantize_tensor(&mut m, "lstm.0.bias", &cfg, None).err().unwrap().code, ErrorCode::Config);
+    assert_eq!(quantize_tensor(&mut m, "nope", &cfg, None).err().unwrap().code, ErrorCode::Config);
 }
 
 #[test]
@@ -110,7 +110,7 @@ fn compressed_file_round_trips_and_equals_q_of_w() {
     let before: Vec<Vec<f32>> = sel.iter().map(|(n, _)| m.get_tensor(n).unwrap()).collect();
     let mut meta = BTreeMap::new();
     meta.insert("vocabulary".to_string(), "[\"a\",\"b\"]".to_string());
-    let (cm, losses) = CompressedModel::from_model(&mut m, &sel, info(0.5), meta).unwrap();
+    let (cm, losses) = CompressedModel::from_model(&mut m, &sel, &BTreeMap::new(), info(0.5), meta).unwrap();
     assert_eq!(losses.len(), sel.len());
     assert!(sel.iter().all(|(n, _)| losses.contains_key(n)));
     for ((n, cfg), w) in sel.iter().zip(&before) {
@@ -146,12 +146,12 @@ fn scales_are_stored_as_f16_when_exact_and_f32_otherwise() {
     let dtype_of = |bytes: &[u8], name: &str| crate::format::read(bytes).unwrap().tensors[name].dtype;
     let mut m = tiny();
     let sel = vec![("lstm.0.w_hh".to_string(), QuantConfig::new(2, Method::Greedy))];
-    let small = CompressedModel::from_model(&mut m, &sel, info(0.0), BTreeMap::new()).unwrap().0.to_bytes();
+    let small = CompressedModel::from_model(&mut m, &sel, &BTreeMap::new(), info(0.0), BTreeMap::new()).unwrap().0.to_bytes();
     assert_eq!(dtype_of(&small, "lstm.0.w_hh.scales"), crate::format::DType::F16);
     // Weights of 1e6: their scales overflow f16 and stay f32, in memory and in the file.
     let big: Vec<f32> = m.get_tensor("lstm.0.w_hh").unwrap().iter().map(|w| w * 1e7).collect();
     m.set_tensor("lstm.0.w_hh", &big).unwrap();
-    let (cm, _) = CompressedModel::from_model(&mut m, &sel, info(0.0), BTreeMap::new()).unwrap();
+    let (cm, _) = CompressedModel::from_model(&mut m, &sel, &BTreeMap::new(), info(0.0), BTreeMap::new()).unwrap();
     let bytes = cm.to_bytes();
     assert_eq!(dtype_of(&bytes, "lstm.0.w_hh.scales"), crate::format::DType::F32);
     let back = CompressedModel::from_bytes(&bytes).unwrap().to_model().unwrap();
@@ -165,12 +165,57 @@ fn scales_are_stored_as_f16_when_exact_and_f32_otherwise() {
     assert_eq!(read.get_tensor("lstm.0.w_hh").unwrap(), m.get_tensor("lstm.0.w_hh").unwrap());
 }
 
+/// Mixed-precision rows (version 4): a file stores each row's planes and scales only, plus the
+/// row-bit table, reads back the same matrices (masked or not), and refuses a table that
+/// contradicts the file; a file without mixed rows stays version 3.
+#[test]
+fn mixed_precision_rows_round_trip_and_corrupt_tables_are_format_errors() {
+    let version = |bytes: &[u8]| crate::format::read(bytes).unwrap().meta("version").unwrap().to_string();
+    for prune in [false, true] {
+        let mut m = tiny();
+        train_a_bit(&mut m, 3);
+        if prune {
+            prune_model(&mut m, &["embedding".to_string()], 0.4, PruneScope::PerMatrix).unwrap();
+        }
+        let sel = vec![
+            ("embedding".to_string(), QuantConfig::new(2, Method::Alternating)),
+            ("lstm.0.w_hh".to_string(), QuantConfig::new(2, Method::Alternating)),
+        ];
+        let importance: Vec<f32> = (0..m.config().vocab).map(|r| if r % 4 == 0 { 50.0 } else { 1.0 }).collect();
+        let rows = BTreeMap::from([("embedding".to_string(), RowAllocation { max_bits: 4, importance: Some(importance) })]);
+        let (cm, _) = CompressedModel::from_model(&mut m, &sel, &rows, info(0.0), BTreeMap::new()).unwrap();
+        let emb = &cm.quantized.iter().find(|q| q.name == "embedding").unwrap().matrix;
+        assert!(emb.row_bits().is_some() && emb.mean_bits() <= 2.0);
+        let bytes = cm.to_bytes();
+        assert_eq!(version(&bytes), "4");
+        let back = CompressedModel::from_bytes(&bytes).unwrap();
+        assert_eq!(back.to_bytes(), bytes, "prune {prune}");
+        assert_eq!(back.to_model().unwrap().get_tensor("embedding").unwrap(), m.get_tensor("embedding").unwrap());
+        assert_eq!(back.stats(), cm.stats());
+        // A row-bit table naming more bits than the file's `bits`: every row at 4 + 1.
+        let mut bad = bytes.clone();
+        let c = crate::format::read(&bytes).unwrap();
+        let range = c.tensors["embedding.rowbits"].range.clone();
+        for b in &mut bad[range.start..range.start + 8] {
+            *b = 0xFF;
+        }
+        assert_eq!(CompressedModel::from_bytes(&bad).err().unwrap().code, ErrorCode::Format, "prune {prune}");
+    }
+    let mut m = tiny();
+    let sel = vec![("embedding".to_string(), QuantConfig::new(2, Method::Greedy))];
+    let uniform = CompressedModel::from_model(&mut m, &sel, &BTreeMap::new(), info(0.0), BTreeMap::new()).unwrap().0.to_bytes();
+    assert_eq!(version(&uniform), "3");
+    let rows = BTreeMap::from([("softmax.weight".to_string(), RowAllocation { max_bits: 3, importance: None })]);
+    let e = CompressedModel::from_model(&mut tiny(), &sel, &rows, info(0.0), BTreeMap::new()).err().unwrap();
+    assert_eq!(e.code, ErrorCode::Config, "{}", e.message);
+}
+
 #[test]
 fn corrupt_compressed_files_are_format_errors() {
     let mut m = tiny();
     let names = lstm_names(&m);
     let sel: Vec<(String, QuantConfig)> = names.iter().map(|n| (n.clone(), QuantConfig::new(1, Method::Greedy))).collect();
-    let bytes = CompressedModel::from_model(&mut m, &sel, info(0.0), BTreeMap::new()).unwrap().0.to_bytes();
+    let bytes = CompressedModel::from_model(&mut m, &sel, &BTreeMap::new(), info(0.0), BTreeMap::new()).unwrap().0.to_bytes();
     for len in [0, 7, 100, bytes.len() / 2, bytes.len() - 1] {
         assert_eq!(CompressedModel::from_bytes(&bytes[..len]).err().unwrap().code, ErrorCode::Format, "len {len}");
     }
@@ -196,9 +241,12 @@ fn corrupt_compressed_files_are_format_errors() {
     }
     let mut meta = BTreeMap::new();
     meta.insert("bits".to_string(), "x".to_string());
-    assert_eq!(CompressedModel::from_model(&mut m, &sel, info(0.0), meta).err().unwrap().code, ErrorCode::Config);
+    assert_eq!(CompressedModel::from_model(&mut m, &sel, &BTreeMap::new(), info(0.0), meta).err().unwrap().code, ErrorCode::Config);
     let dup = vec![sel[0].clone(), sel[0].clone()];
-    assert_eq!(CompressedModel::from_model(&mut m, &dup, info(0.0), BTreeMap::new()).err().unwrap().code, ErrorCode::Config);
+    assert_eq!(
+        CompressedModel::from_model(&mut m, &dup, &BTreeMap::new(), info(0.0), BTreeMap::new()).err().unwrap().code,
+        ErrorCode::Config
+    );
 }
 
 /// A tied model compresses its shared matrix once (one quantized `embedding`, no
@@ -220,7 +268,7 @@ fn tied_model_compresses_the_shared_matrix_once() {
     train_a_bit(&mut m, 5);
     let mut sel: Vec<(String, QuantConfig)> = lstm_names(&m).into_iter().map(|n| (n, QuantConfig::new(2, Method::Alternating))).collect();
     sel.push(("embedding".into(), QuantConfig::new(3, Method::Alternating)));
-    let (cm, _) = CompressedModel::from_model(&mut m, &sel, info(0.0), BTreeMap::new()).unwrap();
+    let (cm, _) = CompressedModel::from_model(&mut m, &sel, &BTreeMap::new(), info(0.0), BTreeMap::new()).unwrap();
     assert!(cm.fp.iter().all(|(n, _, _)| n != "softmax.weight" && n != "embedding"));
     assert_eq!(cm.stats().quantized_weights, 4 * 280 * 70 + 13 * 70);
     assert_eq!(cm.stats().fp_params, 2 * 280 + 13);
@@ -248,7 +296,7 @@ fn tied_model_compresses_the_shared_matrix_once() {
     // With activation bits, the softmax input of a tied model with a quantized embedding is quantized too.
     let mut meta = BTreeMap::new();
     meta.insert(ACTIVATION_BITS_KEY.to_string(), "2".to_string());
-    let (cm, _) = CompressedModel::from_model(&mut m, &sel, info(0.0), meta).unwrap();
+    let (cm, _) = CompressedModel::from_model(&mut m, &sel, &BTreeMap::new(), info(0.0), meta).unwrap();
     assert!(cm.activation_quant().unwrap().unwrap().softmax);
 }
 
@@ -261,7 +309,7 @@ fn refit_scales_follows_training_with_codes_fixed() {
     let names = lstm_names(&m);
     prune_model(&mut m, &names, 0.3, PruneScope::PerMatrix).unwrap();
     let sel: Vec<(String, QuantConfig)> = names.iter().map(|n| (n.clone(), QuantConfig::new(2, Method::Alternating))).collect();
-    let (mut cm, _) = CompressedModel::from_model(&mut m, &sel, info(0.3), BTreeMap::new()).unwrap();
+    let (mut cm, _) = CompressedModel::from_model(&mut m, &sel, &BTreeMap::new(), info(0.3), BTreeMap::new()).unwrap();
     let planes: Vec<Vec<u64>> = cm.quantized.iter().map(|q| q.matrix.planes().to_vec()).collect();
     let scales: Vec<Vec<f32>> = cm.quantized.iter().map(|q| q.matrix.scales().to_vec()).collect();
     train_a_bit(&mut m, 20);

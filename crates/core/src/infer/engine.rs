@@ -79,7 +79,7 @@ pub struct Engine {
     config: LstmConfig,
     metadata: BTreeMap<String, String>,
     kernel: Kernel,
-    embedding: Weight,
+    pub(super) embedding: Weight,
     layers: Vec<Layer>,
     /// The softmax weight (the head's when adaptive); `None` when tied to the embedding (which
     /// then serves both).
@@ -170,8 +170,7 @@ impl Engine {
                 if [m.rows(), m.cols()] != shape {
                     return Err(Error::format(format!("quantized tensor '{name}' is {}×{}, expected {shape:?}", m.rows(), m.cols())));
                 }
-                m.tiles();
-                return Ok(Weight::Packed(m));
+                return Weight::packed(m);
             }
             let (s, data) = fp.remove(name).ok_or_else(|| Error::format(format!("tensor '{name}' is missing")))?;
             if s != shape {
@@ -185,7 +184,7 @@ impl Engine {
         let vector = |w: Weight| -> Result<Vec<f32>> {
             match w {
                 Weight::Dense { data, .. } => Ok(data),
-                Weight::Packed(_) => Err(Error::format("a bias cannot be quantized")),
+                _ => Err(Error::format("a bias cannot be quantized")),
             }
         };
         // The one parameter layout (`lstm::tensor_layout`), in its order: embedding,
@@ -208,10 +207,7 @@ impl Engine {
             .chain(&softmax)
             .chain(layers.iter().flat_map(|l| [&l.w_ih, &l.w_hh]))
             .chain(tails.iter().flat_map(|(p, w)| [p, w]))
-            .map(|w| match w {
-                Weight::Packed(m) => m.groups(),
-                Weight::Dense { .. } => 1,
-            })
+            .map(Weight::groups)
             .max()
             .unwrap_or(1);
         let mut e = Engine {

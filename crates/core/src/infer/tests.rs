@@ -5,7 +5,7 @@
 use super::*;
 use crate::compress::{prune_model, CompressedModel, CompressionInfo, PruneScope};
 use crate::lstm::{LstmConfig, LstmModel};
-use crate::quant::{Method, QuantConfig};
+use crate::quant::{Method, QuantConfig, RowAllocation};
 use crate::rng::Rng;
 use crate::ErrorCode;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -57,6 +57,11 @@ fn window(vocab: usize, n: usize, seed: u64) -> (Vec<u32>, Vec<u32>) {
 }
 
 pub(super) fn compress(m: &mut LstmModel, bits: usize, prune: bool) -> CompressedModel {
+    compress_mixed(m, bits, prune, false)
+}
+
+/// [`compress`], with mixed precision across the rows of the embedding and softmax when `mixed`.
+fn compress_mixed(m: &mut LstmModel, bits: usize, prune: bool, mixed: bool) -> CompressedModel {
     let names: Vec<String> = m.tensor_names().into_iter().filter(|n| !n.ends_with("bias")).collect();
     if prune {
         let lstm: Vec<String> = names.iter().filter(|n| n.starts_with("lstm.")).cloned().collect();
@@ -67,7 +72,17 @@ pub(super) fn compress(m: &mut LstmModel, bits: usize, prune: bool) -> Compresse
         CompressionInfo { method: Method::Alternating, cycles: 2, group_size: 0, layers: "all".into(), sparsity: 0.0, fp_model_bytes: 1 };
     let mut meta = BTreeMap::new();
     meta.insert("vocabulary".to_string(), "[]".to_string());
-    CompressedModel::from_model(m, &sel, info, meta).unwrap().0
+    let rows: BTreeMap<String, RowAllocation> = match mixed {
+        // Like word frequencies: a few rows matter far more than the rest.
+        true => ["embedding", "softmax.weight"]
+            .map(|n| {
+                let importance = (0..m.tensor_shape(n).unwrap()[0]).map(|r| if r < 6 { 100.0 } else { 1.0 }).collect();
+                (n.to_string(), RowAllocation { max_bits: bits + 2, importance: Some(importance) })
+            })
+            .into(),
+        false => BTreeMap::new(),
+    };
+    CompressedModel::from_model(m, &sel, &rows, info, meta).unwrap().0
 }
 
 fn rel(a: f64, b: f64) -> f64 {
@@ -113,11 +128,51 @@ fn packed_engine_matches_the_dequantized_model() {
 }
 
 #[test]
+fn mixed_precision_rows_run_as_tiers_and_match_the_dequantized_model() {
+    for (bits, prune) in [(2, false), (3, true)] {
+        let mut m = trained(53, 70, 3);
+        let cm = compress_mixed(&mut m, bits, prune, true);
+        let rb = cm.quantized.iter().find(|q| q.name == "softmax.weight").unwrap().matrix.row_bits().unwrap().to_vec();
+        assert!(rb.iter().any(|&b| usize::from(b) < bits) && rb.iter().any(|&b| usize::from(b) > bits), "{rb:?}");
+        let bytes = cm.to_bytes();
+        let back = CompressedModel::from_bytes(&bytes).unwrap();
+        assert_eq!(back.to_bytes(), bytes, "file round trip");
+        assert_eq!(crate::format::read(&bytes).unwrap().meta("version").unwrap(), "4");
+        let mut deq = cm.to_model().unwrap();
+        for batch in [2, 5] {
+            let (inp, tgt) = window(53, batch * 20, 4);
+            deq.reset_state(batch).unwrap();
+            let want = deq.evaluate(&inp, &tgt).unwrap();
+            for kernel in [Kernel::LutF32, Kernel::LutI8] {
+                let mut e = Engine::from_bytes(&bytes, kernel).unwrap();
+                e.reset(batch).unwrap();
+                let got = e.evaluate(&inp, &tgt).unwrap();
+                let tol = if kernel == Kernel::LutF32 { 1e-5 } else { 0.005 };
+                assert!(rel(got.exp(), want.exp()) < tol, "{kernel:?} {bits} bits batch {batch}: {got} vs {want}");
+            }
+        }
+        // The embedding lookup decodes each row from its tier.
+        let e = Engine::from_bytes(&bytes, Kernel::LutF32).unwrap();
+        let emb = deq.get_tensor("embedding").unwrap();
+        let mut row = vec![0f32; 70];
+        for r in [0, 17, 52] {
+            e.embedding.row_into(r, &mut row);
+            assert_eq!(&row[..], &emb[r * 70..(r + 1) * 70], "row {r}");
+        }
+    }
+}
+
+#[test]
 fn a_step_allocates_nothing() {
     let mut m = trained(29, 64, 5);
     let bytes = compress(&mut m, 2, true).to_bytes();
-    for kernel in [Kernel::LutI8, Kernel::LutF32, Kernel::Popcount { activation_bits: 2 }] {
-        let mut e = Engine::from_bytes(&bytes, kernel).unwrap();
+    let mixed = compress_mixed(&mut trained(29, 64, 5), 2, false, true).to_bytes();
+    for (kernel, bytes) in [Kernel::LutI8, Kernel::LutF32, Kernel::Popcount { activation_bits: 2 }]
+        .into_iter()
+        .map(|k| (k, &bytes))
+        .chain([(Kernel::LutI8, &mixed)])
+    {
+        let mut e = Engine::from_bytes(bytes, kernel).unwrap();
         e.reset(4).unwrap();
         // The first step sizes the kernel's lazily grown buffers (stream tables, activation planes).
         e.step(&[1, 2, 3, 4]).unwrap();
@@ -238,6 +293,9 @@ fn truncated_or_corrupted_files_are_format_errors() {
     check_corruptions(&m.to_bytes("quire-model", &BTreeMap::new(), false).unwrap(), 1);
     let cm = compress(&mut m, 2, true);
     check_corruptions(&cm.to_bytes(), 2);
+    let mixed = compress_mixed(&mut trained(9, 12, 8), 2, true, true);
+    assert!(mixed.quantized.iter().any(|q| q.matrix.row_bits().is_some()));
+    check_corruptions(&mixed.to_bytes(), 3);
 }
 
 /// The popcount mode binarizes the input of every packed product: with 8 activation bits the

@@ -9,10 +9,12 @@
 pub(crate) mod aligned;
 pub(crate) mod alternating;
 pub(crate) mod greedy;
+pub mod mixed;
 pub mod packed;
 pub(crate) mod refined;
 mod refit;
 
+pub use mixed::{quantize_rows_mixed, RowAllocation};
 use packed::pack_codes;
 pub use packed::BinaryMatrix;
 

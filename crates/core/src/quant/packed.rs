@@ -40,6 +40,8 @@ pub struct BinaryMatrix {
     tiles: OnceLock<(AlignedWords, Vec<f32>)>,
     /// The tiles in the batched int8 kernel's index layout (`kernels::bcq::batched`), built on demand.
     index: OnceLock<AlignedWords>,
+    /// Mixed precision ([`BinaryMatrix::with_row_bits`]): the bits of each row, `0..=bits`.
+    row_bits: Option<Vec<u8>>,
 }
 
 /// The LUT kernels' row-tiled layout: `bytes[((t·k + p)·B + c)·16 + r]` = byte `c` of row
@@ -142,6 +144,7 @@ impl BinaryMatrix {
             masked_view: None,
             tiles: OnceLock::new(),
             index: OnceLock::new(),
+            row_bits: None,
         };
         out.masked_view = out.mask.as_ref().map(|m| out.split_masked(m.as_slice(), !pad));
         Ok(out)
@@ -152,7 +155,13 @@ impl BinaryMatrix {
     /// half the bytes and reads back exactly this matrix. Codes and mask are unchanged.
     pub fn with_half_scales(self) -> Result<BinaryMatrix> {
         let scales = self.scales.iter().map(|&a| crate::format::half::round_to_f16(a)).collect();
-        BinaryMatrix::from_parts(
+        self.with_scales(scales)
+    }
+
+    /// This matrix's codes, mask and row bits with other `scales` (same layout); errors as
+    /// [`BinaryMatrix::from_parts`] and [`BinaryMatrix::with_row_bits`].
+    pub fn with_scales(&self, scales: Vec<f32>) -> Result<BinaryMatrix> {
+        let out = BinaryMatrix::from_parts(
             self.rows,
             self.cols,
             self.bits,
@@ -160,7 +169,54 @@ impl BinaryMatrix {
             scales,
             self.planes.as_slice(),
             self.mask.as_ref().map(|m| m.as_slice()),
-        )
+        )?;
+        match &self.row_bits {
+            Some(rb) => out.with_row_bits(rb.clone()),
+            None => Ok(out),
+        }
+    }
+
+    /// Mixed precision: row `r` uses only its first `row_bits[r]` planes (`0..=bits`; a row of
+    /// 0 bits is all zeros); the planes past them must be all 0 and their scales 0, so every
+    /// product and decoding of the `bits`-plane layout is exact as it is (kernels may skip the
+    /// unused planes, [`BinaryMatrix::tiers`]), and files store `row_bits[r]` planes and scales
+    /// for row `r`. `E_SHAPE` (length), `E_FORMAT` (a count past `bits`, unused planes or scales not 0).
+    pub fn with_row_bits(mut self, row_bits: Vec<u8>) -> Result<BinaryMatrix> {
+        check_len("row bits", row_bits.len(), self.rows)?;
+        let (k, w, groups) = (self.bits, self.words, self.groups);
+        for (r, &b) in row_bits.iter().enumerate() {
+            let b = usize::from(b);
+            if b > k {
+                return Err(Error::format(format!("row {r} has {b} bits; rows of a {k}-bit matrix have 0 to {k}")));
+            }
+            let unused_planes = &self.planes.as_slice()[(r * k + b) * w..(r + 1) * k * w];
+            let unused_scales = (0..groups).flat_map(|g| &self.scales[(r * groups + g) * k + b..(r * groups + g + 1) * k]);
+            if unused_planes.iter().any(|&x| x != 0) || unused_scales.into_iter().any(|&a| a != 0.0) {
+                return Err(Error::format(format!("row {r} has {b} bits but codes or scales past its planes are not 0")));
+            }
+        }
+        self.row_bits = Some(row_bits);
+        Ok(self)
+    }
+
+    /// The bits of each row of a mixed-precision matrix ([`BinaryMatrix::with_row_bits`]), else `None`.
+    pub fn row_bits(&self) -> Option<&[u8]> {
+        self.row_bits.as_deref()
+    }
+
+    /// The planes row `r` uses (`bits` unless mixed).
+    pub fn bits_of_row(&self, r: usize) -> usize {
+        self.row_bits.as_ref().map_or(self.bits, |rb| usize::from(rb[r]))
+    }
+
+    /// Planes stored over all rows, `Σ_r bits_of_row(r)` (the code bits are this × cols).
+    pub fn coded_rows(&self) -> usize {
+        self.row_bits.as_ref().map_or(self.rows * self.bits, |rb| rb.iter().map(|&b| usize::from(b)).sum())
+    }
+
+    /// Mean bits per weight over the rows.
+    pub fn mean_bits(&self) -> f64 {
+        self.coded_rows() as f64 / self.rows as f64
     }
 
     /// `2k` planes `b_i, b_i XNOR m` (padding cleared with `valid`) and scales `α_i/2` twice.
@@ -342,6 +398,12 @@ impl BinaryMatrix {
         let mut out = vec![0.0; self.rows * self.cols];
         self.dequantize_into(&mut out).expect("length matches by construction");
         out
+    }
+
+    /// `‖W_r−Ŵ_r‖²` of every row `r` against the original `w` (f64 sums); `E_SHAPE` on a wrong length.
+    pub fn row_errors(&self, w: &[f32]) -> Result<Vec<f64>> {
+        check_len("weights", w.len(), self.rows * self.cols)?;
+        Ok(self.map_rows(|r, row| w[r * self.cols..(r + 1) * self.cols].iter().zip(row).map(|(&a, &b)| ((a - b) as f64).powi(2)).sum()))
     }
 
     /// `‖W−Ŵ‖²/‖W‖²` against the original `w` (0 when `W = 0`); `E_SHAPE` on a wrong length.

@@ -39,7 +39,9 @@ impl BinaryMatrix {
                             seg_c.push(codes[i * cols + j]);
                         }
                     }
-                    refined::least_squares(&seg_w, &seg_c, &mut scales[(i * groups + g) * k..(i * groups + g + 1) * k]);
+                    // A mixed-precision row fits its own planes only; the unused scales stay 0.
+                    let base = (i * groups + g) * k;
+                    refined::least_squares(&seg_w, &seg_c, &mut scales[base..base + self.bits_of_row(r)]);
                 }
             }
             done.lock().unwrap_or_else(|p| p.into_inner()).push((range, scales));
@@ -48,7 +50,7 @@ impl BinaryMatrix {
         for (range, s) in done.into_inner().unwrap_or_else(|p| p.into_inner()) {
             scales[range.start * groups * k..range.end * groups * k].copy_from_slice(&s);
         }
-        BinaryMatrix::from_parts(rows, cols, k, group, scales, self.planes(), self.mask())?.with_half_scales()
+        self.with_scales(scales)?.with_half_scales()
     }
 }
 
