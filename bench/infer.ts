@@ -5,7 +5,8 @@
  * Engines, measured in one process with alternating rounds:
  * - quire native and quire wasm (`InferenceEngine`, one thread) on the FP32 model file and
  *   on compressed files with every matrix (embedding, LSTM, softmax) quantized to 1, 2 and 3
- *   bits (greedy solver; the int8-LUT kernel). One step = one `step([token])` call (ids in,
+ *   bits (greedy solver; the int8-LUT kernel), and at 2 bits with mixed-precision vocabulary rows
+ *   (`vocabularyRowBits: 0-4`, run as tiers). One step = one `step([token])` call (ids in,
  *   the 10k logits out as a fresh Float32Array);
  * - onnxruntime-node (CPU EP, 1 intra-op thread) and onnxruntime-web (wasm EP, 1 thread, SIMD)
  *   running `exportOnnx()` of the same FP32 model: one `session.run` with the token and the
@@ -50,6 +51,8 @@ interface Task {
   /** The packed kernel quire ran (`-` for onnxruntime and FP files). */
   kernel: string;
   bits: number;
+  /** Bits of the vocabulary rows when mixed (`0-4`), else absent. */
+  rowBits?: string;
   modelBytes: number;
   memoryBytes: number;
   step: () => unknown;
@@ -128,11 +131,18 @@ function quireTask(bytes: Uint8Array, backend: 'native' | 'wasm', bits: number, 
   };
 }
 
-function compressed(fp: Uint8Array, bits: number): Uint8Array {
+/**
+ * `fp` with every matrix at `bits`; with `mixedRows`, the embedding and softmax rows get 0 to
+ * bits + 2 bits at that mean (what `quire compress` does by default), weighted as the words of a
+ * Zipf-distributed text (row r ∝ 1/√(r+1)), so that the engine runs them as tiers.
+ */
+function compressed(fp: Uint8Array, bits: number, mixedRows = false): Uint8Array {
   const m = LanguageModel.fromBytes(fp, { backend: 'native' });
   const tensors: Record<string, number> = { embedding: bits, 'softmax.weight': bits };
   for (let l = 0; l < LAYERS; l++) Object.assign(tensors, { [`lstm.${l}.w_ih`]: bits, [`lstm.${l}.w_hh`]: bits });
-  const spec: CompressionSpec = { method: 'greedy', cycles: 0, groupSize: 0, layers: 'all', sparsity: 0, fpModelBytes: fp.length, tensors };
+  const zipf = { maxBits: bits + 2, importance: Array.from({ length: m.config.vocab }, (_, r) => 1 / Math.sqrt(r + 1)) };
+  const rows = mixedRows ? { embedding: zipf, 'softmax.weight': zipf } : {};
+  const spec: CompressionSpec = { method: 'greedy', cycles: 0, groupSize: 0, layers: 'all', sparsity: 0, fpModelBytes: fp.length, tensors, rows };
   const cm = CompressedModel.fromModel(m, spec, {});
   const bytes = cm.toBytes();
   cm.dispose();
@@ -240,6 +250,9 @@ export async function run({ quick, run: fpRun, compressed: dirs, rounds: given }
       const c = compressed(fp, bits);
       tasks.push(quireTask(c, 'native', bits), quireTask(c, 'wasm', bits));
     }
+    // The same mean with mixed-precision vocabulary rows (0–4 bits): the engine's tiers.
+    const mixed = compressed(fp, 2, true);
+    tasks.push({ ...quireTask(mixed, 'native', 2), rowBits: '0-4' }, { ...quireTask(mixed, 'wasm', 2), rowBits: '0-4' });
     const samples = tasks.map(() => [] as number[]);
     for (let round = 0; round < rounds; round++) {
       for (const [i, task] of tasks.entries()) samples[i].push(await median(task.step, quick));
@@ -256,6 +269,7 @@ export async function run({ quick, run: fpRun, compressed: dirs, rounds: given }
         batch: 1,
         engine: t.engine,
         bits: t.bits,
+        ...(t.rowBits ? { vocabularyRowBits: t.rowBits } : {}),
         tokensPerSecond: +tps[i].toFixed(1),
         speedupVsPeer: +(tps[i] / ref).toFixed(2),
         speedupRange: roundRange(samples[j], samples[i]),
@@ -311,6 +325,7 @@ async function streams(rounds: number): Promise<BenchRow[]> {
         threads,
         engine: name,
         bits: t.bits,
+        ...(t.rowBits ? { vocabularyRowBits: t.rowBits } : {}),
         tokensPerSecond: +tps[i].toFixed(1),
         vsBatch1: +(tps[i] / (base.get(name) ?? tps[i])).toFixed(2),
         speedupVsPeer: +(tps[i] / tps[0]).toFixed(2),
