@@ -98,6 +98,28 @@ impl LutScratch {
 /// made for at least this batch, this matrix's packed row bytes and its scale groups, a popcount
 /// kernel has 1..=8 activation bits and `set` runs here: the raw writes below rely on all of it.
 pub fn packed_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], kernel: Kernel, set: KernelSet, s: &mut LutScratch) {
+    packed_matmul_tables(m, x, batch, y, kernel, set, s, true);
+}
+
+/// [`packed_matmul`] for one more matrix of the same columns by the same `x` as the last product
+/// on this scratch (the tiers of a mixed-precision matrix): the int8 kernel's tables of `x` are
+/// reused instead of built again. The caller guarantees that `x`'s values are those of that
+/// last product; the other kernels build what they need as always.
+pub fn packed_matmul_same_x(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], kernel: Kernel, set: KernelSet, s: &mut LutScratch) {
+    packed_matmul_tables(m, x, batch, y, kernel, set, s, false);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn packed_matmul_tables(
+    m: &BinaryMatrix,
+    x: &[f32],
+    batch: usize,
+    y: &mut [f32],
+    kernel: Kernel,
+    set: KernelSet,
+    s: &mut LutScratch,
+    build_tables: bool,
+) {
     let (rows, cols, groups) = (m.rows(), m.cols(), m.groups());
     let bytes = 8 * m.words_per_row();
     assert!(batch <= s.batch && bytes <= s.bytes && groups <= s.groups, "scratch too small for this product");
@@ -112,7 +134,9 @@ pub fn packed_matmul(m: &BinaryMatrix, x: &[f32], batch: usize, y: &mut [f32], k
         }
         Kernel::LutI8 => {}
     }
-    s.i8_tables(set, x, cols, bytes);
+    if build_tables {
+        s.i8_tables(set, x, cols, bytes);
+    }
     if batch >= BATCHED_MIN {
         if let Some(kernel) = batched::kernel(set) {
             return batched_matmul(m, batch, y, s, gb, kernel);

@@ -4,7 +4,7 @@
 //! lookup), without allocating on the calling thread.
 
 use super::panels::Panels;
-use crate::bcq::lut::{packed_matmul, LutScratch};
+use crate::bcq::lut::{packed_matmul, packed_matmul_same_x, LutScratch};
 use crate::bcq::Kernel;
 use crate::error::Result;
 use crate::gemm::{gemm, GemmSpec};
@@ -140,9 +140,11 @@ impl Weight {
                         yb[r as usize] = 0.0;
                     }
                 }
-                for (ids, m) in tiers {
+                for (i, (ids, m)) in tiers.iter().enumerate() {
                     let t = &mut out[..batch * ids.len()];
-                    packed_matmul(m, &x[..batch * cols], batch, t, kernel, set, scratch);
+                    // Every tier multiplies the same x: the int8 tables are built once.
+                    let product = if i == 0 { packed_matmul } else { packed_matmul_same_x };
+                    product(m, &x[..batch * cols], batch, t, kernel, set, scratch);
                     for (yb, tb) in y.chunks_exact_mut(*rows).zip(t.chunks_exact(ids.len())) {
                         for (&r, &v) in ids.iter().zip(tb) {
                             yb[r as usize] = v;
