@@ -142,7 +142,16 @@ function compressed(fp: Uint8Array, bits: number, mixedRows = false): Uint8Array
   for (let l = 0; l < LAYERS; l++) Object.assign(tensors, { [`lstm.${l}.w_ih`]: bits, [`lstm.${l}.w_hh`]: bits });
   const zipf = { maxBits: bits + 2, importance: Array.from({ length: m.config.vocab }, (_, r) => 1 / Math.sqrt(r + 1)) };
   const rows = mixedRows ? { embedding: zipf, 'softmax.weight': zipf } : {};
-  const spec: CompressionSpec = { method: 'greedy', cycles: 0, groupSize: 0, layers: 'all', sparsity: 0, fpModelBytes: fp.length, tensors, rows };
+  const spec: CompressionSpec = {
+    method: 'greedy',
+    cycles: 0,
+    groupSize: 0,
+    layers: 'all',
+    sparsity: 0,
+    fpModelBytes: fp.length,
+    tensors,
+    rows,
+  };
   const cm = CompressedModel.fromModel(m, spec, {});
   const bytes = cm.toBytes();
   cm.dispose();

@@ -3,16 +3,16 @@
  * shot (no retraining), on the trained FP run in `--run` (default runs/small). Each row quantizes
  * one group of the model alone — the embedding, the softmax weight or the four LSTM matrices — at
  * k bits with uniform rows, with rows of 0 to k + 2 bits where they lower the squared error most
- * (`error`), and, for the vocabulary matrices, weighted by √ of each word's training count
- * (`frequency`, `quire compress`'s default): validation perplexity and next-word top-3 of the
- * packed model, and the quantized bytes (equal up to the row table by construction).
+ * (`equal`: every row's error counts the same), and, for the vocabulary matrices, with each row's
+ * error weighted by √ of its word's training count (`sqrt-count`): validation perplexity and
+ * next-word top-3 of the packed model, and the quantized bytes (equal up to the row table).
  * `--quick` scores the first 20,000 validation tokens only.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CompressedModel, type CompressionSpec } from '../ts/compress/compressed-model.js';
 import { loadFpModel } from '../ts/compress/load.js';
-import { ROW_BITS_HEADROOM, type RowBitsMode, rowAllocations } from '../ts/compress/settings.js';
+import { ROW_BITS_HEADROOM } from '../ts/compress/settings.js';
 import { openCorpus } from '../ts/data/corpus.js';
 import { tokensPerWord } from '../ts/data/encoded-corpus.js';
 import { textMetadata } from '../ts/data/model-text.js';
@@ -86,13 +86,13 @@ export async function run({ quick, run: runDir }: BenchArgs): Promise<BenchRow[]
     for (const [label, names, bitList] of groups) {
       for (const bits of bitList) {
         const tensors = Object.fromEntries(names.map((n) => [n, bits]));
-        const modes: RowBitsMode[] = label === 'lstm' ? ['uniform', 'error'] : ['uniform', 'error', 'frequency'];
+        // Rows equal, or each weighted by √ of its word's training count (what `--row-bits frequency`
+        // does for the softmax and a tied matrix); the LSTM matrices' rows are gate units, not words.
+        const modes = label === 'lstm' ? ['uniform', 'equal'] : ['uniform', 'equal', 'sqrt-count'];
         for (const mode of modes) {
-          // The LSTM matrices' rows are gate units, not words: `error` allocation is set here directly.
+          const importance = mode === 'sqrt-count' ? Array.from(counts, (c) => Math.sqrt(c + 1)) : undefined;
           const alloc =
-            label === 'lstm' && mode === 'error'
-              ? Object.fromEntries(names.map((n) => [n, { maxBits: bits + ROW_BITS_HEADROOM }]))
-              : rowAllocations(mode, tensors, counts);
+            mode === 'uniform' ? {} : Object.fromEntries(names.map((n) => [n, { maxBits: bits + ROW_BITS_HEADROOM, importance }]));
           rows.push(measure(label, bits, mode, { ...base, tensors, rows: alloc }));
         }
       }

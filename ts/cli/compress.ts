@@ -74,7 +74,8 @@ export function registerCompress(program: Command): void {
       new Option(
         '--row-bits <mode>',
         'bits across the rows (words) of the embedding and softmax: frequency = 0 to k+2 bits per row at the mean k, where ' +
-          'they lower the error weighted by √ of the word count most; error = unweighted; uniform = k each (default frequency)',
+          'they lower the error most, a softmax row weighted by √ of its word count; error = all rows equal; uniform = k each ' +
+          '(default frequency)',
       ).choices(ROW_BITS_MODES as RowBitsMode[]),
     )
     .option('--iterations <T>', 'quantize → retrain iterations (default 10)', integer)

@@ -179,7 +179,7 @@ async function compressLocked(o: CompressOptions): Promise<CompressResult> {
       fpModelBytes: src.fpModelBytes,
       tensors: selectedTensors(settings, src.model.config),
     };
-    spec.rows = rowAllocations(settings.rowBits, spec.tensors, counts());
+    spec.rows = rowAllocations(settings.rowBits, spec.tensors, counts(), src.model.config.tied);
     return await iterate(run, { settings, corpus, evalValid, metadata, spec }, allocation, o);
   } finally {
     run.src.model.dispose(); // idempotent: `iterate` may have disposed it already
@@ -219,7 +219,7 @@ function planBits(
       sparsity: 0,
       fpModelBytes: run.src.fpModelBytes,
     };
-    const rows = (tensors: Record<string, number>) => rowAllocations(settings.rowBits, tensors, counts());
+    const rows = (tensors: Record<string, number>) => rowAllocations(settings.rowBits, tensors, counts(), run.src.model.config.tied);
     allocation = allocateBits(run.src.model, base, target, evalValid, metadata, rows);
   }
   const chosen = (g: BitGroup) => allocation.groups[g]!.chosen;

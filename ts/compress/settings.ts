@@ -80,8 +80,9 @@ export interface CompressSettings {
   /**
    * How the rows of the vocabulary matrices (embedding, full softmax) share their bits:
    * `frequency` (default) gives each row 0 to `bits + 2` at the same mean where they lower the
-   * quantization error weighted by √ of the word's count in the training text most; `error`
-   * weighs every row 1; `uniform` gives every row the same bits.
+   * quantization error most, a softmax row's error weighted by √ of its word's count in the
+   * training text ({@link rowAllocations}); `error` weighs every row 1; `uniform` gives every row
+   * the same bits.
    */
   rowBits: RowBitsMode;
   /** Truncated-BPTT window and streams for retraining and evaluation (the FP run's). */
@@ -210,13 +211,17 @@ export function selectedTensors(s: CompressSettings, shape: GroupShape): Record<
 /**
  * The mixed-precision rows of the selected `tensors` (see {@link CompressSettings.rowBits}): the
  * vocabulary matrices whose rows are words (the embedding; the softmax weight of a full
- * softmax), each row 0 (zeros) to `bits + 2` bits. `counts` (one per word: its count in the training
- * text) weighs each row by `√(count + 1)` in `frequency` mode; it is needed only then.
+ * softmax), each row 0 (zeros) to `bits + 2` bits. In `frequency` mode the softmax rows (and a
+ * tied model's shared matrix, which is the softmax too) are weighted by `√(count + 1)`, `counts`
+ * being each word's count in the training text (needed only then): which words the model
+ * predicts is what the counts tell; an untied embedding's rows are weighted equally, which
+ * measured better for it (docs/results.md, "Mixed-precision rows").
  */
 export function rowAllocations(
   mode: RowBitsMode,
   tensors: Record<string, number>,
   counts: ArrayLike<number> | undefined,
+  tied = false,
 ): Record<string, RowAllocation> {
   const out: Record<string, RowAllocation> = {};
   if (mode === 'uniform') return out;
@@ -224,7 +229,8 @@ export function rowAllocations(
     const bits = tensors[name];
     if (bits === undefined || bits >= MAX_ROW_BITS) continue;
     const maxBits = Math.min(MAX_ROW_BITS, bits + ROW_BITS_HEADROOM);
-    if (mode === 'error') out[name] = { maxBits };
+    const predicts = name === 'softmax.weight' || tied;
+    if (mode === 'error' || !predicts) out[name] = { maxBits };
     else {
       if (!counts) throw bad('rowBits frequency needs the word counts of the training text');
       out[name] = { maxBits, importance: Array.from(counts, (c) => Math.sqrt(c + 1)) };
