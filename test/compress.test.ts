@@ -10,6 +10,8 @@ import { resolveSettings, type SettingsInput } from '../ts/compress/resolve.js';
 import { getMask } from '../ts/compress/masks.js';
 import { validateReport, type CompressReport } from '../ts/compress/report.js';
 import { describeModelFile } from '../ts/compress/describe.js';
+import { MIXED_BUDGET_BITS } from '../ts/compress/budget.js';
+import { mixedSpec } from '../ts/compress/settings.js';
 import { CompressedModel } from '../ts/compress/compressed-model.js';
 import { evaluatePerplexity, loadCorpus, loadEngine, QuireError, quantize, train, type LanguageModel } from '../ts/index.js';
 import { BACKEND_NAMES } from './backends.js';
@@ -345,7 +347,8 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     const a = r.report.allocation!;
     expect(a.target).toEqual({ bitsPerParameter: 5 });
     for (const g of ['lstm', 'softmax', 'embedding'] as const) {
-      expect(a.groups[g]!.candidates.map((c) => c.bits)).toEqual([1, 2, 3, 4]);
+      // The vocabulary matrices (mixed-precision rows by default) are measured between whole bits too.
+      expect(a.groups[g]!.candidates.map((c) => c.bits)).toEqual(g === 'lstm' ? [1, 2, 3, 4] : [...MIXED_BUDGET_BITS]);
       // More bits never cost fewer bytes.
       const bytes = a.groups[g]!.candidates.map((c) => c.bytes);
       expect([...bytes].sort((x, y) => x - y)).toEqual(bytes);
@@ -452,6 +455,24 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     await rejects(compress({ ...options(backend, out), model: done.modelPath }), 'E_FORMAT', /format 'quire-compressed'.*quire train/);
     expect(existsSync(out)).toBe(false);
   }, 120_000);
+});
+
+describe('mixed-precision specs', () => {
+  it('vocabulary matrices get rows of 0 to ⌈k⌉ + 2 bits, a fractional mean as the core wants it, counts where words are predicted', () => {
+    const counts = [3, 0, 8];
+    const tensors = { embedding: 1.75, 'softmax.weight': 2, 'lstm.0.w_ih': 3 };
+    const m = mixedSpec('frequency', tensors, counts);
+    expect(m.tensors).toEqual({ embedding: 2, 'softmax.weight': 2, 'lstm.0.w_ih': 3 });
+    expect(m.rows).toEqual({
+      embedding: { maxBits: 4, meanBits: 1.75 },
+      'softmax.weight': { maxBits: 4, importance: [2, 1, 3] },
+    });
+    // A tied model's shared matrix is the softmax too: weighted.
+    expect(mixedSpec('frequency', { embedding: 2 }, counts, true).rows).toEqual({ embedding: { maxBits: 4, importance: [2, 1, 3] } });
+    expect(mixedSpec('error', tensors, undefined).rows!['softmax.weight']).toEqual({ maxBits: 4 });
+    expect(mixedSpec('uniform', { embedding: 2 }, undefined)).toEqual({ tensors: { embedding: 2 }, rows: {} });
+    expect(() => mixedSpec('frequency', { 'softmax.weight': 2 }, undefined)).toThrow(/word counts/);
+  });
 });
 
 describe('compress defaults follow the FP run', () => {

@@ -1,10 +1,21 @@
 import { QuireError } from '../errors.js';
 import { LanguageModel } from '../model.js';
 import { CompressedModel, type CompressionSpec } from './compressed-model.js';
-import { type BitGroup, bitGroups, groupTensors } from './layout.js';
+import { type BitGroup, bitGroups, type GroupShape, groupTensors } from './layout.js';
 
 /** Bits a budget may give a group. */
 export const BUDGET_BITS: readonly number[] = [1, 2, 3, 4];
+/**
+ * The means a group of mixed-precision vocabulary rows is measured at: between whole bits too, so
+ * that a budget is spent to the last fraction (e.g. a tied medium model's shared matrix at 1.75
+ * bits under 2 bits per parameter, where 2 does not fit and 1 wastes a third).
+ */
+export const MIXED_BUDGET_BITS: readonly number[] = [0.75, 1, 1.5, 1.75, 2, 2.5, 3, 4];
+
+/** Whether a group's matrices can have mixed-precision rows: the embedding, or a full softmax's weight. */
+export function mixableGroup(g: BitGroup, shape: GroupShape): boolean {
+  return g === 'embedding' || (g === 'softmax' && !shape.cutoffs?.length);
+}
 
 /** One group at one bit count, measured. */
 export interface GroupCost {
@@ -48,7 +59,8 @@ export function allocateBits(
   target: BitAllocation['target'],
   evaluate: (m: LanguageModel) => number,
   metadata: Record<string, string>,
-  rows: (tensors: Record<string, number>) => CompressionSpec['rows'] = () => ({}),
+  quantized: (tensors: Record<string, number>) => Pick<CompressionSpec, 'tensors' | 'rows'> = (tensors) => ({ tensors }),
+  candidateBits: (g: BitGroup) => readonly number[] = () => BUDGET_BITS,
 ): BitAllocation {
   const shape = model.config;
   const present = bitGroups(shape);
@@ -64,11 +76,14 @@ export function allocateBits(
     const names = groupTensors(g, shape);
     const weights = names.reduce((a, n) => a + model.tensorShape(n).reduce((p, d) => p * d, 1), 0);
     groupWeights += weights;
-    const candidates = BUDGET_BITS.map((bits) => {
+    const candidates = candidateBits(g).map((bits) => {
       const copy = LanguageModel.fromBytes(bytes, { backend: model.backend });
       try {
-        const tensors = Object.fromEntries(names.map((n) => [n, bits]));
-        const cm = CompressedModel.fromModel(copy, { ...base, layers: 'all', tensors, rows: rows(tensors) }, metadata);
+        const cm = CompressedModel.fromModel(
+          copy,
+          { ...base, layers: 'all', ...quantized(Object.fromEntries(names.map((n) => [n, bits]))) },
+          metadata,
+        );
         const quantizedBytes = cm.header.quantizedBytes;
         overheadBytes = Math.max(overheadBytes, cm.toBytes().length - quantizedBytes - cm.header.fpBytes);
         cm.dispose();

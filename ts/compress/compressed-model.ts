@@ -33,6 +33,8 @@ export interface CompressionSpec {
 export interface RowAllocation {
   maxBits: number;
   importance?: number[];
+  /** A mean below the tensor's bits in `tensors` (e.g. 1.75 with bits 2), in (0, bits]. */
+  meanBits?: number;
 }
 
 /** The header of a compressed model file with the sizes of its parts. */

@@ -17,11 +17,11 @@ import type { Progress } from '../train/progress.js';
 import { CompressedModel, type CompressionSpec, type TensorLoss } from './compressed-model.js';
 import { COMPRESSED_FILE, type FpSource, loadFpModel } from './load.js';
 import type { BitGroup } from './layout.js';
-import { allocateBits, type BitAllocation } from './budget.js';
+import { allocateBits, BUDGET_BITS, type BitAllocation, MIXED_BUDGET_BITS, mixableGroup } from './budget.js';
 import { prune } from './masks.js';
 import { reportMarkdown, reportPlots, validateReport, type CompressReport, type IterationRecord } from './report.js';
 import { resolveSettings, type SettingsInput } from './resolve.js';
-import { changedSettings, learningRateAt, rowAllocations, selectedTensors, sparsityAt, type CompressSettings } from './settings.js';
+import { changedSettings, learningRateAt, mixedSpec, selectedTensors, sparsityAt, type CompressSettings } from './settings.js';
 
 export const STATE_FILE = 'state.json';
 export const REPORT_FILE = 'report.json';
@@ -179,7 +179,7 @@ async function compressLocked(o: CompressOptions): Promise<CompressResult> {
       fpModelBytes: src.fpModelBytes,
       tensors: selectedTensors(settings, src.model.config),
     };
-    spec.rows = rowAllocations(settings.rowBits, spec.tensors, counts(), src.model.config.tied);
+    Object.assign(spec, mixedSpec(settings.rowBits, spec.tensors, counts(), src.model.config.tied));
     return await iterate(run, { settings, corpus, evalValid, metadata, spec }, allocation, o);
   } finally {
     run.src.model.dispose(); // idempotent: `iterate` may have disposed it already
@@ -219,8 +219,11 @@ function planBits(
       sparsity: 0,
       fpModelBytes: run.src.fpModelBytes,
     };
-    const rows = (tensors: Record<string, number>) => rowAllocations(settings.rowBits, tensors, counts(), run.src.model.config.tied);
-    allocation = allocateBits(run.src.model, base, target, evalValid, metadata, rows);
+    const quantized = (tensors: Record<string, number>) => mixedSpec(settings.rowBits, tensors, counts(), run.src.model.config.tied);
+    // With mixed-precision rows the vocabulary matrices may take a mean between whole bits.
+    const candidates = (g: BitGroup) =>
+      settings.rowBits !== 'uniform' && mixableGroup(g, run.src.model.config) ? MIXED_BUDGET_BITS : BUDGET_BITS;
+    allocation = allocateBits(run.src.model, base, target, evalValid, metadata, quantized, candidates);
   }
   const chosen = (g: BitGroup) => allocation.groups[g]!.chosen;
   // A tied model has no softmax group: its softmax weight is the embedding, one bit count.

@@ -1,6 +1,6 @@
 import { QuireError } from '../errors.js';
 import type { QuantMethod } from '../quantize.js';
-import type { RowAllocation } from './compressed-model.js';
+import type { CompressionSpec, RowAllocation } from './compressed-model.js';
 import type { PruneScope } from './masks.js';
 import { type GroupShape, groupTensors } from './layout.js';
 
@@ -160,8 +160,12 @@ const isInt = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER) =>
 
 /** Throws `E_CONFIG` naming the first setting out of range. Runs before anything is written. */
 export function validateSettings(s: CompressSettings): void {
-  for (const k of ['bits', 'softmaxBits', 'embeddingBits'] as const) {
-    if (!isInt(s[k], 1, 8)) throw bad(`${k} must be an integer from 1 to 8 (got ${s[k]})`);
+  if (!isInt(s.bits, 1, 8)) throw bad(`bits must be an integer from 1 to 8 (got ${s.bits})`);
+  for (const k of ['softmaxBits', 'embeddingBits'] as const) {
+    // Mixed-precision rows may have a fractional mean (a size budget between whole bits).
+    const fractional = s.rowBits !== 'uniform' && Number.isFinite(s[k]) && s[k] > 0 && s[k] < MAX_ROW_BITS;
+    if (!isInt(s[k], 1, 8) && !fractional)
+      throw bad(`${k} must be an integer from 1 to 8, or with mixed-precision rows a number in (0, ${MAX_ROW_BITS}) (got ${s[k]})`);
   }
   if (!METHODS.includes(s.method)) throw bad(`method must be one of ${METHODS.join(', ')} (got ${s.method})`);
   if (!isInt(s.cycles, 0, 1000)) throw bad(`cycles must be an integer from 0 to 1000 (got ${s.cycles})`);
@@ -209,35 +213,42 @@ export function selectedTensors(s: CompressSettings, shape: GroupShape): Record<
 }
 
 /**
- * The mixed-precision rows of the selected `tensors` (see {@link CompressSettings.rowBits}): the
- * vocabulary matrices whose rows are words (the embedding; the softmax weight of a full
- * softmax), each row 0 (zeros) to `bits + 2` bits. In `frequency` mode the softmax rows (and a
- * tied model's shared matrix, which is the softmax too) are weighted by `√(count + 1)`, `counts`
- * being each word's count in the training text (needed only then): which words the model
- * predicts is what the counts tell; an untied embedding's rows are weighted equally, which
- * measured better for it (docs/results.md, "Mixed-precision rows").
+ * The tensors and mixed-precision rows to quantize for the selected `tensors` (see
+ * {@link CompressSettings.rowBits}): the vocabulary matrices whose rows are words (the embedding;
+ * the softmax weight of a full softmax) get rows of 0 (zeros) to `⌈bits⌉ + 2` bits at a mean of
+ * `bits`, which may be fractional (a size budget between whole bits; the core then gets `⌈bits⌉`
+ * and the mean). In `frequency` mode the softmax rows (and a tied model's shared matrix, which is
+ * the softmax too) are weighted by `√(count + 1)`, `counts` being each word's count in the
+ * training text (needed only then): which words the model predicts is what the counts tell; an
+ * untied embedding's rows are weighted equally, which measured better for it (docs/results.md,
+ * "Mixed-precision rows").
  */
-export function rowAllocations(
+export function mixedSpec(
   mode: RowBitsMode,
   tensors: Record<string, number>,
   counts: ArrayLike<number> | undefined,
   tied = false,
-): Record<string, RowAllocation> {
-  const out: Record<string, RowAllocation> = {};
-  if (mode === 'uniform') return out;
-  for (const name of ['embedding', 'softmax.weight']) {
+): Pick<CompressionSpec, 'tensors' | 'rows'> {
+  const rows: Record<string, RowAllocation> = {};
+  const whole = Object.fromEntries(Object.entries(tensors).map(([n, b]) => [n, Math.ceil(b)]));
+  if (mode === 'uniform') return { tensors: whole, rows };
+  for (const name of VOCABULARY_MATRICES) {
     const bits = tensors[name];
     if (bits === undefined || bits >= MAX_ROW_BITS) continue;
-    const maxBits = Math.min(MAX_ROW_BITS, bits + ROW_BITS_HEADROOM);
+    const maxBits = Math.min(MAX_ROW_BITS, Math.ceil(bits) + ROW_BITS_HEADROOM);
+    const mean = Number.isInteger(bits) ? {} : { meanBits: bits };
     const predicts = name === 'softmax.weight' || tied;
-    if (mode === 'error' || !predicts) out[name] = { maxBits };
+    if (mode === 'error' || !predicts) rows[name] = { maxBits, ...mean };
     else {
       if (!counts) throw bad('rowBits frequency needs the word counts of the training text');
-      out[name] = { maxBits, importance: Array.from(counts, (c) => Math.sqrt(c + 1)) };
+      rows[name] = { maxBits, ...mean, importance: Array.from(counts, (c) => Math.sqrt(c + 1)) };
     }
   }
-  return out;
+  return { tensors: whole, rows };
 }
+
+/** The matrices whose rows are words, which `rowBits` may give mixed precision. */
+export const VOCABULARY_MATRICES: readonly string[] = ['embedding', 'softmax.weight'];
 
 /** Sparsity of the mask used at quantization `t` (0..T). */
 export function sparsityAt(s: CompressSettings, t: number): number {

@@ -3,10 +3,10 @@
 //!
 //! Spec (request of `CompressedModel.fromModel`): `{"method": "alternating", "cycles": 2,
 //! "groupSize": 0, "layers": "lstm", "sparsity": 0.5, "fpModelBytes": 18600000, "tensors":
-//! {"lstm.0.w_ih": 1, ...}, "rows": {"softmax.weight": {"maxBits": 4, "importance": [..]}}}` —
+//! {"lstm.0.w_ih": 1, ...}, "rows": {"softmax.weight": {"maxBits": 4, "importance": [..], "meanBits": 1.5}}}` —
 //! the tensors to quantize with their bits; method, cycles and group size apply to all of them;
 //! the optional `rows` gives tensors mixed precision across their rows (`importance`: one weight
-//! per row, or absent). Header (answer of [`header_json`]): the file's compression metadata
+//! per row, or absent; `meanBits`: a mean below the tensor's bits, or absent). Header (answer of [`header_json`]): the file's compression metadata
 //! plus its part sizes. Metadata: a JSON object of strings.
 
 use quire_core::compress::{self, CompressedModel, CompressionInfo, QuantLoss, GATE_ORDER};
@@ -63,6 +63,8 @@ struct Spec {
 struct RowsSpec {
     max_bits: usize,
     #[serde(default)]
+    mean_bits: Option<f64>,
+    #[serde(default)]
     importance: Option<Vec<f32>>,
 }
 
@@ -91,7 +93,11 @@ pub fn parse_spec(text: &str) -> Result<ParsedSpec> {
         sparsity: s.sparsity,
         fp_model_bytes: s.fp_model_bytes,
     };
-    let rows = s.rows.into_iter().map(|(name, r)| (name, RowAllocation { max_bits: r.max_bits, importance: r.importance })).collect();
+    let rows = s
+        .rows
+        .into_iter()
+        .map(|(name, r)| (name, RowAllocation { max_bits: r.max_bits, importance: r.importance, mean_bits: r.mean_bits }))
+        .collect();
     Ok((selection, rows, info))
 }
 

@@ -182,7 +182,8 @@ fn mixed_precision_rows_round_trip_and_corrupt_tables_are_format_errors() {
             ("lstm.0.w_hh".to_string(), QuantConfig::new(2, Method::Alternating)),
         ];
         let importance: Vec<f32> = (0..m.config().vocab).map(|r| if r % 4 == 0 { 50.0 } else { 1.0 }).collect();
-        let rows = BTreeMap::from([("embedding".to_string(), RowAllocation { max_bits: 4, importance: Some(importance) })]);
+        let rows =
+            BTreeMap::from([("embedding".to_string(), RowAllocation { max_bits: 4, importance: Some(importance), mean_bits: None })]);
         let (cm, _) = CompressedModel::from_model(&mut m, &sel, &rows, info(0.0), BTreeMap::new()).unwrap();
         let emb = &cm.quantized.iter().find(|q| q.name == "embedding").unwrap().matrix;
         assert!(emb.row_bits().is_some() && emb.mean_bits() <= 2.0);
@@ -205,7 +206,7 @@ fn mixed_precision_rows_round_trip_and_corrupt_tables_are_format_errors() {
     let sel = vec![("embedding".to_string(), QuantConfig::new(2, Method::Greedy))];
     let uniform = CompressedModel::from_model(&mut m, &sel, &BTreeMap::new(), info(0.0), BTreeMap::new()).unwrap().0.to_bytes();
     assert_eq!(version(&uniform), "3");
-    let rows = BTreeMap::from([("softmax.weight".to_string(), RowAllocation { max_bits: 3, importance: None })]);
+    let rows = BTreeMap::from([("softmax.weight".to_string(), RowAllocation { max_bits: 3, importance: None, mean_bits: None })]);
     let e = CompressedModel::from_model(&mut tiny(), &sel, &rows, info(0.0), BTreeMap::new()).err().unwrap();
     assert_eq!(e.code, ErrorCode::Config, "{}", e.message);
 }

@@ -77,7 +77,7 @@ fn compress_mixed(m: &mut LstmModel, bits: usize, prune: bool, mixed: bool) -> C
         true => ["embedding", "softmax.weight"]
             .map(|n| {
                 let importance = (0..m.tensor_shape(n).unwrap()[0]).map(|r| if r < 6 { 100.0 } else { 1.0 }).collect();
-                (n.to_string(), RowAllocation { max_bits: bits + 2, importance: Some(importance) })
+                (n.to_string(), RowAllocation { max_bits: bits + 2, importance: Some(importance), mean_bits: None })
             })
             .into(),
         false => BTreeMap::new(),

@@ -24,20 +24,28 @@ pub const ROW_BITS_TABLE_BITS: usize = 3;
 pub const MAX_ROW_BITS: usize = (1 << ROW_BITS_TABLE_BITS) - 1;
 
 /// How a mixed-precision matrix spends its bits.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RowAllocation {
     /// Most bits a row may get, `≥` the mean (`QuantConfig::bits`) and `≤` [`MAX_ROW_BITS`].
     pub max_bits: usize,
     /// Weight of each row's squared error (e.g. `√count` of its word in the training text),
     /// finite and `≥ 0`; `None` weighs every row 1.
     pub importance: Option<Vec<f32>>,
+    /// A mean below `QuantConfig::bits` (e.g. 1.75: a size budget between whole bits), in
+    /// `(0, bits]`; `None` is `bits`.
+    pub mean_bits: Option<f64>,
 }
 
 impl RowAllocation {
-    /// `E_CONFIG` unless `max_bits` ∈ `bits..=MAX_ROW_BITS` and the importance (one per row) is
-    /// finite and non-negative.
+    /// `E_CONFIG` unless `max_bits` ∈ `bits..=MAX_ROW_BITS`, the mean (if given) is in
+    /// `(0, bits]` and the importance (one per row) is finite and non-negative.
     pub fn validate(&self, bits: usize, rows: usize) -> Result<()> {
         check_bits(self.max_bits)?;
+        if let Some(m) = self.mean_bits {
+            if !(m.is_finite() && m > 0.0 && m <= bits as f64) {
+                return Err(Error::config(format!("the mean bits of a mixed-precision matrix must be in (0, {bits}] (got {m})")));
+            }
+        }
         if self.max_bits > MAX_ROW_BITS {
             return Err(Error::config(format!(
                 "a row of a mixed-precision matrix has at most {MAX_ROW_BITS} bits (got {})",
@@ -99,11 +107,12 @@ pub fn allocate_row_bits(errors: &[Vec<f64>], importance: Option<&[f32]>, budget
     bits
 }
 
-/// Quantizes `w` (rows×cols) with `cfg.bits` bits per weight on average, rows getting 0 to
-/// `alloc.max_bits` ([`allocate_row_bits`] on each row's error at every bit count, weighted by
-/// `alloc.importance`). The budget is the uniform matrix's: `cfg.bits` planes and their scales
-/// per row, less what a file's row-bit table costs, so the file is never larger. With no bit to
-/// move (`cfg.bits` = `max_bits`) the result is the uniform matrix.
+/// Quantizes `w` (rows×cols) with `cfg.bits` bits per weight on average (or `alloc.mean_bits`),
+/// rows getting 0 to `alloc.max_bits` ([`allocate_row_bits`] on each row's error at every bit
+/// count, weighted by `alloc.importance`). The budget is that many planes and their scales per
+/// row, less what a file's row-bit table costs, so the file is never larger than a uniform
+/// matrix of that mean. With no bit to move (mean = `cfg.bits` = `max_bits`) the result is the
+/// uniform matrix.
 /// `mask` as in [`quantize_rows`]. Errors: as [`quantize_rows`], and `E_CONFIG` for a bad allocation.
 pub fn quantize_rows_mixed(
     w: &[f32],
@@ -120,8 +129,9 @@ pub fn quantize_rows_mixed(
     let plane_bits = cols + 16 * groups;
     // The table in whole u64 words, plus one word for the rounding of the code stream.
     let table = (64 * (ROW_BITS_TABLE_BITS * rows).div_ceil(64) + 64).div_ceil(plane_bits);
-    let budget = (cfg.bits * rows).saturating_sub(table);
-    if alloc.max_bits == cfg.bits {
+    let mean = alloc.mean_bits.unwrap_or(cfg.bits as f64);
+    let budget = ((mean * rows as f64).floor() as usize).saturating_sub(table);
+    if alloc.max_bits == cfg.bits && alloc.mean_bits.is_none_or(|m| m == cfg.bits as f64) {
         return quantize_rows(w, rows, cols, cfg, mask);
     }
     let by_bits =
@@ -273,7 +283,7 @@ mod tests {
         let w = uneven(rows, cols, 4);
         let cfg = QuantConfig::new(2, Method::Alternating);
         let uniform = quantize_rows(&w, rows, cols, &cfg, None).unwrap();
-        let alloc = RowAllocation { max_bits: 4, importance: None };
+        let alloc = RowAllocation { max_bits: 4, importance: None, mean_bits: None };
         let mixed = quantize_rows_mixed(&w, rows, cols, &cfg, None, &alloc).unwrap();
         let rb = mixed.row_bits().expect("mixed");
         let table = (64 * (ROW_BITS_TABLE_BITS * rows).div_ceil(64) + 64).div_ceil(cols + 16);
@@ -291,8 +301,31 @@ mod tests {
         }
         // Importance moves bits towards the rows that matter.
         let imp: Vec<f32> = (0..rows).map(|r| if r < 10 { 1e6 } else { 1.0 }).collect();
-        let weighted = quantize_rows_mixed(&w, rows, cols, &cfg, None, &RowAllocation { max_bits: 4, importance: Some(imp) }).unwrap();
+        let weighted =
+            quantize_rows_mixed(&w, rows, cols, &cfg, None, &RowAllocation { max_bits: 4, importance: Some(imp), mean_bits: None })
+                .unwrap();
         assert!(weighted.row_bits().unwrap()[..10].iter().all(|&b| b == 4));
+    }
+
+    #[test]
+    fn a_fractional_mean_spends_that_many_bits() {
+        let (rows, cols) = (64, 128);
+        let w = uneven(rows, cols, 6);
+        let cfg = QuantConfig::new(2, Method::Alternating);
+        let at = |mean: Option<f64>| {
+            quantize_rows_mixed(&w, rows, cols, &cfg, None, &RowAllocation { max_bits: 4, mean_bits: mean, ..Default::default() }).unwrap()
+        };
+        let table = (64 * (ROW_BITS_TABLE_BITS * rows).div_ceil(64) + 64).div_ceil(cols + 16);
+        let (two, less) = (at(None), at(Some(1.5)));
+        assert_eq!(two.coded_rows(), 2 * rows - table);
+        assert_eq!(less.coded_rows(), 96 - table);
+        assert!(sq_error(&w, &less.dequantize()) > sq_error(&w, &two.dequantize()));
+        let bad = |m: f64| {
+            quantize_rows_mixed(&w, rows, cols, &cfg, None, &RowAllocation { max_bits: 4, mean_bits: Some(m), ..Default::default() })
+        };
+        for m in [0.0, 2.5, f64::NAN] {
+            assert_eq!(bad(m).err().map(|e| e.code), Some(ErrorCode::Config), "mean {m}");
+        }
     }
 
     #[test]
@@ -301,7 +334,7 @@ mod tests {
         let w = uneven(rows, cols, 8);
         let mask: Vec<u8> = (0..rows * cols).map(|i| u8::from(i % 5 != 0)).collect();
         let cfg = QuantConfig { group_size: 64, ..QuantConfig::new(2, Method::Refined) };
-        let alloc = RowAllocation { max_bits: 3, importance: None };
+        let alloc = RowAllocation { max_bits: 3, importance: None, mean_bits: None };
         let m = quantize_rows_mixed(&w, rows, cols, &cfg, Some(&mask), &alloc).unwrap();
         assert!(m.row_bits().is_some());
         let full = m.dequantize();
@@ -327,21 +360,33 @@ mod tests {
     #[test]
     fn nothing_to_move_gives_the_uniform_matrix_and_bad_input_is_an_error() {
         let w = uneven(40, 64, 1);
-        let same =
-            quantize_rows_mixed(&w, 40, 64, &QuantConfig::new(2, Method::Greedy), None, &RowAllocation { max_bits: 2, importance: None });
+        let same = quantize_rows_mixed(
+            &w,
+            40,
+            64,
+            &QuantConfig::new(2, Method::Greedy),
+            None,
+            &RowAllocation { max_bits: 2, importance: None, mean_bits: None },
+        );
         assert!(same.unwrap().row_bits().is_none());
         // At a mean of 1 bit, bits move to the rows that matter from rows that get none.
-        let one =
-            quantize_rows_mixed(&w, 40, 64, &QuantConfig::new(1, Method::Greedy), None, &RowAllocation { max_bits: 3, importance: None });
+        let one = quantize_rows_mixed(
+            &w,
+            40,
+            64,
+            &QuantConfig::new(1, Method::Greedy),
+            None,
+            &RowAllocation { max_bits: 3, importance: None, mean_bits: None },
+        );
         let rb = one.unwrap().row_bits().unwrap().to_vec();
         assert!(rb.contains(&0) && rb.iter().any(|&b| b > 1), "{rb:?}");
         let w = uneven(8, 64, 1);
         let cfg = QuantConfig::new(2, Method::Greedy);
         let code = |a: RowAllocation| quantize_rows_mixed(&w, 8, 64, &cfg, None, &a).err().map(|e| e.code);
-        assert_eq!(code(RowAllocation { max_bits: 1, importance: None }), Some(ErrorCode::Config));
-        assert_eq!(code(RowAllocation { max_bits: 8, importance: None }), Some(ErrorCode::Config));
-        assert_eq!(code(RowAllocation { max_bits: 3, importance: Some(vec![1.0; 7]) }), Some(ErrorCode::Config));
-        assert_eq!(code(RowAllocation { max_bits: 3, importance: Some(vec![f32::NAN; 8]) }), Some(ErrorCode::Config));
+        assert_eq!(code(RowAllocation { max_bits: 1, importance: None, mean_bits: None }), Some(ErrorCode::Config));
+        assert_eq!(code(RowAllocation { max_bits: 8, importance: None, mean_bits: None }), Some(ErrorCode::Config));
+        assert_eq!(code(RowAllocation { max_bits: 3, importance: Some(vec![1.0; 7]), mean_bits: None }), Some(ErrorCode::Config));
+        assert_eq!(code(RowAllocation { max_bits: 3, importance: Some(vec![f32::NAN; 8]), mean_bits: None }), Some(ErrorCode::Config));
         // Row bits that contradict the planes are refused.
         let u = quantize_rows(&w, 8, 64, &cfg, None).unwrap();
         assert_eq!(u.with_scales(u.scales().to_vec()).unwrap().with_row_bits(vec![1; 8]).err().map(|e| e.code), Some(ErrorCode::Format));
