@@ -210,7 +210,8 @@ function planBits(
   } else {
     const tied = run.src.model.config.tied;
     const groupsText = tied ? 'the LSTM matrices and the shared embedding/softmax' : 'the LSTM matrices, the softmax and the embedding';
-    progress?.message(`size budget: measuring the sensitivity of ${groupsText} to 1-4 bits`);
+    const fractional = settings.rowBits !== 'uniform' ? ' (mixed vocabulary rows: 0.75-4 on average)' : '';
+    progress?.message(`size budget: measuring the sensitivity of ${groupsText} to 1-4 bits${fractional}`);
     const target = settings.targetBits !== null ? { bitsPerParameter: settings.targetBits } : { fileBytes: settings.targetSize! };
     const base = {
       method: settings.method,
