@@ -3,6 +3,7 @@ import { f32Tensor, f32Values, floatValues, type RawTensor, readSafetensors, wri
 import { adaptiveTails, LanguageModel, type ModelConfig, tailDim } from './model.js';
 import type { BackendOption } from './options.js';
 import { type TrainState, validateTrainStateOf } from './train/checkpoint.js';
+import { VOCABULARY_MATRICES } from './compress/layout.js';
 
 /**
  * Conversion between quire's LSTM language model and the `state_dict` of PyTorch's
@@ -269,8 +270,13 @@ export function compressedCodes(bytes: Uint8Array, file: string): Map<string, Ra
     const cols = tails.find((_, i) => name === `softmax.tail.${i}.weight`)?.dim ?? hidden;
     const groups = Math.ceil(cols / (groupSize > 0 && groupSize < cols ? groupSize : cols));
     const table = tensors.get(`${name}.rowbits`)?.data;
-    // Rows of a mixed matrix: the words of the embedding or full softmax, else the LSTM gates.
-    const rows = table ? (name === 'embedding' || name === 'softmax.weight' ? vocab : 4 * hidden) : scales.shape[0];
+    // A mixed matrix's scales are one list: its rows are the words of a vocabulary matrix, or an LSTM matrix's gate units.
+    const rows = !table ? scales.shape[0] : VOCABULARY_MATRICES.includes(name) ? vocab : name.startsWith('lstm.') ? 4 * hidden : undefined;
+    if (rows === undefined)
+      throw new QuireError(
+        'E_FORMAT',
+        `${file}: '${name}' has mixed-precision rows, which the export reads for vocabulary and LSTM matrices only`,
+      );
     const rowBits = Array.from({ length: rows }, (_, r) =>
       table ? bit(table, 3 * r) + 2 * bit(table, 3 * r + 1) + 4 * bit(table, 3 * r + 2) : k,
     );

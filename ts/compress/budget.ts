@@ -1,7 +1,7 @@
 import { QuireError } from '../errors.js';
 import { LanguageModel } from '../model.js';
 import { CompressedModel, type CompressionSpec } from './compressed-model.js';
-import { type BitGroup, bitGroups, type GroupShape, groupTensors } from './layout.js';
+import { type BitGroup, bitGroups, groupTensors } from './layout.js';
 
 /** Bits a budget may give a group. */
 export const BUDGET_BITS: readonly number[] = [1, 2, 3, 4];
@@ -11,11 +11,6 @@ export const BUDGET_BITS: readonly number[] = [1, 2, 3, 4];
  * bits under 2 bits per parameter, where 2 does not fit and 1 wastes a third).
  */
 export const MIXED_BUDGET_BITS: readonly number[] = [0.75, 1, 1.5, 1.75, 2, 2.5, 3, 4];
-
-/** Whether a group's matrices can have mixed-precision rows: the embedding, or a full softmax's weight. */
-export function mixableGroup(g: BitGroup, shape: GroupShape): boolean {
-  return g === 'embedding' || (g === 'softmax' && !shape.cutoffs?.length);
-}
 
 /** One group at one bit count, measured. */
 export interface GroupCost {

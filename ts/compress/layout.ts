@@ -18,6 +18,14 @@ export type GroupShape = Pick<ModelConfig, 'layers' | 'tied' | 'hidden' | 'vocab
 /** Matrices narrower than this stay in full precision: a coded row costs a 64-bit word and a 32-bit scale per bit. */
 export const MIN_CODED_COLUMNS = 8;
 
+/** The matrices whose rows are words: what mixed-precision rows (`compress --row-bits`) apply to. */
+export const VOCABULARY_MATRICES: readonly string[] = ['embedding', 'softmax.weight'];
+
+/** Whether a group holds a matrix whose rows are words: the embedding, or a full softmax's weight. */
+export function vocabularyGroup(group: BitGroup, shape: GroupShape): boolean {
+  return groupTensors(group, shape).some((n) => VOCABULARY_MATRICES.includes(n));
+}
+
 /** The groups a model has: all three, or `lstm` and `embedding` when tied. */
 export function bitGroups(shape: GroupShape): BitGroup[] {
   return BIT_GROUPS.filter((g) => !(shape.tied && g === 'softmax'));

@@ -16,8 +16,8 @@ import { runWindows } from '../train/windows.js';
 import type { Progress } from '../train/progress.js';
 import { CompressedModel, type CompressionSpec, type TensorLoss } from './compressed-model.js';
 import { COMPRESSED_FILE, type FpSource, loadFpModel } from './load.js';
-import type { BitGroup } from './layout.js';
-import { allocateBits, BUDGET_BITS, type BitAllocation, MIXED_BUDGET_BITS, mixableGroup } from './budget.js';
+import { type BitGroup, vocabularyGroup } from './layout.js';
+import { allocateBits, BUDGET_BITS, type BitAllocation, MIXED_BUDGET_BITS } from './budget.js';
 import { prune } from './masks.js';
 import { reportMarkdown, reportPlots, validateReport, type CompressReport, type IterationRecord } from './report.js';
 import { resolveSettings, type SettingsInput } from './resolve.js';
@@ -223,7 +223,7 @@ function planBits(
     const quantized = (tensors: Record<string, number>) => mixedSpec(settings.rowBits, tensors, counts(), run.src.model.config.tied);
     // With mixed-precision rows the vocabulary matrices may take a mean between whole bits.
     const candidates = (g: BitGroup) =>
-      settings.rowBits !== 'uniform' && mixableGroup(g, run.src.model.config) ? MIXED_BUDGET_BITS : BUDGET_BITS;
+      settings.rowBits !== 'uniform' && vocabularyGroup(g, run.src.model.config) ? MIXED_BUDGET_BITS : BUDGET_BITS;
     allocation = allocateBits(run.src.model, base, target, evalValid, metadata, quantized, candidates);
   }
   const chosen = (g: BitGroup) => allocation.groups[g]!.chosen;

@@ -2,7 +2,7 @@ import { QuireError } from '../errors.js';
 import type { QuantMethod } from '../quantize.js';
 import type { CompressionSpec, RowAllocation } from './compressed-model.js';
 import type { PruneScope } from './masks.js';
-import { type GroupShape, groupTensors } from './layout.js';
+import { type GroupShape, groupTensors, VOCABULARY_MATRICES } from './layout.js';
 
 /** Which matrices are quantized: the LSTM matrices, plus the softmax, plus the embedding. */
 export type LayerSelection = 'lstm' | 'lstm,softmax' | 'all';
@@ -81,7 +81,7 @@ export interface CompressSettings {
    * How the rows of the vocabulary matrices (embedding, full softmax) share their bits:
    * `frequency` (default) gives each row 0 to `bits + 2` at the same mean where they lower the
    * quantization error most, a softmax row's error weighted by √ of its word's count in the
-   * training text ({@link rowAllocations}); `error` weighs every row 1; `uniform` gives every row
+   * training text ({@link mixedSpec}); `error` weighs every row 1; `uniform` gives every row
    * the same bits.
    */
   rowBits: RowBitsMode;
@@ -246,9 +246,6 @@ export function mixedSpec(
   }
   return { tensors: whole, rows };
 }
-
-/** The matrices whose rows are words, which `rowBits` may give mixed precision. */
-export const VOCABULARY_MATRICES: readonly string[] = ['embedding', 'softmax.weight'];
 
 /** Sparsity of the mask used at quantization `t` (0..T). */
 export function sparsityAt(s: CompressSettings, t: number): number {

@@ -360,25 +360,20 @@ mod tests {
     #[test]
     fn nothing_to_move_gives_the_uniform_matrix_and_bad_input_is_an_error() {
         let w = uneven(40, 64, 1);
-        let same = quantize_rows_mixed(
-            &w,
-            40,
-            64,
-            &QuantConfig::new(2, Method::Greedy),
-            None,
-            &RowAllocation { max_bits: 2, importance: None, mean_bits: None },
-        );
-        assert!(same.unwrap().row_bits().is_none());
+        let mixed = |bits, max_bits| {
+            quantize_rows_mixed(
+                &w,
+                40,
+                64,
+                &QuantConfig::new(bits, Method::Greedy),
+                None,
+                &RowAllocation { max_bits, ..Default::default() },
+            )
+            .unwrap()
+        };
+        assert!(mixed(2, 2).row_bits().is_none());
         // At a mean of 1 bit, bits move to the rows that matter from rows that get none.
-        let one = quantize_rows_mixed(
-            &w,
-            40,
-            64,
-            &QuantConfig::new(1, Method::Greedy),
-            None,
-            &RowAllocation { max_bits: 3, importance: None, mean_bits: None },
-        );
-        let rb = one.unwrap().row_bits().unwrap().to_vec();
+        let rb = mixed(1, 3).row_bits().unwrap().to_vec();
         assert!(rb.contains(&0) && rb.iter().any(|&b| b > 1), "{rb:?}");
         let w = uneven(8, 64, 1);
         let cfg = QuantConfig::new(2, Method::Greedy);
