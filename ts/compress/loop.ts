@@ -529,6 +529,7 @@ async function retrain(
           loss: lossSum / done,
           tokensPerSecond: rate,
           etaSeconds: ((total - done) * s.steps * s.batch) / rate,
+          runEtaSeconds: tuning ? undefined : (((s.iterations - t + 1) * total - done) * s.steps * s.batch) / rate,
         });
         await tick();
         if (o.signal?.aborted) {

@@ -11,6 +11,8 @@ export interface ProgressState {
   tokensPerSecond: number;
   /** Seconds until the end of the epoch at the current speed. */
   etaSeconds: number;
+  /** Seconds until the end of the whole run (every remaining epoch) at the current speed, when known. */
+  runEtaSeconds?: number;
 }
 
 function clock(seconds: number): string {
@@ -46,7 +48,8 @@ export class Progress {
     const text =
       `${s.label ?? 'epoch'} ${s.epoch}/${s.epochs} ${String(s.window).padStart(String(s.windows).length)}/${s.windows}` +
       ` loss ${s.loss.toFixed(3)} ppl ${Math.exp(s.loss).toFixed(1)}` +
-      ` ${Math.round(s.tokensPerSecond)} tok/s eta ${clock(s.etaSeconds)}`;
+      ` ${Math.round(s.tokensPerSecond)} tok/s eta ${clock(s.etaSeconds)}` +
+      (s.runEtaSeconds !== undefined && s.runEtaSeconds > s.etaSeconds ? ` (all ${clock(s.runEtaSeconds)})` : '');
     if (tty) {
       const width = 24;
       const fill = Math.round(frac * width);

@@ -222,6 +222,7 @@ async function run(options: TrainOptions): Promise<TrainResult> {
             loss: state.lossSum / state.lossTokens,
             tokensPerSecond: rate,
             etaSeconds: ((batcher.windows - w - 1) * c.steps * c.batch) / rate,
+            runEtaSeconds: (((c.epochs - epoch + 1) * batcher.windows - w - 1) * c.steps * c.batch) / rate,
           });
           await tick();
           if (options.signal?.aborted) {
