@@ -1,0 +1,98 @@
+// The compression schedule study: `quire compress` on one FP model with the default schedule and
+// with one retraining setting changed at a time (budget per iteration, restart rate and its decay,
+// number of iterations, distillation weight, dropout), each run in its own folder of the study.
+// A study outlives an interruption: finished runs are skipped, an unfinished one continues with
+// --resume, so a study of many hour-long runs can be spread over several sittings. At the end (or
+// with --table alone) it prints the side-by-side table of scripts/compare-runs.ts over the finished
+// runs and writes STUDY/valid.svg, their validation perplexity per iteration.
+//
+//   node --import tsx scripts/schedule-study.ts --run runs/medium --study runs/study-medium \
+//     [--base "--target-bits 2"] [--only defaults,steps-1600] [--data DIR] [--dry-run | --table]
+//
+// Needs a build (`npm run build`): the runs use dist/ts/cli/main.js.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The variants: a name and the options that differ from the defaults (none for `defaults`). */
+const VARIANTS: Record<string, string[]> = {
+  defaults: [],
+  'steps-400': ['--retrain-steps', '400'],
+  'steps-1600': ['--retrain-steps', '1600'],
+  'epoch-1': ['--retrain-epochs', '1'],
+  'lr-0.5': ['--lr', '0.5'],
+  'decay-0.5': ['--lr-decay', '0.5'],
+  'decay-0.85': ['--lr-decay', '0.85'],
+  'iterations-6': ['--iterations', '6'],
+  'iterations-15': ['--iterations', '15'],
+  'distill-0': ['--distill', '0'],
+  'distill-1': ['--distill', '1'],
+  'dropout-0.3': ['--dropout', '0.3'],
+};
+
+function usage(message: string): never {
+  console.error(`schedule-study: ${message}`);
+  console.error(
+    'usage: node --import tsx scripts/schedule-study.ts --run FP_RUN --study DIR [--base "OPTIONS"] [--only A,B] [--data DIR] [--dry-run | --table]',
+  );
+  console.error(`variants: ${Object.keys(VARIANTS).join(', ')}`);
+  process.exit(2);
+}
+
+function parse(argv: string[]) {
+  const o = { run: '', study: '', base: [] as string[], only: Object.keys(VARIANTS), data: [] as string[], dryRun: false, table: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => argv[++i] ?? usage(`${a} needs a value`);
+    if (a === '--run') o.run = value();
+    else if (a === '--study') o.study = value();
+    else if (a === '--base') o.base = value().split(/\s+/).filter(Boolean);
+    else if (a === '--only') o.only = value().split(',');
+    else if (a === '--data') o.data = ['--data', value()];
+    else if (a === '--dry-run') o.dryRun = true;
+    else if (a === '--table') o.table = true;
+    else usage(`unknown argument ${a}`);
+  }
+  if (!o.study) usage('--study is required');
+  if (!o.table && !o.run) usage('--run is required');
+  const unknown = o.only.filter((n) => !(n in VARIANTS));
+  if (unknown.length) usage(`unknown variant ${unknown.join(', ')}`);
+  const clash = o.base.find((b) => b === '--out' || b === '--resume');
+  if (clash) usage(`--base must not hold ${clash}: the study chooses each run's folder`);
+  return o;
+}
+
+/** A run is finished when its report has the final test perplexity. */
+function finished(dir: string): boolean {
+  const report = join(dir, 'report.json');
+  if (!existsSync(report)) return false;
+  return JSON.parse(readFileSync(report, 'utf8')).final?.perplexityTest !== undefined;
+}
+
+const o = parse(process.argv.slice(2));
+if (!o.table) {
+  for (const name of o.only) {
+    const out = join(o.study, name);
+    if (finished(out)) {
+      console.error(`${name}: finished, skipped`);
+      continue;
+    }
+    const resume = existsSync(join(out, 'state.json')) ? ['--resume'] : [];
+    const args = ['dist/ts/cli/main.js', 'compress', o.run, ...o.base, ...VARIANTS[name], ...o.data, '--out', out, ...resume];
+    console.error(`${name}: node ${args.join(' ')}`);
+    if (o.dryRun) continue;
+    const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
+    if (r.status !== 0) {
+      console.error(`${name}: compress ended with ${r.signal ?? `exit ${r.status}`}; run the study again to continue`);
+      process.exit(r.status ?? 1);
+    }
+  }
+}
+const done = o.only.map((n) => join(o.study, n)).filter(finished);
+if (done.length && !o.dryRun) {
+  spawnSync(process.execPath, ['--import', 'tsx', 'scripts/compare-runs.ts', ...done, '--svg', join(o.study, 'valid.svg')], {
+    stdio: 'inherit',
+  });
+} else if (!o.dryRun) {
+  console.error('no finished run in the study yet');
+}
