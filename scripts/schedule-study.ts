@@ -13,6 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The variants: a name and the options that differ from the defaults (none for `defaults`). */
 const VARIANTS: Record<string, string[]> = {
@@ -69,6 +70,10 @@ function finished(dir: string): boolean {
   return JSON.parse(readFileSync(report, 'utf8')).final?.perplexityTest !== undefined;
 }
 
+// The built CLI and the table script, found from this file, so the study runs from any folder.
+const CLI = fileURLToPath(new URL('../dist/ts/cli/main.js', import.meta.url));
+const COMPARE = fileURLToPath(new URL('./compare-runs.ts', import.meta.url));
+
 const o = parse(process.argv.slice(2));
 if (!o.table) {
   for (const name of o.only) {
@@ -78,7 +83,7 @@ if (!o.table) {
       continue;
     }
     const resume = existsSync(join(out, 'state.json')) ? ['--resume'] : [];
-    const args = ['dist/ts/cli/main.js', 'compress', o.run, ...o.base, ...VARIANTS[name], ...o.data, '--out', out, ...resume];
+    const args = [CLI, 'compress', o.run, ...o.base, ...VARIANTS[name], ...o.data, '--out', out, ...resume];
     console.error(`${name}: node ${args.join(' ')}`);
     if (o.dryRun) continue;
     const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
@@ -90,7 +95,7 @@ if (!o.table) {
 }
 const done = o.only.map((n) => join(o.study, n)).filter(finished);
 if (done.length && !o.dryRun) {
-  spawnSync(process.execPath, ['--import', 'tsx', 'scripts/compare-runs.ts', ...done, '--svg', join(o.study, 'valid.svg')], {
+  spawnSync(process.execPath, ['--import', 'tsx', COMPARE, ...done, '--svg', join(o.study, 'valid.svg')], {
     stdio: 'inherit',
   });
 } else if (!o.dryRun) {

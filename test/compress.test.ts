@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compress, type CompressOptions } from '../ts/compress/loop.js';
-import type { Progress } from '../ts/train/progress.js';
+import type { Progress, ProgressState } from '../ts/train/progress.js';
 import { loadAnyModel, loadFpModel } from '../ts/compress/load.js';
 import { resolveSettings, type SettingsInput } from '../ts/compress/resolve.js';
 import { getMask } from '../ts/compress/masks.js';
@@ -166,16 +166,24 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     // Interrupted in the tuning, --resume redoes it from the last iteration: the same file.
     const out2 = tmp();
     const controller = new AbortController();
+    // The whole run's time left in windows (against the iteration's own): 2 iterations × 20 windows, then 30 of tuning.
+    const windowsLeft: number[] = [];
     const progress = {
       message: () => {},
       task: () => {},
-      update: (p: { label?: string; window: number }) => p.label === 'tuning' && p.window === 10 && controller.abort(),
+      update: (p: ProgressState) => {
+        if (p.label === 'iteration' && p.epoch === 1 && p.runEtaSeconds !== undefined)
+          windowsLeft.push(Math.round((p.runEtaSeconds / p.etaSeconds) * (p.windows - p.window)));
+        if (p.label === 'tuning') expect(p.runEtaSeconds).toBeUndefined();
+        if (p.label === 'tuning' && p.window === 10) controller.abort();
+      },
     } as unknown as Progress;
     await rejects(
       compress({ ...options(backend, out2, { tuneSteps: 30, tuneLr: 0.3 }), signal: controller.signal, progress }),
       'E_INTERRUPTED',
       /scale tuning/,
     );
+    expect(windowsLeft.slice(0, 2)).toEqual([2 * 20 - 1 + 30, 2 * 20 - 2 + 30]);
     const resumed = await compress({ ...options(backend, out2, { tuneSteps: 30, tuneLr: 0.3 }), resume: true });
     expect(readFileSync(resumed.modelPath)).toEqual(readFileSync(tuned.modelPath));
 

@@ -529,7 +529,8 @@ async function retrain(
           loss: lossSum / done,
           tokensPerSecond: rate,
           etaSeconds: ((total - done) * s.steps * s.batch) / rate,
-          runEtaSeconds: tuning ? undefined : (((s.iterations - t + 1) * total - done) * s.steps * s.batch) / rate,
+          // The iterations left and the scale tuning after them (its windows at this speed).
+          runEtaSeconds: tuning ? undefined : (((s.iterations - t + 1) * total - done + s.tuneSteps) * s.steps * s.batch) / rate,
         });
         await tick();
         if (o.signal?.aborted) {
