@@ -70,7 +70,8 @@ function finished(dir: string): boolean {
   return JSON.parse(readFileSync(report, 'utf8')).final?.perplexityTest !== undefined;
 }
 
-// The built CLI and the table script, found from this file, so the study runs from any folder.
+// The built CLI and the table script, found from this file (the table run with this process's own
+// --import), so the study runs from any folder.
 const CLI = fileURLToPath(new URL('../dist/ts/cli/main.js', import.meta.url));
 const COMPARE = fileURLToPath(new URL('./compare-runs.ts', import.meta.url));
 
@@ -95,7 +96,7 @@ if (!o.table) {
 }
 const done = o.only.map((n) => join(o.study, n)).filter(finished);
 if (done.length && !o.dryRun) {
-  spawnSync(process.execPath, ['--import', 'tsx', COMPARE, ...done, '--svg', join(o.study, 'valid.svg')], {
+  spawnSync(process.execPath, [...process.execArgv, COMPARE, ...done, '--svg', join(o.study, 'valid.svg')], {
     stdio: 'inherit',
   });
 } else if (!o.dryRun) {
