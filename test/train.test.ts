@@ -141,6 +141,25 @@ describe.each(BACKEND_NAMES)('trainer on %s', (name) => {
     expect(existsSync(join(out, 'checkpoint.qckpt'))).toBe(true);
   });
 
+  it('--keep-best turned on by a resume counts the epoch resumed from', async () => {
+    const out = outDir();
+    const settings = { epochs: 5, lr: 1, decayAfter: 3, lrDecay: 8 };
+    await train(base(out, { overrides: { ...settings, epochs: 3 } }));
+    const weights = (path: string) => {
+      const { model } = loadModel(path, { backend: be });
+      const w = model.getTensor('lstm.0.w_hh');
+      model.dispose();
+      return w;
+    };
+    const resumedFrom = weights(join(out, 'checkpoint.qckpt'));
+    // Epochs 4 and 5 at a learning rate of 8 and 64 end worse than epoch 3.
+    const r = await train(base(out, { resume: true, overrides: { ...settings, keepBest: true } }));
+    const valid = r.history.map((h) => h.validPerplexity);
+    expect(Math.min(valid[3], valid[4])).toBeGreaterThan(valid[2]);
+    expect(r.bestEpoch).toBe(3);
+    expect(weights(join(out, 'model.qmodel'))).toEqual(resumedFrom);
+  });
+
   it('trains a tied model (--tie): it learns, V·H fewer parameters, the checkpoint records tie and resuming cannot change it', async () => {
     const out = outDir();
     const r = await train(base(out, { overrides: { epochs: 2, tie: true } }));

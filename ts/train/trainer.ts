@@ -197,6 +197,12 @@ async function run(options: TrainOptions): Promise<TrainResult> {
     const writeLog = (extra: object[] = []) =>
       writeFileAtomic(logPath, [...state.history, ...extra].map((r) => JSON.stringify(r) + '\n').join(''));
     if (state.epoch > 0) writeLog();
+    // `keepBest` turned on when resuming a run that had it off: the epoch resumed from competes
+    // too (its weights are the checkpoint's), not only the epochs trained from here on.
+    if (c.keepBest && state.bestEpoch === undefined && state.epoch > 0 && state.window === 0) {
+      saveModel(join(options.outDir, BEST_FILE), model, 'quire-model', text);
+      state.bestEpoch = state.epoch;
+    }
     for (let epoch = state.epoch + 1; epoch <= c.epochs; epoch++) {
       const lr = learningRate(c, epoch);
       if (state.window === 0) model.resetState(c.batch);
