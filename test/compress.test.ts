@@ -351,9 +351,17 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
   }, 120_000);
 
   it('--target-bits chooses the bits per group from measured sensitivity, fits the budget and records why', async () => {
-    const r = await compress(options(backend, tmp(), { targetBits: 5 }));
+    const messages: string[] = [];
+    const progress = { message: (m: string) => messages.push(m), update: () => {}, task: () => {} } as unknown as Progress;
+    const r = await compress({ ...options(backend, tmp(), { targetBits: 5 }), progress });
     const a = r.report.allocation!;
     expect(a.target).toEqual({ bitsPerParameter: 5 });
+    // One progress line per evaluation: the FP model, then every group at every candidate.
+    const steps = messages.filter((m) => m.startsWith('size budget ')).map((m) => /^size budget (\d+)\/(\d+): (.*), valid ppl/.exec(m)!);
+    expect(steps.map((m) => [Number(m[1]), Number(m[2])])).toEqual(steps.map((_, i) => [i + 1, 1 + 4 + 2 * MIXED_BUDGET_BITS.length]));
+    expect(steps[0][3]).toBe('FP');
+    expect(steps[1][3]).toBe('LSTM at 1 bit');
+    expect(steps.at(-1)![3]).toBe('embedding at 4 bits');
     for (const g of ['lstm', 'softmax', 'embedding'] as const) {
       // The vocabulary matrices (mixed-precision rows by default) are measured between whole bits too.
       expect(a.groups[g]!.candidates.map((c) => c.bits)).toEqual(g === 'lstm' ? [1, 2, 3, 4] : [...MIXED_BUDGET_BITS]);

@@ -21,6 +21,15 @@ export interface GroupCost {
   perplexity: number;
 }
 
+/** One evaluation of a budget's measurement done: `group` and `bits` absent for the FP model's. */
+export interface BudgetStep {
+  done: number;
+  total: number;
+  group?: BitGroup;
+  bits?: number;
+  perplexity: number;
+}
+
 /** What a budget chose and why: recorded in the report. */
 export interface BitAllocation {
   /** The budget as asked: average bits per parameter of the whole model, or file bytes. */
@@ -47,6 +56,8 @@ export interface BitAllocation {
  *
  * `evaluate` measures validation perplexity; `metadata` is what the file will carry (the
  * vocabulary), so that the header's size counts against a `fileBytes` target exactly.
+ * `measured`, when given, is called after each of the `total` evaluations (the FP model's first,
+ * without a group), so that a caller can show progress: on a medium model each takes a while.
  */
 export function allocateBits(
   model: LanguageModel,
@@ -56,12 +67,16 @@ export function allocateBits(
   metadata: Record<string, string>,
   quantized: (tensors: Record<string, number>) => Pick<CompressionSpec, 'tensors' | 'rows'> = (tensors) => ({ tensors }),
   candidateBits: (g: BitGroup) => readonly number[] = () => BUDGET_BITS,
+  measured?: (step: BudgetStep) => void,
 ): BitAllocation {
   const shape = model.config;
   const present = bitGroups(shape);
   const params = model.parameterCount;
   const bytes = model.toBytes('quire-model', {}, false);
+  const total = 1 + present.reduce((n, g) => n + candidateBits(g).length, 0);
+  let done = 0;
   const perplexityFp = evaluate(model);
+  measured?.({ done: ++done, total, perplexity: perplexityFp });
   const groups = {} as BitAllocation['groups'];
   let groupWeights = 0;
   // The file's non-tensor bytes (header JSON, metadata): the largest seen, plus room for the
@@ -82,7 +97,9 @@ export function allocateBits(
         const quantizedBytes = cm.header.quantizedBytes;
         overheadBytes = Math.max(overheadBytes, cm.toBytes().length - quantizedBytes - cm.header.fpBytes);
         cm.dispose();
-        return { bits, bytes: quantizedBytes, perplexity: evaluate(copy) };
+        const perplexity = evaluate(copy);
+        measured?.({ done: ++done, total, group: g, bits, perplexity });
+        return { bits, bytes: quantizedBytes, perplexity };
       } finally {
         copy.dispose();
       }

@@ -17,7 +17,7 @@ import type { Progress } from '../train/progress.js';
 import { CompressedModel, type CompressionSpec, type TensorLoss } from './compressed-model.js';
 import { COMPRESSED_FILE, type FpSource, loadFpModel } from './load.js';
 import { type BitGroup, vocabularyGroup } from './layout.js';
-import { allocateBits, BUDGET_BITS, type BitAllocation, MIXED_BUDGET_BITS } from './budget.js';
+import { allocateBits, BUDGET_BITS, type BitAllocation, type BudgetStep, MIXED_BUDGET_BITS } from './budget.js';
 import { prune } from './masks.js';
 import { reportMarkdown, reportPlots, validateReport, type CompressReport, type IterationRecord } from './report.js';
 import { resolveSettings, type SettingsInput } from './resolve.js';
@@ -224,7 +224,12 @@ function planBits(
     // With mixed-precision rows the vocabulary matrices may take a mean between whole bits.
     const candidates = (g: BitGroup) =>
       settings.rowBits !== 'uniform' && vocabularyGroup(g, run.src.model.config) ? MIXED_BUDGET_BITS : BUDGET_BITS;
-    allocation = allocateBits(run.src.model, base, target, evalValid, metadata, quantized, candidates);
+    const groupName = (g: BitGroup) => (g === 'embedding' && tied ? 'shared embedding/softmax' : g === 'lstm' ? 'LSTM' : g);
+    const measured = (m: BudgetStep) =>
+      progress?.message(
+        `size budget ${m.done}/${m.total}: ${m.group ? `${groupName(m.group)} at ${m.bits} bit${m.bits === 1 ? '' : 's'}` : 'FP'}, valid ppl ${m.perplexity.toFixed(2)}`,
+      );
+    allocation = allocateBits(run.src.model, base, target, evalValid, metadata, quantized, candidates, measured);
   }
   const chosen = (g: BitGroup) => allocation.groups[g]!.chosen;
   // A tied model has no softmax group: its softmax weight is the embedding, one bit count.
