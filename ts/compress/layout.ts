@@ -31,6 +31,12 @@ export function bitGroups(shape: GroupShape): BitGroup[] {
   return BIT_GROUPS.filter((g) => !(shape.tied && g === 'softmax'));
 }
 
+/** A group as progress messages name it: `LSTM`, `softmax`, `embedding`, or a tied model's `shared embedding/softmax`. */
+export function groupLabel(group: BitGroup, tied: boolean): string {
+  if (group === 'lstm') return 'LSTM';
+  return group === 'embedding' && tied ? 'shared embedding/softmax' : group;
+}
+
 /** The tensors of a group (none for a tied model's softmax, whose weight is the embedding). */
 export function groupTensors(group: BitGroup, shape: GroupShape): string[] {
   if (group === 'softmax') {

@@ -16,7 +16,7 @@ import { runWindows } from '../train/windows.js';
 import type { Progress } from '../train/progress.js';
 import { CompressedModel, type CompressionSpec, type TensorLoss } from './compressed-model.js';
 import { COMPRESSED_FILE, type FpSource, loadFpModel } from './load.js';
-import { type BitGroup, vocabularyGroup } from './layout.js';
+import { type BitGroup, groupLabel, vocabularyGroup } from './layout.js';
 import { allocateBits, BUDGET_BITS, type BitAllocation, type BudgetStep, MIXED_BUDGET_BITS } from './budget.js';
 import { prune } from './masks.js';
 import { reportMarkdown, reportPlots, validateReport, type CompressReport, type IterationRecord } from './report.js';
@@ -224,10 +224,9 @@ function planBits(
     // With mixed-precision rows the vocabulary matrices may take a mean between whole bits.
     const candidates = (g: BitGroup) =>
       settings.rowBits !== 'uniform' && vocabularyGroup(g, run.src.model.config) ? MIXED_BUDGET_BITS : BUDGET_BITS;
-    const groupName = (g: BitGroup) => (g === 'embedding' && tied ? 'shared embedding/softmax' : g === 'lstm' ? 'LSTM' : g);
     const measured = (m: BudgetStep) =>
       progress?.message(
-        `size budget ${m.done}/${m.total}: ${m.group ? `${groupName(m.group)} at ${m.bits} bit${m.bits === 1 ? '' : 's'}` : 'FP'}, valid ppl ${m.perplexity.toFixed(2)}`,
+        `size budget ${m.done}/${m.total}: ${m.group ? `${groupLabel(m.group, tied)} at ${m.bits} bit${m.bits === 1 ? '' : 's'}` : 'FP'}, valid ppl ${m.perplexity.toFixed(2)}`,
       );
     allocation = allocateBits(run.src.model, base, target, evalValid, metadata, quantized, candidates, measured);
   }
