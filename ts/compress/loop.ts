@@ -226,7 +226,7 @@ function planBits(
       settings.rowBits !== 'uniform' && vocabularyGroup(g, run.src.model.config) ? MIXED_BUDGET_BITS : BUDGET_BITS;
     const measured = (m: BudgetStep) =>
       progress?.message(
-        `size budget ${m.done}/${m.total}: ${m.group ? `${groupLabel(m.group, tied)} at ${m.bits} bit${m.bits === 1 ? '' : 's'}` : 'FP'}, valid ppl ${m.perplexity.toFixed(2)}`,
+        `size budget ${m.done}/${m.total}: ${m.group ? `${groupLabel(m.group, tied === true)} at ${m.bits} bit${m.bits === 1 ? '' : 's'}` : 'FP'}, valid ppl ${m.perplexity.toFixed(2)}`,
       );
     allocation = allocateBits(run.src.model, base, target, evalValid, metadata, quantized, candidates, measured);
   }
