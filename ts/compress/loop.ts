@@ -224,10 +224,11 @@ function planBits(
     // With mixed-precision rows the vocabulary matrices may take a mean between whole bits.
     const candidates = (g: BitGroup) =>
       settings.rowBits !== 'uniform' && vocabularyGroup(g, run.src.model.config) ? MIXED_BUDGET_BITS : BUDGET_BITS;
-    const measured = (m: BudgetStep) =>
-      progress?.message(
-        `size budget ${m.done}/${m.total}: ${m.group ? `${groupLabel(m.group, tied === true)} at ${m.bits} bit${m.bits === 1 ? '' : 's'}` : 'FP'}, valid ppl ${m.perplexity.toFixed(2)}`,
-      );
+    const measured = (m: BudgetStep) => {
+      const what = m.group ? `${groupLabel(m.group, tied === true)} at ${m.bits} bit${m.bits === 1 ? '' : 's'}` : 'FP';
+      const step = m.fill ? 'size budget, spending the rest' : `size budget ${m.done}/${m.total}`;
+      progress?.message(`${step}: ${what}, valid ppl ${m.perplexity.toFixed(2)}`);
+    };
     allocation = allocateBits(run.src.model, base, target, evalValid, metadata, quantized, candidates, measured);
   }
   const chosen = (g: BitGroup) => allocation.groups[g]!.chosen;

@@ -136,24 +136,29 @@ export function reportMarkdown(r: CompressReport): string {
   }
   if (r.allocation) {
     const a = r.allocation;
+    // Groups are measured at different bits (mixed rows between whole bits too): one column per bit count measured.
+    const columns = [...new Set(Object.values(a.groups).flatMap((v) => v.candidates.map((c) => c.bits)))].sort((x, y) => x - y);
     const target = 'bitsPerParameter' in a.target ? `${a.target.bitsPerParameter} bits per parameter` : `${a.target.fileBytes} bytes`;
     lines.push(
       '',
       '## Bit allocation',
       '',
       `Budget: ${target}. One-shot validation perplexity with only that group quantized (FP ${f(a.perplexityFp)}); chosen: least ` +
-        `summed increase that fits (predicted ${a.bitsPerParameter.toFixed(3)} bits per parameter, ${a.predictedFileBytes} bytes).`,
+        `summed increase that fits, then what it leaves spent on mixed rows (a mean between the measured ones) ` +
+        `(predicted ${a.bitsPerParameter.toFixed(3)} bits per parameter, ${a.predictedFileBytes} bytes).`,
       '',
-      `| group | weights | chosen bits | ` +
-        `${a.groups.lstm!.candidates.map((c) => `${c.bits} bit${c.bits > 1 ? 's' : ''}: ppl / bytes`).join(' | ')} |`,
-      `|---|---|---|${a.groups.lstm!.candidates.map(() => '---|').join('')}`,
+      `| group | weights | chosen bits | ${columns.map((b) => `${b} bit${b > 1 ? 's' : ''}: ppl / bytes`).join(' | ')} |`,
+      `|---|---|---|${columns.map(() => '---|').join('')}`,
     );
     // A tied model has no softmax group: its embedding group is the shared matrix.
     const label = (g: string) => (g === 'embedding' && !a.groups.softmax ? 'embedding = softmax (tied)' : g);
-    for (const [g, v] of Object.entries(a.groups))
-      lines.push(
-        `| ${label(g)} | ${v.weights} | ${v.chosen} | ${v.candidates.map((c) => `${f(c.perplexity)} / ${c.bytes}`).join(' | ')} |`,
-      );
+    for (const [g, v] of Object.entries(a.groups)) {
+      const cell = (b: number) => {
+        const c = v.candidates.find((k) => k.bits === b);
+        return c ? `${f(c.perplexity)} / ${c.bytes}` : '–';
+      };
+      lines.push(`| ${label(g)} | ${v.weights} | ${v.chosen} | ${columns.map(cell).join(' | ')} |`);
+    }
   }
   if (r.tuning) {
     const t = r.tuning;
