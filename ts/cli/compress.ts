@@ -60,12 +60,12 @@ export function registerCompress(program: Command): void {
     .option(
       '--target-bits <b>',
       'instead of --bits: average bits per parameter of the whole model (scales included); the bits of the LSTM matrices, ' +
-        'softmax and embedding are chosen from measured sensitivity',
+        'softmax and embedding are chosen from measured sensitivity, and what the choice leaves is spent on the mixed rows',
       finiteNumber,
     )
     .option('--target-size <bytes>', 'instead of --bits: the compressed file size in bytes (bits chosen as for --target-bits)', integer)
-    .option('--softmax-bits <k>', 'bits of the softmax weight (default: --bits)', integer)
-    .option('--embedding-bits <k>', 'bits of the embedding (default: --bits)', integer)
+    .option('--softmax-bits <k>', 'bits of the softmax weight (default: --bits; with mixed rows a mean such as 1.75)', integer)
+    .option('--embedding-bits <k>', 'bits of the embedding (default: --bits; with mixed rows a mean such as 1.75)', integer)
     .addOption(new Option('--method <name>', 'solver (default alternating)').choices(METHODS as QuantMethod[]))
     .option('--cycles <n>', 'alternating rounds (default 2)', nonNegativeInt)
     .option('--group-size <n>', 'columns per scale group, 0 = per row (default 0)', nonNegativeInt)
