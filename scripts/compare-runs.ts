@@ -25,9 +25,9 @@ const runs = args.map((dir) => ({
 const f = (v: number | undefined | null, d = 2) => (v === undefined || v === null ? '–' : v.toFixed(d));
 
 const rows = [
-  '| run | bits (LSTM / softmax / embedding) | retraining | valid: one-shot → final | test | test / FP | bits per quantized ' +
+  '| run | bits (LSTM / softmax / embedding) | retraining | valid: one-shot → final | valid, retrained FP (last) | test | test / FP | bits per quantized ' +
     'weight | bits per parameter | file bytes | vs FP file | quantization loss, first → last | minutes |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const { name, report: r } of runs) {
   const s = r.settings as Record<string, unknown>;
@@ -53,6 +53,7 @@ for (const { name, report: r } of runs) {
   const fpTest = r.baseline.perplexityTest;
   rows.push(
     `| ${name} | ${bits} | ${retrain} | ${f(its[0]?.perplexityQuantized)} → ${f(its.at(-1)?.perplexityQuantized)} | ` +
+      `${f(its.at(-1)?.perplexityFp)} | ` +
       `${f(fin?.perplexityTest)} | ${fin?.perplexityTest && fpTest ? (fin.perplexityTest / fpTest).toFixed(3) : '–'} | ` +
       `${f(fin?.bitsPerWeight, 3)} | ${f(fin?.bitsPerParameter, 3)} | ${fin?.modelBytes ?? '–'} | ` +
       `${fin ? `${(fin.fpModelBytes / fin.modelBytes).toFixed(2)}×` : '–'} | ${f(its[0]?.quantizationLoss, 4)} → ` +

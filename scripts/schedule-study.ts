@@ -6,8 +6,16 @@
 // with --table alone) it prints the side-by-side table of scripts/compare-runs.ts over the finished
 // runs and writes STUDY/valid.svg, their validation perplexity per iteration.
 //
+// --screen runs one iteration of each variant instead (the variants that set the number of
+// iterations left out): about a tenth of the time, for choosing which variants deserve whole runs.
+// One iteration tells the retrained FP model's recovery (the table's "retrained FP" column) and
+// the first quantized model apart; the ranking after ten iterations may still differ (the study in
+// docs/results.md, "What lifts the retrained model", compares both on the tied medium model).
+// For a screen under a size budget give the bits the budget chose (e.g. `--bits 2
+// --embedding-bits 1.83 --layers all`): each variant then skips the budget's measurement.
+//
 //   node --import tsx scripts/schedule-study.ts --run runs/medium --study runs/study-medium \
-//     [--base "--target-bits 2"] [--only defaults,steps-1600] [--data DIR] [--dry-run | --table]
+//     [--base "--target-bits 2"] [--only defaults,steps-1600] [--data DIR] [--screen] [--dry-run | --table]
 //
 // Needs a build (`npm run build`): the runs use dist/ts/cli/main.js.
 import { spawnSync } from 'node:child_process';
@@ -34,14 +42,23 @@ const VARIANTS: Record<string, string[]> = {
 function usage(message: string): never {
   console.error(`schedule-study: ${message}`);
   console.error(
-    'usage: node --import tsx scripts/schedule-study.ts --run FP_RUN --study DIR [--base "OPTIONS"] [--only A,B] [--data DIR] [--dry-run | --table]',
+    'usage: node --import tsx scripts/schedule-study.ts --run FP_RUN --study DIR [--base "OPTIONS"] [--only A,B] [--data DIR] [--screen] [--dry-run | --table]',
   );
   console.error(`variants: ${Object.keys(VARIANTS).join(', ')}`);
   process.exit(2);
 }
 
 function parse(argv: string[]) {
-  const o = { run: '', study: '', base: [] as string[], only: Object.keys(VARIANTS), data: [] as string[], dryRun: false, table: false };
+  const o = {
+    run: '',
+    study: '',
+    base: [] as string[],
+    only: [] as string[],
+    data: [] as string[],
+    screen: false,
+    dryRun: false,
+    table: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => argv[++i] ?? usage(`${a} needs a value`);
@@ -50,15 +67,21 @@ function parse(argv: string[]) {
     else if (a === '--base') o.base = value().split(/\s+/).filter(Boolean);
     else if (a === '--only') o.only = value().split(',');
     else if (a === '--data') o.data = ['--data', value()];
+    else if (a === '--screen') o.screen = true;
     else if (a === '--dry-run') o.dryRun = true;
     else if (a === '--table') o.table = true;
     else usage(`unknown argument ${a}`);
   }
   if (!o.study) usage('--study is required');
+  // A screen is one iteration per variant: the variants that set the iterations do not apply.
+  const setsIterations = (n: string) => VARIANTS[n]?.includes('--iterations');
+  if (o.only.length === 0) o.only = Object.keys(VARIANTS).filter((n) => !(o.screen && setsIterations(n)));
+  const contradicting = o.screen ? o.only.filter(setsIterations) : [];
+  if (contradicting.length) usage(`--screen runs one iteration: ${contradicting.join(', ')} cannot be screened`);
   if (!o.table && !o.run) usage('--run is required');
   const unknown = o.only.filter((n) => !(n in VARIANTS));
   if (unknown.length) usage(`unknown variant ${unknown.join(', ')}`);
-  const clash = o.base.find((b) => b === '--out' || b === '--resume');
+  const clash = o.base.find((b) => b === '--out' || b === '--resume' || (o.screen && b === '--iterations'));
   if (clash) usage(`--base must not hold ${clash}: the study chooses each run's folder`);
   return o;
 }
@@ -84,7 +107,8 @@ if (!o.table) {
       continue;
     }
     const resume = existsSync(join(out, 'state.json')) ? ['--resume'] : [];
-    const args = [CLI, 'compress', o.run, ...o.base, ...VARIANTS[name], ...o.data, '--out', out, ...resume];
+    const screen = o.screen ? ['--iterations', '1'] : [];
+    const args = [CLI, 'compress', o.run, ...o.base, ...VARIANTS[name], ...screen, ...o.data, '--out', out, ...resume];
     console.error(`${name}: node ${args.join(' ')}`);
     if (o.dryRun) continue;
     const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
