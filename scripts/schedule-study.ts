@@ -81,8 +81,9 @@ function parse(argv: string[]) {
   if (!o.table && !o.run) usage('--run is required');
   const unknown = o.only.filter((n) => !(n in VARIANTS));
   if (unknown.length) usage(`unknown variant ${unknown.join(', ')}`);
-  const clash = o.base.find((b) => b === '--out' || b === '--resume' || (o.screen && b === '--iterations'));
+  const clash = o.base.find((b) => b === '--out' || b === '--resume');
   if (clash) usage(`--base must not hold ${clash}: the study chooses each run's folder`);
+  if (o.screen && o.base.includes('--iterations')) usage('--base must not hold --iterations: --screen runs one iteration');
   return o;
 }
 
