@@ -36,6 +36,7 @@ const VARIANTS: Record<string, string[]> = {
   'iterations-15': ['--iterations', '15'],
   'distill-0': ['--distill', '0'],
   'distill-1': ['--distill', '1'],
+  'dropout-0.2': ['--dropout', '0.2'],
   'dropout-0.3': ['--dropout', '0.3'],
 };
 

@@ -493,7 +493,7 @@ describe('mixed-precision specs', () => {
 });
 
 describe('compress defaults follow the FP run', () => {
-  it('a model trained with dropout gets the longer schedule and no scale tuning; one without, dropout 0.3 and tuning', async () => {
+  it('a model trained with dropout gets the longer schedule, no scale tuning and dropout min(its own, 0.3); one without, dropout 0.3 and tuning', async () => {
     const dropped = tmp();
     await train({ preset: 'tiny', overrides: { epochs: 1, hidden: 24, dropout: 0.2 }, dataDir: data, outDir: dropped, backend: 'native' });
     const resolved = (dir: string, given: SettingsInput = {}) => {
@@ -506,6 +506,11 @@ describe('compress defaults follow the FP run', () => {
     };
     expect(resolved(dropped)).toMatchObject({ retrainSteps: 800, lrDecay: 0.7, tuneSteps: 0, dropout: 0.2 });
     expect(resolved(fpDir)).toMatchObject({ retrainSteps: 400, lrDecay: 0.5, tuneSteps: 2000, dropout: 0.3 });
+    // Trained at a higher dropout than 0.3: retrained at 0.3 (settings.ts, RETRAIN_DROPOUT).
+    const heavy = tmp();
+    await train({ preset: 'tiny', overrides: { epochs: 1, hidden: 24, dropout: 0.5 }, dataDir: data, outDir: heavy, backend: 'native' });
+    expect(resolved(heavy)).toMatchObject({ retrainSteps: 800, lrDecay: 0.7, dropout: 0.3 });
+    expect(resolved(heavy, { dropout: 0.5 })).toMatchObject({ dropout: 0.5 });
     expect(resolved(dropped, { retrainSteps: 50, lrDecay: 0.6, tuneSteps: 7 })).toMatchObject({
       retrainSteps: 50,
       lrDecay: 0.6,

@@ -88,7 +88,7 @@ export function registerCompress(program: Command): void {
     .option('--lr <x>', "first retraining learning rate (default: the FP run's initial rate)", finiteNumber)
     .option('--lr-decay <x>', 'learning-rate factor per iteration (default 0.5; 0.7 when the FP run used dropout)', finiteNumber)
     .option('--clip <x>', "gradient-norm clip (default: the FP run's)", finiteNumber)
-    .option('--dropout <p>', "dropout during retraining, in [0, 1) (default: the FP run's, or 0.3 when it used none)", finiteNumber)
+    .option('--dropout <p>', "dropout during retraining, in [0, 1) (default 0.3, or the FP run's own when lower but not 0)", finiteNumber)
     .option(
       '--distill <alpha>',
       'distil from the FP model while retraining: loss (1-alpha)·CE + alpha·KL(FP || model), alpha in [0, 1], 0 = off (default 0.5)',

@@ -2,7 +2,7 @@ import { QuireError } from '../errors.js';
 import type { FpSource } from './load.js';
 import {
   DEFAULT_LR_FRACTION,
-  DEFAULT_RETRAIN_DROPOUT,
+  RETRAIN_DROPOUT,
   DEFAULT_RETRAIN_STEPS,
   DROPOUT_LR_DECAY,
   DROPOUT_RETRAIN_STEPS,
@@ -83,7 +83,7 @@ export function resolveSettings(input: SettingsInput, src: FpSource): CompressSe
         : TUNE_STEPS_PER_RETRAIN_STEP *
           (given.retrainEpochs === undefined ? (given.retrainSteps ?? DEFAULT_RETRAIN_STEPS) : DEFAULT_RETRAIN_STEPS)),
     tuneLr: given.tuneLr ?? lr * DEFAULT_TUNE_LR_FRACTION,
-    dropout: given.dropout ?? (fpDropout > 0 ? fpDropout : DEFAULT_RETRAIN_DROPOUT),
+    dropout: given.dropout ?? (fpDropout > 0 ? Math.min(fpDropout, RETRAIN_DROPOUT) : RETRAIN_DROPOUT),
     clip: fromRun('clip'),
     steps: fromRun('steps'),
     batch: fromRun('batch'),
