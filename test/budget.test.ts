@@ -20,7 +20,7 @@ beforeAll(async () => {
 
 describe.each(BACKEND_NAMES)('size budget on %s', (backend) => {
   /** allocateBits as `compress` calls it: mixed rows (error-weighted) on the vocabulary matrices. */
-  function allocate(target: BitAllocation['target'], steps: BudgetStep[] = []): BitAllocation {
+  async function allocate(target: BitAllocation['target'], steps: BudgetStep[] = []): Promise<BitAllocation> {
     const src = loadFpModel(fpDir, { backend });
     try {
       // A stand-in for perplexity that falls with every bit (a tiny model's measured perplexity is
@@ -44,7 +44,7 @@ describe.each(BACKEND_NAMES)('size budget on %s', (backend) => {
       const base = { method: 'alternating' as const, cycles: 2, groupSize: 0, sparsity: 0, fpModelBytes: src.fpModelBytes };
       const candidates = (g: Parameters<typeof vocabularyGroup>[0]) =>
         vocabularyGroup(g, src.model.config) ? MIXED_BUDGET_BITS : BUDGET_BITS;
-      return allocateBits(
+      return await allocateBits(
         src.model,
         base,
         target,
@@ -59,10 +59,10 @@ describe.each(BACKEND_NAMES)('size budget on %s', (backend) => {
     }
   }
 
-  it('spends what the chosen candidates leave on the mixed-row groups, measured, and still fits', () => {
+  it('spends what the chosen candidates leave on the mixed-row groups, measured, and still fits', async () => {
     // Every group at its most bits: nothing is left to spend and nothing is filled.
     const none: BudgetStep[] = [];
-    const all = allocate({ bitsPerParameter: 32 }, none);
+    const all = await allocate({ bitsPerParameter: 32 }, none);
     expect(Object.values(all.groups).map((v) => v.chosen)).toEqual([4, 4, 4]);
     expect(none.filter((s) => s.fill)).toEqual([]);
     const params = loadFpModel(fpDir, { backend });
@@ -74,7 +74,7 @@ describe.each(BACKEND_NAMES)('size budget on %s', (backend) => {
     const bytes = fpRest + cost('lstm', 4) + cost('embedding', 4) + cost('softmax', 2) + 0.6 * (cost('softmax', 2.5) - cost('softmax', 2));
     const target = { bitsPerParameter: (8 * bytes) / n };
     const steps: BudgetStep[] = [];
-    const a = allocate(target, steps);
+    const a = await allocate(target, steps);
     expect(a.bitsPerParameter).toBeLessThanOrEqual(target.bitsPerParameter);
     // The fill measured one or more means between the candidates (progress says so, not counted in the total).
     const fills = steps.filter((s) => s.fill);

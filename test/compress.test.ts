@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -424,6 +424,28 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
       /ties its embedding to its softmax/,
     );
   }, 240_000);
+
+  it('an interruption during the size budget stops it after the current evaluation and leaves nothing', async () => {
+    const out = tmp();
+    const controller = new AbortController();
+    const evaluations: string[] = [];
+    const progress = {
+      message: (m: string) => {
+        if (!m.startsWith('size budget ')) return;
+        evaluations.push(m);
+        if (evaluations.length === 2) controller.abort();
+      },
+      update: () => {},
+      task: () => {},
+    } as unknown as Progress;
+    const stopped = compress({ ...options(backend, out, { targetBits: 5 }), signal: controller.signal, progress });
+    await rejects(stopped, 'E_INTERRUPTED', /while measuring the size budget; nothing of the run was saved/);
+    expect(evaluations).toHaveLength(2);
+    // The run folder (made for the run lock) is gone again: the same command starts afresh.
+    expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+    const again = await compress({ ...options(backend, out, { targetBits: 5, iterations: 1 }) });
+    expect(again.report.allocation).toBeDefined();
+  }, 120_000);
 
   it('--resume of a budgeted run reuses the bit allocation it stored instead of measuring again', async () => {
     const out = tmp();

@@ -158,17 +158,19 @@ export function registerCompress(program: Command): void {
         limitTokens: f.limitTokens,
         activationBits: f.activationBits,
       } as SettingsInput;
-      const r = await withInterrupt('interrupted; the last finished iteration is saved (continue with --resume)', (signal) =>
-        compress({
-          model,
-          dataDir: dataDirectory(f.data),
-          outDir: f.out,
-          settings,
-          resume: f.resume,
-          backend: f.backend,
-          signal,
-          progress: new Progress(),
-        }),
+      const r = await withInterrupt(
+        'interrupted; stopping after the current window or evaluation (finished iterations are kept)',
+        (signal) =>
+          compress({
+            model,
+            dataDir: dataDirectory(f.data),
+            outDir: f.out,
+            settings,
+            resume: f.resume,
+            backend: f.backend,
+            signal,
+            progress: new Progress(),
+          }),
       );
       writeOut(
         JSON.stringify({

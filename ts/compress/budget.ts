@@ -62,9 +62,10 @@ export interface BitAllocation {
  * `evaluate` measures validation perplexity; `metadata` is what the file will carry (the
  * vocabulary), so that the header's size counts against a `fileBytes` target exactly.
  * `measured`, when given, is called after each of the `total` evaluations (the FP model's first,
- * without a group), so that a caller can show progress: on a medium model each takes a while.
+ * without a group), and awaited, so that a caller can show progress and stop the measurement (by
+ * throwing) between evaluations: on a medium model each takes a while.
  */
-export function allocateBits(
+export async function allocateBits(
   model: LanguageModel,
   base: Omit<CompressionSpec, 'tensors' | 'layers'>,
   target: BitAllocation['target'],
@@ -72,8 +73,8 @@ export function allocateBits(
   metadata: Record<string, string>,
   quantized: (tensors: Record<string, number>) => Pick<CompressionSpec, 'tensors' | 'rows'> = (tensors) => ({ tensors }),
   candidateBits: (g: BitGroup) => readonly number[] = () => BUDGET_BITS,
-  measured?: (step: BudgetStep) => void,
-): BitAllocation {
+  measured?: (step: BudgetStep) => void | Promise<void>,
+): Promise<BitAllocation> {
   const shape = model.config;
   const present = bitGroups(shape);
   const params = model.parameterCount;
@@ -81,13 +82,13 @@ export function allocateBits(
   const total = 1 + present.reduce((n, g) => n + candidateBits(g).length, 0);
   let done = 0;
   const perplexityFp = evaluate(model);
-  measured?.({ done: ++done, total, perplexity: perplexityFp });
+  await measured?.({ done: ++done, total, perplexity: perplexityFp });
   const groups = {} as BitAllocation['groups'];
   let groupWeights = 0;
   // The file's non-tensor bytes (header JSON, metadata): the largest seen.
   let overheadBytes = 0;
   /** Quantizes a copy with only `g` at `bits` (one shot): its exact bytes and validation perplexity. */
-  const measure = (g: BitGroup, bits: number, fill = false): GroupCost => {
+  const measure = async (g: BitGroup, bits: number, fill = false): Promise<GroupCost> => {
     const copy = LanguageModel.fromBytes(bytes, { backend: model.backend });
     try {
       const names = groupTensors(g, shape);
@@ -100,7 +101,7 @@ export function allocateBits(
       overheadBytes = Math.max(overheadBytes, cm.toBytes().length - quantizedBytes - cm.header.fpBytes);
       cm.dispose();
       const perplexity = evaluate(copy);
-      measured?.(fill ? { done, total, group: g, bits, perplexity, fill } : { done: ++done, total, group: g, bits, perplexity });
+      await measured?.(fill ? { done, total, group: g, bits, perplexity, fill } : { done: ++done, total, group: g, bits, perplexity });
       return { bits, bytes: quantizedBytes, perplexity };
     } finally {
       copy.dispose();
@@ -110,7 +111,8 @@ export function allocateBits(
     const names = groupTensors(g, shape);
     const weights = names.reduce((a, n) => a + model.tensorShape(n).reduce((p, d) => p * d, 1), 0);
     groupWeights += weights;
-    const candidates = candidateBits(g).map((bits) => measure(g, bits));
+    const candidates: GroupCost[] = [];
+    for (const bits of candidateBits(g)) candidates.push(await measure(g, bits));
     groups[g] = { chosen: 0, weights, candidates };
   }
   const fpRestBytes = 4 * (params - groupWeights);
@@ -139,7 +141,7 @@ export function allocateBits(
         `(${smallest + overheadBytes} bytes with the file's header)`,
     );
   }
-  const choice = fill(best.choice, best.bytes);
+  const choice = await fill(best.choice, best.bytes);
   present.forEach((g, i) => (groups[g]!.chosen = choice[i].bits));
   const chosenBytes = choice.reduce((s, k) => s + k.bytes, fpRestBytes);
   return {
@@ -159,7 +161,7 @@ export function allocateBits(
    * linear in the mean (every row-bit costs the same), so the first guess fits but for rounding;
    * a guess that does not fit steps down.
    */
-  function fill(chosen: GroupCost[], chosenBytes: number): GroupCost[] {
+  async function fill(chosen: GroupCost[], chosenBytes: number): Promise<GroupCost[]> {
     const out = [...chosen];
     const next = (i: number) => groups[present[i]]!.candidates.find((k) => k.bits > out[i].bits);
     const slope = (i: number) => {
@@ -180,7 +182,7 @@ export function allocateBits(
         Math.floor((from.bits + ((to.bits - from.bits) * spare) / (to.bytes - from.bytes)) / FILL_STEP + 1e-9) * FILL_STEP,
       );
       for (let tries = 0; tries < 4 && bits > from.bits + FILL_STEP / 2; tries++, bits -= FILL_STEP) {
-        const k = measure(present[i], Number(bits.toFixed(6)), true);
+        const k = await measure(present[i], Number(bits.toFixed(6)), true);
         if (!fits(bytesNow - from.bytes + k.bytes)) continue;
         if (k.perplexity <= from.perplexity) {
           out[i] = k;

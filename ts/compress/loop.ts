@@ -153,7 +153,7 @@ async function compressLocked(o: CompressOptions): Promise<CompressResult> {
       wordCounts ??= idCounts(corpus.ids.train, src.model.config.vocab);
       return wordCounts;
     };
-    const allocation = planBits(run, evalValid, metadata(settings.iterations), o.progress, counts);
+    const allocation = await planBits(run, evalValid, metadata(settings.iterations), o.progress, counts, o.signal);
     if (run.resumed) {
       const stored = run.resumed.report.settings as unknown as CompressSettings;
       // A run stored before mixed-precision rows existed had uniform rows: it resumes so unless told otherwise.
@@ -192,14 +192,17 @@ async function compressLocked(o: CompressOptions): Promise<CompressResult> {
  * `softmaxBits` and `embeddingBits`: a resumed run takes the allocation its report stored; a new
  * one measures the sensitivity of each group ({@link allocateBits}). Undefined without a budget
  * (or when the resumed run had none: the settings comparison then names the difference).
+ * Aborting `signal` stops the measurement after its current evaluation (`E_INTERRUPTED`; nothing
+ * of the run is written yet).
  */
-function planBits(
+async function planBits(
   run: CompressRun,
   evalValid: (m: LanguageModel) => number,
   metadata: Record<string, string>,
   progress: Progress | undefined,
   counts: () => Float64Array | undefined,
-): BitAllocation | undefined {
+  signal: AbortSignal | undefined,
+): Promise<BitAllocation | undefined> {
   const { settings } = run;
   if (settings.targetBits === null && settings.targetSize === null) return undefined;
   let allocation: BitAllocation | undefined;
@@ -224,12 +227,19 @@ function planBits(
     // With mixed-precision rows the vocabulary matrices may take a mean between whole bits.
     const candidates = (g: BitGroup) =>
       settings.rowBits !== 'uniform' && vocabularyGroup(g, run.src.model.config) ? MIXED_BUDGET_BITS : BUDGET_BITS;
-    const measured = (m: BudgetStep) => {
+    const measured = async (m: BudgetStep) => {
       const what = m.group ? `${groupLabel(m.group, tied === true)} at ${m.bits} bit${m.bits === 1 ? '' : 's'}` : 'FP';
       const step = m.fill ? 'size budget, spending the rest' : `size budget ${m.done}/${m.total}`;
       progress?.message(`${step}: ${what}, valid ppl ${m.perplexity.toFixed(2)}`);
+      // Lets a Ctrl-C (the signal) or a SIGTERM (the run lock's handler) be seen between evaluations.
+      await tick();
+      if (signal?.aborted)
+        throw new QuireError(
+          'E_INTERRUPTED',
+          'interrupted while measuring the size budget; nothing of the run was saved yet: run the command again',
+        );
     };
-    allocation = allocateBits(run.src.model, base, target, evalValid, metadata, quantized, candidates, measured);
+    allocation = await allocateBits(run.src.model, base, target, evalValid, metadata, quantized, candidates, measured);
   }
   const chosen = (g: BitGroup) => allocation.groups[g]!.chosen;
   // A tied model has no softmax group: its softmax weight is the embedding, one bit count.
