@@ -1,20 +1,24 @@
 // Compares finished `quire compress` runs (their report.json) side by side: a Markdown table on
 // stdout and, with --svg FILE, a plot of each run's quantized validation perplexity per
-// iteration (one line per run, the FP baseline as a reference line).
+// iteration (one line per run, the FP baseline as a reference line); with --fp also the
+// retrained FP model's after each retraining (dashed, in its run's colour), the ceiling the
+// quantized model follows.
 //
-//   node --import tsx scripts/compare-runs.ts RUN_DIR... [--svg FILE]
+//   node --import tsx scripts/compare-runs.ts RUN_DIR... [--svg FILE [--fp]]
 //
 // docs/results.md uses it for the compression sweeps; every number comes from the reports.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { CompressReport } from '../ts/compress/report.js';
-import { lineChartSvg } from '../ts/report/svg-chart.js';
+import { lineChartSvg, PALETTE } from '../ts/report/svg-chart.js';
 
 const args = process.argv.slice(2);
 const svgAt = args.indexOf('--svg');
 const svg = svgAt >= 0 ? args.splice(svgAt, 2)[1] : undefined;
-if (args.length === 0) {
-  console.error('usage: node --import tsx scripts/compare-runs.ts RUN_DIR... [--svg FILE]');
+const fpAt = args.indexOf('--fp');
+const withFp = fpAt >= 0 && args.splice(fpAt, 1).length === 1;
+if (args.length === 0 || (withFp && !svg)) {
+  console.error('usage: node --import tsx scripts/compare-runs.ts RUN_DIR... [--svg FILE [--fp]]');
   process.exit(2);
 }
 
@@ -68,15 +72,19 @@ if (svg) {
   writeFileSync(
     svg,
     lineChartSvg({
-      title: 'Quantized validation perplexity per iteration',
+      title: withFp
+        ? 'Validation perplexity per iteration: quantized, and retrained FP (dashed)'
+        : 'Quantized validation perplexity per iteration',
       xLabel: 'iteration (0 = one-shot)',
       yLabel: 'valid perplexity',
       integerX: true,
       logY: false,
-      series: runs.map(({ name, report }) => ({
-        name,
-        points: report.iterations.map((it) => ({ x: it.iteration, y: it.perplexityQuantized })),
-      })),
+      series: runs.flatMap(({ name, report }, i) => {
+        const color = PALETTE[i % PALETTE.length];
+        const quantized = { name, color, points: report.iterations.map((it) => ({ x: it.iteration, y: it.perplexityQuantized })) };
+        const fp = report.iterations.flatMap((it) => (it.perplexityFp === null ? [] : [{ x: it.iteration, y: it.perplexityFp }]));
+        return withFp ? [quantized, { name: `${name}, retrained FP`, color, dashed: true, points: fp }] : [quantized];
+      }),
       references: [{ name: 'FP model', y: base.perplexityValid }],
       width: 900,
       height: 520,
