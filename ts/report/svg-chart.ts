@@ -118,14 +118,19 @@ export function lineChartSvg(spec: ChartSpec): string {
     `<text transform="translate(16 ${margin.top + plotH / 2}) rotate(-90)" ` +
       `text-anchor="middle">${escapeXml(spec.yLabel)}${spec.logY ? ' (log scale)' : ''}</text>`,
   );
-  // Reference lines.
-  (spec.references ?? []).forEach((r, i) => {
+  // Reference lines, then the series; the legend last, on top.
+  const entries: { color: string; label: string; dashed: boolean }[] = [];
+  /** Points along everything drawn, in pixels: where the legend should not sit. */
+  const drawn: [number, number][] = [];
+  for (const r of spec.references ?? []) {
     const color = r.color ?? '#555';
-    const y = sy(r.y).toFixed(1);
-    out.push(`<line x1="${margin.left}" y1="${y}" x2="${margin.left + plotW}" y2="${y}" stroke="${color}" stroke-dasharray="6 4"/>`);
-    legend(out, margin.left + 10, margin.top + 14 + (spec.series.length + i) * 16, color, `${r.name} (${formatTick(r.y)})`, true);
-  });
-  // Series.
+    const y = sy(r.y);
+    out.push(
+      `<line x1="${margin.left}" y1="${y.toFixed(1)}" x2="${margin.left + plotW}" y2="${y.toFixed(1)}" stroke="${color}" stroke-dasharray="6 4"/>`,
+    );
+    for (let x = margin.left; x <= margin.left + plotW; x += 8) drawn.push([x, y]);
+    entries.push({ color, label: `${r.name} (${formatTick(r.y)})`, dashed: true });
+  }
   spec.series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length];
     const good = s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!spec.logY || p.y > 0));
@@ -133,9 +138,33 @@ export function lineChartSvg(spec: ChartSpec): string {
       const d = good.map((p, j) => `${j ? 'L' : 'M'}${sx(p.x).toFixed(1)} ${sy(p.y).toFixed(1)}`).join(' ');
       out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="4 3"' : ''}/>`);
       for (const p of good) out.push(`<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y).toFixed(1)}" r="3" fill="${color}"/>`);
+      good.forEach((p, j) => {
+        const q = good[j + 1] ?? p;
+        for (let k = 0; k < 12; k++) {
+          const f = k / 12;
+          drawn.push([sx(p.x + (q.x - p.x) * f), sy(p.y + (q.y - p.y) * f)]);
+        }
+      });
     }
-    legend(out, margin.left + 10, margin.top + 14 + i * 16, color, s.name, !!s.dashed);
+    entries.splice(i, 0, { color, label: s.name, dashed: !!s.dashed });
   });
+  // The legend (series first, then references) in the plot corner that covers the fewest drawn
+  // points (ties: top left, top right, bottom left, bottom right), on a white box.
+  const boxW = 34 + Math.max(0, ...entries.map((e) => e.label.length)) * 6.6;
+  const boxH = 8 + entries.length * 16;
+  const inset = 6;
+  const corners: [number, number][] = [
+    [margin.left + inset, margin.top + inset],
+    [margin.left + plotW - inset - boxW, margin.top + inset],
+    [margin.left + inset, margin.top + plotH - inset - boxH],
+    [margin.left + plotW - inset - boxW, margin.top + plotH - inset - boxH],
+  ];
+  const covered = ([x, y]: [number, number]) => drawn.filter(([px, py]) => px >= x && px <= x + boxW && py >= y && py <= y + boxH).length;
+  const [bx, by] = corners.reduce((best, c) => (covered(c) < covered(best) ? c : best));
+  out.push(
+    `<rect x="${bx.toFixed(1)}" y="${by.toFixed(1)}" width="${boxW.toFixed(1)}" height="${boxH}" fill="white" fill-opacity="0.9" stroke="#ccc"/>`,
+  );
+  entries.forEach((e, i) => legend(out, bx + 6, by + 16 + i * 16, e.color, e.label, e.dashed));
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
