@@ -49,6 +49,7 @@ for (const { name, report: r } of runs) {
     `lr ${s.lr}×${s.lrDecay}^t`,
     Number(s.dropout) > 0 ? `dropout ${s.dropout}` : '',
     Number(s.distill) > 0 ? `distill ${s.distill}` : '',
+    Number(s.straightThrough) > 0 ? `straight-through every ${s.straightThrough}` : '',
     Number(s.prune) > 0 ? `prune ${s.prune}` : '',
   ]
     .filter(Boolean)

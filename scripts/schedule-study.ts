@@ -1,6 +1,7 @@
 // The compression schedule study: `quire compress` on one FP model with the default schedule and
 // with one retraining setting changed at a time (budget per iteration, restart rate and its decay,
-// number of iterations, distillation weight, dropout), each run in its own folder of the study.
+// number of iterations, distillation weight, dropout, retraining through the quantizer), each run
+// in its own folder of the study.
 // A study outlives an interruption: finished runs are skipped, an unfinished one continues with
 // --resume, so a study of many hour-long runs can be spread over several sittings. At the end (or
 // with --table alone) it prints the side-by-side table of scripts/compare-runs.ts over the finished
@@ -38,6 +39,8 @@ const VARIANTS: Record<string, string[]> = {
   'distill-1': ['--distill', '1'],
   'dropout-0.2': ['--dropout', '0.2'],
   'dropout-0.3': ['--dropout', '0.3'],
+  'straight-through-1': ['--straight-through', '1'],
+  'straight-through-4': ['--straight-through', '4'],
 };
 
 function usage(message: string): never {

@@ -425,6 +425,36 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     );
   }, 240_000);
 
+  it('--straight-through retrains on the quantized weights and keeps FP shadow weights across iterations', async () => {
+    // A negligible rate: the windows change nothing, so what the retrained FP model is shows.
+    const still = { lr: 1e-9, distill: 0, retrainSteps: 3 };
+    const through = await compress(options(backend, tmp(), { ...still, straightThrough: 1 }));
+    const from = await compress(options(backend, tmp(), still));
+    const [t0, t1, t2] = through.report.iterations;
+    const base = through.report.baseline.perplexityValid;
+    // Through the quantizer the shadow weights are still the FP model's, and each quantization the first one.
+    expect(t1.perplexityFp! / base).toBeCloseTo(1, 4);
+    expect(t2.perplexityFp! / base).toBeCloseTo(1, 4);
+    expect(t1.perplexityQuantized / t0.perplexityQuantized).toBeCloseTo(1, 4);
+    expect(t2.quantizationLoss / t0.quantizationLoss).toBeCloseTo(1, 4);
+    // From the quantizer (the paper's retraining) the FP weights were overwritten by Q(W).
+    const [f0, f1] = from.report.iterations;
+    expect(f1.perplexityFp! / f0.perplexityQuantized).toBeCloseTo(1, 4);
+    expect(Math.abs(f1.perplexityFp! - base)).toBeGreaterThan(0.01 * base);
+    expect(through.report.settings).toMatchObject({ straightThrough: 1 });
+    expect(from.report.settings).toMatchObject({ straightThrough: 0 });
+    // At a real rate the windows' updates reach the shadow weights: the retrained model moves.
+    const moving = await compress(options(backend, tmp(), { straightThrough: 2 }));
+    expect(Math.abs(moving.report.iterations[1].perplexityFp! - base)).toBeGreaterThan(1e-3 * base);
+    expect(Number.isFinite(moving.report.final!.perplexityTest)).toBe(true);
+    await rejects(
+      compress(options(backend, tmp(), { straightThrough: 2, prune: 0.5 })),
+      'E_CONFIG',
+      /straightThrough cannot be combined with pruning/,
+    );
+    await rejects(compress(options(backend, tmp(), { straightThrough: -1 })), 'E_CONFIG', /straightThrough must be an integer >= 0/);
+  }, 120_000);
+
   it('an interruption during the size budget stops it after the current evaluation and leaves nothing', async () => {
     const out = tmp();
     const controller = new AbortController();

@@ -36,6 +36,7 @@ interface CompressFlags {
   rowBits?: RowBitsMode;
   tuneSteps?: number;
   tuneLr?: number;
+  straightThrough?: number;
   prune?: number;
   activationBits?: number;
   pruneMask?: 'once' | 'each';
@@ -107,6 +108,12 @@ export function registerCompress(program: Command): void {
     )
     .option('--tune-lr <x>', 'learning rate of scale tuning (default: half the first retraining rate)', finiteNumber)
     .option(
+      '--straight-through <n>',
+      'retrain through the quantizer: the windows run on the quantized weights, their updates go to full-precision shadow ' +
+        'weights, which are quantized again every n windows (0 = off: retrain in full precision from the quantized values, the default)',
+      nonNegativeInt,
+    )
+    .option(
       '--activation-bits <k>',
       'retrain with the activations quantized to k greedy bits per vector (straight-through; W+A); the model then runs on the ' +
         'popcount-a<k> kernel (1-8, default: FP activations)',
@@ -149,6 +156,7 @@ export function registerCompress(program: Command): void {
         rowBits: f.rowBits,
         tuneSteps: f.tuneSteps,
         tuneLr: f.tuneLr,
+        straightThrough: f.straightThrough,
         prune: f.prune,
         pruneMask: f.pruneMask,
         pruneScope: f.pruneScope,

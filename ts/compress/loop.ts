@@ -275,6 +275,9 @@ async function iterate(
   const teacher = settings.distill > 0 ? LanguageModel.fromBytes(run.src.model.toBytes('quire-model', {}, false), o) : null;
   // The model the run quantizes in place: the loaded FP model for a new run, the last checkpoint on resume.
   let model = run.src.model;
+  // Straight-through retraining: the FP shadow weights of the quantized matrices, kept across
+  // iterations (a resumed run starts them from its last quantized model).
+  let shadow: Map<string, Float32Array> | null = null;
   try {
     let state: ResumeState;
     if (run.resumed) {
@@ -282,18 +285,21 @@ async function iterate(
       model.dispose();
       model = checkpointModel(readRegularFile(finalCheckpoint(o.outDir, state), 'compress checkpoint'), o);
       o.progress?.message(`resuming after iteration ${state.report.iterations.length - 1} of ${settings.iterations}`);
+      if (settings.straightThrough > 0) shadow = readTensors(model, Object.keys(ctx.spec.tensors));
     } else {
+      if (settings.straightThrough > 0) shadow = readTensors(model, Object.keys(ctx.spec.tensors));
       state = firstIteration(model, ctx, allocation, activationQuant, o);
     }
     for (let t = state.report.iterations.length; t <= settings.iterations; t++) {
       const t0 = performance.now();
       const lr = learningRateAt(settings, t);
+      const through = shadow ? straightThrough(model, shadow, ctx, t) : undefined;
       const position = await retrain(
         model,
         teacher,
         batcher,
         settings,
-        { lr, t, windows: retrainWindows(settings, batcher) },
+        { lr, t, windows: retrainWindows(settings, batcher), ...through },
         state.position,
         o,
       );
@@ -534,6 +540,8 @@ async function retrain(
           : diverged(o.outDir, t, `window ${done + 1}: ${message}`),
       afterWindow: async (done, _w, loss, rate) => {
         phase.project?.();
+        if (done < total) phase.everyWindow?.(done);
+        else phase.end?.();
         lossSum += loss;
         o.progress?.update({
           label: tuning ? 'tuning' : 'iteration',
@@ -561,13 +569,60 @@ async function retrain(
   return (start + total) % batcher.windows;
 }
 
-/** One retraining pass: iteration `t`'s (1..T), or scale tuning (`t` = T + 1) when `project` is given. */
+/**
+ * One retraining pass: iteration `t`'s (1..T), or scale tuning (`t` = T + 1, with `project`).
+ * Straight-through retraining gives `everyWindow` and `end` instead.
+ */
 interface Phase {
   lr: number;
   t: number;
   windows: number;
   /** Run after every window (scale tuning's re-fit of the scales). */
   project?: () => void;
+  /** Run after window `done` of `total` but the last (straight-through: the shadow update). */
+  everyWindow?: (done: number) => void;
+  /** Run after the last window (straight-through: the model takes the shadow weights). */
+  end?: () => void;
+}
+
+/** Copies of `names` tensors of `model`. */
+function readTensors(model: LanguageModel, names: string[]): Map<string, Float32Array> {
+  return new Map(names.map((n) => [n, model.getTensor(n)]));
+}
+
+/**
+ * The hooks of iteration `t`'s straight-through retraining ({@link CompressSettings.straightThrough}).
+ * The model holds `Q(shadow)` when it starts. After each window the update the window made to a
+ * quantized matrix (model − the quantization it started from) is added to its shadow; every
+ * `straightThrough` windows the model takes the shadow weights and is quantized again in place;
+ * after the last window it keeps the shadow weights (the retrained FP model of the iteration).
+ */
+function straightThrough(
+  model: LanguageModel,
+  shadow: Map<string, Float32Array>,
+  ctx: RunContext,
+  t: number,
+): Pick<Phase, 'everyWindow' | 'end'> {
+  const names = [...shadow.keys()];
+  let quantized = readTensors(model, names);
+  const accumulate = () => {
+    for (const n of names) {
+      const w = model.getTensor(n);
+      const q = quantized.get(n)!;
+      const sh = shadow.get(n)!;
+      for (let i = 0; i < sh.length; i++) sh[i] += w[i] - q[i];
+      model.setTensor(n, sh);
+    }
+  };
+  return {
+    everyWindow: (done) => {
+      if (done % ctx.settings.straightThrough !== 0) return;
+      accumulate();
+      CompressedModel.fromModel(model, ctx.spec, ctx.metadata(t)).dispose();
+      quantized = readTensors(model, names);
+    },
+    end: accumulate,
+  };
 }
 
 /** Appends `record`, writes the checkpoint, then `state.json` (the commit point), then the reports. */

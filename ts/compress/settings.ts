@@ -61,6 +61,15 @@ export interface CompressSettings {
   tuneSteps: number;
   /** Learning rate of scale tuning (default: half the first retraining rate). */
   tuneLr: number;
+  /**
+   * Retraining through the quantizer (straight-through) instead of from it: the quantized
+   * matrices keep full-precision shadow weights across windows and iterations; the windows run
+   * on their quantization, each window's update is added to the shadow weights, and every
+   * `straightThrough` windows the shadow weights are quantized again into the model. The
+   * retrained FP model of an iteration is the shadow weights. 0 = off (default): the paper's
+   * retraining from the quantized values.
+   */
+  straightThrough: number;
   /** Gradient-norm clip during retraining (the FP run's). */
   clip: number;
   /** Target sparsity of the quantized matrices (0 = no pruning). */
@@ -125,7 +134,7 @@ export const DEFAULT_TUNE_LR_FRACTION = 0.5;
  * loop turns it off unless given); the others had a fixed value then, which a resume must keep.
  */
 export const ADDABLE_SETTINGS: readonly (keyof CompressSettings)[] = ['tuneSteps', 'tuneLr'];
-const IMPLIED_BY_OLDER_RUNS: Partial<CompressSettings> = { distillTemperature: 1, rowBits: 'uniform' };
+const IMPLIED_BY_OLDER_RUNS: Partial<CompressSettings> = { distillTemperature: 1, rowBits: 'uniform', straightThrough: 0 };
 /**
  * The schedule for a model trained WITH dropout (docs/results.md, "A model trained with dropout"):
  * 800 retraining windows per iteration and the rate decaying by 0.7 instead of 400 and 0.5. On the
@@ -159,6 +168,7 @@ export const DEFAULTS = {
   prune: 0,
   pruneMask: 'once' as const,
   pruneScope: 'matrix' as PruneScope,
+  straightThrough: 0,
 };
 
 const bad = (msg: string) => new QuireError('E_CONFIG', msg);
@@ -196,6 +206,8 @@ export function validateSettings(s: CompressSettings): void {
     throw bad(`distillTemperature must be in (0, 100] (got ${s.distillTemperature})`);
   if (!isInt(s.tuneSteps, 0)) throw bad(`tuneSteps must be an integer >= 0 (got ${s.tuneSteps})`);
   if (!(Number.isFinite(s.tuneLr) && s.tuneLr > 0)) throw bad(`tuneLr must be a finite number > 0 (got ${s.tuneLr})`);
+  if (!isInt(s.straightThrough, 0)) throw bad(`straightThrough must be an integer >= 0 (got ${s.straightThrough})`);
+  if (s.straightThrough > 0 && s.prune > 0) throw bad('straightThrough cannot be combined with pruning yet');
   if (!(Number.isFinite(s.clip) && s.clip >= 0)) throw bad(`clip must be a finite number >= 0 (got ${s.clip})`);
   if (!(Number.isFinite(s.prune) && s.prune >= 0 && s.prune < 1)) throw bad(`prune (sparsity) must be in [0, 1) (got ${s.prune})`);
   if (!ROW_BITS_MODES.includes(s.rowBits)) throw bad(`rowBits must be one of ${ROW_BITS_MODES.join(', ')} (got ${s.rowBits})`);
