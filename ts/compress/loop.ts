@@ -445,7 +445,8 @@ async function tune(
       lr: settings.tuneLr,
       t: settings.iterations + 1,
       windows: settings.tuneSteps,
-      project: () => void cm.refitScales(model),
+      tuning: true,
+      afterWindow: () => void cm.refitScales(model),
     };
     position = await retrain(model, teacher, batcher, settings, phase, state.position, o);
     after = ctx.evalValid(model);
@@ -498,7 +499,7 @@ function retrainWindows(s: CompressSettings, batcher: Batcher): number {
 /**
  * Runs `phase.windows` training windows: an iteration's retraining in full precision (whole
  * epochs start at window 0 from a zero state; `retrainSteps` windows continue from window
- * `position`), or scale tuning (continuing from `position`, `phase.project` after every window).
+ * `position`), or scale tuning (continuing from `position`); `phase.afterWindow` after every window.
  * Returns the next position. Masks on the model keep pruned entries at 0.
  */
 async function retrain(
@@ -511,7 +512,7 @@ async function retrain(
   o: CompressOptions,
 ): Promise<number> {
   const { lr, t, windows: total } = phase;
-  const tuning = phase.project !== undefined;
+  const tuning = phase.tuning === true;
   const label = tuning ? 'scale tuning' : `iteration ${t}`;
   // Whole epochs start at window 0; steps (and tuning) continue through the data.
   const start = s.retrainSteps === null && !tuning ? 0 : position;
@@ -539,9 +540,7 @@ async function retrain(
           ? new QuireError('E_NONFINITE', `window ${done + 1}: ${message}; a lower --tune-lr may help`)
           : diverged(o.outDir, t, `window ${done + 1}: ${message}`),
       afterWindow: async (done, _w, loss, rate) => {
-        phase.project?.();
-        if (done < total) phase.everyWindow?.(done);
-        else phase.end?.();
+        phase.afterWindow?.(done, done === total);
         lossSum += loss;
         o.progress?.update({
           label: tuning ? 'tuning' : 'iteration',
@@ -569,20 +568,17 @@ async function retrain(
   return (start + total) % batcher.windows;
 }
 
-/**
- * One retraining pass: iteration `t`'s (1..T), or scale tuning (`t` = T + 1, with `project`).
- * Straight-through retraining gives `everyWindow` and `end` instead.
- */
+/** One retraining pass: iteration `t`'s (1..T), or scale tuning (`t` = T + 1, `tuning`). */
 interface Phase {
   lr: number;
   t: number;
   windows: number;
-  /** Run after every window (scale tuning's re-fit of the scales). */
-  project?: () => void;
-  /** Run after window `done` of `total` but the last (straight-through: the shadow update). */
-  everyWindow?: (done: number) => void;
-  /** Run after the last window (straight-through: the model takes the shadow weights). */
-  end?: () => void;
+  tuning?: boolean;
+  /**
+   * Run after window `done` (1-based; `last` for the pass's last one): scale tuning's re-fit of
+   * the scales, straight-through retraining's shadow update.
+   */
+  afterWindow?: (done: number, last: boolean) => void;
 }
 
 /** Copies of `names` tensors of `model`. */
@@ -597,12 +593,7 @@ function readTensors(model: LanguageModel, names: string[]): Map<string, Float32
  * `straightThrough` windows the model takes the shadow weights and is quantized again in place;
  * after the last window it keeps the shadow weights (the retrained FP model of the iteration).
  */
-function straightThrough(
-  model: LanguageModel,
-  shadow: Map<string, Float32Array>,
-  ctx: RunContext,
-  t: number,
-): Pick<Phase, 'everyWindow' | 'end'> {
+function straightThrough(model: LanguageModel, shadow: Map<string, Float32Array>, ctx: RunContext, t: number): Pick<Phase, 'afterWindow'> {
   const names = [...shadow.keys()];
   let quantized = readTensors(model, names);
   const accumulate = () => {
@@ -615,13 +606,13 @@ function straightThrough(
     }
   };
   return {
-    everyWindow: (done) => {
-      if (done % ctx.settings.straightThrough !== 0) return;
+    afterWindow: (done, last) => {
+      if (!last && done % ctx.settings.straightThrough !== 0) return;
       accumulate();
+      if (last) return;
       CompressedModel.fromModel(model, ctx.spec, ctx.metadata(t)).dispose();
       quantized = readTensors(model, names);
     },
-    end: accumulate,
   };
 }
 
