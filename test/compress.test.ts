@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { MIXED_BUDGET_BITS } from '../ts/compress/budget.js';
 import { mixedSpec } from '../ts/compress/settings.js';
 import { CompressedModel } from '../ts/compress/compressed-model.js';
 import { evaluatePerplexity, loadCorpus, loadEngine, QuireError, quantize, train, type LanguageModel } from '../ts/index.js';
+import { writeSafetensors } from '../ts/io/safetensors.js';
 import { BACKEND_NAMES } from './backends.js';
 import { syntheticCorpus } from './corpus.js';
 
@@ -453,6 +454,36 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
       /straightThrough cannot be combined with pruning/,
     );
     await rejects(compress(options(backend, tmp(), { straightThrough: -1 })), 'E_CONFIG', /straightThrough must be an integer >= 0/);
+  }, 120_000);
+
+  it('a resumed straight-through run continues from the shadow weights stored with its last iteration', async () => {
+    const settings = { straightThrough: 2 };
+    const full = await compress(options(backend, tmp(), settings));
+    const out = tmp();
+    const controller = new AbortController();
+    const stopped = compress({
+      ...options(backend, out, settings),
+      signal: controller.signal,
+      onBeforeQuantize: (_, t) => t === 1 && controller.abort(),
+    });
+    await rejects(stopped, 'E_INTERRUPTED', /--resume from iteration 2/);
+    expect(readdirSync(out).filter((f) => f.startsWith('shadow-'))).toEqual(['shadow-1.safetensors']);
+    // Damaged or missing shadow weights: a clear error, or a restart from the quantized model that says so.
+    const copy = tmp();
+    cpSync(out, copy, { recursive: true });
+    writeFileSync(join(copy, 'shadow-1.safetensors'), writeSafetensors(new Map()));
+    await rejects(compress({ ...options(backend, copy, settings), resume: true }), 'E_FORMAT', /tensor 'lstm\.[01]\.w_(hh|ih)' is missing/);
+    rmSync(join(copy, 'shadow-1.safetensors'));
+    const messages: string[] = [];
+    const progress = { message: (m: string) => messages.push(m), update: () => {}, task: () => {} } as unknown as Progress;
+    const restarted = await compress({ ...options(backend, copy, settings), resume: true, progress });
+    expect(messages.some((m) => /shadow-1\.safetensors is missing: the shadow weights restart from the last quantized model/.test(m))).toBe(
+      true,
+    );
+    const resumed = await compress({ ...options(backend, out, settings), resume: true });
+    expect(readFileSync(resumed.modelPath)).toEqual(readFileSync(full.modelPath));
+    expect(readFileSync(restarted.modelPath)).not.toEqual(readFileSync(full.modelPath));
+    expect(readdirSync(out).filter((f) => f.startsWith('shadow-'))).toEqual(['shadow-2.safetensors']);
   }, 120_000);
 
   it('an interruption during the size budget stops it after the current evaluation and leaves nothing', async () => {

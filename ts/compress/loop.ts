@@ -6,6 +6,7 @@ import { tokensPerWord } from '../data/encoded-corpus.js';
 import { idCounts } from '../data/token-source.js';
 import { QuireError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { f32Tensor, f32Values, readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { ensureDirectory, isFile, readRegularFile, removeStaleTemporaries, statOrUndefined } from '../io/fs.js';
 import { withRunLock } from '../io/run-lock.js';
 import { LanguageModel } from '../model.js';
@@ -63,6 +64,11 @@ export interface ResumeState {
 export const checkpointName = (t: number) => `checkpoint-${t}.qcomp`;
 /** The model after scale tuning, inside the run folder (written only when tuning is kept). */
 export const TUNED_CHECKPOINT = 'checkpoint-tuned.qcomp';
+/**
+ * Straight-through retraining's FP shadow weights after iteration `t` (F32 safetensors, one tensor
+ * per quantized matrix), inside the run folder: what `--resume` continues from.
+ */
+export const shadowName = (t: number) => `shadow-${t}.safetensors`;
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -124,7 +130,8 @@ interface RunContext {
  * `lr·lrDecay^(t−1)`, evaluate (`perplexityFp`), measure the loss of quantizing the retrained
  * weights, quantize, evaluate (`perplexityQuantized`). The quantization of iteration T is the
  * exported model. After every iteration the model (`checkpoint-<t>.qcomp`, which holds exactly
- * the quantized weights and masks), `state.json` and the report files are written atomically.
+ * the quantized weights and masks; with straight-through retraining also `shadow-<t>.safetensors`),
+ * `state.json` and the report files are written atomically.
  * All settings, the model and the data are validated before anything is written; `--resume`
  * continues at the next iteration with the bit allocation the run stored. The run holds the
  * folder's lock (`.quire-lock`): a second writer of the same folder is `E_STATE`.
@@ -276,7 +283,7 @@ async function iterate(
   // The model the run quantizes in place: the loaded FP model for a new run, the last checkpoint on resume.
   let model = run.src.model;
   // Straight-through retraining: the FP shadow weights of the quantized matrices, kept across
-  // iterations (a resumed run starts them from its last quantized model).
+  // iterations and stored with each iteration's checkpoint.
   let shadow: Map<string, Float32Array> | null = null;
   try {
     let state: ResumeState;
@@ -285,10 +292,10 @@ async function iterate(
       model.dispose();
       model = checkpointModel(readRegularFile(finalCheckpoint(o.outDir, state), 'compress checkpoint'), o);
       o.progress?.message(`resuming after iteration ${state.report.iterations.length - 1} of ${settings.iterations}`);
-      if (settings.straightThrough > 0) shadow = readTensors(model, Object.keys(ctx.spec.tensors));
+      if (settings.straightThrough > 0) shadow = resumedShadow(model, ctx, state, o);
     } else {
       if (settings.straightThrough > 0) shadow = readTensors(model, Object.keys(ctx.spec.tensors));
-      state = firstIteration(model, ctx, allocation, activationQuant, o);
+      state = firstIteration(model, ctx, allocation, activationQuant, shadow, o);
     }
     for (let t = state.report.iterations.length; t <= settings.iterations; t++) {
       const t0 = performance.now();
@@ -311,7 +318,7 @@ async function iterate(
         throw diverged(o.outDir, t, `the quantized model's validation perplexity is ${record.perplexityQuantized}`);
       }
       state.position = position;
-      commit(o.outDir, state, cm, record);
+      commit(o.outDir, state, cm, record, shadow);
       o.progress?.message(line(record, state.report.baseline.perplexityValid));
     }
     if (settings.tuneSteps > 0 && !state.report.tuning) model = await tune(model, teacher, batcher, ctx, state, o);
@@ -328,6 +335,7 @@ function firstIteration(
   ctx: RunContext,
   allocation: BitAllocation | undefined,
   activationQuant: { bits: number; softmax: boolean } | null,
+  shadow: Map<string, Float32Array> | null,
   o: CompressOptions,
 ): ResumeState {
   const { settings, corpus, evalValid } = ctx;
@@ -361,7 +369,7 @@ function firstIteration(
     );
   }
   const state: ResumeState = { report, checkpoint: '', position: 0 };
-  commit(o.outDir, state, cm, record);
+  commit(o.outDir, state, cm, record, shadow);
   o.progress?.message(line(record, baseline.perplexityValid));
   return state;
 }
@@ -616,16 +624,64 @@ function straightThrough(model: LanguageModel, shadow: Map<string, Float32Array>
   };
 }
 
-/** Appends `record`, writes the checkpoint, then `state.json` (the commit point), then the reports. */
-function commit(outDir: string, state: ResumeState, cm: CompressedModel, record: IterationRecord): void {
-  const name = checkpointName(record.iteration);
+/**
+ * Appends `record`, writes the checkpoint (and the shadow weights of straight-through retraining),
+ * then `state.json` (the commit point), then removes the previous iteration's files and writes the reports.
+ */
+function commit(
+  outDir: string,
+  state: ResumeState,
+  cm: CompressedModel,
+  record: IterationRecord,
+  shadow: Map<string, Float32Array> | null,
+): void {
+  const t = record.iteration;
+  const name = checkpointName(t);
   writeFileAtomic(join(outDir, name), cm.toBytes());
   cm.dispose();
+  if (shadow) {
+    const tensors = new Map([...shadow].map(([n, values]) => [n, f32Tensor([values.length], values)]));
+    writeFileAtomic(join(outDir, shadowName(t)), writeSafetensors(tensors, { format: 'quire-shadow', iteration: String(t) }));
+  }
   state.report.iterations.push(record);
   state.checkpoint = name;
   writeFileAtomic(join(outDir, STATE_FILE), JSON.stringify(state));
-  if (record.iteration > 0) rmSync(join(outDir, checkpointName(record.iteration - 1)), { force: true });
+  if (t > 0) {
+    rmSync(join(outDir, checkpointName(t - 1)), { force: true });
+    rmSync(join(outDir, shadowName(t - 1)), { force: true });
+  }
   writeReports(outDir, state.report);
+}
+
+/**
+ * The shadow weights a resumed straight-through run continues from: those stored with its last
+ * iteration, or (a run stored without them) the last quantized model's, said in a message.
+ * `E_FORMAT` when the stored file does not hold exactly the quantized matrices at their sizes.
+ */
+function resumedShadow(model: LanguageModel, ctx: RunContext, state: ResumeState, o: CompressOptions): Map<string, Float32Array> {
+  const names = Object.keys(ctx.spec.tensors);
+  const path = join(o.outDir, shadowName(state.report.iterations.length - 1));
+  if (!isFile(path)) {
+    o.progress?.message(`${path} is missing: the shadow weights restart from the last quantized model`);
+    return readTensors(model, names);
+  }
+  const stored = readSafetensors(readRegularFile(path, 'straight-through shadow weights'), path).tensors;
+  const shadow = new Map<string, Float32Array>();
+  for (const n of names) {
+    const t = stored.get(n);
+    const values = t ? f32Values(n, t, path) : undefined;
+    const expected = model.getTensor(n).length;
+    if (!values || values.length !== expected)
+      throw new QuireError(
+        'E_FORMAT',
+        `${path}: tensor '${n}' ${values ? `has ${values.length} values, not ${expected}` : 'is missing'}; ` +
+          'delete the file to restart the shadow weights from the last quantized model',
+      );
+    shadow.set(n, values);
+  }
+  if (stored.size !== names.length)
+    throw new QuireError('E_FORMAT', `${path} holds ${stored.size} tensors, not the run's ${names.length} quantized matrices`);
+  return shadow;
 }
 
 function writeReports(outDir: string, report: CompressReport): void {
