@@ -19,7 +19,7 @@ import { CompressedModel, type CompressionSpec, type TensorLoss } from './compre
 import { COMPRESSED_FILE, type FpSource, loadFpModel } from './load.js';
 import { type BitGroup, groupLabel, vocabularyGroup } from './layout.js';
 import { allocateBits, BUDGET_BITS, type BitAllocation, type BudgetStep, MIXED_BUDGET_BITS } from './budget.js';
-import { prune } from './masks.js';
+import { getMask, prune } from './masks.js';
 import { reportMarkdown, reportPlots, validateReport, type CompressReport, type IterationRecord } from './report.js';
 import { resolveSettings, type SettingsInput } from './resolve.js';
 import { changedSettings, learningRateAt, mixedSpec, selectedTensors, sparsityAt, type CompressSettings } from './settings.js';
@@ -600,16 +600,21 @@ function readTensors(model: LanguageModel, names: string[]): Map<string, Float32
  * quantized matrix (model − the quantization it started from) is added to its shadow; every
  * `straightThrough` windows the model takes the shadow weights and is quantized again in place;
  * after the last window it keeps the shadow weights (the retrained FP model of the iteration).
+ * With pruning, the shadow of a pruned weight is held at 0 (the masks nest, as without).
  */
 function straightThrough(model: LanguageModel, shadow: Map<string, Float32Array>, ctx: RunContext, t: number): Pick<Phase, 'afterWindow'> {
   const names = [...shadow.keys()];
   let quantized = readTensors(model, names);
+  // Pruning's masks (fixed during retraining): a pruned weight's shadow is 0, so it never revives.
+  const masks = new Map(names.map((n) => [n, getMask(model, n)]));
   const accumulate = () => {
     for (const n of names) {
       const w = model.getTensor(n);
       const q = quantized.get(n)!;
       const sh = shadow.get(n)!;
-      for (let i = 0; i < sh.length; i++) sh[i] += w[i] - q[i];
+      const mask = masks.get(n);
+      if (mask) for (let i = 0; i < sh.length; i++) sh[i] = mask[i] ? sh[i] + w[i] - q[i] : 0;
+      else for (let i = 0; i < sh.length; i++) sh[i] += w[i] - q[i];
       model.setTensor(n, sh);
     }
   };

@@ -207,7 +207,6 @@ export function validateSettings(s: CompressSettings): void {
   if (!isInt(s.tuneSteps, 0)) throw bad(`tuneSteps must be an integer >= 0 (got ${s.tuneSteps})`);
   if (!(Number.isFinite(s.tuneLr) && s.tuneLr > 0)) throw bad(`tuneLr must be a finite number > 0 (got ${s.tuneLr})`);
   if (!isInt(s.straightThrough, 0)) throw bad(`straightThrough must be an integer >= 0 (got ${s.straightThrough})`);
-  if (s.straightThrough > 0 && s.prune > 0) throw bad('straightThrough cannot be combined with pruning yet');
   if (!(Number.isFinite(s.clip) && s.clip >= 0)) throw bad(`clip must be a finite number >= 0 (got ${s.clip})`);
   if (!(Number.isFinite(s.prune) && s.prune >= 0 && s.prune < 1)) throw bad(`prune (sparsity) must be in [0, 1) (got ${s.prune})`);
   if (!ROW_BITS_MODES.includes(s.rowBits)) throw bad(`rowBits must be one of ${ROW_BITS_MODES.join(', ')} (got ${s.rowBits})`);
