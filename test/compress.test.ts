@@ -448,6 +448,15 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     const moving = await compress(options(backend, tmp(), { straightThrough: 2 }));
     expect(Math.abs(moving.report.iterations[1].perplexityFp! - base)).toBeGreaterThan(1e-3 * base);
     expect(Number.isFinite(moving.report.final!.perplexityTest)).toBe(true);
+    // Mixed-precision rows (a tied model's shared matrix at 1.5 bits): re-quantized in the layout
+    // the iteration's first re-quantization allocated; the file is the size the budget gives.
+    const mixedSettings = { layers: 'all' as const, bits: 2, embeddingBits: 1.5, retrainSteps: 6 };
+    const [mixedThrough, mixedFrom] = await Promise.all(
+      [1, 0].map((straightThrough) => compress({ ...options(backend, tmp(), { ...mixedSettings, straightThrough }), model: tiedDir })),
+    );
+    expect(Number.isFinite(mixedThrough.report.final!.perplexityTest)).toBe(true);
+    expect(mixedThrough.report.final!.modelBytes).toBe(mixedFrom.report.final!.modelBytes);
+    expect(mixedThrough.report.iterations[1].perplexityQuantized).not.toBe(mixedFrom.report.iterations[1].perplexityQuantized);
     // With pruning the shadow of a pruned weight stays 0: the retrained model never revives it.
     const seen: { w: Float32Array; mask: Uint8Array }[][] = [];
     await compress({
@@ -467,6 +476,48 @@ describe.each(BACKEND_NAMES)('quire compress on %s', (backend) => {
     );
     await rejects(compress(options(backend, tmp(), { straightThrough: -1 })), 'E_CONFIG', /straightThrough must be an integer >= 0/);
   }, 120_000);
+
+  it('CompressedModel.requantize quantizes new weights in its own layout: uniform matrices as fromModel, sizes kept', () => {
+    const spec = {
+      method: 'alternating' as const,
+      cycles: 2,
+      groupSize: 0,
+      layers: 'all',
+      sparsity: 0,
+      fpModelBytes: 1,
+      ...mixedSpec('error', { 'lstm.0.w_hh': 2, embedding: 1.5 }, undefined, true),
+    };
+    const load = () => loadFpModel(tiedDir, { backend }).model;
+    const [model, fresh] = [load(), load()];
+    const original = model.getTensor('embedding');
+    const cm = CompressedModel.fromModel(model, spec, {});
+    const size = cm.toBytes().length;
+    // New weights: the FP ones moved a little (what a window of training does).
+    for (const m of [model, fresh])
+      for (const n of ['lstm.0.w_hh', 'embedding']) {
+        const w = n === 'embedding' ? original : fresh.getTensor(n);
+        m.setTensor(
+          n,
+          w.map((x, i) => x + 0.01 * Math.sin(i)),
+        );
+      }
+    const moved = model.getTensor('embedding');
+    const losses = cm.requantize(model);
+    const direct = CompressedModel.fromModel(fresh, spec, {});
+    expect(model.getTensor('lstm.0.w_hh')).toEqual(fresh.getTensor('lstm.0.w_hh'));
+    expect(losses['lstm.0.w_hh']).toEqual(direct.losses['lstm.0.w_hh']);
+    expect(cm.toBytes().length).toBe(size);
+    expect(model.getTensor('embedding')).not.toEqual(original);
+    const e = losses.embedding;
+    expect(e.relative).toBeGreaterThan(0);
+    expect(e.relative).toBeLessThan(1);
+    expect(e.norm).toBeCloseTo(
+      moved.reduce((a, x) => a + x * x, 0),
+      2,
+    );
+    expect(() => cm.requantize(loadFpModel(fpDir, { backend }).model)).toThrow(/differs from the compressed model/);
+    for (const x of [cm, direct, model, fresh]) x.dispose();
+  });
 
   it('a resumed straight-through run continues from the shadow weights stored with its last iteration', async () => {
     const settings = { straightThrough: 2 };

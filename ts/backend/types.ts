@@ -133,6 +133,7 @@ export interface RawCompressedModel {
   toModel(): RawLstmModel;
   /** Scale tuning (codes fixed); the losses as JSON. */
   refitScales(model: RawLstmModel): string;
+  requantize(model: RawLstmModel): string;
   free(): void;
 }
 

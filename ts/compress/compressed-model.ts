@@ -150,6 +150,20 @@ export class CompressedModel extends Handle<RawCompressedModel> {
   }
 
   /**
+   * Quantizes `model`'s current values of every quantized matrix again in this model's layout
+   * (the bits of each row of a mixed-precision matrix, the masks, the scale groups; this model's
+   * solver, scales rounded to f16), writes the result back into `model` and takes its
+   * full-precision tensors: {@link CompressedModel.fromModel} without allocating the rows' bits
+   * again (the same result for matrices without mixed rows), at the cost of one quantization.
+   * Returns the quantization loss per quantized tensor. Errors as {@link refitScales}.
+   */
+  requantize(model: LanguageModel): Record<string, TensorLoss> {
+    languageModelArg('model', model);
+    const modelRaw = model.raw;
+    return JSON.parse(guard(() => this.raw.requantize(modelRaw))) as Record<string, TensorLoss>;
+  }
+
+  /**
    * A language model holding the dequantized weights `Q(W)` (and the masks). For a file
    * retrained with quantized activations (`header.activationBits`, `quire compress
    * --activation-bits`) the model quantizes them the same way (the core sets it), so it

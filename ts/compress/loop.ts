@@ -570,6 +570,7 @@ async function retrain(
       },
     });
   } finally {
+    phase.close?.();
     // The compressed model records the FP run's config; dropout is a retraining setting only.
     model.setDropout(dropout);
   }
@@ -587,6 +588,8 @@ interface Phase {
    * the scales, straight-through retraining's shadow update.
    */
   afterWindow?: (done: number, last: boolean) => void;
+  /** Run when the pass ends, completed or not: releases what the hooks hold. */
+  close?: () => void;
 }
 
 /** Copies of `names` tensors of `model`. */
@@ -600,13 +603,22 @@ function readTensors(model: LanguageModel, names: string[]): Map<string, Float32
  * quantized matrix (model − the quantization it started from) is added to its shadow; every
  * `straightThrough` windows the model takes the shadow weights and is quantized again in place;
  * after the last window it keeps the shadow weights (the retrained FP model of the iteration).
+ * The first re-quantization allocates the bits of mixed-precision rows; the later ones of the
+ * iteration keep them ({@link CompressedModel.requantize}: one quantization instead of one per
+ * bit count), and the iteration's own quantization allocates them again.
  * With pruning, the shadow of a pruned weight is held at 0 (the masks nest, as without).
  */
-function straightThrough(model: LanguageModel, shadow: Map<string, Float32Array>, ctx: RunContext, t: number): Pick<Phase, 'afterWindow'> {
+function straightThrough(
+  model: LanguageModel,
+  shadow: Map<string, Float32Array>,
+  ctx: RunContext,
+  t: number,
+): Pick<Phase, 'afterWindow' | 'close'> {
   const names = [...shadow.keys()];
   let quantized = readTensors(model, names);
   // Pruning's masks (fixed during retraining): a pruned weight's shadow is 0, so it never revives.
   const masks = new Map(names.map((n) => [n, getMask(model, n)]));
+  let layout: CompressedModel | null = null;
   const accumulate = () => {
     for (const n of names) {
       const w = model.getTensor(n);
@@ -623,9 +635,11 @@ function straightThrough(model: LanguageModel, shadow: Map<string, Float32Array>
       if (!last && done % ctx.settings.straightThrough !== 0) return;
       accumulate();
       if (last) return;
-      CompressedModel.fromModel(model, ctx.spec, ctx.metadata(t)).dispose();
+      if (layout) layout.requantize(model);
+      else layout = CompressedModel.fromModel(model, ctx.spec, ctx.metadata(t));
       quantized = readTensors(model, names);
     },
+    close: () => layout?.dispose(),
   };
 }
 

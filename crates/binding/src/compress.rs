@@ -82,6 +82,13 @@ impl CompressedModel {
         Ok(losses_json(&losses))
     }
 
+    /// Quantizes `model`'s current weights again in this model's layout (row bits, masks),
+    /// writes the result back into `model` and takes its FP tensors; the losses as JSON.
+    pub fn requantize(&mut self, model: &mut LstmModel) -> Result<String> {
+        let losses = self.inner.get_mut()?.requantize(model.inner.get_mut()?)?;
+        Ok(losses_json(&losses))
+    }
+
     /// Releases the compressed model's memory now; any later call is `E_STATE`.
     #[export(node)]
     pub fn free(&mut self) {

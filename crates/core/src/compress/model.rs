@@ -183,15 +183,36 @@ impl CompressedModel {
     /// `E_CONFIG` when the model's shape differs; `E_NONFINITE` when its weights are not finite
     /// (nothing is changed then).
     pub fn refit_scales(&mut self, model: &mut LstmModel) -> Result<BTreeMap<String, QuantLoss>> {
+        self.replace_from(model, |m, w| m.refit_scales(w))
+    }
+
+    /// Quantizes `model`'s current values of every quantized tensor again in its layout (bits
+    /// per row, mask, groups; [`BinaryMatrix::requantize`] with this model's solver, scales
+    /// rounded to f16), writes the result back into `model` and takes `model`'s FP tensors:
+    /// [`CompressedModel::from_model`] without the row-bit allocation of mixed-precision
+    /// matrices (equal to it for uniform ones). Returns the quantization loss per tensor.
+    /// Errors as [`CompressedModel::refit_scales`].
+    pub fn requantize(&mut self, model: &mut LstmModel) -> Result<BTreeMap<String, QuantLoss>> {
+        let (method, cycles) = (self.info.method, self.info.cycles);
+        self.replace_from(model, |m, w| m.requantize(w, method, cycles)?.with_half_scales())
+    }
+
+    /// Every quantized matrix replaced by `make(matrix, model's values of it)`, the model set to
+    /// their dequantized values and the FP tensors taken from it; all or nothing.
+    fn replace_from(
+        &mut self,
+        model: &mut LstmModel,
+        make: impl Fn(&BinaryMatrix, &[f32]) -> Result<BinaryMatrix>,
+    ) -> Result<BTreeMap<String, QuantLoss>> {
         self.check_shape(model)?;
         // (matrix, its dequantized values, the loss against the trained weights) per tensor.
-        let mut refitted = Vec::with_capacity(self.quantized.len());
+        let mut replaced = Vec::with_capacity(self.quantized.len());
         for q in &self.quantized {
             let w = model.get_tensor(&q.name)?;
-            let matrix = q.matrix.refit_scales(&w)?;
+            let matrix = make(&q.matrix, &w)?;
             let hat = matrix.dequantize();
             let loss = QuantLoss::between(&w, &hat);
-            refitted.push((matrix, hat, loss));
+            replaced.push((matrix, hat, loss));
         }
         let mut fp = Vec::with_capacity(self.fp.len());
         for (name, shape, _) in &self.fp {
@@ -200,7 +221,7 @@ impl CompressedModel {
             fp.push((name.clone(), shape.clone(), values));
         }
         let mut losses = BTreeMap::new();
-        for (q, (matrix, hat, loss)) in self.quantized.iter_mut().zip(refitted) {
+        for (q, (matrix, hat, loss)) in self.quantized.iter_mut().zip(replaced) {
             model.set_tensor(&q.name, &hat)?;
             q.matrix = matrix;
             losses.insert(q.name.clone(), loss);

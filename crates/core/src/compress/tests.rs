@@ -334,3 +334,46 @@ fn refit_scales_follows_training_with_codes_fixed() {
     let mut other = LstmModel::new(LstmConfig { hidden: 71, ..m.config().clone() }).unwrap();
     assert_eq!(cm.refit_scales(&mut other).unwrap_err().code, ErrorCode::Config);
 }
+
+/// Retraining through the quantizer: `requantize` quantizes the trained weights again in the
+/// compressed model's layout — what `from_model` gives for uniform matrices, the same row bits
+/// for a mixed-precision one — writes it into the model and takes the FP tensors.
+#[test]
+fn requantize_solves_again_in_the_same_layout() {
+    let mut m = tiny();
+    train_a_bit(&mut m, 3);
+    prune_model(&mut m, &["lstm.0.w_hh".to_string()], 0.3, PruneScope::PerMatrix).unwrap();
+    let sel = vec![
+        ("embedding".to_string(), QuantConfig::new(2, Method::Alternating)),
+        ("lstm.0.w_hh".to_string(), QuantConfig::new(2, Method::Alternating)),
+        ("lstm.1.w_ih".to_string(), QuantConfig::new(1, Method::Alternating)),
+    ];
+    let importance: Vec<f32> = (0..m.config().vocab).map(|r| if r % 4 == 0 { 50.0 } else { 1.0 }).collect();
+    let rows = BTreeMap::from([("embedding".to_string(), RowAllocation { max_bits: 4, importance: Some(importance), mean_bits: None })]);
+    let (mut cm, _) = CompressedModel::from_model(&mut m, &sel, &rows, info(0.0), BTreeMap::new()).unwrap();
+    let row_bits = cm.quantized[0].matrix.row_bits().unwrap().to_vec();
+    train_a_bit(&mut m, 20);
+    let mut fresh = tiny();
+    for n in m.tensor_names() {
+        fresh.set_tensor(&n, &m.get_tensor(&n).unwrap()).unwrap();
+    }
+    let mask = m.mask("lstm.0.w_hh").unwrap().map(<[u8]>::to_vec);
+    fresh.set_mask("lstm.0.w_hh", mask.as_deref()).unwrap();
+    let trained: Vec<Vec<f32>> = sel.iter().map(|(n, _)| m.get_tensor(n).unwrap()).collect();
+    let losses = cm.requantize(&mut m).unwrap();
+    let (direct, _) = CompressedModel::from_model(&mut fresh, &sel[1..], &BTreeMap::new(), info(0.0), BTreeMap::new()).unwrap();
+    assert_eq!(cm.quantized[0].matrix.row_bits().unwrap(), &row_bits[..]);
+    for (i, q) in cm.quantized.iter().enumerate() {
+        assert_eq!(m.get_tensor(&q.name).unwrap(), q.matrix.dequantize(), "{}", q.name);
+        assert_eq!(losses[&q.name], QuantLoss::between(&trained[i], &q.matrix.dequantize()));
+        if i > 0 {
+            let d = &direct.quantized[i - 1].matrix;
+            assert_eq!((q.matrix.planes(), q.matrix.scales(), q.matrix.mask()), (d.planes(), d.scales(), d.mask()), "{}", q.name);
+        }
+    }
+    for (name, _, values) in &cm.fp {
+        assert_eq!(&m.get_tensor(name).unwrap(), values, "{name}: FP tensors are the trained ones");
+    }
+    let mut other = LstmModel::new(LstmConfig { hidden: 71, ..m.config().clone() }).unwrap();
+    assert_eq!(cm.requantize(&mut other).unwrap_err().code, ErrorCode::Config);
+}

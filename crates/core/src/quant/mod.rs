@@ -13,6 +13,7 @@ pub mod mixed;
 pub mod packed;
 pub(crate) mod refined;
 mod refit;
+mod requantize;
 
 pub use mixed::{quantize_rows_mixed, RowAllocation};
 use packed::pack_codes;
