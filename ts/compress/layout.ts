@@ -31,6 +31,11 @@ export function bitGroups(shape: GroupShape): BitGroup[] {
   return BIT_GROUPS.filter((g) => !(shape.tied && g === 'softmax'));
 }
 
+/** `1 bit`, `0.75 bits`, `2 bits`: a bit count in words (one rule for progress lines and reports). */
+export function bitsText(bits: number): string {
+  return `${bits} bit${bits === 1 ? '' : 's'}`;
+}
+
 /** A group as progress messages name it: `LSTM`, `softmax`, `embedding`, or a tied model's `shared embedding/softmax`. */
 export function groupLabel(group: BitGroup, tied: boolean): string {
   if (group === 'lstm') return 'LSTM';

@@ -17,7 +17,7 @@ import { runWindows } from '../train/windows.js';
 import type { Progress } from '../train/progress.js';
 import { CompressedModel, type CompressionSpec, type TensorLoss } from './compressed-model.js';
 import { COMPRESSED_FILE, type FpSource, loadFpModel } from './load.js';
-import { type BitGroup, groupLabel, vocabularyGroup } from './layout.js';
+import { type BitGroup, bitsText, groupLabel, vocabularyGroup } from './layout.js';
 import { allocateBits, BUDGET_BITS, type BitAllocation, type BudgetStep, MIXED_BUDGET_BITS } from './budget.js';
 import { getMask, prune } from './masks.js';
 import { reportMarkdown, reportPlots, validateReport, type CompressReport, type IterationRecord } from './report.js';
@@ -244,7 +244,7 @@ async function planBits(
     const candidates = (g: BitGroup) =>
       settings.rowBits !== 'uniform' && vocabularyGroup(g, run.src.model.config) ? MIXED_BUDGET_BITS : BUDGET_BITS;
     const measured = async (m: BudgetStep) => {
-      const what = m.group ? `${groupLabel(m.group, tied === true)} at ${m.bits} bit${m.bits === 1 ? '' : 's'}` : 'FP';
+      const what = m.group ? `${groupLabel(m.group, tied === true)} at ${bitsText(m.bits!)}` : 'FP';
       const step = m.fill ? 'size budget, spending the rest' : `size budget ${m.done}/${m.total}`;
       progress?.message(`${step}: ${what}, valid ppl ${m.perplexity.toFixed(2)}`);
       // Lets a Ctrl-C (the signal) or a SIGTERM (the run lock's handler) be seen between evaluations.

@@ -4,6 +4,7 @@
  */
 import { lineChartSvg } from '../report/svg-chart.js';
 import type { BitAllocation } from './budget.js';
+import { bitsText } from './layout.js';
 
 /** One row per quantization event; iteration 0 is one-shot quantization with no retraining. */
 export interface IterationRecord {
@@ -147,7 +148,7 @@ export function reportMarkdown(r: CompressReport): string {
         `summed increase that fits, then what it leaves spent on mixed rows (a mean between the measured ones) ` +
         `(predicted ${a.bitsPerParameter.toFixed(3)} bits per parameter, ${a.predictedFileBytes} bytes).`,
       '',
-      `| group | weights | chosen bits | ${columns.map((b) => `${b} bit${b > 1 ? 's' : ''}: ppl / bytes`).join(' | ')} |`,
+      `| group | weights | chosen bits | ${columns.map((b) => `${bitsText(b)}: ppl / bytes`).join(' | ')} |`,
       `|---|---|---|${columns.map(() => '---|').join('')}`,
     );
     // A tied model has no softmax group: its embedding group is the shared matrix.
