@@ -702,7 +702,7 @@ function resumedShadow(model: LanguageModel, ctx: RunContext, state: ResumeState
   for (const n of names) {
     const t = stored.get(n);
     const values = t ? f32Values(n, t, path) : undefined;
-    const expected = model.getTensor(n).length;
+    const expected = model.tensorShape(n).reduce((a, d) => a * d, 1);
     if (!values || values.length !== expected)
       throw new QuireError(
         'E_FORMAT',

@@ -141,17 +141,35 @@ pub fn quantize_rows_mixed(
     let norms = (0..rows).map(|r| (0..cols).filter(|&j| kept(r, j)).map(|j| f64::from(w[r * cols + j]).powi(2)).sum()).collect();
     let errors = std::iter::once(Ok(norms)).chain(by_bits.iter().map(|m| m.row_errors(w))).collect::<Result<Vec<_>>>()?;
     let row_bits = allocate_row_bits(&errors, alloc.importance.as_deref(), budget);
-    let (max, words) = (alloc.max_bits, cols.div_ceil(64));
+    assemble_rows(cols, alloc.max_bits, cfg.group_size, row_bits, by_bits[0].mask(), |r, b| (&by_bits[b - 1], r))
+}
+
+/// The mixed-precision matrix (`cols` columns, `max`-plane layout) whose row `r` has
+/// `row_bits[r]` bits, taken from row `source(r, b).1` of the `b`-bit matrix `source(r, b).0`
+/// (same columns and groups); rows of 0 bits are zeros. `mask` is the packed keep-mask of the
+/// whole matrix.
+/// Errors as [`BinaryMatrix::from_parts`] and [`BinaryMatrix::with_row_bits`].
+pub(super) fn assemble_rows<'a>(
+    cols: usize,
+    max: usize,
+    group_size: usize,
+    row_bits: Vec<u8>,
+    mask: Option<&[u64]>,
+    source: impl Fn(usize, usize) -> (&'a BinaryMatrix, usize),
+) -> Result<BinaryMatrix> {
+    let rows = row_bits.len();
+    let (groups, words) = (cols.div_ceil(super::effective_group(group_size, cols)), cols.div_ceil(64));
     let mut planes = vec![0u64; rows * max * words];
     let mut scales = vec![0f32; rows * groups * max];
     for (r, &b) in row_bits.iter().enumerate().filter(|(_, &b)| b > 0) {
-        let (b, m) = (usize::from(b), &by_bits[usize::from(b) - 1]);
-        planes[r * max * words..][..b * words].copy_from_slice(&m.planes()[r * b * words..][..b * words]);
+        let b = usize::from(b);
+        let (m, i) = source(r, b);
+        planes[r * max * words..][..b * words].copy_from_slice(&m.planes()[i * b * words..][..b * words]);
         for g in 0..groups {
-            scales[(r * groups + g) * max..][..b].copy_from_slice(&m.scales()[(r * groups + g) * b..][..b]);
+            scales[(r * groups + g) * max..][..b].copy_from_slice(&m.scales()[(i * groups + g) * b..][..b]);
         }
     }
-    BinaryMatrix::from_parts(rows, cols, max, cfg.group_size, scales, &planes, by_bits[0].mask())?.with_row_bits(row_bits)
+    BinaryMatrix::from_parts(rows, cols, max, group_size, scales, &planes, mask)?.with_row_bits(row_bits)
 }
 
 /// One tier of a mixed-precision matrix: its rows of one bit count, as a matrix of their own.

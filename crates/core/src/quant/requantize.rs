@@ -5,6 +5,7 @@
 //! bits costs one. For a row of `b` bits the result is exactly what [`quantize_rows`] gives that
 //! row at `b` bits, so a uniform matrix re-quantizes to `quantize_rows` of the new weights.
 
+use super::mixed::assemble_rows;
 use super::packed::{unpack_codes, BinaryMatrix};
 use super::{quantize_rows, Method, QuantConfig};
 use crate::error::{check_finite, check_len, Result};
@@ -26,26 +27,22 @@ impl BinaryMatrix {
         let Some(row_bits) = self.row_bits() else {
             return quantize_rows(w, rows, cols, &cfg, keep.as_deref());
         };
-        let (groups, words) = (self.groups(), self.words_per_row());
-        let mut planes = vec![0u64; rows * max * words];
-        let mut scales = vec![0f32; rows * groups * max];
+        // Each bit count's rows quantized together as a matrix of their own: `(matrix, index of row r in it)`.
+        let mut tiers = Vec::with_capacity(max);
+        let mut index = vec![0usize; rows];
         for k in 1..=max {
-            // The rows of `k` bits, quantized together as a matrix of their own.
             let members: Vec<usize> = (0..rows).filter(|&r| usize::from(row_bits[r]) == k).collect();
             if members.is_empty() {
+                tiers.push(None);
                 continue;
             }
+            members.iter().enumerate().for_each(|(i, &r)| index[r] = i);
             let sub_mask = keep.as_deref().map(|m| gather_rows(m, &members, cols));
-            let q =
-                quantize_rows(&gather_rows(w, &members, cols), members.len(), cols, &QuantConfig { bits: k, ..cfg }, sub_mask.as_deref())?;
-            for (i, &r) in members.iter().enumerate() {
-                planes[r * max * words..][..k * words].copy_from_slice(&q.planes()[i * k * words..][..k * words]);
-                for g in 0..groups {
-                    scales[(r * groups + g) * max..][..k].copy_from_slice(&q.scales()[(i * groups + g) * k..][..k]);
-                }
-            }
+            let sub = QuantConfig { bits: k, ..cfg };
+            tiers.push(Some(quantize_rows(&gather_rows(w, &members, cols), members.len(), cols, &sub, sub_mask.as_deref())?));
         }
-        BinaryMatrix::from_parts(rows, cols, max, group_size, scales, &planes, self.mask())?.with_row_bits(row_bits.to_vec())
+        let tier = |r: usize, b: usize| (tiers[b - 1].as_ref().expect("a row of b bits has its tier"), index[r]);
+        assemble_rows(cols, max, group_size, row_bits.to_vec(), self.mask(), tier)
     }
 }
 
